@@ -1,0 +1,71 @@
+// Runtime facts for logs and the About box. BLAS is found by walking the loaded shared objects:
+// Debian's LibTorch calls whatever libblas.so.3 the alternatives system points at.
+#include "core/util/runtime_info.h"
+
+#include <dlfcn.h>
+#include <link.h>
+#include <spdlog/spdlog.h>
+#include <torch/torch.h>
+
+#include <filesystem>
+
+namespace peft {
+
+std::string projectVersion() { return PEFT_STUDIO_VERSION; }
+
+std::string torchVersion() {
+#ifdef TORCH_VERSION
+    return TORCH_VERSION;
+#else
+    return std::to_string(TORCH_VERSION_MAJOR) + "." + std::to_string(TORCH_VERSION_MINOR) + "." +
+           std::to_string(TORCH_VERSION_PATCH);
+#endif
+}
+
+namespace {
+int collect(struct dl_phdr_info* info, size_t, void* data) {
+    auto* out = static_cast<std::vector<std::string>*>(data);
+    if (info->dlpi_name && *info->dlpi_name) out->emplace_back(info->dlpi_name);
+    return 0;
+}
+}  // namespace
+
+BlasInfo activeBlas() {
+    std::vector<std::string> libs;
+    dl_iterate_phdr(collect, &libs);
+    BlasInfo info;
+    info.name = "unknown";
+    for (const auto& lib : libs) {
+        std::error_code ec;
+        std::string real = std::filesystem::weakly_canonical(lib, ec).string();
+        if (ec) real = lib;
+        auto has = [&](const char* s) { return real.find(s) != std::string::npos; };
+        if (has("openblas")) { info = {real, "OpenBLAS", false}; break; }
+        if (has("libmkl")) { info = {real, "MKL", false}; break; }
+        if (has("blis")) { info = {real, "BLIS", false}; break; }
+        if (has("libblas.so") || has("/blas/")) info = {real, "reference BLAS", true};
+    }
+    if (info.name == "unknown" && torch::hasMKL()) info.name = "MKL (linked into LibTorch)";
+    return info;
+}
+
+std::string versionLine() {
+    BlasInfo b = activeBlas();
+    std::string s = "PEFT Studio " + projectVersion() + " (LibTorch " + torchVersion() + ", BLAS: " + b.name;
+    if (!b.library.empty()) s += " [" + b.library + "]";
+    s += ")";
+    return s;
+}
+
+void logRuntimeInfo() {
+    BlasInfo b = activeBlas();
+    spdlog::info("{}", versionLine());
+    spdlog::info("threads: intra-op {}, inter-op {}", at::get_num_threads(), at::get_num_interop_threads());
+    if (b.slow)
+        spdlog::warn("BLAS is the slow reference implementation ({}); fp32 training will be ~14x slower. "
+                     "Install libopenblas0-pthread (packaging/setup-deps.sh does) and check "
+                     "'update-alternatives --display libblas.so.3-x86_64-linux-gnu'.",
+                     b.library);
+}
+
+}  // namespace peft

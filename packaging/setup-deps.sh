@@ -1,0 +1,44 @@
+#!/usr/bin/env bash
+# Installs PEFT Studio's build and run dependencies from Debian packages. Idempotent: packages
+# already present are not touched, so a second run costs a few seconds and no network.
+set -euo pipefail
+
+PKGS=(
+  build-essential cmake ninja-build pkg-config
+  libtorch-dev                     # LibTorch (Debian 12: 1.13)
+  libopenblas0-pthread             # fast BLAS; Debian's LibTorch otherwise uses the reference one
+  qt6-base-dev libqcustomplot-dev  # GUI: Qt 6 Widgets, QCustomPlot (Qt 6 build libQCustomPlotQt6)
+  libspdlog-dev nlohmann-json3-dev libpcre2-dev
+  libgtest-dev                     # core tests
+  xvfb xauth imagemagick           # GUI tests and screenshots
+  dpkg-dev file                    # packaging test (.deb)
+)
+if [[ "${PEFT_STUDIO_GUI:-ON}" == "OFF" ]]; then
+  PKGS=(build-essential cmake ninja-build pkg-config libtorch-dev libopenblas0-pthread libspdlog-dev
+        nlohmann-json3-dev libpcre2-dev libgtest-dev dpkg-dev file)
+fi
+
+missing=()
+for p in "${PKGS[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+
+SUDO=""
+if [[ $(id -u) -ne 0 ]]; then SUDO="sudo"; fi
+
+if ((${#missing[@]})); then
+  echo "setup-deps: installing ${missing[*]}"
+  $SUDO apt-get update -q
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -q --no-install-recommends "${missing[@]}"
+else
+  echo "setup-deps: all ${#PKGS[@]} packages present"
+fi
+
+# Make OpenBLAS the active libblas.so.3 (Debian's alternatives pick the highest priority,
+# but a machine may have been set to the reference BLAS by hand).
+alt=libblas.so.3-x86_64-linux-gnu
+want=/usr/lib/x86_64-linux-gnu/openblas-pthread/libblas.so.3
+if [[ -e "$want" ]] && [[ "$(readlink -f /usr/lib/x86_64-linux-gnu/libblas.so.3)" != "$(readlink -f "$want")" ]]; then
+  echo "setup-deps: selecting OpenBLAS as libblas.so.3"
+  $SUDO update-alternatives --set "$alt" "$want"
+fi

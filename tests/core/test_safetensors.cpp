@@ -1,0 +1,108 @@
+// safetensors reader/writer: round trip, zero-copy views, and every kind of corrupt file.
+#include <fstream>
+
+#include "core/io/safetensors.h"
+#include "core/io/tensor_io.h"
+#include "core/util/error.h"
+#include "tests/test_util.h"
+
+using namespace peft;
+
+namespace {
+void writeRaw(const std::string& path, const std::string& header, const std::string& data) {
+    std::ofstream o(path, std::ios::binary);
+    uint64_t n = header.size();
+    for (int i = 0; i < 8; ++i) o.put(static_cast<char>(n >> (8 * i)));
+    o << header << data;
+}
+std::string errorOf(const std::function<void()>& f) {
+    try {
+        f();
+    } catch (const PeftError& e) {
+        return e.what();
+    }
+    return "";
+}
+}  // namespace
+
+TEST(Safetensors, RoundTripKeepsValuesAndMetadata) {
+    test::TempDir d;
+    auto a = torch::arange(12, torch::kFloat32).reshape({3, 4});
+    auto b = torch::randn({5}).to(torch::kBFloat16);
+    auto c = torch::tensor({1, 2, 3}, torch::kInt64);
+    saveSafetensors(d.file("x.safetensors"), {{"a", a}, {"b", b}, {"c", c}}, {{"format", "pt"}});
+    std::map<std::string, std::string> meta;
+    auto m = loadSafetensors(d.file("x.safetensors"), &meta);
+    ASSERT_EQ(m.size(), 3u);
+    EXPECT_TRUE(torch::equal(m["a"], a));
+    EXPECT_TRUE(torch::equal(m["b"], b));
+    EXPECT_TRUE(torch::equal(m["c"], c));
+    EXPECT_EQ(meta["format"], "pt");
+}
+
+TEST(Safetensors, ReadsFixtureModel) {
+    auto f = st::File::open(test::fixture("tiny-gpt2/base/model.safetensors"));
+    const auto& t = f->at("transformer.wte.weight");
+    EXPECT_EQ(t.shape, (std::vector<int64_t>{512, 64}));
+    EXPECT_EQ(t.dtype, st::DType::F32);
+}
+
+TEST(Safetensors, InPlaceWriteDoesNotTouchFile) {
+    test::TempDir d;
+    saveSafetensors(d.file("w.safetensors"), {{"w", torch::ones({4})}});
+    {
+        auto m = loadSafetensors(d.file("w.safetensors"));
+        m["w"].mul_(3);
+        EXPECT_FLOAT_EQ(m["w"][0].item<float>(), 3.f);
+    }
+    auto m2 = loadSafetensors(d.file("w.safetensors"));
+    EXPECT_FLOAT_EQ(m2["w"][0].item<float>(), 1.f);
+}
+
+TEST(Safetensors, RejectsTruncatedFile) {
+    test::TempDir d;
+    writeRaw(d.file("t.safetensors"), R"({"w":{"dtype":"F32","shape":[4],"data_offsets":[0,16]}})", std::string(8, '\0'));
+    std::string e = errorOf([&] { st::File::open(d.file("t.safetensors")); });
+    EXPECT_NE(e.find("t.safetensors"), std::string::npos) << e;
+    EXPECT_NE(e.find("'w'"), std::string::npos) << e;
+    EXPECT_NE(e.find("truncated"), std::string::npos) << e;
+}
+
+TEST(Safetensors, RejectsBadHeaderJson) {
+    test::TempDir d;
+    writeRaw(d.file("b.safetensors"), "{not json", "");
+    EXPECT_NE(errorOf([&] { st::File::open(d.file("b.safetensors")); }).find("not valid JSON"), std::string::npos);
+}
+
+TEST(Safetensors, RejectsShapeByteMismatch) {
+    test::TempDir d;
+    writeRaw(d.file("s.safetensors"), R"({"w":{"dtype":"F32","shape":[3],"data_offsets":[0,16]}})", std::string(16, '\0'));
+    std::string e = errorOf([&] { st::File::open(d.file("s.safetensors")); });
+    EXPECT_NE(e.find("'w'"), std::string::npos) << e;
+    EXPECT_NE(e.find("bytes"), std::string::npos) << e;
+}
+
+TEST(Safetensors, RejectsHugeHeaderBeforeAllocating) {
+    test::TempDir d;
+    std::ofstream o(d.file("h.safetensors"), std::ios::binary);
+    uint64_t n = 5ull << 40;  // claims 5 TB
+    for (int i = 0; i < 8; ++i) o.put(static_cast<char>(n >> (8 * i)));
+    o << "{}";
+    o.close();
+    std::string e = errorOf([&] { st::File::open(d.file("h.safetensors")); });
+    EXPECT_NE(e.find("limit"), std::string::npos) << e;
+}
+
+TEST(Safetensors, MissingTensorIsNamed) {
+    auto f = st::File::open(test::fixture("tiny-gpt2/base/model.safetensors"));
+    std::string e = errorOf([&] { f->at("lm_head.weight"); });
+    EXPECT_NE(e.find("lm_head.weight"), std::string::npos);
+}
+
+TEST(Safetensors, RejectsOverlappingTensors) {
+    test::TempDir d;
+    writeRaw(d.file("o.safetensors"),
+             R"({"a":{"dtype":"F32","shape":[2],"data_offsets":[0,8]},"b":{"dtype":"F32","shape":[2],"data_offsets":[4,12]}})",
+             std::string(12, '\0'));
+    EXPECT_NE(errorOf([&] { st::File::open(d.file("o.safetensors")); }).find("overlaps"), std::string::npos);
+}

@@ -1,0 +1,43 @@
+// Helpers shared by the GoogleTest suites: fixture paths and scratch folders.
+#pragma once
+#include <gtest/gtest.h>
+
+#include <cstdlib>
+#include <filesystem>
+#include <random>
+#include <string>
+
+namespace peft::test {
+
+inline std::string fixtures() {
+    const char* f = std::getenv("PEFT_FIXTURES");
+    return f ? std::string(f) : std::string("../shared/fixtures");
+}
+
+inline std::string fixture(const std::string& rel) { return fixtures() + "/" + rel; }
+
+inline std::string cliPath() {
+    const char* f = std::getenv("PEFT_CLI");
+    return f ? std::string(f) : std::string("peft-studio-cli");
+}
+
+// A fresh empty folder under the system temp dir, removed when the object dies.
+class TempDir {
+public:
+    TempDir() {
+        std::random_device rd;
+        m_path = std::filesystem::temp_directory_path() / ("peft-test-" + std::to_string(rd()) + std::to_string(rd()));
+        std::filesystem::create_directories(m_path);
+    }
+    ~TempDir() {
+        std::error_code ec;
+        std::filesystem::remove_all(m_path, ec);
+    }
+    std::string path() const { return m_path.string(); }
+    std::string file(const std::string& name) const { return (m_path / name).string(); }
+
+private:
+    std::filesystem::path m_path;
+};
+
+}  // namespace peft::test
