@@ -329,7 +329,13 @@ void checkTextEncoding(const std::string& path, const std::string& b) {
     while (i < n) {
         unsigned char c = static_cast<unsigned char>(b[i]);
         if (c == 0) {
-            bool utf16 = (i > 0 && b[i - 1] != 0) || (i + 1 < n && b[i + 1] != 0);
+            // UTF-16 text without a BOM: ASCII letters alternate with NULs on one parity.
+            size_t m = std::min<size_t>(n, 512), zeroEven = 0, zeroOdd = 0;
+            for (size_t k = 0; k < m; ++k)
+                if (b[k] == 0) ++(k % 2 ? zeroOdd : zeroEven);
+            size_t half = m / 2;
+            bool utf16 = half > 0 && ((zeroOdd * 10 >= half * 9 && zeroEven * 10 <= half) ||
+                                      (zeroEven * 10 >= half * 9 && zeroOdd * 10 <= half));
             fail(where(i),
                  utf16 ? "NUL bytes between characters: the file looks UTF-16 encoded (without a byte-order mark), "
                          "expected UTF-8"
