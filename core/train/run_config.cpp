@@ -3,18 +3,13 @@
 
 #include <set>
 
+#include "core/data/dataset_config.h"
 #include "core/io/model_config.h"
 #include "core/util/error.h"
 
 namespace peft {
 
 using nlohmann::json;
-
-json defaultDatasetJson() {
-    return {{"path", nullptr},         {"format", "auto"},       {"validation_path", nullptr},
-            {"validation_split", 0.1}, {"max_length", 512},      {"template", "auto"},
-            {"train_on", "responses"}, {"packing", false},       {"column_mapping", json::object()}};
-}
 
 namespace {
 
@@ -70,13 +65,8 @@ RunConfig RunConfig::fromJson(const json& j, const std::string& where) {
         if (!j["output_dir"].is_string()) fail(where, "key 'output_dir' must be a string", "");
         c.outputDir = j["output_dir"].get<std::string>();
     }
-    c.dataset = defaultDatasetJson();
-    if (j.contains("dataset")) {
-        checkKeys(j["dataset"], {"path", "format", "validation_path", "validation_split", "max_length", "template",
-                                 "train_on", "packing", "column_mapping", "on_error"},
-                  where, "dataset");
-        for (auto it = j["dataset"].begin(); it != j["dataset"].end(); ++it) c.dataset[it.key()] = *it;
-    }
+    // The dataset section is validated (unknown keys, types) by the data module and stored resolved.
+    c.dataset = data::DatasetConfig::fromJson(j.value("dataset", json::object()), where + ": dataset").toJson();
     if (j.contains("method")) {
         if (!j["method"].is_object()) fail(where, "'method' must be an object (adapter_config.json fields)", "");
         c.method = j["method"];

@@ -47,7 +47,4 @@ struct RunConfig {
     nlohmann::json toJson() const;
 };
 
-// Dataset section defaults (merged under what the user gave).
-nlohmann::json defaultDatasetJson();
-
 }  // namespace peft

@@ -13,6 +13,7 @@
 
 #include "core/io/model_config.h"
 #include "core/io/tensor_io.h"
+#include "core/tokenizer/tokenizer.h"
 #include "core/util/atomic_file.h"
 #include "core/util/error.h"
 
@@ -38,31 +39,6 @@ json StepMetrics::toJson() const {
     if (evalPerplexity) j["eval_ppl"] = *evalPerplexity;
     if (evalAccuracy) j["eval_accuracy"] = *evalAccuracy;
     return j;
-}
-
-Batch collate(const std::vector<const Example*>& rows, int64_t padId) {
-    Batch b;
-    const int64_t B = static_cast<int64_t>(rows.size());
-    int64_t T = 1;
-    for (const Example* e : rows) T = std::max<int64_t>(T, static_cast<int64_t>(e->inputIds.size()));
-    b.inputIds = torch::full({B, T}, padId, torch::kInt64);
-    b.labels = torch::full({B, T}, -100, torch::kInt64);
-    b.attentionMask = torch::zeros({B, T}, torch::kInt64);
-    b.classLabels = torch::full({B}, -1, torch::kInt64);
-    auto ids = b.inputIds.accessor<int64_t, 2>();
-    auto lab = b.labels.accessor<int64_t, 2>();
-    auto msk = b.attentionMask.accessor<int64_t, 2>();
-    for (int64_t i = 0; i < B; ++i) {
-        const Example& e = *rows[static_cast<size_t>(i)];
-        for (size_t t = 0; t < e.inputIds.size(); ++t) {
-            ids[i][static_cast<int64_t>(t)] = e.inputIds[t];
-            lab[i][static_cast<int64_t>(t)] = t < e.labels.size() ? e.labels[t] : e.inputIds[t];
-            msk[i][static_cast<int64_t>(t)] = 1;
-        }
-        b.classLabels[i] = e.classLabel;
-        b.tokens += static_cast<int64_t>(e.inputIds.size());
-    }
-    return b;
 }
 
 std::string latestCheckpoint(const std::string& outputDir) {
@@ -148,7 +124,17 @@ void Trainer::setup(const ProgressFn& progress) {
 
     if (!m_haveData) {
         report("Preparing data", 0.6);
-        fail("dataset", "dataset import is not available in this build", "Use setData() with tokenised examples.");
+        data::DatasetConfig dc = data::DatasetConfig::fromJson(m_cfg.dataset, "dataset");
+        auto tok = Tokenizer::load(m_cfg.model);
+        data::PrepareOptions po;
+        po.seed = t.seed;
+        data::PreparedDataset pd = data::prepareDataset(dc, tok.get(), po);
+        for (const auto& r : pd.report.rejections)
+            spdlog::warn("{}:{}: {}", dc.path, r.line, r.reason);
+        m_data.train = std::move(pd.train);
+        m_data.validation = std::move(pd.validation);
+        m_data.padId = pd.padId;
+        m_haveData = true;
     }
     if (m_data.train.empty()) fail(m_cfg.dataset.value("path", std::string("dataset")), "no training examples", "Check the dataset file and its format.");
     if (!m_classification) {
@@ -160,50 +146,28 @@ void Trainer::setup(const ProgressFn& progress) {
                  "Check the template and 'train_on' (use \"all\" to train on prompts too), or max_length (responses may be cut off).");
     }
     const int64_t n = static_cast<int64_t>(m_data.train.size());
-    m_microPerEpoch = (n + t.batchSize - 1) / t.batchSize;
-    const int64_t stepsPerEpoch = std::max<int64_t>(1, m_microPerEpoch / t.gradAccum);
+    data::BatcherOptions bo;
+    bo.batchSize = t.batchSize;
+    bo.shuffle = t.shuffle;
+    bo.seed = t.seed;
+    bo.padId = m_data.padId;
+    m_batcher = std::make_unique<data::Batcher>(std::make_shared<const std::vector<Example>>(m_data.train), bo);
+    const int64_t stepsPerEpoch = std::max<int64_t>(1, m_batcher->batchesPerEpoch() / t.gradAccum);
     m_totalSteps = t.maxSteps > 0 ? t.maxSteps : t.epochs * stepsPerEpoch;
     spdlog::info("training {} examples ({} validation), {} steps, {} trainable tensors on {}", n, m_data.validation.size(),
                  m_totalSteps, params.size(), m_device.str());
     report("Ready", 1.0);
 }
 
-std::vector<int64_t> Trainer::epochOrder(int64_t epoch) const {
-    const int64_t n = static_cast<int64_t>(m_data.train.size());
-    std::vector<int64_t> order(static_cast<size_t>(n));
-    for (int64_t i = 0; i < n; ++i) order[static_cast<size_t>(i)] = i;
-    if (!m_cfg.training.shuffle) return order;
-    // Fisher-Yates with our own engine: the order depends only on (seed, epoch), so a resumed
-    // run sees the same batches.
-    std::mt19937_64 rng(m_cfg.training.seed * 1000003ull + static_cast<uint64_t>(epoch));
-    for (int64_t i = n - 1; i > 0; --i) {
-        int64_t j = static_cast<int64_t>(rng() % static_cast<uint64_t>(i + 1));
-        std::swap(order[static_cast<size_t>(i)], order[static_cast<size_t>(j)]);
-    }
-    return order;
-}
-
-Batch Trainer::nextMicroBatch() {
-    const int64_t epoch = m_microGlobal / m_microPerEpoch;
-    const int64_t idx = m_microGlobal % m_microPerEpoch;
-    std::vector<int64_t> order = epochOrder(epoch);
-    std::vector<const Example*> rows;
-    const int64_t bs = m_cfg.training.batchSize;
-    for (int64_t k = idx * bs; k < std::min<int64_t>((idx + 1) * bs, static_cast<int64_t>(order.size())); ++k)
-        rows.push_back(&m_data.train[static_cast<size_t>(order[static_cast<size_t>(k)])]);
-    ++m_microGlobal;
-    return collate(rows, m_data.padId);
-}
-
-double Trainer::stepLoss(const std::vector<Batch>& micro, int64_t count) {
+double Trainer::stepLoss(const std::vector<data::Batch>& micro, int64_t count) {
     double total = 0;
-    for (const Batch& b : micro) {
+    for (const data::Batch& b : micro) {
         torch::Tensor ids = b.inputIds.to(m_device), mask = b.attentionMask.to(m_device);
         torch::Tensor sum;
         if (m_classification) {
             torch::Tensor logits = m_model->classify(ids, mask).to(torch::kFloat32);
             sum = torch::nn::functional::cross_entropy(
-                logits, b.classLabels.to(m_device), torch::nn::functional::CrossEntropyFuncOptions().reduction(torch::kSum));
+                logits, b.labels.to(m_device), torch::nn::functional::CrossEntropyFuncOptions().reduction(torch::kSum));
         } else {
             torch::Tensor logits = m_model->forward(ids, mask);
             // Prompt tuning prepends virtual positions: they carry no labels.
@@ -233,11 +197,11 @@ std::pair<double, std::optional<double>> Trainer::evaluate() {
         std::vector<const Example*> rows;
         for (size_t k = s; k < std::min(m_data.validation.size(), s + static_cast<size_t>(bs)); ++k)
             rows.push_back(&m_data.validation[k]);
-        Batch b = collate(rows, m_data.padId);
+        data::Batch b = data::Batcher::collate(rows, m_data.padId);
         torch::Tensor ids = b.inputIds.to(m_device), mask = b.attentionMask.to(m_device);
         if (m_classification) {
             torch::Tensor logits = m_model->classify(ids, mask).to(torch::kFloat32);
-            torch::Tensor y = b.classLabels.to(m_device);
+            torch::Tensor y = b.labels.to(m_device);
             sum += torch::nn::functional::cross_entropy(logits, y, torch::nn::functional::CrossEntropyFuncOptions().reduction(torch::kSum)).item<double>();
             correct += logits.argmax(-1).eq(y).sum().item<int64_t>();
             count += static_cast<int64_t>(rows.size());
@@ -284,7 +248,7 @@ std::string Trainer::saveCheckpoint() {
         saveAdapter(m_adapter, (tmp / "adapter").string());
         json state = {{"step", m_step},
                       {"total_steps", m_totalSteps},
-                      {"micro_batches_consumed", m_microGlobal},
+                      {"data_position", m_batcher->position().toJson()},
                       {"optimizer_steps", m_optimizer->stepCount()},
                       {"elapsed_s", m_elapsedBefore},
                       {"best_eval_loss", m_bestEval ? json(*m_bestEval) : json(nullptr)},
@@ -341,7 +305,7 @@ bool Trainer::resumeFromLatest() {
         gen.set_state(rng.at("cpu").clone());
     }
     m_step = state.at("step").get<int64_t>();
-    m_microGlobal = state.at("micro_batches_consumed").get<int64_t>();
+    m_batcher->setPosition(data::DataPosition::fromJson(state.at("data_position"), where));
     m_elapsedBefore = state.value("elapsed_s", 0.0);
     if (state.contains("best_eval_loss") && state["best_eval_loss"].is_number()) m_bestEval = state["best_eval_loss"].get<double>();
     m_badEvals = state.value("bad_evals", int64_t{0});
@@ -385,12 +349,12 @@ TrainResult Trainer::run(const MetricsSink& sink, TrainerControl* control) {
             if (control->stop.load()) return stopWithCheckpoint(TrainStatus::Stopped, "stopped at step " + std::to_string(m_step));
         }
         const auto t0 = Clock::now();
-        std::vector<Batch> micro;
+        std::vector<data::Batch> micro;
         int64_t count = 0, tokens = 0;
         for (int64_t a = 0; a < t.gradAccum; ++a) {
-            micro.push_back(nextMicroBatch());
+            micro.push_back(m_batcher->next());
             count += m_classification ? micro.back().inputIds.size(0) : countTargetTokens(micro.back().labels);
-            tokens += micro.back().tokens;
+            tokens += micro.back().numTokens;
         }
         double loss = 0;
         try {
@@ -436,7 +400,8 @@ TrainResult Trainer::run(const MetricsSink& sink, TrainerControl* control) {
         StepMetrics m;
         m.step = m_step;
         m.totalSteps = m_totalSteps;
-        m.epoch = static_cast<double>(m_microGlobal) / static_cast<double>(m_microPerEpoch);
+        const data::DataPosition pos = m_batcher->position();
+        m.epoch = static_cast<double>(pos.epoch) + static_cast<double>(pos.index) / static_cast<double>(std::max<int64_t>(1, m_batcher->size()));
         m.loss = loss;
         m.gradNorm = gradNorm;
         m.lr = lr;

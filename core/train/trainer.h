@@ -12,6 +12,7 @@
 #include <string>
 #include <vector>
 
+#include "core/data/batcher.h"
 #include "core/model/loader.h"
 #include "core/peft/method.h"
 #include "core/train/optimizer.h"
@@ -19,12 +20,8 @@
 
 namespace peft {
 
-// One tokenised example. labels: -100 where no loss is taken. classLabel >= 0 for SEQ_CLS.
-struct Example {
-    std::vector<int64_t> inputIds;
-    std::vector<int64_t> labels;
-    int64_t classLabel = -1;
-};
+// One tokenised example (ids, labels with -100 where no loss is taken, or a class label).
+using Example = data::PreparedExample;
 
 struct TrainData {
     std::vector<Example> train;
@@ -65,13 +62,6 @@ struct TrainResult {
     std::optional<double> finalEvalLoss;
 };
 
-// A batch padded on the right. input_ids/labels/attention_mask [B,T]; classLabels [B] for SEQ_CLS.
-struct Batch {
-    torch::Tensor inputIds, labels, attentionMask, classLabels;
-    int64_t tokens = 0;  // non-padding tokens
-};
-Batch collate(const std::vector<const Example*>& rows, int64_t padId);
-
 class Trainer {
 public:
     explicit Trainer(RunConfig cfg);
@@ -102,9 +92,7 @@ public:
     const TrainData& data() const { return m_data; }
 
 private:
-    Batch nextMicroBatch();
-    std::vector<int64_t> epochOrder(int64_t epoch) const;
-    double stepLoss(const std::vector<Batch>& micro, int64_t count);
+    double stepLoss(const std::vector<data::Batch>& micro, int64_t count);
     void appendMetrics(const StepMetrics& m);
     void pruneCheckpoints();
 
@@ -118,8 +106,7 @@ private:
     bool m_classification = false;
     int64_t m_step = 0;
     int64_t m_totalSteps = 0;
-    int64_t m_microPerEpoch = 1;
-    int64_t m_microGlobal = 0;  // data position: micro-batches consumed
+    std::unique_ptr<data::Batcher> m_batcher;
     double m_elapsedBefore = 0;
     std::optional<double> m_bestEval;
     int64_t m_badEvals = 0;
