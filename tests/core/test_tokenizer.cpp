@@ -4,9 +4,11 @@
 #include <nlohmann/json.hpp>
 
 #include <chrono>
+#include <cstdio>
 #include <cstdlib>
 #include <fstream>
 
+#include "core/tokenizer/components.h"
 #include "core/tokenizer/text_util.h"
 #include "core/tokenizer/tokenizer.h"
 #include "core/tokenizer/unicode_norm.h"
@@ -385,4 +387,38 @@ TEST(Tokenizer, CliTokenizeMatchesFixtures) {
                             peft::test::fixture("tokenizers/bytelevel") + "\" --cases \"" + dir.file("bad.json") +
                             "\" --out \"" + dir.file("o.json") + "\" > /dev/null 2>&1";
     EXPECT_NE(std::system(cmd.c_str()), 0);
+}
+
+TEST(Tokenizer, QwenStyleSplitThenByteLevel) {
+    // Qwen2 / Llama-3 style: Split(regex, Isolated) then ByteLevel without its own regex.
+    const std::string pattern =
+        R"((?i:'s|'t|'re|'ve|'m|'ll|'d)|[^\r\n\p{L}\p{N}]?\p{L}+|\p{N}| ?[^\s\p{L}\p{N}]+[\r\n]*|\s*[\r\n]+|\s+(?!\S)|\s+)";
+    json j = {{"type", "Sequence"},
+              {"pretokenizers",
+               json::array({{{"type", "Split"}, {"pattern", {{"Regex", pattern}}}, {"behavior", "Isolated"}, {"invert", false}},
+                            {{"type", "ByteLevel"}, {"add_prefix_space", false}, {"trim_offsets", false}, {"use_regex", false}}})}};
+    auto pre = peft::tok::makePreTokenizer(j, "test: pre_tokenizer");
+    std::vector<peft::tok::Piece> pieces{{"Hello world's 123\n\n  x", true}};
+    pre->preTokenize(pieces);
+    std::vector<std::string> got;
+    for (const auto& p : pieces) got.push_back(p.text);
+    // Ġ = space, Ċ = newline in GPT-2's byte map.
+    const std::vector<std::string> want = {"Hello", "\xC4\xA0world", "'s", "\xC4\xA0", "1", "2", "3",
+                                           "\xC4\x8A\xC4\x8A", "\xC4\xA0", "\xC4\xA0x"};
+    EXPECT_EQ(got, want);
+}
+
+TEST(Tokenizer, EncodingIsFast) {
+    auto tok = Tokenizer::load(peft::test::fixture("tokenizers/bytelevel"));
+    std::vector<std::string> texts;
+    for (int i = 0; i < 3000; ++i)
+        texts.push_back("Sample " + std::to_string(i) + ": the quick brown fox jumps over the lazy dog, again and again (" +
+                        std::to_string(i * 7919) + ").");
+    auto t0 = std::chrono::steady_clock::now();
+    size_t total = 0;
+    for (const auto& t : texts) total += tok->encode(t).size();
+    double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+    std::printf("encoded %zu texts (%zu tokens) in %.3f s: %.0f texts/s\n", texts.size(), total, secs, texts.size() / secs);
+    EXPECT_GT(total, texts.size() * 10);
+    EXPECT_LT(secs, 6.0) << "3000 short texts should take well under a second";
 }
