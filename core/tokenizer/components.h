@@ -5,9 +5,7 @@
 #include <nlohmann/json.hpp>
 
 #include <cstdint>
-#include <functional>
 #include <memory>
-#include <optional>
 #include <string>
 #include <vector>
 
@@ -46,9 +44,6 @@ public:
     // HF's decode_chain: tokens in, tokens out; the caller joins the result.
     virtual void decodeChain(std::vector<std::string>& tokens) const = 0;
 };
-
-// Maps a token string to its id (added tokens and model vocabulary), for post-processors.
-using TokenLookup = std::function<std::optional<int64_t>(const std::string&)>;
 
 // `where` is "<file>: <json key path>", used verbatim in error messages.
 std::unique_ptr<Normalizer> makeNormalizer(const nlohmann::json& j, const std::string& where);
