@@ -16,6 +16,8 @@ const std::vector<Command>& commands() {
     static const std::vector<Command> k = {
         {"info", "Show version, LibTorch, BLAS and threads; with --model, summarise a model folder",
          "peft-studio-cli info [--model DIR]", cmdInfo},
+        {"merge", "Merge a LoRA/DoRA/(IA)3 adapter into its base and write a Hugging Face model folder", "peft-studio-cli merge --model DIR --adapter ADIR --out DIR [--dtype fp32|bf16]", cmdMerge},
+        {"logits", "Write a model's (optionally adapted) logits for input_ids from a safetensors file", "peft-studio-cli logits --model DIR [--adapter ADIR] --input IN.safetensors --out OUT.safetensors [--pad-token-id N]", cmdLogits},
     };
     return k;
 }

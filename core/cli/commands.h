@@ -20,5 +20,7 @@ int runCli(int argc, char** argv);
 
 // Subcommand implementations.
 int cmdInfo(const std::vector<std::string>& args);
+int cmdMerge(const std::vector<std::string>& args);
+int cmdLogits(const std::vector<std::string>& args);
 
 }  // namespace peft::cli
