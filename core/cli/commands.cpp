@@ -21,6 +21,8 @@ const std::vector<Command>& commands() {
          "peft-studio-cli generate --model DIR --prompt TEXT [--adapter ADIR] [--max-new-tokens N] [--greedy]\n"
          "  [--temperature T] [--top-k K] [--top-p P] [--repetition-penalty R] [--seed S] [--stop STR]... [--precision fp32|bf16]",
          cmdGenerate},
+        {"merge", "Merge a LoRA/DoRA/(IA)3 adapter into its base and write a Hugging Face model folder", "peft-studio-cli merge --model DIR --adapter ADIR --out DIR [--dtype fp32|bf16]", cmdMerge},
+        {"logits", "Write a model's (optionally adapted) logits for input_ids from a safetensors file", "peft-studio-cli logits --model DIR [--adapter ADIR] --input IN.safetensors --out OUT.safetensors [--pad-token-id N]", cmdLogits},
     };
     return k;
 }

@@ -82,6 +82,8 @@ public:
     bool classification() const { return m_score.defined(); }
     torch::Tensor classify(const torch::Tensor& ids, const torch::Tensor& attentionMask = {});  // [B, numLabels]
     torch::Tensor& scoreWeight() { return m_score; }
+    // Padding id the classifier uses to find each row's last token (config.json may lack it).
+    void setPadTokenId(int64_t id) { m_config.padTokenId = id; }
 
     // Adapter slots.
     std::vector<std::pair<std::string, Linear>> linears() const;  // (HF module path, module)

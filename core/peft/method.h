@@ -40,6 +40,17 @@ public:
     virtual bool canMerge() const { return false; }
     virtual void merge() {}
     virtual void unmerge() {}
+    virtual bool merged() const { return false; }
+
+    // Adds the fields peft derives from the model at attach time (prompt learning: num_layers,
+    // token_dim, num_attention_heads, ...) so the saved adapter_config.json is complete.
+    virtual void completeConfig(nlohmann::json& config) const {}
+    // Removes the method's modules from the model (after merge(), this is merge-and-unload).
+    virtual void detach() {}
+    // FULL fine-tuning writes a whole model folder (config.json, model.safetensors, tokenizer
+    // files) instead of adapter files.
+    virtual bool savesWholeModel() const { return false; }
+    virtual void saveModelFolder(const std::string& dir) const {}
 };
 
 std::unique_ptr<Method> createMethod(const std::string& peftType);
@@ -55,7 +66,12 @@ struct Adapter {
 Adapter attachAdapter(CausalLMImpl& model, const nlohmann::json& config, const std::string& name = "default");
 // Loads <dir>/adapter_config.json + adapter_model.safetensors onto `model`.
 Adapter loadAdapter(CausalLMImpl& model, const std::string& dir, const std::string& name = "default");
-// Writes adapter_config.json + adapter_model.safetensors atomically into `dir`.
+// Writes adapter_config.json + adapter_model.safetensors atomically into `dir` (FULL: a whole
+// model folder, config.json + model.safetensors; `model` and the config's
+// base_model_name_or_path supply the weights and the tokenizer files).
 void saveAdapter(const Adapter& adapter, const std::string& dir);
+
+// Every registered peft_type, in registry order.
+std::vector<std::string> methodTypes();
 
 }  // namespace peft

@@ -1,0 +1,85 @@
+// Attaching, loading and saving adapters in peft's folder layout (adapter_config.json +
+// adapter_model.safetensors), for any registered method.
+#include <filesystem>
+
+#include "core/io/model_config.h"
+#include "core/io/tensor_io.h"
+#include "core/peft/method.h"
+#include "core/peft/peft_common.h"
+#include "core/util/atomic_file.h"
+#include "core/util/error.h"
+
+namespace peft {
+
+namespace fs = std::filesystem;
+
+Adapter attachAdapter(CausalLMImpl& model, const nlohmann::json& config, const std::string& name) {
+    if (!config.is_object()) fail("adapter_config.json", "expected a JSON object", "");
+    if (!config.contains("peft_type") || !config["peft_type"].is_string())
+        fail("adapter_config.json", "'peft_type' is missing", "Add e.g. \"peft_type\": \"LORA\".");
+    Adapter a;
+    a.name = name;
+    a.config = config;
+    a.method = createMethod(config["peft_type"].get<std::string>());
+    // Sequence classification needs the `score` head before modules_to_save can find it.
+    if (cfgString(config, "task_type", "CAUSAL_LM") == "SEQ_CLS" && !model.classification())
+        model.enableClassification(cfgInt(config, "num_labels", model.config().numLabels));
+    a.method->attach(model, config, name);
+    a.method->completeConfig(a.config);
+    model.adapterState()->active = name;
+    return a;
+}
+
+Adapter loadAdapter(CausalLMImpl& model, const std::string& dir, const std::string& name) {
+    fs::path d(dir);
+    fs::path cfgPath = d / "adapter_config.json";
+    fs::path stPath = d / "adapter_model.safetensors";
+    if (!fs::exists(cfgPath))
+        fail(dir, "no adapter_config.json", "Pick a folder written by PeftModel.save_pretrained or by PEFT Studio.");
+    if (!fs::exists(stPath)) {
+        if (fs::exists(d / "adapter_model.bin"))
+            fail((d / "adapter_model.bin").string(), "refusing a pickle adapter (loading it can run arbitrary code)",
+                 "Convert it once in Python with safetensors' save_file.");
+        fail(dir, "no adapter_model.safetensors", "The adapter folder is incomplete.");
+    }
+    nlohmann::json config = readJsonFile(cfgPath.string());
+    auto tensors = loadSafetensors(stPath.string());
+    // A classification adapter carries its head; its rows give the number of labels.
+    if (cfgString(config, "task_type", "CAUSAL_LM") == "SEQ_CLS" && !model.classification()) {
+        auto it = tensors.find(kPeftPrefix + "score.weight");
+        if (it != tensors.end() && it->second.dim() == 2) model.enableClassification(it->second.size(0));
+    }
+    Adapter a;
+    try {
+        a = attachAdapter(model, config, name);
+    } catch (const PeftError& e) {
+        throw PeftError(cfgPath.string() + ": " + e.what());
+    }
+    try {
+        a.method->loadState(tensors, stPath.string());
+    } catch (...) {
+        a.method->detach();
+        throw;
+    }
+    a.config = config;
+    a.method->completeConfig(a.config);
+    return a;
+}
+
+void saveAdapter(const Adapter& adapter, const std::string& dir) {
+    fs::create_directories(dir);
+    nlohmann::json cfg = adapter.config;
+    cfg["peft_type"] = adapter.method->peftType();
+    if (adapter.method->savesWholeModel()) {
+        adapter.method->saveModelFolder(dir);
+        return;
+    }
+    cfg["inference_mode"] = true;
+    if (!cfg.contains("task_type")) cfg["task_type"] = "CAUSAL_LM";
+    NamedTensors state;
+    for (auto& [k, t] : adapter.method->saveState()) state.emplace_back(k, t.detach());
+    saveSafetensors((fs::path(dir) / "adapter_model.safetensors").string(), state, {{"format", "pt"}});
+    writeFileAtomic((fs::path(dir) / "adapter_config.json").string(), cfg.dump(2) + "\n");
+}
+
+}  // namespace peft

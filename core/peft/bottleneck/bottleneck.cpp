@@ -1,0 +1,130 @@
+// Bottleneck adapters (BOTTLENECK_ADAPTER, ours; peft has none): h + up(act(down(h))) on a
+// block's attention output (Houlsby's mh_adapter) and/or feed-forward output (output_adapter),
+// before the residual add. Config keys follow AdapterHub; the saved format is in README.md here.
+#include "core/peft/peft_common.h"
+#include "core/util/error.h"
+
+namespace peft {
+
+namespace {
+
+struct Bottleneck {
+    torch::Tensor downW, downB, upW, upB;  // down [m,C],[m]; up [C,m],[C]
+};
+
+class BottleneckBlock : public BlockAdapter {
+public:
+    torch::Tensor afterAttention(const torch::Tensor& a) override { return mh ? apply(*mh, a) : a; }
+    torch::Tensor afterMlp(const torch::Tensor& m) override { return out ? apply(*out, m) : m; }
+
+    torch::Tensor apply(const Bottleneck& b, const torch::Tensor& h) {
+        torch::Tensor x = h.to(torch::kFloat32);
+        torch::Tensor z = torch::nn::functional::linear(x, b.downW, b.downB);  // [B,T,C] -> [B,T,m]
+        z = act(z);
+        return h + torch::nn::functional::linear(z, b.upW, b.upB).to(h.scalar_type());  // -> [B,T,C]
+    }
+    torch::Tensor act(const torch::Tensor& z) const {
+        if (nonLinearity == "relu") return torch::relu(z);
+        if (nonLinearity == "gelu") return torch::gelu(z);
+        if (nonLinearity == "gelu_new") return torch::gelu(z, "tanh");
+        if (nonLinearity == "silu" || nonLinearity == "swish") return torch::silu(z);
+        return torch::tanh(z);
+    }
+
+    std::string nonLinearity;
+    std::unique_ptr<Bottleneck> mh, out;
+};
+
+class BottleneckMethod : public Method {
+public:
+    std::string peftType() const override { return "BOTTLENECK_ADAPTER"; }
+
+    void attach(CausalLMImpl& model, const nlohmann::json& config, const std::string& name) override {
+        m_model = &model;
+        m_name = name;
+        const int64_t C = model.config().hiddenSize;
+        const std::string arch = cfgString(config, "architecture", "houlsby");
+        if (arch != "houlsby" && arch != "pfeiffer")
+            fail("adapter_config.json", "'architecture' = \"" + arch + "\"", "Use \"houlsby\" or \"pfeiffer\".");
+        // AdapterHub's defaults: Houlsby adapts both sublayers with swish, Pfeiffer only the FFN with relu.
+        const bool mhAdapter = cfgBool(config, "mh_adapter", arch == "houlsby");
+        const bool outAdapter = cfgBool(config, "output_adapter", true);
+        if (!mhAdapter && !outAdapter)
+            fail("adapter_config.json", "both 'mh_adapter' and 'output_adapter' are false", "Enable at least one.");
+        m_nonLinearity = cfgString(config, "non_linearity", arch == "houlsby" ? "swish" : "relu");
+        bool knownAct = false;
+        for (const char* ok : {"relu", "gelu", "gelu_new", "silu", "swish", "tanh"}) knownAct |= (m_nonLinearity == ok);
+        if (!knownAct)
+            fail("adapter_config.json", "'non_linearity' = \"" + m_nonLinearity + "\"", "Use relu, gelu, silu (swish) or tanh.");
+        const double rf = cfgDouble(config, "reduction_factor", 16);
+        m_size = cfgInt(config, "bottleneck_size", 0);
+        if (m_size <= 0) {
+            if (rf <= 0) fail("adapter_config.json", "'reduction_factor' must be positive", "Use e.g. 16.");
+            m_size = std::max<int64_t>(1, static_cast<int64_t>(static_cast<double>(C) / rf));
+        }
+        const double initScale = cfgDouble(config, "init_scale", 0.0);  // 0: up-projection exactly zero
+        auto opts = torch::TensorOptions().dtype(torch::kFloat32).device(model.embeddingWeight().device());
+        auto make = [&]() {
+            auto b = std::make_unique<Bottleneck>();
+            torch::nn::Linear down(C, m_size);  // Kaiming-uniform like any nn.Linear
+            down->to(opts.device());
+            b->downW = down->weight.detach().clone().set_requires_grad(true);
+            b->downB = torch::zeros({m_size}, opts).set_requires_grad(true);
+            b->upW = (torch::randn({C, m_size}, opts) * initScale).set_requires_grad(true);
+            b->upB = torch::zeros({C}, opts).set_requires_grad(true);
+            return b;
+        };
+        for (int64_t i = 0; i < model.config().numLayers; ++i) {
+            auto blk = std::make_shared<BottleneckBlock>();
+            blk->nonLinearity = m_nonLinearity;
+            if (mhAdapter) blk->mh = make();
+            if (outAdapter) blk->out = make();
+            model.setBlockAdapter(i, name, blk);
+            m_blocks.push_back(blk);
+        }
+    }
+
+    NamedTensors tensors(bool withAdapterName) const {
+        NamedTensors out;
+        const std::string tag = withAdapterName ? "." + m_name : "";
+        for (size_t i = 0; i < m_blocks.size(); ++i) {
+            const std::string base = kPeftPrefix + m_model->table().modulePath(static_cast<int64_t>(i), "");
+            auto add = [&](const char* where, const Bottleneck* b) {
+                if (!b) return;
+                const std::string p = base + where + tag;
+                out.emplace_back(p + ".adapter_down.weight", b->downW);
+                out.emplace_back(p + ".adapter_down.bias", b->downB);
+                out.emplace_back(p + ".adapter_up.weight", b->upW);
+                out.emplace_back(p + ".adapter_up.bias", b->upB);
+            };
+            add("mh_adapter", m_blocks[i]->mh.get());
+            add("output_adapter", m_blocks[i]->out.get());
+        }
+        return out;
+    }
+    NamedTensors trainable() const override { return tensors(true); }
+    NamedTensors saveState() const override { return tensors(false); }
+    void loadState(const std::map<std::string, torch::Tensor>& t, const std::string& where) override {
+        loadStrict(saveState(), t, where);
+    }
+    void completeConfig(nlohmann::json& c) const override {
+        c["bottleneck_size"] = m_size;
+        c["non_linearity"] = m_nonLinearity;
+        c["mh_adapter"] = static_cast<bool>(m_blocks.front()->mh);
+        c["output_adapter"] = static_cast<bool>(m_blocks.front()->out);
+    }
+    void detach() override { m_model->removeAdapterEverywhere(m_name); }
+
+private:
+    CausalLMImpl* m_model = nullptr;
+    std::string m_name;
+    std::string m_nonLinearity;
+    int64_t m_size = 0;
+    std::vector<std::shared_ptr<BottleneckBlock>> m_blocks;
+};
+
+}  // namespace
+
+std::unique_ptr<Method> makeBottleneckMethod() { return std::make_unique<BottleneckMethod>(); }
+
+}  // namespace peft

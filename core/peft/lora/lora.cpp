@@ -1,0 +1,206 @@
+// LoRA / DoRA: the per-projection adapter and the Method (attach, save/load, merge).
+#include "core/peft/lora/lora.h"
+
+#include <cmath>
+
+#include "core/peft/peft_common.h"
+#include "core/peft/target_match.h"
+#include "core/util/error.h"
+
+namespace peft {
+
+LoraLinear::LoraLinear(int64_t in, int64_t out, int64_t r, double scaling_, double dropout_, bool dora_, LinearImpl& base)
+    : scaling(scaling_), dropout(dropout_), dora(dora_) {
+    auto opts = torch::TensorOptions().dtype(torch::kFloat32).device(base.bias.defined() ? base.bias.device()
+                                                                     : base.weight.device());
+    // peft's default init: A Kaiming-uniform with a=sqrt(5) (bound 1/sqrt(in)), B zeros.
+    const double bound = 1.0 / std::sqrt(static_cast<double>(in));
+    A = torch::empty({r, in}, opts).uniform_(-bound, bound).set_requires_grad(true);
+    B = torch::zeros({out, r}, opts).set_requires_grad(true);
+    if (dora) {
+        torch::NoGradGuard ng;
+        torch::Tensor w = base.denseWeight().to(torch::kFloat32);
+        magnitude = weightNorm(w, deltaWeight() / scaling, scaling).clone().set_requires_grad(true);
+    }
+}
+
+torch::Tensor LoraLinear::deltaWeight() const { return torch::mm(B, A) * scaling; }  // [out,r]@[r,in]
+
+torch::Tensor LoraLinear::weightNorm(const torch::Tensor& weight, const torch::Tensor& loraWeight, double s) const {
+    return torch::linalg_vector_norm(weight + s * loraWeight, 2, {1});  // [out,in] -> [out]
+}
+
+torch::Tensor LoraLinear::transformOutput(const torch::Tensor& x, const torch::Tensor& baseOut, LinearImpl& base) {
+    if (merged) return baseOut;
+    torch::Tensor xin = x.to(A.scalar_type());
+    const bool drop = dropout > 0 && base.is_training();
+    if (drop) xin = torch::dropout(xin, dropout, true);
+    torch::Tensor lora = torch::nn::functional::linear(torch::nn::functional::linear(xin, A), B);  // [..,in]->[..,r]->[..,out]
+    if (!dora) return baseOut + (lora * scaling).to(baseOut.scalar_type());
+    // DoRA (peft's DoraLinearLayer): the weight norm is detached so it acts as a constant.
+    torch::Tensor w = base.denseWeight().to(A.scalar_type());  // [out,in]
+    torch::Tensor loraW = torch::mm(B, A);
+    torch::Tensor norm = weightNorm(w, loraW.detach(), scaling).detach();
+    torch::Tensor magScale = (magnitude / norm).view({1, -1});  // [1,out]
+    torch::Tensor baseResult;
+    if (!drop) {
+        baseResult = baseOut.to(A.scalar_type());
+        if (base.bias.defined()) baseResult = baseResult - base.bias.to(A.scalar_type());
+    } else {
+        baseResult = torch::nn::functional::linear(xin, w);
+    }
+    torch::Tensor doraOut = (magScale - 1) * baseResult + magScale * lora * scaling;
+    return baseOut + doraOut.to(baseOut.scalar_type());
+}
+
+torch::Tensor LoraLinear::mergedWeight(const torch::Tensor& weight) {
+    torch::NoGradGuard ng;
+    torch::Tensor w = weight.to(torch::kFloat32);
+    torch::Tensor delta = deltaWeight();
+    if (!dora) return (w + delta).to(weight.scalar_type());
+    torch::Tensor norm = weightNorm(w, delta, 1.0);
+    m_doraFactor = magnitude.detach() / norm;  // [out]
+    return (m_doraFactor.view({-1, 1}) * (w + delta)).to(weight.scalar_type());
+}
+
+torch::Tensor LoraLinear::unmergedWeight(const torch::Tensor& weight) {
+    torch::NoGradGuard ng;
+    torch::Tensor w = weight.to(torch::kFloat32);
+    torch::Tensor delta = deltaWeight();
+    if (!dora) return (w - delta).to(weight.scalar_type());
+    return (w / m_doraFactor.view({-1, 1}) - delta).to(weight.scalar_type());
+}
+
+namespace {
+
+class LoraMethod : public Method {
+public:
+    std::string peftType() const override { return "LORA"; }
+
+    void attach(CausalLMImpl& model, const nlohmann::json& config, const std::string& name) override {
+        m_model = &model;
+        m_name = name;
+        const int64_t r = cfgInt(config, "r", 8);
+        const double alpha = cfgDouble(config, "lora_alpha", 8);
+        const double dropout = cfgDouble(config, "lora_dropout", 0.0);
+        const bool rslora = cfgBool(config, "use_rslora", false);
+        const bool dora = cfgBool(config, "use_dora", false);
+        m_bias = cfgString(config, "bias", "none");
+        if (m_bias != "none" && m_bias != "all" && m_bias != "lora_only")
+            fail("adapter_config.json", "'bias' = \"" + m_bias + "\"", "Use \"none\", \"all\" or \"lora_only\".");
+        if (r <= 0) fail("adapter_config.json", "'r' must be a positive integer", "Use a rank such as 8.");
+        if (dropout < 0 || dropout >= 1) fail("adapter_config.json", "'lora_dropout' must be in [0, 1)", "");
+        const nlohmann::json rankPattern = config.value("rank_pattern", nlohmann::json::object());
+        const nlohmann::json alphaPattern = config.value("alpha_pattern", nlohmann::json::object());
+        auto targets = targetedLinears(model, config);
+        // peft warns (and does the right thing) when fan_in_fan_out disagrees with the layer type;
+        // our Linear knows its own storage, so the flag only needs to be consistent.
+        for (auto& [path, lin] : targets) {
+            int64_t rank = r;
+            double a = alpha;
+            std::string rk = patternKeyFor(rankPattern, path);
+            if (!rk.empty()) rank = rankPattern[rk].get<int64_t>();
+            std::string ak = patternKeyFor(alphaPattern, path);
+            if (!ak.empty()) a = alphaPattern[ak].get<double>();
+            const double scaling = rslora ? a / std::sqrt(static_cast<double>(rank)) : a / static_cast<double>(rank);
+            auto ad = std::make_shared<LoraLinear>(lin->inFeatures(), lin->outFeatures(), rank, scaling, dropout, dora, *lin);
+            lin->addAdapter(name, ad);
+            m_layers.push_back({path, lin, ad});
+        }
+        // Biases: "all" trains every bias of the model, "lora_only" those of adapted projections.
+        if (m_bias != "none") {
+            for (const auto& p : model.named_parameters()) {
+                const std::string& n = p.key();
+                if (n.size() < 5 || n.compare(n.size() - 5, 5, ".bias") != 0) continue;
+                const std::string module = n.substr(0, n.size() - 5);
+                bool isTarget = false;
+                for (const auto& l : m_layers) isTarget |= (l.path == module);
+                if (m_bias == "lora_only" && !isTarget) continue;
+                // peft keeps the wrapped layer's bias under base_layer.
+                std::string peftName = isTarget ? module + ".base_layer.bias" : n;
+                p.value().set_requires_grad(true);
+                m_biases.emplace_back(kPeftPrefix + peftName, p.value());
+            }
+        }
+        m_modules.attach(model, config.value("modules_to_save", nlohmann::json()), name);
+    }
+
+    NamedTensors trainable() const override {
+        NamedTensors out;
+        for (const auto& l : m_layers) {
+            std::string base = kPeftPrefix + l.path;
+            out.emplace_back(base + ".lora_A." + m_name + ".weight", l.ad->A);
+            out.emplace_back(base + ".lora_B." + m_name + ".weight", l.ad->B);
+            if (l.ad->dora) out.emplace_back(base + ".lora_magnitude_vector." + m_name + ".weight", l.ad->magnitude);
+        }
+        for (const auto& b : m_biases) out.push_back(b);
+        for (const auto& m : m_modules.trainable()) out.push_back(m);
+        return out;
+    }
+
+    NamedTensors saveState() const override {
+        NamedTensors out;
+        for (const auto& l : m_layers) {
+            std::string base = kPeftPrefix + l.path;
+            out.emplace_back(base + ".lora_A.weight", l.ad->A);
+            out.emplace_back(base + ".lora_B.weight", l.ad->B);
+            if (l.ad->dora) out.emplace_back(base + ".lora_magnitude_vector", l.ad->magnitude);
+        }
+        for (const auto& b : m_biases) out.push_back(b);
+        for (const auto& m : m_modules.saved()) out.push_back(m);
+        return out;
+    }
+
+    void loadState(const std::map<std::string, torch::Tensor>& tensors, const std::string& where) override {
+        loadStrict(saveState(), tensors, where);
+    }
+
+    bool canMerge() const override { return true; }
+    bool merged() const override { return m_merged; }
+
+    void merge() override {
+        if (m_merged) return;
+        for (auto& l : m_layers) {
+            l.lin->setDenseWeight(l.ad->mergedWeight(l.lin->denseWeight()));
+            l.ad->merged = true;
+        }
+        m_merged = true;
+    }
+
+    void unmerge() override {
+        if (!m_merged) return;
+        for (auto& l : m_layers) {
+            l.lin->setDenseWeight(l.ad->unmergedWeight(l.lin->denseWeight()));
+            l.ad->merged = false;
+        }
+        m_merged = false;
+    }
+
+    void detach() override {
+        for (auto& l : m_layers) l.lin->removeAdapter(m_name);
+        m_layers.clear();
+        for (auto& b : m_biases) b.second.set_requires_grad(false);
+        m_biases.clear();
+        if (!m_merged) m_modules.detach();
+    }
+
+private:
+    struct Layer {
+        std::string path;
+        Linear lin;
+        std::shared_ptr<LoraLinear> ad;
+    };
+    CausalLMImpl* m_model = nullptr;
+    std::string m_name;
+    std::string m_bias;
+    std::vector<Layer> m_layers;
+    NamedTensors m_biases;
+    ModulesToSave m_modules;
+    bool m_merged = false;
+};
+
+}  // namespace
+
+std::unique_ptr<Method> makeLoraMethod() { return std::make_unique<LoraMethod>(); }
+
+}  // namespace peft

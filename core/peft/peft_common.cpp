@@ -1,0 +1,150 @@
+// Shared method helpers: target selection, strict loading, config reads, modules_to_save.
+#include "core/peft/peft_common.h"
+
+#include <set>
+
+#include "core/peft/target_match.h"
+#include "core/util/error.h"
+
+namespace peft {
+
+std::string shapeString(const torch::IntArrayRef& s) {
+    std::string r = "[";
+    for (size_t i = 0; i < s.size(); ++i) r += (i ? ", " : "") + std::to_string(s[i]);
+    return r + "]";
+}
+
+std::vector<std::pair<std::string, Linear>> targetedLinears(const CausalLMImpl& model, const nlohmann::json& config,
+                                                             const std::string& key) {
+    if (!config.contains(key) || config[key].is_null())
+        fail("adapter_config.json", "'" + key + "' is missing", "List the modules to adapt, e.g. [\"q_proj\", \"v_proj\"].");
+    const nlohmann::json& targets = config[key];
+    const nlohmann::json layers = config.value("layers_to_transform", nlohmann::json());
+    std::vector<std::pair<std::string, Linear>> out;
+    std::set<std::string> names;
+    for (const auto& [path, lin] : model.linears()) {
+        std::string shortName = path.substr(path.rfind('.') + 1);
+        names.insert(shortName);
+        if (matchesTarget(targets, path, shortName) && matchesLayers(layers, path)) out.emplace_back(path, lin);
+    }
+    if (out.empty()) {
+        std::string avail;
+        for (const auto& n : names) avail += (avail.empty() ? "" : ", ") + n;
+        fail("adapter_config.json", "'" + key + "' = " + targets.dump() + " matches no module of this " +
+                                        model.config().modelType + " model",
+             "Use module names this model has: " + avail + ".");
+    }
+    return out;
+}
+
+void loadStrict(const NamedTensors& dest, const std::map<std::string, torch::Tensor>& tensors, const std::string& where) {
+    std::set<std::string> expected;
+    for (const auto& [k, t] : dest) {
+        expected.insert(k);
+        auto it = tensors.find(k);
+        if (it == tensors.end())
+            fail(where, "tensor '" + k + "' is missing", "The adapter does not match its adapter_config.json or this model.");
+        if (it->second.sizes() != t.sizes())
+            fail(where, "tensor '" + k + "' has shape " + shapeString(it->second.sizes()) + " but this model needs " +
+                            shapeString(t.sizes()),
+                 "The adapter was trained on a different model or with a different configuration.");
+    }
+    for (const auto& [k, t] : tensors)
+        if (!expected.count(k))
+            fail(where, "unexpected tensor '" + k + "'",
+                 "The adapter does not match its adapter_config.json or this model (a different target_modules?).");
+    torch::NoGradGuard ng;
+    for (const auto& [k, t] : dest) t.copy_(tensors.at(k).to(t.device(), t.scalar_type()));
+}
+
+namespace {
+[[noreturn]] void badType(const std::string& key, const char* what) {
+    fail("adapter_config.json", "'" + key + "' must be " + what, "Fix the value in the adapter configuration.");
+}
+}  // namespace
+
+int64_t cfgInt(const nlohmann::json& c, const std::string& key, int64_t def) {
+    if (!c.contains(key) || c[key].is_null()) return def;
+    if (!c[key].is_number_integer()) badType(key, "an integer");
+    return c[key].get<int64_t>();
+}
+double cfgDouble(const nlohmann::json& c, const std::string& key, double def) {
+    if (!c.contains(key) || c[key].is_null()) return def;
+    if (!c[key].is_number()) badType(key, "a number");
+    return c[key].get<double>();
+}
+bool cfgBool(const nlohmann::json& c, const std::string& key, bool def) {
+    if (!c.contains(key) || c[key].is_null()) return def;
+    if (!c[key].is_boolean()) badType(key, "true or false");
+    return c[key].get<bool>();
+}
+std::string cfgString(const nlohmann::json& c, const std::string& key, const std::string& def) {
+    if (!c.contains(key) || c[key].is_null()) return def;
+    if (!c[key].is_string()) badType(key, "a string");
+    return c[key].get<std::string>();
+}
+
+torch::Tensor modelParameter(CausalLMImpl& model, const std::string& name) {
+    auto params = model.named_parameters();
+    if (auto* p = params.find(name)) return *p;
+    fail("model", "no parameter named '" + name + "'", "");
+}
+
+void ModulesToSave::attach(CausalLMImpl& model, const nlohmann::json& modules, const std::string& adapterName) {
+    m_adapter = adapterName;
+    if (modules.is_null()) return;
+    if (!modules.is_array()) fail("adapter_config.json", "'modules_to_save' must be a list of module names", "");
+    for (const auto& p : model.named_parameters()) {
+        const std::string& name = p.key();
+        std::string module = name.substr(0, name.rfind('.'));
+        bool hit = false;
+        for (const auto& m : modules) {
+            if (!m.is_string()) fail("adapter_config.json", "'modules_to_save' entries must be strings", "");
+            const std::string t = m.get<std::string>();
+            // peft: the module key ends with the entry.
+            if (module == t || (module.size() > t.size() && module.compare(module.size() - t.size(), t.size(), t) == 0 &&
+                                module[module.size() - t.size() - 1] == '.'))
+                hit = true;
+        }
+        if (!hit) continue;
+        torch::Tensor param = p.value();
+        param.set_requires_grad(true);
+        m_entries.push_back({name, param, param.detach().clone()});
+    }
+    // peft adds "classifier" and "score" for SEQ_CLS and ignores whichever the model lacks; an
+    // explicit list that matches nothing at all is still an error.
+    if (m_entries.empty() && !modules.empty()) {
+        bool onlyHeads = true;
+        for (const auto& m : modules)
+            if (m != "classifier" && m != "score") onlyHeads = false;
+        if (!onlyHeads)
+            fail("adapter_config.json", "'modules_to_save' = " + modules.dump() + " matches no module of this model",
+                 "Use module names such as \"lm_head\" or \"score\".");
+    }
+}
+
+void ModulesToSave::detach() {
+    torch::NoGradGuard ng;
+    for (auto& e : m_entries) {
+        e.param.copy_(e.original);
+        e.param.set_requires_grad(false);
+    }
+    m_entries.clear();
+}
+
+NamedTensors ModulesToSave::trainable() const {
+    NamedTensors out;
+    for (const auto& e : m_entries) {
+        auto dot = e.name.rfind('.');
+        out.emplace_back(kPeftPrefix + e.name.substr(0, dot) + ".modules_to_save." + m_adapter + e.name.substr(dot), e.param);
+    }
+    return out;
+}
+
+NamedTensors ModulesToSave::saved() const {
+    NamedTensors out;
+    for (const auto& e : m_entries) out.emplace_back(kPeftPrefix + e.name, e.param);
+    return out;
+}
+
+}  // namespace peft

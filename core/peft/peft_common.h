@@ -1,0 +1,62 @@
+// Helpers shared by the method folders: peft key names, target selection, strict state loading,
+// and modules_to_save. Methods use these; nothing here knows about a particular method.
+#pragma once
+#include <torch/torch.h>
+
+#include <map>
+#include <nlohmann/json.hpp>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "core/model/causal_lm.h"
+#include "core/peft/method.h"
+
+namespace peft {
+
+// peft prefixes every key of a wrapped causal LM with this.
+inline const std::string kPeftPrefix = "base_model.model.";
+
+// The linear modules `config` targets (target_modules + layers_to_transform), in forward order.
+// Throws PeftError naming target_modules when none match, listing the model's module names.
+std::vector<std::pair<std::string, Linear>> targetedLinears(const CausalLMImpl& model, const nlohmann::json& config,
+                                                             const std::string& key = "target_modules");
+
+// Copies `tensors` into `dest` (saved key -> live tensor). Every key of dest must be present with
+// its shape, and no other key may appear; otherwise a PeftError naming the key and `where`.
+void loadStrict(const NamedTensors& dest, const std::map<std::string, torch::Tensor>& tensors, const std::string& where);
+
+// "[4, 64]"
+std::string shapeString(const torch::IntArrayRef& s);
+
+// Typed config reads with errors naming the key.
+int64_t cfgInt(const nlohmann::json& c, const std::string& key, int64_t def);
+double cfgDouble(const nlohmann::json& c, const std::string& key, double def);
+bool cfgBool(const nlohmann::json& c, const std::string& key, bool def);
+std::string cfgString(const nlohmann::json& c, const std::string& key, const std::string& def);
+
+// A model parameter (HF name) by name; PeftError naming it when absent.
+torch::Tensor modelParameter(CausalLMImpl& model, const std::string& name);
+
+// peft's modules_to_save: whole modules (e.g. the `score` head) trained and saved with the
+// adapter as base_model.model.<module>.<param>. The tensors train in place; the base values are
+// kept and come back on detach(). (Unlike peft, switching adapters does not swap them.)
+class ModulesToSave {
+public:
+    void attach(CausalLMImpl& model, const nlohmann::json& modulesToSave, const std::string& adapterName);
+    void detach();
+    NamedTensors trainable() const;  // base_model.model.score.modules_to_save.<adapter>.weight
+    NamedTensors saved() const;      // base_model.model.score.weight
+    bool empty() const { return m_entries.empty(); }
+
+private:
+    struct Entry {
+        std::string name;  // HF parameter name ("score.weight")
+        torch::Tensor param;
+        torch::Tensor original;  // base values, restored on detach
+    };
+    std::vector<Entry> m_entries;
+    std::string m_adapter;
+};
+
+}  // namespace peft
