@@ -16,6 +16,7 @@ const std::vector<Command>& commands() {
     static const std::vector<Command> k = {
         {"info", "Show version, LibTorch, BLAS and threads; with --model, summarise a model folder",
          "peft-studio-cli info [--model DIR]", cmdInfo},
+        {"dataset", "Import a dataset file and print its validation report", "peft-studio-cli dataset --file F [--format auto|text|instruction|chat|classification|tokens] [--tokenizer DIR] [--max-length N] [--template auto|chatml|llama3|llama2|zephyr|alpaca|plain] [--train-on responses|all] [--packing] [--validation-file F | --validation-split R] [--column FIELD=COLUMN]... [--stop-on-error] [--seed N] [--json]", cmdDataset},
     };
     return k;
 }

@@ -367,7 +367,9 @@ TEST(DatasetPrepare, SplitIsSeededAndDeterministic) {
     EXPECT_EQ(std::count(a.begin(), a.end(), true), 10);
     EXPECT_EQ(std::count(c.begin(), c.end(), true), 10);
     auto s = splitMask(3, 0.1, 1);
-    EXPECT_EQ(std::count(s.begin(), s.end(), true), 1);
+    EXPECT_EQ(std::count(s.begin(), s.end(), true), 0);
+    auto s2 = splitMask(10, 0.25, 1);  // 2.5 rounds away from zero
+    EXPECT_EQ(std::count(s2.begin(), s2.end(), true), 3);
     auto one = splitMask(1, 0.5, 1);
     EXPECT_EQ(std::count(one.begin(), one.end(), true), 0);
     auto z = splitMask(50, 0.0, 1);
