@@ -425,6 +425,29 @@ TEST(DatasetPrepare, ClassificationLabelMap) {
     EXPECT_EQ(pn.train[0].classLabel, 2);
 }
 
+TEST(ValidationReport, HistogramBins) {
+    auto h = makeHistogram({517, 530, 613, 599});
+    ASSERT_EQ(h.size(), 6u);  // width 20 is the finest round width that fits in 10 bins
+    EXPECT_EQ(h[0].lo, 500);
+    EXPECT_EQ(h[0].hi, 520);
+    EXPECT_EQ(h[0].count, 1);
+    EXPECT_EQ(h[1].count, 1);
+    EXPECT_EQ(h[4].count, 1);
+    EXPECT_EQ(h[5].lo, 600);
+    EXPECT_EQ(h[5].count, 1);
+    auto g = makeHistogram({3, 3, 4});
+    ASSERT_EQ(g.size(), 2u);
+    EXPECT_EQ(g[0].lo, 3);
+    EXPECT_EQ(g[0].hi, 4);
+    EXPECT_EQ(g[0].count, 2);
+    auto w = makeHistogram({1, 1000});
+    EXPECT_LE(w.size(), 10u);
+    int64_t total = 0;
+    for (const auto& b : w) total += b.count;
+    EXPECT_EQ(total, 2);
+    EXPECT_TRUE(makeHistogram({}).empty());
+}
+
 TEST(DatasetConfig, FromJsonStrictAndRoundTrip) {
     auto c = DatasetConfig::fromJson(json::parse(R"({"path": "train.jsonl"})"));
     EXPECT_EQ(c.format, "auto");
