@@ -25,6 +25,7 @@ const std::vector<Command>& commands() {
          cmdGenerate},
         {"merge", "Merge a LoRA/DoRA/(IA)3 adapter into its base and write a Hugging Face model folder", "peft-studio-cli merge --model DIR --adapter ADIR --out DIR [--dtype fp32|bf16]", cmdMerge},
         {"logits", "Write a model's (optionally adapted) logits for input_ids from a safetensors file", "peft-studio-cli logits --model DIR [--adapter ADIR] --input IN.safetensors --out OUT.safetensors [--pad-token-id N]", cmdLogits},
+        {"dataset", "Import a dataset file and print its validation report", "peft-studio-cli dataset --file F [--format auto|text|instruction|chat|classification|tokens] [--tokenizer DIR] [--max-length N] [--template auto|chatml|llama3|llama2|zephyr|alpaca|plain] [--train-on responses|all] [--packing] [--validation-file F | --validation-split R] [--column FIELD=COLUMN]... [--stop-on-error] [--seed N] [--json]", cmdDataset},
     };
     return k;
 }

@@ -25,5 +25,6 @@ int cmdTokenize(const std::vector<std::string>& args);
 int cmdGenerate(const std::vector<std::string>& args);
 int cmdMerge(const std::vector<std::string>& args);
 int cmdLogits(const std::vector<std::string>& args);
+int cmdDataset(const std::vector<std::string>& args);
 
 }  // namespace peft::cli

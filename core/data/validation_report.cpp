@@ -11,22 +11,24 @@ using nlohmann::json;
 std::vector<HistogramBin> makeHistogram(const std::vector<int64_t>& lengths, int maxBins) {
     std::vector<HistogramBin> bins;
     if (lengths.empty()) return bins;
+    int64_t mn = *std::min_element(lengths.begin(), lengths.end());
     int64_t mx = *std::max_element(lengths.begin(), lengths.end());
     int64_t width = 1;
     for (int64_t scale = 1;; scale *= 10) {
         bool found = false;
         for (int64_t m : {1, 2, 5}) {
-            if ((mx / (m * scale)) + 1 <= maxBins) {
-                width = m * scale;
+            int64_t w = m * scale;
+            if (mx / w - mn / w + 1 <= maxBins) {
+                width = w;
                 found = true;
                 break;
             }
         }
         if (found) break;
     }
-    int64_t n = mx / width + 1;
-    for (int64_t i = 0; i < n; ++i) bins.push_back({i * width, (i + 1) * width, 0});
-    for (auto l : lengths) ++bins[static_cast<size_t>(l / width)].count;
+    int64_t first = mn / width, n = mx / width - first + 1;
+    for (int64_t i = 0; i < n; ++i) bins.push_back({(first + i) * width, (first + i + 1) * width, 0});
+    for (auto l : lengths) ++bins[static_cast<size_t>(l / width - first)].count;
     return bins;
 }
 

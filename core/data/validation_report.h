@@ -50,7 +50,8 @@ struct ValidationReport {
     std::string toText(size_t maxRejections = 50) const;
 };
 
-// Bins lengths into at most `maxBins` bins of a round width (1, 2, 5 x 10^k) starting at 0.
+// Bins lengths into at most `maxBins` bins of a round width (1, 2, 5 x 10^k), from the bin
+// holding the shortest length to the one holding the longest.
 std::vector<HistogramBin> makeHistogram(const std::vector<int64_t>& lengths, int maxBins = 10);
 
 }  // namespace peft::data
