@@ -16,6 +16,7 @@ const std::vector<Command>& commands() {
     static const std::vector<Command> k = {
         {"info", "Show version, LibTorch, BLAS and threads; with --model, summarise a model folder",
          "peft-studio-cli info [--model DIR]", cmdInfo},
+        {"estimate", "Trainable parameters, memory, adapter size (and time) per method, from config.json alone", "peft-studio-cli estimate --model DIR_OR_CONFIG [--peft-config adapter_config.json]... [--batch-size N --seq-len T --precision fp32|bf16|fp16] [--optimizer adamw|adam|sgd|sgd-momentum] [--quantize none|nf4|nf4-dq] [--gradient-checkpointing] [--num-labels N] [--with-full] [--dataset-tokens N --epochs E --tokens-per-second X] [--json]", cmdEstimate},
     };
     return k;
 }

@@ -20,5 +20,6 @@ int runCli(int argc, char** argv);
 
 // Subcommand implementations.
 int cmdInfo(const std::vector<std::string>& args);
+int cmdEstimate(const std::vector<std::string>& args);
 
 }  // namespace peft::cli
