@@ -30,6 +30,7 @@ public:
                 {"prompt_tuning_init", "How the virtual tokens start: RANDOM, TEXT (the embeddings of prompt_tuning_init_text) or SAMPLE_VOCAB."},
                 {"prompt_tuning_init_text", "Text whose token embeddings initialise the virtual tokens when prompt_tuning_init is TEXT."},
                 {"tokenizer_name_or_path", "Tokenizer for prompt_tuning_init_text (defaults to the model's)."},
+                {"tokenizer_kwargs", "Extra options for loading that tokenizer."},
                 {"modules_to_save", "Whole modules (for example a classification head) to train in full and store in the adapter."}};
     }
 
