@@ -197,6 +197,7 @@ Estimate estimate(const ModelConfig& mcIn, const nlohmann::json& cfg, const Budg
     const int64_t first = fp.anyTrainable ? std::max<int64_t>(0, fp.firstGradLayer) : L;
 
     u64 maxLayerBytes = 0, keptLayers = 0, keptAttention = 0;
+    std::vector<u64> layerKept(static_cast<size_t>(std::max<int64_t>(L, 0)), 0);  // bytes kept per layer
     for (int64_t l = first; l < L; ++l) {
         const auto& lin = fp.linears[static_cast<size_t>(l)];
         bool keep[4] = {false, false, false, false};
@@ -219,9 +220,11 @@ Estimate estimate(const ModelConfig& mcIn, const nlohmann::json& cfg, const Budg
         maxLayerBytes = std::max(maxLayerBytes, layerHidden + layerAttn);
         if (o.gradientCheckpointing) {
             keptLayers += N * H * s;  // the checkpointed layer input
+            layerKept[static_cast<size_t>(l)] = N * H * s;
         } else {
             keptLayers += layerHidden;
             keptAttention += layerAttn;
+            layerKept[static_cast<size_t>(l)] = layerHidden + layerAttn;
         }
     }
     if (o.gradientCheckpointing && first < L) keptLayers += maxLayerBytes;  // one layer recomputed
@@ -245,6 +248,38 @@ Estimate estimate(const ModelConfig& mcIn, const nlohmann::json& cfg, const Budg
         m.activationTransient += largest * s;
     }
     m.activations = m.activationLayers + m.activationAttention + m.activationLoss + m.activationTransient;
+
+    // ---- The step's peak: activations and gradients live together ------------------------------
+    // Backward runs from the top layer down: layer l's kept tensors are freed after its backward,
+    // and its parameters' gradients appear then. So the live set at layer l is the kept tensors
+    // of layers <= l plus the gradients of layers >= l (plus those outside the layers, booked at
+    // the start) plus one layer's backward transient. The peak is the largest of:
+    // the loss backward (everything kept + the loss transient), each layer's backward, and the end
+    // (every gradient). With few trainable parameters this is the activation peak; for full
+    // fine-tuning of a small batch the gradients dominate and do not add to the activation peak.
+    {
+        const double gradPerParam = trainable > 0 ? static_cast<double>(m.gradients) / static_cast<double>(trainable) : 0.0;
+        auto gradOf = [&](int64_t n) { return static_cast<u64>(static_cast<double>(U(n)) * gradPerParam); };
+        // Outside the layers: the head's and final norm's gradients appear first (full fine-tuning;
+        // a tied head's gradient is the embedding's), the rest (embeddings, virtual tokens) last.
+        u64 gTop = 0;
+        if (spec.replacesBase())
+            for (const auto& mod : tree.modules)
+                if (mod.kind == ModuleKind::Head || (mod.kind == ModuleKind::Norm && mod.layer < 0))
+                    gTop += gradOf(mod.kind == ModuleKind::Head && mod.tiedToEmbedding ? mod.in * mod.out : mod.params());
+        const u64 gOut = std::min(gTop, gradOf(e.params.outsideLayers));
+        u64 gAbove = 0;  // gradients of layers >= l
+        u64 keptBelow = keptLayers + keptAttention;  // kept tensors of layers <= l (+ top of model)
+        const u64 always = logits + ids;
+        u64 peak = m.activations;  // the loss backward
+        for (int64_t l = L - 1; l >= 0; --l) {
+            gAbove += gradOf(e.params.byLayer[static_cast<size_t>(l)]);
+            peak = std::max(peak, always + keptBelow + gOut + gAbove + attnTransient);
+            keptBelow -= std::min(keptBelow, layerKept[static_cast<size_t>(l)]);
+        }
+        peak = std::max(peak, always + m.gradients);
+        m.stepPeak = peak;
+    }
 
     // ---- Generation -----------------------------------------------------------------------------
     // KV cache: keys and values of every layer, key/value heads only (GQA), in the precision, for
@@ -309,6 +344,7 @@ nlohmann::json toJson(const Estimate& e) {
                            {"attention_matrices", m.activationAttention},
                            {"logits_and_loss", m.activationLoss},
                            {"backward_transient", m.activationTransient}}},
+                         {"step_peak", m.stepPeak},
                          {"kv_cache_generation", m.kvCache},
                          {"generation_total", m.generationTotal}};
     j["adapter_file_bytes"] = e.adapterFileBytes;

@@ -60,7 +60,11 @@ struct MemoryParts {
     uint64_t activationAttention = 0;              // [B,heads,T,T] attention matrices kept
     uint64_t activationLoss = 0;                   // logits, fp32 log-probs, token ids
     uint64_t activationTransient = 0;              // the largest short-lived gradient set during backward
-    uint64_t trainingTotal() const { return weights + gradients + optimizerState + activations; }
+    // Activations and gradients never peak together (a layer's gradients appear as its kept
+    // tensors are freed): the largest live set of the two during one step, <= their sum.
+    uint64_t stepPeak = 0;
+    // Peak memory of a training step: weights + optimizer state + stepPeak.
+    uint64_t trainingTotal() const { return weights + optimizerState + stepPeak; }
     // Generation (not part of the training total).
     uint64_t kvCache = 0;                          // keys and values for batch x generationContext
     uint64_t generationTotal = 0;                  // weights + KV cache + one step's logits
