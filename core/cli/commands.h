@@ -26,5 +26,6 @@ int cmdGenerate(const std::vector<std::string>& args);
 int cmdMerge(const std::vector<std::string>& args);
 int cmdLogits(const std::vector<std::string>& args);
 int cmdDataset(const std::vector<std::string>& args);
+int cmdEstimate(const std::vector<std::string>& args);
 
 }  // namespace peft::cli
