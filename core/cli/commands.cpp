@@ -16,6 +16,9 @@ const std::vector<Command>& commands() {
     static const std::vector<Command> k = {
         {"info", "Show version, LibTorch, BLAS and threads; with --model, summarise a model folder",
          "peft-studio-cli info [--model DIR]", cmdInfo},
+        {"init-model", "Write a randomly initialised model folder from a config.json (for pretraining and benchmarks)",
+         "peft-studio-cli init-model --config config.json --out DIR [--tokenizer DIR] [--seed N] [--dtype fp32|bf16]",
+         cmdInitModel},
         {"train", "Train a run config (run.json); --resume continues from the newest checkpoint",
          "peft-studio-cli train --config run.json [--resume] [--output-dir DIR] [--max-steps N] [--quiet]", cmdTrain},
         {"tokenize", "Encode/decode a JSON list of {\"text\"} cases with a tokenizer.json", "peft-studio-cli tokenize --tokenizer DIR --cases IN.json --out OUT.json [--no-special-tokens]", cmdTokenize},
