@@ -153,7 +153,7 @@ TEST(BudgetCounts, Qwen2BiasAndTiedEmbeddings) {
     // BitFit: only biases (Qwen2 has them on q/k/v), plus the norm weights when asked.
     json bitfit = {{"peft_type", "BITFIT"}};
     EXPECT_EQ(count(mc, bitfit).trainable, L * (H + 2 * kv));
-    bitfit["train_norm_weights"] = true;
+    bitfit["train_norms"] = true;
     EXPECT_EQ(count(mc, bitfit).trainable, L * (H + 2 * kv) + L * 2 * H + H);
     // BitFit on a bias-free Llama trains nothing and says why.
     ParamReport none = count(llama3_8b(), {{"peft_type", "BITFIT"}});
@@ -161,8 +161,8 @@ TEST(BudgetCounts, Qwen2BiasAndTiedEmbeddings) {
     EXPECT_FALSE(none.notes.empty());
     // Bottleneck adapters: Houlsby two per layer, Pfeiffer one; b = H / reduction_factor.
     const int64_t b = H / 16, per = H * b + b + b * H + H;
-    EXPECT_EQ(count(mc, {{"peft_type", "BOTTLENECK_ADAPTER"}, {"adapter_type", "houlsby"}}).trainable, L * 2 * per);
-    EXPECT_EQ(count(mc, {{"peft_type", "BOTTLENECK_ADAPTER"}, {"adapter_type", "pfeiffer"}}).trainable, L * per);
+    EXPECT_EQ(count(mc, {{"peft_type", "BOTTLENECK_ADAPTER"}, {"architecture", "houlsby"}}).trainable, L * 2 * per);
+    EXPECT_EQ(count(mc, {{"peft_type", "BOTTLENECK_ADAPTER"}, {"architecture", "pfeiffer"}}).trainable, L * per);
     EXPECT_EQ(count(mc, {{"peft_type", "BOTTLENECK_ADAPTER"}, {"bottleneck_size", 32}}).trainable,
               L * (H * 32 + 32 + 32 * H + H));
     // Sequence classification: the score head [num_labels, H] replaces lm_head (tied here, so the
@@ -364,8 +364,8 @@ TEST(BudgetSpeed, SeventyBillionAllMethods) {
                                     {{"peft_type", "IA3"}},
                                     {{"peft_type", "PROMPT_TUNING"}, {"num_virtual_tokens", 20}},
                                     {{"peft_type", "PREFIX_TUNING"}, {"num_virtual_tokens", 20}, {"prefix_projection", true}},
-                                    {{"peft_type", "BOTTLENECK_ADAPTER"}, {"adapter_type", "houlsby"}},
-                                    {{"peft_type", "BITFIT"}, {"train_norm_weights", true}}};
+                                    {{"peft_type", "BOTTLENECK_ADAPTER"}, {"architecture", "houlsby"}},
+                                    {{"peft_type", "BITFIT"}, {"train_norms", true}}};
     double ms = 1e9;
     for (int rep = 0; rep < 5; ++rep) {  // best of 5: the first pass also warms the regex cache
         const auto t0 = std::chrono::steady_clock::now();
