@@ -283,12 +283,19 @@ void MainWindow::openDemo(const QString& dir) {
                               ? d.filePath(QStringLiteral("model"))
                               : d.path();
     m_model->openFolder(model);
-    QStringList data = d.entryList({QStringLiteral("*.jsonl"), QStringLiteral("*.json")}, QDir::Files, QDir::Name);
-    data.removeAll(QStringLiteral("config.json"));
-    if (!data.isEmpty()) m_dataset->openFile(d.filePath(data.first()));
-    else if (QDir(d.filePath(QStringLiteral("data"))).exists()) {
-        const QStringList sub = QDir(d.filePath(QStringLiteral("data"))).entryList({QStringLiteral("*.jsonl")}, QDir::Files);
-        if (!sub.isEmpty()) m_dataset->openFile(d.filePath(QStringLiteral("data/") + sub.first()));
+    // The dataset: the first data file in DIR/data or DIR (HF model files are not datasets).
+    static const QStringList kNotData = {QStringLiteral("config.json"), QStringLiteral("generation_config.json"),
+                                         QStringLiteral("tokenizer.json"), QStringLiteral("tokenizer_config.json"),
+                                         QStringLiteral("special_tokens_map.json"), QStringLiteral("adapter_config.json")};
+    for (const QString& sub : {QStringLiteral("data"), QString()}) {
+        const QDir dd(sub.isEmpty() ? d.path() : d.filePath(sub));
+        QStringList files = dd.entryList({QStringLiteral("*.jsonl"), QStringLiteral("*.json"), QStringLiteral("*.csv")},
+                                         QDir::Files, QDir::Name);
+        for (const QString& n : kNotData) files.removeAll(n);
+        if (!files.isEmpty()) {
+            m_dataset->openFile(dd.filePath(files.first()));
+            break;
+        }
     }
 }
 

@@ -85,7 +85,7 @@ protected:
     }
 
 private:
-    static constexpr int kDiagramW = 80;
+    static constexpr int kDiagramW = 96;
     const MethodInfo& m_info;
 };
 
@@ -157,9 +157,10 @@ MethodPage::MethodPage(ProjectState* state, QWidget* parent)
         if (!m_loading) commit();
     });
     connect(state, &ProjectState::modelChanged, this, [this] {
-        m_loading = true;
+        // Rebuild from the project (which may just have been replaced), then the new tree.
         m_picker->setModel(this->state()->model());
-        m_picker->setSelection(this->state()->runConfig()["method"]);
+        loadFromState();
+        m_loading = true;
         if (m_picker->hasModel() && m_picker->checkedCount() == 0)
             if (const MethodInfo* m = findMethod(m_current); m && m->usesTargets) m_picker->applyPreset(m->defaultPreset);
         m_loading = false;

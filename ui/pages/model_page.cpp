@@ -129,8 +129,9 @@ void ModelPage::fill() {
     }
     const ModelSummary& s = *m_summary;
     const ModelConfig& c = s.config;
-    const QLocale loc = QLocale::c();
-    auto num = [&](int64_t v) { return loc.toString(static_cast<qlonglong>(v)).replace(QLatin1Char(','), QChar(0x202F)); };
+    const QLocale loc(QLocale::English);
+    // Digits grouped by thin spaces: readable in every locale.
+    auto num = [&](int64_t v) { return loc.toString(static_cast<qlonglong>(v)).replace(QLatin1Char(','), QChar(0x2009)); };
     m_path->setText(tr("Folder: %1").arg(QString::fromStdString(s.folder)));
     m_fields[QStringLiteral("Family")]->setText(QString::fromStdString(s.familyName));
     m_fields[QStringLiteral("Model type")]->setText(QString::fromStdString(c.modelType));

@@ -45,7 +45,7 @@ TrainPage::TrainPage(ProjectState* state, TrainingRunner* runner, QWidget* paren
     m_progress = new QProgressBar(this);
     m_progress->setRange(0, 100);
     m_progress->setValue(0);
-    m_progress->setFormat(tr("step %v / %m"));
+    m_progress->setFormat(tr("not started"));
     controls->addWidget(m_progress, 1);
     body()->addLayout(controls);
     auto* statusRow = new QHBoxLayout();
@@ -99,6 +99,7 @@ void TrainPage::onMetrics(const MetricPoint& p) {
     m_lastStep = p.step;
     if (p.totalSteps > 0) {
         m_progress->setMaximum(static_cast<int>(p.totalSteps));
+        m_progress->setFormat(tr("step %v / %m"));
         m_progress->setValue(static_cast<int>(p.step));
     }
     QString eta = QStringLiteral("—");

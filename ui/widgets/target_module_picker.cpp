@@ -81,6 +81,8 @@ void TargetModulePicker::setModel(const std::optional<ModelConfig>& config) {
         }
     }
     m_updating = false;
+    if (m_tree->topLevelItemCount() <= 8) m_tree->expandAll();
+    else if (m_tree->topLevelItemCount() > 0) m_tree->topLevelItem(0)->setExpanded(true);
     setEnabled(config.has_value());
     if (config && previous.is_object()) setSelection(previous);
     updateSummary();
