@@ -16,6 +16,11 @@ const std::vector<Command>& commands() {
     static const std::vector<Command> k = {
         {"info", "Show version, LibTorch, BLAS and threads; with --model, summarise a model folder",
          "peft-studio-cli info [--model DIR]", cmdInfo},
+        {"tokenize", "Encode/decode a JSON list of {\"text\"} cases with a tokenizer.json", "peft-studio-cli tokenize --tokenizer DIR --cases IN.json --out OUT.json [--no-special-tokens]", cmdTokenize},
+        {"generate", "Continue a prompt with a model (and an adapter), streaming tokens",
+         "peft-studio-cli generate --model DIR --prompt TEXT [--adapter ADIR] [--max-new-tokens N] [--greedy]\n"
+         "  [--temperature T] [--top-k K] [--top-p P] [--repetition-penalty R] [--seed S] [--stop STR]... [--precision fp32|bf16]",
+         cmdGenerate},
     };
     return k;
 }

@@ -20,5 +20,7 @@ int runCli(int argc, char** argv);
 
 // Subcommand implementations.
 int cmdInfo(const std::vector<std::string>& args);
+int cmdTokenize(const std::vector<std::string>& args);
+int cmdGenerate(const std::vector<std::string>& args);
 
 }  // namespace peft::cli

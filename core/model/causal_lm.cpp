@@ -1,0 +1,177 @@
+// Shared decoder forward pass: embeddings, prompt/prefix adapters, masks, layers, head.
+#include "core/model/causal_lm.h"
+
+#include "core/util/error.h"
+
+namespace peft {
+
+CausalLMImpl::CausalLMImpl(ModelConfig config)
+    : m_config(std::move(config)), m_table(archTable(m_config)), m_state(std::make_shared<AdapterState>()) {
+    m_blockAdapters.resize(static_cast<size_t>(m_config.numLayers));
+}
+
+Linear CausalLMImpl::makeLinear(const std::string& path, const LinearSpec& spec) {
+    Linear l(path, spec.in, spec.out, spec.bias, spec.conv1d, m_state);
+    m_linears.insert_or_assign(path, l);
+    return l;
+}
+
+std::vector<std::pair<std::string, Linear>> CausalLMImpl::linears() const {
+    std::vector<std::pair<std::string, Linear>> out;
+    // Forward order: layer by layer, in the table's order.
+    for (int64_t i = 0; i < m_config.numLayers; ++i)
+        for (const auto& s : m_table.linears) {
+            std::string p = m_table.modulePath(i, s.path);
+            auto it = m_linears.find(p);
+            if (it != m_linears.end()) out.emplace_back(p, it->second);
+        }
+    return out;
+}
+
+Linear CausalLMImpl::linear(const std::string& path) const {
+    auto it = m_linears.find(path);
+    if (it == m_linears.end()) throw PeftError("no linear module named '" + path + "' in this model");
+    return it->second;
+}
+
+void CausalLMImpl::setBlockAdapter(int64_t layer, const std::string& name, std::shared_ptr<BlockAdapter> a) {
+    m_blockAdapters.at(static_cast<size_t>(layer))[name] = std::move(a);
+}
+void CausalLMImpl::setPromptProvider(const std::string& name, std::shared_ptr<PromptProvider> p) { m_prompts[name] = std::move(p); }
+void CausalLMImpl::setPrefixProvider(const std::string& name, std::shared_ptr<PrefixProvider> p) { m_prefixes[name] = std::move(p); }
+
+void CausalLMImpl::removeAdapterEverywhere(const std::string& name) {
+    for (auto& [p, l] : m_linears) l->removeAdapter(name);
+    for (auto& m : m_blockAdapters) m.erase(name);
+    m_prompts.erase(name);
+    m_prefixes.erase(name);
+}
+
+std::shared_ptr<PromptProvider> CausalLMImpl::activePrompt() const {
+    if (!m_state->enabled) return nullptr;
+    auto it = m_prompts.find(m_state->active);
+    return it == m_prompts.end() ? nullptr : it->second;
+}
+std::shared_ptr<PrefixProvider> CausalLMImpl::activePrefix() const {
+    if (!m_state->enabled) return nullptr;
+    auto it = m_prefixes.find(m_state->active);
+    return it == m_prefixes.end() ? nullptr : it->second;
+}
+BlockAdapter* CausalLMImpl::blockAdapter(int64_t layer) const {
+    if (!m_state->enabled) return nullptr;
+    const auto& m = m_blockAdapters[static_cast<size_t>(layer)];
+    auto it = m.find(m_state->active);
+    return it == m.end() ? nullptr : it->second.get();
+}
+
+torch::Tensor CausalLMImpl::hiddenStates(const torch::Tensor& ids, const torch::Tensor& attentionMask, KVCache* cache) {
+    if (ids.dim() != 2) throw PeftError("input_ids must be [batch, tokens], got " + std::to_string(ids.dim()) + " dims");
+    int64_t maxId = ids.numel() ? ids.max().item<int64_t>() : 0;
+    int64_t minId = ids.numel() ? ids.min().item<int64_t>() : 0;
+    if (minId < 0 || maxId >= m_config.vocabSize)
+        throw PeftError("token id " + std::to_string(minId < 0 ? minId : maxId) + " is outside the vocabulary of " +
+                        std::to_string(m_config.vocabSize));
+    return hiddenStatesFromEmbeddings(embedTokens(ids), attentionMask, cache);
+}
+
+torch::Tensor CausalLMImpl::hiddenStatesFromEmbeddings(torch::Tensor h, torch::Tensor mask, KVCache* cache) {
+    const int64_t B = h.size(0);
+    auto dev = h.device();
+    KVCache local;
+    KVCache& kv = cache ? *cache : local;
+    if (!mask.defined()) mask = torch::ones({B, h.size(1)}, torch::TensorOptions().dtype(torch::kInt64).device(dev));
+    const bool first = kv.length() == 0;
+    if (first) {
+        kv.layers.assign(static_cast<size_t>(m_config.numLayers), LayerCache{});
+        // Prefix tuning: the prefixes become the first keys of every layer.
+        if (auto prefix = activePrefix()) {
+            auto pkv = prefix->keyValues(B);
+            for (size_t i = 0; i < pkv.size(); ++i) {
+                kv.layers[i].k = pkv[i].k.to(m_dtype);
+                kv.layers[i].v = pkv[i].v.to(m_dtype);
+            }
+            kv.keyMask = torch::ones({B, prefix->length()}, mask.options());
+        }
+        // Prompt tuning: virtual tokens join the sequence (and the logits).
+        if (auto prompt = activePrompt()) {
+            torch::Tensor virt = prompt->embeddings(B).to(h.scalar_type());  // [B,P,C]
+            h = torch::cat({virt, h}, 1);
+            mask = torch::cat({torch::ones({B, prompt->numVirtualTokens()}, mask.options()), mask}, 1);
+        }
+    }
+    const int64_t T = h.size(1);
+    const int64_t past = kv.length();
+    // Positions of new tokens: after everything in the cache (prefix tuning shifts real tokens).
+    h = addPositions(h.to(m_dtype), past);
+    kv.keyMask = kv.keyMask.defined() ? torch::cat({kv.keyMask, mask}, 1) : mask;
+    const int64_t Tk = kv.length();
+
+    // Additive mask [B,1,T,Tk]: causal (query i sees keys <= past+i) and key padding.
+    auto opts = torch::TensorOptions().device(dev);
+    torch::Tensor qpos = torch::arange(past, past + T, opts.dtype(torch::kInt64)).unsqueeze(1);  // [T,1]
+    torch::Tensor kpos = torch::arange(0, Tk, opts.dtype(torch::kInt64)).unsqueeze(0);           // [1,Tk]
+    torch::Tensor allowed = (kpos <= qpos).unsqueeze(0) & kv.keyMask.to(torch::kBool).unsqueeze(1);  // [B,T,Tk]
+    const double minVal = m_dtype == torch::kFloat32 ? std::numeric_limits<float>::lowest() : -3.3895e38;
+    torch::Tensor additive = torch::zeros({B, 1, T, Tk}, opts.dtype(m_dtype))
+                                 .masked_fill(allowed.logical_not().unsqueeze(1), minVal);
+
+    auto [cosT, sinT] = rope(torch::arange(past, past + T, opts.dtype(torch::kInt64)));
+    for (int64_t i = 0; i < m_config.numLayers; ++i)
+        h = layerForward(i, h, additive, cosT, sinT, kv.layers[static_cast<size_t>(i)]);
+    return finalNorm(h);
+}
+
+torch::Tensor CausalLMImpl::lmHead(const torch::Tensor& hidden) {
+    torch::Tensor w = lmHeadWeight();
+    return torch::nn::functional::linear(hidden, w.to(hidden.scalar_type()));
+}
+
+torch::Tensor CausalLMImpl::forward(const torch::Tensor& ids, const torch::Tensor& attentionMask, KVCache* cache) {
+    return lmHead(hiddenStates(ids, attentionMask, cache));
+}
+
+void CausalLMImpl::enableClassification(int64_t numLabels) {
+    if (m_score.defined()) return;
+    m_scoreModule = std::make_shared<torch::nn::Module>();
+    m_score = m_scoreModule->register_parameter("weight", torch::zeros({numLabels, m_config.hiddenSize}), false);
+    register_module("score", m_scoreModule);
+}
+
+torch::Tensor CausalLMImpl::classify(const torch::Tensor& ids, const torch::Tensor& attentionMask) {
+    if (!m_score.defined()) throw PeftError("the model has no classification head; enable it first");
+    torch::Tensor h = hiddenStates(ids, attentionMask);  // [B,T',C]
+    torch::Tensor logits = torch::nn::functional::linear(h, m_score.to(h.scalar_type()));  // [B,T',L]
+    const int64_t B = ids.size(0), T = ids.size(1), offset = h.size(1) - T;
+    torch::Tensor last;
+    if (m_config.padTokenId >= 0) {
+        // transformers: the rightmost token that is not padding.
+        torch::Tensor nonPad = ids.ne(m_config.padTokenId).to(torch::kInt64);
+        torch::Tensor idx = torch::arange(T, ids.options().dtype(torch::kInt64));
+        last = (idx * nonPad).argmax(-1);
+    } else {
+        last = torch::full({B}, T - 1, ids.options().dtype(torch::kInt64));
+    }
+    torch::Tensor rows = torch::arange(B, last.options());
+    return logits.index({rows, last + offset});
+}
+
+torch::Tensor attention(const torch::Tensor& q, const torch::Tensor& k, const torch::Tensor& v,
+                        const torch::Tensor& mask, double scale) {
+    const int64_t H = q.size(1), kvH = k.size(1);
+    torch::Tensor kk = k, vv = v;
+    if (kvH != H) {
+        // Grouped-query attention: query head h reads key/value head h / (H / kvH).
+        kk = k.repeat_interleave(H / kvH, 1);
+        vv = v.repeat_interleave(H / kvH, 1);
+    }
+#if TORCH_VERSION_MAJOR > 2 || (TORCH_VERSION_MAJOR == 2 && TORCH_VERSION_MINOR >= 1)
+    return at::scaled_dot_product_attention(q, kk, vv, mask, 0.0, false, scale);
+#else
+    torch::Tensor scores = torch::matmul(q, kk.transpose(-2, -1)) * scale;  // [B,H,T,Tk]
+    if (mask.defined()) scores = scores + mask;
+    torch::Tensor probs = torch::softmax(scores, -1, torch::kFloat32).to(q.scalar_type());
+    return torch::matmul(probs, vv);  // [B,H,T,D]
+#endif
+}
+
+}  // namespace peft

@@ -1,0 +1,135 @@
+// CausalLM: the decoder-only transformer shared by every family. A family file (gpt2.cpp,
+// llama.cpp) builds its blocks under Hugging Face's module names, so named_parameters() gives
+// the checkpoint keys. PEFT methods attach through the adapter slots declared here.
+#pragma once
+#include <torch/torch.h>
+
+#include <map>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "core/io/architecture.h"
+#include "core/io/model_config.h"
+#include "core/model/linear.h"
+
+namespace peft {
+
+// Keys and values of one layer, without the grouped-query repeat. [B, kvH, T, D]
+struct LayerCache {
+    torch::Tensor k, v;
+};
+
+struct KVCache {
+    std::vector<LayerCache> layers;
+    torch::Tensor keyMask;  // [B, Tk] 1 = attend, for every key so far (prefix and virtual tokens included)
+    int64_t length() const { return keyMask.defined() ? keyMask.size(1) : 0; }
+};
+
+// Bottleneck adapters and the like: edits a block's sublayer outputs before the residual add.
+class BlockAdapter {
+public:
+    virtual ~BlockAdapter() = default;
+    virtual torch::Tensor afterAttention(const torch::Tensor& a) { return a; }  // [B,T,C]
+    virtual torch::Tensor afterMlp(const torch::Tensor& m) { return m; }        // [B,T,C]
+};
+
+// Prompt tuning: virtual token embeddings prepended to the input embeddings.
+class PromptProvider {
+public:
+    virtual ~PromptProvider() = default;
+    virtual int64_t numVirtualTokens() const = 0;
+    virtual torch::Tensor embeddings(int64_t batch) = 0;  // [B, P, C]
+};
+
+// Prefix tuning: per-layer key/value prefixes, seen by attention as past keys.
+class PrefixProvider {
+public:
+    virtual ~PrefixProvider() = default;
+    virtual int64_t length() const = 0;
+    virtual std::vector<LayerCache> keyValues(int64_t batch) = 0;  // per layer [B, kvH, P, D]
+};
+
+struct ModelOptions {
+    torch::Dtype dtype = torch::kFloat32;  // compute and storage dtype of the frozen weights
+    torch::Device device = torch::kCPU;
+};
+
+class CausalLMImpl : public torch::nn::Module {
+public:
+    CausalLMImpl(ModelConfig config);
+    ~CausalLMImpl() override = default;
+
+    const ModelConfig& config() const { return m_config; }
+    const ArchTable& table() const { return m_table; }
+    std::shared_ptr<AdapterState> adapterState() const { return m_state; }
+
+    // Final hidden states. ids [B,T] int64; attentionMask [B,T] (1 = token, 0 = padding) for the
+    // new tokens, or undefined for all ones. With a cache, keys/values are appended to it.
+    torch::Tensor hiddenStates(const torch::Tensor& ids, const torch::Tensor& attentionMask = {},
+                               KVCache* cache = nullptr);
+    // Same, starting from input embeddings [B,T,C] instead of ids.
+    torch::Tensor hiddenStatesFromEmbeddings(torch::Tensor embeds, torch::Tensor attentionMask, KVCache* cache);
+    // [B,T,C] -> [B,T,V]
+    torch::Tensor lmHead(const torch::Tensor& hidden);
+    virtual torch::Tensor lmHeadWeight() = 0;  // [V, C]
+    // Logits [B,T(+virtual),V].
+    torch::Tensor forward(const torch::Tensor& ids, const torch::Tensor& attentionMask = {}, KVCache* cache = nullptr);
+
+    // Sequence classification (transformers' *ForSequenceClassification): a `score` head
+    // [numLabels, C] read at each row's last non-padding token.
+    void enableClassification(int64_t numLabels);
+    bool classification() const { return m_score.defined(); }
+    torch::Tensor classify(const torch::Tensor& ids, const torch::Tensor& attentionMask = {});  // [B, numLabels]
+    torch::Tensor& scoreWeight() { return m_score; }
+
+    // Adapter slots.
+    std::vector<std::pair<std::string, Linear>> linears() const;  // (HF module path, module)
+    Linear linear(const std::string& path) const;
+    void setBlockAdapter(int64_t layer, const std::string& name, std::shared_ptr<BlockAdapter> a);
+    void setPromptProvider(const std::string& name, std::shared_ptr<PromptProvider> p);
+    void setPrefixProvider(const std::string& name, std::shared_ptr<PrefixProvider> p);
+    void removeAdapterEverywhere(const std::string& name);
+    std::shared_ptr<PromptProvider> activePrompt() const;
+    std::shared_ptr<PrefixProvider> activePrefix() const;
+
+    // Input token embeddings [V, C] (prompt-tuning text init reads it).
+    virtual torch::Tensor embeddingWeight() = 0;
+    torch::Dtype dtype() const { return m_dtype; }
+    void setComputeDtype(torch::Dtype d) { m_dtype = d; }
+
+protected:
+    virtual torch::Tensor embedTokens(const torch::Tensor& ids) = 0;                       // [B,T] -> [B,T,C]
+    virtual torch::Tensor addPositions(const torch::Tensor& h, int64_t past) { return h; }  // GPT-2's wpe
+    // One decoder layer. mask: additive [B,1,T,Tk]; cos/sin: [T,D] for RoPE families.
+    virtual torch::Tensor layerForward(int64_t i, const torch::Tensor& h, const torch::Tensor& mask,
+                                       const torch::Tensor& cos, const torch::Tensor& sin, LayerCache& cache) = 0;
+    virtual torch::Tensor finalNorm(const torch::Tensor& h) = 0;
+    // RoPE tables for absolute positions [T] (Llama family); undefined for GPT-2.
+    virtual std::pair<torch::Tensor, torch::Tensor> rope(const torch::Tensor& positions) { return {}; }
+
+    Linear makeLinear(const std::string& path, const LinearSpec& spec);
+    BlockAdapter* blockAdapter(int64_t layer) const;
+
+    ModelConfig m_config;
+    ArchTable m_table;
+    std::shared_ptr<AdapterState> m_state;
+    torch::Dtype m_dtype = torch::kFloat32;
+    std::map<std::string, Linear> m_linears;
+    std::vector<std::map<std::string, std::shared_ptr<BlockAdapter>>> m_blockAdapters;
+    std::map<std::string, std::shared_ptr<PromptProvider>> m_prompts;
+    std::map<std::string, std::shared_ptr<PrefixProvider>> m_prefixes;
+    torch::Tensor m_score;
+    std::shared_ptr<torch::nn::Module> m_scoreModule;
+};
+
+using CausalLM = std::shared_ptr<CausalLMImpl>;
+
+// Builds an uninitialised model of the config's family (weights empty until loaded).
+CausalLM buildModel(const ModelConfig& config);
+
+// Attention over [B,H,T,D] queries and [B,kvH,Tk,D] keys/values; mask additive [B|1,1,T,Tk].
+torch::Tensor attention(const torch::Tensor& q, const torch::Tensor& k, const torch::Tensor& v,
+                        const torch::Tensor& mask, double scale);
+
+}  // namespace peft
