@@ -21,6 +21,7 @@ const std::vector<Command>& commands() {
          "peft-studio-cli generate --model DIR --prompt TEXT [--adapter ADIR] [--max-new-tokens N] [--greedy]\n"
          "  [--temperature T] [--top-k K] [--top-p P] [--repetition-penalty R] [--seed S] [--stop STR]... [--precision fp32|bf16]",
          cmdGenerate},
+        {"estimate", "Trainable parameters, memory, adapter size (and time) per method, from config.json alone", "peft-studio-cli estimate --model DIR_OR_CONFIG [--peft-config adapter_config.json]... [--batch-size N --seq-len T --precision fp32|bf16|fp16] [--optimizer adamw|adam|sgd|sgd-momentum] [--quantize none|nf4|nf4-dq] [--gradient-checkpointing] [--num-labels N] [--with-full] [--dataset-tokens N --epochs E --tokens-per-second X] [--json]", cmdEstimate},
     };
     return k;
 }

@@ -22,5 +22,6 @@ int runCli(int argc, char** argv);
 int cmdInfo(const std::vector<std::string>& args);
 int cmdTokenize(const std::vector<std::string>& args);
 int cmdGenerate(const std::vector<std::string>& args);
+int cmdEstimate(const std::vector<std::string>& args);
 
 }  // namespace peft::cli

@@ -17,7 +17,9 @@ struct PromptDims {
 };
 
 // `prefix` applies peft's GQA rule: token_dim // num_attention_heads * num_key_value_heads.
-PromptDims promptDims(const ModelConfig& mc, const nlohmann::json& cfg, bool prefix);
+// Throws PeftError naming `where` when the config's num_layers/token_dim belong to another model.
+PromptDims promptDims(const ModelConfig& mc, const nlohmann::json& cfg, bool prefix,
+                      const std::string& where = "prompt-learning config");
 
 // Field rules and known fields every prompt-learning config shares.
 const std::vector<FieldRule>& promptLearningRules();

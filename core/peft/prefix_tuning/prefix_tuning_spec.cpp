@@ -53,7 +53,7 @@ public:
     TrainingFootprint footprint(const ModelConfig& mc, const nlohmann::json& cfg) const override {
         validate(cfg, "prefix tuning config");
         TrainingFootprint f = spec::emptyFootprint(mc);
-        f.extraKeyTokens = spec::promptDims(mc, cfg, true).virtualTokens;
+        f.extraKeyTokens = spec::promptDims(mc, cfg, true, "prefix tuning config").virtualTokens;
         f.firstGradLayer = 0;  // layer 0's prefix trains: the gradient runs through every layer
         f.lmHeadTrains = taskHeadFromConfig(cfg, "prefix tuning config") == TaskHead::SequenceClassification ||
                          !spec::getJson(cfg, "modules_to_save").is_null();
@@ -67,7 +67,7 @@ private:
         const TaskHead head = taskHeadFromConfig(cfg, where);
         ModuleTree tree = moduleTree(mc, head);
         ParamReport r = spec::emptyReport(mc, tree);
-        const spec::PromptDims d = spec::promptDims(mc, cfg, true);
+        const spec::PromptDims d = spec::promptDims(mc, cfg, true, "prefix tuning config");
         const int64_t P = d.virtualTokens;
         const int64_t width = d.layers * 2 * d.tokenDim;  // keys and values of every layer
         if (spec::getBool(cfg, "prefix_projection", false)) {

@@ -30,6 +30,7 @@ public:
                 {"prompt_tuning_init", "How the virtual tokens start: RANDOM, TEXT (the embeddings of prompt_tuning_init_text) or SAMPLE_VOCAB."},
                 {"prompt_tuning_init_text", "Text whose token embeddings initialise the virtual tokens when prompt_tuning_init is TEXT."},
                 {"tokenizer_name_or_path", "Tokenizer for prompt_tuning_init_text (defaults to the model's)."},
+                {"tokenizer_kwargs", "Extra options for loading that tokenizer."},
                 {"modules_to_save", "Whole modules (for example a classification head) to train in full and store in the adapter."}};
     }
 
@@ -61,7 +62,7 @@ public:
         validate(cfg, "prompt tuning config");
         TrainingFootprint f = spec::emptyFootprint(mc);
         // The virtual tokens run through every layer; the gradient reaches the input.
-        f.extraQueryTokens = spec::promptDims(mc, cfg, false).virtualTokens;
+        f.extraQueryTokens = spec::promptDims(mc, cfg, false, "prompt tuning config").virtualTokens;
         f.firstGradLayer = 0;
         f.lmHeadTrains = taskHeadFromConfig(cfg, "prompt tuning config") == TaskHead::SequenceClassification ||
                          !spec::getJson(cfg, "modules_to_save").is_null();
@@ -75,7 +76,7 @@ private:
         const TaskHead head = taskHeadFromConfig(cfg, where);
         ModuleTree tree = moduleTree(mc, head);
         ParamReport r = spec::emptyReport(mc, tree);
-        const spec::PromptDims d = spec::promptDims(mc, cfg, false);
+        const spec::PromptDims d = spec::promptDims(mc, cfg, false, "prompt tuning config");
         const int64_t rows = d.virtualTokens * d.submodules;
         r.addAdapter(rows * d.tokenDim, "prompt_encoder", -1);
         if (saved) saved->push_back({"prompt_embeddings", {rows, d.tokenDim}});
