@@ -22,6 +22,7 @@ const std::vector<Command>& commands() {
          "  [--temperature T] [--top-k K] [--top-p P] [--repetition-penalty R] [--seed S] [--stop STR]... [--precision fp32|bf16]",
          cmdGenerate},
         {"estimate", "Trainable parameters, memory, adapter size (and time) per method, from config.json alone", "peft-studio-cli estimate --model DIR_OR_CONFIG [--peft-config adapter_config.json]... [--batch-size N --seq-len T --precision fp32|bf16|fp16] [--optimizer adamw|adam|sgd|sgd-momentum] [--quantize none|nf4|nf4-dq] [--gradient-checkpointing] [--num-labels N] [--with-full] [--dataset-tokens N --epochs E --tokens-per-second X] [--json]", cmdEstimate},
+        {"dataset", "Import a dataset file and print its validation report", "peft-studio-cli dataset --file F [--format auto|text|instruction|chat|classification|tokens] [--tokenizer DIR] [--max-length N] [--template auto|chatml|llama3|llama2|zephyr|alpaca|plain] [--train-on responses|all] [--packing] [--validation-file F | --validation-split R] [--column FIELD=COLUMN]... [--stop-on-error] [--seed N] [--json]", cmdDataset},
     };
     return k;
 }

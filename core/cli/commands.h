@@ -23,5 +23,6 @@ int cmdInfo(const std::vector<std::string>& args);
 int cmdTokenize(const std::vector<std::string>& args);
 int cmdGenerate(const std::vector<std::string>& args);
 int cmdEstimate(const std::vector<std::string>& args);
+int cmdDataset(const std::vector<std::string>& args);
 
 }  // namespace peft::cli

@@ -399,14 +399,37 @@ RawDataset parseDatasetBytes(const std::string& path, std::string bytes, ErrorPo
             size_t f = skipWs(bytes, 0);
             if (f < bytes.size() && bytes[f] == '[') {
                 readJsonArray(path, bytes, sink);
-            } else {
-                readJsonl(bytes, sink);
+                break;
             }
+            // Wrong file type: not a single line opens a JSON object.
+            bool anyObject = f >= bytes.size();
+            for (size_t p = 0; !anyObject && p < bytes.size();) {
+                size_t q = skipWs(bytes, p);
+                if (q < bytes.size() && bytes[q] == '{') anyObject = true;
+                size_t nl = bytes.find('\n', q);
+                p = nl == std::string::npos ? bytes.size() : nl + 1;
+            }
+            if (!anyObject) {
+                size_t nl = bytes.find('\n', f);
+                std::string first = bytes.substr(f, std::min<size_t>(40, (nl == std::string::npos ? bytes.size() : nl) - f));
+                fail(path, "this does not look like JSONL: no line holds a JSON object (line 1 starts with \"" + first + "\")",
+                     "JSONL needs one {...} object per line. If this is CSV, TSV or plain text, give the file a .csv, "
+                     ".tsv or .txt extension.");
+            }
+            readJsonl(bytes, sink);
             break;
         }
         case FileType::Json: readJsonArray(path, bytes, sink); break;
-        case FileType::Csv: readDelimited(bytes, ',', sink); break;
-        case FileType::Tsv: readDelimited(bytes, '\t', sink); break;
+        case FileType::Csv:
+        case FileType::Tsv: {
+            size_t f = skipWs(bytes, 0);
+            if (f < bytes.size() && (bytes[f] == '{' || bytes[f] == '['))
+                fail(path, "this looks like JSON, not " + std::string(ds.type == FileType::Csv ? "CSV" : "TSV") +
+                               " (it starts with '" + bytes[f] + "')",
+                     "Give the file a .jsonl (one object per line) or .json (an array) extension.");
+            readDelimited(bytes, ds.type == FileType::Csv ? ',' : '\t', sink);
+            break;
+        }
         case FileType::Txt: readTxt(bytes, sink); break;
     }
     return ds;

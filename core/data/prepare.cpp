@@ -108,7 +108,7 @@ std::vector<bool> splitMask(size_t n, double ratio, uint64_t seed) {
     std::vector<bool> val(n, false);
     if (n < 2 || ratio <= 0) return val;
     size_t k = static_cast<size_t>(std::llround(static_cast<double>(n) * ratio));
-    k = std::max<size_t>(1, std::min(k, n - 1));
+    k = std::min(k, n - 1);
     std::vector<size_t> idx(n);
     for (size_t i = 0; i < n; ++i) idx[i] = i;
     std::mt19937_64 rng(seed);
@@ -375,6 +375,10 @@ PreparedDataset prepareDataset(const DatasetConfig& cfg, const Tokenizer* tok, c
         auto mask = splitMask(pending.size(), cfg.validationSplit, opts.seed);
         for (size_t i = 0; i < pending.size(); ++i) (mask[i] ? val : train).push_back(std::move(pending[i].ex));
     }
+    if (files.size() == 1 && cfg.validationSplit > 0 && val.empty() && !pending.empty())
+        rep.warnings.push_back("validation_split " + std::to_string(cfg.validationSplit) + " of " +
+                               std::to_string(pending.size()) +
+                               " rows rounds to no validation row: eval loss will not be available");
     if (cfg.packing && haveTokens) {
         train = packExamples(train, cfg.maxLength, pd.eosId);
         val = packExamples(val, cfg.maxLength, pd.eosId);

@@ -44,7 +44,7 @@ TokenizedSegments tokenizeSegments(const Tokenizer& tok, const std::vector<Segme
                                    bool addSpecialTokens);
 
 // Deterministic split of n items: returns a validation flag per item. The validation count is
-// round(n * ratio), at least 1 when ratio > 0 and n >= 2, and never all items. The same seed and
+// round(n * ratio) (so a tiny dataset may get none; the report then warns), never all items. The same seed and
 // n give the same split on every platform (mt19937_64 + own Fisher-Yates).
 std::vector<bool> splitMask(size_t n, double ratio, uint64_t seed);
 

@@ -188,6 +188,11 @@ TEST(DatasetImport, EncodingAndFileTypeErrors) {
     EXPECT_FALSE(errorOf([&] { readDatasetFile(write(d, "ov.txt", "\xC0\xAF")); }).empty());
     EXPECT_FALSE(errorOf([&] { readDatasetFile(write(d, "sg.txt", "\xED\xA0\x80")); }).empty());
     EXPECT_EQ(readDatasetFile(write(d, "ok.txt", "caf\xC3\xA9 \xE2\x82\xAC \xF0\x9F\x98\x80\n")).rows.size(), 1u);
+    // Wrong file type by content.
+    std::string e7 = errorOf([&] { readDatasetFile(write(d, "csv.jsonl", "text,label\nhello,1\n")); });
+    EXPECT_TRUE(has(e7, "does not look like JSONL")) << e7;
+    std::string e8 = errorOf([&] { readDatasetFile(write(d, "j.csv", "{\"text\": 1}\n")); });
+    EXPECT_TRUE(has(e8, "looks like JSON")) << e8;
     // Missing file, folder.
     EXPECT_TRUE(has(errorOf([&] { readDatasetFile(d.file("none.jsonl")); }), "does not exist"));
     EXPECT_TRUE(has(errorOf([&] { readDatasetFile(d.path()); }), "folder"));
