@@ -80,9 +80,7 @@ std::vector<MethodInfo> build() {
         {"bottleneck_size", QObject::tr("Bottleneck size"), T::Int, 64, 1, 16384, 0, {},
          QObject::tr("Width of the adapter's down-projection; the adapter is hidden → size → hidden.")},
         {"non_linearity", QObject::tr("Activation"), T::Choice, "relu", 0, 0, 0, {"relu", "gelu", "silu", "tanh"},
-         QObject::tr("Non-linearity between the adapter's down- and up-projection.")},
-        {"adapter_dropout", QObject::tr("Dropout"), T::Double, 0.0, 0.0, 0.9, 2, {},
-         QObject::tr("Dropout inside the adapter during training.")}};
+         QObject::tr("Non-linearity between the adapter's down- and up-projection.")}};
     m.push_back({"houlsby", QObject::tr("Adapter (Houlsby)"), "BOTTLENECK_ADAPTER",
                  QObject::tr("Inserts a small bottleneck network after the attention and after the feed-forward "
                              "sub-layer of every block. Only these adapters are trained."),
