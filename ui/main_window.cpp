@@ -1,62 +1,334 @@
-// Main window layout and the About box.
+// Main window: wizard navigation, project files, log dock and the About box.
 #include "ui/main_window.h"
 
 #include <QAction>
 #include <QApplication>
+#include <QCloseEvent>
+#include <QDir>
+#include <QDockWidget>
+#include <QFileDialog>
+#include <QFileInfo>
 #include <QHBoxLayout>
+#include <QKeySequence>
 #include <QLabel>
 #include <QListWidget>
 #include <QMenuBar>
 #include <QMessageBox>
+#include <QPushButton>
+#include <QSettings>
 #include <QStackedWidget>
+#include <QStatusBar>
+#include <QVBoxLayout>
+
+#include <spdlog/spdlog.h>
 
 #include "core/util/runtime_info.h"
+#include "ui/log_panel.h"
+#include "ui/pages/budget_page.h"
+#include "ui/pages/dataset_page.h"
+#include "ui/pages/evaluate_page.h"
+#include "ui/pages/export_page.h"
+#include "ui/pages/method_page.h"
+#include "ui/pages/model_page.h"
+#include "ui/pages/runs_page.h"
+#include "ui/pages/train_page.h"
+#include "ui/project_state.h"
+#include "ui/training_controller.h"
 
 namespace peft::ui {
+
+namespace {
+const char* kRecentProjects = "project/recent";
+}
 
 QString aboutText() {
     auto blas = peft::activeBlas();
     return QStringLiteral("<h3>PEFT Studio %1</h3><p>Guided parameter-efficient fine-tuning.</p>"
-                          "<p>LibTorch %2<br>BLAS: %3</p>")
+                          "<p>LibTorch %2<br>BLAS: %3<br>Qt %4</p>")
         .arg(QString::fromStdString(peft::projectVersion()), QString::fromStdString(peft::torchVersion()),
-             QString::fromStdString(blas.name + (blas.library.empty() ? "" : " (" + blas.library + ")")));
+             QString::fromStdString(blas.name + (blas.library.empty() ? "" : " (" + blas.library + ")")),
+             QString::fromLatin1(qVersion()));
 }
 
 MainWindow::MainWindow(QWidget* parent) : QMainWindow(parent) {
-    setWindowTitle(QStringLiteral("PEFT Studio"));
     setWindowIcon(QIcon(QStringLiteral(":/icons/peft-studio.svg")));
+    m_state = new ProjectState(this);
+    m_runner = new TrainingRunner(coreTrainJob(), this);
+
     auto* central = new QWidget(this);
     auto* layout = new QHBoxLayout(central);
+    layout->setContentsMargins(6, 6, 6, 6);
     m_sidebar = new QListWidget(central);
-    m_sidebar->setFixedWidth(180);
+    m_sidebar->setFixedWidth(170);
+    m_sidebar->setAccessibleName(tr("Steps"));
+    m_sidebar->setSpacing(2);
+    QFont sf = m_sidebar->font();
+    sf.setPointSizeF(sf.pointSizeF() * 1.1);
+    m_sidebar->setFont(sf);
+    auto* right = new QVBoxLayout();
     m_pages = new QStackedWidget(central);
-    const QStringList steps = {tr("1  Dataset"), tr("2  Model"),    tr("3  Method"), tr("4  Budget"),
-                               tr("5  Train"),   tr("6  Evaluate"), tr("7  Export"), tr("8  Runs")};
-    for (const QString& s : steps) {
-        m_sidebar->addItem(s);
-        auto* page = new QLabel(s, m_pages);
-        page->setAlignment(Qt::AlignCenter);
-        m_pages->addWidget(page);
-    }
+    right->addWidget(m_pages, 1);
+    auto* nav = new QHBoxLayout();
+    m_back = new QPushButton(tr("← &Back"), central);
+    m_next = new QPushButton(tr("&Next →"), central);
+    m_back->setToolTip(tr("Previous step (Alt+Left)"));
+    m_next->setToolTip(tr("Next step (Alt+Right)"));
+    m_next->setDefault(false);
+    nav->addStretch(1);
+    nav->addWidget(m_back);
+    nav->addWidget(m_next);
+    right->addLayout(nav);
     layout->addWidget(m_sidebar);
-    layout->addWidget(m_pages, 1);
+    layout->addLayout(right, 1);
     setCentralWidget(central);
-    connect(m_sidebar, &QListWidget::currentRowChanged, m_pages, &QStackedWidget::setCurrentIndex);
-    m_sidebar->setCurrentRow(0);
 
+    m_dataset = new DatasetPage(m_state);
+    m_model = new ModelPage(m_state);
+    m_method = new MethodPage(m_state);
+    m_budget = new BudgetPage(m_state);
+    m_train = new TrainPage(m_state, m_runner);
+    m_evaluate = new EvaluatePage(m_state);
+    m_export = new ExportPage(m_state);
+    m_runs = new RunsPage(m_state);
+    addPage(m_dataset, tr("Dataset"));
+    addPage(m_model, tr("Model"));
+    addPage(m_method, tr("Method"));
+    addPage(m_budget, tr("Budget"));
+    addPage(m_train, tr("Train"));
+    addPage(m_evaluate, tr("Evaluate"));
+    addPage(m_export, tr("Export"));
+    addPage(m_runs, tr("Runs"));
+    connect(m_runner, &TrainingRunner::metrics, m_evaluate, &EvaluatePage::onMetrics);
+    connect(m_runs, &RunsPage::refined, this, [this] { goToStep(2); });
+
+    connect(m_sidebar, &QListWidget::currentRowChanged, this, [this](int row) {
+        if (row < 0) return;
+        m_pages->setCurrentIndex(row);
+        m_pageList[row]->enterPage();
+        m_state->setUiValue("current_step", row);
+        updateNav();
+    });
+    connect(m_back, &QPushButton::clicked, this, &MainWindow::back);
+    connect(m_next, &QPushButton::clicked, this, &MainWindow::next);
+
+    // Log dock.
+    m_log = new LogPanel(this);
+    m_log->attachToDefaultLogger();
+    m_logDock = new QDockWidget(tr("Log"), this);
+    m_logDock->setObjectName(QStringLiteral("logDock"));
+    m_logDock->setWidget(m_log);
+    m_logDock->setFeatures(QDockWidget::DockWidgetClosable | QDockWidget::DockWidgetMovable |
+                           QDockWidget::DockWidgetFloatable);
+    addDockWidget(Qt::BottomDockWidgetArea, m_logDock);
+    resizeDocks({m_logDock}, {110}, Qt::Vertical);
+
+    // Menus.
+    auto* file = menuBar()->addMenu(tr("&File"));
+    file->addAction(tr("&New project"), QKeySequence::New, this, &MainWindow::newProject);
+    file->addAction(tr("&Open project…"), QKeySequence::Open, this, &MainWindow::openProjectDialog);
+    m_recentMenu = file->addMenu(tr("Open &recent"));
+    file->addAction(tr("&Save project"), QKeySequence::Save, this, &MainWindow::saveProject);
+    file->addAction(tr("Save project &as…"), QKeySequence::SaveAs, this, &MainWindow::saveProjectAsDialog);
+    file->addSeparator();
+    file->addAction(tr("&Quit"), QKeySequence::Quit, this, &QWidget::close);
+    auto* go = menuBar()->addMenu(tr("&Go"));
+    go->addAction(tr("&Back"), QKeySequence(Qt::ALT | Qt::Key_Left), this, &MainWindow::back);
+    go->addAction(tr("&Next"), QKeySequence(Qt::ALT | Qt::Key_Right), this, &MainWindow::next);
+    go->addSeparator();
+    for (int i = 0; i < stepCount(); ++i)
+        go->addAction(stepNames()[i], QKeySequence(Qt::CTRL | static_cast<Qt::Key>(Qt::Key_1 + i)), this,
+                      [this, i] { goToStep(i); });
+    auto* view = menuBar()->addMenu(tr("&View"));
+    QAction* logToggle = m_logDock->toggleViewAction();
+    logToggle->setText(tr("&Log panel"));
+    logToggle->setShortcut(QKeySequence(Qt::CTRL | Qt::Key_L));
+    view->addAction(logToggle);
     auto* help = menuBar()->addMenu(tr("&Help"));
     help->addAction(tr("&About PEFT Studio"), this, &MainWindow::showAbout);
+    rebuildRecentMenu();
+
+    connect(m_state, &ProjectState::dirtyChanged, this, &MainWindow::updateTitle);
+    connect(m_state, &ProjectState::projectReplaced, this, &MainWindow::updateTitle);
+    m_sidebar->setCurrentRow(0);
+    updateTitle();
     resize(1280, 800);
+    spdlog::info("PEFT Studio {} ready", peft::projectVersion());
+}
+
+MainWindow::~MainWindow() {
+    // The log sink must not outlive this window's widgets.
+    removeDockWidget(m_logDock);
+}
+
+void MainWindow::addPage(Page* p, const QString& name) {
+    const int n = static_cast<int>(m_pageList.size()) + 1;
+    m_pageList.push_back(p);
+    m_pages->addWidget(p);
+    auto* item = new QListWidgetItem(QStringLiteral("%1   %2").arg(n).arg(name), m_sidebar);
+    item->setSizeHint(QSize(0, 34));
+    item->setToolTip(tr("Step %1: %2 (Ctrl+%1)").arg(n).arg(name));
 }
 
 int MainWindow::currentStep() const { return m_pages->currentIndex(); }
-void MainWindow::goToStep(int index) { m_sidebar->setCurrentRow(index); }
+void MainWindow::goToStep(int index) {
+    if (index >= 0 && index < stepCount()) m_sidebar->setCurrentRow(index);
+}
 QStringList MainWindow::stepNames() const {
     QStringList out;
     for (int i = 0; i < m_sidebar->count(); ++i) out << m_sidebar->item(i)->text();
     return out;
 }
+Page* MainWindow::page(int index) const { return m_pageList.at(static_cast<size_t>(index)); }
+
+void MainWindow::next() { goToStep(currentStep() + 1); }
+void MainWindow::back() { goToStep(currentStep() - 1); }
+
+void MainWindow::updateNav() {
+    m_back->setEnabled(currentStep() > 0);
+    m_next->setEnabled(currentStep() < stepCount() - 1);
+    m_next->setText(currentStep() < stepCount() - 1
+                        ? tr("&Next: %1 →").arg(m_pageList[currentStep() + 1]->title())
+                        : tr("&Next →"));
+}
+
+void MainWindow::updateTitle() {
+    const QString path = m_state->filePath();
+    const QString name = path.isEmpty() ? tr("Untitled project") : QFileInfo(path).fileName();
+    setWindowTitle(QStringLiteral("%1%2 — PEFT Studio").arg(name, m_state->isDirty() ? QStringLiteral(" *") : QString()));
+}
 
 void MainWindow::showAbout() { QMessageBox::about(this, tr("About PEFT Studio"), aboutText()); }
+
+void MainWindow::newProject() {
+    m_state->reset();
+    goToStep(0);
+}
+
+void MainWindow::openProjectDialog() {
+    const QString f = QFileDialog::getOpenFileName(this, tr("Open project"), QString(),
+                                                   tr("PEFT Studio projects (*.peftproj);;All files (*)"));
+    if (!f.isEmpty()) openProject(f);
+}
+
+bool MainWindow::openProject(const QString& path) {
+    try {
+        m_state->load(path);
+        addRecentProject(path);
+        const auto& ui = m_state->uiState();
+        goToStep(ui.contains("current_step") && ui["current_step"].is_number_integer() ? ui["current_step"].get<int>() : 0);
+        return true;
+    } catch (const std::exception& e) {
+        m_pageList[currentStep()]->banner()->showError(
+            tr("Could not open the project: %1").arg(QString::fromStdString(e.what())));
+        return false;
+    }
+}
+
+bool MainWindow::saveProject() {
+    if (m_state->filePath().isEmpty()) return saveProjectAsDialog();
+    return saveProjectAs(m_state->filePath());
+}
+
+bool MainWindow::saveProjectAsDialog() {
+    QString f = QFileDialog::getSaveFileName(this, tr("Save project"), m_state->filePath(),
+                                             tr("PEFT Studio projects (*.peftproj)"));
+    if (f.isEmpty()) return false;
+    if (!f.endsWith(QLatin1String(".peftproj"))) f += QStringLiteral(".peftproj");
+    return saveProjectAs(f);
+}
+
+bool MainWindow::saveProjectAs(const QString& path) {
+    try {
+        m_state->save(path);
+        addRecentProject(path);
+        updateTitle();
+        return true;
+    } catch (const std::exception& e) {
+        m_pageList[currentStep()]->banner()->showError(
+            tr("Could not save the project: %1").arg(QString::fromStdString(e.what())));
+        return false;
+    }
+}
+
+void MainWindow::addRecentProject(const QString& path) {
+    QSettings s;
+    QStringList list = s.value(QLatin1String(kRecentProjects)).toStringList();
+    const QString abs = QFileInfo(path).absoluteFilePath();
+    list.removeAll(abs);
+    list.prepend(abs);
+    while (list.size() > 8) list.removeLast();
+    s.setValue(QLatin1String(kRecentProjects), list);
+    rebuildRecentMenu();
+}
+
+void MainWindow::rebuildRecentMenu() {
+    m_recentMenu->clear();
+    const QStringList list = QSettings().value(QLatin1String(kRecentProjects)).toStringList();
+    for (const QString& p : list) m_recentMenu->addAction(p, this, [this, p] { openProject(p); });
+    m_recentMenu->setEnabled(!list.isEmpty());
+}
+
+void MainWindow::openDemo(const QString& dir) {
+    const QDir d(dir);
+    if (!d.exists()) {
+        const QString msg = tr("The demo folder %1 is missing. It ships with PEFT Studio in resources/demo/ (a small "
+                               "model and dataset); reinstall, or open your own model and dataset.")
+                                .arg(dir);
+        m_model->banner()->showError(msg);
+        m_dataset->banner()->showError(msg);
+        spdlog::warn("Demo folder not found: {}", dir.toStdString());
+        return;
+    }
+    const QString model = QFileInfo::exists(d.filePath(QStringLiteral("model/config.json")))
+                              ? d.filePath(QStringLiteral("model"))
+                              : d.path();
+    m_model->openFolder(model);
+    // The dataset: the first data file in DIR/data or DIR (HF model files are not datasets).
+    static const QStringList kNotData = {QStringLiteral("config.json"), QStringLiteral("generation_config.json"),
+                                         QStringLiteral("tokenizer.json"), QStringLiteral("tokenizer_config.json"),
+                                         QStringLiteral("special_tokens_map.json"), QStringLiteral("adapter_config.json")};
+    for (const QString& sub : {QStringLiteral("data"), QString()}) {
+        const QDir dd(sub.isEmpty() ? d.path() : d.filePath(sub));
+        QStringList files = dd.entryList({QStringLiteral("*.jsonl"), QStringLiteral("*.json"), QStringLiteral("*.csv")},
+                                         QDir::Files, QDir::Name);
+        for (const QString& n : kNotData) files.removeAll(n);
+        if (!files.isEmpty()) {
+            m_dataset->openFile(dd.filePath(files.first()));
+            break;
+        }
+    }
+}
+
+QStringList MainWindow::saveScreenshots(const QString& dir) {
+    QDir().mkpath(dir);
+    QStringList written;
+    for (int i = 0; i < stepCount(); ++i) {
+        goToStep(i);
+        for (int k = 0; k < 5; ++k) QApplication::processEvents();
+        QThread::msleep(150);  // let throttled chart replots land
+        QApplication::processEvents();
+        const QString name = QStringLiteral("%1-%2.png").arg(i + 1, 2, 10, QLatin1Char('0')).arg(m_pageList[i]->title().toLower());
+        const QString path = QDir(dir).filePath(name);
+        if (grab().save(path)) written << path;
+        else spdlog::error("Could not write screenshot {}", path.toStdString());
+    }
+    return written;
+}
+
+void MainWindow::closeEvent(QCloseEvent* e) {
+    if (m_runner->isActive()) {
+        const auto answer = QMessageBox::question(
+            this, tr("Training is running"),
+            tr("A training run is in progress. Stop it (a checkpoint is written first, so it can be resumed) and "
+               "quit?"),
+            QMessageBox::Yes | QMessageBox::Cancel, QMessageBox::Cancel);
+        if (answer != QMessageBox::Yes) {
+            e->ignore();
+            return;
+        }
+        m_runner->stopAndWait();
+    }
+    e->accept();
+}
 
 }  // namespace peft::ui

@@ -1,26 +1,113 @@
-// The main window opens, lists every wizard step, and navigates between them.
+// The main window: every wizard step is reachable by sidebar, Next/Back and shortcuts; the
+// demo and screenshot modes work; About names the versions.
 #include <QtTest>
 
+#include "tests/ui/ui_test_util.h"
+#include "ui/log_panel.h"
 #include "ui/main_window.h"
+#include "ui/pages/dataset_page.h"
+#include "ui/pages/model_page.h"
+#include "ui/pages/page.h"
+#include "ui/project_state.h"
+
+#include <spdlog/spdlog.h>
+
+using peft::ui::MainWindow;
 
 class TstMainWindow : public QObject {
     Q_OBJECT
 private Q_SLOTS:
     void listsEveryStep() {
-        peft::ui::MainWindow w;
+        MainWindow w;
         w.show();
         const QStringList steps = w.stepNames();
         QCOMPARE(steps.size(), 8);
-        QVERIFY(steps.first().contains(QStringLiteral("Dataset")));
-        QVERIFY(steps.last().contains(QStringLiteral("Runs")));
+        const QStringList expected = {"Dataset", "Model", "Method", "Budget", "Train", "Evaluate", "Export", "Runs"};
+        for (int i = 0; i < 8; ++i) {
+            QVERIFY2(steps[i].contains(expected[i]), qPrintable(steps[i]));
+            QCOMPARE(w.page(i)->title(), expected[i]);
+        }
     }
-    void navigates() {
-        peft::ui::MainWindow w;
+    void navigatesWithSidebarNextAndBack() {
+        MainWindow w;
         w.show();
         for (int i = 0; i < 8; ++i) {
             w.goToStep(i);
             QCOMPARE(w.currentStep(), i);
+            QVERIFY(w.page(i)->isVisible());
         }
+        w.goToStep(0);
+        for (int i = 1; i < 8; ++i) {
+            w.next();
+            QCOMPARE(w.currentStep(), i);
+        }
+        w.next();  // past the last step: stays
+        QCOMPARE(w.currentStep(), 7);
+        for (int i = 6; i >= 0; --i) {
+            w.back();
+            QCOMPARE(w.currentStep(), i);
+        }
+        w.back();
+        QCOMPARE(w.currentStep(), 0);
+    }
+    void keyboardShortcutsMove() {
+        MainWindow w;
+        w.show();
+        QVERIFY(QTest::qWaitForWindowExposed(&w));
+        QTest::keyClick(&w, Qt::Key_Right, Qt::AltModifier);
+        QCOMPARE(w.currentStep(), 1);
+        QTest::keyClick(&w, Qt::Key_5, Qt::ControlModifier);
+        QCOMPARE(w.currentStep(), 4);
+        QTest::keyClick(&w, Qt::Key_Left, Qt::AltModifier);
+        QCOMPARE(w.currentStep(), 3);
+    }
+    void missingDemoIsExplainedInThePages() {
+        MainWindow w;
+        w.show();
+        w.openDemo(QStringLiteral("/nonexistent/demo-folder"));
+        QVERIFY(!w.modelPage()->banner()->isHidden());
+        QVERIFY(w.modelPage()->banner()->text().contains(QStringLiteral("/nonexistent/demo-folder")));
+        QVERIFY(!w.datasetPage()->banner()->isHidden());
+    }
+    void demoFolderOpensModelAndDataset() {
+        // A demo-shaped folder: model/ (the tiny Llama's files) and data/train.jsonl.
+        QTemporaryDir tmp;
+        QDir d(tmp.path());
+        d.mkpath(QStringLiteral("model"));
+        d.mkpath(QStringLiteral("data"));
+        for (const QString& f : {"config.json", "model.safetensors", "tokenizer.json"})
+            QVERIFY(QFile::copy(peft::uitest::fixture("tiny-llama/base/" + f), d.filePath("model/" + f)));
+        QFile data(d.filePath(QStringLiteral("data/train.jsonl")));
+        QVERIFY(data.open(QIODevice::WriteOnly));
+        data.write("{\"instruction\": \"Say hi\", \"output\": \"hi\"}\n{\"instruction\": \"Say yo\", \"output\": \"yo\"}\n");
+        data.close();
+        MainWindow w;
+        w.show();
+        w.openDemo(tmp.path());
+        QVERIFY(w.projectState()->model().has_value());
+        QCOMPARE(w.projectState()->model()->numLayers, 2);
+        QCOMPARE(QString::fromStdString(w.projectState()->runConfig()["dataset"]["path"].get<std::string>()),
+                 d.filePath(QStringLiteral("data/train.jsonl")));
+        QCOMPARE(w.datasetPage()->previewTable()->rowCount(), 2);
+    }
+    void screenshotsEveryPage() {
+        QTemporaryDir tmp;
+        MainWindow w;
+        w.show();
+        const QStringList files = w.saveScreenshots(tmp.path());
+        QCOMPARE(files.size(), 8);
+        for (const QString& f : files) {
+            QImage img(f);
+            QVERIFY2(!img.isNull(), qPrintable(f));
+            QVERIFY(img.width() >= 1000);
+        }
+    }
+    void logPanelShowsSpdlogLines() {
+        MainWindow w;
+        const int before = w.logPanel()->lineCount();
+        spdlog::info("hello from the test");
+        QTRY_VERIFY(w.logPanel()->lineCount() > before);
+        QVERIFY(w.logPanel()->toPlainText().contains(QStringLiteral("hello from the test")));
     }
     void aboutNamesVersions() {
         const QString t = peft::ui::aboutText();

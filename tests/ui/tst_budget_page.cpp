@@ -1,0 +1,60 @@
+// The Budget page shows the core's numbers: its trainable count for a LoRA candidate equals HF
+// peft's (the fixture's summary.json), and each row matches core/budget's estimate.
+#include <QtTest>
+
+#include "core/budget/budget.h"
+#include "core/io/model_config.h"
+#include "tests/ui/ui_test_util.h"
+#include "ui/pages/budget_page.h"
+#include "ui/project_state.h"
+
+using namespace peft::ui;
+using nlohmann::json;
+
+class TstBudgetPage : public QObject {
+    Q_OBJECT
+private Q_SLOTS:
+    void showsTheCoreNumbers() {
+        const QString dir = peft::uitest::fixture(QStringLiteral("tiny-llama/base"));
+        const peft::ModelConfig mc = peft::ModelConfig::load(dir.toStdString());
+        ProjectState state;
+        state.setModel(dir, mc);
+        BudgetPage page(&state);
+        const json lora = {{"peft_type", "LORA"}, {"task_type", "CAUSAL_LM"}, {"r", 4}, {"lora_alpha", 8},
+                           {"target_modules", {"q_proj", "v_proj"}}};
+        page.addCandidate(lora);
+        page.addStandardCandidates();
+        QVERIFY(page.candidates().size() >= 6);
+        QCOMPARE(page.table()->rowCount(), int(page.candidates().size()));
+        // Row 0 against HF peft's own count.
+        const json summary = peft::readJsonFile(peft::uitest::fixture("tiny-llama/summary.json").toStdString());
+        const int64_t hfTrainable = summary["adapters"]["lora-qv-r4"]["trainable"].get<int64_t>();
+        QCOMPARE(page.table()->item(0, 1)->toolTip().toLongLong(), qlonglong(hfTrainable));
+        // Every row against the core's estimate.
+        for (int r = 0; r < page.table()->rowCount(); ++r) {
+            json cfg = page.candidates()[r];
+            cfg.erase("init_from");
+            peft::budget::BudgetOptions o;
+            o.batch = 4;  // the project's defaults: batch_size 4, max_length 512, bf16
+            o.seqLen = 512;
+            o.precision = peft::budget::Precision::Bf16;
+            const auto e = peft::budget::estimate(mc, cfg, o);
+            QCOMPARE(page.table()->item(r, 4)->text(),
+                     QString::fromStdString(peft::budget::humanBytes(e.memory.trainingTotal())));
+            QCOMPARE(page.table()->item(r, 1)->toolTip().toLongLong(), qlonglong(e.params.trainable));
+            QCOMPARE(page.table()->item(r, 5)->text(), QString::fromStdString(peft::budget::humanBytes(e.adapterFileBytes)));
+        }
+        page.removeCandidate(0);
+        QCOMPARE(page.table()->rowCount(), int(page.candidates().size()));
+    }
+    void withoutAModelItSaysWhatToDo() {
+        ProjectState state;
+        BudgetPage page(&state);
+        page.enterPage();
+        QVERIFY(!page.banner()->isHidden());
+        QVERIFY(page.banner()->text().contains(QStringLiteral("Model")));
+    }
+};
+
+QTEST_MAIN(TstBudgetPage)
+#include "tst_budget_page.moc"

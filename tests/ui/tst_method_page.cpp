@@ -1,0 +1,110 @@
+// The Method page: every card writes the right adapter_config fields; the target-module
+// presets and tree produce peft's target_modules for both families.
+#include <QtTest>
+
+#include "tests/ui/ui_test_util.h"
+#include "ui/method_catalog.h"
+#include "ui/pages/method_page.h"
+#include "ui/project_state.h"
+#include "ui/widgets/target_module_picker.h"
+
+using namespace peft::ui;
+using nlohmann::json;
+
+class TstMethodPage : public QObject {
+    Q_OBJECT
+    static peft::ModelConfig load(const char* rel) {
+        return peft::ModelConfig::load(peft::uitest::fixture(QString::fromLatin1(rel)).toStdString());
+    }
+private Q_SLOTS:
+    void everyCardHasTextAndWritesItsType() {
+        ProjectState state;
+        MethodPage page(&state);
+        QCOMPARE(int(methodCatalog().size()), 11);
+        for (const auto& m : methodCatalog()) {
+            QVERIFY(!m.summary.isEmpty());
+            // Two sentences.
+            QCOMPARE(m.summary.count(QLatin1Char('.')) >= 2, true);
+            page.selectMethod(m.id);
+            QCOMPARE(page.currentMethod(), m.id);
+            const json cfg = state.runConfig()["method"];
+            QCOMPARE(QString::fromStdString(cfg["peft_type"].get<std::string>()), QString::fromStdString(m.peftType));
+            // The config maps back to its card; QLoRA's adapter config is plain LoRA (the 4-bit
+            // base is a training setting), so the project remembers the card in its UI state.
+            if (m.id != QLatin1String("qlora")) QCOMPARE(methodForConfig(cfg)->id, m.id);
+            QCOMPARE(QString::fromStdString(state.uiState()["method_card"].get<std::string>()), m.id);
+            for (const auto& p : m.params) {
+                QVERIFY2(cfg.contains(p.key), p.key.c_str());
+                QVERIFY(!p.tooltip.isEmpty());
+            }
+        }
+    }
+    void switchingKeepsSharedHyperparameters() {
+        ProjectState state;
+        MethodPage page(&state);
+        page.selectMethod(QStringLiteral("lora"));
+        page.setParam("r", 32);
+        page.selectMethod(QStringLiteral("rslora"));
+        QCOMPARE(state.runConfig()["method"]["r"], json(32));
+        QCOMPARE(state.runConfig()["method"]["use_rslora"], json(true));
+    }
+    void llamaPresets() {
+        TargetModulePicker p;
+        p.setModel(load("tiny-llama/base"));
+        p.applyPreset(QStringLiteral("qv"));
+        QCOMPARE(p.selection()["target_modules"], json({"q_proj", "v_proj"}));
+        QVERIFY(!p.selection().contains("layers_to_transform"));
+        p.applyPreset(QStringLiteral("attention"));
+        QCOMPARE(p.selection()["target_modules"], json({"q_proj", "k_proj", "v_proj", "o_proj"}));
+        p.applyPreset(QStringLiteral("mlp"));
+        QCOMPARE(p.selection()["target_modules"], json({"gate_proj", "up_proj", "down_proj"}));
+        p.applyPreset(QStringLiteral("linear"));
+        QCOMPARE(p.checkedCount(), 14);
+        p.applyPreset(QStringLiteral("ia3"));
+        QCOMPARE(p.selection()["target_modules"], json({"k_proj", "v_proj", "down_proj"}));
+        QCOMPARE(p.selection()["feedforward_modules"], json({"down_proj"}));
+    }
+    void gpt2NamesAmbiguousModulesByPath() {
+        TargetModulePicker p;
+        p.setModel(load("tiny-gpt2/base"));
+        p.applyPreset(QStringLiteral("qv"));
+        QCOMPARE(p.selection()["target_modules"], json({"c_attn"}));
+        p.applyPreset(QStringLiteral("mlp"));
+        QCOMPARE(p.selection()["target_modules"], json({"c_fc", "mlp.c_proj"}));
+        // And reading it back checks exactly those.
+        p.applyPreset(QStringLiteral("linear"));
+        p.setSelection(json{{"target_modules", {"mlp.c_proj"}}});
+        QCOMPARE(p.checkedCount(), 2);
+    }
+    void treeEditsGiveLayersOrFullPaths() {
+        TargetModulePicker p;
+        p.setModel(load("tiny-llama/base"));
+        p.applyPreset(QStringLiteral("qv"));
+        // Untick layer 1 entirely: same modules, fewer layers.
+        p.tree()->topLevelItem(1)->setCheckState(0, Qt::Unchecked);
+        QCOMPARE(p.selection()["target_modules"], json({"q_proj", "v_proj"}));
+        QCOMPARE(p.selection()["layers_to_transform"], json({0}));
+        // Different modules per layer: full module paths.
+        p.tree()->topLevelItem(1)->child(0)->setCheckState(0, Qt::Checked);  // layer 1 q_proj only
+        QCOMPARE(p.selection()["target_modules"],
+                 json({"model.layers.0.self_attn.q_proj", "model.layers.0.self_attn.v_proj",
+                       "model.layers.1.self_attn.q_proj"}));
+        // Round trip through setSelection.
+        const json sel = p.selection();
+        p.applyPreset(QStringLiteral("linear"));
+        p.setSelection(sel);
+        QCOMPARE(p.selection(), sel);
+    }
+    void modelChangeBuildsTheTree() {
+        ProjectState state;
+        MethodPage page(&state);
+        QVERIFY(!page.picker()->hasModel());
+        state.setModel(peft::uitest::fixture("tiny-llama/base"), load("tiny-llama/base"));
+        QVERIFY(page.picker()->hasModel());
+        QCOMPARE(page.picker()->tree()->topLevelItemCount(), 2);
+        QCOMPARE(state.runConfig()["method"]["target_modules"], json({"q_proj", "v_proj"}));
+    }
+};
+
+QTEST_MAIN(TstMethodPage)
+#include "tst_method_page.moc"

@@ -1,0 +1,53 @@
+// One training step's metrics as the trainer reports them (a metrics.jsonl line, issue 5).
+#pragma once
+#include <QMetaType>
+
+#include <nlohmann/json.hpp>
+
+#include <cmath>
+#include <cstdint>
+#include <limits>
+
+namespace peft::ui {
+
+struct MetricPoint {
+    static constexpr double kNone = std::numeric_limits<double>::quiet_NaN();
+    int64_t step = 0;
+    int64_t totalSteps = 0;  // 0 when unknown
+    double epoch = kNone;
+    double loss = kNone;
+    double gradNorm = kNone;
+    double lr = kNone;
+    double tokensPerS = kNone;
+    double elapsedS = kNone;
+    double evalLoss = kNone;
+    double evalPerplexity = kNone;
+    double evalAccuracy = kNone;
+    bool hasEval() const { return !std::isnan(evalLoss); }
+
+    // Reads a metrics.jsonl object; absent fields stay NaN.
+    static MetricPoint fromJson(const nlohmann::json& j) {
+        MetricPoint p;
+        auto num = [&](const char* k) {
+            auto it = j.find(k);
+            return it != j.end() && it->is_number() ? it->get<double>() : kNone;
+        };
+        if (j.contains("step") && j["step"].is_number()) p.step = j["step"].get<int64_t>();
+        if (j.contains("total_steps") && j["total_steps"].is_number()) p.totalSteps = j["total_steps"].get<int64_t>();
+        p.epoch = num("epoch");
+        p.loss = num("loss");
+        p.gradNorm = num("grad_norm");
+        p.lr = num("lr");
+        p.tokensPerS = num("tokens_per_s");
+        p.elapsedS = num("elapsed_s");
+        p.evalLoss = num("eval_loss");
+        p.evalPerplexity = num("eval_perplexity");
+        if (std::isnan(p.evalPerplexity) && !std::isnan(p.evalLoss)) p.evalPerplexity = std::exp(p.evalLoss);
+        p.evalAccuracy = num("eval_accuracy");
+        return p;
+    }
+};
+
+}  // namespace peft::ui
+
+Q_DECLARE_METATYPE(peft::ui::MetricPoint)

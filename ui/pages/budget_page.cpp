@@ -1,0 +1,284 @@
+// Budget page: candidates side by side with the core's estimates.
+#include "ui/pages/budget_page.h"
+
+#include <QHBoxLayout>
+#include <QHeaderView>
+#include <QLabel>
+#include <QPushButton>
+#include <QSplitter>
+#include <QTableWidget>
+#include <QVBoxLayout>
+
+#include <unistd.h>
+
+#include "core/budget/budget.h"
+#include "ui/method_catalog.h"
+#include "ui/model_summary.h"
+#include "ui/project_state.h"
+#include "ui/widgets/qcp.h"
+
+namespace peft::ui {
+
+using nlohmann::json;
+
+QString describeMethod(const json& method) {
+    const MethodInfo* m = methodForConfig(method);
+    QString s = m ? m->name : QString::fromStdString(method.value("peft_type", std::string("?")));
+    if (method.contains("r") && method["r"].is_number()) s += QStringLiteral(" r=%1").arg(method["r"].get<int>());
+    if (method.contains("num_virtual_tokens") && method["num_virtual_tokens"].is_number())
+        s += QStringLiteral(" %1").arg(method["num_virtual_tokens"].get<int>());
+    if (method.contains("bottleneck_size") && method["bottleneck_size"].is_number())
+        s += QStringLiteral(" b=%1").arg(method["bottleneck_size"].get<int>());
+    if (method.contains("target_modules") && method["target_modules"].is_array()) {
+        QStringList t;
+        for (const auto& x : method["target_modules"])
+            if (x.is_string()) t << QString::fromStdString(x.get<std::string>());
+        if (t.size() > 3) t = t.mid(0, 3) << QStringLiteral("…");
+        s += QStringLiteral(" [%1]").arg(t.join(QStringLiteral(",")));
+    }
+    return s;
+}
+
+namespace {
+uint64_t machineRam() {
+    const long pages = sysconf(_SC_PHYS_PAGES), pageSize = sysconf(_SC_PAGE_SIZE);
+    return pages > 0 && pageSize > 0 ? static_cast<uint64_t>(pages) * static_cast<uint64_t>(pageSize) : 0;
+}
+// The run config's method section minus run-only keys, as an adapter_config.json.
+json adapterConfig(const json& method) {
+    json c = method;
+    c.erase("init_from");
+    return c;
+}
+QCustomPlot* makePlot(QWidget* parent) {
+    auto* p = new QCustomPlot(parent);
+    p->setMinimumHeight(180);
+    const QPalette pal = parent->palette();
+    p->setBackground(pal.color(QPalette::Base));
+    for (QCPAxis* a : {p->xAxis, p->yAxis}) {
+        a->setBasePen(QPen(pal.color(QPalette::Text)));
+        a->setTickPen(QPen(pal.color(QPalette::Text)));
+        a->setSubTickPen(QPen(pal.color(QPalette::Text)));
+        a->setTickLabelColor(pal.color(QPalette::Text));
+        a->setLabelColor(pal.color(QPalette::Text));
+    }
+    p->legend->setBrush(pal.color(QPalette::Base));
+    p->legend->setTextColor(pal.color(QPalette::Text));
+    return p;
+}
+}  // namespace
+
+BudgetPage::BudgetPage(ProjectState* state, QWidget* parent)
+    : Page(state, tr("Budget"),
+           tr("Compare candidate configurations before training: trainable parameters, memory for a training "
+              "step and adapter size, computed from config.json alone (no weights)."),
+           parent) {
+    auto* row = new QHBoxLayout();
+    auto* add = new QPushButton(tr("&Add current method"), this);
+    add->setToolTip(tr("Adds the configuration from the Method step as a candidate."));
+    auto* addStd = new QPushButton(tr("Add &standard set"), this);
+    addStd->setToolTip(tr("LoRA r=4/8/16, DoRA r=8, (IA)³ and prefix tuning (20) on the chosen targets."));
+    auto* remove = new QPushButton(tr("&Remove"), this);
+    auto* use = new QPushButton(tr("&Use selected"), this);
+    use->setToolTip(tr("Makes the selected candidate the project's method."));
+    for (QPushButton* b : {add, addStd, remove, use}) row->addWidget(b);
+    row->addStretch(1);
+    m_machine = new QLabel(this);
+    row->addWidget(m_machine);
+    body()->addLayout(row);
+
+    auto* split = new QSplitter(Qt::Vertical, this);
+    m_table = new QTableWidget(0, 7, split);
+    m_table->setObjectName(QStringLiteral("budgetTable"));
+    m_table->setHorizontalHeaderLabels({tr("Candidate"), tr("Trainable"), tr("% of all"), tr("All params"),
+                                        tr("Training memory"), tr("Adapter file"), tr("Checkpoint")});
+    m_table->horizontalHeader()->setSectionResizeMode(0, QHeaderView::Stretch);
+    m_table->setSelectionBehavior(QAbstractItemView::SelectRows);
+    m_table->setEditTriggers(QAbstractItemView::NoEditTriggers);
+    auto* charts = new QWidget(split);
+    auto* cl = new QHBoxLayout(charts);
+    cl->setContentsMargins(0, 0, 0, 0);
+    m_params = makePlot(charts);
+    m_memory = makePlot(charts);
+    cl->addWidget(m_params, 1);
+    cl->addWidget(m_memory, 1);
+    split->setStretchFactor(0, 2);
+    split->setStretchFactor(1, 3);
+    body()->addWidget(split, 1);
+
+    connect(add, &QPushButton::clicked, this, [this] { addCandidate(this->state()->runConfig()["method"]); });
+    connect(addStd, &QPushButton::clicked, this, &BudgetPage::addStandardCandidates);
+    connect(remove, &QPushButton::clicked, this, [this] { removeCandidate(m_table->currentRow()); });
+    connect(use, &QPushButton::clicked, this, [this] {
+        const int r = m_table->currentRow();
+        if (r < 0 || r >= static_cast<int>(m_candidates.size())) {
+            banner()->showWarning(tr("Select a candidate in the table first."));
+            return;
+        }
+        this->state()->setSection("method", m_candidates[r]);
+        if (const MethodInfo* m = methodForConfig(m_candidates[r]))
+            this->state()->setUiValue("method_card", m->id.toStdString());
+        Q_EMIT this->state()->projectReplaced();
+    });
+    connect(state, &ProjectState::projectReplaced, this, [this] {
+        m_candidates.clear();
+        const json& ui = this->state()->uiState();
+        if (ui.contains("budget_candidates") && ui["budget_candidates"].is_array())
+            for (const auto& c : ui["budget_candidates"]) m_candidates.push_back(c);
+        refresh();
+    });
+    connect(state, &ProjectState::modelChanged, this, &BudgetPage::refresh);
+}
+
+void BudgetPage::enterPage() {
+    if (m_candidates.empty()) addCandidate(state()->runConfig()["method"]);
+    refresh();
+}
+
+void BudgetPage::addCandidate(const json& method) {
+    for (const auto& c : m_candidates)
+        if (c == method) return;
+    m_candidates.push_back(method);
+    state()->setUiValue("budget_candidates", json(m_candidates));
+    refresh();
+}
+
+void BudgetPage::addStandardCandidates() {
+    json targets = state()->runConfig()["method"].value("target_modules", json());
+    if (!targets.is_array() || targets.empty()) targets = json{"q_proj", "v_proj"};
+    if (state()->model() && state()->model()->family == Family::Gpt2) targets = json{"c_attn"};
+    for (int r : {4, 8, 16})
+        addCandidate({{"peft_type", "LORA"}, {"task_type", "CAUSAL_LM"}, {"r", r}, {"lora_alpha", 2 * r},
+                      {"lora_dropout", 0.05}, {"target_modules", targets}, {"use_dora", false}, {"use_rslora", false}});
+    addCandidate({{"peft_type", "LORA"}, {"task_type", "CAUSAL_LM"}, {"r", 8}, {"lora_alpha", 16},
+                  {"lora_dropout", 0.05}, {"target_modules", targets}, {"use_dora", true}, {"use_rslora", false}});
+    const bool gpt2 = state()->model() && state()->model()->family == Family::Gpt2;
+    addCandidate({{"peft_type", "IA3"}, {"task_type", "CAUSAL_LM"},
+                  {"target_modules", gpt2 ? json{"c_attn", "mlp.c_proj"} : json{"k_proj", "v_proj", "down_proj"}},
+                  {"feedforward_modules", gpt2 ? json{"mlp.c_proj"} : json{"down_proj"}}});
+    addCandidate({{"peft_type", "PREFIX_TUNING"}, {"task_type", "CAUSAL_LM"}, {"num_virtual_tokens", 20}});
+}
+
+void BudgetPage::removeCandidate(int index) {
+    if (index < 0 || index >= static_cast<int>(m_candidates.size())) return;
+    m_candidates.erase(m_candidates.begin() + index);
+    state()->setUiValue("budget_candidates", json(m_candidates));
+    refresh();
+}
+
+void BudgetPage::refresh() {
+    banner()->clear();
+    const uint64_t ram = machineRam();
+    m_machine->setText(tr("This machine: %1 RAM").arg(QString::fromStdString(humanBytes(ram))));
+    m_table->setRowCount(static_cast<int>(m_candidates.size()));
+    std::vector<budget::Estimate> est;
+    QStringList names, problems;
+    const auto& model = state()->model();
+    const json& cfg = state()->runConfig();
+    budget::BudgetOptions opts;
+    try {
+        opts.batch = cfg["training"].value("batch_size", 4);
+        opts.seqLen = cfg["dataset"].value("max_length", 512);
+        opts.precision = budget::parsePrecision(cfg["training"].value("precision", std::string("fp32")), "training.precision");
+    } catch (const std::exception& e) {
+        problems << QString::fromStdString(e.what());
+    }
+    for (size_t i = 0; i < m_candidates.size(); ++i) {
+        const int row = static_cast<int>(i);
+        const QString name = describeMethod(m_candidates[i]);
+        m_table->setItem(row, 0, new QTableWidgetItem(name));
+        for (int c = 1; c < 7; ++c) m_table->setItem(row, c, new QTableWidgetItem(QStringLiteral("—")));
+        if (!model) continue;
+        try {
+            json ac = adapterConfig(m_candidates[i]);
+            budget::BudgetOptions o = opts;
+            if (ac.value("peft_type", std::string()) == "FULL") ac = json();
+            const budget::Estimate e = budget::estimate(*model, ac, o);
+            auto cell = [&](int c, const std::string& s) { m_table->item(row, c)->setText(QString::fromStdString(s)); };
+            cell(1, budget::humanCount(e.params.trainable));
+            m_table->item(row, 2)->setText(QString::number(e.params.percent(), 'g', 3) + QStringLiteral(" %"));
+            cell(3, budget::humanCount(e.params.total()));
+            cell(4, budget::humanBytes(e.memory.trainingTotal()));
+            cell(5, budget::humanBytes(e.adapterFileBytes));
+            cell(6, budget::humanBytes(e.checkpointBytes));
+            m_table->item(row, 1)->setToolTip(QString::number(e.params.trainable));
+            if (ram > 0 && e.memory.trainingTotal() > ram) {
+                m_table->item(row, 4)->setForeground(QColor(200, 40, 40));
+                problems << tr("%1 needs about %2 for a training step, more than this machine's %3 RAM: lower the "
+                               "batch size or max length, use bf16, or pick a lighter method.")
+                                .arg(name, QString::fromStdString(budget::humanBytes(e.memory.trainingTotal())),
+                                     QString::fromStdString(humanBytes(ram)));
+            }
+            est.push_back(e);
+            names << name;
+        } catch (const std::exception& e) {
+            problems << tr("%1: %2").arg(name, QString::fromStdString(e.what()));
+        }
+    }
+    if (!model) banner()->showInfo(tr("Pick a model on the Model step to see the estimates."));
+    else if (!problems.isEmpty()) banner()->showWarning(problems.join(QStringLiteral("<br>")));
+    drawCharts(est, names);
+}
+
+void BudgetPage::drawCharts(const std::vector<budget::Estimate>& est, const QStringList& names) {
+    for (QCustomPlot* p : {m_params, m_memory}) {
+        p->clearPlottables();
+        p->clearItems();
+    }
+    QSharedPointer<QCPAxisTickerText> ticker(new QCPAxisTickerText);
+    QVector<double> keys;
+    for (int i = 0; i < names.size(); ++i) {
+        keys << i + 1;
+        ticker->addTick(i + 1, names[i].left(18));
+    }
+    // Trainable parameters, log scale.
+    auto* bars = new QCPBars(m_params->xAxis, m_params->yAxis);
+    QVector<double> vals;
+    for (const auto& e : est) vals << std::max<double>(1.0, static_cast<double>(e.params.trainable));
+    bars->setData(keys, vals);
+    bars->setBrush(QColor(31, 119, 180, 170));
+    bars->setPen(QPen(QColor(31, 119, 180)));
+    bars->setWidth(0.6);
+    m_params->xAxis->setTicker(ticker);
+    m_params->xAxis->setTickLabelRotation(30);
+    m_params->xAxis->setRange(0.4, names.size() + 0.6);
+    m_params->yAxis->setScaleType(QCPAxis::stLogarithmic);
+    m_params->yAxis->setTicker(QSharedPointer<QCPAxisTickerLog>(new QCPAxisTickerLog));
+    m_params->yAxis->setLabel(tr("trainable parameters (log)"));
+    double maxV = 10;
+    for (double v : vals) maxV = std::max(maxV, v);
+    m_params->yAxis->setRange(1, maxV * 5);
+    m_params->replot();
+
+    // Training memory, stacked: weights, optimizer state, step peak (activations + gradients).
+    const QColor colors[] = {QColor(127, 127, 127), QColor(255, 127, 14), QColor(44, 160, 44)};
+    const QString labels[] = {tr("weights"), tr("optimizer state"), tr("activations + gradients (step peak)")};
+    QCPBars* below = nullptr;
+    double top = 1;
+    for (int part = 0; part < 3; ++part) {
+        auto* b = new QCPBars(m_memory->xAxis, m_memory->yAxis);
+        QVector<double> v;
+        for (const auto& e : est) {
+            const uint64_t x = part == 0 ? e.memory.weights : part == 1 ? e.memory.optimizerState : e.memory.stepPeak;
+            v << static_cast<double>(x) / (1024.0 * 1024.0);
+        }
+        b->setData(keys, v);
+        b->setName(labels[part]);
+        b->setBrush(colors[part]);
+        b->setPen(QPen(colors[part].darker(130)));
+        b->setWidth(0.6);
+        if (below) b->moveAbove(below);
+        below = b;
+    }
+    for (const auto& e : est) top = std::max(top, static_cast<double>(e.memory.trainingTotal()) / (1024.0 * 1024.0));
+    m_memory->xAxis->setTicker(ticker);
+    m_memory->xAxis->setTickLabelRotation(30);
+    m_memory->xAxis->setRange(0.4, names.size() + 0.6);
+    m_memory->yAxis->setLabel(tr("training memory (MiB)"));
+    m_memory->yAxis->setRange(0, top * 1.15);
+    m_memory->legend->setVisible(!est.empty());
+    m_memory->axisRect()->insetLayout()->setInsetAlignment(0, Qt::AlignTop | Qt::AlignLeft);
+    m_memory->replot();
+}
+
+}  // namespace peft::ui

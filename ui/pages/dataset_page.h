@@ -1,0 +1,49 @@
+// Step 1: choose the training data (open or drop a file), the format and preparation options;
+// the validation report, token-length histogram and rendered example come from core/data.
+#pragma once
+#include "ui/pages/page.h"
+
+class QComboBox;
+class QDoubleSpinBox;
+class QCheckBox;
+class QLabel;
+class QLineEdit;
+class QSpinBox;
+class QTableWidget;
+class QTabWidget;
+
+namespace peft::ui {
+
+class DatasetPage : public Page {
+    Q_OBJECT
+public:
+    explicit DatasetPage(ProjectState* state, QWidget* parent = nullptr);
+    // Sets the dataset file and refreshes the preview; false (with the reason shown) on failure.
+    bool openFile(const QString& path);
+    QTableWidget* previewTable() const { return m_preview; }
+
+public Q_SLOTS:
+    void browse();
+
+protected:
+    void dragEnterEvent(QDragEnterEvent* e) override;
+    void dropEvent(QDropEvent* e) override;
+
+private:
+    void loadFromState();
+    void commit();
+    void refreshPreview();
+    QLabel* m_path;
+    QComboBox* m_format;
+    QComboBox* m_template;
+    QComboBox* m_trainOn;
+    QSpinBox* m_maxLength;
+    QCheckBox* m_packing;
+    QDoubleSpinBox* m_valSplit;
+    QLineEdit* m_valPath;
+    QTabWidget* m_tabs;
+    QTableWidget* m_preview;
+    bool m_loading = false;
+};
+
+}  // namespace peft::ui

@@ -1,0 +1,182 @@
+// Model page: folder picker, recent folders (QSettings), architecture summary.
+#include "ui/pages/model_page.h"
+
+#include <QComboBox>
+#include <QFileDialog>
+#include <QFormLayout>
+#include <QGroupBox>
+#include <QHBoxLayout>
+#include <QLabel>
+#include <QLocale>
+#include <QPushButton>
+#include <QSettings>
+#include <QVBoxLayout>
+
+#include <spdlog/spdlog.h>
+
+#include "ui/project_state.h"
+
+namespace peft::ui {
+
+namespace {
+const char* kRecentKey = "model/recentFolders";
+const QStringList kRows = {QStringLiteral("Family"),       QStringLiteral("Model type"),
+                           QStringLiteral("Layers"),       QStringLiteral("Hidden size"),
+                           QStringLiteral("Heads"),        QStringLiteral("KV heads"),
+                           QStringLiteral("Head size"),    QStringLiteral("MLP size"),
+                           QStringLiteral("Vocabulary"),   QStringLiteral("Context length"),
+                           QStringLiteral("Parameters"),   QStringLiteral("Tied embeddings"),
+                           QStringLiteral("Weight dtype"), QStringLiteral("Size on disk"),
+                           QStringLiteral("Weight files"), QStringLiteral("Tokenizer")};
+}  // namespace
+
+ModelPage::ModelPage(ProjectState* state, QWidget* parent)
+    : Page(state, tr("Model"),
+           tr("Pick a local Hugging Face model folder (config.json + model.safetensors + tokenizer.json). "
+              "Supported families: GPT-2 and Llama (Llama 2/3, Mistral, Qwen2, SmolLM, TinyLlama)."),
+           parent) {
+    auto* row = new QHBoxLayout();
+    auto* open = new QPushButton(tr("&Open model folder…"), this);
+    open->setObjectName(QStringLiteral("openModel"));
+    connect(open, &QPushButton::clicked, this, &ModelPage::browse);
+    row->addWidget(open);
+    row->addWidget(new QLabel(tr("Recent:"), this));
+    m_recent = new QComboBox(this);
+    m_recent->setObjectName(QStringLiteral("recentModels"));
+    m_recent->setMinimumWidth(380);
+    m_recent->setAccessibleName(tr("Recent model folders"));
+    row->addWidget(m_recent, 1);
+    auto* use = new QPushButton(tr("Use"), this);
+    connect(use, &QPushButton::clicked, this, [this] {
+        if (m_recent->currentIndex() >= 0) openFolder(m_recent->currentData().toString());
+    });
+    row->addWidget(use);
+    body()->addLayout(row);
+    m_path = new QLabel(tr("No model chosen yet."), this);
+    m_path->setTextInteractionFlags(Qt::TextSelectableByMouse);
+    m_path->setWordWrap(true);
+    body()->addWidget(m_path);
+
+    m_group = new QGroupBox(tr("Architecture"), this);
+    m_form = new QFormLayout(m_group);
+    m_form->setLabelAlignment(Qt::AlignRight);
+    m_form->setFieldGrowthPolicy(QFormLayout::AllNonFixedFieldsGrow);
+    for (const QString& r : kRows) {
+        auto* v = new QLabel(QStringLiteral("—"), m_group);
+        v->setTextInteractionFlags(Qt::TextSelectableByMouse);
+        v->setObjectName(QStringLiteral("field_") + r);
+        m_form->addRow(tr(r.toUtf8().constData()) + QLatin1Char(':'), v);
+        m_fields[r] = v;
+    }
+    m_group->setEnabled(false);
+    body()->addWidget(m_group);
+    body()->addStretch(1);
+    refreshRecent();
+
+    // A project that names a model reopens it.
+    connect(state, &ProjectState::projectReplaced, this, [this] {
+        const std::string model = this->state()->runConfig().value("model", "");
+        banner()->clear();
+        m_summary.reset();
+        fill();
+        if (!model.empty()) openFolder(QString::fromStdString(model));
+    });
+}
+
+void ModelPage::browse() {
+    const QString start = m_recent->count() ? m_recent->itemData(0).toString() : QString();
+    const QString dir = QFileDialog::getExistingDirectory(this, tr("Choose a Hugging Face model folder"), start);
+    if (!dir.isEmpty()) openFolder(dir);
+}
+
+bool ModelPage::openFolder(const QString& folder) {
+    banner()->clear();
+    try {
+        ModelSummary s = inspectModelFolder(folder.toStdString());
+        m_summary = std::move(s);
+        fill();
+        addRecent(folder);
+        if (!m_summary->warnings.empty()) {
+            QStringList w;
+            for (const auto& x : m_summary->warnings) w << QString::fromStdString(x);
+            banner()->showWarning(w.join(QStringLiteral("<br>")));
+        }
+        spdlog::info("Model {}: {} layers, {} parameters", folder.toStdString(), m_summary->config.numLayers,
+                     m_summary->baseParams);
+        state()->setModel(folder, m_summary->config);
+        return true;
+    } catch (const std::exception& e) {
+        m_summary.reset();
+        fill();
+        m_path->setText(tr("Not a supported model: %1").arg(folder));
+        showException(e);
+        spdlog::warn("Model folder rejected: {}", e.what());
+        state()->clearModel();
+        return false;
+    }
+}
+
+QString ModelPage::fieldText(const QString& row) const {
+    auto it = m_fields.find(row);
+    return it == m_fields.end() ? QString() : it->second->text();
+}
+
+void ModelPage::fill() {
+    m_group->setEnabled(m_summary.has_value());
+    if (!m_summary) {
+        for (auto& [k, v] : m_fields) v->setText(QStringLiteral("—"));
+        return;
+    }
+    const ModelSummary& s = *m_summary;
+    const ModelConfig& c = s.config;
+    const QLocale loc(QLocale::English);
+    // Digits grouped by thin spaces: readable in every locale.
+    auto num = [&](int64_t v) { return loc.toString(static_cast<qlonglong>(v)).replace(QLatin1Char(','), QChar(0x2009)); };
+    m_path->setText(tr("Folder: %1").arg(QString::fromStdString(s.folder)));
+    m_fields[QStringLiteral("Family")]->setText(QString::fromStdString(s.familyName));
+    m_fields[QStringLiteral("Model type")]->setText(QString::fromStdString(c.modelType));
+    m_fields[QStringLiteral("Layers")]->setText(QString::number(c.numLayers));
+    m_fields[QStringLiteral("Hidden size")]->setText(QString::number(c.hiddenSize));
+    m_fields[QStringLiteral("Heads")]->setText(QString::number(c.numHeads));
+    m_fields[QStringLiteral("KV heads")]->setText(
+        QString::number(c.numKvHeads) +
+        (c.numKvHeads != c.numHeads ? tr("  (grouped-query attention)") : QString()));
+    m_fields[QStringLiteral("Head size")]->setText(QString::number(c.headDim));
+    m_fields[QStringLiteral("MLP size")]->setText(QString::number(c.intermediateSize));
+    m_fields[QStringLiteral("Vocabulary")]->setText(num(c.vocabSize));
+    m_fields[QStringLiteral("Context length")]->setText(num(c.maxPositions));
+    m_fields[QStringLiteral("Parameters")]->setText(
+        QStringLiteral("%1  (%2)").arg(num(s.baseParams), QString::fromStdString(humanCount(s.baseParams))));
+    m_fields[QStringLiteral("Tied embeddings")]->setText(c.tieWordEmbeddings ? tr("yes") : tr("no"));
+    m_fields[QStringLiteral("Weight dtype")]->setText(
+        QStringLiteral("%1  (config: %2)").arg(QString::fromStdString(s.weightDtype), QString::fromStdString(c.torchDtype)));
+    m_fields[QStringLiteral("Size on disk")]->setText(
+        tr("%1 weights, %2 folder")
+            .arg(QString::fromStdString(humanBytes(s.weightBytes)), QString::fromStdString(humanBytes(s.folderBytes))));
+    QStringList files;
+    for (const auto& f : s.weightFiles) files << QString::fromStdString(f);
+    m_fields[QStringLiteral("Weight files")]->setText(files.join(QStringLiteral(", ")));
+    m_fields[QStringLiteral("Tokenizer")]->setText(s.hasTokenizer ? QStringLiteral("tokenizer.json")
+                                                                   : tr("missing"));
+}
+
+QStringList ModelPage::recentFolders() const {
+    return QSettings().value(QLatin1String(kRecentKey)).toStringList();
+}
+
+void ModelPage::addRecent(const QString& folder) {
+    QSettings settings;
+    QStringList list = settings.value(QLatin1String(kRecentKey)).toStringList();
+    list.removeAll(folder);
+    list.prepend(folder);
+    while (list.size() > 10) list.removeLast();
+    settings.setValue(QLatin1String(kRecentKey), list);
+    refreshRecent();
+}
+
+void ModelPage::refreshRecent() {
+    m_recent->clear();
+    for (const QString& f : recentFolders()) m_recent->addItem(f, f);
+}
+
+}  // namespace peft::ui

@@ -1,0 +1,249 @@
+// Runs page: workspace scan, loss overlay, config diff, refine.
+#include "ui/pages/runs_page.h"
+
+#include <QDateTime>
+#include <QDir>
+#include <QFile>
+#include <QFileDialog>
+#include <QFileInfo>
+#include <QHBoxLayout>
+#include <QHeaderView>
+#include <QLabel>
+#include <QLineEdit>
+#include <QPushButton>
+#include <QSplitter>
+#include <QTableWidget>
+#include <QVBoxLayout>
+
+#include <cmath>
+
+#include "core/io/model_config.h"
+#include "core/util/error.h"
+#include "ui/metric_point.h"
+#include "ui/pages/budget_page.h"
+#include "ui/project_state.h"
+#include "ui/widgets/metric_chart.h"
+
+namespace peft::ui {
+
+using nlohmann::json;
+
+RunRecord readRun(const QString& folder, int* badLines) {
+    RunRecord r;
+    r.folder = folder;
+    r.name = QFileInfo(folder).fileName();
+    r.config = readJsonFile(QDir(folder).filePath(QStringLiteral("run.json")).toStdString());
+    if (!r.config.is_object())
+        fail(QDir(folder).filePath(QStringLiteral("run.json")).toStdString(), "run.json is not a JSON object",
+             "Remove the folder from the workspace or fix the file.");
+    QFile f(QDir(folder).filePath(QStringLiteral("metrics.jsonl")));
+    int bad = 0;
+    if (f.open(QIODevice::ReadOnly)) {
+        while (!f.atEnd()) {
+            const QByteArray line = f.readLine().trimmed();
+            if (line.isEmpty()) continue;
+            try {
+                const MetricPoint p = MetricPoint::fromJson(json::parse(line.toStdString()));
+                if (std::isfinite(p.loss)) {
+                    r.steps.push_back(static_cast<double>(p.step));
+                    r.loss.push_back(p.loss);
+                    r.lastLoss = p.loss;
+                }
+                if (p.hasEval() && (!r.hasEval || p.evalLoss < r.bestEval)) {
+                    r.bestEval = p.evalLoss;
+                    r.hasEval = true;
+                }
+            } catch (const std::exception&) {
+                ++bad;  // a line cut by a kill mid-write; reported by the caller
+            }
+        }
+    }
+    if (badLines) *badLines = bad;
+    return r;
+}
+
+namespace {
+void flatten(const json& j, const std::string& prefix, std::map<std::string, std::string>& out) {
+    if (j.is_object()) {
+        for (auto it = j.begin(); it != j.end(); ++it) flatten(*it, prefix.empty() ? it.key() : prefix + "." + it.key(), out);
+    } else {
+        out[prefix] = j.dump();
+    }
+}
+}  // namespace
+
+std::vector<std::tuple<std::string, std::string, std::string>> diffConfigs(const json& a, const json& b) {
+    std::map<std::string, std::string> fa, fb;
+    flatten(a, "", fa);
+    flatten(b, "", fb);
+    std::set<std::string> keys;
+    for (const auto& [k, v] : fa) keys.insert(k);
+    for (const auto& [k, v] : fb) keys.insert(k);
+    std::vector<std::tuple<std::string, std::string, std::string>> out;
+    for (const auto& k : keys) {
+        const std::string va = fa.count(k) ? fa[k] : "(absent)";
+        const std::string vb = fb.count(k) ? fb[k] : "(absent)";
+        if (va != vb) out.emplace_back(k, va, vb);
+    }
+    return out;
+}
+
+RunsPage::RunsPage(ProjectState* state, QWidget* parent)
+    : Page(state, tr("Runs"),
+           tr("Every run in the workspace. Tick runs to overlay their loss curves; select two to compare their "
+              "configs; Refine starts a new run from a run's settings."),
+           parent) {
+    auto* row = new QHBoxLayout();
+    row->addWidget(new QLabel(tr("&Workspace:"), this));
+    m_workspace = new QLineEdit(this);
+    m_workspace->setObjectName(QStringLiteral("workspace"));
+    qobject_cast<QLabel*>(row->itemAt(0)->widget())->setBuddy(m_workspace);
+    row->addWidget(m_workspace, 1);
+    auto* browse = new QPushButton(tr("&Browse…"), this);
+    auto* rescanBtn = new QPushButton(tr("Re&scan"), this);
+    auto* refineBtn = new QPushButton(tr("Re&fine selected run"), this);
+    refineBtn->setToolTip(tr("Copy the run's configuration into the project as a new run to adjust and train."));
+    row->addWidget(browse);
+    row->addWidget(rescanBtn);
+    row->addWidget(refineBtn);
+    body()->addLayout(row);
+
+    auto* split = new QSplitter(Qt::Vertical, this);
+    m_table = new QTableWidget(0, 6, split);
+    m_table->setHorizontalHeaderLabels(
+        {tr("Run"), tr("Method"), tr("Steps"), tr("Last loss"), tr("Best eval loss"), tr("Modified")});
+    m_table->horizontalHeader()->setSectionResizeMode(1, QHeaderView::Stretch);
+    m_table->setSelectionBehavior(QAbstractItemView::SelectRows);
+    m_table->setEditTriggers(QAbstractItemView::NoEditTriggers);
+    auto* bottom = new QSplitter(Qt::Horizontal, split);
+    m_chart = new MetricChart(tr("Training loss (smoothed)"), bottom);
+    m_chart->setAxisLabels(tr("step"), tr("loss"));
+    m_diff = new QTableWidget(0, 3, bottom);
+    m_diff->setHorizontalHeaderLabels({tr("Key"), tr("Run A"), tr("Run B")});
+    m_diff->horizontalHeader()->setSectionResizeMode(QHeaderView::Stretch);
+    m_diff->setEditTriggers(QAbstractItemView::NoEditTriggers);
+    split->setStretchFactor(0, 1);
+    split->setStretchFactor(1, 2);
+    body()->addWidget(split, 1);
+
+    connect(browse, &QPushButton::clicked, this, [this] {
+        const QString d = QFileDialog::getExistingDirectory(this, tr("Workspace folder"), m_workspace->text());
+        if (!d.isEmpty()) setWorkspace(d);
+    });
+    connect(rescanBtn, &QPushButton::clicked, this, &RunsPage::rescan);
+    connect(m_workspace, &QLineEdit::editingFinished, this, &RunsPage::rescan);
+    connect(refineBtn, &QPushButton::clicked, this, &RunsPage::refine);
+    connect(m_table, &QTableWidget::itemSelectionChanged, this, &RunsPage::selectionChanged);
+    connect(m_table, &QTableWidget::itemChanged, this, [this](QTableWidgetItem* it) {
+        if (it->column() == 0) selectionChanged();
+    });
+}
+
+void RunsPage::enterPage() {
+    if (m_workspace->text().isEmpty()) {
+        // The workspace is the folder holding the project's output_dir.
+        const QString out = QString::fromStdString(state()->runConfig().value("output_dir", std::string()));
+        const QString ws = out.isEmpty() ? QStringLiteral("runs") : QFileInfo(out).path();
+        setWorkspace(ws);
+    }
+}
+
+void RunsPage::setWorkspace(const QString& dir) {
+    m_workspace->setText(dir);
+    rescan();
+}
+
+void RunsPage::rescan() {
+    banner()->clear();
+    m_runs.clear();
+    QStringList problems;
+    QDir ws(m_workspace->text());
+    if (!ws.exists()) {
+        banner()->showInfo(tr("No runs yet: %1 does not exist. Runs appear here after training.").arg(ws.path()));
+    } else {
+        for (const QFileInfo& fi : ws.entryInfoList(QDir::Dirs | QDir::NoDotAndDotDot, QDir::Time)) {
+            if (!QFileInfo::exists(QDir(fi.filePath()).filePath(QStringLiteral("run.json")))) continue;
+            try {
+                int bad = 0;
+                m_runs.push_back(readRun(fi.filePath(), &bad));
+                if (bad) problems << tr("%1: %2 unreadable metrics.jsonl line(s) ignored.").arg(fi.fileName()).arg(bad);
+            } catch (const std::exception& e) {
+                problems << QString::fromStdString(e.what());
+            }
+        }
+    }
+    if (!problems.isEmpty()) banner()->showWarning(problems.join(QStringLiteral("<br>")));
+    m_table->blockSignals(true);
+    m_table->setRowCount(static_cast<int>(m_runs.size()));
+    for (size_t i = 0; i < m_runs.size(); ++i) {
+        const RunRecord& r = m_runs[i];
+        auto* name = new QTableWidgetItem(r.name);
+        name->setFlags(name->flags() | Qt::ItemIsUserCheckable);
+        name->setCheckState(i < 3 ? Qt::Checked : Qt::Unchecked);
+        const int row = static_cast<int>(i);
+        m_table->setItem(row, 0, name);
+        m_table->setItem(row, 1, new QTableWidgetItem(describeMethod(r.config.value("method", json::object()))));
+        m_table->setItem(row, 2, new QTableWidgetItem(r.steps.empty() ? QStringLiteral("0") : QString::number(r.steps.back())));
+        m_table->setItem(row, 3, new QTableWidgetItem(r.steps.empty() ? QStringLiteral("—") : QString::number(r.lastLoss, 'f', 4)));
+        m_table->setItem(row, 4, new QTableWidgetItem(r.hasEval ? QString::number(r.bestEval, 'f', 4) : QStringLiteral("—")));
+        m_table->setItem(row, 5, new QTableWidgetItem(QFileInfo(r.folder).lastModified().toString(Qt::ISODate)));
+    }
+    m_table->blockSignals(false);
+    selectionChanged();
+}
+
+void RunsPage::selectionChanged() {
+    static const QColor kColors[] = {QColor(31, 119, 180), QColor(214, 39, 40), QColor(44, 160, 44),
+                                     QColor(148, 103, 189), QColor(255, 127, 14), QColor(23, 190, 207)};
+    m_chart->removeAllSeries();
+    int k = 0;
+    for (int row = 0; row < m_table->rowCount(); ++row) {
+        if (m_table->item(row, 0)->checkState() != Qt::Checked) continue;
+        const RunRecord& r = m_runs[row];
+        const QColor col = kColors[k++ % 6];
+        const int raw = m_chart->addSeries(r.name + tr(" (raw)"), col);
+        const int sm = m_chart->addSmoothedSeries(raw, r.name, col);
+        m_chart->setSeriesVisible(raw, false);
+        (void)sm;
+        for (size_t i = 0; i < r.steps.size(); ++i) m_chart->append(raw, r.steps[i], r.loss[i]);
+    }
+    m_chart->flush();
+    // Diff the two selected rows (or the first two ticked).
+    std::vector<int> rows;
+    for (const auto& idx : m_table->selectionModel()->selectedRows()) rows.push_back(idx.row());
+    if (rows.size() < 2) {
+        rows.clear();
+        for (int row = 0; row < m_table->rowCount() && rows.size() < 2; ++row)
+            if (m_table->item(row, 0)->checkState() == Qt::Checked) rows.push_back(row);
+    }
+    m_diff->setRowCount(0);
+    if (rows.size() < 2) return;
+    m_diff->setHorizontalHeaderLabels({tr("Key"), m_runs[rows[0]].name, m_runs[rows[1]].name});
+    const auto d = diffConfigs(m_runs[rows[0]].config, m_runs[rows[1]].config);
+    m_diff->setRowCount(static_cast<int>(d.size()));
+    for (size_t i = 0; i < d.size(); ++i) {
+        m_diff->setItem(static_cast<int>(i), 0, new QTableWidgetItem(QString::fromStdString(std::get<0>(d[i]))));
+        m_diff->setItem(static_cast<int>(i), 1, new QTableWidgetItem(QString::fromStdString(std::get<1>(d[i]))));
+        m_diff->setItem(static_cast<int>(i), 2, new QTableWidgetItem(QString::fromStdString(std::get<2>(d[i]))));
+    }
+}
+
+void RunsPage::refine() {
+    const int row = m_table->currentRow();
+    if (row < 0 || row >= static_cast<int>(m_runs.size())) {
+        banner()->showWarning(tr("Select a run in the table first, then press Refine."));
+        return;
+    }
+    const json& c = m_runs[row].config;
+    for (const char* key : {"model", "dataset", "method", "training"})
+        if (c.contains(key)) state()->setSection(key, c[key]);
+    // A new output folder, so the original run is never overwritten.
+    QString base = m_runs[row].folder + QStringLiteral("-refine");
+    QString out = base;
+    for (int i = 2; QFileInfo::exists(out); ++i) out = base + QString::number(i);
+    state()->setSection("output_dir", out.toStdString());
+    banner()->showInfo(tr("Copied %1's settings into a new run (%2). Adjust them and train again.").arg(m_runs[row].name, out));
+    Q_EMIT refined();
+}
+
+}  // namespace peft::ui

@@ -1,0 +1,60 @@
+// Step 8: the runs in a workspace folder (each with run.json and metrics.jsonl): overlay their
+// loss curves, diff two configs, and "Refine" one into a new run.
+#pragma once
+#include "ui/pages/page.h"
+
+#include <nlohmann/json.hpp>
+
+#include <vector>
+
+class QLineEdit;
+class QTableWidget;
+
+namespace peft::ui {
+
+class MetricChart;
+
+struct RunRecord {
+    QString folder;
+    QString name;
+    nlohmann::json config;            // run.json
+    std::vector<double> steps, loss;  // from metrics.jsonl
+    double lastLoss = 0;
+    double bestEval = 0;
+    bool hasEval = false;
+};
+
+// Reads one run folder; throws PeftError when run.json is missing or invalid. Bad metrics
+// lines are counted in `badLines`, not skipped silently.
+RunRecord readRun(const QString& folder, int* badLines = nullptr);
+// Flattened "a.b.c" -> value pairs that differ between two configs.
+std::vector<std::tuple<std::string, std::string, std::string>> diffConfigs(const nlohmann::json& a,
+                                                                          const nlohmann::json& b);
+
+class RunsPage : public Page {
+    Q_OBJECT
+public:
+    explicit RunsPage(ProjectState* state, QWidget* parent = nullptr);
+    void setWorkspace(const QString& dir);
+    void rescan();
+    int runCount() const { return static_cast<int>(m_runs.size()); }
+    QTableWidget* runsTable() const { return m_table; }
+    QTableWidget* diffTable() const { return m_diff; }
+    MetricChart* overlay() const { return m_chart; }
+    void enterPage() override;
+
+Q_SIGNALS:
+    // "Refine" copied a run's config into the project; the main window moves to the Method step.
+    void refined();
+
+private:
+    void selectionChanged();
+    void refine();
+    QLineEdit* m_workspace;
+    QTableWidget* m_table;
+    QTableWidget* m_diff;
+    MetricChart* m_chart;
+    std::vector<RunRecord> m_runs;
+};
+
+}  // namespace peft::ui

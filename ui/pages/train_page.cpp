@@ -1,0 +1,139 @@
+// Train page: controls, progress and the live charts.
+#include "ui/pages/train_page.h"
+
+#include <QHBoxLayout>
+#include <QLabel>
+#include <QProgressBar>
+#include <QPushButton>
+
+#include <cmath>
+
+#include "ui/project_state.h"
+#include "ui/widgets/training_charts.h"
+
+namespace peft::ui {
+
+namespace {
+QString duration(double s) {
+    if (!std::isfinite(s) || s < 0) return QStringLiteral("—");
+    const int t = static_cast<int>(s + 0.5);
+    if (t >= 3600) return QStringLiteral("%1 h %2 min").arg(t / 3600).arg((t % 3600) / 60);
+    if (t >= 60) return QStringLiteral("%1 min %2 s").arg(t / 60).arg(t % 60);
+    return QStringLiteral("%1 s").arg(t);
+}
+}  // namespace
+
+TrainPage::TrainPage(ProjectState* state, TrainingRunner* runner, QWidget* parent)
+    : Page(state, tr("Train"),
+           tr("Training runs on a worker thread: the window stays responsive. Pause keeps everything in memory; "
+              "Stop writes a checkpoint first, and a stopped run can be resumed."),
+           parent),
+      m_runner(runner) {
+    auto* controls = new QHBoxLayout();
+    m_start = new QPushButton(tr("&Start"), this);
+    m_pause = new QPushButton(tr("&Pause"), this);
+    m_stop = new QPushButton(tr("S&top"), this);
+    m_resume = new QPushButton(tr("&Resume from checkpoint"), this);
+    m_start->setObjectName(QStringLiteral("start"));
+    m_pause->setObjectName(QStringLiteral("pause"));
+    m_stop->setObjectName(QStringLiteral("stop"));
+    m_resume->setObjectName(QStringLiteral("resume"));
+    m_start->setToolTip(tr("Train with the current project settings (output folder from the Export step)."));
+    m_resume->setToolTip(tr("Continue a finished or stopped run from its newest checkpoint."));
+    for (QPushButton* b : {m_start, m_pause, m_stop, m_resume}) controls->addWidget(b);
+    controls->addSpacing(12);
+    m_progress = new QProgressBar(this);
+    m_progress->setRange(0, 100);
+    m_progress->setValue(0);
+    m_progress->setFormat(tr("not started"));
+    controls->addWidget(m_progress, 1);
+    body()->addLayout(controls);
+    auto* statusRow = new QHBoxLayout();
+    m_status = new QLabel(tr("Idle."), this);
+    m_stats = new QLabel(this);
+    m_stats->setTextInteractionFlags(Qt::TextSelectableByMouse);
+    statusRow->addWidget(m_status);
+    statusRow->addStretch(1);
+    statusRow->addWidget(m_stats);
+    body()->addLayout(statusRow);
+    m_charts = new TrainingCharts(this);
+    body()->addWidget(m_charts, 1);
+
+    connect(m_start, &QPushButton::clicked, this, &TrainPage::start);
+    connect(m_pause, &QPushButton::clicked, this, &TrainPage::togglePause);
+    connect(m_stop, &QPushButton::clicked, this, &TrainPage::stop);
+    connect(m_resume, &QPushButton::clicked, this, &TrainPage::resumeRun);
+    connect(m_runner, &TrainingRunner::metrics, this, &TrainPage::onMetrics);
+    connect(m_runner, &TrainingRunner::stateChanged, this, &TrainPage::onState);
+    connect(m_runner, &TrainingRunner::failed, this, [this](const QString& msg) { banner()->showError(msg); });
+    if (!m_runner->available())
+        banner()->showInfo(tr("<b>Training is not available in this build</b>: the core trainer has not been "
+                              "linked in yet. The charts below will fill live once it is."));
+    updateButtons();
+}
+
+void TrainPage::start() {
+    banner()->clear();
+    m_charts->clear();
+    m_lastStep = 0;
+    m_progress->setValue(0);
+    m_runner->start(state()->runConfig(), false);
+    updateButtons();
+}
+
+void TrainPage::resumeRun() {
+    banner()->clear();
+    m_runner->start(state()->runConfig(), true);
+    updateButtons();
+}
+
+void TrainPage::togglePause() {
+    if (m_runner->state() == TrainingController::State::Paused) m_runner->resume();
+    else m_runner->pause();
+}
+
+void TrainPage::stop() { m_runner->stop(); }
+
+void TrainPage::onMetrics(const MetricPoint& p) {
+    m_charts->append(p);
+    m_lastStep = p.step;
+    if (p.totalSteps > 0) {
+        m_progress->setMaximum(static_cast<int>(p.totalSteps));
+        m_progress->setFormat(tr("step %v / %m"));
+        m_progress->setValue(static_cast<int>(p.step));
+    }
+    QString eta = QStringLiteral("—");
+    if (p.totalSteps > 0 && p.step > 0 && std::isfinite(p.elapsedS))
+        eta = duration(p.elapsedS / static_cast<double>(p.step) * static_cast<double>(p.totalSteps - p.step));
+    m_stats->setText(tr("loss %1 · %2 tokens/s · elapsed %3 · ETA %4")
+                         .arg(std::isfinite(p.loss) ? QString::number(p.loss, 'f', 4) : QStringLiteral("—"))
+                         .arg(std::isfinite(p.tokensPerS) ? QString::number(p.tokensPerS, 'f', 0) : QStringLiteral("—"))
+                         .arg(duration(p.elapsedS), eta));
+}
+
+void TrainPage::onState(TrainingController::State s) {
+    using S = TrainingController::State;
+    switch (s) {
+        case S::Idle: m_status->setText(tr("Idle.")); break;
+        case S::Running: m_status->setText(tr("Training…")); break;
+        case S::Paused: m_status->setText(tr("Paused (everything kept in memory).")); break;
+        case S::Stopping: m_status->setText(tr("Stopping: writing a checkpoint…")); break;
+        case S::Finished: m_status->setText(tr("Finished.")); break;
+        case S::Stopped: m_status->setText(tr("Stopped after step %1; resume continues from the checkpoint.").arg(m_lastStep)); break;
+        case S::Failed: m_status->setText(tr("Failed: see the message above.")); break;
+    }
+    m_pause->setText(s == S::Paused ? tr("&Continue") : tr("&Pause"));
+    updateButtons();
+}
+
+void TrainPage::updateButtons() {
+    using S = TrainingController::State;
+    const S s = m_runner->state();
+    const bool active = m_runner->isActive();
+    m_start->setEnabled(!active);
+    m_resume->setEnabled(!active && (s == S::Stopped || s == S::Finished || s == S::Failed));
+    m_pause->setEnabled(active && s != S::Stopping);
+    m_stop->setEnabled(active && s != S::Stopping);
+}
+
+}  // namespace peft::ui

@@ -1,0 +1,44 @@
+// Step 5: start, pause, resume and stop training; progress with ETA and tokens/s; live charts.
+#pragma once
+#include "ui/pages/page.h"
+
+#include "ui/training_controller.h"
+
+class QLabel;
+class QProgressBar;
+class QPushButton;
+
+namespace peft::ui {
+
+class TrainingCharts;
+
+class TrainPage : public Page {
+    Q_OBJECT
+public:
+    TrainPage(ProjectState* state, TrainingRunner* runner, QWidget* parent = nullptr);
+    TrainingCharts* charts() const { return m_charts; }
+    TrainingRunner* runner() const { return m_runner; }
+
+public Q_SLOTS:
+    void start();
+    void togglePause();
+    void stop();
+    void resumeRun();
+
+private:
+    void onMetrics(const MetricPoint& p);
+    void onState(TrainingController::State s);
+    void updateButtons();
+    TrainingRunner* m_runner;
+    TrainingCharts* m_charts;
+    QPushButton* m_start;
+    QPushButton* m_pause;
+    QPushButton* m_stop;
+    QPushButton* m_resume;
+    QProgressBar* m_progress;
+    QLabel* m_status;
+    QLabel* m_stats;
+    int64_t m_lastStep = 0;
+};
+
+}  // namespace peft::ui

@@ -1,0 +1,180 @@
+// Project state and the .peftproj file format.
+#include "ui/project_state.h"
+
+#include <spdlog/spdlog.h>
+
+#include "core/util/atomic_file.h"
+#include "core/util/error.h"
+
+namespace peft::ui {
+
+using nlohmann::json;
+
+json defaultRunConfig() {
+    return json{
+        {"model", ""},
+        {"dataset",
+         {{"path", ""},
+          {"format", "auto"},
+          {"validation_path", nullptr},
+          {"validation_split", 0.1},
+          {"max_length", 512},
+          {"template", "auto"},
+          {"train_on", "responses"},
+          {"packing", false}}},
+        {"method",
+         {{"peft_type", "LORA"},
+          {"task_type", "CAUSAL_LM"},
+          {"r", 8},
+          {"lora_alpha", 16},
+          {"lora_dropout", 0.05},
+          {"target_modules", json::array({"q_proj", "v_proj"})},
+          {"init_from", nullptr}}},
+        {"training",
+         {{"epochs", 1},
+          {"max_steps", -1},
+          {"batch_size", 4},
+          {"grad_accum", 1},
+          {"lr", 2e-4},
+          {"weight_decay", 0.0},
+          {"betas", json::array({0.9, 0.999})},
+          {"eps", 1e-8},
+          {"scheduler", "cosine"},
+          {"warmup_steps", 0},
+          {"max_grad_norm", 1.0},
+          {"seed", 42},
+          {"shuffle", true},
+          {"precision", "bf16"},
+          {"eval_every", 50},
+          {"save_every", 100},
+          {"keep_checkpoints", 3},
+          {"early_stopping_patience", 0}}},
+        {"output_dir", "runs/my-run"}};
+}
+
+namespace {
+
+bool sameKind(const json& a, const json& b) {
+    if (a.is_number() && b.is_number()) return true;
+    return a.type() == b.type();
+}
+
+// Merges `in` over `defaults`, checking names and types; `where` is "file: run_config.dataset".
+json mergeChecked(const json& defaults, const json& in, const std::string& file, const std::string& keyPath) {
+    if (!in.is_object())
+        fail(file, "key '" + keyPath + "' must be a JSON object, found " + in.dump(), "Fix or remove that key.");
+    json out = defaults;
+    for (auto it = in.begin(); it != in.end(); ++it) {
+        const std::string key = keyPath.empty() ? it.key() : keyPath + "." + it.key();
+        auto d = defaults.find(it.key());
+        if (d == defaults.end())
+            fail(file, "unknown key '" + key + "'", "Remove it; the run config keys are listed in the README.");
+        if (d->is_object()) {
+            out[it.key()] = mergeChecked(*d, *it, file, key);
+        } else if (d->is_null() || it->is_null() || sameKind(*d, *it)) {
+            out[it.key()] = *it;
+        } else {
+            fail(file, "key '" + key + "' has the wrong type: expected " + std::string(d->type_name()) + ", found " +
+                           it->dump(),
+                 "Fix the value of that key.");
+        }
+    }
+    return out;
+}
+
+}  // namespace
+
+ProjectState::ProjectState(QObject* parent) : QObject(parent), m_config(defaultRunConfig()) {}
+
+void ProjectState::setSection(const std::string& key, const json& value) {
+    if (m_config[key] == value) return;
+    m_config[key] = value;
+    setDirty(true);
+    Q_EMIT configChanged();
+}
+
+void ProjectState::setUiValue(const std::string& key, const json& value) {
+    if (m_ui.contains(key) && m_ui[key] == value) return;
+    m_ui[key] = value;
+    setDirty(true);
+}
+
+void ProjectState::setModel(const QString& folder, const ModelConfig& config) {
+    m_model = config;
+    const std::string path = folder.toStdString();
+    if (m_config["model"] != path) {
+        m_config["model"] = path;
+        setDirty(true);
+        Q_EMIT configChanged();
+    }
+    Q_EMIT modelChanged();
+}
+
+void ProjectState::clearModel() {
+    if (!m_model) return;
+    m_model.reset();
+    Q_EMIT modelChanged();
+}
+
+void ProjectState::reset() {
+    m_config = defaultRunConfig();
+    m_ui = json::object();
+    m_model.reset();
+    m_path.clear();
+    setDirty(false);
+    Q_EMIT projectReplaced();
+    Q_EMIT modelChanged();
+    Q_EMIT configChanged();
+}
+
+json ProjectState::toJson() const {
+    return json{{"format", "peftproj"}, {"version", 1}, {"run_config", m_config}, {"ui", m_ui}};
+}
+
+void ProjectState::save(const QString& path) {
+    writeFileAtomic(path.toStdString(), toJson().dump(2) + "\n");
+    m_path = path;
+    setDirty(false);
+    spdlog::info("Saved project {}", path.toStdString());
+}
+
+void ProjectState::load(const QString& path) {
+    const std::string file = path.toStdString();
+    json j = readJsonFile(file);
+    if (!j.is_object() || j.value("format", "") != "peftproj")
+        fail(file, "not a PEFT Studio project (expected \"format\": \"peftproj\")", "Open a .peftproj file.");
+    if (!j.contains("version") || !j["version"].is_number_integer() || j["version"].get<int>() > 1)
+        fail(file, "key 'version' must be 1", "This project was written by a newer PEFT Studio.");
+    if (!j.contains("run_config")) fail(file, "missing key 'run_config'", "Add the run config object.");
+    json defaults = defaultRunConfig();
+    // The method section holds one adapter_config.json's fields, which differ per method, so it
+    // is only checked for being an object here; the core's method parser checks the fields.
+    json runIn = j["run_config"];
+    json method;
+    if (runIn.is_object() && runIn.contains("method")) {
+        method = runIn["method"];
+        if (!method.is_object()) fail(file, "key 'method' must be a JSON object", "Fix that key.");
+        runIn.erase("method");
+    }
+    json merged = mergeChecked(defaults, runIn, file, "");
+    if (!method.is_null()) merged["method"] = method;
+    json ui = j.value("ui", json::object());
+    if (!ui.is_object()) fail(file, "key 'ui' must be a JSON object", "Fix or remove that key.");
+    m_config = merged;
+    m_ui = ui;
+    m_model.reset();
+    m_path = path;
+    setDirty(false);
+    spdlog::info("Opened project {}", file);
+    Q_EMIT projectReplaced();
+    Q_EMIT modelChanged();
+    Q_EMIT configChanged();
+}
+
+void ProjectState::setDirty(bool d) {
+    if (m_dirty == d) return;
+    m_dirty = d;
+    Q_EMIT dirtyChanged(d);
+}
+
+}  // namespace peft::ui

@@ -1,0 +1,127 @@
+// Worker-thread training controller.
+#include "ui/training_controller.h"
+
+#include <spdlog/spdlog.h>
+
+namespace peft::ui {
+
+TrainJob coreTrainJob() {
+    // HOOK (lead): once core/train lands, return a job that builds the core Trainer from
+    // `runConfig`, registers a MetricsSink that converts each step to MetricPoint and calls
+    // hooks.onMetrics, and checks hooks.stopRequested()/waitWhilePaused() between steps.
+    return {};
+}
+
+TrainingController::TrainingController(TrainJob job, QObject* parent) : QObject(parent), m_job(std::move(job)) {}
+
+void TrainingController::requestPause() {
+    m_paused = true;
+    Q_EMIT stateChanged(State::Paused);
+}
+
+void TrainingController::requestResume() {
+    {
+        std::lock_guard<std::mutex> lock(m_mutex);
+        m_paused = false;
+    }
+    m_cv.notify_all();
+    Q_EMIT stateChanged(State::Running);
+}
+
+void TrainingController::requestStop() {
+    {
+        std::lock_guard<std::mutex> lock(m_mutex);
+        m_stop = true;
+    }
+    m_cv.notify_all();
+    Q_EMIT stateChanged(State::Stopping);
+}
+
+void TrainingController::run(const QString& runConfigJson, bool resume) {
+    m_stop = false;
+    m_paused = false;
+    Q_EMIT stateChanged(State::Running);
+    if (!m_job) {
+        Q_EMIT failed(tr("Training is not available in this build: the core trainer has not been linked in yet."));
+        Q_EMIT stateChanged(State::Failed);
+        return;
+    }
+    TrainHooks hooks;
+    hooks.onMetrics = [this](const MetricPoint& p) { Q_EMIT metrics(p); };
+    hooks.stopRequested = [this] { return m_stop.load(); };
+    hooks.waitWhilePaused = [this] {
+        std::unique_lock<std::mutex> lock(m_mutex);
+        m_cv.wait(lock, [this] { return !m_paused.load() || m_stop.load(); });
+    };
+    try {
+        const nlohmann::json config = nlohmann::json::parse(runConfigJson.toStdString());
+        m_job(config, resume, hooks);
+        const bool stopped = m_stop.load();
+        Q_EMIT stateChanged(stopped ? State::Stopped : State::Finished);
+        Q_EMIT finished(stopped);
+    } catch (const std::exception& e) {
+        // An exception in the trainer reaches the page as an error; the app stays usable.
+        spdlog::error("Training failed: {}", e.what());
+        Q_EMIT failed(QString::fromStdString(e.what()));
+        Q_EMIT stateChanged(State::Failed);
+    } catch (...) {
+        spdlog::error("Training failed with an unknown exception");
+        Q_EMIT failed(tr("Training failed with an unknown error; see the log."));
+        Q_EMIT stateChanged(State::Failed);
+    }
+}
+
+TrainingRunner::TrainingRunner(TrainJob job, QObject* parent)
+    : QObject(parent), m_job(job), m_controller(new TrainingController(std::move(job))) {
+    qRegisterMetaType<peft::ui::MetricPoint>();
+    qRegisterMetaType<peft::ui::TrainingController::State>();
+    m_thread.setObjectName(QStringLiteral("training"));
+    m_controller->moveToThread(&m_thread);
+    connect(&m_thread, &QThread::finished, m_controller, &QObject::deleteLater);
+    connect(this, &TrainingRunner::startRequested, m_controller, &TrainingController::run, Qt::QueuedConnection);
+    connect(m_controller, &TrainingController::metrics, this, &TrainingRunner::metrics, Qt::QueuedConnection);
+    connect(m_controller, &TrainingController::failed, this, &TrainingRunner::failed, Qt::QueuedConnection);
+    connect(m_controller, &TrainingController::finished, this, &TrainingRunner::finished, Qt::QueuedConnection);
+    connect(m_controller, &TrainingController::stateChanged, this,
+            [this](TrainingController::State s) {
+                m_state = s;
+                Q_EMIT stateChanged(s);
+            },
+            Qt::QueuedConnection);
+    m_thread.start();
+}
+
+TrainingRunner::~TrainingRunner() {
+    stopAndWait();
+    m_thread.quit();
+    m_thread.wait();
+}
+
+bool TrainingRunner::isActive() const {
+    using S = TrainingController::State;
+    return m_state == S::Running || m_state == S::Paused || m_state == S::Stopping;
+}
+
+void TrainingRunner::start(const nlohmann::json& runConfig, bool resume) {
+    if (isActive()) return;
+    m_state = TrainingController::State::Running;
+    Q_EMIT startRequested(QString::fromStdString(runConfig.dump()), resume);
+}
+
+void TrainingRunner::pause() { m_controller->requestPause(); }
+void TrainingRunner::resume() { m_controller->requestResume(); }
+void TrainingRunner::stop() { m_controller->requestStop(); }
+
+void TrainingRunner::stopAndWait(int timeoutMs) {
+    if (!isActive()) return;
+    m_controller->requestStop();
+    // Let the job write its checkpoint; queued state changes arrive through the event loop.
+    QElapsedTimer t;
+    t.start();
+    while (isActive() && t.elapsed() < timeoutMs) {
+        QCoreApplication::processEvents(QEventLoop::AllEvents, 50);
+        QThread::msleep(10);
+    }
+}
+
+}  // namespace peft::ui

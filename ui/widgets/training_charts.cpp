@@ -1,0 +1,62 @@
+// Four MetricCharts in a grid, fed one MetricPoint at a time.
+#include "ui/widgets/training_charts.h"
+
+#include <QDir>
+#include <QGridLayout>
+
+#include "ui/widgets/metric_chart.h"
+
+namespace peft::ui {
+
+TrainingCharts::TrainingCharts(QWidget* parent) : QWidget(parent) {
+    auto* grid = new QGridLayout(this);
+    grid->setContentsMargins(0, 0, 0, 0);
+    m_loss = new MetricChart(tr("Loss"), this);
+    m_rawLoss = m_loss->addSeries(tr("train (raw)"), QColor(31, 119, 180));
+    m_smoothLoss = m_loss->addSmoothedSeries(m_rawLoss, tr("train (smoothed)"), QColor(31, 119, 180));
+    m_evalLoss = m_loss->addSeries(tr("eval"), QColor(214, 39, 40), true);
+    m_loss->setAxisLabels(tr("step"), tr("loss"));
+    m_lr = new MetricChart(tr("Learning rate"), this);
+    m_lrSeries = m_lr->addSeries(tr("lr"), QColor(44, 160, 44));
+    m_lr->setAxisLabels(tr("step"), QString());
+    m_grad = new MetricChart(tr("Gradient norm (before clipping)"), this);
+    m_gradSeries = m_grad->addSeries(tr("grad norm"), QColor(148, 103, 189));
+    m_grad->setAxisLabels(tr("step"), QString());
+    m_speed = new MetricChart(tr("Throughput"), this);
+    m_speedSeries = m_speed->addSeries(tr("tokens/s"), QColor(255, 127, 14));
+    m_speed->setAxisLabels(tr("step"), tr("tokens/s"));
+    grid->addWidget(m_loss, 0, 0, 1, 2);
+    grid->addWidget(m_lr, 1, 0);
+    grid->addWidget(m_grad, 1, 1);
+    grid->addWidget(m_speed, 2, 0, 1, 2);
+    grid->setRowStretch(0, 3);
+    grid->setRowStretch(1, 2);
+    grid->setRowStretch(2, 2);
+}
+
+void TrainingCharts::append(const MetricPoint& p) {
+    const double x = static_cast<double>(p.step);
+    m_loss->append(m_rawLoss, x, p.loss);
+    if (p.hasEval()) m_loss->append(m_evalLoss, x, p.evalLoss);
+    m_lr->append(m_lrSeries, x, p.lr);
+    m_grad->append(m_gradSeries, x, p.gradNorm);
+    m_speed->append(m_speedSeries, x, p.tokensPerS);
+}
+
+void TrainingCharts::clear() {
+    for (MetricChart* c : {m_loss, m_lr, m_grad, m_speed}) c->clearData();
+}
+
+void TrainingCharts::flush() {
+    for (MetricChart* c : {m_loss, m_lr, m_grad, m_speed}) c->flush();
+}
+
+bool TrainingCharts::savePngs(const QString& dir) {
+    QDir d(dir);
+    return m_loss->savePng(d.filePath(QStringLiteral("loss.png"))) &&
+           m_lr->savePng(d.filePath(QStringLiteral("lr.png"))) &&
+           m_grad->savePng(d.filePath(QStringLiteral("grad_norm.png"))) &&
+           m_speed->savePng(d.filePath(QStringLiteral("throughput.png")));
+}
+
+}  // namespace peft::ui

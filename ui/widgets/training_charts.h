@@ -1,0 +1,38 @@
+// The Train page's four live charts: loss (raw, smoothed, eval), learning rate, gradient norm
+// and throughput.
+#pragma once
+#include <QWidget>
+
+#include "ui/metric_point.h"
+
+namespace peft::ui {
+
+class MetricChart;
+
+class TrainingCharts : public QWidget {
+    Q_OBJECT
+public:
+    explicit TrainingCharts(QWidget* parent = nullptr);
+    void append(const MetricPoint& p);
+    void clear();
+    void flush();
+    MetricChart* lossChart() const { return m_loss; }
+    MetricChart* lrChart() const { return m_lr; }
+    MetricChart* gradChart() const { return m_grad; }
+    MetricChart* speedChart() const { return m_speed; }
+    // Series ids in lossChart().
+    int rawLossSeries() const { return m_rawLoss; }
+    int smoothLossSeries() const { return m_smoothLoss; }
+    int evalLossSeries() const { return m_evalLoss; }
+    // Writes loss.png, lr.png, grad_norm.png, throughput.png into `dir` (the run report).
+    bool savePngs(const QString& dir);
+
+private:
+    MetricChart* m_loss;
+    MetricChart* m_lr;
+    MetricChart* m_grad;
+    MetricChart* m_speed;
+    int m_rawLoss, m_smoothLoss, m_evalLoss, m_lrSeries, m_gradSeries, m_speedSeries;
+};
+
+}  // namespace peft::ui
