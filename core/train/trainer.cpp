@@ -13,6 +13,7 @@
 
 #include "core/io/model_config.h"
 #include "core/io/tensor_io.h"
+#include "core/peft/qlora/nf4.h"
 #include "core/tokenizer/tokenizer.h"
 #include "core/util/atomic_file.h"
 #include "core/util/error.h"
@@ -101,6 +102,13 @@ void Trainer::setup(const ProgressFn& progress) {
     LoadedModel lm = loadModel(m_cfg.model, mo);
     m_model = lm.model;
 
+    if (t.quantizeBase) {
+        // QLoRA: frozen layer linears stored as NF4 (blocks of 64, double-quantised scales),
+        // dequantised on the fly; the adapter stays an ordinary LoRA adapter.
+        QuantizeReport q = quantizeBaseNf4(*m_model, true);
+        spdlog::info("base quantised to NF4: {} weights, {:.1f} MB -> {:.1f} MB ({:.3f} bytes/param)", q.params,
+                     q.bytesBefore / 1e6, q.bytesAfter / 1e6, q.bytesPerParam());
+    }
     report("Attaching method", 0.4);
     const json& method = m_cfg.method;
     m_classification = method.value("task_type", std::string("CAUSAL_LM")) == "SEQ_CLS";
