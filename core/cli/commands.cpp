@@ -18,6 +18,7 @@ const std::vector<Command>& commands() {
          "peft-studio-cli info [--model DIR]", cmdInfo},
         {"merge", "Merge a LoRA/DoRA/(IA)3 adapter into its base and write a Hugging Face model folder", "peft-studio-cli merge --model DIR --adapter ADIR --out DIR [--dtype fp32|bf16]", cmdMerge},
         {"logits", "Write a model's (optionally adapted) logits for input_ids from a safetensors file", "peft-studio-cli logits --model DIR [--adapter ADIR] --input IN.safetensors --out OUT.safetensors [--pad-token-id N]", cmdLogits},
+        {"estimate", "Trainable parameters, memory, adapter size (and time) per method, from config.json alone", "peft-studio-cli estimate --model DIR_OR_CONFIG [--peft-config adapter_config.json]... [--batch-size N --seq-len T --precision fp32|bf16|fp16] [--optimizer adamw|adam|sgd|sgd-momentum] [--quantize none|nf4|nf4-dq] [--gradient-checkpointing] [--num-labels N] [--with-full] [--dataset-tokens N --epochs E --tokens-per-second X] [--json]", cmdEstimate},
     };
     return k;
 }

@@ -22,5 +22,6 @@ int runCli(int argc, char** argv);
 int cmdInfo(const std::vector<std::string>& args);
 int cmdMerge(const std::vector<std::string>& args);
 int cmdLogits(const std::vector<std::string>& args);
+int cmdEstimate(const std::vector<std::string>& args);
 
 }  // namespace peft::cli

@@ -1,72 +1,102 @@
-// peft's target_modules / layers_to_transform / rank_pattern matching, with PCRE2 regexes.
+// PEFT target matching with PCRE2 full-match regexes, as peft's check_target_module_exists does.
+#define PCRE2_CODE_UNIT_WIDTH 8
 #include "core/peft/target_match.h"
 
 #include <pcre2.h>
 
-#include <regex>
+#include <memory>
+#include <unordered_map>
 
 #include "core/util/error.h"
 
 namespace peft {
 
-bool regexFullMatch(const std::string& pattern, const std::string& subject, const std::string& where) {
-    int errCode = 0;
-    PCRE2_SIZE errOffset = 0;
-    // Anchor both ends: Python's re.fullmatch.
-    std::string anchored = "(?:" + pattern + ")\\z";
-    pcre2_code* re = pcre2_compile(reinterpret_cast<PCRE2_SPTR>(anchored.c_str()), anchored.size(),
-                                   PCRE2_ANCHORED | PCRE2_UTF, &errCode, &errOffset, nullptr);
-    if (!re) {
+namespace {
+
+struct CodeDeleter {
+    void operator()(pcre2_code* c) const { pcre2_code_free(c); }
+};
+struct DataDeleter {
+    void operator()(pcre2_match_data* d) const { pcre2_match_data_free(d); }
+};
+
+const pcre2_code* compiled(const std::string& pattern, const std::string& where) {
+    thread_local std::unordered_map<std::string, std::unique_ptr<pcre2_code, CodeDeleter>> cache;
+    auto it = cache.find(pattern);
+    if (it != cache.end()) return it->second.get();
+    int err = 0;
+    PCRE2_SIZE off = 0;
+    // Anchored at both ends: Python's re.fullmatch.
+    pcre2_code* c = pcre2_compile(reinterpret_cast<PCRE2_SPTR>(pattern.data()), pattern.size(),
+                                  PCRE2_ANCHORED | PCRE2_ENDANCHORED | PCRE2_UTF, &err, &off, nullptr);
+    if (!c) {
         PCRE2_UCHAR buf[256];
-        pcre2_get_error_message(errCode, buf, sizeof(buf));
-        fail(where, "'" + pattern + "' is not a valid regular expression (" + reinterpret_cast<char*>(buf) + ")",
-             "Use a list of module names, or fix the regex.");
+        pcre2_get_error_message(err, buf, sizeof(buf));
+        fail(where, "the regular expression '" + pattern + "' does not compile at offset " + std::to_string(off) + " (" +
+                        reinterpret_cast<const char*>(buf) + ")",
+             "Fix the pattern, or give a list of module names instead.");
     }
-    pcre2_match_data* md = pcre2_match_data_create_from_pattern(re, nullptr);
-    int rc = pcre2_match(re, reinterpret_cast<PCRE2_SPTR>(subject.c_str()), subject.size(), 0, 0, md, nullptr);
-    pcre2_match_data_free(md);
-    pcre2_code_free(re);
+    pcre2_jit_compile(c, PCRE2_JIT_COMPLETE);  // best effort; the interpreter is used if JIT is absent
+    auto& slot = cache[pattern];
+    slot.reset(c);
+    return c;
+}
+
+bool endsWithDotted(const std::string& path, const std::string& entry) {
+    if (entry.empty()) return false;
+    if (path == entry) return true;
+    return path.size() > entry.size() && path.compare(path.size() - entry.size(), entry.size(), entry) == 0 &&
+           path[path.size() - entry.size() - 1] == '.';
+}
+
+}  // namespace
+
+bool regexFullMatch(const std::string& pattern, const std::string& subject, const std::string& where) {
+    const pcre2_code* c = compiled(pattern, where);
+    thread_local std::unique_ptr<pcre2_match_data, DataDeleter> md(pcre2_match_data_create(4, nullptr));
+    int rc = pcre2_match(c, reinterpret_cast<PCRE2_SPTR>(subject.data()), subject.size(), 0, 0, md.get(), nullptr);
     return rc >= 0;
 }
 
-bool matchesTarget(const nlohmann::json& targetModules, const std::string& path, const std::string& shortName) {
-    if (targetModules.is_string()) {
-        const std::string t = targetModules.get<std::string>();
-        if (t == "all-linear") return true;  // every projection of a decoder layer (the head is never one)
-        return regexFullMatch(t, path);
-    }
+bool matchesTarget(const nlohmann::json& targetModules, const std::string& fullModulePath,
+                   const std::string& shortName) {
+    if (targetModules.is_null()) return false;
+    if (targetModules.is_string()) return regexFullMatch(targetModules.get<std::string>(), fullModulePath, "target_modules");
     if (!targetModules.is_array()) return false;
     for (const auto& e : targetModules) {
-        if (!e.is_string()) fail("target_modules", "entries must be strings", "Write module names like \"q_proj\".");
-        const std::string t = e.get<std::string>();
-        if (t == path || t == shortName) return true;
-        if (path.size() > t.size() && path.compare(path.size() - t.size(), t.size(), t) == 0 &&
-            path[path.size() - t.size() - 1] == '.')
-            return true;
+        if (!e.is_string()) continue;
+        const std::string& s = e.get_ref<const std::string&>();
+        if (endsWithDotted(fullModulePath, s) || (!shortName.empty() && s == shortName)) return true;
     }
     return false;
 }
 
-bool matchesLayers(const nlohmann::json& layers, const std::string& path) {
-    if (layers.is_null() || (layers.is_array() && layers.empty())) return true;
-    static const std::regex kLayer(R"(.*\.[^.]*\.(\d+)\.)");
-    std::smatch m;
-    if (!std::regex_search(path, m, kLayer) || m.position(0) != 0) return false;
-    const int64_t idx = std::stoll(m[1].str());
-    if (layers.is_number_integer()) return layers.get<int64_t>() == idx;
-    if (!layers.is_array()) fail("layers_to_transform", "expected an integer or a list of integers", "");
-    for (const auto& l : layers)
-        if (l.is_number_integer() && l.get<int64_t>() == idx) return true;
-    return false;
+bool patternKeyMatches(const std::string& key, const std::string& fullModulePath) {
+    return regexFullMatch("(.*\\.)?(" + key + ")", fullModulePath, "rank_pattern/alpha_pattern key '" + key + "'");
 }
 
-std::string patternKeyFor(const nlohmann::json& patterns, const std::string& path) {
-    if (!patterns.is_object() || patterns.empty()) return {};
-    for (auto it = patterns.begin(); it != patterns.end(); ++it)
-        if (it.key() == path) return it.key();
-    for (auto it = patterns.begin(); it != patterns.end(); ++it)
-        if (regexFullMatch("(.*\\.)?(" + it.key() + ")", path, "rank_pattern/alpha_pattern")) return it.key();
-    return {};
+double patternValue(const nlohmann::json& pattern, const std::string& fullModulePath, double fallback) {
+    if (!pattern.is_object()) return fallback;
+    for (auto it = pattern.begin(); it != pattern.end(); ++it)
+        if (it.value().is_number() && patternKeyMatches(it.key(), fullModulePath)) return it.value().get<double>();
+    return fallback;
+}
+
+bool layerSelected(const nlohmann::json& layersToTransform, const nlohmann::json& layersPattern, int64_t layer,
+                   const std::string& layerContainer) {
+    if (!layersPattern.is_null() && !layersToTransform.is_null()) {
+        bool named = false;
+        if (layersPattern.is_string()) named = layersPattern.get<std::string>() == layerContainer;
+        if (layersPattern.is_array())
+            for (const auto& p : layersPattern) named = named || (p.is_string() && p.get<std::string>() == layerContainer);
+        if (!named) return false;
+    }
+    if (layersToTransform.is_null()) return true;
+    if (layersToTransform.is_number_integer()) return layersToTransform.get<int64_t>() == layer;
+    if (layersToTransform.is_array())
+        for (const auto& v : layersToTransform)
+            if (v.is_number_integer() && v.get<int64_t>() == layer) return true;
+    return false;
 }
 
 }  // namespace peft

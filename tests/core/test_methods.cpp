@@ -7,6 +7,7 @@
 #include "core/io/tensor_io.h"
 #include "core/model/loader.h"
 #include "core/peft/method.h"
+#include "core/peft/method_spec.h"
 #include "core/peft/target_match.h"
 #include "core/util/error.h"
 #include "tests/test_util.h"
@@ -55,9 +56,9 @@ std::vector<MethodCase> methodCases() {
         c.push_back({m, {{"peft_type", "PROMPT_TUNING"}, {"num_virtual_tokens", 4}}, false});
         c.push_back({m, {{"peft_type", "PREFIX_TUNING"}, {"num_virtual_tokens", 4}}, false});
         c.push_back({m, {{"peft_type", "PREFIX_TUNING"}, {"num_virtual_tokens", 4}, {"prefix_projection", true}, {"encoder_hidden_size", 16}}, false});
-        c.push_back({m, {{"peft_type", "BOTTLENECK_ADAPTER"}, {"architecture", "houlsby"}, {"reduction_factor", 8}}, true});
-        c.push_back({m, {{"peft_type", "BOTTLENECK_ADAPTER"}, {"architecture", "pfeiffer"}, {"bottleneck_size", 4}, {"non_linearity", "gelu"}}, true});
-        c.push_back({m, {{"peft_type", "BITFIT"}, {"train_norms", !g}}, true});
+        c.push_back({m, {{"peft_type", "BOTTLENECK_ADAPTER"}, {"adapter_type", "houlsby"}, {"reduction_factor", 8}, {"non_linearity", "swish"}}, true});
+        c.push_back({m, {{"peft_type", "BOTTLENECK_ADAPTER"}, {"adapter_type", "pfeiffer"}, {"bottleneck_size", 4}, {"non_linearity", "gelu"}, {"layers_to_transform", json::array({1})}}, true});
+        c.push_back({m, {{"peft_type", "BITFIT"}, {"train_norm_weights", !g}}, true});
         c.push_back({m, {{"peft_type", "FULL"}}, true});
     }
     return c;
@@ -80,6 +81,17 @@ TEST_P(EveryMethod, OneStepChangesOnlyTheMethodsParameters) {
     NamedTensors tr = a.method->trainable();
     ASSERT_FALSE(tr.empty());
     for (const auto& [n, t] : tr) EXPECT_TRUE(t.requires_grad()) << n;
+    // The torch side agrees with the config side (budget/): saved keys and shapes, trainable count.
+    {
+        const MethodSpec& spec = methodSpec(c.config["peft_type"].get<std::string>());
+        std::map<std::string, std::vector<int64_t>> want, got;
+        for (const auto& s : spec.savedTensors(m->config(), c.config)) want[s.key] = s.shape;
+        for (const auto& [k, t] : a.method->saveState()) got[k] = t.sizes().vec();
+        EXPECT_EQ(got, want);
+        int64_t n = 0;
+        for (const auto& [k, t] : tr) n += t.numel();
+        EXPECT_EQ(n, spec.count(m->config(), c.config).trainable);
+    }
     if (c.identityAtInit) {
         torch::NoGradGuard ng;
         EXPECT_LT((m->forward(x) - baseLogits).abs().max().item<double>(), 1e-5) << "step 0 must equal the base";
@@ -234,11 +246,31 @@ TEST(Methods, TargetMatching) {
     EXPECT_FALSE(matchesTarget(list, "transformer.h.1.attn.c_proj", "c_proj"));
     EXPECT_TRUE(matchesTarget(json(".*attn.c_proj"), "transformer.h.1.attn.c_proj", "c_proj"));
     EXPECT_FALSE(matchesTarget(json("attn.c_proj"), "transformer.h.1.attn.c_proj", "c_proj"));  // fullmatch
-    EXPECT_TRUE(matchesLayers(json::array({0, 2}), "model.layers.2.mlp.up_proj"));
-    EXPECT_FALSE(matchesLayers(json(1), "model.layers.2.mlp.up_proj"));
-    EXPECT_EQ(patternKeyFor(json{{"v_proj", 2}}, "model.layers.0.self_attn.v_proj"), "v_proj");
-    EXPECT_EQ(patternKeyFor(json{{"v_proj", 2}}, "model.layers.0.self_attn.q_proj"), "");
+    EXPECT_TRUE(layerSelected(json::array({0, 2}), json(), 2, "layers"));
+    EXPECT_FALSE(layerSelected(json(1), json(), 2, "layers"));
+    EXPECT_EQ(patternValue(json{{"v_proj", 2}}, "model.layers.0.self_attn.v_proj", 8), 2);
+    EXPECT_EQ(patternValue(json{{"v_proj", 2}}, "model.layers.0.self_attn.q_proj", 8), 8);
     EXPECT_THROW(matchesTarget(json("(unclosed"), "a.b", "b"), PeftError);
+}
+
+TEST(Methods, SequenceClassificationTrainsTheScoreHead) {
+    CausalLM m = base("tiny-llama");
+    m->setPadTokenId(0);
+    m->enableClassification(3);
+    Adapter a = attachAdapter(*m, {{"peft_type", "LORA"}, {"task_type", "SEQ_CLS"}, {"r", 4},
+                                   {"target_modules", json::array({"q_proj", "v_proj"})}});
+    ASSERT_TRUE(m->classification());
+    std::set<std::string> tr, saved;
+    for (const auto& [k, t] : a.method->trainable()) tr.insert(k);
+    for (const auto& [k, t] : a.method->saveState()) saved.insert(k);
+    EXPECT_TRUE(tr.count("base_model.model.score.modules_to_save.default.weight"));
+    EXPECT_TRUE(saved.count("base_model.model.score.weight"));
+    const MethodSpec& spec = methodSpec("LORA");
+    std::set<std::string> want;
+    for (const auto& s : spec.savedTensors(m->config(), a.config)) want.insert(s.key);
+    EXPECT_EQ(saved, want);
+    torch::NoGradGuard ng;
+    EXPECT_EQ(m->classify(ids("tiny-llama")).sizes(), (std::vector<int64_t>{2, 3}));
 }
 
 TEST(Methods, BitFitOnLlamaNeedsNorms) {
@@ -247,7 +279,7 @@ TEST(Methods, BitFitOnLlamaNeedsNorms) {
         attachAdapter(*m, {{"peft_type", "BITFIT"}});
         FAIL();
     } catch (const PeftError& e) {
-        EXPECT_NE(std::string(e.what()).find("train_norms"), std::string::npos) << e.what();
+        EXPECT_NE(std::string(e.what()).find("train_norm_weights"), std::string::npos) << e.what();
     }
 }
 

@@ -92,16 +92,13 @@ public:
         if (dropout < 0 || dropout >= 1) fail("adapter_config.json", "'lora_dropout' must be in [0, 1)", "");
         const nlohmann::json rankPattern = config.value("rank_pattern", nlohmann::json::object());
         const nlohmann::json alphaPattern = config.value("alpha_pattern", nlohmann::json::object());
-        auto targets = targetedLinears(model, config);
+        auto targets = targetedLinears(model, config, "LORA");
         // peft warns (and does the right thing) when fan_in_fan_out disagrees with the layer type;
         // our Linear knows its own storage, so the flag only needs to be consistent.
         for (auto& [path, lin] : targets) {
-            int64_t rank = r;
-            double a = alpha;
-            std::string rk = patternKeyFor(rankPattern, path);
-            if (!rk.empty()) rank = rankPattern[rk].get<int64_t>();
-            std::string ak = patternKeyFor(alphaPattern, path);
-            if (!ak.empty()) a = alphaPattern[ak].get<double>();
+            const int64_t rank = static_cast<int64_t>(patternValue(rankPattern, path, static_cast<double>(r)));
+            const double a = patternValue(alphaPattern, path, alpha);
+            if (rank <= 0) fail("adapter_config.json", "rank_pattern gives " + path + " a rank below 1", "");
             const double scaling = rslora ? a / std::sqrt(static_cast<double>(rank)) : a / static_cast<double>(rank);
             auto ad = std::make_shared<LoraLinear>(lin->inFeatures(), lin->outFeatures(), rank, scaling, dropout, dora, *lin);
             lin->addAdapter(name, ad);
@@ -122,7 +119,7 @@ public:
                 m_biases.emplace_back(kPeftPrefix + peftName, p.value());
             }
         }
-        m_modules.attach(model, config.value("modules_to_save", nlohmann::json()), name);
+        m_modules.attach(model, config, name);
     }
 
     NamedTensors trainable() const override {

@@ -1,0 +1,387 @@
+// Budget estimates from config.json alone. Every formula below states what it counts; the README
+// section (core/budget/README.md) repeats them for users.
+#include "core/budget/budget.h"
+
+#include <algorithm>
+#include <cmath>
+#include <cstdio>
+
+#include "core/io/architecture.h"
+#include "core/peft/module_tree.h"
+#include "core/util/error.h"
+
+namespace peft::budget {
+
+namespace {
+
+using u64 = uint64_t;
+
+u64 U(int64_t v) { return v > 0 ? static_cast<u64>(v) : 0; }
+
+std::string lower(std::string s) {
+    std::transform(s.begin(), s.end(), s.begin(), [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
+    return s;
+}
+
+// NF4 storage of one weight tensor of n elements, as bitsandbytes stores it: two 4-bit codes per
+// byte, one absmax per block of 64. Plain: fp32 absmax (4 B / 64 elements -> 0.5625 B/param in
+// all). Double quantisation: the absmaxes are themselves 8-bit quantised in blocks of 256 with an
+// fp32 scale per block, plus one fp32 offset (-> ~0.5159 B/param).
+struct Nf4Bytes {
+    u64 codes = 0, constants = 0;
+};
+Nf4Bytes nf4Bytes(u64 n, bool doubleQuant) {
+    constexpr u64 kBlock = 64, kBlock2 = 256;
+    Nf4Bytes b;
+    b.codes = (n + 1) / 2;
+    const u64 blocks = (n + kBlock - 1) / kBlock;
+    if (!doubleQuant) {
+        b.constants = blocks * 4;
+    } else {
+        b.constants = blocks * 1 + ((blocks + kBlock2 - 1) / kBlock2) * 4 + 4;
+    }
+    return b;
+}
+
+// Which tensor a layer linear reads: the last linear of each block (o_proj / attn.c_proj,
+// down_proj / mlp.c_proj) reads the block's inner activation; the others read the block's
+// normalised input (q/k/v, c_attn; gate/up, c_fc), which they share.
+enum class InputGroup { AttnIn, AttnOut, MlpIn, MlpAct };
+std::vector<InputGroup> inputGroups(const ArchTable& a) {
+    std::vector<InputGroup> g(a.linears.size());
+    for (size_t i = 0; i < a.linears.size(); ++i) {
+        const bool attn = a.linears[i].kind == "attention";
+        const bool lastOfBlock = i + 1 == a.linears.size() || a.linears[i + 1].kind != a.linears[i].kind;
+        g[i] = attn ? (lastOfBlock ? InputGroup::AttnOut : InputGroup::AttnIn)
+                    : (lastOfBlock ? InputGroup::MlpAct : InputGroup::MlpIn);
+    }
+    return g;
+}
+
+}  // namespace
+
+Precision parsePrecision(const std::string& s, const std::string& where) {
+    const std::string l = lower(s);
+    if (l == "fp32" || l == "float32" || l == "f32") return Precision::Fp32;
+    if (l == "bf16" || l == "bfloat16") return Precision::Bf16;
+    if (l == "fp16" || l == "float16" || l == "f16") return Precision::Fp16;
+    fail(where, "precision '" + s + "' is not supported", "Use fp32, bf16 or fp16.");
+}
+Optimizer parseOptimizer(const std::string& s, const std::string& where) {
+    const std::string l = lower(s);
+    if (l == "adamw") return Optimizer::AdamW;
+    if (l == "adam") return Optimizer::Adam;
+    if (l == "sgd") return Optimizer::Sgd;
+    if (l == "sgd-momentum" || l == "sgd_momentum") return Optimizer::SgdMomentum;
+    fail(where, "optimizer '" + s + "' is not supported", "Use adamw, adam, sgd or sgd-momentum.");
+}
+BaseQuant parseQuant(const std::string& s, const std::string& where) {
+    const std::string l = lower(s);
+    if (l == "none" || l.empty()) return BaseQuant::None;
+    if (l == "nf4") return BaseQuant::Nf4;
+    if (l == "nf4-dq" || l == "nf4_dq" || l == "nf4-double") return BaseQuant::Nf4DoubleQuant;
+    fail(where, "quantisation '" + s + "' is not supported", "Use none, nf4 or nf4-dq (double-quantised constants).");
+}
+std::string toString(Precision p) { return p == Precision::Fp32 ? "fp32" : p == Precision::Bf16 ? "bf16" : "fp16"; }
+std::string toString(Optimizer o) {
+    switch (o) {
+        case Optimizer::AdamW: return "adamw";
+        case Optimizer::Adam: return "adam";
+        case Optimizer::Sgd: return "sgd";
+        default: return "sgd-momentum";
+    }
+}
+std::string toString(BaseQuant q) { return q == BaseQuant::None ? "none" : q == BaseQuant::Nf4 ? "nf4" : "nf4-dq"; }
+int bytesOf(Precision p) { return p == Precision::Fp32 ? 4 : 2; }
+
+Estimate estimate(const ModelConfig& mcIn, const nlohmann::json& cfg, const BudgetOptions& o) {
+    const std::string where = "estimate";
+    if (o.batch <= 0 || o.seqLen <= 0) fail(where, "batch size and sequence length must be positive", "");
+    ModelConfig mc = mcIn;
+    if (o.numLabels > 0) mc.numLabels = o.numLabels;
+    const MethodSpec& spec = methodSpec(peftTypeOf(cfg, where));
+    if (o.quantizeBase != BaseQuant::None && !spec.supportsQuantizedBase())
+        fail(where, spec.displayName() + " trains the base weights, which cannot be stored in NF4",
+             "Use --quantize none, or a PEFT method (QLoRA is LoRA over an NF4 base).");
+
+    Estimate e;
+    e.peftType = spec.peftType();
+    e.displayName = spec.displayName();
+    e.options = o;
+    e.params = spec.count(mc, cfg);
+    const TrainingFootprint fp = spec.footprint(mc, cfg);
+    const TaskHead head = cfg.is_object() ? taskHeadFromConfig(cfg, where) : TaskHead::CausalLm;
+    const ModuleTree tree = moduleTree(mc, head);
+    const ArchTable& arch = tree.arch;
+    const u64 s = static_cast<u64>(bytesOf(o.precision));
+    const std::string sName = toString(o.precision);
+    MemoryParts& m = e.memory;
+
+    // ---- Weights -------------------------------------------------------------------------------
+    // Base parameters in the chosen precision, except (with --quantize) the weights of the decoder
+    // layers' linears, stored NF4 (embeddings, head, norms and biases stay in the precision, as
+    // bitsandbytes leaves them). Parameters the method adds are fp32 (peft keeps adapter weights
+    // in fp32 by default: autocast_adapter_dtype).
+    const bool quant = o.quantizeBase != BaseQuant::None;
+    for (const auto& mod : tree.modules) {
+        if (mod.tiedToEmbedding) continue;
+        const u64 w = U(mod.weightParams()), b = U(mod.biasParams());
+        if (quant && mod.kind == ModuleKind::Linear) {
+            const Nf4Bytes q = nf4Bytes(w, o.quantizeBase == BaseQuant::Nf4DoubleQuant);
+            m.weightsByDtype["nf4"] += q.codes;
+            m.weightsByDtype["nf4_constants"] += q.constants;
+            m.weightsByDtype[sName] += b * s;
+        } else {
+            m.weightsByDtype[sName] += (w + b) * s;
+        }
+    }
+    m.weightsByDtype["fp32"] += U(e.params.added) * 4;
+    for (auto it = m.weightsByDtype.begin(); it != m.weightsByDtype.end();) {
+        if (it->second == 0) it = m.weightsByDtype.erase(it);
+        else m.weights += (it++)->second;
+    }
+
+    // ---- Gradients and optimizer state ----------------------------------------------------------
+    // One gradient per trainable parameter in its own dtype: added (adapter) parameters fp32,
+    // trainable base parameters (FULL, BitFit, LoRA bias) in the precision.
+    const u64 trainAdded = U(e.params.trainable - e.params.trainableBase);
+    const u64 trainBase = U(e.params.trainableBase);
+    const u64 trainable = U(e.params.trainable);
+    m.gradients = trainAdded * 4 + trainBase * s;
+    // AdamW/Adam: two fp32 moments (exp_avg, exp_avg_sq) per trainable parameter; SGD with
+    // momentum one fp32 buffer; plain SGD none.
+    switch (o.optimizer) {
+        case Optimizer::AdamW:
+        case Optimizer::Adam: m.optimizerState = trainable * 8; break;
+        case Optimizer::SgdMomentum: m.optimizerState = trainable * 4; break;
+        case Optimizer::Sgd: m.optimizerState = 0; break;
+    }
+
+    // ---- Activations ----------------------------------------------------------------------------
+    // What LibTorch's autograd keeps for backward in a plain eager implementation (elements per
+    // token, times B*Tq tokens, times the precision's bytes). Tq = T + prompt-tuning virtual
+    // tokens; Tk = Tq + prefix-tuning positions. Autograd saves an op's input only when the
+    // gradient needs it: a frozen linear keeps only its weight (no activation), a linear whose
+    // weight trains or that feeds an adapter (LoRA's A reads the same input) keeps its input.
+    // Per decoder layer l >= the first layer with something trainable (no gradient flows below):
+    //   H      layer input x (the norm's pow/mul keep it)            [+H if norm weights train]
+    //   H      normalised attention input, if q/k/v (c_attn) keeps its input
+    //   3*Dq   q, k, v after RoPE / GQA repeat, kept by QK^T and PV  (k, v at length Tk)
+    //   heads*Tk   the softmax output [B,heads,Tq,Tk] (attentionMatricesKept copies)
+    //   Dq     attention output, if o_proj (attn.c_proj) keeps its input
+    //   H      the residual after attention (second norm's input)  [+H if norm weights train]
+    //   H      normalised MLP input, if gate/up (c_fc) keep it
+    //   3*I    Llama: gate output (silu's input), silu output and up output (the product's inputs)
+    //   1*I    GPT-2: c_fc output (gelu's input; gelu_new as tanh-approximate gelu keeps only it)
+    //   I      the MLP activation, if down_proj (mlp.c_proj) keeps its input
+    //   + what the method keeps (LoRA: r per adapted linear, + in with dropout, DoRA +2*out;
+    //     IA3: the scaled output; bottleneck: H + 2*b per adapter)
+    // Dropout is assumed 0 (it is the identity in LibTorch then); p > 0 would add a copy and a mask.
+    // Gradient checkpointing keeps only each layer's input and recomputes one layer in backward.
+    // Top of the model: final norm input H, its output H if the head trains; logits [B,Tq,V] in the
+    // precision (held by the caller for the whole step), their fp32 copy for the loss when the
+    // precision is not fp32, the fp32 log-softmax output kept by cross-entropy, and the token ids
+    // and labels (int64). SEQ_CLS heads have num_labels columns instead of V.
+    // Peak: kept activations + max(loss backward: fp32 grad of log-probs and of logits [B,Tq,V];
+    // one layer's attention backward: grads of probs and scores [B,heads,Tq,Tk]).
+    const u64 B = U(o.batch);
+    const u64 Tq = U(o.seqLen + fp.extraQueryTokens);
+    const u64 Tk = Tq + U(fp.extraKeyTokens);
+    const u64 N = B * Tq;
+    const u64 H = U(mc.hiddenSize), I = U(mc.intermediateSize), Dq = U(mc.numHeads * mc.headDim);
+    const u64 heads = U(mc.numHeads);
+    const u64 V = head == TaskHead::CausalLm ? U(mc.vocabSize) : U(mc.numLabels);
+    const std::vector<InputGroup> groups = inputGroups(arch);
+    const bool gatedMlp = mc.family == Family::Llama;
+    const int64_t L = mc.numLayers;
+    const int64_t first = fp.anyTrainable ? std::max<int64_t>(0, fp.firstGradLayer) : L;
+
+    u64 maxLayerBytes = 0, keptLayers = 0, keptAttention = 0;
+    std::vector<u64> layerKept(static_cast<size_t>(std::max<int64_t>(L, 0)), 0);  // bytes kept per layer
+    for (int64_t l = first; l < L; ++l) {
+        const auto& lin = fp.linears[static_cast<size_t>(l)];
+        bool keep[4] = {false, false, false, false};
+        u64 extra = U(fp.extraPerLayer[static_cast<size_t>(l)]);
+        for (size_t i = 0; i < lin.size(); ++i) {
+            if (lin[i].inputSaved) keep[static_cast<int>(groups[i])] = true;
+            extra += U(lin[i].extraSaved);
+        }
+        u64 perToken = 2 * H + (fp.normWeightsTrain ? 2 * H : 0);  // x, residual (+ pre-weight norms)
+        perToken += keep[0] ? H : 0;
+        perToken += keep[1] ? Dq : 0;
+        perToken += keep[2] ? H : 0;
+        perToken += keep[3] ? I : 0;
+        perToken += gatedMlp ? 3 * I : I;
+        perToken += extra;
+        const u64 qkv = B * (Tq * Dq + 2 * Tk * Dq);
+        const u64 probs = B * heads * Tq * Tk * U(o.attentionMatricesKept);
+        const u64 layerHidden = (N * perToken + qkv) * s;
+        const u64 layerAttn = probs * s;
+        maxLayerBytes = std::max(maxLayerBytes, layerHidden + layerAttn);
+        if (o.gradientCheckpointing) {
+            keptLayers += N * H * s;  // the checkpointed layer input
+            layerKept[static_cast<size_t>(l)] = N * H * s;
+        } else {
+            keptLayers += layerHidden;
+            keptAttention += layerAttn;
+            layerKept[static_cast<size_t>(l)] = layerHidden + layerAttn;
+        }
+    }
+    if (o.gradientCheckpointing && first < L) keptLayers += maxLayerBytes;  // one layer recomputed
+    const bool gradAtTop = first < L || fp.lmHeadTrains;
+    if (gradAtTop) keptLayers += N * H * s + (fp.lmHeadTrains ? N * H * s : 0);  // final norm in/out
+    const u64 logits = N * V * s;
+    const u64 lossKept = N * V * ((s != 4 ? 4 : 0) + 4);  // fp32 copy (if any) + log-softmax output
+    const u64 ids = N * 8 * 2;
+    const u64 lossTransient = gradAtTop ? N * V * 8 : 0;
+    const u64 attnTransient = first < L ? 2 * B * heads * Tq * Tk * s : 0;
+    m.activationLayers = keptLayers;
+    m.activationAttention = keptAttention;
+    m.activationLoss = logits + lossKept + ids;
+    // lossKept is freed once cross-entropy's backward ran, before the layers' backward starts.
+    m.activationTransient = std::max(lossTransient, attnTransient > lossKept ? attnTransient - lossKept : 0);
+    // An NF4 base dequantises one linear's weight at a time into the precision (the QLoRA linear's
+    // custom backward dequantises again rather than keeping it): the largest such matrix is live.
+    if (quant) {
+        u64 largest = 0;
+        for (const auto& l : arch.linears) largest = std::max(largest, U(l.in * l.out));
+        m.activationTransient += largest * s;
+    }
+    m.activations = m.activationLayers + m.activationAttention + m.activationLoss + m.activationTransient;
+
+    // ---- The step's peak: activations and gradients live together ------------------------------
+    // Backward runs from the top layer down: layer l's kept tensors are freed after its backward,
+    // and its parameters' gradients appear then. So the live set at layer l is the kept tensors
+    // of layers <= l plus the gradients of layers >= l (plus those outside the layers, booked at
+    // the start) plus one layer's backward transient. The peak is the largest of:
+    // the loss backward (everything kept + the loss transient), each layer's backward, and the end
+    // (every gradient). With few trainable parameters this is the activation peak; for full
+    // fine-tuning of a small batch the gradients dominate and do not add to the activation peak.
+    {
+        const double gradPerParam = trainable > 0 ? static_cast<double>(m.gradients) / static_cast<double>(trainable) : 0.0;
+        auto gradOf = [&](int64_t n) { return static_cast<u64>(static_cast<double>(U(n)) * gradPerParam); };
+        // Outside the layers: the head's and final norm's gradients appear first (full fine-tuning;
+        // a tied head's gradient is the embedding's), the rest (embeddings, virtual tokens) last.
+        u64 gTop = 0;
+        if (spec.replacesBase())
+            for (const auto& mod : tree.modules)
+                if (mod.kind == ModuleKind::Head || (mod.kind == ModuleKind::Norm && mod.layer < 0))
+                    gTop += gradOf(mod.kind == ModuleKind::Head && mod.tiedToEmbedding ? mod.in * mod.out : mod.params());
+        const u64 gOut = std::min(gTop, gradOf(e.params.outsideLayers));
+        u64 gAbove = 0;  // gradients of layers >= l
+        u64 keptBelow = keptLayers + keptAttention;  // kept tensors of layers <= l (+ top of model)
+        const u64 always = logits + ids;
+        u64 peak = m.activations;  // the loss backward
+        for (int64_t l = L - 1; l >= 0; --l) {
+            gAbove += gradOf(e.params.byLayer[static_cast<size_t>(l)]);
+            peak = std::max(peak, always + keptBelow + gOut + gAbove + attnTransient);
+            keptBelow -= std::min(keptBelow, layerKept[static_cast<size_t>(l)]);
+        }
+        peak = std::max(peak, always + m.gradients);
+        m.stepPeak = peak;
+    }
+
+    // ---- Generation -----------------------------------------------------------------------------
+    // KV cache: keys and values of every layer, key/value heads only (GQA), in the precision, for
+    // batch x (context + prompt/prefix virtual tokens); plus one step's fp32 logits [B, V].
+    const u64 ctx = U(o.generationContext > 0 ? o.generationContext : o.seqLen) + U(fp.extraQueryTokens + fp.extraKeyTokens);
+    m.kvCache = 2 * U(L) * B * ctx * U(mc.kvDim()) * s;
+    m.generationTotal = m.weights + m.kvCache + B * V * 4;
+
+    // ---- Files ----------------------------------------------------------------------------------
+    // The adapter file is exact (safetensors header + data, fp32 adapter tensors; base-dtype tensors
+    // for module copies). The whole-model export is FULL's tensor list in the precision. A training
+    // checkpoint adds the optimizer state to the trained tensors.
+    e.adapterFileBytes = spec.adapterBytes(mc, cfg, static_cast<int>(s));
+    e.fullModelBytes = methodSpec("FULL").adapterBytes(mc, nullptr, static_cast<int>(s));
+    e.checkpointBytes = e.adapterFileBytes + m.optimizerState;
+
+    // ---- Compute --------------------------------------------------------------------------------
+    // Matmul FLOPs per token: forward 2*(layer linears + head) + attention 4*Tk*Dq per layer;
+    // backward through the layers that pass a gradient the same again; weight gradients
+    // 2*trainable; the adapters' own forward 2*added. Full fine-tuning comes to ~6*N.
+    double linearParams = 0;
+    for (const auto& mod : tree.modules)
+        if (mod.kind == ModuleKind::Linear || mod.kind == ModuleKind::Head) linearParams += static_cast<double>(mod.weightParams());
+    const double attnFlops = 4.0 * static_cast<double>(Tk) * static_cast<double>(Dq) * static_cast<double>(L);
+    const double fwd = 2.0 * linearParams + attnFlops;
+    const double frac = L > 0 ? static_cast<double>(L - std::min(first, L)) / static_cast<double>(L) : 0.0;
+    e.trainFlopsPerToken = fwd + (gradAtTop ? frac * fwd : 0.0) + 2.0 * static_cast<double>(e.params.trainable) +
+                           2.0 * static_cast<double>(e.params.added);
+    return e;
+}
+
+double estimateSeconds(double tokensPerSecond, int64_t datasetTokens, double epochs) {
+    if (!(tokensPerSecond > 0))
+        fail("time estimate", "throughput must be positive (got " + std::to_string(tokensPerSecond) + " tokens/s)",
+             "Run a short calibration first, or take tokens_per_s from a past run.");
+    if (datasetTokens < 0 || epochs < 0) fail("time estimate", "dataset tokens and epochs must not be negative", "");
+    return static_cast<double>(datasetTokens) * epochs / tokensPerSecond;
+}
+
+nlohmann::json toJson(const Estimate& e) {
+    nlohmann::json j;
+    j["method"] = e.displayName;
+    j["peft_type"] = e.peftType;
+    j["trainable_params"] = e.params.trainable;
+    j["total_params"] = e.params.total();
+    j["base_params"] = e.params.base;
+    j["added_params"] = e.params.added;
+    j["trainable_percent"] = e.params.percent();
+    j["by_module"] = e.params.byModule;
+    j["by_layer"] = e.params.byLayer;
+    j["outside_layers"] = e.params.outsideLayers;
+    if (!e.params.notes.empty()) j["notes"] = e.params.notes;
+    const MemoryParts& m = e.memory;
+    j["memory_bytes"] = {{"total", m.trainingTotal()},
+                         {"weights", m.weights},
+                         {"weights_by_dtype", m.weightsByDtype},
+                         {"gradients", m.gradients},
+                         {"optimizer_state", m.optimizerState},
+                         {"activations", m.activations},
+                         {"activation_parts",
+                          {{"layers", m.activationLayers},
+                           {"attention_matrices", m.activationAttention},
+                           {"logits_and_loss", m.activationLoss},
+                           {"backward_transient", m.activationTransient}}},
+                         {"step_peak", m.stepPeak},
+                         {"kv_cache_generation", m.kvCache},
+                         {"generation_total", m.generationTotal}};
+    j["adapter_file_bytes"] = e.adapterFileBytes;
+    j["checkpoint_bytes"] = e.checkpointBytes;
+    j["full_model_bytes"] = e.fullModelBytes;
+    j["train_flops_per_token"] = e.trainFlopsPerToken;
+    j["options"] = {{"batch_size", e.options.batch},
+                    {"seq_len", e.options.seqLen},
+                    {"precision", toString(e.options.precision)},
+                    {"optimizer", toString(e.options.optimizer)},
+                    {"quantize_base", toString(e.options.quantizeBase)},
+                    {"gradient_checkpointing", e.options.gradientCheckpointing}};
+    return j;
+}
+
+std::string humanBytes(uint64_t b) {
+    const char* units[] = {"B", "KiB", "MiB", "GiB", "TiB"};
+    double v = static_cast<double>(b);
+    int u = 0;
+    while (v >= 1024.0 && u < 4) {
+        v /= 1024.0;
+        ++u;
+    }
+    char buf[32];
+    if (u == 0) std::snprintf(buf, sizeof(buf), "%llu B", static_cast<unsigned long long>(b));
+    else std::snprintf(buf, sizeof(buf), "%.2f %s", v, units[u]);
+    return buf;
+}
+
+std::string humanCount(int64_t n) {
+    const double v = static_cast<double>(n);
+    char buf[32];
+    if (std::llabs(n) >= 1000000000LL) std::snprintf(buf, sizeof(buf), "%.2fB", v / 1e9);
+    else if (std::llabs(n) >= 1000000LL) std::snprintf(buf, sizeof(buf), "%.2fM", v / 1e6);
+    else if (std::llabs(n) >= 1000LL) std::snprintf(buf, sizeof(buf), "%.1fK", v / 1e3);
+    else std::snprintf(buf, sizeof(buf), "%lld", static_cast<long long>(n));
+    return buf;
+}
+
+}  // namespace peft::budget

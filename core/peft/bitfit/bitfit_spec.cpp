@@ -1,0 +1,81 @@
+// BitFit's MethodSpec (our BITFIT type): only the base model's bias terms train (LayerNorm biases
+// included), and the norm weights too when train_norm_weights is set. Nothing is added; the
+// adapter file holds those tensors under their base names.
+#include "core/peft/method_spec.h"
+#include "core/peft/module_tree.h"
+#include "core/peft/spec_util.h"
+#include "core/util/error.h"
+
+namespace peft {
+
+namespace {
+
+class BitFitSpec : public MethodSpec {
+public:
+    std::string peftType() const override { return "BITFIT"; }
+    std::string displayName() const override { return "BitFit"; }
+
+    nlohmann::json defaults() const override {
+        return {{"peft_type", "BITFIT"}, {"task_type", "CAUSAL_LM"}, {"train_norm_weights", false}, {"modules_to_save", nullptr}};
+    }
+    nlohmann::json help() const override {
+        return {{"train_norm_weights", "Also train the LayerNorm/RMSNorm scale vectors (needed on models without bias terms, such as Llama)."},
+                {"modules_to_save", "Whole modules (for example a classification head) to train in full and store in the adapter."}};
+    }
+    void validate(const nlohmann::json& cfg, const std::string& where) const override {
+        spec::checkFields(cfg, where, {{"train_norm_weights", "bool"}}, {});
+    }
+
+    ParamReport count(const ModelConfig& mc, const nlohmann::json& cfg) const override { return plan(mc, cfg, nullptr); }
+    std::vector<SavedTensor> savedTensors(const ModelConfig& mc, const nlohmann::json& cfg) const override {
+        std::vector<SavedTensor> s;
+        plan(mc, cfg, &s);
+        return s;
+    }
+    TrainingFootprint footprint(const ModelConfig& mc, const nlohmann::json& cfg) const override {
+        validate(cfg, "BitFit config");
+        TrainingFootprint f = spec::emptyFootprint(mc);
+        // Bias gradients need no saved inputs, but the gradient runs down to layer 0.
+        f.normWeightsTrain = spec::getBool(cfg, "train_norm_weights", false);
+        f.lmHeadTrains = taskHeadFromConfig(cfg, "BitFit config") == TaskHead::SequenceClassification ||
+                         !spec::getJson(cfg, "modules_to_save").is_null();
+        f.firstGradLayer = 0;
+        f.anyTrainable = count(mc, cfg).trainable > 0;
+        return f;
+    }
+
+private:
+    ParamReport plan(const ModelConfig& mc, const nlohmann::json& cfg, std::vector<SavedTensor>* saved) const {
+        const std::string where = "BitFit config";
+        validate(cfg, where);
+        const TaskHead head = taskHeadFromConfig(cfg, where);
+        ModuleTree tree = moduleTree(mc, head);
+        ParamReport r = spec::emptyReport(mc, tree);
+        const bool norms = spec::getBool(cfg, "train_norm_weights", false);
+        for (const auto& m : tree.modules) {
+            if (m.tiedToEmbedding) continue;
+            const std::string label = spec::moduleTypeLabel(m);
+            if (m.bias) {
+                r.trainBase(m.biasParams(), label + ".bias", m.layer);
+                if (saved) saved->push_back({"base_model.model." + m.path + ".bias", {m.out}, true});
+            }
+            if (norms && m.kind == ModuleKind::Norm) {
+                r.trainBase(m.weightParams(), label + ".weight", m.layer);
+                if (saved) saved->push_back({"base_model.model." + m.path + ".weight", {m.in}, true});
+            }
+        }
+        if (r.trainable == 0)
+            r.notes.push_back("this " + mc.modelType + " model has no bias terms; set train_norm_weights to train the norm scales");
+        spec::applyModulesToSave(tree, cfg, head, r, saved);
+        return r;
+    }
+};
+
+}  // namespace
+
+const MethodSpec& bitfitMethodSpec() {
+    static const BitFitSpec k;
+    return k;
+}
+
+}  // namespace peft

@@ -1,0 +1,139 @@
+// Bottleneck adapters' MethodSpec (our BOTTLENECK_ADAPTER type; peft has none; key names follow
+// AdapterHub where it has them). Each adapter is down [b, H] + bias [b], a non-linearity, up
+// [H, b] + bias [H], added to its input: h + up(act(down(h))). Houlsby puts one after the
+// attention block and one after the feed-forward block of every layer; Pfeiffer only the latter.
+// b = bottleneck_size, or hidden_size // reduction_factor.
+// Saved keys: base_model.model.<layer>.adapter_attn.{down,up}.{weight,bias} and adapter_ffn.
+#include <cmath>
+
+#include "core/peft/method_spec.h"
+#include "core/peft/module_tree.h"
+#include "core/peft/spec_util.h"
+#include "core/peft/target_match.h"
+#include "core/util/error.h"
+
+namespace peft {
+
+namespace {
+
+class BottleneckSpec : public MethodSpec {
+public:
+    std::string peftType() const override { return "BOTTLENECK_ADAPTER"; }
+    std::string displayName() const override { return "Bottleneck adapter"; }
+
+    nlohmann::json defaults() const override {
+        return {{"peft_type", "BOTTLENECK_ADAPTER"}, {"task_type", "CAUSAL_LM"}, {"adapter_type", "pfeiffer"},
+                {"reduction_factor", 16}, {"bottleneck_size", nullptr}, {"non_linearity", "relu"},
+                {"mh_adapter", nullptr}, {"output_adapter", nullptr}, {"layers_to_transform", nullptr},
+                {"init_weights", "bert"}, {"modules_to_save", nullptr}};
+    }
+
+    nlohmann::json help() const override {
+        return {{"adapter_type", "\"houlsby\": an adapter after attention and after the feed-forward block; \"pfeiffer\": after the feed-forward block only."},
+                {"reduction_factor", "Bottleneck width = hidden size / reduction_factor (ignored when bottleneck_size is set)."},
+                {"bottleneck_size", "Bottleneck width in units; overrides reduction_factor."},
+                {"non_linearity", "Activation between the down and up projections: relu, gelu, swish (silu) or tanh."},
+                {"mh_adapter", "Override: put an adapter after the attention block (true/false); null follows adapter_type."},
+                {"output_adapter", "Override: put an adapter after the feed-forward block; null follows adapter_type."},
+                {"layers_to_transform", "Decoder layer indices that get adapters (an int or a list); empty means all."},
+                {"init_weights", "\"bert\": small normal init with the up projection near zero, so training starts from the base model."},
+                {"modules_to_save", "Whole modules (for example a classification head) to train in full and store in the adapter."}};
+    }
+
+    void validate(const nlohmann::json& cfg, const std::string& where) const override {
+        static const std::vector<spec::FieldRule> rules = {
+            {"adapter_type", "string"},        {"reduction_factor", "number"}, {"bottleneck_size", "int|null"},
+            {"non_linearity", "string"},       {"mh_adapter", "bool|null"},    {"output_adapter", "bool|null"},
+            {"layers_to_transform", "int|list|null"}, {"init_weights", "string"}};
+        spec::checkFields(cfg, where, rules, {});
+        const std::string t = spec::getString(cfg, "adapter_type", "pfeiffer");
+        if (t != "houlsby" && t != "pfeiffer")
+            fail(where, "key 'adapter_type' must be \"houlsby\" or \"pfeiffer\" (got \"" + t + "\")", "");
+        const std::string a = spec::getString(cfg, "non_linearity", "relu");
+        if (a != "relu" && a != "gelu" && a != "swish" && a != "silu" && a != "tanh")
+            fail(where, "key 'non_linearity' must be relu, gelu, swish, silu or tanh (got \"" + a + "\")", "");
+        spec::requirePositive(cfg, "reduction_factor", where);
+        spec::requirePositive(cfg, "bottleneck_size", where);
+    }
+
+    struct Shape {
+        int64_t b = 0;
+        bool attn = false, ffn = true;
+    };
+    Shape shape(const ModelConfig& mc, const nlohmann::json& cfg, const std::string& where) const {
+        Shape s;
+        const bool houlsby = spec::getString(cfg, "adapter_type", "pfeiffer") == "houlsby";
+        s.attn = spec::getBool(cfg, "mh_adapter", houlsby);
+        s.ffn = spec::getBool(cfg, "output_adapter", true);
+        s.b = spec::getInt(cfg, "bottleneck_size",
+                           static_cast<int64_t>(std::floor(static_cast<double>(mc.hiddenSize) /
+                                                           spec::getNumber(cfg, "reduction_factor", 16.0))));
+        if (s.b < 1)
+            fail(where, "the bottleneck is narrower than 1 unit (hidden " + std::to_string(mc.hiddenSize) + ")",
+                 "Lower reduction_factor or set bottleneck_size.");
+        if (!s.attn && !s.ffn) fail(where, "mh_adapter and output_adapter are both false: no adapter is placed", "");
+        return s;
+    }
+
+    ParamReport count(const ModelConfig& mc, const nlohmann::json& cfg) const override { return plan(mc, cfg, nullptr, nullptr); }
+    std::vector<SavedTensor> savedTensors(const ModelConfig& mc, const nlohmann::json& cfg) const override {
+        std::vector<SavedTensor> s;
+        plan(mc, cfg, &s, nullptr);
+        return s;
+    }
+    TrainingFootprint footprint(const ModelConfig& mc, const nlohmann::json& cfg) const override {
+        TrainingFootprint f = spec::emptyFootprint(mc);
+        plan(mc, cfg, nullptr, &f);
+        return f;
+    }
+
+private:
+    ParamReport plan(const ModelConfig& mc, const nlohmann::json& cfg, std::vector<SavedTensor>* saved,
+                     TrainingFootprint* fp) const {
+        const std::string where = "bottleneck adapter config";
+        validate(cfg, where);
+        const TaskHead head = taskHeadFromConfig(cfg, where);
+        ModuleTree tree = moduleTree(mc, head);
+        ParamReport r = spec::emptyReport(mc, tree);
+        const Shape s = shape(mc, cfg, where);
+        const int64_t H = mc.hiddenSize;
+        const int64_t perAdapter = H * s.b + s.b + s.b * H + H;
+        const nlohmann::json& ltt = spec::getJson(cfg, "layers_to_transform");
+        if (fp) fp->firstGradLayer = mc.numLayers;
+        for (int64_t l = 0; l < mc.numLayers; ++l) {
+            if (!layerSelected(ltt, nullptr, l, tree.layerContainer)) continue;
+            for (int which = 0; which < 2; ++which) {
+                if ((which == 0 && !s.attn) || (which == 1 && !s.ffn)) continue;
+                const std::string name = which == 0 ? "adapter_attn" : "adapter_ffn";
+                r.addAdapter(perAdapter, name, l);
+                if (saved) {
+                    const std::string k = "base_model.model." + tree.arch.modulePath(l, name);
+                    saved->push_back({k + ".down.weight", {s.b, H}});
+                    saved->push_back({k + ".down.bias", {s.b}});
+                    saved->push_back({k + ".up.weight", {H, s.b}});
+                    saved->push_back({k + ".up.bias", {H}});
+                }
+                // Kept for backward: the adapter input [H] (down trains), the down output [b]
+                // (the activation's input) and the activation output [b] (up's input).
+                if (fp) {
+                    fp->extraPerLayer[static_cast<size_t>(l)] += H + 2 * s.b;
+                    fp->firstGradLayer = std::min(fp->firstGradLayer, l);
+                }
+            }
+        }
+        if (r.trainable == 0) fail(where, "layers_to_transform selects no layer of this model", "Check the indices.");
+        const int64_t before = r.trainable;
+        spec::applyModulesToSave(tree, cfg, head, r, saved);
+        if (fp && r.trainable > before) fp->lmHeadTrains = true;
+        return r;
+    }
+};
+
+}  // namespace
+
+const MethodSpec& bottleneckMethodSpec() {
+    static const BottleneckSpec k;
+    return k;
+}
+
+}  // namespace peft

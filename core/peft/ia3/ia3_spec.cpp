@@ -1,0 +1,114 @@
+// (IA)^3's MethodSpec, as HF peft's IA3Config / IA3Model: one learned scaling vector per targeted
+// module, ia3_l [out, 1] on its output, or [1, in] on its input for feedforward_modules.
+#include "core/peft/method_spec.h"
+#include "core/peft/spec_targets.h"
+#include "core/peft/spec_util.h"
+#include "core/peft/target_match.h"
+#include "core/util/error.h"
+
+namespace peft {
+
+namespace {
+
+class Ia3Spec : public MethodSpec {
+public:
+    std::string peftType() const override { return "IA3"; }
+    std::string displayName() const override { return "(IA)\u00b3"; }
+
+    nlohmann::json defaults() const override {
+        return {{"peft_type", "IA3"},          {"task_type", "CAUSAL_LM"},    {"target_modules", nullptr},
+                {"feedforward_modules", nullptr}, {"exclude_modules", nullptr}, {"fan_in_fan_out", false},
+                {"modules_to_save", nullptr},  {"init_ia3_weights", true}};
+    }
+
+    nlohmann::json help() const override {
+        return {{"target_modules", "Modules whose activations get a learned per-channel scale (list of names, or a regex for the whole path)."},
+                {"feedforward_modules", "Targeted modules whose input, not output, is scaled (the feed-forward down projection). Must also be in target_modules."},
+                {"exclude_modules", "Modules never to adapt, written like target_modules."},
+                {"fan_in_fan_out", "Set when the base layer stores its weight as [in, out] (GPT-2's Conv1D)."},
+                {"modules_to_save", "Whole modules (for example a classification head) to train in full and store in the adapter."},
+                {"init_ia3_weights", "Start the scales at 1 so training starts from the base model."}};
+    }
+
+    void validate(const nlohmann::json& cfg, const std::string& where) const override {
+        static const std::vector<spec::FieldRule> rules = {{"target_modules", "list|string|null"},
+                                                           {"feedforward_modules", "list|string|null"},
+                                                           {"exclude_modules", "list|string|null"},
+                                                           {"fan_in_fan_out", "bool"},
+                                                           {"init_ia3_weights", "bool"}};
+        spec::checkFields(cfg, where, rules, {});
+    }
+
+    struct Plan {
+        ParamReport report;
+        std::vector<SavedTensor> saved;
+        TrainingFootprint fp;
+    };
+
+    Plan plan(const ModelConfig& mc, const nlohmann::json& cfg, bool wantSaved) const {
+        const std::string where = "IA3 config";
+        validate(cfg, where);
+        const TaskHead head = taskHeadFromConfig(cfg, where);
+        ModuleTree tree = moduleTree(mc, head);
+        Plan p;
+        p.report = spec::emptyReport(mc, tree);
+        p.fp = spec::emptyFootprint(mc);
+        p.fp.firstGradLayer = mc.numLayers;
+        nlohmann::json ff = spec::getJson(cfg, "feedforward_modules");
+        if (ff.is_null() && spec::getJson(cfg, "target_modules").is_null()) ff = spec::defaultFeedforward(mc);
+        // peft: feedforward_modules must be a subset of target_modules.
+        if (!ff.is_null()) {
+            const auto targets = spec::selectTargets(tree, cfg, mc, "IA3", where);
+            for (const auto& m : tree.modules) {
+                if (m.kind != ModuleKind::Linear || !matchesTarget(ff, m.path)) continue;
+                bool targeted = false;
+                for (const ModuleEntry* t : targets) targeted = targeted || t == &m;
+                if (!targeted)
+                    fail(where, "feedforward_modules selects '" + m.path + "', which target_modules does not",
+                         "feedforward_modules must be a subset of target_modules.");
+            }
+        }
+        for (const ModuleEntry* m : spec::selectTargets(tree, cfg, mc, "IA3", where)) {
+            if (m->kind == ModuleKind::Embedding)
+                fail(where, "IA3 cannot target the embedding '" + m->path + "'", "Target linear layers only.");
+            const bool isFf = !ff.is_null() && matchesTarget(ff, m->path);
+            const int64_t n = isFf ? m->in : m->out;
+            const std::string label = spec::moduleTypeLabel(*m);
+            p.report.addAdapter(n, label, m->layer);
+            if (wantSaved)
+                p.saved.push_back({"base_model.model." + m->path + ".ia3_l",
+                                   isFf ? std::vector<int64_t>{1, m->in} : std::vector<int64_t>{m->out, 1}});
+            if (m->kind == ModuleKind::Head) {
+                p.fp.lmHeadTrains = true;
+                continue;
+            }
+            // x * ia3 keeps x (feedforward: the linear's input); out * ia3 keeps the linear's output.
+            LinearFootprint& f = p.fp.linears[static_cast<size_t>(m->layer)][static_cast<size_t>(m->linearIndex)];
+            if (isFf) f.inputSaved = true;
+            else f.extraSaved += m->out;
+            p.fp.firstGradLayer = std::min(p.fp.firstGradLayer, m->layer);
+        }
+        const int64_t before = p.report.trainable;
+        spec::applyModulesToSave(tree, cfg, head, p.report, wantSaved ? &p.saved : nullptr);
+        if (p.report.trainable > before) p.fp.lmHeadTrains = true;
+        p.fp.anyTrainable = p.report.trainable > 0;
+        return p;
+    }
+
+    ParamReport count(const ModelConfig& mc, const nlohmann::json& cfg) const override { return plan(mc, cfg, false).report; }
+    std::vector<SavedTensor> savedTensors(const ModelConfig& mc, const nlohmann::json& cfg) const override {
+        return plan(mc, cfg, true).saved;
+    }
+    TrainingFootprint footprint(const ModelConfig& mc, const nlohmann::json& cfg) const override {
+        return plan(mc, cfg, false).fp;
+    }
+};
+
+}  // namespace
+
+const MethodSpec& ia3MethodSpec() {
+    static const Ia3Spec k;
+    return k;
+}
+
+}  // namespace peft

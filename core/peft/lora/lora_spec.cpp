@@ -1,0 +1,212 @@
+// LoRA config fields, validation and counts, as HF peft's LoraConfig / LoraModel: per targeted
+// module lora_A [r, in] and lora_B [out, r] (embeddings: lora_embedding_A [r, V], lora_embedding_B
+// [H, r]); DoRA adds lora_magnitude_vector [out]; lora_bias adds lora_B.bias [out].
+#include "core/peft/lora/lora_spec.h"
+
+#include "core/peft/spec_targets.h"
+#include "core/peft/spec_util.h"
+#include "core/peft/target_match.h"
+#include "core/util/error.h"
+
+namespace peft {
+
+namespace {
+
+const char* kPrefix = "base_model.model.";
+
+class LoraSpec : public MethodSpec {
+public:
+    std::string peftType() const override { return "LORA"; }
+    std::string displayName() const override { return "LoRA"; }
+
+    nlohmann::json defaults() const override {
+        return {{"peft_type", "LORA"},
+                {"task_type", "CAUSAL_LM"},
+                {"r", 8},
+                {"lora_alpha", 8},
+                {"lora_dropout", 0.0},
+                {"target_modules", nullptr},
+                {"exclude_modules", nullptr},
+                {"fan_in_fan_out", false},
+                {"bias", "none"},
+                {"use_rslora", false},
+                {"use_dora", false},
+                {"lora_bias", false},
+                {"modules_to_save", nullptr},
+                {"init_lora_weights", true},
+                {"layers_to_transform", nullptr},
+                {"layers_pattern", nullptr},
+                {"rank_pattern", nlohmann::json::object()},
+                {"alpha_pattern", nlohmann::json::object()}};
+    }
+
+    nlohmann::json help() const override {
+        return {
+            {"r", "Rank of the update: each adapted weight W gets a product B·A with A of r rows and B of r columns."},
+            {"lora_alpha", "Scale numerator: the update is multiplied by lora_alpha / r (or / sqrt(r) with rsLoRA)."},
+            {"lora_dropout", "Dropout probability applied to the input of the LoRA branch during training."},
+            {"target_modules", "Modules to adapt: a list of names (exact path or its last dotted part), a regex matched against the whole module path, or \"all-linear\"."},
+            {"exclude_modules", "Modules never to adapt, written like target_modules."},
+            {"fan_in_fan_out", "Set when the base layer stores its weight as [in, out] (GPT-2's Conv1D)."},
+            {"bias", "Which bias terms train too: \"none\", \"all\" (every bias in the model) or \"lora_only\" (biases of adapted layers)."},
+            {"use_rslora", "Rank-stabilised LoRA: scale by lora_alpha / sqrt(r) instead of lora_alpha / r."},
+            {"use_dora", "DoRA: split the weight into magnitude (a trained vector per output) and direction (updated by LoRA)."},
+            {"lora_bias", "Give lora_B a trainable bias of its own."},
+            {"modules_to_save", "Whole modules (for example a classification head) to train in full and store in the adapter."},
+            {"init_lora_weights", "Initialise A randomly and B to zero so training starts from the base model (false: both random, for tests)."},
+            {"layers_to_transform", "Decoder layer indices to adapt (an int or a list); empty means all layers."},
+            {"layers_pattern", "Name of the layer container (\"layers\", \"h\") that layers_to_transform refers to."},
+            {"rank_pattern", "Per-module rank overrides: {module name or regex: r}."},
+            {"alpha_pattern", "Per-module alpha overrides: {module name or regex: lora_alpha}."}};
+    }
+
+    void validate(const nlohmann::json& cfg, const std::string& where) const override {
+        using spec::FieldRule;
+        static const std::vector<FieldRule> rules = {
+            {"r", "int"},
+            {"lora_alpha", "number"},
+            {"lora_dropout", "number"},
+            {"target_modules", "list|string|null"},
+            {"exclude_modules", "list|string|null"},
+            {"fan_in_fan_out", "bool"},
+            {"bias", "string"},
+            {"use_rslora", "bool"},
+            {"use_dora", "bool"},
+            {"lora_bias", "bool"},
+            {"init_lora_weights", "bool|string"},
+            {"layers_to_transform", "int|list|null"},
+            {"layers_pattern", "string|list|null"},
+            {"rank_pattern", "object|null"},
+            {"alpha_pattern", "object|null"}};
+        // Fields peft's LoraConfig writes that this project does not read.
+        static const std::vector<std::string> known = {
+            "alora_invocation_tokens", "arrow_config", "corda_config", "ensure_weight_tying", "eva_config",
+            "kasa_config", "layer_replication", "loftq_config", "lora_ga_config", "megatron_config", "megatron_core",
+            "monteclora_config", "qalora_group_size", "target_parameters", "trainable_token_indices", "use_bdlora",
+            "use_qalora", "velora_config", "runtime_config"};
+        spec::checkFields(cfg, where, rules, known);
+        spec::requirePositive(cfg, "r", where);
+        const std::string bias = spec::getString(cfg, "bias", "none");
+        if (bias != "none" && bias != "all" && bias != "lora_only")
+            fail(where, "key 'bias' must be \"none\", \"all\" or \"lora_only\" (got \"" + bias + "\")", "");
+        double dropout = spec::getNumber(cfg, "lora_dropout", 0.0);
+        if (dropout < 0 || dropout >= 1) fail(where, "key 'lora_dropout' must be in [0, 1)", "");
+        for (const char* k : {"rank_pattern", "alpha_pattern"}) {
+            const auto& p = spec::getJson(cfg, k);
+            if (p.is_object())
+                for (auto it = p.begin(); it != p.end(); ++it)
+                    if (!it.value().is_number() || it.value().get<double>() <= 0)
+                        fail(where, std::string("key '") + k + "' entry '" + it.key() + "' must be a positive number", "");
+        }
+        const auto& t = spec::getJson(cfg, "target_modules");
+        if (t.is_array() && t.empty()) fail(where, "key 'target_modules' is an empty list", "Name at least one module.");
+        if (!spec::getJson(cfg, "target_parameters").is_null() && !spec::getJson(cfg, "target_parameters").empty())
+            fail(where, "key 'target_parameters' is not supported", "Use target_modules.");
+    }
+
+    // Everything count(), savedTensors() and footprint() need, in one pass.
+    struct Plan {
+        ParamReport report;
+        std::vector<SavedTensor> saved;
+        TrainingFootprint fp;
+    };
+
+    Plan plan(const ModelConfig& mc, const nlohmann::json& cfg, bool wantSaved) const {
+        const std::string where = "LoRA config";
+        validate(cfg, where);
+        const TaskHead head = taskHeadFromConfig(cfg, where);
+        ModuleTree tree = moduleTree(mc, head);
+        Plan p;
+        p.report = spec::emptyReport(mc, tree);
+        p.fp = spec::emptyFootprint(mc);
+        p.fp.firstGradLayer = mc.numLayers;
+        const bool dora = spec::getBool(cfg, "use_dora", false);
+        const bool loraBias = spec::getBool(cfg, "lora_bias", false);
+        const std::string bias = spec::getString(cfg, "bias", "none");
+        const double dropout = spec::getNumber(cfg, "lora_dropout", 0.0);
+        for (const ModuleEntry* m : spec::selectTargets(tree, cfg, mc, "LORA", where)) {
+            const LoraModuleParams lp = loraParamsFor(cfg, m->path);
+            const int64_t r = lp.r;
+            const std::string label = spec::moduleTypeLabel(*m);
+            const std::string base = kPrefix + m->path;
+            if (m->kind == ModuleKind::Embedding) {
+                // lora_embedding_A [r, num_embeddings], lora_embedding_B [embedding_dim, r]
+                p.report.addAdapter(r * m->in + m->out * r, label, m->layer);
+                if (dora) p.report.addAdapter(m->out, label, m->layer);
+                if (wantSaved) {
+                    p.saved.push_back({base + ".lora_embedding_A", {r, m->in}});
+                    p.saved.push_back({base + ".lora_embedding_B", {m->out, r}});
+                    if (dora) p.saved.push_back({base + ".lora_magnitude_vector", {m->out}});
+                }
+                p.fp.embeddingTrains = true;
+                p.fp.firstGradLayer = 0;
+                continue;
+            }
+            p.report.addAdapter(r * m->in + m->out * r, label, m->layer);  // A [r,in] + B [out,r]
+            if (dora) p.report.addAdapter(m->out, label, m->layer);         // magnitude [out]
+            if (loraBias) p.report.addAdapter(m->out, label, m->layer);     // lora_B.bias [out]
+            if (bias == "lora_only" && m->bias) p.report.trainBase(m->out, label, m->layer);
+            if (wantSaved) {
+                p.saved.push_back({base + ".lora_A.weight", {r, m->in}});
+                p.saved.push_back({base + ".lora_B.weight", {m->out, r}});
+                if (loraBias) p.saved.push_back({base + ".lora_B.bias", {m->out}});
+                if (dora) p.saved.push_back({base + ".lora_magnitude_vector", {m->out}});
+                if (bias == "lora_only" && m->bias) p.saved.push_back({base + ".bias", {m->out}, true});
+            }
+            if (m->kind == ModuleKind::Head) {
+                p.fp.lmHeadTrains = true;
+                continue;
+            }
+            // Autograd keeps: the input x (lora_A's weight trains), A's output [r] for lora_B,
+            // with dropout its output [in] (and mask); DoRA also the base output and the scaled
+            // LoRA output [out] each, for the magnitude's gradient.
+            LinearFootprint& f = p.fp.linears[static_cast<size_t>(m->layer)][static_cast<size_t>(m->linearIndex)];
+            f.inputSaved = true;
+            f.extraSaved += r + (dropout > 0 ? m->in : 0) + (dora ? 2 * m->out : 0);
+            p.fp.firstGradLayer = std::min(p.fp.firstGradLayer, m->layer);
+        }
+        if (bias == "all") {
+            for (const auto& m : tree.modules) {
+                if (!m.bias || m.tiedToEmbedding) continue;
+                p.report.trainBase(m.biasParams(), spec::moduleTypeLabel(m) + ".bias", m.layer);
+                if (wantSaved) p.saved.push_back({kPrefix + m.path + ".bias", {m.out}, true});
+                if (m.layer >= 0) p.fp.firstGradLayer = std::min(p.fp.firstGradLayer, m.layer);
+            }
+        }
+        const int64_t before = p.report.trainable;
+        spec::applyModulesToSave(tree, cfg, head, p.report, wantSaved ? &p.saved : nullptr);
+        if (p.report.trainable > before) p.fp.lmHeadTrains = true;  // the head copy: its input is kept
+        p.fp.anyTrainable = p.report.trainable > 0;
+        return p;
+    }
+
+    ParamReport count(const ModelConfig& mc, const nlohmann::json& cfg) const override {
+        return plan(mc, cfg, false).report;
+    }
+    std::vector<SavedTensor> savedTensors(const ModelConfig& mc, const nlohmann::json& cfg) const override {
+        return plan(mc, cfg, true).saved;
+    }
+    TrainingFootprint footprint(const ModelConfig& mc, const nlohmann::json& cfg) const override {
+        return plan(mc, cfg, false).fp;
+    }
+};
+
+}  // namespace
+
+LoraModuleParams loraParamsFor(const nlohmann::json& cfg, const std::string& path) {
+    LoraModuleParams p;
+    p.r = spec::getInt(cfg, "r", 8);
+    p.alpha = spec::getNumber(cfg, "lora_alpha", 8.0);
+    const auto& rp = spec::getJson(cfg, "rank_pattern");
+    const auto& ap = spec::getJson(cfg, "alpha_pattern");
+    p.r = static_cast<int64_t>(patternValue(rp, path, static_cast<double>(p.r)));
+    p.alpha = patternValue(ap, path, p.alpha);
+    return p;
+}
+
+const MethodSpec& loraMethodSpec() {
+    static const LoraSpec k;
+    return k;
+}
+
+}  // namespace peft

@@ -1,0 +1,101 @@
+// MethodSpec: a PEFT method before any tensor exists — its adapter_config.json fields with
+// defaults and help text, validation, and what it trains, adds, saves and keeps for backward,
+// computed from config.json alone. No torch: budget/ and the GUI use it; the torch side of each
+// method (core/peft/<method>/) reuses its config handling.
+#pragma once
+#include <nlohmann/json.hpp>
+
+#include <cstdint>
+#include <map>
+#include <string>
+#include <vector>
+
+#include "core/io/model_config.h"
+
+namespace peft {
+
+// Parameter counts as HF peft's get_nb_trainable_parameters() reports them.
+struct ParamReport {
+    int64_t trainable = 0;      // parameters with requires_grad
+    int64_t added = 0;          // parameters the method adds to the model (adapter tensors, module copies)
+    int64_t base = 0;           // base model for the task (tied embeddings once; SEQ_CLS has a score head)
+    int64_t trainableBase = 0;  // the part of `trainable` that is base parameters (FULL, BitFit, LoRA bias)
+    int64_t total() const { return base + added; }  // peft's "all params"
+    double percent() const { return total() > 0 ? 100.0 * static_cast<double>(trainable) / static_cast<double>(total()) : 0.0; }
+    std::map<std::string, int64_t> byModule;  // trainable per module type: "q_proj", "lm_head", "prompt_encoder"
+    std::vector<int64_t> byLayer;             // trainable per decoder layer
+    int64_t outsideLayers = 0;                // trainable outside the decoder layers
+    std::vector<std::string> notes;           // e.g. "this model has no bias terms"
+
+    // Book `n` new trainable (or frozen, when !trainable) parameters added by the method.
+    void addAdapter(int64_t n, const std::string& moduleType, int64_t layer, bool trainable = true);
+    // Book `n` base parameters that become trainable.
+    void trainBase(int64_t n, const std::string& moduleType, int64_t layer);
+};
+
+// One tensor of the saved adapter file (adapter_model.safetensors, or model.safetensors for FULL).
+struct SavedTensor {
+    std::string key;              // "base_model.model.model.layers.0.self_attn.q_proj.lora_A.weight"
+    std::vector<int64_t> shape;
+    bool baseDtype = false;       // saved in the base model's dtype (module copies, FULL); else F32
+};
+
+// What the method makes autograd keep, per decoder layer, used by budget/ for activation memory.
+struct LinearFootprint {
+    bool inputSaved = false;   // the linear's input is kept (its weight trains, or an adapter reads it)
+    int64_t extraSaved = 0;    // other elements per token kept (LoRA's r-wide A output, IA3's pre-scale output)
+};
+struct TrainingFootprint {
+    std::vector<std::vector<LinearFootprint>> linears;  // [layer][ArchTable::linears index]
+    std::vector<int64_t> extraPerLayer;  // elements per token kept by modules the method inserts (bottleneck)
+    bool normWeightsTrain = false;       // norm weights train: the pre-weight normalised input is kept
+    bool embeddingTrains = false;
+    bool lmHeadTrains = false;           // the head's input (final norm output) is kept
+    int64_t extraQueryTokens = 0;        // prompt tuning: virtual tokens run through every layer
+    int64_t extraKeyTokens = 0;          // prefix tuning: extra key/value positions in attention
+    int64_t firstGradLayer = 0;          // layers below it keep nothing for backward
+    bool anyTrainable = true;
+};
+
+class MethodSpec {
+public:
+    virtual ~MethodSpec() = default;
+    // LORA, IA3, PROMPT_TUNING, PREFIX_TUNING, BOTTLENECK_ADAPTER, BITFIT, FULL
+    virtual std::string peftType() const = 0;
+    virtual std::string displayName() const = 0;
+    // adapter_config.json fields this method reads, with their defaults.
+    virtual nlohmann::json defaults() const = 0;
+    // field -> one-line help (GUI tooltips, CLI help).
+    virtual nlohmann::json help() const = 0;
+    // Throws PeftError naming `where` and the key for a wrong type or value, or a field peft does
+    // not know. Fields peft knows but this method ignores are accepted.
+    virtual void validate(const nlohmann::json& cfg, const std::string& where) const = 0;
+    // Parameters trained and added for this model; `cfg` is validated first.
+    virtual ParamReport count(const ModelConfig& mc, const nlohmann::json& cfg) const = 0;
+    // The tensors the method's save writes, with keys as peft writes them.
+    virtual std::vector<SavedTensor> savedTensors(const ModelConfig& mc, const nlohmann::json& cfg) const = 0;
+    // What autograd keeps because of this method (activation memory).
+    virtual TrainingFootprint footprint(const ModelConfig& mc, const nlohmann::json& cfg) const = 0;
+    // The method trains the base weights themselves (FULL): they cannot be quantised and the export
+    // is a whole model.
+    virtual bool replacesBase() const { return false; }
+    // The frozen base linears may be stored in 4-bit NF4 (QLoRA-style) under this method.
+    virtual bool supportsQuantizedBase() const { return !replacesBase(); }
+
+    // On-disk size of the saved tensors file: safetensors header (exact, as safetensors writes it)
+    // + data. `baseDtypeBytes` is the element size of tensors saved in the base dtype.
+    uint64_t adapterBytes(const ModelConfig& mc, const nlohmann::json& cfg, int baseDtypeBytes = 4) const;
+    // `defaults()` overlaid with `cfg` (what adapter_config.json would hold after saving).
+    nlohmann::json withDefaults(const nlohmann::json& cfg) const;
+};
+
+// The registry (core/peft/spec_registry.cpp). Throws PeftError listing the known types.
+const MethodSpec& methodSpec(const std::string& peftType);
+const std::vector<const MethodSpec*>& allMethodSpecs();
+// `cfg["peft_type"]`, or "FULL" when cfg is null or has no peft_type.
+std::string peftTypeOf(const nlohmann::json& cfg, const std::string& where);
+
+// Size of a safetensors file holding `tensors` (F32, or `baseDtypeBytes` for base-dtype ones).
+uint64_t safetensorsFileBytes(const std::vector<SavedTensor>& tensors, int baseDtypeBytes);
+
+}  // namespace peft

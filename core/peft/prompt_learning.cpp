@@ -1,0 +1,46 @@
+// Prompt-learning dimensions (see prompt_learning.h).
+#include "core/peft/prompt_learning.h"
+
+#include "core/peft/spec_util.h"
+#include "core/util/error.h"
+
+namespace peft::spec {
+
+PromptDims promptDims(const ModelConfig& mc, const nlohmann::json& cfg, bool prefix, const std::string& where) {
+    PromptDims d;
+    d.virtualTokens = getInt(cfg, "num_virtual_tokens", 0);
+    d.tokenDim = getInt(cfg, "token_dim", mc.hiddenSize);
+    d.layers = getInt(cfg, "num_layers", mc.numLayers);
+    d.heads = getInt(cfg, "num_attention_heads", mc.numHeads);
+    d.submodules = getInt(cfg, "num_transformer_submodules", 1);
+    // Llama-family configs carry num_key_value_heads; GPT-2's does not. The rule is idempotent,
+    // so a saved config (already rewritten) gives the same numbers.
+    if (prefix && mc.family == Family::Llama && d.heads > 0) {
+        d.tokenDim = d.tokenDim / d.heads * mc.numKvHeads;
+        d.heads = mc.numKvHeads;
+    }
+    // A saved config carries the dimensions of the model it was made for: another model would not
+    // load it, so say so instead of counting nonsense.
+    const int64_t wantDim = prefix && mc.family == Family::Llama ? mc.kvDim() / mc.headDim * (mc.hiddenSize / mc.numHeads)
+                                                                 : mc.hiddenSize;
+    if (d.layers != mc.numLayers)
+        fail(where, "key 'num_layers': the config was made for " + std::to_string(d.layers) + " layers, this model has " +
+                               std::to_string(mc.numLayers),
+             "Remove num_layers (and token_dim) to fill them in from the model.");
+    if (d.tokenDim != wantDim)
+        fail(where, "key 'token_dim': the config has " + std::to_string(d.tokenDim) + ", this model needs " + std::to_string(wantDim),
+             "Remove token_dim to fill it in from the model.");
+    if (d.virtualTokens <= 0) fail(where, "key 'num_virtual_tokens' must be positive", "For example 20.");
+    return d;
+}
+
+const std::vector<FieldRule>& promptLearningRules() {
+    static const std::vector<FieldRule> k = {{"num_virtual_tokens", "int"},
+                                             {"token_dim", "int|null"},
+                                             {"num_transformer_submodules", "int|null"},
+                                             {"num_attention_heads", "int|null"},
+                                             {"num_layers", "int|null"}};
+    return k;
+}
+
+}  // namespace peft::spec

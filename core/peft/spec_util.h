@@ -1,0 +1,56 @@
+// Helpers shared by the MethodSpec implementations: field validation against a small type table,
+// the fields every peft config carries, modules_to_save (and SEQ_CLS's score head) counting.
+#pragma once
+#include <nlohmann/json.hpp>
+
+#include <string>
+#include <vector>
+
+#include "core/peft/method_spec.h"
+#include "core/peft/module_tree.h"
+
+namespace peft::spec {
+
+// A field this method reads: `types` is a '|'-separated list of int, number, bool, string, list,
+// object, null ("int|list|null").
+struct FieldRule {
+    const char* name;
+    const char* types;
+};
+
+// Checks every key of `cfg`: a key in `rules` must have one of its types; a key in `known` (fields
+// peft writes for this method that we accept without reading) may hold anything; any other key is
+// an error naming it. `cfg` must be an object.
+void checkFields(const nlohmann::json& cfg, const std::string& where, const std::vector<FieldRule>& rules,
+                 const std::vector<std::string>& known);
+
+// Fields every peft config has (peft_type, task_type, base_model_name_or_path, revision, ...).
+const std::vector<std::string>& commonPeftFields();
+const std::vector<FieldRule>& commonRules();
+
+// Typed getters that assume validate() ran: the value, or `def` when absent or null.
+int64_t getInt(const nlohmann::json& cfg, const char* key, int64_t def);
+double getNumber(const nlohmann::json& cfg, const char* key, double def);
+bool getBool(const nlohmann::json& cfg, const char* key, bool def);
+std::string getString(const nlohmann::json& cfg, const char* key, const std::string& def);
+const nlohmann::json& getJson(const nlohmann::json& cfg, const char* key);  // null when absent
+
+// Requires `cfg[key]` > 0 when present (error names the key).
+void requirePositive(const nlohmann::json& cfg, const char* key, const std::string& where);
+
+// `modules_to_save` (plus "classifier"/"score" for SEQ_CLS, as peft adds them): each matching
+// module is copied; the copy trains and is saved, the original stays frozen. Books the copies in
+// `report` and appends their tensors to `saved` when non-null. `prefix` is the saved-key prefix.
+void applyModulesToSave(const ModuleTree& tree, const nlohmann::json& cfg, TaskHead head, ParamReport& report,
+                        std::vector<SavedTensor>* saved, const std::string& prefix = "base_model.model.");
+
+// The report's base/byLayer set up for `tree`.
+ParamReport emptyReport(const ModelConfig& mc, const ModuleTree& tree);
+
+// A footprint sized for `mc` with nothing saved.
+TrainingFootprint emptyFootprint(const ModelConfig& mc);
+
+// The module-type label used in breakdowns ("q_proj", "attn.c_proj" for GPT-2's two c_proj).
+std::string moduleTypeLabel(const ModuleEntry& m);
+
+}  // namespace peft::spec
