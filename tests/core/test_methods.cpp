@@ -51,6 +51,10 @@ std::vector<MethodCase> methodCases() {
         c.push_back({m, {{"peft_type", "LORA"}, {"r", 4}, {"lora_alpha", 8}, {"target_modules", qv}}, true});
         c.push_back({m, {{"peft_type", "LORA"}, {"r", 4}, {"lora_alpha", 8}, {"use_dora", true}, {"target_modules", qv}}, true});
         c.push_back({m, {{"peft_type", "LORA"}, {"r", 2}, {"lora_alpha", 4}, {"use_rslora", true}, {"target_modules", "all-linear"}}, true});
+        c.push_back({m, {{"peft_type", "LORA"}, {"r", 2}, {"target_modules", g ? json::array({"c_attn", "c_fc"}) : json::array({"o_proj"})},
+                         {"bias", g ? "all" : "none"}, {"lora_bias", true}, {"modules_to_save", json::array({g ? "wpe" : "lm_head"})}}, true});
+        c.push_back({m, {{"peft_type", "LORA"}, {"r", 2}, {"target_modules", g ? json::array({"c_attn"}) : json::array({"q_proj"})},
+                         {"bias", "lora_only"}, {"layers_to_transform", json::array({0})}, {"rank_pattern", {{"c_attn", 3}, {"q_proj", 3}}}}, true});
         c.push_back({m, {{"peft_type", "IA3"}, {"target_modules", g ? json::array({"c_attn", "mlp.c_proj"}) : json::array({"k_proj", "v_proj", "down_proj"})},
                          {"feedforward_modules", g ? json::array({"mlp.c_proj"}) : json::array({"down_proj"})}}, true});
         c.push_back({m, {{"peft_type", "PROMPT_TUNING"}, {"num_virtual_tokens", 4}}, false});
@@ -222,7 +226,7 @@ TEST(Methods, LoraOptions) {
     Adapter b = attachAdapter(*g, {{"peft_type", "LORA"}, {"r", 2}, {"target_modules", json::array({"c_attn"})}, {"bias", "lora_only"}});
     std::set<std::string> keys;
     for (const auto& [k, t] : b.method->saveState()) keys.insert(k);
-    EXPECT_TRUE(keys.count("base_model.model.transformer.h.0.attn.c_attn.base_layer.bias"));
+    EXPECT_TRUE(keys.count("base_model.model.transformer.h.0.attn.c_attn.bias"));
     EXPECT_FALSE(keys.count("base_model.model.transformer.h.0.mlp.c_fc.bias"));
 }
 
