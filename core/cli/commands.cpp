@@ -16,8 +16,19 @@ const std::vector<Command>& commands() {
     static const std::vector<Command> k = {
         {"info", "Show version, LibTorch, BLAS and threads; with --model, summarise a model folder",
          "peft-studio-cli info [--model DIR]", cmdInfo},
+        {"init-model", "Write a randomly initialised model folder from a config.json (for pretraining and benchmarks)",
+         "peft-studio-cli init-model --config config.json --out DIR [--tokenizer DIR] [--seed N] [--dtype fp32|bf16]",
+         cmdInitModel},
+        {"train", "Train a run config (run.json); --resume continues from the newest checkpoint",
+         "peft-studio-cli train --config run.json [--resume] [--output-dir DIR] [--max-steps N] [--quiet]", cmdTrain},
+        {"tokenize", "Encode/decode a JSON list of {\"text\"} cases with a tokenizer.json", "peft-studio-cli tokenize --tokenizer DIR --cases IN.json --out OUT.json [--no-special-tokens]", cmdTokenize},
+        {"generate", "Continue a prompt with a model (and an adapter), streaming tokens",
+         "peft-studio-cli generate --model DIR --prompt TEXT [--adapter ADIR] [--max-new-tokens N] [--greedy]\n"
+         "  [--temperature T] [--top-k K] [--top-p P] [--repetition-penalty R] [--seed S] [--stop STR]... [--precision fp32|bf16]",
+         cmdGenerate},
         {"merge", "Merge a LoRA/DoRA/(IA)3 adapter into its base and write a Hugging Face model folder", "peft-studio-cli merge --model DIR --adapter ADIR --out DIR [--dtype fp32|bf16]", cmdMerge},
         {"logits", "Write a model's (optionally adapted) logits for input_ids from a safetensors file", "peft-studio-cli logits --model DIR [--adapter ADIR] --input IN.safetensors --out OUT.safetensors [--pad-token-id N]", cmdLogits},
+        {"dataset", "Import a dataset file and print its validation report", "peft-studio-cli dataset --file F [--format auto|text|instruction|chat|classification|tokens] [--tokenizer DIR] [--max-length N] [--template auto|chatml|llama3|llama2|zephyr|alpaca|plain] [--train-on responses|all] [--packing] [--validation-file F | --validation-split R] [--column FIELD=COLUMN]... [--stop-on-error] [--seed N] [--json]", cmdDataset},
         {"estimate", "Trainable parameters, memory, adapter size (and time) per method, from config.json alone", "peft-studio-cli estimate --model DIR_OR_CONFIG [--peft-config adapter_config.json]... [--batch-size N --seq-len T --precision fp32|bf16|fp16] [--optimizer adamw|adam|sgd|sgd-momentum] [--quantize none|nf4|nf4-dq] [--gradient-checkpointing] [--num-labels N] [--with-full] [--dataset-tokens N --epochs E --tokens-per-second X] [--json]", cmdEstimate},
     };
     return k;

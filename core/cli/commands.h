@@ -20,8 +20,13 @@ int runCli(int argc, char** argv);
 
 // Subcommand implementations.
 int cmdInfo(const std::vector<std::string>& args);
+int cmdInitModel(const std::vector<std::string>& args);
+int cmdTrain(const std::vector<std::string>& args);
+int cmdTokenize(const std::vector<std::string>& args);
+int cmdGenerate(const std::vector<std::string>& args);
 int cmdMerge(const std::vector<std::string>& args);
 int cmdLogits(const std::vector<std::string>& args);
+int cmdDataset(const std::vector<std::string>& args);
 int cmdEstimate(const std::vector<std::string>& args);
 
 }  // namespace peft::cli

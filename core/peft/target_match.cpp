@@ -61,7 +61,11 @@ bool regexFullMatch(const std::string& pattern, const std::string& subject, cons
 bool matchesTarget(const nlohmann::json& targetModules, const std::string& fullModulePath,
                    const std::string& shortName) {
     if (targetModules.is_null()) return false;
-    if (targetModules.is_string()) return regexFullMatch(targetModules.get<std::string>(), fullModulePath, "target_modules");
+    if (targetModules.is_string()) {
+        // "all-linear": every projection of a decoder layer (callers only pass those, never the head).
+        if (targetModules.get_ref<const std::string&>() == "all-linear") return true;
+        return regexFullMatch(targetModules.get<std::string>(), fullModulePath, "target_modules");
+    }
     if (!targetModules.is_array()) return false;
     for (const auto& e : targetModules) {
         if (!e.is_string()) continue;
@@ -96,6 +100,21 @@ bool layerSelected(const nlohmann::json& layersToTransform, const nlohmann::json
     if (layersToTransform.is_array())
         for (const auto& v : layersToTransform)
             if (v.is_number_integer() && v.get<int64_t>() == layer) return true;
+    return false;
+}
+
+bool matchesLayers(const nlohmann::json& layersToTransform, const std::string& fullModulePath) {
+    if (layersToTransform.is_null() || (layersToTransform.is_array() && layersToTransform.empty())) return true;
+    // The layer index is the first all-digit path component ("model.layers.3.mlp" -> 3).
+    size_t start = 0;
+    while (start < fullModulePath.size()) {
+        size_t end = fullModulePath.find('.', start);
+        if (end == std::string::npos) end = fullModulePath.size();
+        const std::string part = fullModulePath.substr(start, end - start);
+        if (!part.empty() && std::all_of(part.begin(), part.end(), [](char ch) { return ch >= '0' && ch <= '9'; }))
+            return layerSelected(layersToTransform, nullptr, std::stoll(part), "");
+        start = end + 1;
+    }
     return false;
 }
 

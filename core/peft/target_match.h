@@ -35,4 +35,7 @@ double patternValue(const nlohmann::json& pattern, const std::string& fullModule
 bool layerSelected(const nlohmann::json& layersToTransform, const nlohmann::json& layersPattern,
                    int64_t layer, const std::string& layerContainer);
 
+// layers_to_transform against a module path: the layer index is its first numeric component.
+bool matchesLayers(const nlohmann::json& layersToTransform, const std::string& fullModulePath);
+
 }  // namespace peft

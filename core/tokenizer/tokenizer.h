@@ -8,6 +8,13 @@
 
 namespace peft {
 
+// Supported (anything else is refused by type name): model BPE (merges as "a b" or [a, b],
+// byte_fallback, unk/fuse_unk, ignore_merges, continuing_subword_prefix, end_of_word_suffix;
+// dropout must be null); normalizers Sequence, Prepend, Replace, NFC, NFKC, NFD, NFKD;
+// pre-tokenizers ByteLevel, Split, Metaspace, Digits, Whitespace, WhitespaceSplit, Sequence;
+// post-processors TemplateProcessing (single), ByteLevel, Bert/RobertaProcessing, Sequence;
+// decoders ByteLevel, Metaspace, Replace, ByteFallback, Fuse, Strip, Sequence.
+// Thread-safe: encode/decode may be called concurrently (the BPE word cache is locked).
 class Tokenizer {
 public:
     // Loads <dir>/tokenizer.json (or a path to the file itself) and, when present beside it,

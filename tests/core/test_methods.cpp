@@ -60,9 +60,9 @@ std::vector<MethodCase> methodCases() {
         c.push_back({m, {{"peft_type", "PROMPT_TUNING"}, {"num_virtual_tokens", 4}}, false});
         c.push_back({m, {{"peft_type", "PREFIX_TUNING"}, {"num_virtual_tokens", 4}}, false});
         c.push_back({m, {{"peft_type", "PREFIX_TUNING"}, {"num_virtual_tokens", 4}, {"prefix_projection", true}, {"encoder_hidden_size", 16}}, false});
-        c.push_back({m, {{"peft_type", "BOTTLENECK_ADAPTER"}, {"adapter_type", "houlsby"}, {"reduction_factor", 8}, {"non_linearity", "swish"}}, true});
-        c.push_back({m, {{"peft_type", "BOTTLENECK_ADAPTER"}, {"adapter_type", "pfeiffer"}, {"bottleneck_size", 4}, {"non_linearity", "gelu"}, {"layers_to_transform", json::array({1})}}, true});
-        c.push_back({m, {{"peft_type", "BITFIT"}, {"train_norm_weights", !g}}, true});
+        c.push_back({m, {{"peft_type", "BOTTLENECK_ADAPTER"}, {"architecture", "houlsby"}, {"reduction_factor", 8}, {"non_linearity", "swish"}}, true});
+        c.push_back({m, {{"peft_type", "BOTTLENECK_ADAPTER"}, {"architecture", "pfeiffer"}, {"bottleneck_size", 4}, {"non_linearity", "gelu"}, {"layers_to_transform", json::array({1})}}, true});
+        c.push_back({m, {{"peft_type", "BITFIT"}, {"train_norms", !g}}, true});
         c.push_back({m, {{"peft_type", "FULL"}}, true});
     }
     return c;
@@ -283,7 +283,7 @@ TEST(Methods, BitFitOnLlamaNeedsNorms) {
         attachAdapter(*m, {{"peft_type", "BITFIT"}});
         FAIL();
     } catch (const PeftError& e) {
-        EXPECT_NE(std::string(e.what()).find("train_norm_weights"), std::string::npos) << e.what();
+        EXPECT_NE(std::string(e.what()).find("train_norms"), std::string::npos) << e.what();
     }
 }
 

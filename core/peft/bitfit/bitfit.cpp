@@ -18,7 +18,7 @@ public:
     std::string peftType() const override { return "BITFIT"; }
 
     void attach(CausalLMImpl& model, const nlohmann::json& config, const std::string& name) override {
-        const bool norms = cfgBool(config, "train_norm_weights", cfgBool(config, "train_norms", false));
+        const bool norms = cfgBool(config, "train_norms", false);
         std::set<std::string> normWeights;
         const ArchTable& t = model.table();
         for (int64_t i = 0; i < model.config().numLayers; ++i)
@@ -31,7 +31,7 @@ public:
         }
         if (m_params.empty())
             fail("adapter_config.json", "BitFit found no bias terms in this " + model.config().modelType + " model",
-                 "Llama-family models have no biases: set \"train_norm_weights\": true to train the norm weights, or pick "
+                 "Llama-family models have no biases: set \"train_norms\": true to train the norm weights, or pick "
                  "another method.");
         for (auto& [n, p] : m_params) {
             m_original.push_back(p.detach().clone());

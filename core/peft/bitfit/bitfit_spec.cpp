@@ -1,5 +1,5 @@
 // BitFit's MethodSpec (our BITFIT type): only the base model's bias terms train (LayerNorm biases
-// included), and the norm weights too when train_norm_weights is set. Nothing is added; the
+// included), and the norm weights too when train_norms is set. Nothing is added; the
 // adapter file holds those tensors under their base names.
 #include "core/peft/method_spec.h"
 #include "core/peft/module_tree.h"
@@ -16,14 +16,14 @@ public:
     std::string displayName() const override { return "BitFit"; }
 
     nlohmann::json defaults() const override {
-        return {{"peft_type", "BITFIT"}, {"task_type", "CAUSAL_LM"}, {"train_norm_weights", false}, {"modules_to_save", nullptr}};
+        return {{"peft_type", "BITFIT"}, {"task_type", "CAUSAL_LM"}, {"train_norms", false}, {"modules_to_save", nullptr}};
     }
     nlohmann::json help() const override {
-        return {{"train_norm_weights", "Also train the LayerNorm/RMSNorm scale vectors (needed on models without bias terms, such as Llama)."},
+        return {{"train_norms", "Also train the LayerNorm/RMSNorm scale vectors (needed on models without bias terms, such as Llama)."},
                 {"modules_to_save", "Whole modules (for example a classification head) to train in full and store in the adapter."}};
     }
     void validate(const nlohmann::json& cfg, const std::string& where) const override {
-        spec::checkFields(cfg, where, {{"train_norm_weights", "bool"}}, {});
+        spec::checkFields(cfg, where, {{"train_norms", "bool"}}, {});
     }
 
     ParamReport count(const ModelConfig& mc, const nlohmann::json& cfg) const override { return plan(mc, cfg, nullptr); }
@@ -36,7 +36,7 @@ public:
         validate(cfg, "BitFit config");
         TrainingFootprint f = spec::emptyFootprint(mc);
         // Bias gradients need no saved inputs, but the gradient runs down to layer 0.
-        f.normWeightsTrain = spec::getBool(cfg, "train_norm_weights", false);
+        f.normWeightsTrain = spec::getBool(cfg, "train_norms", false);
         f.lmHeadTrains = taskHeadFromConfig(cfg, "BitFit config") == TaskHead::SequenceClassification ||
                          !spec::getJson(cfg, "modules_to_save").is_null();
         f.firstGradLayer = 0;
@@ -51,7 +51,7 @@ private:
         const TaskHead head = taskHeadFromConfig(cfg, where);
         ModuleTree tree = moduleTree(mc, head);
         ParamReport r = spec::emptyReport(mc, tree);
-        const bool norms = spec::getBool(cfg, "train_norm_weights", false);
+        const bool norms = spec::getBool(cfg, "train_norms", false);
         for (const auto& m : tree.modules) {
             if (m.tiedToEmbedding) continue;
             const std::string label = spec::moduleTypeLabel(m);
@@ -65,7 +65,7 @@ private:
             }
         }
         if (r.trainable == 0)
-            r.notes.push_back("this " + mc.modelType + " model has no bias terms; set train_norm_weights to train the norm scales");
+            r.notes.push_back("this " + mc.modelType + " model has no bias terms; set train_norms to train the norm scales");
         spec::applyModulesToSave(tree, cfg, head, r, saved);
         return r;
     }

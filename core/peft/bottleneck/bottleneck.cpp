@@ -48,9 +48,9 @@ public:
         m_name = name;
         const int64_t C = model.config().hiddenSize;
         // Keys as core/peft/bottleneck/bottleneck_spec.cpp (the config side) defines them.
-        const std::string type = cfgString(config, "adapter_type", "pfeiffer");
+        const std::string type = cfgString(config, "architecture", "houlsby");
         if (type != "houlsby" && type != "pfeiffer")
-            fail("adapter_config.json", "'adapter_type' = \"" + type + "\"", "Use \"houlsby\" or \"pfeiffer\".");
+            fail("adapter_config.json", "'architecture' = \"" + type + "\"", "Use \"houlsby\" or \"pfeiffer\".");
         const bool mhAdapter = cfgBool(config, "mh_adapter", type == "houlsby");
         const bool outAdapter = cfgBool(config, "output_adapter", true);
         if (!mhAdapter && !outAdapter)
@@ -67,16 +67,15 @@ public:
             m_size = static_cast<int64_t>(std::floor(static_cast<double>(C) / rf));
             if (m_size < 1) fail("adapter_config.json", "the bottleneck is narrower than 1 unit", "Lower reduction_factor.");
         }
-        const std::string init = cfgString(config, "init_weights", "bert");
-        if (init != "bert") fail("adapter_config.json", "'init_weights' = \"" + init + "\"", "Use \"bert\".");
+        const double initScale = cfgDouble(config, "init_scale", 0.0);
         const nlohmann::json layers = config.value("layers_to_transform", nlohmann::json());
         auto opts = torch::TensorOptions().dtype(torch::kFloat32).device(model.embeddingWeight().device());
-        // "bert" init: down N(0, 0.02), biases zero, up zero so step 0 is exactly the base model.
+        // Down N(0, 0.02), biases zero, up N(0, init_scale) -- zero by default, so step 0 is exactly the base.
         auto make = [&]() {
             auto b = std::make_unique<Bottleneck>();
             b->downW = (torch::randn({m_size, C}, opts) * 0.02).set_requires_grad(true);
             b->downB = torch::zeros({m_size}, opts).set_requires_grad(true);
-            b->upW = torch::zeros({C, m_size}, opts).set_requires_grad(true);
+            b->upW = (torch::randn({C, m_size}, opts) * initScale).set_requires_grad(true);
             b->upB = torch::zeros({C}, opts).set_requires_grad(true);
             return b;
         };
@@ -104,13 +103,13 @@ public:
             auto add = [&](const char* where, const Bottleneck* b) {
                 if (!b) return;
                 const std::string p = kPeftPrefix + m_model->table().modulePath(blk->layer, where) + tag;
-                out.emplace_back(p + ".down.weight", b->downW);
-                out.emplace_back(p + ".down.bias", b->downB);
-                out.emplace_back(p + ".up.weight", b->upW);
-                out.emplace_back(p + ".up.bias", b->upB);
+                out.emplace_back(p + ".adapter_down.weight", b->downW);
+                out.emplace_back(p + ".adapter_down.bias", b->downB);
+                out.emplace_back(p + ".adapter_up.weight", b->upW);
+                out.emplace_back(p + ".adapter_up.bias", b->upB);
             };
-            add("adapter_attn", blk->mh.get());
-            add("adapter_ffn", blk->out.get());
+            add("mh_adapter", blk->mh.get());
+            add("output_adapter", blk->out.get());
         }
         return out;
     }

@@ -3,7 +3,7 @@
 // [H, b] + bias [H], added to its input: h + up(act(down(h))). Houlsby puts one after the
 // attention block and one after the feed-forward block of every layer; Pfeiffer only the latter.
 // b = bottleneck_size, or hidden_size // reduction_factor.
-// Saved keys: base_model.model.<layer>.adapter_attn.{down,up}.{weight,bias} and adapter_ffn.
+// Saved keys: base_model.model.<layer>.mh_adapter.adapter_{down,up}.{weight,bias} and output_adapter.
 #include <cmath>
 
 #include "core/peft/method_spec.h"
@@ -22,19 +22,19 @@ public:
     std::string displayName() const override { return "Bottleneck adapter"; }
 
     nlohmann::json defaults() const override {
-        return {{"peft_type", "BOTTLENECK_ADAPTER"}, {"task_type", "CAUSAL_LM"}, {"adapter_type", "pfeiffer"},
+        return {{"peft_type", "BOTTLENECK_ADAPTER"}, {"task_type", "CAUSAL_LM"}, {"architecture", "houlsby"},
                 {"reduction_factor", 16}, {"bottleneck_size", nullptr}, {"non_linearity", "relu"},
                 {"mh_adapter", nullptr}, {"output_adapter", nullptr}, {"layers_to_transform", nullptr},
                 {"init_weights", "bert"}, {"modules_to_save", nullptr}};
     }
 
     nlohmann::json help() const override {
-        return {{"adapter_type", "\"houlsby\": an adapter after attention and after the feed-forward block; \"pfeiffer\": after the feed-forward block only."},
+        return {{"architecture", "\"houlsby\": an adapter after attention and after the feed-forward block; \"pfeiffer\": after the feed-forward block only."},
                 {"reduction_factor", "Bottleneck width = hidden size / reduction_factor (ignored when bottleneck_size is set)."},
                 {"bottleneck_size", "Bottleneck width in units; overrides reduction_factor."},
                 {"non_linearity", "Activation between the down and up projections: relu, gelu, swish (silu) or tanh."},
-                {"mh_adapter", "Override: put an adapter after the attention block (true/false); null follows adapter_type."},
-                {"output_adapter", "Override: put an adapter after the feed-forward block; null follows adapter_type."},
+                {"mh_adapter", "Override: put an adapter after the attention block (true/false); null follows architecture."},
+                {"output_adapter", "Override: put an adapter after the feed-forward block; null follows architecture."},
                 {"layers_to_transform", "Decoder layer indices that get adapters (an int or a list); empty means all."},
                 {"init_weights", "\"bert\": small normal init with the up projection near zero, so training starts from the base model."},
                 {"modules_to_save", "Whole modules (for example a classification head) to train in full and store in the adapter."}};
@@ -42,16 +42,16 @@ public:
 
     void validate(const nlohmann::json& cfg, const std::string& where) const override {
         static const std::vector<spec::FieldRule> rules = {
-            {"adapter_type", "string"},        {"reduction_factor", "number"}, {"bottleneck_size", "int|null"},
+            {"architecture", "string"},        {"reduction_factor", "number"}, {"bottleneck_size", "int|null"},
             {"non_linearity", "string"},       {"mh_adapter", "bool|null"},    {"output_adapter", "bool|null"},
-            {"layers_to_transform", "int|list|null"}, {"init_weights", "string"}};
+            {"layers_to_transform", "int|list|null"}, {"init_scale", "number"}};
         spec::checkFields(cfg, where, rules, {});
-        const std::string t = spec::getString(cfg, "adapter_type", "pfeiffer");
+        const std::string t = spec::getString(cfg, "architecture", "houlsby");
         if (t != "houlsby" && t != "pfeiffer")
-            fail(where, "key 'adapter_type' must be \"houlsby\" or \"pfeiffer\" (got \"" + t + "\")", "");
+            fail(where, "key 'architecture' must be \"houlsby\" or \"pfeiffer\" (got \"" + t + "\")", "");
         const std::string a = spec::getString(cfg, "non_linearity", "relu");
-        if (a != "relu" && a != "gelu" && a != "swish" && a != "silu" && a != "tanh")
-            fail(where, "key 'non_linearity' must be relu, gelu, swish, silu or tanh (got \"" + a + "\")", "");
+        if (a != "relu" && a != "gelu" && a != "gelu_new" && a != "swish" && a != "silu" && a != "tanh")
+            fail(where, "key 'non_linearity' must be relu, gelu, gelu_new, swish, silu or tanh (got \"" + a + "\")", "");
         spec::requirePositive(cfg, "reduction_factor", where);
         spec::requirePositive(cfg, "bottleneck_size", where);
     }
@@ -62,7 +62,7 @@ public:
     };
     Shape shape(const ModelConfig& mc, const nlohmann::json& cfg, const std::string& where) const {
         Shape s;
-        const bool houlsby = spec::getString(cfg, "adapter_type", "pfeiffer") == "houlsby";
+        const bool houlsby = spec::getString(cfg, "architecture", "houlsby") == "houlsby";
         s.attn = spec::getBool(cfg, "mh_adapter", houlsby);
         s.ffn = spec::getBool(cfg, "output_adapter", true);
         s.b = spec::getInt(cfg, "bottleneck_size",
@@ -104,14 +104,14 @@ private:
             if (!layerSelected(ltt, nullptr, l, tree.layerContainer)) continue;
             for (int which = 0; which < 2; ++which) {
                 if ((which == 0 && !s.attn) || (which == 1 && !s.ffn)) continue;
-                const std::string name = which == 0 ? "adapter_attn" : "adapter_ffn";
+                const std::string name = which == 0 ? "mh_adapter" : "output_adapter";
                 r.addAdapter(perAdapter, name, l);
                 if (saved) {
                     const std::string k = "base_model.model." + tree.arch.modulePath(l, name);
-                    saved->push_back({k + ".down.weight", {s.b, H}});
-                    saved->push_back({k + ".down.bias", {s.b}});
-                    saved->push_back({k + ".up.weight", {H, s.b}});
-                    saved->push_back({k + ".up.bias", {H}});
+                    saved->push_back({k + ".adapter_down.weight", {s.b, H}});
+                    saved->push_back({k + ".adapter_down.bias", {s.b}});
+                    saved->push_back({k + ".adapter_up.weight", {H, s.b}});
+                    saved->push_back({k + ".adapter_up.bias", {H}});
                 }
                 // Kept for backward: the adapter input [H] (down trains), the down output [b]
                 // (the activation's input) and the activation output [b] (up's input).

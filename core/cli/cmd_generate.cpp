@@ -1,0 +1,42 @@
+// `peft-studio-cli generate`: continue a prompt with a model (and optionally an adapter), streaming.
+#include <iostream>
+
+#include "core/cli/args.h"
+#include "core/cli/commands.h"
+#include "core/model/generate.h"
+#include "core/model/loader.h"
+#include "core/peft/method.h"
+#include "core/tokenizer/tokenizer.h"
+
+namespace peft::cli {
+
+int cmdGenerate(const std::vector<std::string>& argv) {
+    Args a(argv, {"model", "adapter", "prompt", "max-new-tokens", "temperature", "top-k", "top-p", "repetition-penalty", "seed", "stop", "precision"},
+           {"greedy"}, "generate");
+    const std::string dir = a.require("model");
+    ModelOptions mo;
+    mo.dtype = parseDtype(a.get("precision", "fp32"));
+    LoadedModel lm = loadModel(dir, mo);
+    Adapter adapter;
+    if (a.has("adapter")) adapter = loadAdapter(*lm.model, a.get("adapter"));
+    auto tok = Tokenizer::load(dir);
+    GenerateOptions o;
+    o.maxNewTokens = a.getInt("max-new-tokens", 64);
+    o.greedy = a.has("greedy");
+    o.temperature = a.getDouble("temperature", 0.8);
+    o.topK = a.getInt("top-k", 50);
+    o.topP = a.getDouble("top-p", 0.95);
+    o.repetitionPenalty = a.getDouble("repetition-penalty", 1.0);
+    o.seed = static_cast<uint64_t>(a.getInt("seed", 0));
+    o.stopStrings = a.getAll("stop");
+    const std::string prompt = a.require("prompt");
+    std::cout << prompt << std::flush;
+    generateText(*lm.model, *tok, prompt, o, [](const std::string& piece) {
+        std::cout << piece << std::flush;
+        return true;
+    });
+    std::cout << "\n";
+    return 0;
+}
+
+}  // namespace peft::cli

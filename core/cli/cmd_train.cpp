@@ -1,0 +1,81 @@
+// `peft-studio-cli train`: runs a RunConfig with a terminal progress bar and ETA; --resume
+// continues from the newest checkpoint. Ctrl-C stops cleanly with a checkpoint.
+#include <csignal>
+#include <cstdio>
+#include <iostream>
+#include <unistd.h>
+
+#include "core/cli/args.h"
+#include "core/cli/commands.h"
+#include "core/train/trainer.h"
+#include "core/util/error.h"
+
+namespace peft::cli {
+
+namespace {
+TrainerControl* g_control = nullptr;
+void onSigint(int) {
+    if (g_control) g_control->stop.store(true);
+}
+
+std::string formatDuration(double s) {
+    if (!std::isfinite(s) || s < 0) return "--:--";
+    long t = static_cast<long>(s + 0.5);
+    char buf[32];
+    if (t >= 3600) std::snprintf(buf, sizeof(buf), "%ld:%02ld:%02ld", t / 3600, (t / 60) % 60, t % 60);
+    else std::snprintf(buf, sizeof(buf), "%02ld:%02ld", t / 60, t % 60);
+    return buf;
+}
+}  // namespace
+
+int cmdTrain(const std::vector<std::string>& argv) {
+    Args a(argv, {"config", "output-dir", "max-steps"}, {"resume", "quiet"}, "train");
+    const std::string path = a.require("config");
+    nlohmann::json j = readJsonFile(path);
+    if (a.has("output-dir")) j["output_dir"] = a.get("output-dir");
+    if (a.has("max-steps")) {
+        if (!j.contains("training")) j["training"] = nlohmann::json::object();
+        j["training"]["max_steps"] = a.getInt("max-steps", -1);
+    }
+    RunConfig cfg = RunConfig::fromJson(j, path);
+    if (a.has("resume") && latestCheckpoint(cfg.outputDir).empty()) {
+        std::cerr << "train: no checkpoint in " << cfg.outputDir << "/checkpoints to resume from. "
+                  << "Run without --resume to start the run.\n";
+        return 3;
+    }
+    Trainer trainer(cfg);
+    trainer.setup([](const std::string& what, double) { spdlog::info("{}", what); });
+    if (a.has("resume")) trainer.resumeFromLatest();
+
+    TrainerControl control;
+    g_control = &control;
+    std::signal(SIGINT, onSigint);
+    std::signal(SIGTERM, onSigint);
+    const bool tty = ::isatty(STDERR_FILENO) && !a.has("quiet");
+    const int64_t startStep = trainer.step();
+    TrainResult r = trainer.run([&](const StepMetrics& m) {
+        const double perStep = (m.step - startStep) > 0 ? m.elapsedS / static_cast<double>(m.step) : 0;
+        const double eta = perStep * static_cast<double>(m.totalSteps - m.step);
+        const int width = 30;
+        const int filled = m.totalSteps ? static_cast<int>(width * m.step / m.totalSteps) : 0;
+        char line[256];
+        std::snprintf(line, sizeof(line), "[%s%s] %lld/%lld loss %.4f lr %.2e gnorm %.3f %.0f tok/s ETA %s%s",
+                      std::string(static_cast<size_t>(filled), '#').c_str(),
+                      std::string(static_cast<size_t>(width - filled), '.').c_str(), static_cast<long long>(m.step),
+                      static_cast<long long>(m.totalSteps), m.loss, m.lr, m.gradNorm, m.tokensPerS,
+                      formatDuration(eta).c_str(),
+                      m.evalLoss ? (" eval " + std::to_string(*m.evalLoss).substr(0, 6)).c_str() : "");
+        if (tty) std::fprintf(stderr, "\r%s\033[K", line);
+        else if (m.step == m.totalSteps || m.evalLoss || m.step % 10 == 0) std::fprintf(stderr, "%s\n", line);
+    }, &control);
+    if (tty) std::fprintf(stderr, "\n");
+    g_control = nullptr;
+    std::signal(SIGINT, SIG_DFL);
+    std::signal(SIGTERM, SIG_DFL);
+    std::cout << statusName(r.status) << ": " << r.message << "\n";
+    if (!r.adapterDir.empty()) std::cout << "adapter: " << r.adapterDir << "\n";
+    if (!r.lastCheckpoint.empty()) std::cout << "checkpoint: " << r.lastCheckpoint << "\n";
+    return r.status == TrainStatus::Failed ? 1 : r.status == TrainStatus::Stopped ? 130 : 0;
+}
+
+}  // namespace peft::cli

@@ -1,0 +1,126 @@
+// Batcher: seeded epoch orders, padding into torch tensors, resumable position.
+#include "core/data/batcher.h"
+
+#include <random>
+
+#include "core/util/error.h"
+
+namespace peft::data {
+
+nlohmann::json DataPosition::toJson() const { return {{"epoch", epoch}, {"index", index}}; }
+
+DataPosition DataPosition::fromJson(const nlohmann::json& j, const std::string& where) {
+    DataPosition p;
+    if (!j.is_object() || !j.contains("epoch") || !j.contains("index") || !j["epoch"].is_number_integer() ||
+        !j["index"].is_number_integer())
+        fail(where, "expected {\"epoch\": int, \"index\": int}, found " + j.dump(), "The checkpoint is damaged.");
+    p.epoch = j["epoch"].get<int64_t>();
+    p.index = j["index"].get<int64_t>();
+    return p;
+}
+
+Batcher::Batcher(std::shared_ptr<const std::vector<PreparedExample>> examples, BatcherOptions opts)
+    : m_examples(std::move(examples)), m_opts(opts) {
+    if (!m_examples || m_examples->empty()) fail("batcher", "no examples to batch", "Check the dataset report.");
+    if (m_opts.batchSize < 1)
+        fail("training.batch_size", "must be at least 1, found " + std::to_string(m_opts.batchSize), "");
+    if (m_opts.dropLast && size() < m_opts.batchSize)
+        fail("training.batch_size",
+             "is " + std::to_string(m_opts.batchSize) + " but the dataset has only " + std::to_string(size()) +
+                 " examples, so no full batch exists",
+             "Lower the batch size.");
+}
+
+int64_t Batcher::batchesPerEpoch() const {
+    int64_t n = size(), b = m_opts.batchSize;
+    return m_opts.dropLast ? n / b : (n + b - 1) / b;
+}
+
+std::vector<int64_t> Batcher::epochOrder(int64_t epoch) const {
+    std::vector<int64_t> order(static_cast<size_t>(size()));
+    for (size_t i = 0; i < order.size(); ++i) order[i] = static_cast<int64_t>(i);
+    if (!m_opts.shuffle || order.size() < 2) return order;
+    // Seed from (seed, epoch) with a splitmix step so neighbouring epochs are unrelated.
+    uint64_t z = m_opts.seed + 0x9E3779B97F4A7C15ULL * static_cast<uint64_t>(epoch + 1);
+    z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ULL;
+    z = (z ^ (z >> 27)) * 0x94D049BB133111EBULL;
+    z ^= z >> 31;
+    std::mt19937_64 rng(z);
+    for (size_t i = order.size() - 1; i > 0; --i) std::swap(order[i], order[static_cast<size_t>(rng() % (i + 1))]);
+    return order;
+}
+
+void Batcher::ensureOrder() {
+    if (m_orderEpoch != m_pos.epoch) {
+        m_order = epochOrder(m_pos.epoch);
+        m_orderEpoch = m_pos.epoch;
+    }
+}
+
+void Batcher::setPosition(const DataPosition& p) {
+    if (p.epoch < 0 || p.index < 0 || p.index > size())
+        fail("data position", "(epoch " + std::to_string(p.epoch) + ", index " + std::to_string(p.index) +
+                                  ") is outside this dataset of " + std::to_string(size()) + " examples",
+             "Resume with the same dataset the checkpoint was made with.");
+    m_pos = p;
+}
+
+Batch Batcher::next() {
+    int64_t n = size();
+    bool epochDone = m_pos.index >= n || (m_opts.dropLast && m_pos.index + m_opts.batchSize > n);
+    if (epochDone) {
+        ++m_pos.epoch;
+        m_pos.index = 0;
+    }
+    ensureOrder();
+    int64_t end = std::min(n, m_pos.index + m_opts.batchSize);
+    std::vector<const PreparedExample*> picked;
+    for (int64_t i = m_pos.index; i < end; ++i) picked.push_back(&(*m_examples)[static_cast<size_t>(m_order[static_cast<size_t>(i)])]);
+    Batch b = collate(picked, m_opts.padId);
+    b.epoch = m_pos.epoch;
+    m_pos.index = end;
+    return b;
+}
+
+Batch Batcher::collate(const std::vector<const PreparedExample*>& ex, int64_t padId) {
+    Batch b;
+    const int64_t B = static_cast<int64_t>(ex.size());
+    if (B == 0) fail("batcher", "cannot collate an empty batch", "");
+    int64_t T = 0;
+    bool classification = true;
+    for (const auto* e : ex) {
+        T = std::max<int64_t>(T, static_cast<int64_t>(e->inputIds.size()));
+        classification = classification && e->classLabel >= 0;
+    }
+    auto opts = torch::TensorOptions().dtype(torch::kInt64);
+    b.inputIds = torch::full({B, T}, padId, opts);
+    b.attentionMask = torch::zeros({B, T}, opts);
+    b.labels = classification ? torch::empty({B}, opts) : torch::full({B, T}, kIgnoreIndex, opts);
+    auto ids = b.inputIds.accessor<int64_t, 2>();
+    auto mask = b.attentionMask.accessor<int64_t, 2>();
+    for (int64_t r = 0; r < B; ++r) {
+        const auto& e = *ex[static_cast<size_t>(r)];
+        for (size_t t = 0; t < e.inputIds.size(); ++t) {
+            ids[r][static_cast<int64_t>(t)] = e.inputIds[t];
+            mask[r][static_cast<int64_t>(t)] = 1;
+        }
+        b.numTokens += static_cast<int64_t>(e.inputIds.size());
+    }
+    if (classification) {
+        auto lab = b.labels.accessor<int64_t, 1>();
+        for (int64_t r = 0; r < B; ++r) lab[r] = ex[static_cast<size_t>(r)]->classLabel;
+        b.numLabels = B;
+    } else {
+        auto lab = b.labels.accessor<int64_t, 2>();
+        for (int64_t r = 0; r < B; ++r) {
+            const auto& e = *ex[static_cast<size_t>(r)];
+            for (size_t t = 0; t < e.labels.size() && t < e.inputIds.size(); ++t) {
+                lab[r][static_cast<int64_t>(t)] = e.labels[t];
+                b.numLabels += e.labels[t] != kIgnoreIndex ? 1 : 0;
+            }
+        }
+    }
+    return b;
+}
+
+}  // namespace peft::data

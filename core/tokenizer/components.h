@@ -1,0 +1,64 @@
+// The pipeline stages of a Hugging Face tokenizer.json: normalizers, pre-tokenizers,
+// post-processors and decoders, each built from its JSON object by a factory that refuses
+// (PeftError naming the type and file) any component it does not implement.
+#pragma once
+#include <nlohmann/json.hpp>
+
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <vector>
+
+namespace peft::tok {
+
+// A piece of text on its way to the model. `atStart`: the piece begins at offset 0 of the
+// original input (HF's `offsets_original().0 == 0`, used by Metaspace's prepend_scheme "first").
+struct Piece {
+    std::string text;
+    bool atStart = false;
+};
+
+class Normalizer {
+public:
+    virtual ~Normalizer() = default;
+    virtual void normalize(std::string& s) const = 0;
+};
+
+class PreTokenizer {
+public:
+    virtual ~PreTokenizer() = default;
+    // Replaces each piece by its sub-pieces (empty pieces are dropped).
+    virtual void preTokenize(std::vector<Piece>& pieces) const = 0;
+};
+
+class PostProcessor {
+public:
+    virtual ~PostProcessor() = default;
+    // Runs only when special tokens are requested (ids of a single sequence).
+    virtual void process(std::vector<int64_t>& ids) const = 0;
+};
+
+class Decoder {
+public:
+    virtual ~Decoder() = default;
+    // HF's decode_chain: tokens in, tokens out; the caller joins the result.
+    virtual void decodeChain(std::vector<std::string>& tokens) const = 0;
+};
+
+// `where` is "<file>: <json key path>", used verbatim in error messages.
+std::unique_ptr<Normalizer> makeNormalizer(const nlohmann::json& j, const std::string& where);
+std::unique_ptr<PreTokenizer> makePreTokenizer(const nlohmann::json& j, const std::string& where);
+std::unique_ptr<PostProcessor> makePostProcessor(const nlohmann::json& j, const std::string& where);
+std::unique_ptr<Decoder> makeDecoder(const nlohmann::json& j, const std::string& where);
+
+// JSON access with errors naming the key.
+const nlohmann::json& member(const nlohmann::json& j, const std::string& key, const std::string& where);
+std::string stringMember(const nlohmann::json& j, const std::string& key, const std::string& where);
+std::string typeOf(const nlohmann::json& j, const std::string& where);
+// Reads a `{"String": s}` / `{"Regex": r}` pattern object; returns a regex source
+// (String patterns escaped) and whether it was a plain string.
+std::string patternSource(const nlohmann::json& j, const std::string& where, bool* isString = nullptr);
+// A single Unicode character given as a JSON string (Metaspace replacement, Strip content).
+std::string singleChar(const nlohmann::json& j, const std::string& key, const std::string& where);
+
+}  // namespace peft::tok

@@ -1,0 +1,46 @@
+// Optimizers written out as torch defines them (AdamW with decoupled weight decay, Adam with
+// L2 decay, SGD with momentum), with state that saves and restores exactly, plus LR schedules.
+#pragma once
+#include <torch/torch.h>
+
+#include <map>
+#include <string>
+#include <vector>
+
+#include "core/train/run_config.h"
+
+namespace peft {
+
+class Optimizer {
+public:
+    Optimizer(std::vector<std::pair<std::string, torch::Tensor>> params, const TrainingConfig& cfg);
+    // One update with learning rate `lr` from the gradients in .grad().
+    void step(double lr);
+    void zeroGrad();
+    int64_t stepCount() const { return m_step; }
+    // State as named tensors ("<param>.exp_avg", ...) plus the step count.
+    std::vector<std::pair<std::string, torch::Tensor>> state() const;
+    void loadState(const std::map<std::string, torch::Tensor>& state, int64_t stepCount, const std::string& where);
+    const std::vector<std::pair<std::string, torch::Tensor>>& params() const { return m_params; }
+
+private:
+    std::vector<std::pair<std::string, torch::Tensor>> m_params;
+    TrainingConfig m_cfg;
+    int64_t m_step = 0;
+    std::vector<torch::Tensor> m_m, m_v;  // first/second moments (or momentum buffer in m_m)
+};
+
+// Learning rate at optimizer step `step` (0-based) of `total`, as transformers' schedulers.
+double scheduledLr(const TrainingConfig& cfg, int64_t step, int64_t total);
+
+// Total L2 norm of the gradients; scales them so the norm is at most maxNorm (when > 0).
+// Returns the norm before clipping.
+double clipGradNorm(const std::vector<std::pair<std::string, torch::Tensor>>& params, double maxNorm);
+
+// transformers' causal-LM loss pieces: the summed cross-entropy over non-(-100) labels after
+// shifting by one, and the count of those labels. logits [B,T,V], labels [B,T].
+std::pair<torch::Tensor, int64_t> causalLmLossSum(const torch::Tensor& logits, const torch::Tensor& labels);
+// Number of labels that count after the shift.
+int64_t countTargetTokens(const torch::Tensor& labels);
+
+}  // namespace peft

@@ -1,0 +1,50 @@
+// RunConfig: the one JSON document the CLI and the GUI read and write to describe a run.
+// Unknown keys and wrong types are errors naming the key; missing keys take the defaults.
+#pragma once
+#include <nlohmann/json.hpp>
+
+#include <array>
+#include <string>
+
+namespace peft {
+
+struct TrainingConfig {
+    int64_t epochs = 1;
+    int64_t maxSteps = -1;  // > 0 overrides epochs; the data repeats
+    int64_t batchSize = 4;
+    int64_t gradAccum = 1;
+    double lr = 2e-4;
+    double weightDecay = 0.0;
+    std::array<double, 2> betas{0.9, 0.999};
+    double eps = 1e-8;
+    double momentum = 0.9;  // sgd
+    std::string optimizer = "adamw";  // adamw | adam | sgd
+    std::string scheduler = "cosine"; // constant | linear | cosine
+    int64_t warmupSteps = 0;
+    double maxGradNorm = 1.0;  // <= 0 disables clipping
+    uint64_t seed = 42;
+    bool shuffle = true;
+    std::string precision = "bf16";  // fp32 | bf16
+    int64_t evalEvery = 50;
+    int64_t saveEvery = 100;
+    int64_t keepCheckpoints = 3;
+    int64_t earlyStoppingPatience = 0;
+    std::string device = "auto";  // auto | cpu | cuda | cuda:N
+    int64_t logEvery = 1;
+    bool quantizeBase = false;     // QLoRA: frozen linear weights in NF4
+};
+
+struct RunConfig {
+    std::string model;
+    nlohmann::json dataset = nlohmann::json::object();
+    nlohmann::json method = nlohmann::json::object();
+    TrainingConfig training;
+    std::string outputDir = "runs/run";
+
+    // `where` names the source (file path) in error messages.
+    static RunConfig fromJson(const nlohmann::json& j, const std::string& where);
+    static RunConfig load(const std::string& path);
+    nlohmann::json toJson() const;
+};
+
+}  // namespace peft

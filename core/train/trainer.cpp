@@ -1,0 +1,449 @@
+// The training loop, checkpoints and resume.
+#include "core/train/trainer.h"
+
+#include <spdlog/sinks/basic_file_sink.h>
+#include <spdlog/spdlog.h>
+
+#include <chrono>
+#include <cmath>
+#include <filesystem>
+#include <fstream>
+#include <random>
+#include <thread>
+
+#include "core/io/model_config.h"
+#include "core/io/tensor_io.h"
+#include "core/tokenizer/tokenizer.h"
+#include "core/util/atomic_file.h"
+#include "core/util/error.h"
+
+namespace peft {
+
+namespace fs = std::filesystem;
+using nlohmann::json;
+
+std::string statusName(TrainStatus s) {
+    switch (s) {
+        case TrainStatus::Finished: return "finished";
+        case TrainStatus::Stopped: return "stopped";
+        case TrainStatus::EarlyStopped: return "early-stopped";
+        case TrainStatus::Failed: return "failed";
+    }
+    return "?";
+}
+
+json StepMetrics::toJson() const {
+    json j = {{"step", step},   {"epoch", epoch},           {"loss", loss},          {"grad_norm", gradNorm},
+              {"lr", lr},       {"tokens_per_s", tokensPerS}, {"elapsed_s", elapsedS}};
+    if (evalLoss) j["eval_loss"] = *evalLoss;
+    if (evalPerplexity) j["eval_ppl"] = *evalPerplexity;
+    if (evalAccuracy) j["eval_accuracy"] = *evalAccuracy;
+    return j;
+}
+
+std::string latestCheckpoint(const std::string& outputDir) {
+    fs::path dir = fs::path(outputDir) / "checkpoints";
+    std::error_code ec;
+    if (!fs::is_directory(dir, ec)) return "";
+    std::string best;
+    for (const auto& e : fs::directory_iterator(dir, ec)) {
+        std::string n = e.path().filename().string();
+        if (n.rfind("step-", 0) != 0 || !fs::exists(e.path() / "trainer_state.json")) continue;
+        if (best.empty() || n > fs::path(best).filename().string()) best = e.path().string();
+    }
+    return best;
+}
+
+Trainer::Trainer(RunConfig cfg) : m_cfg(std::move(cfg)) {}
+
+Trainer::~Trainer() {
+    if (m_logSink) {
+        auto& sinks = spdlog::default_logger()->sinks();
+        auto sink = std::static_pointer_cast<spdlog::sinks::sink>(m_logSink);
+        sinks.erase(std::remove(sinks.begin(), sinks.end(), sink), sinks.end());
+    }
+}
+
+void Trainer::setData(TrainData data) {
+    m_data = std::move(data);
+    m_haveData = true;
+}
+
+void Trainer::setup(const ProgressFn& progress) {
+    const TrainingConfig& t = m_cfg.training;
+    auto report = [&](const std::string& w, double f) {
+        if (progress) progress(w, f);
+    };
+    // Device: automatic, with an override.
+    if (t.device == "auto") {
+        m_device = torch::cuda::is_available() ? torch::Device(torch::kCUDA) : torch::Device(torch::kCPU);
+    } else {
+        try {
+            m_device = torch::Device(t.device);
+        } catch (const std::exception&) {
+            fail("training.device", "'" + t.device + "' is not a device", "Use auto, cpu, cuda or cuda:N.");
+        }
+        if (m_device.is_cuda() && !torch::cuda::is_available())
+            fail("training.device", "CUDA was requested but this LibTorch build or machine has no GPU", "Use \"auto\" or \"cpu\".");
+    }
+    torch::manual_seed(t.seed);
+    fs::create_directories(m_cfg.outputDir);
+    // The run's log file, beside its metrics.
+    auto sink = std::make_shared<spdlog::sinks::basic_file_sink_mt>((fs::path(m_cfg.outputDir) / "log.txt").string());
+    spdlog::default_logger()->sinks().push_back(sink);
+    m_logSink = sink;
+    writeFileAtomic((fs::path(m_cfg.outputDir) / "run.json").string(), m_cfg.toJson().dump(2) + "\n");
+
+    report("Loading model", 0.1);
+    ModelOptions mo;
+    mo.dtype = t.precision == "bf16" ? torch::kBFloat16 : torch::kFloat32;
+    mo.device = m_device;
+    LoadedModel lm = loadModel(m_cfg.model, mo);
+    m_model = lm.model;
+
+    report("Attaching method", 0.4);
+    const json& method = m_cfg.method;
+    m_classification = method.value("task_type", std::string("CAUSAL_LM")) == "SEQ_CLS";
+    if (m_classification) {
+        int64_t labels = method.value("num_labels", m_model->config().numLabels);
+        m_model->enableClassification(labels);
+    }
+    if (method.contains("init_from") && method["init_from"].is_string()) {
+        m_adapter = loadAdapter(*m_model, method["init_from"].get<std::string>(), "default");
+    } else {
+        json cfg = method;
+        cfg.erase("init_from");
+        m_adapter = attachAdapter(*m_model, cfg, "default");
+    }
+    m_model->to(m_device);
+    m_model->train();
+    // Trainable tensors stay fp32 (master weights) whatever the base precision.
+    NamedTensors params = m_adapter.method->trainable();
+    if (params.empty()) fail("method", "the method has no trainable parameters", "Check target_modules and the method's settings.");
+    m_optimizer = std::make_unique<Optimizer>(params, t);
+
+    if (!m_haveData) {
+        report("Preparing data", 0.6);
+        data::DatasetConfig dc = data::DatasetConfig::fromJson(m_cfg.dataset, "dataset");
+        auto tok = Tokenizer::load(m_cfg.model);
+        data::PrepareOptions po;
+        po.seed = t.seed;
+        data::PreparedDataset pd = data::prepareDataset(dc, tok.get(), po);
+        for (const auto& r : pd.report.rejections)
+            spdlog::warn("{}:{}: {}", dc.path, r.line, r.reason);
+        m_data.train = std::move(pd.train);
+        m_data.validation = std::move(pd.validation);
+        m_data.padId = pd.padId;
+        m_haveData = true;
+    }
+    if (m_data.train.empty()) fail(m_cfg.dataset.value("path", std::string("dataset")), "no training examples", "Check the dataset file and its format.");
+    if (!m_classification) {
+        int64_t targets = 0;
+        for (const auto& e : m_data.train)
+            for (size_t i = 1; i < e.labels.size(); ++i) targets += e.labels[i] != -100;
+        if (targets == 0)
+            fail(m_cfg.dataset.value("path", std::string("dataset")), "every label is masked: there is nothing to learn",
+                 "Check the template and 'train_on' (use \"all\" to train on prompts too), or max_length (responses may be cut off).");
+    }
+    const int64_t n = static_cast<int64_t>(m_data.train.size());
+    data::BatcherOptions bo;
+    bo.batchSize = t.batchSize;
+    bo.shuffle = t.shuffle;
+    bo.seed = t.seed;
+    bo.padId = m_data.padId;
+    m_batcher = std::make_unique<data::Batcher>(std::make_shared<const std::vector<Example>>(m_data.train), bo);
+    const int64_t stepsPerEpoch = std::max<int64_t>(1, m_batcher->batchesPerEpoch() / t.gradAccum);
+    m_totalSteps = t.maxSteps > 0 ? t.maxSteps : t.epochs * stepsPerEpoch;
+    spdlog::info("training {} examples ({} validation), {} steps, {} trainable tensors on {}", n, m_data.validation.size(),
+                 m_totalSteps, params.size(), m_device.str());
+    report("Ready", 1.0);
+}
+
+double Trainer::stepLoss(const std::vector<data::Batch>& micro, int64_t count) {
+    double total = 0;
+    for (const data::Batch& b : micro) {
+        torch::Tensor ids = b.inputIds.to(m_device), mask = b.attentionMask.to(m_device);
+        torch::Tensor sum;
+        if (m_classification) {
+            torch::Tensor logits = m_model->classify(ids, mask).to(torch::kFloat32);
+            sum = torch::nn::functional::cross_entropy(
+                logits, b.labels.to(m_device), torch::nn::functional::CrossEntropyFuncOptions().reduction(torch::kSum));
+        } else {
+            torch::Tensor logits = m_model->forward(ids, mask);
+            // Prompt tuning prepends virtual positions: they carry no labels.
+            torch::Tensor labels = b.labels.to(m_device);
+            if (logits.size(1) > labels.size(1)) {
+                int64_t extra = logits.size(1) - labels.size(1);
+                labels = torch::cat({torch::full({labels.size(0), extra}, -100, labels.options()), labels}, 1);
+            }
+            sum = causalLmLossSum(logits, labels).first;
+        }
+        // Mean over every counted label of the whole (accumulated) batch, as transformers does.
+        torch::Tensor loss = sum / static_cast<double>(std::max<int64_t>(1, count));
+        loss.backward();
+        total += sum.item<double>();
+    }
+    return total / static_cast<double>(std::max<int64_t>(1, count));
+}
+
+std::pair<double, std::optional<double>> Trainer::evaluate() {
+    torch::NoGradGuard ng;
+    bool wasTraining = m_model->is_training();
+    m_model->eval();
+    double sum = 0;
+    int64_t count = 0, correct = 0, rowsSeen = 0;
+    const int64_t bs = m_cfg.training.batchSize;
+    for (size_t s = 0; s < m_data.validation.size(); s += static_cast<size_t>(bs)) {
+        std::vector<const Example*> rows;
+        for (size_t k = s; k < std::min(m_data.validation.size(), s + static_cast<size_t>(bs)); ++k)
+            rows.push_back(&m_data.validation[k]);
+        data::Batch b = data::Batcher::collate(rows, m_data.padId);
+        torch::Tensor ids = b.inputIds.to(m_device), mask = b.attentionMask.to(m_device);
+        if (m_classification) {
+            torch::Tensor logits = m_model->classify(ids, mask).to(torch::kFloat32);
+            torch::Tensor y = b.labels.to(m_device);
+            sum += torch::nn::functional::cross_entropy(logits, y, torch::nn::functional::CrossEntropyFuncOptions().reduction(torch::kSum)).item<double>();
+            correct += logits.argmax(-1).eq(y).sum().item<int64_t>();
+            count += static_cast<int64_t>(rows.size());
+            rowsSeen += static_cast<int64_t>(rows.size());
+        } else {
+            torch::Tensor logits = m_model->forward(ids, mask);
+            torch::Tensor labels = b.labels.to(m_device);
+            if (logits.size(1) > labels.size(1)) {
+                int64_t extra = logits.size(1) - labels.size(1);
+                labels = torch::cat({torch::full({labels.size(0), extra}, -100, labels.options()), labels}, 1);
+            }
+            auto [s2, c] = causalLmLossSum(logits, labels);
+            sum += s2.item<double>();
+            count += c;
+        }
+    }
+    if (wasTraining) m_model->train();
+    double loss = count ? sum / static_cast<double>(count) : std::nan("");
+    std::optional<double> acc;
+    if (m_classification && rowsSeen) acc = static_cast<double>(correct) / static_cast<double>(rowsSeen);
+    return {loss, acc};
+}
+
+void Trainer::appendMetrics(const StepMetrics& m) {
+    std::ofstream out(fs::path(m_cfg.outputDir) / "metrics.jsonl", std::ios::app);
+    out << m.toJson().dump() << "\n";
+}
+
+std::string Trainer::saveCheckpoint() {
+    char name[32];
+    std::snprintf(name, sizeof(name), "step-%08lld", static_cast<long long>(m_step));
+    fs::path root = fs::path(m_cfg.outputDir) / "checkpoints";
+    fs::create_directories(root);
+    fs::path tmp = root / (std::string(".tmp-") + name);
+    fs::path dst = root / name;
+    std::error_code ec;
+    fs::remove_all(tmp, ec);
+    fs::create_directories(tmp);
+    try {
+        saveSafetensors((tmp / "trainable.safetensors").string(), m_adapter.method->trainable());
+        saveSafetensors((tmp / "optimizer.safetensors").string(), m_optimizer->state());
+        torch::Tensor rng = at::detail::getDefaultCPUGenerator().get_state();
+        saveSafetensors((tmp / "rng.safetensors").string(), {{"cpu", rng}});
+        saveAdapter(m_adapter, (tmp / "adapter").string());
+        json state = {{"step", m_step},
+                      {"total_steps", m_totalSteps},
+                      {"data_position", m_batcher->position().toJson()},
+                      {"optimizer_steps", m_optimizer->stepCount()},
+                      {"elapsed_s", m_elapsedBefore},
+                      {"best_eval_loss", m_bestEval ? json(*m_bestEval) : json(nullptr)},
+                      {"bad_evals", m_badEvals},
+                      {"seed", m_cfg.training.seed}};
+        // Written last: a folder without it is never taken for a checkpoint.
+        writeFileAtomic((tmp / "trainer_state.json").string(), state.dump(2) + "\n");
+        fs::remove_all(dst, ec);
+        fs::rename(tmp, dst);
+        syncDirectory(root.string());
+    } catch (...) {
+        fs::remove_all(tmp, ec);
+        throw;
+    }
+    m_lastCheckpoint = dst.string();
+    pruneCheckpoints();
+    spdlog::info("checkpoint saved: {}", dst.string());
+    return dst.string();
+}
+
+void Trainer::pruneCheckpoints() {
+    fs::path root = fs::path(m_cfg.outputDir) / "checkpoints";
+    std::vector<fs::path> all;
+    std::error_code ec;
+    for (const auto& e : fs::directory_iterator(root, ec))
+        if (e.path().filename().string().rfind("step-", 0) == 0) all.push_back(e.path());
+    std::sort(all.begin(), all.end());
+    while (static_cast<int64_t>(all.size()) > m_cfg.training.keepCheckpoints) {
+        fs::remove_all(all.front(), ec);
+        all.erase(all.begin());
+    }
+}
+
+bool Trainer::resumeFromLatest() {
+    std::string ck = latestCheckpoint(m_cfg.outputDir);
+    if (ck.empty()) return false;
+    const std::string where = ck;
+    json state = readJsonFile((fs::path(ck) / "trainer_state.json").string());
+    auto trainable = loadSafetensors((fs::path(ck) / "trainable.safetensors").string());
+    {
+        torch::NoGradGuard ng;
+        for (auto& [n, p] : m_adapter.method->trainable()) {
+            auto it = trainable.find(n);
+            if (it == trainable.end()) fail(where, "tensor '" + n + "' is missing from the checkpoint", "It belongs to another run configuration.");
+            if (it->second.sizes() != p.sizes()) fail(where, "tensor '" + n + "' has the wrong shape", "It belongs to another run configuration.");
+            p.copy_(it->second);
+        }
+    }
+    m_optimizer->loadState(loadSafetensors((fs::path(ck) / "optimizer.safetensors").string()),
+                           state.at("optimizer_steps").get<int64_t>(), where);
+    auto rng = loadSafetensors((fs::path(ck) / "rng.safetensors").string());
+    {
+        at::Generator gen = at::detail::getDefaultCPUGenerator();
+        gen.set_state(rng.at("cpu").clone());
+    }
+    m_step = state.at("step").get<int64_t>();
+    m_batcher->setPosition(data::DataPosition::fromJson(state.at("data_position"), where));
+    m_elapsedBefore = state.value("elapsed_s", 0.0);
+    if (state.contains("best_eval_loss") && state["best_eval_loss"].is_number()) m_bestEval = state["best_eval_loss"].get<double>();
+    m_badEvals = state.value("bad_evals", int64_t{0});
+    m_lastCheckpoint = ck;
+    // metrics.jsonl keeps only the steps the checkpoint covers.
+    fs::path mp = fs::path(m_cfg.outputDir) / "metrics.jsonl";
+    if (fs::exists(mp)) {
+        std::ifstream in(mp);
+        std::string line, kept;
+        while (std::getline(in, line)) {
+            try {
+                if (json::parse(line).value("step", int64_t{0}) <= m_step) kept += line + "\n";
+            } catch (const std::exception&) {
+                // a line cut by a kill: dropped
+            }
+        }
+        writeFileAtomic(mp.string(), kept);
+    }
+    spdlog::info("resumed from {} at step {}", ck, m_step);
+    return true;
+}
+
+TrainResult Trainer::run(const MetricsSink& sink, TrainerControl* control) {
+    using Clock = std::chrono::steady_clock;
+    const TrainingConfig& t = m_cfg.training;
+    TrainResult result;
+    const auto start = Clock::now();
+    auto elapsed = [&] { return m_elapsedBefore + std::chrono::duration<double>(Clock::now() - start).count(); };
+    auto stopWithCheckpoint = [&](TrainStatus s, const std::string& msg) {
+        m_elapsedBefore = elapsed();
+        result.lastCheckpoint = saveCheckpoint();
+        result.status = s;
+        result.message = msg;
+        result.steps = m_step;
+        return result;
+    };
+    m_model->train();
+    while (m_step < m_totalSteps) {
+        if (control) {
+            while (control->pause.load() && !control->stop.load()) std::this_thread::sleep_for(std::chrono::milliseconds(20));
+            if (control->stop.load()) return stopWithCheckpoint(TrainStatus::Stopped, "stopped at step " + std::to_string(m_step));
+        }
+        const auto t0 = Clock::now();
+        std::vector<data::Batch> micro;
+        int64_t count = 0, tokens = 0;
+        for (int64_t a = 0; a < t.gradAccum; ++a) {
+            micro.push_back(m_batcher->next());
+            count += m_classification ? micro.back().inputIds.size(0) : countTargetTokens(micro.back().labels);
+            tokens += micro.back().numTokens;
+        }
+        double loss = 0;
+        try {
+            loss = stepLoss(micro, count);
+        } catch (const c10::Error& e) {
+            std::string what = e.what_without_backtrace();
+            if (what.find("alloc") != std::string::npos || what.find("memory") != std::string::npos) {
+                m_optimizer->zeroGrad();
+                return stopWithCheckpoint(TrainStatus::Failed, "out of memory at step " + std::to_string(m_step + 1) +
+                                                                   ": lower batch_size or max_length, or use gradient accumulation");
+            }
+            throw;
+        }
+        if (!std::isfinite(loss)) {
+            m_optimizer->zeroGrad();
+            result.status = TrainStatus::Failed;
+            result.steps = m_step;
+            result.lastCheckpoint = m_lastCheckpoint;
+            result.message = "the loss became " + std::string(std::isnan(loss) ? "NaN" : "infinite") + " at step " +
+                             std::to_string(m_step + 1) + ". Lower the learning rate, use fp32, or check the data. " +
+                             (m_lastCheckpoint.empty() ? "No checkpoint was written yet." : "The last good checkpoint is " + m_lastCheckpoint + ".");
+            spdlog::error("{}", result.message);
+            return result;
+        }
+        const double gradNorm = clipGradNorm(m_optimizer->params(), t.maxGradNorm);
+        if (!std::isfinite(gradNorm)) {
+            m_optimizer->zeroGrad();
+            result.status = TrainStatus::Failed;
+            result.steps = m_step;
+            result.lastCheckpoint = m_lastCheckpoint;
+            result.message = "the gradient norm exploded (" + std::to_string(gradNorm) + ") at step " + std::to_string(m_step + 1) +
+                             ". Lower the learning rate or set max_grad_norm. " +
+                             (m_lastCheckpoint.empty() ? "" : "The last good checkpoint is " + m_lastCheckpoint + ".");
+            spdlog::error("{}", result.message);
+            return result;
+        }
+        const double lr = scheduledLr(t, m_step, m_totalSteps);
+        m_optimizer->step(lr);
+        m_optimizer->zeroGrad();
+        ++m_step;
+        const double dt = std::chrono::duration<double>(Clock::now() - t0).count();
+
+        StepMetrics m;
+        m.step = m_step;
+        m.totalSteps = m_totalSteps;
+        const data::DataPosition pos = m_batcher->position();
+        m.epoch = static_cast<double>(pos.epoch) + static_cast<double>(pos.index) / static_cast<double>(std::max<int64_t>(1, m_batcher->size()));
+        m.loss = loss;
+        m.gradNorm = gradNorm;
+        m.lr = lr;
+        m.tokensPerS = dt > 0 ? static_cast<double>(tokens) / dt : 0;
+        const bool last = m_step == m_totalSteps;
+        if (!m_data.validation.empty() && ((t.evalEvery > 0 && m_step % t.evalEvery == 0) || last)) {
+            auto [el, acc] = evaluate();
+            m.evalLoss = el;
+            m.evalPerplexity = std::exp(el);
+            m.evalAccuracy = acc;
+            result.finalEvalLoss = el;
+            if (!m_bestEval || el < *m_bestEval) {
+                m_bestEval = el;
+                m_badEvals = 0;
+            } else {
+                ++m_badEvals;
+            }
+        }
+        m.elapsedS = elapsed();
+        appendMetrics(m);
+        if (sink) sink(m);
+        if (t.saveEvery > 0 && m_step % t.saveEvery == 0 && !last) {
+            m_elapsedBefore = elapsed();
+            saveCheckpoint();
+        }
+        if (t.earlyStoppingPatience > 0 && m_badEvals >= t.earlyStoppingPatience) {
+            result = stopWithCheckpoint(TrainStatus::EarlyStopped, "eval loss did not improve for " +
+                                                                       std::to_string(m_badEvals) + " evaluations");
+            break;
+        }
+    }
+    if (result.status != TrainStatus::EarlyStopped) {
+        m_elapsedBefore = elapsed();
+        result.lastCheckpoint = saveCheckpoint();
+        result.status = TrainStatus::Finished;
+        result.message = "finished " + std::to_string(m_step) + " steps";
+    }
+    result.steps = m_step;
+    result.adapterDir = (fs::path(m_cfg.outputDir) / "adapter").string();
+    saveAdapter(m_adapter, result.adapterDir);
+    spdlog::info("{}; adapter written to {}", result.message, result.adapterDir);
+    return result;
+}
+
+}  // namespace peft

@@ -1,0 +1,122 @@
+// Trainer: turns a RunConfig (model + method + data + schedule) into a trained adapter.
+// One loop, read top to bottom: batches -> loss -> backward -> clip -> step -> metrics ->
+// eval -> checkpoint. Pause/stop are polled between steps from another thread.
+#pragma once
+#include <torch/torch.h>
+
+#include <atomic>
+#include <functional>
+#include <memory>
+#include <nlohmann/json.hpp>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "core/data/batcher.h"
+#include "core/model/loader.h"
+#include "core/peft/method.h"
+#include "core/train/optimizer.h"
+#include "core/train/run_config.h"
+
+namespace peft {
+
+// One tokenised example (ids, labels with -100 where no loss is taken, or a class label).
+using Example = data::PreparedExample;
+
+struct TrainData {
+    std::vector<Example> train;
+    std::vector<Example> validation;
+    int64_t padId = 0;
+};
+
+struct StepMetrics {
+    int64_t step = 0;
+    int64_t totalSteps = 0;
+    double epoch = 0;
+    double loss = 0;
+    double gradNorm = 0;
+    double lr = 0;
+    double tokensPerS = 0;
+    double elapsedS = 0;
+    std::optional<double> evalLoss, evalPerplexity, evalAccuracy;
+    nlohmann::json toJson() const;
+};
+
+using MetricsSink = std::function<void(const StepMetrics&)>;
+using ProgressFn = std::function<void(const std::string& what, double fraction)>;
+
+// Shared with the thread that drives the UI: polled between steps.
+struct TrainerControl {
+    std::atomic<bool> stop{false};
+    std::atomic<bool> pause{false};
+};
+
+enum class TrainStatus { Finished, Stopped, EarlyStopped, Failed };
+
+struct TrainResult {
+    TrainStatus status = TrainStatus::Finished;
+    int64_t steps = 0;
+    std::string message;
+    std::string adapterDir;      // final adapter (peft layout)
+    std::string lastCheckpoint;  // newest good checkpoint
+    std::optional<double> finalEvalLoss;
+};
+
+class Trainer {
+public:
+    explicit Trainer(RunConfig cfg);
+    ~Trainer();
+
+    // Loads the model, attaches the method (or `init_from`), prepares data unless setData()
+    // was called, creates the run folder and writes run.json.
+    void setup(const ProgressFn& progress = {});
+    void setData(TrainData data);
+
+    // Restores the newest checkpoint in output_dir. False when there is none.
+    bool resumeFromLatest();
+
+    TrainResult run(const MetricsSink& sink = {}, TrainerControl* control = nullptr);
+
+    // Mean eval loss (token-weighted) and accuracy (classification) over the validation split.
+    std::pair<double, std::optional<double>> evaluate();
+
+    // Saves a checkpoint now (also used on stop). Returns its folder.
+    std::string saveCheckpoint();
+
+    const RunConfig& config() const { return m_cfg; }
+    CausalLM model() const { return m_model; }
+    Adapter& adapter() { return m_adapter; }
+    int64_t step() const { return m_step; }
+    int64_t totalSteps() const { return m_totalSteps; }
+    torch::Device device() const { return m_device; }
+    const TrainData& data() const { return m_data; }
+
+private:
+    double stepLoss(const std::vector<data::Batch>& micro, int64_t count);
+    void appendMetrics(const StepMetrics& m);
+    void pruneCheckpoints();
+
+    RunConfig m_cfg;
+    torch::Device m_device = torch::kCPU;
+    CausalLM m_model;
+    Adapter m_adapter;
+    std::unique_ptr<Optimizer> m_optimizer;
+    TrainData m_data;
+    bool m_haveData = false;
+    bool m_classification = false;
+    int64_t m_step = 0;
+    int64_t m_totalSteps = 0;
+    std::unique_ptr<data::Batcher> m_batcher;
+    double m_elapsedBefore = 0;
+    std::optional<double> m_bestEval;
+    int64_t m_badEvals = 0;
+    std::string m_lastCheckpoint;
+    std::shared_ptr<void> m_logSink;
+};
+
+std::string statusName(TrainStatus s);
+
+// The newest checkpoint folder in <outputDir>/checkpoints, or "".
+std::string latestCheckpoint(const std::string& outputDir);
+
+}  // namespace peft

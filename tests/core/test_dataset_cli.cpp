@@ -1,0 +1,64 @@
+// `peft-studio-cli dataset`: the report as JSON and text, and a clear error for a UTF-16 file.
+#include <gtest/gtest.h>
+#include <nlohmann/json.hpp>
+
+#include <cstdio>
+#include <fstream>
+
+#include "tests/test_util.h"
+
+namespace {
+
+struct Result {
+    int rc = -1;
+    std::string out;
+};
+
+Result run(const std::string& args) {
+    Result r;
+    std::string cmd = peft::test::cliPath() + " " + args + " 2>&1";
+    FILE* p = popen(cmd.c_str(), "r");
+    if (!p) return r;
+    char buf[4096];
+    size_t n;
+    while ((n = fread(buf, 1, sizeof buf, p)) > 0) r.out.append(buf, n);
+    int status = pclose(p);
+    r.rc = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+    return r;
+}
+
+}  // namespace
+
+TEST(DatasetCli, PrintsTheReport) {
+    peft::test::TempDir d;
+    std::ofstream(d.file("a.jsonl")) << "{\"instruction\": \"What is LoRA?\", \"output\": \"A low-rank update.\"}\n"
+                                        "{\"instruction\": \"x\"}\n"
+                                        "{\"instruction\": \"Why?\", \"output\": \"Fewer parameters.\"}\n";
+    Result j = run("dataset --file " + d.file("a.jsonl") + " --tokenizer " + peft::test::fixture("tiny-llama/base") +
+                   " --template chatml --max-length 64 --json");
+    ASSERT_EQ(j.rc, 0) << j.out;
+    auto start = j.out.find("{\n");
+    ASSERT_NE(start, std::string::npos) << j.out;
+    auto rep = nlohmann::json::parse(j.out.substr(start));
+    EXPECT_EQ(rep["rows_read"], 3);
+    EXPECT_EQ(rep["rows_rejected"], 1);
+    EXPECT_EQ(rep["rejections"][0]["line"], 2);
+    EXPECT_EQ(rep["format"], "instruction");
+    EXPECT_EQ(rep["template"], "chatml");
+    EXPECT_TRUE(rep["tokenized"].get<bool>());
+    EXPECT_EQ(rep["max_length"], 64);
+    EXPECT_FALSE(rep["histogram"].empty());
+    Result t = run("dataset --file " + d.file("a.jsonl") + " --template alpaca");
+    ASSERT_EQ(t.rc, 0) << t.out;
+    EXPECT_NE(t.out.find(":2: missing field 'output'"), std::string::npos) << t.out;
+    EXPECT_NE(t.out.find("[[masked: Below is an instruction"), std::string::npos) << t.out;
+}
+
+TEST(DatasetCli, Utf16FileFailsWithAClearMessage) {
+    peft::test::TempDir d;
+    std::ofstream(d.file("u.csv"), std::ios::binary) << std::string("\xFF\xFEt\0e\0x\0t\0\n\0", 12);
+    Result r = run("dataset --file " + d.file("u.csv"));
+    EXPECT_NE(r.rc, 0);
+    EXPECT_NE(r.out.find("UTF-16"), std::string::npos) << r.out;
+    EXPECT_NE(r.out.find("UTF-8"), std::string::npos) << r.out;
+}

@@ -1,0 +1,70 @@
+// The config side (MethodSpec: counts from config.json alone) and the torch side (Method: real
+// modules) must agree for every method: same trainable count, same saved keys and shapes. This
+// is what keeps the budget page honest when a method changes.
+#include <set>
+
+#include "core/io/model_config.h"
+#include "core/model/loader.h"
+#include "core/peft/method.h"
+#include "core/peft/method_spec.h"
+#include "tests/test_util.h"
+
+using namespace peft;
+using nlohmann::json;
+
+namespace {
+
+void checkAgreement(const std::string& base, json cfg) {
+    SCOPED_TRACE(base + " " + cfg.dump());
+    auto lm = loadModel(test::fixture(base));
+    ModelConfig mc = ModelConfig::load(test::fixture(base));
+    const MethodSpec& spec = methodSpec(cfg["peft_type"].get<std::string>());
+    ParamReport report = spec.count(mc, cfg);
+    Adapter a = attachAdapter(*lm.model, cfg);
+    int64_t trainable = 0;
+    for (const auto& [n, t] : a.method->trainable()) trainable += t.numel();
+    EXPECT_EQ(trainable, report.trainable);
+
+    std::map<std::string, std::vector<int64_t>> saved, predicted;
+    for (const auto& [n, t] : a.method->saveState()) saved[n] = t.sizes().vec();
+    for (const auto& s : spec.savedTensors(mc, cfg)) predicted[s.key] = s.shape;
+    EXPECT_EQ(saved.size(), predicted.size());
+    for (const auto& [k, shape] : saved) {
+        auto it = predicted.find(k);
+        if (it == predicted.end()) {
+            ADD_FAILURE() << "saved by the method but not predicted by the spec: " << k;
+            continue;
+        }
+        EXPECT_EQ(shape, it->second) << k;
+    }
+    for (const auto& [k, shape] : predicted)
+        if (!saved.count(k)) ADD_FAILURE() << "predicted by the spec but not saved by the method: " << k;
+}
+
+}  // namespace
+
+TEST(MethodSpecConsistency, Lora) {
+    checkAgreement("tiny-llama/base", {{"peft_type", "LORA"}, {"r", 4}, {"lora_alpha", 8}, {"target_modules", {"q_proj", "v_proj"}}});
+    checkAgreement("tiny-gpt2/base", {{"peft_type", "LORA"}, {"r", 8}, {"target_modules", {"c_attn", "c_proj", "c_fc"}}, {"fan_in_fan_out", true}});
+    checkAgreement("tiny-llama/base", {{"peft_type", "LORA"}, {"r", 4}, {"target_modules", "all-linear"}, {"use_dora", true}});
+    checkAgreement("tiny-llama/base", {{"peft_type", "LORA"}, {"r", 4}, {"target_modules", {"q_proj"}}, {"rank_pattern", {{"layers.1.self_attn.q_proj", 2}}}, {"layers_to_transform", {1}}});
+}
+
+TEST(MethodSpecConsistency, Ia3) {
+    checkAgreement("tiny-llama/base", {{"peft_type", "IA3"}, {"target_modules", {"k_proj", "v_proj", "down_proj"}}, {"feedforward_modules", {"down_proj"}}});
+    checkAgreement("tiny-gpt2/base", {{"peft_type", "IA3"}, {"target_modules", {"c_attn", "mlp.c_proj"}}, {"feedforward_modules", {"mlp.c_proj"}}, {"fan_in_fan_out", true}});
+}
+
+TEST(MethodSpecConsistency, PromptAndPrefix) {
+    checkAgreement("tiny-llama/base", {{"peft_type", "PROMPT_TUNING"}, {"num_virtual_tokens", 5}});
+    checkAgreement("tiny-llama/base", {{"peft_type", "PREFIX_TUNING"}, {"num_virtual_tokens", 5}});
+    checkAgreement("tiny-gpt2/base", {{"peft_type", "PREFIX_TUNING"}, {"num_virtual_tokens", 5}, {"prefix_projection", true}, {"encoder_hidden_size", 32}});
+}
+
+TEST(MethodSpecConsistency, BottleneckBitfitFull) {
+    checkAgreement("tiny-llama/base", {{"peft_type", "BOTTLENECK_ADAPTER"}, {"architecture", "houlsby"}, {"reduction_factor", 8}});
+    checkAgreement("tiny-gpt2/base", {{"peft_type", "BOTTLENECK_ADAPTER"}, {"architecture", "pfeiffer"}, {"bottleneck_size", 12}});
+    checkAgreement("tiny-gpt2/base", {{"peft_type", "BITFIT"}});
+    checkAgreement("tiny-llama/base", {{"peft_type", "BITFIT"}, {"train_norms", true}});
+    checkAgreement("tiny-gpt2/base", {{"peft_type", "FULL"}});
+}
