@@ -133,7 +133,9 @@ torch::Tensor CausalLMImpl::forward(const torch::Tensor& ids, const torch::Tenso
 void CausalLMImpl::enableClassification(int64_t numLabels) {
     if (m_score.defined()) return;
     m_scoreModule = std::make_shared<torch::nn::Module>();
-    m_score = m_scoreModule->register_parameter("weight", torch::zeros({numLabels, m_config.hiddenSize}), false);
+    // transformers initialises the fresh head N(0, initializer_range = 0.02).
+    m_score = m_scoreModule->register_parameter(
+        "weight", torch::randn({numLabels, m_config.hiddenSize}, lmHeadWeight().options().dtype(torch::kFloat32)) * 0.02, false);
     register_module("score", m_scoreModule);
 }
 

@@ -5,6 +5,7 @@
 #include "core/io/model_config.h"
 #include "core/io/tensor_io.h"
 #include "core/peft/method.h"
+#include "core/peft/method_spec.h"
 #include "core/peft/peft_common.h"
 #include "core/util/atomic_file.h"
 #include "core/util/error.h"
@@ -17,13 +18,19 @@ Adapter attachAdapter(CausalLMImpl& model, const nlohmann::json& config, const s
     if (!config.is_object()) fail("adapter_config.json", "expected a JSON object", "");
     if (!config.contains("peft_type") || !config["peft_type"].is_string())
         fail("adapter_config.json", "'peft_type' is missing", "Add e.g. \"peft_type\": \"LORA\".");
+    const std::string type = config["peft_type"].get<std::string>();
     Adapter a;
     a.name = name;
     a.config = config;
-    a.method = createMethod(config["peft_type"].get<std::string>());
-    // Sequence classification needs the `score` head before modules_to_save can find it.
+    a.method = createMethod(type);
+    // The config side (MethodSpec) checks every field's type and value first.
+    nlohmann::json checked = config;
+    checked.erase("prompt_tuning_init_token_ids");  // ours, filled in from the tokenizer
+    methodSpec(type).validate(checked, "adapter_config.json");
+    // Sequence classification needs the `score` head before modules_to_save can find it. peft's
+    // config has no label count: config.json's num_labels, unless enableClassification(n) ran first.
     if (cfgString(config, "task_type", "CAUSAL_LM") == "SEQ_CLS" && !model.classification())
-        model.enableClassification(cfgInt(config, "num_labels", model.config().numLabels));
+        model.enableClassification(model.config().numLabels);
     a.method->attach(model, config, name);
     a.method->completeConfig(a.config);
     model.adapterState()->active = name;

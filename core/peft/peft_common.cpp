@@ -3,6 +3,8 @@
 
 #include <set>
 
+#include "core/peft/module_tree.h"
+#include "core/peft/spec_targets.h"
 #include "core/peft/target_match.h"
 #include "core/util/error.h"
 
@@ -15,24 +17,17 @@ std::string shapeString(const torch::IntArrayRef& s) {
 }
 
 std::vector<std::pair<std::string, Linear>> targetedLinears(const CausalLMImpl& model, const nlohmann::json& config,
-                                                             const std::string& key) {
-    if (!config.contains(key) || config[key].is_null())
-        fail("adapter_config.json", "'" + key + "' is missing", "List the modules to adapt, e.g. [\"q_proj\", \"v_proj\"].");
-    const nlohmann::json& targets = config[key];
-    const nlohmann::json layers = config.value("layers_to_transform", nlohmann::json());
+                                                             const std::string& method) {
+    // The same selection the budget counts with (spec::selectTargets): peft's default targets when
+    // target_modules is absent, "all-linear", exclude_modules, layers_to_transform.
+    const ModelConfig& mc = model.config();
+    ModuleTree tree = moduleTree(mc, taskHeadFromConfig(config, "adapter_config.json"));
     std::vector<std::pair<std::string, Linear>> out;
-    std::set<std::string> names;
-    for (const auto& [path, lin] : model.linears()) {
-        std::string shortName = path.substr(path.rfind('.') + 1);
-        names.insert(shortName);
-        if (matchesTarget(targets, path, shortName) && matchesLayers(layers, path)) out.emplace_back(path, lin);
-    }
-    if (out.empty()) {
-        std::string avail;
-        for (const auto& n : names) avail += (avail.empty() ? "" : ", ") + n;
-        fail("adapter_config.json", "'" + key + "' = " + targets.dump() + " matches no module of this " +
-                                        model.config().modelType + " model",
-             "Use module names this model has: " + avail + ".");
+    for (const ModuleEntry* e : spec::selectTargets(tree, config, mc, method, "adapter_config.json")) {
+        if (e->kind != ModuleKind::Linear)
+            fail("adapter_config.json", "target_modules selects '" + e->path + "', which is not a decoder projection",
+                 "Adapt the attention and MLP projections; train the head or embeddings through modules_to_save.");
+        out.emplace_back(e->path, model.linear(e->path));
     }
     return out;
 }
@@ -90,10 +85,18 @@ torch::Tensor modelParameter(CausalLMImpl& model, const std::string& name) {
     fail("model", "no parameter named '" + name + "'", "");
 }
 
-void ModulesToSave::attach(CausalLMImpl& model, const nlohmann::json& modules, const std::string& adapterName) {
+void ModulesToSave::attach(CausalLMImpl& model, const nlohmann::json& config, const std::string& adapterName) {
     m_adapter = adapterName;
+    nlohmann::json modules = config.value("modules_to_save", nlohmann::json());
+    if (!modules.is_null() && !modules.is_array())
+        fail("adapter_config.json", "'modules_to_save' must be a list of module names", "");
+    // peft adds the classification heads for SEQ_CLS.
+    if (cfgString(config, "task_type", "CAUSAL_LM") == "SEQ_CLS") {
+        if (modules.is_null()) modules = nlohmann::json::array();
+        for (const char* n : {"classifier", "score"})
+            if (std::find(modules.begin(), modules.end(), nlohmann::json(n)) == modules.end()) modules.push_back(n);
+    }
     if (modules.is_null()) return;
-    if (!modules.is_array()) fail("adapter_config.json", "'modules_to_save' must be a list of module names", "");
     for (const auto& p : model.named_parameters()) {
         const std::string& name = p.key();
         std::string module = name.substr(0, name.rfind('.'));

@@ -17,10 +17,11 @@ namespace peft {
 // peft prefixes every key of a wrapped causal LM with this.
 inline const std::string kPeftPrefix = "base_model.model.";
 
-// The linear modules `config` targets (target_modules + layers_to_transform), in forward order.
-// Throws PeftError naming target_modules when none match, listing the model's module names.
+// The linear modules `config` targets for `method` ("LORA" or "IA3"), selected exactly as the
+// budget's spec::selectTargets does (defaults, all-linear, exclude_modules, layers_to_transform).
+// Throws PeftError naming target_modules when none match.
 std::vector<std::pair<std::string, Linear>> targetedLinears(const CausalLMImpl& model, const nlohmann::json& config,
-                                                             const std::string& key = "target_modules");
+                                                             const std::string& method);
 
 // Copies `tensors` into `dest` (saved key -> live tensor). Every key of dest must be present with
 // its shape, and no other key may appear; otherwise a PeftError naming the key and `where`.
@@ -43,7 +44,7 @@ torch::Tensor modelParameter(CausalLMImpl& model, const std::string& name);
 // kept and come back on detach(). (Unlike peft, switching adapters does not swap them.)
 class ModulesToSave {
 public:
-    void attach(CausalLMImpl& model, const nlohmann::json& modulesToSave, const std::string& adapterName);
+    void attach(CausalLMImpl& model, const nlohmann::json& config, const std::string& adapterName);  // reads modules_to_save, task_type
     void detach();
     NamedTensors trainable() const;  // base_model.model.score.modules_to_save.<adapter>.weight
     NamedTensors saved() const;      // base_model.model.score.weight

@@ -7,6 +7,7 @@
 #include "core/io/tensor_io.h"
 #include "core/model/loader.h"
 #include "core/peft/method.h"
+#include "core/peft/method_spec.h"
 #include "core/peft/target_match.h"
 #include "core/util/error.h"
 #include "tests/test_util.h"
@@ -50,13 +51,17 @@ std::vector<MethodCase> methodCases() {
         c.push_back({m, {{"peft_type", "LORA"}, {"r", 4}, {"lora_alpha", 8}, {"target_modules", qv}}, true});
         c.push_back({m, {{"peft_type", "LORA"}, {"r", 4}, {"lora_alpha", 8}, {"use_dora", true}, {"target_modules", qv}}, true});
         c.push_back({m, {{"peft_type", "LORA"}, {"r", 2}, {"lora_alpha", 4}, {"use_rslora", true}, {"target_modules", "all-linear"}}, true});
+        c.push_back({m, {{"peft_type", "LORA"}, {"r", 2}, {"target_modules", g ? json::array({"c_attn", "c_fc"}) : json::array({"o_proj"})},
+                         {"bias", g ? "all" : "none"}, {"lora_bias", true}, {"modules_to_save", json::array({g ? "wpe" : "lm_head"})}}, true});
+        c.push_back({m, {{"peft_type", "LORA"}, {"r", 2}, {"target_modules", g ? json::array({"c_attn"}) : json::array({"q_proj"})},
+                         {"bias", "lora_only"}, {"layers_to_transform", json::array({0})}, {"rank_pattern", {{"c_attn", 3}, {"q_proj", 3}}}}, true});
         c.push_back({m, {{"peft_type", "IA3"}, {"target_modules", g ? json::array({"c_attn", "mlp.c_proj"}) : json::array({"k_proj", "v_proj", "down_proj"})},
                          {"feedforward_modules", g ? json::array({"mlp.c_proj"}) : json::array({"down_proj"})}}, true});
         c.push_back({m, {{"peft_type", "PROMPT_TUNING"}, {"num_virtual_tokens", 4}}, false});
         c.push_back({m, {{"peft_type", "PREFIX_TUNING"}, {"num_virtual_tokens", 4}}, false});
         c.push_back({m, {{"peft_type", "PREFIX_TUNING"}, {"num_virtual_tokens", 4}, {"prefix_projection", true}, {"encoder_hidden_size", 16}}, false});
-        c.push_back({m, {{"peft_type", "BOTTLENECK_ADAPTER"}, {"architecture", "houlsby"}, {"reduction_factor", 8}}, true});
-        c.push_back({m, {{"peft_type", "BOTTLENECK_ADAPTER"}, {"architecture", "pfeiffer"}, {"bottleneck_size", 4}, {"non_linearity", "gelu"}}, true});
+        c.push_back({m, {{"peft_type", "BOTTLENECK_ADAPTER"}, {"architecture", "houlsby"}, {"reduction_factor", 8}, {"non_linearity", "swish"}}, true});
+        c.push_back({m, {{"peft_type", "BOTTLENECK_ADAPTER"}, {"architecture", "pfeiffer"}, {"bottleneck_size", 4}, {"non_linearity", "gelu"}, {"layers_to_transform", json::array({1})}}, true});
         c.push_back({m, {{"peft_type", "BITFIT"}, {"train_norms", !g}}, true});
         c.push_back({m, {{"peft_type", "FULL"}}, true});
     }
@@ -80,6 +85,17 @@ TEST_P(EveryMethod, OneStepChangesOnlyTheMethodsParameters) {
     NamedTensors tr = a.method->trainable();
     ASSERT_FALSE(tr.empty());
     for (const auto& [n, t] : tr) EXPECT_TRUE(t.requires_grad()) << n;
+    // The torch side agrees with the config side (budget/): saved keys and shapes, trainable count.
+    {
+        const MethodSpec& spec = methodSpec(c.config["peft_type"].get<std::string>());
+        std::map<std::string, std::vector<int64_t>> want, got;
+        for (const auto& s : spec.savedTensors(m->config(), c.config)) want[s.key] = s.shape;
+        for (const auto& [k, t] : a.method->saveState()) got[k] = t.sizes().vec();
+        EXPECT_EQ(got, want);
+        int64_t n = 0;
+        for (const auto& [k, t] : tr) n += t.numel();
+        EXPECT_EQ(n, spec.count(m->config(), c.config).trainable);
+    }
     if (c.identityAtInit) {
         torch::NoGradGuard ng;
         EXPECT_LT((m->forward(x) - baseLogits).abs().max().item<double>(), 1e-5) << "step 0 must equal the base";
@@ -210,7 +226,7 @@ TEST(Methods, LoraOptions) {
     Adapter b = attachAdapter(*g, {{"peft_type", "LORA"}, {"r", 2}, {"target_modules", json::array({"c_attn"})}, {"bias", "lora_only"}});
     std::set<std::string> keys;
     for (const auto& [k, t] : b.method->saveState()) keys.insert(k);
-    EXPECT_TRUE(keys.count("base_model.model.transformer.h.0.attn.c_attn.base_layer.bias"));
+    EXPECT_TRUE(keys.count("base_model.model.transformer.h.0.attn.c_attn.bias"));
     EXPECT_FALSE(keys.count("base_model.model.transformer.h.0.mlp.c_fc.bias"));
 }
 
@@ -234,11 +250,31 @@ TEST(Methods, TargetMatching) {
     EXPECT_FALSE(matchesTarget(list, "transformer.h.1.attn.c_proj", "c_proj"));
     EXPECT_TRUE(matchesTarget(json(".*attn.c_proj"), "transformer.h.1.attn.c_proj", "c_proj"));
     EXPECT_FALSE(matchesTarget(json("attn.c_proj"), "transformer.h.1.attn.c_proj", "c_proj"));  // fullmatch
-    EXPECT_TRUE(matchesLayers(json::array({0, 2}), "model.layers.2.mlp.up_proj"));
-    EXPECT_FALSE(matchesLayers(json(1), "model.layers.2.mlp.up_proj"));
-    EXPECT_EQ(patternKeyFor(json{{"v_proj", 2}}, "model.layers.0.self_attn.v_proj"), "v_proj");
-    EXPECT_EQ(patternKeyFor(json{{"v_proj", 2}}, "model.layers.0.self_attn.q_proj"), "");
+    EXPECT_TRUE(layerSelected(json::array({0, 2}), json(), 2, "layers"));
+    EXPECT_FALSE(layerSelected(json(1), json(), 2, "layers"));
+    EXPECT_EQ(patternValue(json{{"v_proj", 2}}, "model.layers.0.self_attn.v_proj", 8), 2);
+    EXPECT_EQ(patternValue(json{{"v_proj", 2}}, "model.layers.0.self_attn.q_proj", 8), 8);
     EXPECT_THROW(matchesTarget(json("(unclosed"), "a.b", "b"), PeftError);
+}
+
+TEST(Methods, SequenceClassificationTrainsTheScoreHead) {
+    CausalLM m = base("tiny-llama");
+    m->setPadTokenId(0);
+    m->enableClassification(3);
+    Adapter a = attachAdapter(*m, {{"peft_type", "LORA"}, {"task_type", "SEQ_CLS"}, {"r", 4},
+                                   {"target_modules", json::array({"q_proj", "v_proj"})}});
+    ASSERT_TRUE(m->classification());
+    std::set<std::string> tr, saved;
+    for (const auto& [k, t] : a.method->trainable()) tr.insert(k);
+    for (const auto& [k, t] : a.method->saveState()) saved.insert(k);
+    EXPECT_TRUE(tr.count("base_model.model.score.modules_to_save.default.weight"));
+    EXPECT_TRUE(saved.count("base_model.model.score.weight"));
+    const MethodSpec& spec = methodSpec("LORA");
+    std::set<std::string> want;
+    for (const auto& s : spec.savedTensors(m->config(), a.config)) want.insert(s.key);
+    EXPECT_EQ(saved, want);
+    torch::NoGradGuard ng;
+    EXPECT_EQ(m->classify(ids("tiny-llama")).sizes(), (std::vector<int64_t>{2, 3}));
 }
 
 TEST(Methods, BitFitOnLlamaNeedsNorms) {

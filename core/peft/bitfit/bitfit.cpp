@@ -1,5 +1,7 @@
 // BitFit (BITFIT, ours): only the model's bias terms train, plus LayerNorm/RMSNorm weights with
 // "train_norms": true. Saved as base_model.model.<parameter name>.
+#include <set>
+
 #include "core/peft/peft_common.h"
 #include "core/util/error.h"
 
@@ -24,7 +26,7 @@ public:
         normWeights.insert(t.finalNormSpec.path + ".weight");
         for (const auto& p : model.named_parameters()) {
             const std::string& n = p.key();
-            if (n == "score.weight") continue;
+            if (n == "score.weight") continue;  // the head trains through modules_to_save
             if (endsWith(n, ".bias") || (norms && normWeights.count(n))) m_params.emplace_back(n, p.value());
         }
         if (m_params.empty())
@@ -35,12 +37,17 @@ public:
             m_original.push_back(p.detach().clone());
             p.set_requires_grad(true);
         }
+        m_modules.attach(model, config, name);
     }
 
-    NamedTensors trainable() const override { return saveState(); }
+    NamedTensors trainable() const override {
+        NamedTensors out = own();
+        for (const auto& m : m_modules.trainable()) out.push_back(m);
+        return out;
+    }
     NamedTensors saveState() const override {
-        NamedTensors out;
-        for (const auto& [n, p] : m_params) out.emplace_back(kPeftPrefix + n, p);
+        NamedTensors out = own();
+        for (const auto& m : m_modules.saved()) out.push_back(m);
         return out;
     }
     void loadState(const std::map<std::string, torch::Tensor>& t, const std::string& where) override {
@@ -54,9 +61,16 @@ public:
             m_params[i].second.set_requires_grad(false);
         }
         m_params.clear();
+        m_modules.detach();
     }
 
 private:
+    NamedTensors own() const {
+        NamedTensors out;
+        for (const auto& [n, p] : m_params) out.emplace_back(kPeftPrefix + n, p);
+        return out;
+    }
+    ModulesToSave m_modules;
     NamedTensors m_params;
     std::vector<torch::Tensor> m_original;
 };

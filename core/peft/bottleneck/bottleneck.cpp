@@ -1,7 +1,10 @@
 // Bottleneck adapters (BOTTLENECK_ADAPTER, ours; peft has none): h + up(act(down(h))) on a
 // block's attention output (Houlsby's mh_adapter) and/or feed-forward output (output_adapter),
 // before the residual add. Config keys follow AdapterHub; the saved format is in README.md here.
+#include <cmath>
+
 #include "core/peft/peft_common.h"
+#include "core/peft/target_match.h"
 #include "core/util/error.h"
 
 namespace peft {
@@ -31,6 +34,7 @@ public:
         return torch::tanh(z);
     }
 
+    int64_t layer = 0;
     std::string nonLinearity;
     std::unique_ptr<Bottleneck> mh, out;
 };
@@ -43,15 +47,15 @@ public:
         m_model = &model;
         m_name = name;
         const int64_t C = model.config().hiddenSize;
-        const std::string arch = cfgString(config, "architecture", "houlsby");
-        if (arch != "houlsby" && arch != "pfeiffer")
-            fail("adapter_config.json", "'architecture' = \"" + arch + "\"", "Use \"houlsby\" or \"pfeiffer\".");
-        // AdapterHub's defaults: Houlsby adapts both sublayers with swish, Pfeiffer only the FFN with relu.
-        const bool mhAdapter = cfgBool(config, "mh_adapter", arch == "houlsby");
+        // Keys as core/peft/bottleneck/bottleneck_spec.cpp (the config side) defines them.
+        const std::string type = cfgString(config, "architecture", "houlsby");
+        if (type != "houlsby" && type != "pfeiffer")
+            fail("adapter_config.json", "'architecture' = \"" + type + "\"", "Use \"houlsby\" or \"pfeiffer\".");
+        const bool mhAdapter = cfgBool(config, "mh_adapter", type == "houlsby");
         const bool outAdapter = cfgBool(config, "output_adapter", true);
         if (!mhAdapter && !outAdapter)
             fail("adapter_config.json", "both 'mh_adapter' and 'output_adapter' are false", "Enable at least one.");
-        m_nonLinearity = cfgString(config, "non_linearity", arch == "houlsby" ? "swish" : "relu");
+        m_nonLinearity = cfgString(config, "non_linearity", "relu");
         bool knownAct = false;
         for (const char* ok : {"relu", "gelu", "gelu_new", "silu", "swish", "tanh"}) knownAct |= (m_nonLinearity == ok);
         if (!knownAct)
@@ -60,67 +64,87 @@ public:
         m_size = cfgInt(config, "bottleneck_size", 0);
         if (m_size <= 0) {
             if (rf <= 0) fail("adapter_config.json", "'reduction_factor' must be positive", "Use e.g. 16.");
-            m_size = std::max<int64_t>(1, static_cast<int64_t>(static_cast<double>(C) / rf));
+            m_size = static_cast<int64_t>(std::floor(static_cast<double>(C) / rf));
+            if (m_size < 1) fail("adapter_config.json", "the bottleneck is narrower than 1 unit", "Lower reduction_factor.");
         }
-        const double initScale = cfgDouble(config, "init_scale", 0.0);  // 0: up-projection exactly zero
+        const double initScale = cfgDouble(config, "init_scale", 0.0);
+        const nlohmann::json layers = config.value("layers_to_transform", nlohmann::json());
         auto opts = torch::TensorOptions().dtype(torch::kFloat32).device(model.embeddingWeight().device());
+        // Down N(0, 0.02), biases zero, up N(0, init_scale) -- zero by default, so step 0 is exactly the base.
         auto make = [&]() {
             auto b = std::make_unique<Bottleneck>();
-            torch::nn::Linear down(C, m_size);  // Kaiming-uniform like any nn.Linear
-            down->to(opts.device());
-            b->downW = down->weight.detach().clone().set_requires_grad(true);
+            b->downW = (torch::randn({m_size, C}, opts) * 0.02).set_requires_grad(true);
             b->downB = torch::zeros({m_size}, opts).set_requires_grad(true);
             b->upW = (torch::randn({C, m_size}, opts) * initScale).set_requires_grad(true);
             b->upB = torch::zeros({C}, opts).set_requires_grad(true);
             return b;
         };
+        const std::string container = model.table().layerPrefix.substr(model.table().layerPrefix.rfind('.') + 1);
         for (int64_t i = 0; i < model.config().numLayers; ++i) {
+            if (!layerSelected(layers, config.value("layers_pattern", nlohmann::json()), i, container)) continue;
             auto blk = std::make_shared<BottleneckBlock>();
+            blk->layer = i;
             blk->nonLinearity = m_nonLinearity;
             if (mhAdapter) blk->mh = make();
             if (outAdapter) blk->out = make();
             model.setBlockAdapter(i, name, blk);
             m_blocks.push_back(blk);
         }
+        if (m_blocks.empty()) fail("adapter_config.json", "layers_to_transform selects no layer of this model", "");
+        m_mh = mhAdapter;
+        m_out = outAdapter;
+        m_modules.attach(model, config, name);
     }
 
     NamedTensors tensors(bool withAdapterName) const {
         NamedTensors out;
         const std::string tag = withAdapterName ? "." + m_name : "";
-        for (size_t i = 0; i < m_blocks.size(); ++i) {
-            const std::string base = kPeftPrefix + m_model->table().modulePath(static_cast<int64_t>(i), "");
+        for (const auto& blk : m_blocks) {
             auto add = [&](const char* where, const Bottleneck* b) {
                 if (!b) return;
-                const std::string p = base + where + tag;
+                const std::string p = kPeftPrefix + m_model->table().modulePath(blk->layer, where) + tag;
                 out.emplace_back(p + ".adapter_down.weight", b->downW);
                 out.emplace_back(p + ".adapter_down.bias", b->downB);
                 out.emplace_back(p + ".adapter_up.weight", b->upW);
                 out.emplace_back(p + ".adapter_up.bias", b->upB);
             };
-            add("mh_adapter", m_blocks[i]->mh.get());
-            add("output_adapter", m_blocks[i]->out.get());
+            add("mh_adapter", blk->mh.get());
+            add("output_adapter", blk->out.get());
         }
         return out;
     }
-    NamedTensors trainable() const override { return tensors(true); }
-    NamedTensors saveState() const override { return tensors(false); }
+    NamedTensors trainable() const override {
+        NamedTensors out = tensors(true);
+        for (const auto& m : m_modules.trainable()) out.push_back(m);
+        return out;
+    }
+    NamedTensors saveState() const override {
+        NamedTensors out = tensors(false);
+        for (const auto& m : m_modules.saved()) out.push_back(m);
+        return out;
+    }
     void loadState(const std::map<std::string, torch::Tensor>& t, const std::string& where) override {
         loadStrict(saveState(), t, where);
     }
     void completeConfig(nlohmann::json& c) const override {
         c["bottleneck_size"] = m_size;
         c["non_linearity"] = m_nonLinearity;
-        c["mh_adapter"] = static_cast<bool>(m_blocks.front()->mh);
-        c["output_adapter"] = static_cast<bool>(m_blocks.front()->out);
+        c["mh_adapter"] = m_mh;
+        c["output_adapter"] = m_out;
     }
-    void detach() override { m_model->removeAdapterEverywhere(m_name); }
+    void detach() override {
+        m_model->removeAdapterEverywhere(m_name);
+        m_modules.detach();
+    }
 
 private:
     CausalLMImpl* m_model = nullptr;
     std::string m_name;
     std::string m_nonLinearity;
     int64_t m_size = 0;
+    bool m_mh = false, m_out = true;
     std::vector<std::shared_ptr<BottleneckBlock>> m_blocks;
+    ModulesToSave m_modules;
 };
 
 }  // namespace

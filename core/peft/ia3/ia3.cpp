@@ -1,6 +1,7 @@
 // (IA)3: learned per-feature scales. Output scaling [out,1] on attention-like modules, input
 // scaling [1,in] on feed-forward modules (feedforward_modules), initialised to ones.
 #include "core/peft/peft_common.h"
+#include "core/peft/spec_targets.h"
 #include "core/peft/target_match.h"
 #include "core/util/error.h"
 
@@ -41,8 +42,10 @@ public:
 
     void attach(CausalLMImpl& model, const nlohmann::json& config, const std::string& name) override {
         m_name = name;
-        const nlohmann::json ff = config.value("feedforward_modules", nlohmann::json());
-        for (auto& [path, lin] : targetedLinears(model, config)) {
+        nlohmann::json ff = config.value("feedforward_modules", nlohmann::json());
+        if (ff.is_null() && (!config.contains("target_modules") || config["target_modules"].is_null()))
+            ff = spec::defaultFeedforward(model.config());  // peft's defaults come as a pair
+        for (auto& [path, lin] : targetedLinears(model, config, "IA3")) {
             std::string shortName = path.substr(path.rfind('.') + 1);
             const bool isFf = !ff.is_null() && matchesTarget(ff, path, shortName);
             auto dev = lin->bias.defined() ? lin->bias.device() : lin->weight.device();
@@ -60,7 +63,7 @@ public:
                     fail("adapter_config.json", "feedforward_modules entry " + f.dump() + " is not among target_modules",
                          "feedforward_modules must be a subset of target_modules.");
             }
-        m_modules.attach(model, config.value("modules_to_save", nlohmann::json()), name);
+        m_modules.attach(model, config, name);
     }
 
     NamedTensors trainable() const override {

@@ -35,7 +35,7 @@ torch::Tensor LoraLinear::transformOutput(const torch::Tensor& x, const torch::T
     torch::Tensor xin = x.to(A.scalar_type());
     const bool drop = dropout > 0 && base.is_training();
     if (drop) xin = torch::dropout(xin, dropout, true);
-    torch::Tensor lora = torch::nn::functional::linear(torch::nn::functional::linear(xin, A), B);  // [..,in]->[..,r]->[..,out]
+    torch::Tensor lora = torch::nn::functional::linear(torch::nn::functional::linear(xin, A), B, Bbias);  // [..,in]->[..,r]->[..,out]
     if (!dora) return baseOut + (lora * scaling).to(baseOut.scalar_type());
     // DoRA (peft's DoraLinearLayer): the weight norm is detached so it acts as a constant.
     torch::Tensor w = base.denseWeight().to(A.scalar_type());  // [out,in]
@@ -85,6 +85,7 @@ public:
         const double dropout = cfgDouble(config, "lora_dropout", 0.0);
         const bool rslora = cfgBool(config, "use_rslora", false);
         const bool dora = cfgBool(config, "use_dora", false);
+        const bool loraBias = cfgBool(config, "lora_bias", false);
         m_bias = cfgString(config, "bias", "none");
         if (m_bias != "none" && m_bias != "all" && m_bias != "lora_only")
             fail("adapter_config.json", "'bias' = \"" + m_bias + "\"", "Use \"none\", \"all\" or \"lora_only\".");
@@ -92,18 +93,19 @@ public:
         if (dropout < 0 || dropout >= 1) fail("adapter_config.json", "'lora_dropout' must be in [0, 1)", "");
         const nlohmann::json rankPattern = config.value("rank_pattern", nlohmann::json::object());
         const nlohmann::json alphaPattern = config.value("alpha_pattern", nlohmann::json::object());
-        auto targets = targetedLinears(model, config);
+        auto targets = targetedLinears(model, config, "LORA");
         // peft warns (and does the right thing) when fan_in_fan_out disagrees with the layer type;
         // our Linear knows its own storage, so the flag only needs to be consistent.
         for (auto& [path, lin] : targets) {
-            int64_t rank = r;
-            double a = alpha;
-            std::string rk = patternKeyFor(rankPattern, path);
-            if (!rk.empty()) rank = rankPattern[rk].get<int64_t>();
-            std::string ak = patternKeyFor(alphaPattern, path);
-            if (!ak.empty()) a = alphaPattern[ak].get<double>();
+            const int64_t rank = static_cast<int64_t>(patternValue(rankPattern, path, static_cast<double>(r)));
+            const double a = patternValue(alphaPattern, path, alpha);
+            if (rank <= 0) fail("adapter_config.json", "rank_pattern gives " + path + " a rank below 1", "");
             const double scaling = rslora ? a / std::sqrt(static_cast<double>(rank)) : a / static_cast<double>(rank);
             auto ad = std::make_shared<LoraLinear>(lin->inFeatures(), lin->outFeatures(), rank, scaling, dropout, dora, *lin);
+            if (loraBias) {
+                if (dora) fail("adapter_config.json", "'lora_bias' cannot be combined with 'use_dora'", "");
+                ad->Bbias = torch::zeros({lin->outFeatures()}, ad->B.options()).set_requires_grad(true);
+            }
             lin->addAdapter(name, ad);
             m_layers.push_back({path, lin, ad});
         }
@@ -116,13 +118,12 @@ public:
                 bool isTarget = false;
                 for (const auto& l : m_layers) isTarget |= (l.path == module);
                 if (m_bias == "lora_only" && !isTarget) continue;
-                // peft keeps the wrapped layer's bias under base_layer.
-                std::string peftName = isTarget ? module + ".base_layer.bias" : n;
+                // Saved under the module's own name, as the config side (lora_spec.cpp) lists it.
                 p.value().set_requires_grad(true);
-                m_biases.emplace_back(kPeftPrefix + peftName, p.value());
+                m_biases.emplace_back(kPeftPrefix + n, p.value());
             }
         }
-        m_modules.attach(model, config.value("modules_to_save", nlohmann::json()), name);
+        m_modules.attach(model, config, name);
     }
 
     NamedTensors trainable() const override {
@@ -131,6 +132,7 @@ public:
             std::string base = kPeftPrefix + l.path;
             out.emplace_back(base + ".lora_A." + m_name + ".weight", l.ad->A);
             out.emplace_back(base + ".lora_B." + m_name + ".weight", l.ad->B);
+            if (l.ad->Bbias.defined()) out.emplace_back(base + ".lora_B." + m_name + ".bias", l.ad->Bbias);
             if (l.ad->dora) out.emplace_back(base + ".lora_magnitude_vector." + m_name + ".weight", l.ad->magnitude);
         }
         for (const auto& b : m_biases) out.push_back(b);
@@ -144,6 +146,7 @@ public:
             std::string base = kPeftPrefix + l.path;
             out.emplace_back(base + ".lora_A.weight", l.ad->A);
             out.emplace_back(base + ".lora_B.weight", l.ad->B);
+            if (l.ad->Bbias.defined()) out.emplace_back(base + ".lora_B.bias", l.ad->Bbias);
             if (l.ad->dora) out.emplace_back(base + ".lora_magnitude_vector", l.ad->magnitude);
         }
         for (const auto& b : m_biases) out.push_back(b);
@@ -161,7 +164,13 @@ public:
     void merge() override {
         if (m_merged) return;
         for (auto& l : m_layers) {
+            if (l.ad->Bbias.defined() && !l.lin->bias.defined())
+                fail(l.path, "lora_bias cannot merge into a projection without a bias", "Keep the adapter unmerged.");
+        }
+        torch::NoGradGuard ng;
+        for (auto& l : m_layers) {
             l.lin->setDenseWeight(l.ad->mergedWeight(l.lin->denseWeight()));
+            if (l.ad->Bbias.defined()) l.lin->bias.add_((l.ad->Bbias.detach() * l.ad->scaling).to(l.lin->bias.scalar_type()));
             l.ad->merged = true;
         }
         m_merged = true;
@@ -169,8 +178,10 @@ public:
 
     void unmerge() override {
         if (!m_merged) return;
+        torch::NoGradGuard ng;
         for (auto& l : m_layers) {
             l.lin->setDenseWeight(l.ad->unmergedWeight(l.lin->denseWeight()));
+            if (l.ad->Bbias.defined()) l.lin->bias.sub_((l.ad->Bbias.detach() * l.ad->scaling).to(l.lin->bias.scalar_type()));
             l.ad->merged = false;
         }
         m_merged = false;

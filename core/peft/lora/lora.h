@@ -22,6 +22,7 @@ public:
     torch::Tensor weightNorm(const torch::Tensor& weight, const torch::Tensor& loraWeight, double scaling) const;
 
     torch::Tensor A, B, magnitude;
+    torch::Tensor Bbias;  // lora_bias: lora_B's own bias [out] (zeros at init), else undefined
     double scaling;
     double dropout;
     bool dora;

@@ -81,21 +81,28 @@ public:
         }
         m_prefix = p;
         model.setPrefixProvider(name, p);
+        m_modules.attach(model, config, name);
     }
 
     NamedTensors trainable() const override {
         const std::string base = "prompt_encoder." + m_name + ".";
+        NamedTensors out;
         if (m_prefix->embedding.defined())
-            return {{base + "embedding.weight", m_prefix->embedding}, {base + "transform.0.weight", m_prefix->w1},
-                    {base + "transform.0.bias", m_prefix->b1},        {base + "transform.2.weight", m_prefix->w2},
-                    {base + "transform.2.bias", m_prefix->b2}};
-        return {{base + "embedding.weight", m_prefix->direct}};
+            out = {{base + "embedding.weight", m_prefix->embedding}, {base + "transform.0.weight", m_prefix->w1},
+                   {base + "transform.0.bias", m_prefix->b1},        {base + "transform.2.weight", m_prefix->w2},
+                   {base + "transform.2.bias", m_prefix->b2}};
+        else
+            out = {{base + "embedding.weight", m_prefix->direct}};
+        for (const auto& m : m_modules.trainable()) out.push_back(m);
+        return out;
     }
 
     // As peft: with a projection, only its output for every virtual token is saved.
     NamedTensors saveState() const override {
         torch::NoGradGuard ng;
-        return {{"prompt_embeddings", m_prefix->table().detach()}};
+        NamedTensors out = {{"prompt_embeddings", m_prefix->table().detach()}};
+        for (const auto& m : m_modules.saved()) out.push_back(m);
+        return out;
     }
 
     void loadState(const std::map<std::string, torch::Tensor>& tensors, const std::string& where) override {
@@ -107,7 +114,9 @@ public:
                                                 m_model->embeddingWeight().device()))
                                    .set_requires_grad(true);
         }
-        loadStrict({{"prompt_embeddings", m_prefix->direct}}, tensors, where);
+        NamedTensors dest = {{"prompt_embeddings", m_prefix->direct}};
+        for (const auto& m : m_modules.saved()) dest.push_back(m);
+        loadStrict(dest, tensors, where);
     }
 
     void completeConfig(nlohmann::json& c) const override {
@@ -120,13 +129,17 @@ public:
         c["encoder_hidden_size"] = m_encoderHidden;
         if (!c.contains("prefix_projection")) c["prefix_projection"] = false;
     }
-    void detach() override { m_model->removeAdapterEverywhere(m_name); }
+    void detach() override {
+        m_model->removeAdapterEverywhere(m_name);
+        m_modules.detach();
+    }
 
 private:
     CausalLMImpl* m_model = nullptr;
     std::string m_name;
     std::shared_ptr<Prefix> m_prefix;
     int64_t m_encoderHidden = 0;
+    ModulesToSave m_modules;
 };
 
 }  // namespace

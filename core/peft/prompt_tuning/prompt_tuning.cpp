@@ -71,12 +71,19 @@ public:
         m_prompt->weight = w.set_requires_grad(true);
         model.setPromptProvider(name, m_prompt);
         m_P = P;
+        m_modules.attach(model, config, name);
     }
 
     NamedTensors trainable() const override {
-        return {{"prompt_encoder." + m_name + ".embedding.weight", m_prompt->weight}};
+        NamedTensors out = {{"prompt_encoder." + m_name + ".embedding.weight", m_prompt->weight}};
+        for (const auto& m : m_modules.trainable()) out.push_back(m);
+        return out;
     }
-    NamedTensors saveState() const override { return {{"prompt_embeddings", m_prompt->weight}}; }
+    NamedTensors saveState() const override {
+        NamedTensors out = {{"prompt_embeddings", m_prompt->weight}};
+        for (const auto& m : m_modules.saved()) out.push_back(m);
+        return out;
+    }
     void loadState(const std::map<std::string, torch::Tensor>& tensors, const std::string& where) override {
         loadStrict(saveState(), tensors, where);
     }
@@ -89,13 +96,17 @@ public:
         c["num_layers"] = m_model->config().numLayers;
         if (!c.contains("prompt_tuning_init")) c["prompt_tuning_init"] = "RANDOM";
     }
-    void detach() override { m_model->removeAdapterEverywhere(m_name); }
+    void detach() override {
+        m_model->removeAdapterEverywhere(m_name);
+        m_modules.detach();
+    }
 
 private:
     CausalLMImpl* m_model = nullptr;
     std::string m_name;
     std::shared_ptr<Prompt> m_prompt;
     int64_t m_P = 0;
+    ModulesToSave m_modules;
 };
 
 }  // namespace
