@@ -229,6 +229,7 @@ ImportanceReport scoreModules(CausalLMImpl& model, const std::vector<data::Prepa
     double lossSum = 0;
 
     {
+        torch::AutoGradMode gradOn(true);  // a caller's NoGradGuard would leave nothing to backpropagate
         ProbeScope scope(model, linears, accs, &ctx, anchor);
         for (int64_t b = 0; b < total; ++b) {
             if (opts.stop && opts.stop->load()) break;

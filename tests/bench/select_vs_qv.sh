@@ -27,28 +27,13 @@ awk 'BEGIN {
   }
 }' > "$WORK/facts.jsonl"
 
-"$CLI" estimate --model "$MODEL" --peft-config /dev/stdin --json > "$WORK/est.json" 2>/dev/null <<JSON || true
-{"peft_type": "LORA", "r": $R, "lora_alpha": $((2 * R)), "target_modules": ["q_proj", "v_proj"]}
-JSON
-BUDGET=$(python3 -c "
-import json,sys
-j=json.load(open('$WORK/est.json'))
-def find(o):
-    if isinstance(o,dict):
-        if 'trainable' in o and isinstance(o['trainable'],int): return o['trainable']
-        for v in o.values():
-            r=find(v)
-            if r is not None: return r
-    if isinstance(o,list):
-        for v in o:
-            r=find(v)
-            if r is not None: return r
-print(find(j))")
-echo "budget (LoRA r=$R on q_proj,v_proj): $BUDGET trainable parameters"
-
 cat > "$WORK/qv.json" <<JSON
 {"peft_type": "LORA", "task_type": "CAUSAL_LM", "r": $R, "lora_alpha": $((2 * R)), "lora_dropout": 0.0, "target_modules": ["q_proj", "v_proj"]}
 JSON
+BUDGET=$("$CLI" estimate --model "$MODEL" --peft-config "$WORK/qv.json" --json 2>/dev/null |
+  python3 -c "import json, sys; print(json.load(sys.stdin)[0]['trainable_params'])")
+echo "budget (LoRA r=$R on q_proj,v_proj): $BUDGET trainable parameters"
+
 "$CLI" rank-modules --model "$MODEL" --dataset "$WORK/facts.jsonl" --format text --max-length 48 --batches 8 \
   --batch-size 8 --method "$METHOD" --budget "$BUDGET" --r "$R" --device cpu --out "$WORK/suggested.json" 2>/dev/null \
   | sed -n '/^Selected/,$p'
