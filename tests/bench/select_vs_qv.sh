@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Equal-budget LoRA on a tiny synthetic task: target modules suggested by `rank-modules`
 # (uniform rank, and with --allocate-ranks) versus the default q_proj,v_proj. Prints eval losses.
-# Usage: tests/bench/select_vs_qv.sh [CLI] [MODEL_DIR]   (env: STEPS, METHOD, R, LR, SEED)
+# Usage: tests/bench/select_vs_qv.sh [CLI] [MODEL_DIR]   (env: STEPS, METHOD, R, LR, SEED, TARGETS)
+# TARGETS is the default to compare with, a JSON list (GPT-2: '["c_attn"]').
 set -euo pipefail
 CLI=${1:-build/app/peft-studio-cli}
 MODEL=$(realpath "${2:-../shared/fixtures/tiny-llama/base}")
@@ -10,6 +11,7 @@ METHOD=${METHOD:-fisher}
 R=${R:-8}
 LR=${LR:-2e-3}
 SEED=${SEED:-42}
+TARGETS=${TARGETS:-'["q_proj", "v_proj"]'}
 WORK=$(mktemp -d)
 trap 'rm -rf "$WORK"' EXIT
 
@@ -28,11 +30,11 @@ awk 'BEGIN {
 }' > "$WORK/facts.jsonl"
 
 cat > "$WORK/qv.json" <<JSON
-{"peft_type": "LORA", "task_type": "CAUSAL_LM", "r": $R, "lora_alpha": $((2 * R)), "lora_dropout": 0.0, "target_modules": ["q_proj", "v_proj"]}
+{"peft_type": "LORA", "task_type": "CAUSAL_LM", "r": $R, "lora_alpha": $((2 * R)), "lora_dropout": 0.0, "target_modules": $TARGETS}
 JSON
 BUDGET=$("$CLI" estimate --model "$MODEL" --peft-config "$WORK/qv.json" --json 2>/dev/null |
   python3 -c "import json, sys; print(json.load(sys.stdin)[0]['trainable_params'])")
-echo "budget (LoRA r=$R on q_proj,v_proj): $BUDGET trainable parameters"
+echo "budget (LoRA r=$R on $TARGETS): $BUDGET trainable parameters"
 
 "$CLI" rank-modules --model "$MODEL" --dataset "$WORK/facts.jsonl" --format text --max-length 48 --batches 8 \
   --batch-size 8 --method "$METHOD" --budget "$BUDGET" --r "$R" --device cpu --out "$WORK/suggested.json" 2>/dev/null \
