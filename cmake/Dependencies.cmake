@@ -9,6 +9,12 @@ endif()
 
 find_package(Torch REQUIRED)
 message(STATUS "LibTorch ${Torch_VERSION} from ${TORCH_INSTALL_PREFIX}")
+# CUDA builds (a Python torch install with c10_cuda) report the caching allocator's peak memory.
+option(PEFT_CUDA_MEMORY_STATS "Report CUDA peak memory (needs a LibTorch with c10_cuda)" ON)
+if(PEFT_CUDA_MEMORY_STATS AND C10_CUDA_LIBRARY)
+  message(STATUS "CUDA memory statistics from ${C10_CUDA_LIBRARY}")
+  add_compile_definitions(PEFT_CUDA_MEMORY_STATS=1)
+endif()
 
 find_package(Threads REQUIRED)
 

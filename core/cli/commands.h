@@ -28,5 +28,6 @@ int cmdMerge(const std::vector<std::string>& args);
 int cmdLogits(const std::vector<std::string>& args);
 int cmdDataset(const std::vector<std::string>& args);
 int cmdEstimate(const std::vector<std::string>& args);
+int cmdBenchTrain(const std::vector<std::string>& args);
 
 }  // namespace peft::cli
