@@ -23,7 +23,10 @@ LmLoss lmLossChunked(CausalLMImpl& model, const torch::Tensor& hidden, const tor
     const bool doBackward = backward && torch::GradMode::is_enabled() && (hidden.requires_grad() || headTrains);
     const int64_t V = w.size(0);
     const int64_t N = out.count;
-    if (chunkRows <= 0) chunkRows = std::max<int64_t>(64, (int64_t{64} << 20) / (V * 4));
+    // fp32 logits per chunk: ~64 MiB on CPU (cache- and RSS-friendly), ~256 MiB on GPUs
+    // (fewer, larger matrix products).
+    const int64_t budget = hidden.is_cuda() ? (int64_t{256} << 20) : (int64_t{64} << 20);
+    if (chunkRows <= 0) chunkRows = std::max<int64_t>(64, budget / (V * 4));
     chunkRows = std::min(chunkRows, N);
 
     // A trainable head (full fine-tuning, modules_to_save) needs autograd through the weight:
