@@ -3,6 +3,9 @@
 # (a folder of unpacked Debian -dev packages, used on machines without apt).
 set(PEFT_DEPS_ROOT "" CACHE PATH "Optional root of unpacked header packages (usr/include inside)")
 if(PEFT_DEPS_ROOT)
+  # These headers (spdlog 1.10 + its fmt 9) must win over the fmt that newer torch releases
+  # ship in their own include folder: directory-level include dirs come before linked targets'.
+  include_directories(SYSTEM "${PEFT_DEPS_ROOT}/usr/include")
   list(APPEND CMAKE_PREFIX_PATH "${PEFT_DEPS_ROOT}/usr" "${PEFT_DEPS_ROOT}/usr/lib/x86_64-linux-gnu/cmake"
        "${PEFT_DEPS_ROOT}/usr/share/cmake")
 endif()

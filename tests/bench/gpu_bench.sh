@@ -45,7 +45,7 @@ ours() {  # name model batch seq targets [extra]
     --steps "$STEPS" --warmup "$WARMUP" --r 16 --alpha 32 --targets "$5" ${6:-} 2>>"$OUT/ours_stderr.txt" | tail -1 | tee -a "$OUT/results.txt"
 }
 peer() {  # model batch seq [extra]
-  log "peer $1 $4"
+  log "peer $1 ${4:-}"
   PYTHONUNBUFFERED=1 timeout 150 python3 "$SRC/tests/bench/peer_gpu_lora.py" --model "$1" --batch "$2" --seq "$3" \
     --steps "$STEPS" --warmup "$WARMUP" ${4:-} 2>>"$OUT/peer_stderr.txt" | tail -1 | tee -a "$OUT/results.txt"
 }
