@@ -1,6 +1,7 @@
 // `peft-studio-cli bench-train`: times the real Trainer (setup, batches, loss, backward, clip,
 // AdamW) on random token rows for a few steps after a warm-up, and prints one JSON line.
 #include <sys/resource.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <chrono>
