@@ -179,7 +179,9 @@ torch::Tensor attention(const torch::Tensor& q, const torch::Tensor& k, const to
         vv = v.repeat_interleave(H / kvH, 1);
     }
 #if TORCH_VERSION_MAJOR > 2 || (TORCH_VERSION_MAJOR == 2 && TORCH_VERSION_MINOR >= 1)
-    return at::scaled_dot_product_attention(q, kk, vv, mask, 0.0, causal, scale);
+    // An undefined Tensor is not "no mask" to SDPA: pass nullopt for the plain causal case.
+    const c10::optional<at::Tensor> attnMask = mask.defined() ? c10::optional<at::Tensor>(mask) : c10::nullopt;
+    return at::scaled_dot_product_attention(q, kk, vv, attnMask, 0.0, causal, scale);
 #else
     torch::Tensor scores = torch::matmul(q, kk.transpose(-2, -1)) * scale;  // [B,H,T,Tk]
     if (mask.defined()) scores = scores + mask;
