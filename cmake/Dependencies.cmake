@@ -3,12 +3,21 @@
 # (a folder of unpacked Debian -dev packages, used on machines without apt).
 set(PEFT_DEPS_ROOT "" CACHE PATH "Optional root of unpacked header packages (usr/include inside)")
 if(PEFT_DEPS_ROOT)
+  # These headers (spdlog 1.10 + its fmt 9) must win over the fmt that newer torch releases
+  # ship in their own include folder: directory-level include dirs come before linked targets'.
+  include_directories(SYSTEM "${PEFT_DEPS_ROOT}/usr/include")
   list(APPEND CMAKE_PREFIX_PATH "${PEFT_DEPS_ROOT}/usr" "${PEFT_DEPS_ROOT}/usr/lib/x86_64-linux-gnu/cmake"
        "${PEFT_DEPS_ROOT}/usr/share/cmake")
 endif()
 
 find_package(Torch REQUIRED)
 message(STATUS "LibTorch ${Torch_VERSION} from ${TORCH_INSTALL_PREFIX}")
+# CUDA builds (a Python torch install with c10_cuda) report the caching allocator's peak memory.
+option(PEFT_CUDA_MEMORY_STATS "Report CUDA peak memory (needs a LibTorch with c10_cuda)" ON)
+if(PEFT_CUDA_MEMORY_STATS AND C10_CUDA_LIBRARY)
+  message(STATUS "CUDA memory statistics from ${C10_CUDA_LIBRARY}")
+  add_compile_definitions(PEFT_CUDA_MEMORY_STATS=1)
+endif()
 
 find_package(Threads REQUIRED)
 

@@ -29,5 +29,6 @@ int cmdLogits(const std::vector<std::string>& args);
 int cmdDataset(const std::vector<std::string>& args);
 int cmdEstimate(const std::vector<std::string>& args);
 int cmdRankModules(const std::vector<std::string>& args);
+int cmdBenchTrain(const std::vector<std::string>& args);
 
 }  // namespace peft::cli

@@ -106,19 +106,27 @@ torch::Tensor CausalLMImpl::hiddenStatesFromEmbeddings(torch::Tensor h, torch::T
     kv.keyMask = kv.keyMask.defined() ? torch::cat({kv.keyMask, mask}, 1) : mask;
     const int64_t Tk = kv.length();
 
-    // Additive mask [B,1,T,Tk]: causal (query i sees keys <= past+i) and key padding.
     auto opts = torch::TensorOptions().device(dev);
-    torch::Tensor qpos = torch::arange(past, past + T, opts.dtype(torch::kInt64)).unsqueeze(1);  // [T,1]
-    torch::Tensor kpos = torch::arange(0, Tk, opts.dtype(torch::kInt64)).unsqueeze(0);           // [1,Tk]
-    torch::Tensor allowed = (kpos <= qpos).unsqueeze(0) & kv.keyMask.to(torch::kBool).unsqueeze(1);  // [B,T,Tk]
-    const double minVal = m_dtype == torch::kFloat32 ? std::numeric_limits<float>::lowest() : -3.3895e38;
-    torch::Tensor additive = torch::zeros({B, 1, T, Tk}, opts.dtype(m_dtype))
-                                 .masked_fill(allowed.logical_not().unsqueeze(1), minVal);
+    // No cache, no prefix and no padding: a plain causal mask that attention() applies itself
+    // (fused kernels on torch >= 2.1, no [B,1,T,Tk] tensor). Otherwise an additive mask.
+    const bool plainCausal = past == 0 && Tk == T && T > 1 && kv.keyMask.all().item<bool>();
+    torch::Tensor additive;
+    if (!plainCausal) additive = additiveMask(kv.keyMask, past, T, opts);
 
     auto [cosT, sinT] = rope(torch::arange(past, past + T, opts.dtype(torch::kInt64)));
     for (int64_t i = 0; i < m_config.numLayers; ++i)
         h = layerForward(i, h, additive, cosT, sinT, kv.layers[static_cast<size_t>(i)]);
     return finalNorm(h);
+}
+
+torch::Tensor CausalLMImpl::additiveMask(const torch::Tensor& keyMask, int64_t past, int64_t T,
+                                         const torch::TensorOptions& opts) const {
+    // Additive mask [B,1,T,Tk]: causal (query i sees keys <= past+i) and key padding.
+    const int64_t B = keyMask.size(0), Tk = keyMask.size(1);
+    torch::Tensor qpos = torch::arange(past, past + T, opts.dtype(torch::kInt64)).unsqueeze(1);  // [T,1]
+    torch::Tensor kpos = torch::arange(0, Tk, opts.dtype(torch::kInt64)).unsqueeze(0);           // [1,Tk]
+    torch::Tensor allowed = (kpos <= qpos).unsqueeze(0) & keyMask.to(torch::kBool).unsqueeze(1);  // [B,T,Tk]
+    return torch::zeros({B, 1, T, Tk}, opts.dtype(m_dtype)).masked_fill(allowed.logical_not().unsqueeze(1), maskValue(m_dtype));
 }
 
 torch::Tensor CausalLMImpl::lmHead(const torch::Tensor& hidden) {
@@ -157,9 +165,15 @@ torch::Tensor CausalLMImpl::classify(const torch::Tensor& ids, const torch::Tens
     return logits.index({rows, last + offset});
 }
 
+double maskValue(torch::Dtype dtype) {
+    return dtype == torch::kFloat32 ? std::numeric_limits<float>::lowest() : -3.3895e38;
+}
+
 torch::Tensor attention(const torch::Tensor& q, const torch::Tensor& k, const torch::Tensor& v,
                         const torch::Tensor& mask, double scale) {
-    const int64_t H = q.size(1), kvH = k.size(1);
+    const int64_t H = q.size(1), kvH = k.size(1), T = q.size(2), Tk = k.size(2);
+    // Undefined mask: causal over equal-length queries and keys (see hiddenStatesFromEmbeddings).
+    const bool causal = !mask.defined() && T == Tk && T > 1;
     torch::Tensor kk = k, vv = v;
     if (kvH != H) {
         // Grouped-query attention: query head h reads key/value head h / (H / kvH).
@@ -167,10 +181,14 @@ torch::Tensor attention(const torch::Tensor& q, const torch::Tensor& k, const to
         vv = v.repeat_interleave(H / kvH, 1);
     }
 #if TORCH_VERSION_MAJOR > 2 || (TORCH_VERSION_MAJOR == 2 && TORCH_VERSION_MINOR >= 1)
-    return at::scaled_dot_product_attention(q, kk, vv, mask, 0.0, false, scale);
+    // An undefined Tensor is not "no mask" to SDPA: pass nullopt for the plain causal case.
+    const c10::optional<at::Tensor> attnMask = mask.defined() ? c10::optional<at::Tensor>(mask) : c10::nullopt;
+    return at::scaled_dot_product_attention(q, kk, vv, attnMask, 0.0, causal, scale);
 #else
     torch::Tensor scores = torch::matmul(q, kk.transpose(-2, -1)) * scale;  // [B,H,T,Tk]
     if (mask.defined()) scores = scores + mask;
+    else if (causal)
+        scores.masked_fill_(torch::ones({T, Tk}, q.options().dtype(torch::kBool)).triu(1), maskValue(q.scalar_type()));
     torch::Tensor probs = torch::softmax(scores, -1, torch::kFloat32).to(q.scalar_type());
     return torch::matmul(probs, vv);  // [B,H,T,D]
 #endif

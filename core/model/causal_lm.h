@@ -103,7 +103,7 @@ public:
 protected:
     virtual torch::Tensor embedTokens(const torch::Tensor& ids) = 0;                       // [B,T] -> [B,T,C]
     virtual torch::Tensor addPositions(const torch::Tensor& h, int64_t past) { return h; }  // GPT-2's wpe
-    // One decoder layer. mask: additive [B,1,T,Tk]; cos/sin: [T,D] for RoPE families.
+    // One decoder layer. mask: additive [B,1,T,Tk], or undefined for plain causal; cos/sin: [T,D] for RoPE families.
     virtual torch::Tensor layerForward(int64_t i, const torch::Tensor& h, const torch::Tensor& mask,
                                        const torch::Tensor& cos, const torch::Tensor& sin, LayerCache& cache) = 0;
     virtual torch::Tensor finalNorm(const torch::Tensor& h) = 0;
@@ -111,6 +111,8 @@ protected:
     virtual std::pair<torch::Tensor, torch::Tensor> rope(const torch::Tensor& positions) { return {}; }
 
     Linear makeLinear(const std::string& path, const LinearSpec& spec);
+    // Additive attention mask [B,1,T,Tk] in the compute dtype from key mask [B,Tk] (1 = attend).
+    torch::Tensor additiveMask(const torch::Tensor& keyMask, int64_t past, int64_t T, const torch::TensorOptions& opts) const;
     BlockAdapter* blockAdapter(int64_t layer) const;
 
     ModelConfig m_config;
@@ -130,7 +132,11 @@ using CausalLM = std::shared_ptr<CausalLMImpl>;
 // Builds an uninitialised model of the config's family (weights empty until loaded).
 CausalLM buildModel(const ModelConfig& config);
 
-// Attention over [B,H,T,D] queries and [B,kvH,Tk,D] keys/values; mask additive [B|1,1,T,Tk].
+// The "minus infinity" of additive masks in a dtype (finite, as transformers uses).
+double maskValue(torch::Dtype dtype);
+
+// Attention over [B,H,T,D] queries and [B,kvH,Tk,D] keys/values; mask additive [B|1,1,T,Tk],
+// or undefined for a plain causal mask (T == Tk, no padding).
 torch::Tensor attention(const torch::Tensor& q, const torch::Tensor& k, const torch::Tensor& v,
                         const torch::Tensor& mask, double scale);
 

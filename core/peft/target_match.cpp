@@ -86,6 +86,13 @@ double patternValue(const nlohmann::json& pattern, const std::string& fullModule
     return fallback;
 }
 
+std::string patternKeyFor(const nlohmann::json& pattern, const std::string& fullModulePath) {
+    if (!pattern.is_object()) return "";
+    for (auto it = pattern.begin(); it != pattern.end(); ++it)
+        if (it.value().is_number() && patternKeyMatches(it.key(), fullModulePath)) return it.key();
+    return "";
+}
+
 bool layerSelected(const nlohmann::json& layersToTransform, const nlohmann::json& layersPattern, int64_t layer,
                    const std::string& layerContainer) {
     if (!layersPattern.is_null() && !layersToTransform.is_null()) {

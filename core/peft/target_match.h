@@ -28,6 +28,8 @@ bool patternKeyMatches(const std::string& key, const std::string& fullModulePath
 // Looks up `pattern` (a JSON object key -> number) for `fullModulePath`; returns `fallback` when
 // no key matches. The first matching key in the object's order wins.
 double patternValue(const nlohmann::json& pattern, const std::string& fullModulePath, double fallback);
+// The key patternValue would pick for `fullModulePath`, or "" when none matches.
+std::string patternKeyFor(const nlohmann::json& pattern, const std::string& fullModulePath);
 
 // `layers_to_transform` (null, an int, or a list of ints) against a decoder layer index; null
 // selects every layer. `layers_pattern` (null, a string or a list) must, when given, name the

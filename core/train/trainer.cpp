@@ -15,6 +15,7 @@
 #include "core/io/tensor_io.h"
 #include "core/peft/qlora/nf4.h"
 #include "core/tokenizer/tokenizer.h"
+#include "core/train/lm_loss.h"
 #include "core/util/atomic_file.h"
 #include "core/util/error.h"
 
@@ -169,6 +170,7 @@ void Trainer::setup(const ProgressFn& progress) {
 
 double Trainer::stepLoss(const std::vector<data::Batch>& micro, int64_t count) {
     double total = 0;
+    std::vector<torch::Tensor> sums;
     for (const data::Batch& b : micro) {
         torch::Tensor ids = b.inputIds.to(m_device), mask = b.attentionMask.to(m_device);
         torch::Tensor sum;
@@ -177,20 +179,25 @@ double Trainer::stepLoss(const std::vector<data::Batch>& micro, int64_t count) {
             sum = torch::nn::functional::cross_entropy(
                 logits, b.labels.to(m_device), torch::nn::functional::CrossEntropyFuncOptions().reduction(torch::kSum));
         } else {
-            torch::Tensor logits = m_model->forward(ids, mask);
+            torch::Tensor hidden = m_model->hiddenStates(ids, mask);
             // Prompt tuning prepends virtual positions: they carry no labels.
             torch::Tensor labels = b.labels.to(m_device);
-            if (logits.size(1) > labels.size(1)) {
-                int64_t extra = logits.size(1) - labels.size(1);
+            if (hidden.size(1) > labels.size(1)) {
+                int64_t extra = hidden.size(1) - labels.size(1);
                 labels = torch::cat({torch::full({labels.size(0), extra}, -100, labels.options()), labels}, 1);
             }
-            sum = causalLmLossSum(logits, labels).first;
+            // Head + loss in row chunks, back-propagated as it goes (mean over the whole
+            // accumulated batch's labels, as transformers does).
+            sums.push_back(lmLossChunked(*m_model, hidden, labels, true, 1.0 / static_cast<double>(std::max<int64_t>(1, count))).sum);
+            continue;
         }
         // Mean over every counted label of the whole (accumulated) batch, as transformers does.
         torch::Tensor loss = sum / static_cast<double>(std::max<int64_t>(1, count));
         loss.backward();
-        total += sum.item<double>();
+        sums.push_back(sum.detach());
     }
+    // One host synchronisation per step, after every micro-batch was queued.
+    for (const auto& s : sums) total += s.item<double>();
     return total / static_cast<double>(std::max<int64_t>(1, count));
 }
 
@@ -215,15 +222,15 @@ std::pair<double, std::optional<double>> Trainer::evaluate() {
             count += static_cast<int64_t>(rows.size());
             rowsSeen += static_cast<int64_t>(rows.size());
         } else {
-            torch::Tensor logits = m_model->forward(ids, mask);
+            torch::Tensor hidden = m_model->hiddenStates(ids, mask);
             torch::Tensor labels = b.labels.to(m_device);
-            if (logits.size(1) > labels.size(1)) {
-                int64_t extra = logits.size(1) - labels.size(1);
+            if (hidden.size(1) > labels.size(1)) {
+                int64_t extra = hidden.size(1) - labels.size(1);
                 labels = torch::cat({torch::full({labels.size(0), extra}, -100, labels.options()), labels}, 1);
             }
-            auto [s2, c] = causalLmLossSum(logits, labels);
-            sum += s2.item<double>();
-            count += c;
+            LmLoss l = lmLossChunked(*m_model, hidden, labels, false);
+            sum += l.sum.item<double>();
+            count += l.count;
         }
     }
     if (wasTraining) m_model->train();

@@ -1,0 +1,75 @@
+// Chunked causal-LM head + cross-entropy with a hand-formed gradient (see lm_loss.h).
+#include "core/train/lm_loss.h"
+
+#include <algorithm>
+
+namespace peft {
+
+LmLoss lmLossChunked(CausalLMImpl& model, const torch::Tensor& hidden, const torch::Tensor& labels, bool backward,
+                     double gradScale, int64_t chunkRows) {
+    const int64_t C = hidden.size(-1), T = hidden.size(1);
+    LmLoss out;
+    torch::Tensor y = labels.slice(1, 1).reshape({-1});  // [B*(T-1)]
+    torch::Tensor keep = y.ne(-100);
+    torch::Tensor rows = keep.nonzero().view({-1});     // labelled rows only
+    out.count = rows.size(0);
+    out.sum = torch::zeros({}, hidden.options().dtype(torch::kFloat32));
+    if (out.count == 0) return out;
+    torch::Tensor h = hidden.slice(1, 0, T - 1).reshape({-1, C}).index_select(0, rows);  // [N,C]
+    torch::Tensor target = y.index_select(0, rows);                                        // [N]
+
+    torch::Tensor w = model.lmHeadWeight();  // [V,C]
+    const bool headTrains = w.requires_grad();
+    const bool doBackward = backward && torch::GradMode::is_enabled() && (hidden.requires_grad() || headTrains);
+    const int64_t V = w.size(0);
+    const int64_t N = out.count;
+    // fp32 logits per chunk: ~64 MiB on CPU (cache- and RSS-friendly), ~256 MiB on GPUs
+    // (fewer, larger matrix products).
+    const int64_t budget = hidden.is_cuda() ? (int64_t{256} << 20) : (int64_t{64} << 20);
+    if (chunkRows <= 0) chunkRows = std::max<int64_t>(64, budget / (V * 4));
+    chunkRows = std::min(chunkRows, N);
+
+    // A trainable head (full fine-tuning, modules_to_save) needs autograd through the weight:
+    // same chunks, each chunk's loss back-propagated on its own.
+    if (doBackward && headTrains) {
+        std::vector<torch::Tensor> grads;
+        torch::Tensor hd = h.detach();
+        for (int64_t s = 0; s < N; s += chunkRows) {
+            const int64_t e = std::min(N, s + chunkRows);
+            torch::Tensor hc = hd.slice(0, s, e).detach().requires_grad_(true);
+            torch::Tensor logits = model.lmHead(hc).to(torch::kFloat32);
+            torch::Tensor l = torch::nn::functional::cross_entropy(
+                logits, target.slice(0, s, e), torch::nn::functional::CrossEntropyFuncOptions().reduction(torch::kSum));
+            (l * gradScale).backward();
+            out.sum += l.detach();
+            grads.push_back(hc.grad());
+        }
+        if (h.requires_grad()) h.backward(torch::cat(grads, 0));
+        return out;
+    }
+
+    torch::Tensor gradH;
+    {
+        torch::NoGradGuard ng;
+        torch::Tensor hd = h.detach();
+        torch::Tensor wc = w.detach().to(hd.scalar_type());
+        if (doBackward) gradH = torch::empty_like(hd);
+        for (int64_t s = 0; s < N; s += chunkRows) {
+            const int64_t e = std::min(N, s + chunkRows);
+            torch::Tensor z = torch::mm(hd.slice(0, s, e), wc.t()).to(torch::kFloat32);  // [n,V] fp32
+            torch::Tensor tc = target.slice(0, s, e).unsqueeze(1);                       // [n,1]
+            torch::Tensor lse = z.logsumexp(1, true);                                     // [n,1]
+            out.sum += (lse - z.gather(1, tc)).sum();
+            if (!doBackward) continue;
+            // d(sum)/dz = softmax(z) - onehot(target), formed in place in the fp32 buffer.
+            z.sub_(lse).exp_();
+            z.scatter_add_(1, tc, torch::full_like(tc, -1.0, z.options()));
+            if (gradScale != 1.0) z.mul_(gradScale);
+            gradH.slice(0, s, e).copy_(torch::mm(z.to(wc.scalar_type()), wc));
+        }
+    }
+    if (doBackward) h.backward(gradH);
+    return out;
+}
+
+}  // namespace peft

@@ -1,0 +1,53 @@
+#!/usr/bin/env bash
+# CPU training benchmark: our real trainer (peft-studio-cli bench-train) against the PyTorch
+# eager peer (../shared/bench/peer_cpu_lora_gpt2.py), GPT-2 124M shape, LoRA r=16 on c_attn.
+# Runs ours and the peer alternately (PAIRS pairs per precision) so background load hits both,
+# then prints medians, the ratio and peak RSS. Usage:
+#   tests/bench/bench_cpu_lora.sh [BUILD_DIR] [PAIRS] [PRECISIONS]   (defaults: build 3 "bf16 fp32")
+set -euo pipefail
+ROOT="$(cd "$(dirname "$0")/../.." && pwd)"
+BUILD="${1:-$ROOT/build}"
+PAIRS="${2:-3}"
+PRECISIONS="${3:-bf16 fp32}"
+CLI="$BUILD/app/peft-studio-cli"
+PEER="${PEER:-$ROOT/../shared/bench/peer_cpu_lora_gpt2.py}"
+PY="${PY:-/usr/bin/python3}"
+BATCH="${BATCH:-2}" SEQ="${SEQ:-128}" STEPS="${STEPS:-5}" WARMUP="${WARMUP:-2}"
+WORK="${WORK:-/tmp/peft-bench-gpt2}"
+[ -x "$CLI" ] || { echo "no $CLI: build peft-studio-cli first" >&2; exit 2; }
+[ -f "$PEER" ] || { echo "no peer script at $PEER (set PEER=)" >&2; exit 2; }
+"$PY" -c "import torch" 2>/dev/null || { echo "$PY has no torch: apt-get install -y python3-torch" >&2; exit 2; }
+
+mkdir -p "$WORK"
+if [ ! -f "$WORK/model/model.safetensors" ]; then
+  cat > "$WORK/config.json" <<'JSON'
+{"model_type": "gpt2", "architectures": ["GPT2LMHeadModel"], "n_layer": 12, "n_embd": 768, "n_head": 12,
+ "vocab_size": 50257, "n_positions": 1024, "n_ctx": 1024, "n_inner": null, "activation_function": "gelu_new",
+ "layer_norm_epsilon": 1e-05, "initializer_range": 0.02, "tie_word_embeddings": true,
+ "bos_token_id": 50256, "eos_token_id": 50256}
+JSON
+  "$CLI" init-model --config "$WORK/config.json" --out "$WORK/model" --seed 0 >&2
+fi
+
+echo "# $(lscpu | sed -n 's/^Model name: *//p'), $(nproc) cores; $("$CLI" --version 2>/dev/null | head -1)"
+echo "# batch $BATCH x seq $SEQ, $STEPS timed steps after $WARMUP warm-up, $PAIRS alternating pairs"
+field() { sed -n "s/.*\"$1\": *\([0-9.e+-]*\).*/\1/p"; }
+median() { sort -g | awk '{a[NR]=$1} END {print (NR%2) ? a[(NR+1)/2] : (a[NR/2]+a[NR/2+1])/2}'; }
+for prec in $PRECISIONS; do
+  ours=(); peer=(); ours_rss=(); peer_rss=()
+  peerflag=""; [ "$prec" = bf16 ] && peerflag="--bf16"
+  for i in $(seq "$PAIRS"); do
+    o=$("$CLI" bench-train --model "$WORK/model" --precision "$prec" --batch "$BATCH" --seq "$SEQ" \
+        --steps "$STEPS" --warmup "$WARMUP" --device cpu --r 16 --alpha 32 --targets c_attn --fan-in-fan-out 2>/dev/null | tail -1)
+    p=$("$PY" "$PEER" $peerflag --batch "$BATCH" --seq "$SEQ" --steps "$STEPS" --warmup "$WARMUP" | tail -1)
+    echo "ours $prec: $o"
+    echo "peer $prec: $p"
+    ours+=("$(echo "$o" | field tokens_per_s)"); peer+=("$(echo "$p" | field tokens_per_s)")
+    ours_rss+=("$(echo "$o" | field peak_rss_mib)"); peer_rss+=("$(echo "$p" | field peak_rss_mib)")
+  done
+  om=$(printf '%s\n' "${ours[@]}" | median); pm=$(printf '%s\n' "${peer[@]}" | median)
+  orss=$(printf '%s\n' "${ours_rss[@]}" | median); prss=$(printf '%s\n' "${peer_rss[@]}" | median)
+  awk -v p="$prec" -v om="$om" -v pm="$pm" -v orss="$orss" -v prss="$prss" 'BEGIN {
+    printf "RESULT %s: ours %.1f tok/s, peer %.1f tok/s, ratio %.2fx; peak RSS ours %.0f MiB, peer %.0f MiB (%.2fx)\n",
+           p, om, pm, om / pm, orss, prss, orss / prss }'
+done
