@@ -37,7 +37,9 @@ fi
 
 # 2. Corpus, pretraining rows, the demo's chat dataset, and a 2048-token byte-level BPE.
 python3 "$HERE/make_demo_data.py" --dump "$WORK/kjv.txt" --out "$WORK" --demo "$DEMO" --rows 400
-python3 "$HERE/bpe_train.py" --text "$WORK/corpus.txt" --vocab-size 2048 --out "$WORK/tokenizer"
+# (BPE training takes a few CPU minutes; a tokenizer already in the work folder is reused.)
+[ -f "$WORK/tokenizer/tokenizer.json" ] ||
+  python3 "$HERE/bpe_train.py" --text "$WORK/corpus.txt" --vocab-size 2048 --out "$WORK/tokenizer"
 # Round trip through the project's tokenizer: the decoded text must equal the input.
 printf '[{"text": "In the beginning God created the heaven and the earth.\\n<|im_start|>user\\nHi<|im_end|>"}]' > "$WORK/tok_cases.json"
 "$CLI" tokenize --tokenizer "$WORK/tokenizer" --cases "$WORK/tok_cases.json" --out "$WORK/tok_out.json"
