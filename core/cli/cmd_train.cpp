@@ -1,6 +1,7 @@
 // `peft-studio-cli train`: runs a RunConfig with a terminal progress bar and ETA; --resume
 // continues from the newest checkpoint. Ctrl-C stops cleanly with a checkpoint.
 #include <csignal>
+#include <filesystem>
 #include <cstdio>
 #include <iostream>
 #include <unistd.h>
@@ -38,6 +39,8 @@ int cmdTrain(const std::vector<std::string>& argv) {
         j["training"]["max_steps"] = a.getInt("max-steps", -1);
     }
     RunConfig cfg = RunConfig::fromJson(j, path);
+    // Inputs named relative to the config file's folder (e.g. the bundled demo's run.json) resolve there.
+    cfg.resolveRelativePaths(std::filesystem::path(path).parent_path().string());
     if (a.has("resume") && latestCheckpoint(cfg.outputDir).empty()) {
         std::cerr << "train: no checkpoint in " << cfg.outputDir << "/checkpoints to resume from. "
                   << "Run without --resume to start the run.\n";

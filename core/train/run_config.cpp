@@ -1,6 +1,7 @@
 // RunConfig parsing: strict keys, typed values, defaults as documented in README.
 #include "core/train/run_config.h"
 
+#include <filesystem>
 #include <set>
 
 #include "core/data/dataset_config.h"
@@ -121,7 +122,39 @@ RunConfig RunConfig::fromJson(const json& j, const std::string& where) {
     return c;
 }
 
-RunConfig RunConfig::load(const std::string& path) { return fromJson(readJsonFile(path), path); }
+RunConfig RunConfig::load(const std::string& path) {
+    RunConfig c = fromJson(readJsonFile(path), path);
+    c.resolveRelativePaths(std::filesystem::path(path).parent_path().string());
+    return c;
+}
+
+void RunConfig::resolveRelativePaths(const std::string& baseDir) {
+    namespace fs = std::filesystem;
+    if (baseDir.empty()) return;
+    auto resolve = [&](std::string& p) {
+        if (p.empty()) return;
+        fs::path given(p);
+        std::error_code ec;
+        if (given.is_absolute() || fs::exists(given, ec)) return;
+        fs::path beside = (fs::path(baseDir) / given).lexically_normal();
+        if (fs::exists(beside, ec)) p = beside.string();
+    };
+    resolve(model);
+    for (const char* key : {"path", "validation_path"}) {
+        auto it = dataset.find(key);
+        if (it != dataset.end() && it->is_string()) {
+            std::string v = it->get<std::string>();
+            resolve(v);
+            *it = v;
+        }
+    }
+    auto it = method.find("init_from");
+    if (it != method.end() && it->is_string()) {
+        std::string v = it->get<std::string>();
+        resolve(v);
+        *it = v;
+    }
+}
 
 json RunConfig::toJson() const {
     const TrainingConfig& o = training;

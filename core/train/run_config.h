@@ -43,8 +43,16 @@ struct RunConfig {
 
     // `where` names the source (file path) in error messages.
     static RunConfig fromJson(const nlohmann::json& j, const std::string& where);
+    // load() = fromJson() + resolveRelativePaths(folder of `path`).
     static RunConfig load(const std::string& path);
     nlohmann::json toJson() const;
+
+    // Input paths (model, dataset.path, dataset.validation_path, method.init_from) that are
+    // relative and do not exist as given (relative to the working directory) but do exist under
+    // `baseDir` are rewritten to baseDir/path. This lets a run.json that ships beside its model and
+    // data (the bundled demo) run from any working directory, while paths that work today keep
+    // their meaning. output_dir is never rewritten: it stays relative to the working directory.
+    void resolveRelativePaths(const std::string& baseDir);
 };
 
 }  // namespace peft
