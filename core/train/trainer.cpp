@@ -265,9 +265,17 @@ std::string Trainer::saveCheckpoint() {
                       {"seed", m_cfg.training.seed}};
         // Written last: a folder without it is never taken for a checkpoint.
         writeFileAtomic((tmp / "trainer_state.json").string(), state.dump(2) + "\n");
-        fs::remove_all(dst, ec);
+        // Saving a step that already has a checkpoint (the final save after resuming a finished
+        // run): move the old one aside with one rename first. Deleting it in place could leave, after
+        // a kill, a half-deleted folder that still holds trainer_state.json and passes for the newest.
+        fs::path old = root / (std::string(".old-") + name);
+        if (fs::exists(dst)) {
+            fs::remove_all(old, ec);
+            fs::rename(dst, old);
+        }
         fs::rename(tmp, dst);
         syncDirectory(root.string());
+        fs::remove_all(old, ec);
     } catch (const PeftError& e) {
         fs::remove_all(tmp, ec);
         fail("checkpoint " + dst.string(), std::string("could not be written: ") + e.what(),

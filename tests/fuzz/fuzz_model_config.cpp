@@ -1,17 +1,8 @@
-// libFuzzer target: config.json through readJsonFile and ModelConfig::fromJson.
-#include <cstdint>
-
-#include "core/io/model_config.h"
-#include "core/util/error.h"
-#include "tests/fuzz/fuzz_common.h"
+// libFuzzer entry point for the model_config target; the body is in tests/fuzz/fuzz_bodies.h.
+#define PEFT_FUZZ_MODEL_CONFIG
+#include "tests/fuzz/fuzz_bodies.h"
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
-    std::string path = peft::fuzz::writeScratch("config.json", data, size);
-    try {
-        auto j = peft::readJsonFile(path);
-        auto mc = peft::ModelConfig::fromJson(j, path);
-        (void)mc;
-    } catch (const peft::PeftError&) {
-    }
+    peft::fuzz::modelConfigBody(data, size);
     return 0;
 }
