@@ -327,7 +327,7 @@ std::optional<TemplateKind> recogniseTokenizerConfig(const std::string& pathOrDi
     nlohmann::json j;
     try {
         j = nlohmann::json::parse(readFile(p.string()));
-    } catch (const nlohmann::json::parse_error& e) {
+    } catch (const nlohmann::json::exception& e) {
         fail(p.string(), std::string("invalid JSON (") + e.what() + ")", "Fix the file or choose a template by name.");
     }
     if (!j.is_object() || !j.contains("chat_template")) return std::nullopt;

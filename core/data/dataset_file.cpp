@@ -77,6 +77,14 @@ struct Sink {
     }
 };
 
+// JSON that parses but holds a value nlohmann cannot represent (a number such as 1e999 overflows
+// a double: out_of_range.406): "number overflow parsing '1e999'".
+std::string shortJsonError(const json::exception& e) {
+    std::string w = e.what();
+    auto p = w.find("] ");
+    return p == std::string::npos ? w : w.substr(p + 2);
+}
+
 std::string shortParseError(const json::parse_error& e) {
     std::string w = e.what();
     // nlohmann: "[json.exception.parse_error.101] parse error at line 1, column 5: syntax error ..."
@@ -106,6 +114,8 @@ void readJsonl(const std::string& bytes, Sink& sink) {
                 sink.accept(std::move(v), line);
         } catch (const json::parse_error& e) {
             sink.reject(line, "bad JSON (" + shortParseError(e) + ")");
+        } catch (const json::exception& e) {
+            sink.reject(line, "bad JSON (" + shortJsonError(e) + ")");
         }
         if (nl == bytes.size()) break;
     }
@@ -163,6 +173,8 @@ void readJsonArray(const std::string& path, const std::string& bytes, Sink& sink
                     sink.accept(std::move(v), line);
             } catch (const json::parse_error& e) {
                 sink.reject(line, "bad JSON (" + shortParseError(e) + ")");
+            } catch (const json::exception& e) {
+                sink.reject(line, "bad JSON (" + shortJsonError(e) + ")");
             }
         }
         if (bytes[i] == ',') ++i;

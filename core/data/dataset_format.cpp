@@ -66,7 +66,8 @@ json unstring(const json& v) {
         if (i != std::string::npos && s[i] == '[') {
             try {
                 return json::parse(s);
-            } catch (const json::parse_error&) {
+            } catch (const json::exception&) {
+                // not JSON (or a number nlohmann cannot hold): the cell stays a string
             }
         }
     }

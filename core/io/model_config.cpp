@@ -21,6 +21,9 @@ json readJsonFile(const std::string& path) {
             if (text[i] == '\n') ++line;
         fail(path + ":" + std::to_string(line), std::string("invalid JSON (") + e.what() + ")",
              "Fix the syntax at that line.");
+    } catch (const json::exception& e) {
+        // Not a syntax error but a value nlohmann cannot hold, e.g. a number overflowing a double (1e999).
+        fail(path, std::string("invalid JSON (") + e.what() + ")", "Fix the value it names.");
     }
 }
 

@@ -99,7 +99,8 @@ std::vector<TensorInfo> parseHeader(const std::string& path, const std::string& 
             if (!d.is_number_integer() || d.get<int64_t>() < 0)
                 fail(where, "shape holds a negative or non-integer dimension", "The file is corrupt.");
             uint64_t v = d.get<uint64_t>();
-            if (v != 0 && numel > UINT64_MAX / v) fail(where, "shape overflows", "The file is corrupt.");
+            // Bounded by INT64_MAX, not UINT64_MAX: TensorInfo::numel() and torch count in int64.
+            if (v != 0 && numel > static_cast<uint64_t>(INT64_MAX) / v) fail(where, "shape overflows", "The file is corrupt.");
             numel *= v;
             t.shape.push_back(static_cast<int64_t>(v));
         }

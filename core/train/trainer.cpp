@@ -96,6 +96,9 @@ void Trainer::setup(const ProgressFn& progress) {
     m_logSink = sink;
     writeFileAtomic((fs::path(m_cfg.outputDir) / "run.json").string(), m_cfg.toJson().dump(2) + "\n");
 
+    m_preflight = preflight(m_cfg, m_device.is_cuda() ? "cuda" : "cpu");
+    for (const auto& w : m_preflight.warnings) spdlog::warn("{}", w);
+
     report("Loading model", 0.1);
     ModelOptions mo;
     mo.dtype = t.precision == "bf16" ? torch::kBFloat16 : torch::kFloat32;
@@ -258,8 +261,14 @@ std::string Trainer::saveCheckpoint() {
     try {
         saveSafetensors((tmp / "trainable.safetensors").string(), m_adapter.method->trainable());
         saveSafetensors((tmp / "optimizer.safetensors").string(), m_optimizer->state());
-        torch::Tensor rng = at::detail::getDefaultCPUGenerator().get_state();
-        saveSafetensors((tmp / "rng.safetensors").string(), {{"cpu", rng}});
+        NamedTensors rng = {{"cpu", at::detail::getDefaultCPUGenerator().get_state()}};
+        // Dropout on a GPU draws from that device's generator: keep it too, or a resumed run differs.
+        if (!m_device.is_cpu()) {
+            const at::Generator& gen = at::globalContext().defaultGenerator(m_device);
+            std::lock_guard<std::mutex> lock(gen.mutex());
+            rng.emplace_back("device", gen.get_state());
+        }
+        saveSafetensors((tmp / "rng.safetensors").string(), rng);
         saveAdapter(m_adapter, (tmp / "adapter").string());
         json state = {{"step", m_step},
                       {"total_steps", m_totalSteps},
@@ -271,9 +280,22 @@ std::string Trainer::saveCheckpoint() {
                       {"seed", m_cfg.training.seed}};
         // Written last: a folder without it is never taken for a checkpoint.
         writeFileAtomic((tmp / "trainer_state.json").string(), state.dump(2) + "\n");
-        fs::remove_all(dst, ec);
+        // Saving a step that already has a checkpoint (the final save after resuming a finished
+        // run): move the old one aside with one rename first. Deleting it in place could leave, after
+        // a kill, a half-deleted folder that still holds trainer_state.json and passes for the newest.
+        fs::path old = root / (std::string(".old-") + name);
+        if (fs::exists(dst)) {
+            fs::remove_all(old, ec);
+            fs::rename(dst, old);
+        }
         fs::rename(tmp, dst);
         syncDirectory(root.string());
+        fs::remove_all(old, ec);
+    } catch (const PeftError& e) {
+        fs::remove_all(tmp, ec);
+        fail("checkpoint " + dst.string(), std::string("could not be written: ") + e.what(),
+             m_lastCheckpoint.empty() ? std::string("No earlier checkpoint exists.")
+                                      : "The previous checkpoint " + m_lastCheckpoint + " is intact; resume from it once the problem is fixed.");
     } catch (...) {
         fs::remove_all(tmp, ec);
         throw;
@@ -317,7 +339,19 @@ bool Trainer::resumeFromLatest() {
     auto rng = loadSafetensors((fs::path(ck) / "rng.safetensors").string());
     {
         at::Generator gen = at::detail::getDefaultCPUGenerator();
+        std::lock_guard<std::mutex> lock(gen.mutex());
         gen.set_state(rng.at("cpu").clone());
+    }
+    if (!m_device.is_cpu()) {
+        auto it = rng.find("device");
+        if (it == rng.end()) {
+            spdlog::warn("{}: no {} random state in the checkpoint; dropout after resume will differ from an uninterrupted run",
+                         where, m_device.str());
+        } else {
+            at::Generator gen = at::globalContext().defaultGenerator(m_device);
+            std::lock_guard<std::mutex> lock(gen.mutex());
+            gen.set_state(it->second.clone());
+        }
     }
     m_step = state.at("step").get<int64_t>();
     m_batcher->setPosition(data::DataPosition::fromJson(state.at("data_position"), where));
@@ -358,6 +392,8 @@ TrainResult Trainer::run(const MetricsSink& sink, TrainerControl* control) {
         return result;
     };
     m_model->train();
+    // A fresh start (not a resume) in a folder used before must not append to the old metrics.
+    if (m_step == 0 && m_lastCheckpoint.empty()) writeFileAtomic((fs::path(m_cfg.outputDir) / "metrics.jsonl").string(), "");
     while (m_step < m_totalSteps) {
         if (control) {
             while (control->pause.load() && !control->stop.load()) std::this_thread::sleep_for(std::chrono::milliseconds(20));
@@ -377,11 +413,16 @@ TrainResult Trainer::run(const MetricsSink& sink, TrainerControl* control) {
         } catch (const c10::Error& e) {
             std::string what = e.what_without_backtrace();
             if (what.find("alloc") != std::string::npos || what.find("memory") != std::string::npos) {
+                spdlog::error("allocation failed: {}", what);
                 m_optimizer->zeroGrad();
                 return stopWithCheckpoint(TrainStatus::Failed, "out of memory at step " + std::to_string(m_step + 1) +
                                                                    ": lower batch_size or max_length, or use gradient accumulation");
             }
             throw;
+        } catch (const std::bad_alloc&) {
+            m_optimizer->zeroGrad();
+            return stopWithCheckpoint(TrainStatus::Failed, "out of memory at step " + std::to_string(m_step + 1) +
+                                                               ": lower batch_size or max_length, or use gradient accumulation");
         }
         if (!std::isfinite(loss)) {
             m_optimizer->zeroGrad();

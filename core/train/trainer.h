@@ -16,6 +16,7 @@
 #include "core/model/loader.h"
 #include "core/peft/method.h"
 #include "core/train/optimizer.h"
+#include "core/train/preflight.h"
 #include "core/train/run_config.h"
 
 namespace peft {
@@ -89,6 +90,8 @@ public:
     int64_t step() const { return m_step; }
     int64_t totalSteps() const { return m_totalSteps; }
     torch::Device device() const { return m_device; }
+    // The memory check done by setup() (estimate vs. free memory); its warnings are also logged.
+    const PreflightReport& preflightReport() const { return m_preflight; }
     const TrainData& data() const { return m_data; }
 
 private:
@@ -112,6 +115,7 @@ private:
     int64_t m_badEvals = 0;
     std::string m_lastCheckpoint;
     std::shared_ptr<void> m_logSink;
+    PreflightReport m_preflight;
 };
 
 std::string statusName(TrainStatus s);

@@ -1,0 +1,147 @@
+// Numerical and memory faults during training: NaN/inf loss, an exploding gradient norm, a dataset
+// whose every label is masked, and an allocation failure. Each must end the run with a message
+// that says what happened and what to try, never a crash; the OOM stop writes a checkpoint.
+#include <gtest/gtest.h>
+
+#include <cmath>
+#include <filesystem>
+#include <fstream>
+#include <limits>
+#include <nlohmann/json.hpp>
+
+#include "core/train/trainer.h"
+#include "core/util/error.h"
+#include "tests/test_util.h"
+
+namespace fs = std::filesystem;
+using nlohmann::json;
+
+namespace {
+
+peft::RunConfig makeConfig(const peft::test::TempDir& d, const json& training, const json& dataset = nullptr) {
+    if (!fs::exists(d.file("data.jsonl"))) {
+        std::ofstream data(d.file("data.jsonl"));
+        for (int i = 0; i < 12; ++i) data << json{{"text", "sample number " + std::to_string(i) + " for the fault tests"}}.dump() << "\n";
+    }
+    json t = {{"max_steps", 6}, {"batch_size", 2}, {"precision", "fp32"}, {"device", "cpu"},
+              {"save_every", 2}, {"eval_every", 0}, {"lr", 1e-3}};
+    for (auto it = training.begin(); it != training.end(); ++it) t[it.key()] = it.value();
+    json j = {{"model", peft::test::fixture("tiny-llama/base")},
+              {"dataset", dataset.is_null() ? json{{"path", d.file("data.jsonl")}, {"format", "text"}, {"max_length", 32}} : dataset},
+              {"method", {{"peft_type", "LORA"}, {"r", 4}, {"target_modules", {"q_proj", "v_proj"}}}},
+              {"training", t},
+              {"output_dir", d.file("run")}};
+    return peft::RunConfig::fromJson(j, "test");
+}
+
+bool contains(const std::string& s, const std::string& part) { return s.find(part) != std::string::npos; }
+
+}  // namespace
+
+TEST(TrainFaults, HugeLearningRateGivesNonFiniteLossMessage) {
+    peft::test::TempDir d;
+    peft::Trainer t(makeConfig(d, {{"lr", 1e30}, {"optimizer", "sgd"}, {"momentum", 0.0}, {"max_grad_norm", 0.0},
+                                   {"scheduler", "constant"}, {"max_steps", 20}}));
+    t.setup();
+    peft::TrainResult r = t.run();
+    ASSERT_EQ(r.status, peft::TrainStatus::Failed) << r.message;
+    EXPECT_TRUE(contains(r.message, "NaN") || contains(r.message, "infinite") || contains(r.message, "exploded")) << r.message;
+    EXPECT_TRUE(contains(r.message, "Lower the learning rate")) << r.message;
+    EXPECT_LT(r.steps, 20);
+}
+
+TEST(TrainFaults, InfiniteGradientIsCaughtBeforeTheStep) {
+    peft::test::TempDir d;
+    peft::Trainer t(makeConfig(d, {{"max_grad_norm", 1.0}}));
+    t.setup();
+    // Poison one trainable tensor's gradient from step 3 on; the loss itself stays finite.
+    auto params = t.adapter().method->trainable();
+    ASSERT_FALSE(params.empty());
+    torch::Tensor p = params.front().second;
+    auto calls = std::make_shared<int>(0);
+    p.register_hook([calls](torch::Tensor g) {
+        return ++*calls >= 3 ? g * std::numeric_limits<float>::infinity() : g;
+    });
+    torch::Tensor before;
+    peft::TrainResult r = t.run([&](const peft::StepMetrics& m) {
+        if (m.step == 2) before = p.detach().clone();
+    });
+    ASSERT_EQ(r.status, peft::TrainStatus::Failed) << r.message;
+    EXPECT_EQ(r.steps, 2);
+    EXPECT_TRUE(contains(r.message, "gradient norm")) << r.message;
+    EXPECT_TRUE(contains(r.message, "at step 3")) << r.message;
+    EXPECT_TRUE(contains(r.message, "learning rate")) << r.message;
+    EXPECT_TRUE(contains(r.message, "step-00000002")) << r.message;  // the last good checkpoint is named
+    ASSERT_TRUE(before.defined());
+    EXPECT_TRUE(torch::equal(before, p.detach())) << "the poisoned step changed the weights";
+    EXPECT_TRUE(torch::isfinite(p.detach()).all().item<bool>());
+}
+
+TEST(TrainFaults, EveryLabelMaskedIsRefusedAtSetup) {
+    peft::test::TempDir d;
+    peft::Trainer t(makeConfig(d, json::object()));
+    peft::TrainData data;
+    for (int i = 0; i < 4; ++i) {
+        peft::Example e;
+        e.inputIds = {1, 5, 6, 7, 8};
+        e.labels = {-100, -100, -100, -100, -100};
+        data.train.push_back(e);
+    }
+    t.setData(data);
+    try {
+        t.setup();
+        FAIL() << "a dataset with every label masked was accepted";
+    } catch (const peft::PeftError& e) {
+        std::string m = e.what();
+        EXPECT_TRUE(contains(m, "every label is masked")) << m;
+        EXPECT_TRUE(contains(m, "train_on")) << m;
+    }
+}
+
+TEST(TrainFaults, EveryLabelMaskedFromTheDataFileIsRefused) {
+    // An instruction dataset whose responses are all cut off by max_length: only prompt tokens
+    // remain, and they carry no loss.
+    peft::test::TempDir d;
+    {
+        std::ofstream data(d.file("inst.jsonl"));
+        std::string longPrompt;
+        for (int i = 0; i < 60; ++i) longPrompt += "word ";
+        for (int i = 0; i < 4; ++i) data << json{{"instruction", longPrompt}, {"output", "the answer"}}.dump() << "\n";
+    }
+    json ds = {{"path", d.file("inst.jsonl")}, {"format", "instruction"}, {"max_length", 16}, {"train_on", "responses"}};
+    peft::Trainer t(makeConfig(d, json::object(), ds));
+    try {
+        t.setup();
+        FAIL() << "a dataset whose every response is cut off was accepted";
+    } catch (const peft::PeftError& e) {
+        std::string m = e.what();
+        EXPECT_TRUE(contains(m, "masked") || contains(m, "no training examples") || contains(m, "max_length")) << m;
+    }
+}
+
+TEST(TrainFaults, AllocationFailureStopsWithACheckpoint) {
+    peft::test::TempDir d;
+    peft::Trainer t(makeConfig(d, {{"max_steps", 8}}));
+    t.setup();
+    auto params = t.adapter().method->trainable();
+    auto calls = std::make_shared<int>(0);
+    // At step 4's backward, ask the CPU allocator for 8 PiB: a real allocation failure inside autograd.
+    params.front().second.register_hook([calls](torch::Tensor g) {
+        if (++*calls == 4) return g + torch::empty({int64_t{1} << 51}, torch::kFloat32).sum();
+        return g;
+    });
+    peft::TrainResult r = t.run();
+    ASSERT_EQ(r.status, peft::TrainStatus::Failed) << r.message;
+    EXPECT_TRUE(contains(r.message, "out of memory")) << r.message;
+    EXPECT_TRUE(contains(r.message, "batch_size")) << r.message;
+    EXPECT_EQ(r.steps, 3);
+    ASSERT_FALSE(r.lastCheckpoint.empty());
+    EXPECT_NE(r.lastCheckpoint.find("step-00000003"), std::string::npos) << r.lastCheckpoint;
+    EXPECT_TRUE(fs::exists(r.lastCheckpoint + "/trainer_state.json"));
+    // ... and the run resumes from it.
+    peft::Trainer again(makeConfig(d, {{"max_steps", 8}}));
+    again.setup();
+    ASSERT_TRUE(again.resumeFromLatest());
+    EXPECT_EQ(again.step(), 3);
+    EXPECT_EQ(again.run().status, peft::TrainStatus::Finished);
+}
