@@ -264,7 +264,7 @@ std::string Trainer::saveCheckpoint() {
         NamedTensors rng = {{"cpu", at::detail::getDefaultCPUGenerator().get_state()}};
         // Dropout on a GPU draws from that device's generator: keep it too, or a resumed run differs.
         if (!m_device.is_cpu()) {
-            const at::Generator& gen = at::globalContext().defaultGenerator(m_device);
+            at::Generator gen = at::globalContext().defaultGenerator(m_device);
             std::lock_guard<std::mutex> lock(gen.mutex());
             rng.emplace_back("device", gen.get_state());
         }

@@ -163,7 +163,7 @@ TEST(BudgetCounts, Qwen2BiasAndTiedEmbeddings) {
     const int64_t b = H / 16, per = H * b + b + b * H + H;
     EXPECT_EQ(count(mc, {{"peft_type", "BOTTLENECK_ADAPTER"}, {"architecture", "houlsby"}}).trainable, L * 2 * per);
     EXPECT_EQ(count(mc, {{"peft_type", "BOTTLENECK_ADAPTER"}, {"architecture", "pfeiffer"}}).trainable, L * per);
-    EXPECT_EQ(count(mc, {{"peft_type", "BOTTLENECK_ADAPTER"}, {"bottleneck_size", 32}}).trainable,
+    EXPECT_EQ(count(mc, {{"peft_type", "BOTTLENECK_ADAPTER"}, {"architecture", "pfeiffer"}, {"bottleneck_size", 32}}).trainable,
               L * (H * 32 + 32 + 32 * H + H));
     // Sequence classification: the score head [num_labels, H] replaces lm_head (tied here, so the
     // base only gains the head) and its trained copy is added.

@@ -25,7 +25,7 @@ public:
         return {{"peft_type", "BOTTLENECK_ADAPTER"}, {"task_type", "CAUSAL_LM"}, {"architecture", "houlsby"},
                 {"reduction_factor", 16}, {"bottleneck_size", nullptr}, {"non_linearity", "relu"},
                 {"mh_adapter", nullptr}, {"output_adapter", nullptr}, {"layers_to_transform", nullptr},
-                {"init_weights", "bert"}, {"modules_to_save", nullptr}};
+                {"init_scale", 0.0}, {"modules_to_save", nullptr}};
     }
 
     nlohmann::json help() const override {
@@ -36,7 +36,7 @@ public:
                 {"mh_adapter", "Override: put an adapter after the attention block (true/false); null follows architecture."},
                 {"output_adapter", "Override: put an adapter after the feed-forward block; null follows architecture."},
                 {"layers_to_transform", "Decoder layer indices that get adapters (an int or a list); empty means all."},
-                {"init_weights", "\"bert\": small normal init with the up projection near zero, so training starts from the base model."},
+                {"init_scale", "Standard deviation of the up-projection's initial weights; 0 makes it exactly zero, so training starts from the base model."},
                 {"modules_to_save", "Whole modules (for example a classification head) to train in full and store in the adapter."}};
     }
 
