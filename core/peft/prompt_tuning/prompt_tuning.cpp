@@ -52,10 +52,19 @@ public:
             torch::Tensor ids = torch::randint(model.config().vocabSize, {P}, torch::TensorOptions().dtype(torch::kInt64).device(emb.device()));
             w = emb.index_select(0, ids).to(torch::kFloat32).clone();
         } else if (init == "TEXT") {
-            if (!config.contains("prompt_tuning_init_token_ids"))
-                fail("adapter_config.json", "prompt_tuning_init is TEXT but the text was not tokenised",
-                     "Call withPromptInitTokens(config, tokenizer) before attaching (the GUI and trainer do).");
-            std::vector<int64_t> ids = config["prompt_tuning_init_token_ids"].get<std::vector<int64_t>>();
+            std::vector<int64_t> ids;
+            if (config.contains("prompt_tuning_init_token_ids")) {
+                ids = config["prompt_tuning_init_token_ids"].get<std::vector<int64_t>>();
+            } else {
+                // peft: tokenizer(prompt_tuning_init_text) with tokenizer_name_or_path's tokenizer
+                // (here defaulting to the base model's folder).
+                std::string tokDir = cfgString(config, "tokenizer_name_or_path", cfgString(config, "base_model_name_or_path", ""));
+                if (tokDir.empty())
+                    fail("adapter_config.json", "prompt_tuning_init is TEXT but no tokenizer is named",
+                         "Set tokenizer_name_or_path to the model folder, or call withPromptInitTokens(config, tokenizer).");
+                ids = withPromptInitTokens(config, *Tokenizer::load(tokDir))["prompt_tuning_init_token_ids"]
+                          .get<std::vector<int64_t>>();
+            }
             if (ids.empty()) fail("adapter_config.json", "'prompt_tuning_init_text' gives no tokens", "Use a longer text.");
             // peft: truncate, or repeat the token list until it covers every virtual token.
             std::vector<int64_t> full;
