@@ -73,7 +73,7 @@ protected:
         BlockAdapter* ba = blockAdapter(i);
         if (ba) a = ba->afterAttention(a);
         torch::Tensor x = h + a;
-        torch::Tensor m = b.mlpProj->forward(torch::gelu(b.cFc->forward(b.ln2->forward(x)), "tanh"));
+        torch::Tensor m = b.mlpProj->forward(geluTanh(b.cFc->forward(b.ln2->forward(x))));
         if (ba) m = ba->afterMlp(m);
         return x + m;
     }

@@ -21,12 +21,49 @@ struct LayerNormImpl : torch::nn::Module {
         bias = register_parameter("bias", torch::zeros({d}), false);
     }
     torch::Tensor forward(const torch::Tensor& x) {
+        // LibTorch's CPU LayerNorm is slow on bf16 tensors: normalise in fp32, round once.
+        if (x.is_cpu() && x.scalar_type() == torch::kBFloat16)
+            return torch::layer_norm(x.to(torch::kFloat32), {x.size(-1)}, weight.to(torch::kFloat32),
+                                     bias.to(torch::kFloat32), eps)
+                .to(x.scalar_type());
         return torch::layer_norm(x, {x.size(-1)}, weight.to(x.scalar_type()), bias.to(x.scalar_type()), eps);
     }
     torch::Tensor weight, bias;
     double eps;
 };
 TORCH_MODULE(LayerNorm);
+
+// GELU (tanh approximation) on CPU: LibTorch 1.x's CPU tanh is slow (and its bf16 GELU is
+// scalar), so compute the identical x * sigmoid(2u), u = sqrt(2/pi) (x + 0.044715 x^3), in fp32.
+// A custom autograd function saves only the input and recomputes in backward.
+struct GeluTanhCpu : torch::autograd::Function<GeluTanhCpu> {
+    static constexpr double kA = 1.5957691216057308;  // 2 sqrt(2/pi)
+    static constexpr double kB = kA * 0.044715;
+    static torch::Tensor forward(torch::autograd::AutogradContext* ctx, const torch::Tensor& x) {
+        ctx->save_for_backward({x});
+        torch::Tensor xf = x.to(torch::kFloat32);
+        torch::Tensor s = torch::sigmoid(xf * (xf * xf * kB + kA));
+        return (xf * s).to(x.scalar_type());
+    }
+    static torch::autograd::tensor_list backward(torch::autograd::AutogradContext* ctx, torch::autograd::tensor_list g) {
+        torch::Tensor x = ctx->get_saved_variables()[0];
+        torch::Tensor xf = x.to(torch::kFloat32);
+        torch::Tensor x2 = xf * xf;
+        torch::Tensor s = torch::sigmoid(xf * (x2 * kB + kA));
+        // d/dx x s(v), v = x (kA + kB x^2): s + x s (1 - s) (kA + 3 kB x^2)
+        torch::Tensor d = s + xf * s * (1 - s) * (x2 * (3 * kB) + kA);
+        return {(g[0].to(torch::kFloat32) * d).to(x.scalar_type())};
+    }
+};
+inline torch::Tensor geluTanh(const torch::Tensor& x) {
+    if (x.is_cpu()) return GeluTanhCpu::apply(x);
+    return torch::gelu(x, "tanh");
+}
+// SiLU on CPU bf16 tensors runs in fp32 (the bf16 CPU kernel is scalar in LibTorch 1.x).
+inline torch::Tensor siluAct(const torch::Tensor& x) {
+    if (x.is_cpu() && x.scalar_type() == torch::kBFloat16) return torch::silu(x.to(torch::kFloat32)).to(x.scalar_type());
+    return torch::silu(x);
+}
 
 // Llama's RMSNorm, computed in fp32 and cast back as transformers does.
 struct RMSNormImpl : torch::nn::Module {

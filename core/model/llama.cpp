@@ -110,7 +110,7 @@ protected:
         if (ba) a = ba->afterAttention(a);
         torch::Tensor r = h + a;
         torch::Tensor y = b.postNorm->forward(r);
-        torch::Tensor m = b.down->forward(torch::silu(b.gate->forward(y)) * b.up->forward(y));
+        torch::Tensor m = b.down->forward(siluAct(b.gate->forward(y)) * b.up->forward(y));
         if (ba) m = ba->afterMlp(m);
         return r + m;
     }

@@ -2,6 +2,8 @@
 #include "core/model/loader.h"
 
 #include <spdlog/spdlog.h>
+#include <sys/mman.h>
+#include <unistd.h>
 
 #include <filesystem>
 #include <set>
@@ -52,6 +54,16 @@ std::vector<std::string> modelWeightFiles(const std::string& dir) {
     fail(dir, "no model.safetensors or model.safetensors.index.json", "Pick a Hugging Face model folder with safetensors weights.");
 }
 
+namespace {
+// Drops the resident pages of a read-only file mapping (they are re-read on a later access).
+void releaseFilePages(const void* p, uint64_t bytes) {
+    const uintptr_t page = static_cast<uintptr_t>(::sysconf(_SC_PAGESIZE));
+    uintptr_t begin = (reinterpret_cast<uintptr_t>(p) + page - 1) & ~(page - 1);
+    uintptr_t end = (reinterpret_cast<uintptr_t>(p) + bytes) & ~(page - 1);
+    if (end > begin) ::madvise(reinterpret_cast<void*>(begin), end - begin, MADV_DONTNEED);
+}
+}  // namespace
+
 LoadedModel loadModel(const std::string& dir, const ModelOptions& options) {
     LoadedModel out;
     out.dir = dir;
@@ -90,8 +102,12 @@ LoadedModel loadModel(const std::string& dir, const ModelOptions& options) {
                  "The checkpoint and config.json disagree.");
         }
         torch::Tensor t = tensorFromFile(file, *info);
+        const bool copied = t.scalar_type() != options.dtype || options.device != torch::kCPU;
         if (t.scalar_type() != options.dtype) t = t.to(options.dtype);
         if (options.device != torch::kCPU) t = t.to(options.device);
+        // The converted copy is what the model keeps: drop the file's pages for this tensor now,
+        // so peak memory is not the whole file plus the whole converted model.
+        if (copied) releaseFilePages(file->data(*info), info->nbytes());
         torch::NoGradGuard ng;
         p.value().set_data(t);
     }

@@ -17,7 +17,7 @@ struct LmLoss {
 // (transformers' shift: position t predicts labels[t+1]). When `backward` is true and hidden
 // requires grad, back-propagates sum * gradScale into the model (adapter gradients accumulate,
 // as loss.backward() would). `chunkRows` <= 0 picks a size that keeps each chunk's fp32
-// logits near 64 MiB (256 MiB on CUDA).
+// logits near 16 MiB (256 MiB on CUDA).
 LmLoss lmLossChunked(CausalLMImpl& model, const torch::Tensor& hidden, const torch::Tensor& labels, bool backward,
                      double gradScale = 1.0, int64_t chunkRows = 0);
 
