@@ -74,6 +74,14 @@ TEST(Demo, BaseModelContinuesAVerse) {
 }
 
 TEST(Demo, RunJsonLoraLowersEvalLoss) {
+    // A 1M-parameter model gains nothing from threads, and on a busy machine two spinning
+    // threads made this run 20x slower (8 s -> 170 s measured).
+    const int threads = at::get_num_threads();
+    at::set_num_threads(1);
+    struct Restore {
+        int n;
+        ~Restore() { at::set_num_threads(n); }
+    } restore{threads};
     test::TempDir tmp;
     RunConfig cfg = RunConfig::load(demoDir() + "/run.json");
     // Paths in run.json are relative to its folder and resolve there from any working directory.
