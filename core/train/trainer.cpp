@@ -382,7 +382,9 @@ TrainResult Trainer::run(const MetricsSink& sink, TrainerControl* control) {
     const TrainingConfig& t = m_cfg.training;
     TrainResult result;
     const auto start = Clock::now();
-    auto elapsed = [&] { return m_elapsedBefore + std::chrono::duration<double>(Clock::now() - start).count(); };
+    // Time spent in earlier sessions of this run (restored on resume); checkpoints store the total.
+    const double elapsedAtStart = m_elapsedBefore;
+    auto elapsed = [&] { return elapsedAtStart + std::chrono::duration<double>(Clock::now() - start).count(); };
     auto stopWithCheckpoint = [&](TrainStatus s, const std::string& msg) {
         m_elapsedBefore = elapsed();
         result.lastCheckpoint = saveCheckpoint();
