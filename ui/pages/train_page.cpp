@@ -66,6 +66,15 @@ TrainPage::TrainPage(ProjectState* state, TrainingRunner* runner, QWidget* paren
     connect(m_runner, &TrainingRunner::metrics, this, &TrainPage::onMetrics);
     connect(m_runner, &TrainingRunner::stateChanged, this, &TrainPage::onState);
     connect(m_runner, &TrainingRunner::failed, this, [this](const QString& msg) { banner()->showError(msg); });
+    connect(m_runner, &TrainingRunner::progress, this, [this](const QString& what, double f) {
+        if (m_runner->state() != TrainingController::State::Running || m_lastStep > 0) return;
+        m_status->setText(tr("Preparing: %1…").arg(what));
+        if (f > 0 && f <= 1) {
+            m_progress->setMaximum(100);
+            m_progress->setFormat(tr("%1 %p%").arg(what));
+            m_progress->setValue(static_cast<int>(f * 100));
+        }
+    });
     if (!m_runner->available())
         banner()->showInfo(tr("<b>Training is not available in this build</b>: the core trainer has not been "
                               "linked in yet. The charts below will fill live once it is."));
@@ -83,6 +92,7 @@ void TrainPage::start() {
 
 void TrainPage::resumeRun() {
     banner()->clear();
+    m_lastStep = 0;
     m_runner->start(state()->runConfig(), true);
     updateButtons();
 }
