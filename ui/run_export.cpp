@@ -44,7 +44,7 @@ std::string peftSnippet(const std::string& modelDir, const std::string& adapterD
 }
 
 namespace {
-std::string fmt(const json& m, const char* key, int precision = 4) {
+std::string num(const json& m, const char* key, int precision = 4) {
     if (!m.contains(key) || !m[key].is_number()) return "—";
     std::ostringstream s;
     s.setf(std::ios::fixed);
@@ -76,11 +76,11 @@ std::string readmeCard(const json& run, const json& metrics, const std::string& 
     if (training.value("quantize_base", false)) s << "| Base weights | NF4 (QLoRA) |\n";
     s << "\n## Final metrics\n\n| | |\n|---|---|\n"
       << "| Steps | " << (metrics.contains("step") ? metrics["step"].dump() : "—") << " |\n"
-      << "| Train loss | " << fmt(metrics, "loss") << " |\n"
-      << "| Eval loss | " << fmt(metrics, "eval_loss") << " |\n"
-      << "| Eval perplexity | " << fmt(metrics, "eval_ppl", 2) << " |\n";
-    if (metrics.contains("eval_accuracy")) s << "| Eval accuracy | " << fmt(metrics, "eval_accuracy") << " |\n";
-    s << "| Training time | " << fmt(metrics, "elapsed_s", 1) << " s |\n\n"
+      << "| Train loss | " << num(metrics, "loss") << " |\n"
+      << "| Eval loss | " << num(metrics, "eval_loss") << " |\n"
+      << "| Eval perplexity | " << num(metrics, "eval_ppl", 2) << " |\n";
+    if (metrics.contains("eval_accuracy")) s << "| Eval accuracy | " << num(metrics, "eval_accuracy") << " |\n";
+    s << "| Training time | " << num(metrics, "elapsed_s", 1) << " s |\n\n"
       << "Charts: `loss.png`, `lr.png`, `grad_norm.png`, `throughput.png`; every step: `metrics.jsonl`.\n\n"
       << "## Use it\n\n```python\n" << peftSnippet(model, adapterRel, cls) << "```\n";
     if (hasMerged) s << "\nA merged model folder (`merged/`) loads without peft: `AutoModelForCausalLM.from_pretrained(\"merged\")`.\n";

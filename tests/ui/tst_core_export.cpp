@@ -67,9 +67,7 @@ private Q_SLOTS:
         QVERIFY(fm.contains("eval_loss"));
         QCOMPARE(page.metricText(QStringLiteral("Eval loss")), QString::number(fm["eval_loss"].get<double>(), 'f', 4));
 
-        auto* prompt = page.findChild<QPlainTextEdit*>();
-        QVERIFY(prompt);
-        prompt->setPlainText(QStringLiteral("Say the number 3"));
+        page.setPrompt(QStringLiteral("Say the number 3"));
         QSignalSpy done(&page, &EvaluatePage::generationDone);
         page.generate();
         QVERIFY(page.isGenerating());
@@ -100,7 +98,8 @@ private Q_SLOTS:
         ProjectState state;
         for (const char* k : {"model", "dataset", "method", "training", "output_dir"}) state.setSection(k, m_cfg[k]);
         ExportPage page(&state);
-        auto* merged = page.findChildren<QCheckBox*>().at(1);
+        auto* merged = page.findChild<QCheckBox*>(QStringLiteral("merged"));
+        QVERIFY(merged);
         merged->setChecked(true);
         const QString out = page.exportDir();
         QVERIFY(out.endsWith(QStringLiteral("run/export")));

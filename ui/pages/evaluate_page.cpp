@@ -131,6 +131,8 @@ EvaluatePage::~EvaluatePage() {
     }
 }
 
+void EvaluatePage::setPrompt(const QString& prompt) { m_prompt->setPlainText(prompt); }
+
 QString EvaluatePage::baseText() const { return m_base->toPlainText(); }
 QString EvaluatePage::tunedText() const { return m_tuned->toPlainText(); }
 

@@ -23,6 +23,7 @@ public:
     explicit EvaluatePage(ProjectState* state, QWidget* parent = nullptr);
     ~EvaluatePage() override;
     QString metricText(const QString& name) const;
+    void setPrompt(const QString& prompt);
     QString baseText() const;
     QString tunedText() const;
     bool isGenerating() const { return m_worker != nullptr; }

@@ -51,6 +51,7 @@ ExportPage::ExportPage(ProjectState* state, QWidget* parent)
     m_adapter = new QCheckBox(tr("Adapter (peft layout)"), box);
     m_adapter->setChecked(true);
     m_merged = new QCheckBox(tr("Merged model folder (LoRA-family methods)"), box);
+    m_merged->setObjectName(QStringLiteral("merged"));
     m_report = new QCheckBox(tr("Run report: config, final metrics, charts as PNG, README card"), box);
     m_report->setChecked(true);
     form->addRow(tr("Write:"), m_adapter);
@@ -84,7 +85,7 @@ ExportPage::ExportPage(ProjectState* state, QWidget* parent)
             // Charts for the report, drawn from metrics.jsonl off screen.
             TrainingCharts charts;
             charts.resize(900, 600);
-            std::ifstream in(QDir(QString::fromStdString(state()->runConfig().value("output_dir", std::string())))
+            std::ifstream in(QDir(QString::fromStdString(this->state()->runConfig().value("output_dir", std::string())))
                                  .filePath(QStringLiteral("metrics.jsonl"))
                                  .toStdString());
             std::string line;

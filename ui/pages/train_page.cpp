@@ -7,6 +7,9 @@
 #include <QPushButton>
 
 #include <cmath>
+#include <fstream>
+
+#include <QDir>
 
 #include "ui/project_state.h"
 #include "ui/widgets/training_charts.h"
@@ -79,6 +82,28 @@ TrainPage::TrainPage(ProjectState* state, TrainingRunner* runner, QWidget* paren
         banner()->showInfo(tr("<b>Training is not available in this build</b>: the core trainer has not been "
                               "linked in yet. The charts below will fill live once it is."));
     updateButtons();
+}
+
+bool TrainPage::loadRunHistory(const QString& runDir) {
+    std::ifstream in(QDir(runDir).filePath(QStringLiteral("metrics.jsonl")).toStdString());
+    if (!in) return false;
+    m_charts->clear();
+    std::string line;
+    MetricPoint last;
+    int n = 0;
+    while (std::getline(in, line)) {
+        const auto j = nlohmann::json::parse(line, nullptr, false);
+        if (!j.is_object()) continue;
+        last = MetricPoint::fromJson(j);
+        if (last.totalSteps <= 0) last.totalSteps = last.step;
+        m_charts->append(last);
+        ++n;
+    }
+    m_charts->flush();
+    if (n == 0) return false;
+    onMetrics(last);
+    m_status->setText(tr("Showing the run in %1 (%2 steps). Resume continues it from its newest checkpoint.").arg(runDir).arg(last.step));
+    return true;
 }
 
 void TrainPage::start() {
