@@ -96,12 +96,8 @@ public:
         // peft warns (and does the right thing) when fan_in_fan_out disagrees with the layer type;
         // our Linear knows its own storage, so the flag only needs to be consistent.
         for (auto& [path, lin] : targets) {
-            int64_t rank = r;
-            double a = alpha;
-            std::string rk = patternKeyFor(rankPattern, path);
-            if (!rk.empty()) rank = rankPattern[rk].get<int64_t>();
-            std::string ak = patternKeyFor(alphaPattern, path);
-            if (!ak.empty()) a = alphaPattern[ak].get<double>();
+            const int64_t rank = static_cast<int64_t>(patternValue(rankPattern, path, static_cast<double>(r)));
+            const double a = patternValue(alphaPattern, path, alpha);
             const double scaling = rslora ? a / std::sqrt(static_cast<double>(rank)) : a / static_cast<double>(rank);
             auto ad = std::make_shared<LoraLinear>(lin->inFeatures(), lin->outFeatures(), rank, scaling, dropout, dora, *lin);
             lin->addAdapter(name, ad);
