@@ -112,7 +112,9 @@ ExportResult exportRun(const ExportRequest& req, const std::function<void(const 
         if (ec) fail(dst.string(), "cannot copy the adapter: " + ec.message(), "Check the disk space and permissions.");
         r.adapterDir = dst.string();
     }
-    if (req.merged) {
+    if (req.merged && !fs::exists(adapterSrc / "adapter_config.json")) {
+        r.mergeSkipped = "full fine-tuning already wrote a whole model folder (adapter/); there is nothing to merge.";
+    } else if (req.merged) {
         if (modelDir.empty()) fail(req.runDir, "no base model is known for the merged folder", "Choose the model on the Model page.");
         say("loading the base model");
         LoadedModel loaded = loadModel(modelDir);
