@@ -307,8 +307,9 @@ void MainWindow::openDemo(const QString& dir) {
         if (QFileInfo::exists(run + QStringLiteral("/run.json"))) {
             try {
                 const nlohmann::json rj = readJsonFile((run + QStringLiteral("/run.json")).toStdString());
-                for (const char* k : {"method", "training"})
+                for (const char* k : {"dataset", "method", "training"})
                     if (rj.contains(k)) m_state->setSection(k, rj[k]);
+                m_dataset->reload();
             } catch (const std::exception& e) {
                 spdlog::warn("Demo run.json not applied: {}", e.what());
             }

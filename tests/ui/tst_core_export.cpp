@@ -61,6 +61,10 @@ private Q_SLOTS:
     void evaluatePageShowsMetricsAndComparesModels() {
         ProjectState state;
         for (const char* k : {"model", "dataset", "method", "training", "output_dir"}) state.setSection(k, m_cfg[k]);
+        // No template: the prompt goes to the models as typed (compared with generateText below).
+        nlohmann::json d = m_cfg["dataset"];
+        d["template"] = "auto";
+        state.setSection("dataset", d);
         EvaluatePage page(&state);
         QVERIFY(page.loadRunMetrics());
         const nlohmann::json fm = finalMetrics(m_cfg["output_dir"].get<std::string>());

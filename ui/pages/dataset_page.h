@@ -38,6 +38,8 @@ public:
     // Runs the core import (with the model's tokenizer when a model is chosen) and shows its
     // report; false when the import failed (the reason is in the banner).
     bool refreshReport();
+    // Re-reads every field from the project (after the run config was replaced from outside).
+    void reload() { loadFromState(); }
 
 public Q_SLOTS:
     void browse();

@@ -20,6 +20,7 @@
 #include <fstream>
 #include <mutex>
 
+#include "core/data/chat_template.h"
 #include "core/model/generate.h"
 #include "core/model/loader.h"
 #include "core/peft/method.h"
@@ -99,7 +100,8 @@ EvaluatePage::EvaluatePage(ProjectState* state, QWidget* parent)
     mkOut(tr("Tuned model"), m_tuned);
     pl->addLayout(outs, 1);
     body()->addWidget(play, 1);
-    m_generate->setToolTip(tr("The base model answers first, then the same model with the tuned adapter switched on."));
+    m_generate->setToolTip(tr("The base model answers first, then the same model with the tuned adapter switched on. "
+                              "The prompt is wrapped in the dataset's prompt template when one is chosen."));
     connect(m_generate, &QPushButton::clicked, this, &EvaluatePage::generate);
     connect(m_cancel, &QPushButton::clicked, this, [this] {
         if (m_cancelFlag) m_cancelFlag->store(true);
@@ -159,7 +161,7 @@ bool EvaluatePage::loadRunMetrics() {
 void EvaluatePage::generate() {
     if (m_worker) return;
     banner()->clear();
-    const std::string prompt = m_prompt->toPlainText().toStdString();
+    std::string prompt = m_prompt->toPlainText().toStdString();
     if (prompt.empty()) {
         banner()->showWarning(tr("Type a prompt first."));
         return;
@@ -172,6 +174,14 @@ void EvaluatePage::generate() {
     }
     const std::string adapterDir =
         (std::filesystem::path(cfg.value("output_dir", std::string())) / "adapter").string();
+    // The tuned model learned the run's prompt template: both models get the prompt in it.
+    const std::string templ = cfg["dataset"].value("template", std::string("auto"));
+    if (auto kind = data::templateFromName(templ)) {
+        std::string wrapped;
+        for (const auto& seg : data::renderInstruction(*kind, prompt, "", "", data::defaultTemplateTokens(*kind)))
+            if (!seg.trained) wrapped += seg.text;
+        if (!wrapped.empty()) prompt = wrapped;
+    }
     GenerateOptions opts;
     opts.maxNewTokens = m_maxTokens->value();
     opts.greedy = m_greedy->isChecked();
@@ -213,13 +223,16 @@ void EvaluatePage::generate() {
             auto adapterState = loaded->model.model->adapterState();
             // One model, never two generations at once: base = adapter switched off.
             adapterState->enabled = false;
-            generateText(*loaded->model.model, *loaded->tokenizer, prompt, opts, stream(false));
+            auto noAnswer = [this](bool tuned) {
+                Q_EMIT piece(tuned, tr("(no answer: the model ended the sequence at once)"));
+            };
+            if (generateText(*loaded->model.model, *loaded->tokenizer, prompt, opts, stream(false)).empty()) noAnswer(false);
             adapterState->enabled = true;
             if (!loaded->hasAdapter) {
                 Q_EMIT piece(true, tr("No trained adapter at %1 yet: train on the Train page first.")
                                       .arg(QString::fromStdString(adapterDir)));
             } else if (!cancel->load()) {
-                generateText(*loaded->model.model, *loaded->tokenizer, prompt, opts, stream(true));
+                if (generateText(*loaded->model.model, *loaded->tokenizer, prompt, opts, stream(true)).empty()) noAnswer(true);
             }
         } catch (const std::exception& e) {
             error = QString::fromStdString(e.what());
