@@ -309,7 +309,8 @@ void MainWindow::openDemo(const QString& dir) {
                 const nlohmann::json rj = readJsonFile((run + QStringLiteral("/run.json")).toStdString());
                 for (const char* k : {"dataset", "method", "training"})
                     if (rj.contains(k)) m_state->setSection(k, rj[k]);
-                m_dataset->reload();
+                // Every page re-reads its fields from the demo run's settings.
+                Q_EMIT m_state->projectReplaced();
             } catch (const std::exception& e) {
                 spdlog::warn("Demo run.json not applied: {}", e.what());
             }

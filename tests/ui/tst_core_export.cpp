@@ -40,8 +40,8 @@ private Q_SLOTS:
         m_cfg = defaultRunConfig();
         m_cfg["model"] = m_model;
         m_cfg["dataset"]["path"] = data.toStdString();
-        m_cfg["dataset"]["max_length"] = 32;
-        m_cfg["dataset"]["template"] = "alpaca";
+        m_cfg["dataset"]["max_length"] = 64;
+        m_cfg["dataset"]["template"] = "plain";
         m_cfg["dataset"]["validation_split"] = 0.25;
         m_cfg["method"]["r"] = 4;
         m_cfg["method"]["lora_dropout"] = 0.0;

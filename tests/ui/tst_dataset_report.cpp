@@ -37,7 +37,7 @@ private Q_SLOTS:
         ProjectState state;
         state.setSection("model", peft::uitest::fixture(QStringLiteral("tiny-llama/base")).toStdString());
         nlohmann::json d = state.runConfig()["dataset"];
-        d["template"] = "alpaca";
+        d["template"] = "plain";
         d["max_length"] = 24;
         state.setSection("dataset", d);
         DatasetPage page(&state);

@@ -42,7 +42,7 @@ ExportPage::ExportPage(ProjectState* state, QWidget* parent)
     auto* browse = new QPushButton(tr("&Browse…"), box);
     dirRow->addWidget(m_outDir, 1);
     dirRow->addWidget(browse);
-    form->addRow(tr("Run &folder:"), dirRow);
+    form->addRow(tr("Run folder:"), dirRow);
     m_dest = new QLineEdit(box);
     m_dest->setObjectName(QStringLiteral("exportDir"));
     m_dest->setPlaceholderText(tr("<run folder>/export"));
