@@ -6,6 +6,9 @@
 #include <QCloseEvent>
 #include <QDir>
 #include <QDockWidget>
+#include <QElapsedTimer>
+#include <QFile>
+#include <QThread>
 #include <QFileDialog>
 #include <QFileInfo>
 #include <QHBoxLayout>
@@ -22,6 +25,7 @@
 
 #include <spdlog/spdlog.h>
 
+#include "core/io/model_config.h"
 #include "core/util/runtime_info.h"
 #include "ui/log_panel.h"
 #include "ui/pages/budget_page.h"
@@ -297,6 +301,26 @@ void MainWindow::openDemo(const QString& dir) {
             break;
         }
     }
+    // A finished demo run (DIR/run: run.json, metrics.jsonl, adapter/) fills Train, Evaluate and Export.
+    const QString run = d.filePath(QStringLiteral("run"));
+    if (QFileInfo::exists(run + QStringLiteral("/metrics.jsonl"))) {
+        if (QFileInfo::exists(run + QStringLiteral("/run.json"))) {
+            try {
+                const nlohmann::json rj = readJsonFile((run + QStringLiteral("/run.json")).toStdString());
+                for (const char* k : {"dataset", "method", "training"})
+                    if (rj.contains(k)) m_state->setSection(k, rj[k]);
+                // Every page re-reads its fields from the demo run's settings.
+                Q_EMIT m_state->projectReplaced();
+            } catch (const std::exception& e) {
+                spdlog::warn("Demo run.json not applied: {}", e.what());
+            }
+        }
+        m_state->setSection("output_dir", run.toStdString());
+        m_train->loadRunHistory(run);
+        m_evaluate->loadRunMetrics();
+        QFile prompt(d.filePath(QStringLiteral("prompt.txt")));
+        if (prompt.open(QIODevice::ReadOnly)) m_evaluate->setPrompt(QString::fromUtf8(prompt.readAll()).trimmed());
+    }
 }
 
 QStringList MainWindow::saveScreenshots(const QString& dir) {
@@ -305,6 +329,17 @@ QStringList MainWindow::saveScreenshots(const QString& dir) {
     for (int i = 0; i < stepCount(); ++i) {
         goToStep(i);
         for (int k = 0; k < 5; ++k) QApplication::processEvents();
+        if (m_pageList[i] == m_evaluate && QFileInfo::exists(QString::fromStdString(
+                                                  m_state->runConfig().value("output_dir", std::string()) + "/adapter"))) {
+            // Show the playground answering: base first, then tuned.
+            m_evaluate->generate();
+            QElapsedTimer t;
+            t.start();
+            while (m_evaluate->isGenerating() && t.elapsed() < 120000) {
+                QApplication::processEvents(QEventLoop::AllEvents, 50);
+                QThread::msleep(10);
+            }
+        }
         QThread::msleep(150);  // let throttled chart replots land
         QApplication::processEvents();
         const QString name = QStringLiteral("%1-%2.png").arg(i + 1, 2, 10, QLatin1Char('0')).arg(m_pageList[i]->title().toLower());

@@ -42,6 +42,7 @@ struct MetricPoint {
         p.elapsedS = num("elapsed_s");
         p.evalLoss = num("eval_loss");
         p.evalPerplexity = num("eval_perplexity");
+        if (std::isnan(p.evalPerplexity)) p.evalPerplexity = num("eval_ppl");  // the core trainer's name
         if (std::isnan(p.evalPerplexity) && !std::isnan(p.evalLoss)) p.evalPerplexity = std::exp(p.evalLoss);
         p.evalAccuracy = num("eval_accuracy");
         return p;

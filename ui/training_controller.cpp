@@ -3,19 +3,55 @@
 
 #include <spdlog/spdlog.h>
 
+#include <cmath>
+
+#include "core/util/error.h"
+
 namespace peft::ui {
 
+MetricPoint toMetricPoint(const StepMetrics& m) {
+    MetricPoint p;
+    p.step = m.step;
+    p.totalSteps = m.totalSteps;
+    p.epoch = m.epoch;
+    p.loss = m.loss;
+    p.gradNorm = m.gradNorm;
+    p.lr = m.lr;
+    p.tokensPerS = m.tokensPerS;
+    p.elapsedS = m.elapsedS;
+    if (m.evalLoss) p.evalLoss = *m.evalLoss;
+    if (m.evalPerplexity) p.evalPerplexity = *m.evalPerplexity;
+    else if (m.evalLoss) p.evalPerplexity = std::exp(*m.evalLoss);
+    if (m.evalAccuracy) p.evalAccuracy = *m.evalAccuracy;
+    return p;
+}
+
 TrainJob coreTrainJob() {
-    // HOOK (lead): once core/train lands, return a job that builds the core Trainer from
-    // `runConfig`, registers a MetricsSink that converts each step to MetricPoint and calls
-    // hooks.onMetrics, and checks hooks.stopRequested()/waitWhilePaused() between steps.
-    return {};
+    return [](const nlohmann::json& runConfig, bool resume, const TrainHooks& hooks) {
+        Trainer trainer(RunConfig::fromJson(runConfig, "project run config"));
+        trainer.setup([&](const std::string& what, double f) {
+            if (hooks.onProgress) hooks.onProgress(what, f);
+        });
+        if (resume && !trainer.resumeFromLatest())
+            fail(trainer.config().outputDir, "there is no checkpoint to resume from",
+                 "Start a new run instead, or pick the run folder that holds checkpoints/.");
+        if (hooks.stopRequested && hooks.stopRequested()) return;
+        if (hooks.onProgress) hooks.onProgress("training", 0.0);
+        const TrainResult r = trainer.run(
+            [&](const StepMetrics& m) {
+                if (hooks.onMetrics) hooks.onMetrics(toMetricPoint(m));
+            },
+            hooks.control);
+        if (r.status == TrainStatus::Failed) fail("training", r.message);
+        spdlog::info("training {}: {}", statusName(r.status), r.message);
+    };
 }
 
 TrainingController::TrainingController(TrainJob job, QObject* parent) : QObject(parent), m_job(std::move(job)) {}
 
 void TrainingController::requestPause() {
     m_paused = true;
+    m_control.pause = true;
     Q_EMIT stateChanged(State::Paused);
 }
 
@@ -23,6 +59,7 @@ void TrainingController::requestResume() {
     {
         std::lock_guard<std::mutex> lock(m_mutex);
         m_paused = false;
+        m_control.pause = false;
     }
     m_cv.notify_all();
     Q_EMIT stateChanged(State::Running);
@@ -32,6 +69,7 @@ void TrainingController::requestStop() {
     {
         std::lock_guard<std::mutex> lock(m_mutex);
         m_stop = true;
+        m_control.stop = true;
     }
     m_cv.notify_all();
     Q_EMIT stateChanged(State::Stopping);
@@ -40,6 +78,8 @@ void TrainingController::requestStop() {
 void TrainingController::run(const QString& runConfigJson, bool resume) {
     m_stop = false;
     m_paused = false;
+    m_control.stop = false;
+    m_control.pause = false;
     Q_EMIT stateChanged(State::Running);
     if (!m_job) {
         Q_EMIT failed(tr("Training is not available in this build: the core trainer has not been linked in yet."));
@@ -49,6 +89,10 @@ void TrainingController::run(const QString& runConfigJson, bool resume) {
     TrainHooks hooks;
     hooks.onMetrics = [this](const MetricPoint& p) { Q_EMIT metrics(p); };
     hooks.stopRequested = [this] { return m_stop.load(); };
+    hooks.onProgress = [this](const std::string& what, double f) {
+        Q_EMIT progress(QString::fromStdString(what), f);
+    };
+    hooks.control = &m_control;
     hooks.waitWhilePaused = [this] {
         std::unique_lock<std::mutex> lock(m_mutex);
         m_cv.wait(lock, [this] { return !m_paused.load() || m_stop.load(); });
@@ -82,6 +126,7 @@ TrainingRunner::TrainingRunner(TrainJob job, QObject* parent)
     connect(m_controller, &TrainingController::metrics, this, &TrainingRunner::metrics, Qt::QueuedConnection);
     connect(m_controller, &TrainingController::failed, this, &TrainingRunner::failed, Qt::QueuedConnection);
     connect(m_controller, &TrainingController::finished, this, &TrainingRunner::finished, Qt::QueuedConnection);
+    connect(m_controller, &TrainingController::progress, this, &TrainingRunner::progress, Qt::QueuedConnection);
     connect(m_controller, &TrainingController::stateChanged, this,
             [this](TrainingController::State s) {
                 m_state = s;

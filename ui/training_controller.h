@@ -12,6 +12,7 @@
 #include <functional>
 #include <mutex>
 
+#include "core/train/trainer.h"
 #include "ui/metric_point.h"
 
 namespace peft::ui {
@@ -23,7 +24,14 @@ struct TrainHooks {
     std::function<bool()> stopRequested;
     // Blocks while paused (returns at once otherwise, or when stop is requested).
     std::function<void()> waitWhilePaused;
+    // Setup progress ("loading model", 0..1) before the first step.
+    std::function<void(const std::string& what, double fraction)> onProgress;
+    // The same pause/stop flags as atomics, for the core Trainer to poll between steps.
+    TrainerControl* control = nullptr;
 };
+
+// StepMetrics -> MetricPoint (NaN where the trainer reported nothing).
+MetricPoint toMetricPoint(const StepMetrics& m);
 
 // Runs one training run to the end. Throws (PeftError or any std::exception) on failure; the
 // message reaches the Train page. `resume` continues from the newest checkpoint.
@@ -54,9 +62,11 @@ Q_SIGNALS:
     void stateChanged(peft::ui::TrainingController::State state);
     void failed(const QString& message);
     void finished(bool stopped);
+    void progress(const QString& what, double fraction);
 
 private:
     TrainJob m_job;
+    TrainerControl m_control;
     std::atomic<bool> m_paused{false};
     std::atomic<bool> m_stop{false};
     std::mutex m_mutex;
@@ -84,6 +94,7 @@ Q_SIGNALS:
     void stateChanged(peft::ui::TrainingController::State state);
     void failed(const QString& message);
     void finished(bool stopped);
+    void progress(const QString& what, double fraction);
     void startRequested(const QString& runConfigJson, bool resume);
 
 private:

@@ -35,7 +35,7 @@ std::string statusName(TrainStatus s) {
 }
 
 json StepMetrics::toJson() const {
-    json j = {{"step", step},   {"epoch", epoch},           {"loss", loss},          {"grad_norm", gradNorm},
+    json j = {{"step", step},   {"total_steps", totalSteps}, {"epoch", epoch},           {"loss", loss},          {"grad_norm", gradNorm},
               {"lr", lr},       {"tokens_per_s", tokensPerS}, {"elapsed_s", elapsedS}};
     if (evalLoss) j["eval_loss"] = *evalLoss;
     if (evalPerplexity) j["eval_ppl"] = *evalPerplexity;

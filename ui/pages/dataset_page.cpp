@@ -22,10 +22,17 @@
 #include <QTableWidget>
 #include <QTextStream>
 
+#include <QTextEdit>
+#include <QVBoxLayout>
+
 #include <set>
 
+#include "core/data/dataset_config.h"
+#include "core/data/prepare.h"
+#include "core/tokenizer/tokenizer.h"
 #include "core/util/error.h"
 #include "ui/project_state.h"
+#include "ui/widgets/qcp.h"
 
 namespace peft::ui {
 
@@ -81,6 +88,13 @@ DatasetPage::DatasetPage(ProjectState* state, QWidget* parent)
     left->addRow(tr("&Format:"), m_format);
     left->addRow(tr("&Template:"), m_template);
     left->addRow(tr("Train &on:"), m_trainOn);
+    m_mapping = new QLineEdit(opts);
+    m_mapping->setObjectName(QStringLiteral("columnMapping"));
+    m_mapping->setPlaceholderText(tr("e.g. instruction=prompt, output=completion"));
+    m_mapping->setToolTip(tr("Column mapping: which of your columns holds each field the format expects "
+                             "(text, instruction, input, output, messages, label, input_ids). "
+                             "Written as the run config's dataset.column_mapping."));
+    left->addRow(tr("&Columns:"), m_mapping);
     right->addRow(tr("&Max length:"), m_maxLength);
     right->addRow(QString(), m_packing);
     right->addRow(tr("&Validation split:"), m_valSplit);
@@ -94,17 +108,28 @@ DatasetPage::DatasetPage(ProjectState* state, QWidget* parent)
     m_preview->setEditTriggers(QAbstractItemView::NoEditTriggers);
     m_preview->horizontalHeader()->setStretchLastSection(true);
     m_tabs->addTab(m_preview, tr("Preview"));
-    // HOOK (data branch): the validation report, token-length histogram (QCustomPlot bars with
-    // the max_length cut) and the rendered example with its masked part shaded go here.
-    m_tabs->addTab(makeUnavailableNote(tr("The validation report (rows read, rejected rows with line numbers and "
-                                          "reasons) needs the core's dataset import."), m_tabs),
-                   tr("Validation report"));
-    m_tabs->addTab(makeUnavailableNote(tr("The token-length histogram needs the core's dataset import and the "
-                                          "model's tokenizer."), m_tabs),
-                   tr("Token lengths"));
-    m_tabs->addTab(makeUnavailableNote(tr("The rendered example (template applied, masked part shaded) needs the "
-                                          "core's prompt templates."), m_tabs),
-                   tr("Rendered example"));
+    auto* reportTab = new QWidget(m_tabs);
+    auto* rl = new QVBoxLayout(reportTab);
+    m_summary = new QLabel(tr("Open a dataset to see what the import finds."), reportTab);
+    m_summary->setObjectName(QStringLiteral("reportSummary"));
+    m_summary->setWordWrap(true);
+    m_summary->setTextInteractionFlags(Qt::TextSelectableByMouse);
+    rl->addWidget(m_summary);
+    m_rejections = new QTableWidget(0, 2, reportTab);
+    m_rejections->setHorizontalHeaderLabels({tr("Line"), tr("Why the row was rejected")});
+    m_rejections->setEditTriggers(QAbstractItemView::NoEditTriggers);
+    m_rejections->horizontalHeader()->setStretchLastSection(true);
+    m_rejections->verticalHeader()->setVisible(false);
+    rl->addWidget(m_rejections, 1);
+    m_tabs->addTab(reportTab, tr("Validation report"));
+    m_histogram = new QCustomPlot(m_tabs);
+    m_histogram->setObjectName(QStringLiteral("tokenHistogram"));
+    m_histogram->xAxis->setLabel(tr("tokens per row (before truncation)"));
+    m_histogram->yAxis->setLabel(tr("rows"));
+    m_tabs->addTab(m_histogram, tr("Token lengths"));
+    m_example = new QTextEdit(m_tabs);
+    m_example->setReadOnly(true);
+    m_tabs->addTab(m_example, tr("Rendered example"));
     body()->addWidget(m_tabs, 1);
 
     for (QComboBox* c : {m_format, m_template, m_trainOn})
@@ -113,6 +138,8 @@ DatasetPage::DatasetPage(ProjectState* state, QWidget* parent)
     connect(m_valSplit, qOverload<double>(&QDoubleSpinBox::valueChanged), this, [this] { commit(); });
     connect(m_packing, &QCheckBox::toggled, this, [this] { commit(); });
     connect(m_valPath, &QLineEdit::editingFinished, this, [this] { commit(); });
+    connect(m_mapping, &QLineEdit::editingFinished, this, [this] { commit(); });
+    connect(state, &ProjectState::modelChanged, this, [this] { refreshReport(); });
     connect(state, &ProjectState::projectReplaced, this, &DatasetPage::loadFromState);
     loadFromState();
 }
@@ -131,9 +158,17 @@ void DatasetPage::loadFromState() {
     m_valPath->setText(d.contains("validation_path") && d["validation_path"].is_string()
                            ? QString::fromStdString(d["validation_path"].get<std::string>())
                            : QString());
+    QStringList pairs;
+    if (d.contains("column_mapping") && d["column_mapping"].is_object())
+        for (auto it = d["column_mapping"].begin(); it != d["column_mapping"].end(); ++it)
+            if (it.value().is_string())
+                pairs << QStringLiteral("%1=%2").arg(QString::fromStdString(it.key()),
+                                                     QString::fromStdString(it.value().get<std::string>()));
+    m_mapping->setText(pairs.join(QStringLiteral(", ")));
     m_loading = false;
     banner()->clear();
     refreshPreview();
+    refreshReport();
 }
 
 void DatasetPage::commit() {
@@ -146,7 +181,21 @@ void DatasetPage::commit() {
     d["packing"] = m_packing->isChecked();
     d["validation_split"] = m_valSplit->value();
     d["validation_path"] = m_valPath->text().isEmpty() ? json() : json(m_valPath->text().toStdString());
+    banner()->clear();
+    json mapping = json::object();
+    for (const QString& pair : m_mapping->text().split(QLatin1Char(','), Qt::SkipEmptyParts)) {
+        const QStringList kv = pair.split(QLatin1Char('='));
+        if (kv.size() != 2 || kv[0].trimmed().isEmpty() || kv[1].trimmed().isEmpty()) {
+            banner()->showError(tr("Columns: '%1' is not field=column. Write e.g. instruction=prompt, output=completion.")
+                                    .arg(pair.trimmed()));
+            return;
+        }
+        mapping[kv[0].trimmed().toStdString()] = kv[1].trimmed().toStdString();
+    }
+    if (mapping.empty()) d.erase("column_mapping");
+    else d["column_mapping"] = mapping;
     state()->setSection("dataset", d);
+    refreshReport();
 }
 
 void DatasetPage::browse() {
@@ -166,7 +215,8 @@ bool DatasetPage::openFile(const QString& path) {
     state()->setSection("dataset", d);
     m_path->setText(path);
     refreshPreview();
-    return !banner()->isVisible() || banner()->level() != ErrorBanner::Level::Error;
+    if (banner()->isVisible() && banner()->level() == ErrorBanner::Level::Error) return false;
+    return refreshReport();
 }
 
 void DatasetPage::refreshPreview() {
@@ -237,6 +287,126 @@ void DatasetPage::refreshPreview() {
             if (text.size() > 300) text = text.left(300) + QStringLiteral("…");
             m_preview->setItem(static_cast<int>(i), static_cast<int>(c), new QTableWidgetItem(text));
         }
+}
+
+bool DatasetPage::refreshReport() {
+    const json& d = state()->runConfig()["dataset"];
+    if (d.value("path", std::string()).empty()) return false;
+    data::PreparedDataset prepared;
+    try {
+        const data::DatasetConfig cfg = data::DatasetConfig::fromJson(d, "dataset");
+        // The model's tokenizer gives token counts; without a model only the rows are checked.
+        const std::string modelDir = state()->runConfig().value("model", std::string());
+        if (!modelDir.empty() && modelDir != m_tokenizerDir) {
+            m_tokenizer.reset();
+            m_tokenizerDir = modelDir;
+            try {
+                m_tokenizer = Tokenizer::load(modelDir);
+            } catch (const std::exception& e) {
+                banner()->showWarning(tr("Token statistics need the model's tokenizer: %1").arg(QString::fromUtf8(e.what())));
+            }
+        }
+        if (modelDir.empty()) m_tokenizer.reset();
+        data::PrepareOptions opts;
+        opts.seed = state()->runConfig()["training"].value("seed", uint64_t(42));
+        prepared = data::prepareDataset(cfg, m_tokenizer.get(), opts);
+    } catch (const std::exception& e) {
+        banner()->showError(QString::fromUtf8(e.what()));
+        m_summary->setText(tr("The import failed: %1").arg(QString::fromUtf8(e.what()).toHtmlEscaped()));
+        m_rejections->setRowCount(0);
+        m_histogram->clearPlottables();
+        m_histogram->clearItems();
+        m_histogram->replot();
+        m_example->clear();
+        return false;
+    }
+    const data::ValidationReport& r = prepared.report;
+    // Summary.
+    QString html = tr("<b>%1</b> rows read · <b>%2</b> accepted · <b style='color:%4'>%3</b> rejected<br>")
+                       .arg(r.rowsRead)
+                       .arg(r.rowsAccepted)
+                       .arg(r.rowsRejected)
+                       .arg(r.rowsRejected ? QStringLiteral("#b00020") : QStringLiteral("inherit"));
+    html += tr("Format <b>%1</b>%2").arg(QString::fromStdString(r.format), r.formatDetected ? tr(" (detected)") : QString());
+    if (!r.templateName.empty())
+        html += tr(" · template <b>%1</b>%2").arg(QString::fromStdString(r.templateName),
+                                                  r.templateDetected ? tr(" (from the tokenizer)") : QString());
+    html += tr(" · train on <b>%1</b><br>").arg(QString::fromStdString(r.trainOn));
+    html += tr("%1 training / %2 validation examples%3")
+                .arg(r.trainExamples)
+                .arg(r.validationExamples)
+                .arg(r.packing ? tr(" (packed blocks)") : QString());
+    if (r.tokenized) {
+        html += tr("<br>Tokens per row: min %1 · mean %2 · max %3 · <b>%4</b> rows longer than max_length %5 (truncated) · "
+                   "%6 trained tokens")
+                    .arg(r.minTokens)
+                    .arg(r.meanTokens, 0, 'f', 1)
+                    .arg(r.maxTokens)
+                    .arg(r.truncatedRows)
+                    .arg(r.maxLength)
+                    .arg(r.trainedTokens);
+    } else {
+        html += tr("<br><i>Choose a model on the Model page for token counts and the length histogram.</i>");
+    }
+    for (const auto& w : r.warnings) html += QStringLiteral("<br>⚠ ") + QString::fromStdString(w).toHtmlEscaped();
+    m_summary->setText(html);
+    m_rejections->setRowCount(static_cast<int>(r.rejections.size()));
+    for (size_t i = 0; i < r.rejections.size(); ++i) {
+        const auto& rej = r.rejections[i];
+        auto* line = new QTableWidgetItem(QString::number(rej.line));
+        line->setToolTip(QString::fromStdString(rej.file));
+        m_rejections->setItem(static_cast<int>(i), 0, line);
+        m_rejections->setItem(static_cast<int>(i), 1, new QTableWidgetItem(QString::fromStdString(rej.reason)));
+    }
+    m_rejections->setVisible(!r.rejections.empty());
+    m_rejections->resizeColumnToContents(0);
+
+    // Histogram with the max_length cut.
+    m_histogram->clearPlottables();
+    m_histogram->clearItems();
+    if (r.tokenized && !r.histogram.empty()) {
+        auto* bars = new QCPBars(m_histogram->xAxis, m_histogram->yAxis);
+        QVector<double> keys, values;
+        double maxCount = 0;
+        for (const auto& b : r.histogram) {
+            keys << (static_cast<double>(b.lo) + static_cast<double>(b.hi)) / 2.0;
+            values << static_cast<double>(b.count);
+            maxCount = std::max(maxCount, static_cast<double>(b.count));
+        }
+        const double width = static_cast<double>(r.histogram.front().hi - r.histogram.front().lo);
+        bars->setWidth(width * 0.9);
+        bars->setData(keys, values);
+        bars->setBrush(QColor(52, 120, 198, 200));
+        bars->setPen(QPen(QColor(30, 80, 150)));
+        bars->setName(tr("rows"));
+        auto* cut = new QCPItemStraightLine(m_histogram);
+        cut->point1->setCoords(static_cast<double>(r.maxLength), 0);
+        cut->point2->setCoords(static_cast<double>(r.maxLength), 1);
+        cut->setPen(QPen(QColor(200, 40, 40), 2, Qt::DashLine));
+        auto* label = new QCPItemText(m_histogram);
+        label->position->setCoords(static_cast<double>(r.maxLength), maxCount * 1.05);
+        label->setPositionAlignment(Qt::AlignRight | Qt::AlignBottom);
+        label->setText(tr("max_length %1 ").arg(r.maxLength));
+        label->setColor(QColor(200, 40, 40));
+        const double lo = static_cast<double>(r.histogram.front().lo);
+        const double hi = std::max(static_cast<double>(r.histogram.back().hi), static_cast<double>(r.maxLength) * 1.05);
+        m_histogram->xAxis->setRange(lo - width * 0.1, hi + width * 0.1);
+        m_histogram->yAxis->setRange(0, maxCount * 1.15 + 0.5);
+    }
+    m_histogram->replot();
+
+    // The rendered example: the masked (untrained) part shaded.
+    QString ex = tr("<p style='color:#555'>Row at line %1. <span style='background:#e4e4e4'>grey</span>: masked, no "
+                    "loss is taken; <span style='background:#dff3df'>green</span>: trained.</p><pre style='white-space:pre-wrap'>")
+                     .arg(r.exampleLine);
+    for (const auto& seg : r.example) {
+        const QString t = QString::fromStdString(seg.text).toHtmlEscaped();
+        ex += seg.trained ? QStringLiteral("<span style='background:#dff3df'>%1</span>").arg(t)
+                          : QStringLiteral("<span style='background:#e4e4e4;color:#555'>%1</span>").arg(t);
+    }
+    ex += QStringLiteral("</pre>");
+    m_example->setHtml(ex);
+    return true;
 }
 
 void DatasetPage::dragEnterEvent(QDragEnterEvent* e) {

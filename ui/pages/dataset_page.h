@@ -3,6 +3,9 @@
 #pragma once
 #include "ui/pages/page.h"
 
+#include <memory>
+#include <string>
+
 class QComboBox;
 class QDoubleSpinBox;
 class QCheckBox;
@@ -11,6 +14,13 @@ class QLineEdit;
 class QSpinBox;
 class QTableWidget;
 class QTabWidget;
+class QTextEdit;
+class QCustomPlot;
+class QPlainTextEdit;
+
+namespace peft {
+class Tokenizer;
+}
 
 namespace peft::ui {
 
@@ -21,6 +31,15 @@ public:
     // Sets the dataset file and refreshes the preview; false (with the reason shown) on failure.
     bool openFile(const QString& path);
     QTableWidget* previewTable() const { return m_preview; }
+    QTableWidget* rejectionTable() const { return m_rejections; }
+    QCustomPlot* histogramPlot() const { return m_histogram; }
+    QTextEdit* exampleView() const { return m_example; }
+    QLabel* reportSummary() const { return m_summary; }
+    // Runs the core import (with the model's tokenizer when a model is chosen) and shows its
+    // report; false when the import failed (the reason is in the banner).
+    bool refreshReport();
+    // Re-reads every field from the project (after the run config was replaced from outside).
+    void reload() { loadFromState(); }
 
 public Q_SLOTS:
     void browse();
@@ -41,6 +60,13 @@ private:
     QCheckBox* m_packing;
     QDoubleSpinBox* m_valSplit;
     QLineEdit* m_valPath;
+    QLineEdit* m_mapping;
+    QLabel* m_summary;
+    QTableWidget* m_rejections;
+    QCustomPlot* m_histogram;
+    QTextEdit* m_example;
+    std::string m_tokenizerDir;
+    std::shared_ptr<peft::Tokenizer> m_tokenizer;
     QTabWidget* m_tabs;
     QTableWidget* m_preview;
     bool m_loading = false;

@@ -10,9 +10,34 @@
 #include <QSpinBox>
 #include <QVBoxLayout>
 
+#include <QCheckBox>
+#include <QFileInfo>
+#include <QShowEvent>
+#include <QThread>
+
 #include <cmath>
+#include <filesystem>
+#include <fstream>
+#include <mutex>
+
+#include "core/data/chat_template.h"
+#include "core/model/generate.h"
+#include "core/model/loader.h"
+#include "core/peft/method.h"
+#include "core/tokenizer/tokenizer.h"
+#include "ui/project_state.h"
 
 namespace peft::ui {
+
+// One model with the tuned adapter attached; adapterState()->enabled = false gives the base
+// model. Only the worker thread touches it, and only one worker runs at a time.
+struct EvaluatePage::Loaded {
+    std::string modelDir, adapterDir;
+    LoadedModel model;
+    std::shared_ptr<Tokenizer> tokenizer;
+    Adapter adapter;
+    bool hasAdapter = false;
+};
 
 EvaluatePage::EvaluatePage(ProjectState* state, QWidget* parent)
     : Page(state, tr("Evaluate"),
@@ -49,8 +74,16 @@ EvaluatePage::EvaluatePage(ProjectState* state, QWidget* parent)
     m_maxTokens->setRange(1, 4096);
     m_maxTokens->setValue(64);
     row->addWidget(m_maxTokens);
+    m_greedy = new QCheckBox(tr("Greedy (deterministic)"), play);
+    m_greedy->setChecked(true);
+    m_greedy->setToolTip(tr("Off: sample with temperature 0.8, top-p 0.95 and the same seed for both models."));
+    row->addWidget(m_greedy);
     m_generate = new QPushButton(tr("&Generate"), play);
+    m_generate->setObjectName(QStringLiteral("generate"));
     row->addWidget(m_generate);
+    m_cancel = new QPushButton(tr("Cancel"), play);
+    m_cancel->setEnabled(false);
+    row->addWidget(m_cancel);
     row->addStretch(1);
     pl->addLayout(row);
     auto* outs = new QHBoxLayout();
@@ -59,6 +92,7 @@ EvaluatePage::EvaluatePage(ProjectState* state, QWidget* parent)
         box->addWidget(new QLabel(QStringLiteral("<b>%1</b>").arg(title), play));
         out = new QPlainTextEdit(play);
         out->setReadOnly(true);
+        out->setObjectName(title);
         box->addWidget(out);
         outs->addLayout(box);
     };
@@ -66,12 +100,147 @@ EvaluatePage::EvaluatePage(ProjectState* state, QWidget* parent)
     mkOut(tr("Tuned model"), m_tuned);
     pl->addLayout(outs, 1);
     body()->addWidget(play, 1);
-    // HOOK (lead): generation needs core/model's streaming generate(); connect m_generate to a
-    // worker that streams tokens into m_base and m_tuned.
+    m_generate->setToolTip(tr("The base model answers first, then the same model with the tuned adapter switched on. "
+                              "The prompt is wrapped in the dataset's prompt template when one is chosen."));
+    connect(m_generate, &QPushButton::clicked, this, &EvaluatePage::generate);
+    connect(m_cancel, &QPushButton::clicked, this, [this] {
+        if (m_cancelFlag) m_cancelFlag->store(true);
+    });
+    connect(this, &EvaluatePage::piece, this, [this](bool tuned, const QString& text) {
+        QPlainTextEdit* out = tuned ? m_tuned : m_base;
+        out->moveCursor(QTextCursor::End);
+        out->insertPlainText(text);
+    }, Qt::QueuedConnection);
+    connect(this, &EvaluatePage::generationDone, this, [this](const QString& error) {
+        if (m_worker) {
+            m_worker->wait();
+            m_worker->deleteLater();
+            m_worker = nullptr;
+        }
+        m_generate->setEnabled(true);
+        m_cancel->setEnabled(false);
+        if (!error.isEmpty()) banner()->showError(error);
+        else banner()->clear();
+    }, Qt::QueuedConnection);
+    connect(state, &ProjectState::projectReplaced, this, [this] { loadRunMetrics(); });
+}
+
+EvaluatePage::~EvaluatePage() {
+    if (m_worker) {
+        if (m_cancelFlag) m_cancelFlag->store(true);
+        m_worker->wait();
+        delete m_worker;
+    }
+}
+
+void EvaluatePage::setPrompt(const QString& prompt) { m_prompt->setPlainText(prompt); }
+
+QString EvaluatePage::baseText() const { return m_base->toPlainText(); }
+QString EvaluatePage::tunedText() const { return m_tuned->toPlainText(); }
+
+bool EvaluatePage::loadRunMetrics() {
+    const std::string out = state()->runConfig().value("output_dir", std::string());
+    std::ifstream in(std::filesystem::path(out) / "metrics.jsonl");
+    if (!in) return false;
+    std::string line;
+    bool found = false;
+    MetricPoint last;
+    while (std::getline(in, line)) {
+        const auto j = nlohmann::json::parse(line, nullptr, false);
+        if (j.is_discarded() || !j.is_object()) continue;  // a torn last line while training writes
+        const MetricPoint p = MetricPoint::fromJson(j);
+        if (p.hasEval()) {
+            last = p;
+            found = true;
+        }
+    }
+    if (found) onMetrics(last);
+    return found;
+}
+
+void EvaluatePage::generate() {
+    if (m_worker) return;
+    banner()->clear();
+    std::string prompt = m_prompt->toPlainText().toStdString();
+    if (prompt.empty()) {
+        banner()->showWarning(tr("Type a prompt first."));
+        return;
+    }
+    const auto& cfg = state()->runConfig();
+    const std::string modelDir = cfg.value("model", std::string());
+    if (modelDir.empty()) {
+        banner()->showWarning(tr("Choose a model on the Model page first."));
+        return;
+    }
+    const std::string adapterDir =
+        (std::filesystem::path(cfg.value("output_dir", std::string())) / "adapter").string();
+    // The tuned model learned the run's prompt template: both models get the prompt in it.
+    const std::string templ = cfg["dataset"].value("template", std::string("auto"));
+    if (auto kind = data::templateFromName(templ)) {
+        std::string wrapped;
+        for (const auto& seg : data::renderInstruction(*kind, prompt, "", "", data::defaultTemplateTokens(*kind)))
+            if (!seg.trained) wrapped += seg.text;
+        if (!wrapped.empty()) prompt = wrapped;
+    }
+    GenerateOptions opts;
+    opts.maxNewTokens = m_maxTokens->value();
+    opts.greedy = m_greedy->isChecked();
+    opts.seed = 1234;
+    m_base->clear();
+    m_tuned->clear();
     m_generate->setEnabled(false);
-    m_generate->setToolTip(tr("Not available in this build: the core's text generation is not linked in yet."));
-    banner()->showInfo(tr("<b>The playground is not available in this build</b>: the core's model and generation "
-                          "have not been linked in yet. Evaluation numbers appear here during training."));
+    m_cancel->setEnabled(true);
+    banner()->showInfo(tr("Generating: the base model first, then the tuned model…"));
+    m_cancelFlag = std::make_shared<std::atomic<bool>>(false);
+    auto cancel = m_cancelFlag;
+    auto loaded = m_loaded;
+    m_worker = QThread::create([this, cancel, loaded, modelDir, adapterDir, prompt, opts]() mutable {
+        QString error;
+        try {
+            namespace fs = std::filesystem;
+            const bool haveAdapter = fs::exists(fs::path(adapterDir) / "adapter_config.json");
+            if (!loaded || loaded->modelDir != modelDir || loaded->adapterDir != (haveAdapter ? adapterDir : std::string())) {
+                auto l = std::make_shared<Loaded>();
+                l->modelDir = modelDir;
+                l->model = loadModel(modelDir);
+                l->tokenizer = Tokenizer::load(modelDir);
+                if (haveAdapter) {
+                    l->adapter = loadAdapter(*l->model.model, adapterDir);
+                    l->adapterDir = adapterDir;
+                    l->hasAdapter = true;
+                }
+                l->model.model->eval();
+                loaded = l;
+                QMetaObject::invokeMethod(this, [this, l] { m_loaded = l; }, Qt::QueuedConnection);
+            }
+            torch::NoGradGuard noGrad;
+            auto stream = [&](bool tuned) {
+                return [this, tuned, cancel](const std::string& text) {
+                    Q_EMIT piece(tuned, QString::fromStdString(text));
+                    return !cancel->load();
+                };
+            };
+            auto adapterState = loaded->model.model->adapterState();
+            // One model, never two generations at once: base = adapter switched off.
+            adapterState->enabled = false;
+            auto noAnswer = [this](bool tuned) {
+                Q_EMIT piece(tuned, tr("(no answer: the model ended the sequence at once)"));
+            };
+            if (generateText(*loaded->model.model, *loaded->tokenizer, prompt, opts, stream(false)).empty()) noAnswer(false);
+            adapterState->enabled = true;
+            if (!loaded->hasAdapter) {
+                Q_EMIT piece(true, tr("No trained adapter at %1 yet: train on the Train page first.")
+                                      .arg(QString::fromStdString(adapterDir)));
+            } else if (!cancel->load()) {
+                if (generateText(*loaded->model.model, *loaded->tokenizer, prompt, opts, stream(true)).empty()) noAnswer(true);
+            }
+        } catch (const std::exception& e) {
+            error = QString::fromStdString(e.what());
+        }
+        Q_EMIT generationDone(error);
+    });
+    m_worker->setObjectName(QStringLiteral("playground"));
+    m_worker->start();
 }
 
 void EvaluatePage::onMetrics(const MetricPoint& p) {

@@ -15,7 +15,16 @@
 #include <QPushButton>
 #include <QVBoxLayout>
 
+#include <QDir>
+#include <QThread>
+
+#include <filesystem>
+#include <fstream>
+
+#include "ui/metric_point.h"
 #include "ui/project_state.h"
+#include "ui/run_export.h"
+#include "ui/widgets/training_charts.h"
 
 namespace peft::ui {
 
@@ -33,20 +42,65 @@ ExportPage::ExportPage(ProjectState* state, QWidget* parent)
     auto* browse = new QPushButton(tr("&Browse…"), box);
     dirRow->addWidget(m_outDir, 1);
     dirRow->addWidget(browse);
-    form->addRow(tr("Run &folder:"), dirRow);
+    form->addRow(tr("Run folder:"), dirRow);
+    m_dest = new QLineEdit(box);
+    m_dest->setObjectName(QStringLiteral("exportDir"));
+    m_dest->setPlaceholderText(tr("<run folder>/export"));
+    m_dest->setToolTip(tr("adapter/, merged/ and report/ are written here."));
+    form->addRow(tr("Export &to:"), m_dest);
     m_adapter = new QCheckBox(tr("Adapter (peft layout)"), box);
     m_adapter->setChecked(true);
     m_merged = new QCheckBox(tr("Merged model folder (LoRA-family methods)"), box);
+    m_merged->setObjectName(QStringLiteral("merged"));
     m_report = new QCheckBox(tr("Run report: config, final metrics, charts as PNG, README card"), box);
     m_report->setChecked(true);
     form->addRow(tr("Write:"), m_adapter);
     form->addRow(QString(), m_merged);
     form->addRow(QString(), m_report);
     m_export = new QPushButton(tr("&Export"), box);
-    // HOOK (lead): connect to core/peft's adapter writer (and merge), run on a worker with progress.
-    m_export->setEnabled(false);
-    m_export->setToolTip(tr("Not available in this build: the core's adapter export is not linked in yet."));
-    form->addRow(QString(), m_export);
+    m_export->setObjectName(QStringLiteral("export"));
+    m_export->setToolTip(tr("Write the checked outputs from the run folder's adapter/ and metrics.jsonl."));
+    m_exportStatus = new QLabel(box);
+    m_exportStatus->setTextInteractionFlags(Qt::TextSelectableByMouse);
+    auto* exportRow = new QHBoxLayout();
+    exportRow->addWidget(m_export);
+    exportRow->addWidget(m_exportStatus, 1);
+    form->addRow(QString(), exportRow);
+    connect(m_export, &QPushButton::clicked, this, &ExportPage::exportNow);
+    connect(this, &ExportPage::exportProgress, m_exportStatus, &QLabel::setText, Qt::QueuedConnection);
+    connect(this, &ExportPage::workerDone, this, [this](const QString& error, const QString& reportDir, const QString& note) {
+        if (m_worker) {
+            m_worker->wait();
+            m_worker->deleteLater();
+            m_worker = nullptr;
+        }
+        m_export->setEnabled(true);
+        if (!error.isEmpty()) {
+            m_exportStatus->setText(tr("Export failed."));
+            banner()->showError(error);
+            Q_EMIT exportFailed(error);
+            return;
+        }
+        if (!reportDir.isEmpty()) {
+            // Charts for the report, drawn from metrics.jsonl off screen.
+            TrainingCharts charts;
+            charts.resize(900, 600);
+            std::ifstream in(QDir(QString::fromStdString(this->state()->runConfig().value("output_dir", std::string())))
+                                 .filePath(QStringLiteral("metrics.jsonl"))
+                                 .toStdString());
+            std::string line;
+            while (std::getline(in, line)) {
+                const auto j = nlohmann::json::parse(line, nullptr, false);
+                if (j.is_object()) charts.append(MetricPoint::fromJson(j));
+            }
+            charts.flush();
+            if (!charts.savePngs(reportDir)) banner()->showWarning(tr("The chart PNGs could not be written to %1.").arg(reportDir));
+        }
+        if (!note.isEmpty()) banner()->showWarning(note);
+        else banner()->showInfo(tr("Exported to <b>%1</b>.").arg(exportDir().toHtmlEscaped()));
+        m_exportStatus->setText(tr("Done."));
+        Q_EMIT exported(exportDir());
+    }, Qt::QueuedConnection);
     body()->addWidget(box);
 
     auto* snip = new QGroupBox(tr("Load the adapter in Python"), this);
@@ -71,9 +125,52 @@ ExportPage::ExportPage(ProjectState* state, QWidget* parent)
     connect(m_outDir, &QLineEdit::editingFinished, this,
             [this] { this->state()->setSection("output_dir", m_outDir->text().toStdString()); });
     connect(state, &ProjectState::configChanged, this, &ExportPage::refresh);
-    banner()->showInfo(tr("<b>Export is not available in this build</b>: the core's adapter writer has not been "
-                          "linked in yet. The snippet below already matches your settings."));
+    connect(m_adapter, &QCheckBox::toggled, this, [this] { refresh(); });
+    connect(m_dest, &QLineEdit::textChanged, this, [this] { refresh(); });
     refresh();
+}
+
+ExportPage::~ExportPage() {
+    if (m_worker) {
+        m_worker->wait();
+        delete m_worker;
+    }
+}
+
+QString ExportPage::exportDir() const {
+    if (!m_dest->text().trimmed().isEmpty()) return m_dest->text().trimmed();
+    return QDir(m_outDir->text()).filePath(QStringLiteral("export"));
+}
+
+void ExportPage::exportNow() {
+    if (m_worker) return;
+    banner()->clear();
+    ExportRequest req;
+    req.runDir = m_outDir->text().toStdString();
+    req.modelDir = state()->runConfig().value("model", std::string());
+    req.outDir = exportDir().toStdString();
+    req.adapter = m_adapter->isChecked();
+    req.merged = m_merged->isChecked();
+    req.report = m_report->isChecked();
+    if (!req.adapter && !req.merged && !req.report) {
+        banner()->showWarning(tr("Check at least one output."));
+        return;
+    }
+    m_export->setEnabled(false);
+    m_exportStatus->setText(tr("Exporting…"));
+    m_worker = QThread::create([this, req] {
+        QString error, reportDir, note;
+        try {
+            const ExportResult r = exportRun(req, [this](const std::string& m) { Q_EMIT exportProgress(QString::fromStdString(m)); });
+            reportDir = QString::fromStdString(r.reportDir);
+            note = QString::fromStdString(r.mergeSkipped);
+        } catch (const std::exception& e) {
+            error = QString::fromStdString(e.what());
+        }
+        Q_EMIT workerDone(error, reportDir, note);
+    });
+    m_worker->setObjectName(QStringLiteral("export"));
+    m_worker->start();
 }
 
 QString ExportPage::pythonSnippet() const {
@@ -88,9 +185,10 @@ QString ExportPage::pythonSnippet() const {
                "from peft import PeftModel\n\n"
                "base = %1.from_pretrained(\"%2\")\n"
                "tokenizer = AutoTokenizer.from_pretrained(\"%2\")\n"
-               "model = PeftModel.from_pretrained(base, \"%3/adapter\")\n"
+               "model = PeftModel.from_pretrained(base, \"%3\")\n"
                "model.eval()\n")
-        .arg(autoClass, model.isEmpty() ? QStringLiteral("path/to/base-model") : model, out);
+        .arg(autoClass, model.isEmpty() ? QStringLiteral("path/to/base-model") : model,
+             m_adapter && m_adapter->isChecked() ? QDir(exportDir()).filePath(QStringLiteral("adapter")) : out + QStringLiteral("/adapter"));
 }
 
 void ExportPage::refresh() {

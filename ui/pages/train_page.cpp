@@ -7,6 +7,9 @@
 #include <QPushButton>
 
 #include <cmath>
+#include <fstream>
+
+#include <QDir>
 
 #include "ui/project_state.h"
 #include "ui/widgets/training_charts.h"
@@ -66,10 +69,41 @@ TrainPage::TrainPage(ProjectState* state, TrainingRunner* runner, QWidget* paren
     connect(m_runner, &TrainingRunner::metrics, this, &TrainPage::onMetrics);
     connect(m_runner, &TrainingRunner::stateChanged, this, &TrainPage::onState);
     connect(m_runner, &TrainingRunner::failed, this, [this](const QString& msg) { banner()->showError(msg); });
+    connect(m_runner, &TrainingRunner::progress, this, [this](const QString& what, double f) {
+        if (m_runner->state() != TrainingController::State::Running || m_lastStep > 0) return;
+        m_status->setText(tr("Preparing: %1…").arg(what));
+        if (f > 0 && f <= 1) {
+            m_progress->setMaximum(100);
+            m_progress->setFormat(tr("%1 %p%").arg(what));
+            m_progress->setValue(static_cast<int>(f * 100));
+        }
+    });
     if (!m_runner->available())
         banner()->showInfo(tr("<b>Training is not available in this build</b>: the core trainer has not been "
                               "linked in yet. The charts below will fill live once it is."));
     updateButtons();
+}
+
+bool TrainPage::loadRunHistory(const QString& runDir) {
+    std::ifstream in(QDir(runDir).filePath(QStringLiteral("metrics.jsonl")).toStdString());
+    if (!in) return false;
+    m_charts->clear();
+    std::string line;
+    MetricPoint last;
+    int n = 0;
+    while (std::getline(in, line)) {
+        const auto j = nlohmann::json::parse(line, nullptr, false);
+        if (!j.is_object()) continue;
+        last = MetricPoint::fromJson(j);
+        if (last.totalSteps <= 0) last.totalSteps = last.step;
+        m_charts->append(last);
+        ++n;
+    }
+    m_charts->flush();
+    if (n == 0) return false;
+    onMetrics(last);
+    m_status->setText(tr("Showing the run in %1 (%2 steps). Resume continues it from its newest checkpoint.").arg(runDir).arg(last.step));
+    return true;
 }
 
 void TrainPage::start() {
@@ -83,6 +117,7 @@ void TrainPage::start() {
 
 void TrainPage::resumeRun() {
     banner()->clear();
+    m_lastStep = 0;
     m_runner->start(state()->runConfig(), true);
     updateButtons();
 }

@@ -18,6 +18,8 @@ public:
     TrainPage(ProjectState* state, TrainingRunner* runner, QWidget* parent = nullptr);
     TrainingCharts* charts() const { return m_charts; }
     TrainingRunner* runner() const { return m_runner; }
+    // Shows a finished run's history (its metrics.jsonl) in the charts; false when there is none.
+    bool loadRunHistory(const QString& runDir);
 
 public Q_SLOTS:
     void start();

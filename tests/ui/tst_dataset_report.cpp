@@ -1,0 +1,95 @@
+// The Dataset page on core/data: the validation report lists rejected rows with their line
+// numbers, the token-length histogram has its bars and the max_length cut, the rendered example
+// shades the masked prompt, and the column mapping field reaches the run config and the import.
+#include <QtTest>
+
+#include <fstream>
+
+#include "ui/pages/dataset_page.h"
+#include "ui/project_state.h"
+#include "ui/widgets/error_banner.h"
+#include "ui/widgets/qcp.h"
+#include "ui_test_util.h"
+
+using namespace peft::ui;
+
+namespace {
+void writeLines(const QString& path, const std::vector<std::string>& lines) {
+    std::ofstream out(path.toStdString());
+    for (const auto& l : lines) out << l << "\n";
+}
+}  // namespace
+
+class TstDatasetReport : public QObject {
+    Q_OBJECT
+private Q_SLOTS:
+    void reportHistogramAndExample() {
+        QTemporaryDir dir;
+        const QString file = dir.filePath(QStringLiteral("d.jsonl"));
+        std::vector<std::string> lines;
+        for (int i = 0; i < 12; ++i) {
+            std::string answer = "Answer";
+            for (int k = 0; k < i * 4; ++k) answer += " word";
+            lines.push_back(nlohmann::json{{"instruction", "Question " + std::to_string(i)}, {"output", answer}}.dump());
+        }
+        lines.insert(lines.begin() + 2, "{this is not json");
+        writeLines(file, lines);
+        ProjectState state;
+        state.setSection("model", peft::uitest::fixture(QStringLiteral("tiny-llama/base")).toStdString());
+        nlohmann::json d = state.runConfig()["dataset"];
+        d["template"] = "plain";
+        d["max_length"] = 24;
+        state.setSection("dataset", d);
+        DatasetPage page(&state);
+        QVERIFY2(page.openFile(file), qPrintable(page.banner()->text()));
+        QCOMPARE(page.rejectionTable()->rowCount(), 1);
+        QCOMPARE(page.rejectionTable()->item(0, 0)->text(), QStringLiteral("3"));
+        QVERIFY(page.reportSummary()->text().contains(QStringLiteral("<b>13</b> rows read")));
+        QVERIFY(page.reportSummary()->text().contains(QStringLiteral("truncated")));
+        QCOMPARE(page.histogramPlot()->plottableCount(), 1);
+        auto* bars = qobject_cast<QCPBars*>(page.histogramPlot()->plottable(0));
+        QVERIFY(bars);
+        double rows = 0;
+        for (auto it = bars->data()->constBegin(); it != bars->data()->constEnd(); ++it) rows += it->value;
+        QCOMPARE(rows, 12.0);
+        QVERIFY(page.histogramPlot()->itemCount() >= 1);  // the max_length cut
+        const QString html = page.exampleView()->toHtml();
+        QVERIFY(html.contains(QStringLiteral("Question 0")));
+        QVERIFY(html.contains(QStringLiteral("#e4e4e4")));  // the masked prompt is shaded
+        QCOMPARE(page.previewTable()->rowCount(), 12);
+    }
+
+    void columnMappingReachesTheImport() {
+        QTemporaryDir dir;
+        const QString file = dir.filePath(QStringLiteral("m.jsonl"));
+        std::vector<std::string> lines;
+        for (int i = 0; i < 5; ++i)
+            lines.push_back(nlohmann::json{{"prompt", "Q" + std::to_string(i)}, {"completion", "A" + std::to_string(i)}}.dump());
+        writeLines(file, lines);
+        ProjectState state;
+        nlohmann::json d = state.runConfig()["dataset"];
+        d["format"] = "instruction";
+        d["template"] = "alpaca";
+        state.setSection("dataset", d);
+        DatasetPage page(&state);
+        page.openFile(file);
+        // Without the mapping, every row lacks "instruction".
+        QVERIFY(page.rejectionTable()->rowCount() == 5 || page.banner()->level() == ErrorBanner::Level::Error);
+        auto* mapping = page.findChild<QLineEdit*>(QStringLiteral("columnMapping"));
+        QVERIFY(mapping);
+        mapping->setText(QStringLiteral("instruction=prompt, output=completion"));
+        Q_EMIT mapping->editingFinished();
+        const auto& cm = state.runConfig()["dataset"]["column_mapping"];
+        QCOMPARE(QString::fromStdString(cm["instruction"].get<std::string>()), QStringLiteral("prompt"));
+        QCOMPARE(QString::fromStdString(cm["output"].get<std::string>()), QStringLiteral("completion"));
+        QCOMPARE(page.rejectionTable()->rowCount(), 0);
+        QVERIFY(page.reportSummary()->text().contains(QStringLiteral("<b>5</b> accepted")));
+        // A malformed mapping is explained, not applied.
+        mapping->setText(QStringLiteral("instruction"));
+        Q_EMIT mapping->editingFinished();
+        QVERIFY(page.banner()->text().contains(QStringLiteral("field=column")));
+    }
+};
+
+QTEST_MAIN(TstDatasetReport)
+#include "tst_dataset_report.moc"
