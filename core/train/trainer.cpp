@@ -249,7 +249,7 @@ std::string Trainer::saveCheckpoint() {
         NamedTensors rng = {{"cpu", at::detail::getDefaultCPUGenerator().get_state()}};
         // Dropout on a GPU draws from that device's generator: keep it too, or a resumed run differs.
         if (!m_device.is_cpu()) {
-            const at::Generator& gen = at::globalContext().defaultGenerator(m_device);
+            at::Generator gen = at::globalContext().defaultGenerator(m_device);
             std::lock_guard<std::mutex> lock(gen.mutex());
             rng.emplace_back("device", gen.get_state());
         }
@@ -433,7 +433,21 @@ TrainResult Trainer::run(const MetricsSink& sink, TrainerControl* control) {
             return result;
         }
         const double lr = scheduledLr(t, m_step, m_totalSteps);
-        m_optimizer->step(lr);
+        try {
+            m_optimizer->step(lr);
+        } catch (const c10::Error& e) {
+            // e.g. AdamW with lr 1e38: lr / bias_correction overflows float ("value cannot be
+            // converted to type float without overflow"). The weights may be partly updated: no save.
+            m_optimizer->zeroGrad();
+            result.status = TrainStatus::Failed;
+            result.steps = m_step;
+            result.lastCheckpoint = m_lastCheckpoint;
+            result.message = "the optimizer step failed at step " + std::to_string(m_step + 1) + " with learning rate " +
+                             std::to_string(lr) + " (" + e.what_without_backtrace() + "). Lower the learning rate. " +
+                             (m_lastCheckpoint.empty() ? "" : "The last good checkpoint is " + m_lastCheckpoint + ".");
+            spdlog::error("{}", result.message);
+            return result;
+        }
         m_optimizer->zeroGrad();
         ++m_step;
         const double dt = std::chrono::duration<double>(Clock::now() - t0).count();
