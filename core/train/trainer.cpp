@@ -450,7 +450,21 @@ TrainResult Trainer::run(const MetricsSink& sink, TrainerControl* control) {
             return result;
         }
         const double lr = scheduledLr(t, m_step, m_totalSteps);
-        m_optimizer->step(lr);
+        try {
+            m_optimizer->step(lr);
+        } catch (const c10::Error& e) {
+            // e.g. AdamW with lr 1e38: lr / bias_correction overflows float ("value cannot be
+            // converted to type float without overflow"). The weights may be partly updated: no save.
+            m_optimizer->zeroGrad();
+            result.status = TrainStatus::Failed;
+            result.steps = m_step;
+            result.lastCheckpoint = m_lastCheckpoint;
+            result.message = "the optimizer step failed at step " + std::to_string(m_step + 1) + " with learning rate " +
+                             std::to_string(lr) + " (" + e.what_without_backtrace() + "). Lower the learning rate. " +
+                             (m_lastCheckpoint.empty() ? "" : "The last good checkpoint is " + m_lastCheckpoint + ".");
+            spdlog::error("{}", result.message);
+            return result;
+        }
         m_optimizer->zeroGrad();
         ++m_step;
         const double dt = std::chrono::duration<double>(Clock::now() - t0).count();

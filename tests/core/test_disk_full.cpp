@@ -25,7 +25,7 @@ namespace {
 class FileSizeLimit {
 public:
     explicit FileSizeLimit(rlim_t bytes) {
-        m_oldHandler = std::signal(SIGXFSZ, SIG_IGN);
+        m_oldHandler = ::signal(SIGXFSZ, SIG_IGN);
         ::getrlimit(RLIMIT_FSIZE, &m_old);
         rlimit l = m_old;
         l.rlim_cur = bytes;
@@ -33,7 +33,7 @@ public:
     }
     ~FileSizeLimit() {
         ::setrlimit(RLIMIT_FSIZE, &m_old);
-        std::signal(SIGXFSZ, m_oldHandler);
+        ::signal(SIGXFSZ, m_oldHandler);
     }
 
 private:

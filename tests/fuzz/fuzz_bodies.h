@@ -127,6 +127,8 @@ inline void datasetBody(const uint8_t* data, size_t size) {
         for (const auto& row : ds.rows) {
             try {
                 (void)peft::data::parseExample(peft::data::applyColumnMapping(row.value, mapping), fmt, row.line);
+            } catch (const peft::data::RowError&) {
+                // parseExample's documented way to reject a row (prepare.cpp reports it with its line)
             } catch (const peft::PeftError&) {
             }
         }
