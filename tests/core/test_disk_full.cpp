@@ -3,6 +3,8 @@
 // checkpoint must survive, no temporary file may be left, and the error must name the file.
 #include <gtest/gtest.h>
 #include <signal.h>
+
+#include <csignal>
 #include <sys/resource.h>
 
 #include <filesystem>
