@@ -152,7 +152,13 @@ void readJsonArray(const std::string& path, const std::string& bytes, Sink& sink
             if (c == '"') inStr = true;
             else if (c == '{' || c == '[') ++depth;
             else if (c == '}' || c == ']') {
-                if (depth == 0) break;  // the closing ']' of the array
+                // At depth 0 only ']' closes the array. A stray '}' stays in the element (which then
+                // fails to parse and is rejected): stopping on it never advanced, and the loop added
+                // "empty array element" rejections forever (found by fuzz_dataset).
+                if (depth == 0) {
+                    if (c == ']') break;
+                    continue;
+                }
                 --depth;
             } else if (c == ',' && depth == 0) break;
         }

@@ -452,15 +452,18 @@ TrainResult Trainer::run(const MetricsSink& sink, TrainerControl* control) {
         const double lr = scheduledLr(t, m_step, m_totalSteps);
         try {
             m_optimizer->step(lr);
-        } catch (const c10::Error& e) {
-            // e.g. AdamW with lr 1e38: lr / bias_correction overflows float ("value cannot be
-            // converted to type float without overflow"). The weights may be partly updated: no save.
+        } catch (const std::exception& ex) {
+            // e.g. AdamW with lr 1e38: lr / bias_correction overflows float and c10 throws a
+            // std::runtime_error ("value cannot be converted to type float without overflow").
+            // The weights may be partly updated: no save.
+            const auto* ce = dynamic_cast<const c10::Error*>(&ex);
+            const std::string what = ce ? ce->what_without_backtrace() : ex.what();
             m_optimizer->zeroGrad();
             result.status = TrainStatus::Failed;
             result.steps = m_step;
             result.lastCheckpoint = m_lastCheckpoint;
             result.message = "the optimizer step failed at step " + std::to_string(m_step + 1) + " with learning rate " +
-                             std::to_string(lr) + " (" + e.what_without_backtrace() + "). Lower the learning rate. " +
+                             std::to_string(lr) + " (" + what + "). Lower the learning rate. " +
                              (m_lastCheckpoint.empty() ? "" : "The last good checkpoint is " + m_lastCheckpoint + ".");
             spdlog::error("{}", result.message);
             return result;

@@ -86,3 +86,15 @@ TEST_F(FuzzRegressions, NumberOverflowInJsonIsAPeftError) {
     EXPECT_EQ(arr.rows.size(), 1u);
     EXPECT_EQ(arr.rejections.size(), 1u);
 }
+
+// Found by fuzz_dataset (a 33-byte input timed out): a '}' at depth 0 inside a JSON array stopped the
+// element scan without advancing, so readJsonArray appended "empty array element" forever.
+TEST_F(FuzzRegressions, JsonArrayWithStrayBraceTerminates) {
+    auto ds = peft::data::parseDatasetBytes("d.json", "[fitext\": \"a\"},\n {\"p!xt\".\n {b\"}]\n");
+    EXPECT_TRUE(ds.rows.empty());
+    EXPECT_GE(ds.rejections.size(), 1u);
+    EXPECT_LE(ds.rejections.size(), 3u);
+    auto ok = peft::data::parseDatasetBytes("d.json", "[{\"text\": \"a\"}, }, {\"text\": \"b\"}]");
+    EXPECT_EQ(ok.rows.size(), 2u);
+    EXPECT_EQ(ok.rejections.size(), 1u);
+}

@@ -28,6 +28,7 @@ constexpr int64_t kSteps = 24;
 
 // Starts the CLI with its output in `log`; returns the child's pid.
 pid_t spawn(const std::vector<std::string>& args, const std::string& log) {
+    std::fflush(stdout);  // or the child's freopen flushes our buffered lines into its log
     pid_t pid = ::fork();
     if (pid == 0) {
         FILE* f = std::freopen(log.c_str(), "a", stdout);
