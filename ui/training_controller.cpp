@@ -75,12 +75,18 @@ void TrainingController::requestStop() {
     Q_EMIT stateChanged(State::Stopping);
 }
 
-void TrainingController::run(const QString& runConfigJson, bool resume) {
+void TrainingController::prepareRun() {
+    std::lock_guard<std::mutex> lock(m_mutex);
     m_stop = false;
     m_paused = false;
     m_control.stop = false;
     m_control.pause = false;
-    Q_EMIT stateChanged(State::Running);
+}
+
+void TrainingController::run(const QString& runConfigJson, bool resume) {
+    // Flags were reset by prepareRun() on the GUI thread before this was queued, so a pause or
+    // stop requested while the run is starting is kept, not lost.
+    Q_EMIT stateChanged(m_paused.load() ? State::Paused : State::Running);
     if (!m_job) {
         Q_EMIT failed(tr("Training is not available in this build: the core trainer has not been linked in yet."));
         Q_EMIT stateChanged(State::Failed);
@@ -150,6 +156,7 @@ bool TrainingRunner::isActive() const {
 void TrainingRunner::start(const nlohmann::json& runConfig, bool resume) {
     if (isActive()) return;
     m_state = TrainingController::State::Running;
+    m_controller->prepareRun();
     Q_EMIT startRequested(QString::fromStdString(runConfig.dump()), resume);
 }
 

@@ -48,6 +48,8 @@ public:
     explicit TrainingController(TrainJob job, QObject* parent = nullptr);
 
     // Thread-safe; called directly from the GUI thread while the worker is busy.
+    // Resets pause/stop before a run is queued (GUI thread).
+    void prepareRun();
     void requestPause();
     void requestResume();
     void requestStop();
