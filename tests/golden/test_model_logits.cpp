@@ -93,3 +93,67 @@ TEST(Generate, RepetitionPenaltyLowersSeenTokens) {
     EXPECT_EQ(pickToken(logits, {}, o, gen), 1);
     EXPECT_EQ(pickToken(logits, {1}, o, gen), 2);
 }
+
+// Mistral, Qwen2 and Llama 3 configs of our own: they build, load from a folder and run; Qwen2
+// carries q/k/v biases (not on o_proj) and a tied head; the KV cache agrees with a full pass.
+#include <fstream>
+#include <set>
+
+#include "core/peft/full/export_model.h"
+
+namespace {
+std::string writeRandomModel(const test::TempDir& d, nlohmann::json cfg) {
+    ModelConfig mc = ModelConfig::fromJson(cfg, "test config");
+    CausalLM m = buildModel(mc);
+    torch::manual_seed(0);
+    {
+        torch::NoGradGuard ng;
+        for (auto& p : m->named_parameters()) p.value().set_data(torch::randn(p.value().sizes()) * 0.05);
+    }
+    exportModelFolder(*m, "", d.path());
+    return d.path();
+}
+
+void checkRuns(const nlohmann::json& cfg) {
+    test::TempDir d;
+    auto lm = loadModel(writeRandomModel(d, cfg));
+    torch::Tensor ids = torch::randint(0, cfg["vocab_size"].get<int64_t>(), {2, 9});
+    torch::NoGradGuard ng;
+    torch::Tensor full = lm.model->forward(ids);
+    EXPECT_EQ(full.sizes(), (std::vector<int64_t>{2, 9, cfg["vocab_size"].get<int64_t>()}));
+    EXPECT_TRUE(torch::isfinite(full).all().item<bool>());
+    KVCache cache;
+    torch::Tensor a = lm.model->forward(ids.slice(1, 0, 4), {}, &cache);
+    torch::Tensor b = lm.model->forward(ids.slice(1, 4), {}, &cache);
+    EXPECT_LT((torch::cat({a, b}, 1) - full).abs().max().item<double>(), 1e-5);
+}
+}  // namespace
+
+TEST(OtherFamilies, Qwen2BiasAndTiedHead) {
+    nlohmann::json cfg = {{"model_type", "qwen2"}, {"vocab_size", 300}, {"hidden_size", 64}, {"num_hidden_layers", 2},
+                          {"num_attention_heads", 4}, {"num_key_value_heads", 2}, {"intermediate_size", 128},
+                          {"tie_word_embeddings", true}, {"rope_theta", 1000000.0}, {"rms_norm_eps", 1e-6}};
+    CausalLM m = buildModel(ModelConfig::fromJson(cfg, "qwen2"));
+    std::set<std::string> names;
+    for (auto& p : m->named_parameters()) names.insert(p.key());
+    EXPECT_TRUE(names.count("model.layers.0.self_attn.q_proj.bias"));
+    EXPECT_TRUE(names.count("model.layers.0.self_attn.v_proj.bias"));
+    EXPECT_FALSE(names.count("model.layers.0.self_attn.o_proj.bias"));
+    EXPECT_FALSE(names.count("lm_head.weight"));  // tied to the embeddings
+    EXPECT_TRUE(m->lmHeadWeight().is_same(m->embeddingWeight()));
+    checkRuns(cfg);
+}
+
+TEST(OtherFamilies, MistralRuns) {
+    checkRuns({{"model_type", "mistral"}, {"vocab_size", 256}, {"hidden_size", 64}, {"num_hidden_layers", 2},
+               {"num_attention_heads", 8}, {"num_key_value_heads", 2}, {"intermediate_size", 96},
+               {"sliding_window", 4096}, {"rope_theta", 10000.0}});
+}
+
+TEST(OtherFamilies, Llama3RopeScalingRuns) {
+    checkRuns({{"model_type", "llama"}, {"vocab_size", 512}, {"hidden_size", 64}, {"num_hidden_layers", 1},
+               {"num_attention_heads", 4}, {"num_key_value_heads", 1}, {"intermediate_size", 96},
+               {"rope_theta", 500000.0},
+               {"rope_scaling", {{"rope_type", "llama3"}, {"factor", 8.0}, {"low_freq_factor", 1.0},
+                                 {"high_freq_factor", 4.0}, {"original_max_position_embeddings", 8}}}});
+}
