@@ -2,6 +2,9 @@
 #pragma once
 #include <gtest/gtest.h>
 
+#include <sys/wait.h>
+
+#include <cstdio>
 #include <cstdlib>
 #include <filesystem>
 #include <random>
@@ -19,6 +22,26 @@ inline std::string fixture(const std::string& rel) { return fixtures() + "/" + r
 inline std::string cliPath() {
     const char* f = std::getenv("PEFT_CLI");
     return f ? std::string(f) : std::string("peft-studio-cli");
+}
+
+struct CliResult {
+    int rc = -1;
+    std::string out;
+};
+
+// Runs peft-studio-cli with `args` (shell-quoted by the caller) and collects its stdout, and its
+// stderr too when `withStderr`.
+inline CliResult runCli(const std::string& args, bool withStderr = true) {
+    CliResult r;
+    std::string cmd = cliPath() + " " + args + (withStderr ? " 2>&1" : " 2>/dev/null");
+    FILE* p = popen(cmd.c_str(), "r");
+    if (!p) return r;
+    char buf[4096];
+    size_t n;
+    while ((n = fread(buf, 1, sizeof buf, p)) > 0) r.out.append(buf, n);
+    int status = pclose(p);
+    r.rc = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+    return r;
 }
 
 // A fresh empty folder under the system temp dir, removed when the object dies.

@@ -8,25 +8,7 @@
 #include "tests/test_util.h"
 
 namespace {
-
-struct Result {
-    int rc = -1;
-    std::string out;
-};
-
-Result run(const std::string& args) {
-    Result r;
-    std::string cmd = peft::test::cliPath() + " " + args + " 2>&1";
-    FILE* p = popen(cmd.c_str(), "r");
-    if (!p) return r;
-    char buf[4096];
-    size_t n;
-    while ((n = fread(buf, 1, sizeof buf, p)) > 0) r.out.append(buf, n);
-    int status = pclose(p);
-    r.rc = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-    return r;
-}
-
+peft::test::CliResult run(const std::string& args) { return peft::test::runCli(args, true); }
 }  // namespace
 
 TEST(DatasetCli, PrintsTheReport) {
@@ -34,7 +16,7 @@ TEST(DatasetCli, PrintsTheReport) {
     std::ofstream(d.file("a.jsonl")) << "{\"instruction\": \"What is LoRA?\", \"output\": \"A low-rank update.\"}\n"
                                         "{\"instruction\": \"x\"}\n"
                                         "{\"instruction\": \"Why?\", \"output\": \"Fewer parameters.\"}\n";
-    Result j = run("dataset --file " + d.file("a.jsonl") + " --tokenizer " + peft::test::fixture("tiny-llama/base") +
+    peft::test::CliResult j = run("dataset --file " + d.file("a.jsonl") + " --tokenizer " + peft::test::fixture("tiny-llama/base") +
                    " --template chatml --max-length 64 --json");
     ASSERT_EQ(j.rc, 0) << j.out;
     auto start = j.out.find("{\n");
@@ -48,7 +30,7 @@ TEST(DatasetCli, PrintsTheReport) {
     EXPECT_TRUE(rep["tokenized"].get<bool>());
     EXPECT_EQ(rep["max_length"], 64);
     EXPECT_FALSE(rep["histogram"].empty());
-    Result t = run("dataset --file " + d.file("a.jsonl") + " --template alpaca");
+    peft::test::CliResult t = run("dataset --file " + d.file("a.jsonl") + " --template alpaca");
     ASSERT_EQ(t.rc, 0) << t.out;
     EXPECT_NE(t.out.find(":2: missing field 'output'"), std::string::npos) << t.out;
     EXPECT_NE(t.out.find("[[masked: Below is an instruction"), std::string::npos) << t.out;
@@ -57,7 +39,7 @@ TEST(DatasetCli, PrintsTheReport) {
 TEST(DatasetCli, Utf16FileFailsWithAClearMessage) {
     peft::test::TempDir d;
     std::ofstream(d.file("u.csv"), std::ios::binary) << std::string("\xFF\xFEt\0e\0x\0t\0\n\0", 12);
-    Result r = run("dataset --file " + d.file("u.csv"));
+    peft::test::CliResult r = run("dataset --file " + d.file("u.csv"));
     EXPECT_NE(r.rc, 0);
     EXPECT_NE(r.out.find("UTF-16"), std::string::npos) << r.out;
     EXPECT_NE(r.out.find("UTF-8"), std::string::npos) << r.out;

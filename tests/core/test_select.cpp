@@ -317,22 +317,8 @@ TEST(Selection, TopKAndThreshold) {
 }
 
 namespace {
-struct CliResult {
-    int rc = -1;
-    std::string out;
-};
-CliResult runCli(const std::string& args) {
-    CliResult r;
-    std::string cmd = peft::test::cliPath() + " " + args + " 2>/dev/null";
-    FILE* p = popen(cmd.c_str(), "r");
-    if (!p) return r;
-    char buf[4096];
-    size_t n;
-    while ((n = fread(buf, 1, sizeof buf, p)) > 0) r.out.append(buf, n);
-    int status = pclose(p);
-    r.rc = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-    return r;
-}
+using peft::test::CliResult;
+CliResult runCli(const std::string& args) { return peft::test::runCli(args, false); }
 }  // namespace
 
 TEST(RankModulesCli, JsonParsesAndMatchesTheLibrary) {
