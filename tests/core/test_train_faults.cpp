@@ -166,3 +166,62 @@ TEST(TrainFaults, AllocationFailureStopsWithACheckpoint) {
     EXPECT_EQ(again.step(), 3);
     EXPECT_EQ(again.run().status, peft::TrainStatus::Finished);
 }
+
+// --- Pre-run memory check (issue 10: "before a run starts, compare the budget estimate with free
+// memory and warn").
+
+TEST(PreflightMemory, WarnsOnlyWhenTheEstimateExceedsNinetyPercentOfFreeMemory) {
+    const uint64_t gib = uint64_t{1} << 30;
+    EXPECT_TRUE(peft::memoryWarnings(8 * gib, 16 * gib, "RAM").empty());
+    EXPECT_TRUE(peft::memoryWarnings(9 * gib, 10 * gib, "RAM").empty());  // exactly 90%: still fits
+    auto w = peft::memoryWarnings(10 * gib, 10 * gib, "RAM");
+    ASSERT_EQ(w.size(), 1u);
+    EXPECT_TRUE(contains(w[0], "10.0 GiB") || contains(w[0], "10.00 GiB")) << w[0];
+    EXPECT_TRUE(contains(w[0], "of RAM is free")) << w[0];
+    EXPECT_TRUE(contains(w[0], "batch_size")) << w[0];  // says what to try
+    EXPECT_TRUE(contains(w[0], "quantize_base")) << w[0];
+    // Unknown free memory or no estimate: no warning rather than a wrong one.
+    EXPECT_TRUE(peft::memoryWarnings(10 * gib, std::nullopt, "GPU memory").empty());
+    EXPECT_TRUE(peft::memoryWarnings(0, gib, "RAM").empty());
+}
+
+TEST(PreflightMemory, ARunThatFitsIsNotFlagged) {
+    peft::test::TempDir d;
+    peft::RunConfig cfg = makeConfig(d, json::object());
+    peft::PreflightReport r = peft::preflight(cfg, "cpu");
+    EXPECT_EQ(r.memoryKind, "RAM");
+    EXPECT_GT(r.estimatedBytes, 0u);
+    ASSERT_TRUE(r.availableBytes.has_value());  // /proc/meminfo is readable on Linux
+    EXPECT_GT(*r.availableBytes, 0u);
+    EXPECT_TRUE(r.warnings.empty()) << r.warnings.front();
+}
+
+TEST(PreflightMemory, ARunThatCannotFitIsFlaggedAtSetupBeforeAnyStep) {
+    // 200k sequences of 8192 tokens per step: the activations alone are far beyond any machine's
+    // RAM. The trainer's setup must report it before the first step (setup does not allocate batches).
+    peft::test::TempDir d;
+    json dataset = {{"path", d.file("data.jsonl")}, {"format", "text"}, {"max_length", 8192}};
+    peft::RunConfig cfg = makeConfig(d, {{"batch_size", 200000}}, dataset);
+    peft::PreflightReport direct = peft::preflight(cfg, "cpu");
+    ASSERT_TRUE(direct.availableBytes.has_value());
+    EXPECT_GT(direct.estimatedBytes, *direct.availableBytes);
+    ASSERT_EQ(direct.warnings.size(), 1u);
+    EXPECT_TRUE(contains(direct.warnings[0], "will probably run out of memory")) << direct.warnings[0];
+
+    peft::Trainer t(cfg);
+    t.setup();
+    ASSERT_EQ(t.preflightReport().warnings.size(), 1u);
+    EXPECT_EQ(t.preflightReport().estimatedBytes, direct.estimatedBytes);
+    EXPECT_EQ(t.step(), 0);
+}
+
+TEST(PreflightMemory, UnknownGpuMemoryGivesNoFalseWarning) {
+    // On a CPU-only LibTorch the CUDA runtime is not loaded: free GPU memory is unknown, so no
+    // warning is made up; the estimate itself is still computed.
+    peft::test::TempDir d;
+    peft::RunConfig cfg = makeConfig(d, {{"batch_size", 200000}});
+    peft::PreflightReport r = peft::preflight(cfg, "cuda");
+    EXPECT_EQ(r.memoryKind, "GPU memory");
+    EXPECT_GT(r.estimatedBytes, 0u);
+    if (!r.availableBytes) EXPECT_TRUE(r.warnings.empty());
+}
