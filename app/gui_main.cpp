@@ -3,6 +3,10 @@
 #include <QApplication>
 #include <QCommandLineParser>
 #include <QTimer>
+#include <QWindow>
+
+#include <chrono>
+#include <cstdio>
 
 #include "core/util/log.h"
 #include "core/util/runtime_info.h"
@@ -23,9 +27,13 @@ int main(int argc, char** argv) {
                              QStringLiteral("Save a PNG of every page into DIR, then exit."), QStringLiteral("DIR"));
     QCommandLineOption project(QStringLiteral("project"), QStringLiteral("Open a .peftproj file."),
                                QStringLiteral("FILE"));
+    QCommandLineOption timeStartup(QStringLiteral("time-startup"),
+                                   QStringLiteral("Print the wall-clock time (ms since the epoch) at which the first "
+                                                  "window is exposed and painted, then exit (tests/bench/bench_startup.sh)."));
     parser.addOption(demo);
     parser.addOption(shots);
     parser.addOption(project);
+    parser.addOption(timeStartup);
     parser.process(app);
 
     peft::setupLogging("peft-studio");
@@ -40,6 +48,23 @@ int main(int argc, char** argv) {
             const QStringList files = w.saveScreenshots(dir);
             QApplication::exit(files.size() == w.stepCount() ? 0 : 1);
         });
+    }
+    if (parser.isSet(timeStartup)) {
+        // Poll until the window system has exposed the window, paint it once, and report the wall
+        // clock so a script can subtract the time it launched the process (dynamic loading included).
+        auto* poll = new QTimer(&w);
+        poll->setInterval(1);
+        QObject::connect(poll, &QTimer::timeout, &w, [&w, poll] {
+            if (!w.windowHandle() || !w.windowHandle()->isExposed()) return;
+            poll->stop();
+            w.repaint();
+            const auto now = std::chrono::system_clock::now().time_since_epoch();
+            std::printf("first-window-ms %lld\n",
+                        static_cast<long long>(std::chrono::duration_cast<std::chrono::milliseconds>(now).count()));
+            std::fflush(stdout);
+            QApplication::exit(0);
+        });
+        poll->start();
     }
     return app.exec();
 }
