@@ -7,6 +7,7 @@
 #include "core/util/log.h"
 #include "core/util/runtime_info.h"
 #include "ui/main_window.h"
+#include "ui/pages/method_page.h"
 
 int main(int argc, char** argv) {
     QApplication app(argc, argv);
@@ -23,7 +24,12 @@ int main(int argc, char** argv) {
                              QStringLiteral("Save a PNG of every page into DIR, then exit."), QStringLiteral("DIR"));
     QCommandLineOption project(QStringLiteral("project"), QStringLiteral("Open a .peftproj file."),
                                QStringLiteral("FILE"));
+    QCommandLineOption score(QStringLiteral("score-modules"),
+                             QStringLiteral("Score the modules of the opened model on its dataset at start and show the "
+                                            "importance heatmap on the Method step (with --screenshot-dir: before "
+                                            "capturing it)."));
     parser.addOption(demo);
+    parser.addOption(score);
     parser.addOption(shots);
     parser.addOption(project);
     parser.process(app);
@@ -34,6 +40,10 @@ int main(int argc, char** argv) {
     if (parser.isSet(project)) w.openProject(parser.value(project));
     if (parser.isSet(demo)) w.openDemo(parser.value(demo));
     w.show();
+    if (parser.isSet(score)) {
+        w.methodPage()->showImportanceTab(true);
+        w.methodPage()->scoreModules();
+    }
     if (parser.isSet(shots)) {
         const QString dir = parser.value(shots);
         QTimer::singleShot(300, &w, [&w, dir] {

@@ -104,6 +104,8 @@ MainWindow::MainWindow(QWidget* parent) : QMainWindow(parent) {
     addPage(m_runs, tr("Runs"));
     connect(m_runner, &TrainingRunner::metrics, m_evaluate, &EvaluatePage::onMetrics);
     connect(m_runs, &RunsPage::refined, this, [this] { goToStep(2); });
+    // "Use suggestion" on the Method step adds the suggestion as a Budget candidate.
+    connect(m_method, &MethodPage::suggestionApplied, m_budget, &BudgetPage::addCandidate);
 
     connect(m_sidebar, &QListWidget::currentRowChanged, this, [this](int row) {
         if (row < 0) return;
@@ -329,6 +331,16 @@ QStringList MainWindow::saveScreenshots(const QString& dir) {
     for (int i = 0; i < stepCount(); ++i) {
         goToStep(i);
         for (int k = 0; k < 5; ++k) QApplication::processEvents();
+        if (m_pageList[i] == m_method && m_method->isScoring()) {
+            // --score-modules: capture the heatmap once the worker is done.
+            QElapsedTimer t;
+            t.start();
+            while (m_method->isScoring() && t.elapsed() < 120000) {
+                QApplication::processEvents(QEventLoop::AllEvents, 50);
+                QThread::msleep(10);
+            }
+            for (int k = 0; k < 5; ++k) QApplication::processEvents();
+        }
         if (m_pageList[i] == m_evaluate && QFileInfo::exists(QString::fromStdString(
                                                   m_state->runConfig().value("output_dir", std::string()) + "/adapter"))) {
             // Show the playground answering: base first, then tuned.
