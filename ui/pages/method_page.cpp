@@ -389,11 +389,9 @@ QWidget* MethodPage::buildImportancePanel(QWidget* parent) {
     auto* panel = new QWidget(parent);
     panel->setObjectName(QStringLiteral("importancePanel"));
     auto* lay = new QVBoxLayout(panel);
-    auto* intro = new QLabel(tr("Measure how much each module matters for <i>your</i> data (a few batches, no training "
-                                "step), then let the best ones that fit a parameter budget be chosen."),
-                             panel);
-    intro->setWordWrap(true);
-    lay->addWidget(intro);
+    lay->setContentsMargins(6, 6, 6, 6);
+    panel->setToolTip(tr("Measure how much each module matters for your data (a few batches, no training step), "
+                         "then let the best ones that fit a parameter budget be chosen."));
     auto* form = new QHBoxLayout();
     m_scoreMethod = new QComboBox(panel);
     m_scoreMethod->setObjectName(QStringLiteral("scoreMethod"));
@@ -450,21 +448,19 @@ QWidget* MethodPage::buildImportancePanel(QWidget* parent) {
     run->addWidget(m_cancelButton);
     run->addWidget(m_scoreProgress, 1);
     lay->addLayout(run);
-    m_heatmap = new ImportanceHeatmap(panel);
-    lay->addWidget(m_heatmap, 1);
-    auto* use = new QHBoxLayout();
-    m_suggestionText = new QLabel(panel);
-    m_suggestionText->setObjectName(QStringLiteral("suggestionText"));
-    m_suggestionText->setWordWrap(true);
-    m_suggestionText->setTextInteractionFlags(Qt::TextSelectableByMouse);
     m_useButton = new QPushButton(tr("Use su&ggestion"), panel);
     m_useButton->setObjectName(QStringLiteral("useSuggestion"));
     m_useButton->setToolTip(tr("Ticks the suggested modules in the tree, sets the rank pattern, and adds the "
                                "suggestion as a candidate on the Budget step."));
     m_useButton->setEnabled(false);
-    use->addWidget(m_suggestionText, 1);
-    use->addWidget(m_useButton, 0, Qt::AlignTop);
-    lay->addLayout(use);
+    run->addWidget(m_useButton);
+    m_heatmap = new ImportanceHeatmap(panel);
+    lay->addWidget(m_heatmap, 1);
+    m_suggestionText = new QLabel(panel);
+    m_suggestionText->setObjectName(QStringLiteral("suggestionText"));
+    m_suggestionText->setWordWrap(true);
+    m_suggestionText->setTextInteractionFlags(Qt::TextSelectableByMouse);
+    lay->addWidget(m_suggestionText);
 
     connect(m_scoreButton, &QPushButton::clicked, this, [this] { scoreModules(); });
     connect(m_cancelButton, &QPushButton::clicked, this, &MethodPage::cancelScoring);
@@ -642,17 +638,20 @@ void MethodPage::updateSuggestion() {
         return;
     }
     m_useButton->setEnabled(true);
-    QString text = tr("<b>Suggested</b> (%1): %2 of %3 modules, <b>%4</b> trainable LoRA parameters")
+    QString text = tr("<b>Suggested</b> (%1): %2 of %3 modules, <b>%4</b> trainable")
                        .arg(m_scoreMethod->currentText())
                        .arg(m_selection->modules.size())
                        .arg(m_report->modules.size())
                        .arg(QString::fromStdString(budget::humanCount(m_selection->trainable)));
     if (m_selection->budget > 0)
         text += tr(" (budget %1)").arg(QString::fromStdString(budget::humanCount(m_selection->budget)));
-    if (!m_selection->rankPattern.empty()) text += tr(", %1 modules with their own rank").arg(m_selection->rankPattern.size());
-    text += tr(". Outlined cells are chosen; the number is the LoRA rank. Mean loss %1 on %2 examples.")
-                .arg(m_report->meanLoss, 0, 'g', 4)
-                .arg(m_report->examples);
+    if (!m_selection->rankPattern.empty()) text += tr(", %1 with their own rank").arg(m_selection->rankPattern.size());
+    text += tr(". Outlined: chosen (rN = LoRA rank).");
+    m_suggestionText->setToolTip(tr("Scored on %1 batches (%2 examples, %3 target tokens), mean loss %4.")
+                                     .arg(m_report->batches)
+                                     .arg(m_report->examples)
+                                     .arg(m_report->tokens)
+                                     .arg(m_report->meanLoss, 0, 'g', 4));
     m_suggestionText->setText(text);
 }
 

@@ -1,6 +1,7 @@
 // Importance heatmap: QCPColorMap cells at integer (column, layer) coordinates, layer 0 on top.
 #include "ui/widgets/importance_heatmap.h"
 
+#include <QResizeEvent>
 #include <QToolTip>
 #include <QVBoxLayout>
 
@@ -15,7 +16,7 @@ ImportanceHeatmap::ImportanceHeatmap(QWidget* parent) : QWidget(parent) {
     lay->setContentsMargins(0, 0, 0, 0);
     m_plot = new QCustomPlot(this);
     m_plot->setObjectName(QStringLiteral("importanceHeatmap"));
-    m_plot->setMinimumHeight(200);
+    m_plot->setMinimumHeight(160);
     m_plot->setAccessibleName(tr("Module importance heatmap"));
     lay->addWidget(m_plot);
     m_map = new QCPColorMap(m_plot->xAxis, m_plot->yAxis);
@@ -31,8 +32,8 @@ ImportanceHeatmap::ImportanceHeatmap(QWidget* parent) : QWidget(parent) {
     m_plot->axisRect()->setMarginGroup(QCP::msBottom | QCP::msTop, group);
     m_scale->setMarginGroup(QCP::msBottom | QCP::msTop, group);
     m_plot->yAxis->setRangeReversed(true);
-    m_plot->xAxis->setTickLabelRotation(30);
     m_plot->yAxis->setLabel(tr("layer"));
+    m_plot->xAxis->setPadding(8);  // room for the descenders of "q_proj"
     for (QCPAxis* a : {m_plot->xAxis, m_plot->yAxis}) {
         a->setSubTicks(false);
         a->grid()->setVisible(false);
@@ -131,6 +132,7 @@ void ImportanceHeatmap::setData(const HeatmapData& d) {
     m_plot->yAxis->setTicker(yt);
     m_plot->xAxis->setRange(-0.5, nx - 0.5);
     m_plot->yAxis->setRange(-0.5, d.layers - 0.5);
+    updateLabelRotation();
     // Selected cells: an outline and the mark (the LoRA rank).
     QFont small = font();
     small.setPointSizeF(small.pointSizeF() * 0.85);
@@ -152,6 +154,22 @@ void ImportanceHeatmap::setData(const HeatmapData& d) {
             t->setPadding(QMargins(3, 0, 3, 0));
         }
     m_plot->replot();
+}
+
+void ImportanceHeatmap::updateLabelRotation() {
+    if (m_data.columns.isEmpty()) return;
+    const QFontMetrics fm(m_plot->xAxis->tickLabelFont());
+    int widest = 0;
+    for (const QString& c : m_data.columns) widest = std::max(widest, fm.horizontalAdvance(c));
+    const int axisWidth = std::max(1, m_plot->width() - 140);  // the layer axis and the colour scale
+    const double rotation = widest + 8 <= axisWidth / m_data.columns.size() ? 0 : 35;
+    if (m_plot->xAxis->tickLabelRotation() != rotation) m_plot->xAxis->setTickLabelRotation(rotation);
+}
+
+void ImportanceHeatmap::resizeEvent(QResizeEvent* e) {
+    QWidget::resizeEvent(e);
+    updateLabelRotation();
+    m_plot->replot(QCustomPlot::rpQueuedReplot);
 }
 
 std::vector<std::pair<int, int>> ImportanceHeatmap::markedCells() const {

@@ -36,8 +36,13 @@ public:
     // The cells that carry a mark, as (layer, column).
     std::vector<std::pair<int, int>> markedCells() const;
 
+protected:
+    void resizeEvent(QResizeEvent* e) override;
+
 private:
     void applyPalette();
+    // Module names stay level while they fit their column, else they slant.
+    void updateLabelRotation();
     QCustomPlot* m_plot;
     QCPColorMap* m_map;
     QCPColorScale* m_scale;
