@@ -31,7 +31,8 @@ BackgroundTask::~BackgroundTask() {
 }
 
 void BackgroundTask::start(const QString& what, Job job) {
-    if (m_running) cancel();
+    // A job still running is superseded quietly: its flag is set and its result dropped.
+    if (m_running && m_stop) m_stop->store(true);
     const quint64 gen = ++m_generation;
     auto stop = std::make_shared<std::atomic<bool>>(false);
     m_stop = stop;

@@ -44,7 +44,8 @@ public:
     // Cancels and waits for a running job (the window is closing).
     ~BackgroundTask() override;
 
-    // Starts `job`; a job still running is cancelled first (its result is dropped).
+    // Starts `job`; a job still running is superseded (told to stop, its result dropped, no
+    // `cancelled` for it).
     void start(const QString& what, Job job);
     // Cancels the running job: its result, if it ever comes, is dropped, `cancelled` is emitted
     // at once and the page is free again. The job stops at its next check of cancelled().

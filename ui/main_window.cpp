@@ -331,6 +331,16 @@ QStringList MainWindow::saveScreenshots(const QString& dir) {
     for (int i = 0; i < stepCount(); ++i) {
         goToStep(i);
         for (int k = 0; k < 5; ++k) QApplication::processEvents();
+        if (m_pageList[i] == m_dataset && m_dataset->isImporting()) {
+            // The import runs on a worker: capture its report, not the busy bar.
+            QElapsedTimer t;
+            t.start();
+            while (m_dataset->isImporting() && t.elapsed() < 120000) {
+                QApplication::processEvents(QEventLoop::AllEvents, 50);
+                QThread::msleep(10);
+            }
+            for (int k = 0; k < 5; ++k) QApplication::processEvents();
+        }
         if (m_pageList[i] == m_method && m_method->isScoring()) {
             // --score-modules: capture the heatmap once the worker is done.
             QElapsedTimer t;
