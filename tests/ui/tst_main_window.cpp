@@ -90,7 +90,7 @@ private Q_SLOTS:
                  d.filePath(QStringLiteral("data/train.jsonl")));
         // The import runs on a worker thread.
         if (w.datasetPage()->isImporting()) {
-            QSignalSpy imported(w.datasetPage(), &DatasetPage::importFinished);
+            QSignalSpy imported(w.datasetPage(), &peft::ui::DatasetPage::importFinished);
             QVERIFY(imported.wait(60000));
         }
         QCOMPARE(w.datasetPage()->previewTable()->rowCount(), 2);
