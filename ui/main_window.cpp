@@ -37,6 +37,7 @@
 #include "ui/pages/runs_page.h"
 #include "ui/pages/train_page.h"
 #include "ui/project_state.h"
+#include "ui/safe_names.h"
 #include "ui/training_controller.h"
 
 namespace peft::ui {
@@ -243,9 +244,23 @@ bool MainWindow::saveProjectAsDialog() {
     return saveProjectAs(f);
 }
 
-bool MainWindow::saveProjectAs(const QString& path) {
+bool MainWindow::saveProjectAs(const QString& typedPath) {
+    // The project's file name is the name the user typed: made safe, the change explained.
+    const QFileInfo fi(typedPath);
+    QString base = fi.fileName();
+    if (base.endsWith(QLatin1String(".peftproj"))) base.chop(9);
+    const NameCheck c = checkTypedName(base, tr("project name"));
+    Page* page = m_pageList[currentStep()];
+    if (c.refused) {
+        page->banner()->showError(tr("Project not saved. %1").arg(c.message));
+        return false;
+    }
+    const QString file = c.name + QStringLiteral(".peftproj");
+    const QString path = fi.path() == QLatin1String(".") && !typedPath.startsWith(QLatin1String("./")) ? file
+                                                                                                    : fi.dir().filePath(file);
     try {
         m_state->save(path);
+        if (!c.message.isEmpty()) page->banner()->showWarning(tr("%1 Saved as %2.").arg(c.message, path.toHtmlEscaped()));
         addRecentProject(path);
         updateTitle();
         return true;
