@@ -1,5 +1,6 @@
 // peft-studio: the GUI entry point. --demo DIR opens the bundled demo; --screenshot-dir DIR
-// saves every page as a PNG and exits (used for packaging/screenshots/).
+// saves every page as a PNG and exits (used for packaging/screenshots/); --score-modules scores
+// the modules at start so the Method page shows the importance heatmap.
 #include <QApplication>
 #include <QCommandLineParser>
 #include <QTimer>
