@@ -10,10 +10,12 @@
 #include "core/budget/budget.h"
 #include "core/data/prepare.h"
 #include "core/model/loader.h"
+#include "core/peft/method.h"
 #include "core/peft/method_spec.h"
 #include "core/select/importance.h"
 #include "core/select/selection.h"
 #include "core/tokenizer/tokenizer.h"
+#include "core/train/run_config.h"
 #include "tests/ui/ui_test_util.h"
 #include "ui/background_task.h"
 #include "ui/method_catalog.h"
@@ -183,9 +185,28 @@ private Q_SLOTS:
         page.allocateRanksBox()->setChecked(true);
         QVERIFY(page.useSuggestion());
         QCOMPARE(p.state.runConfig()["method"].value("rank_pattern", json::object()), page.suggestion()->rankPattern);
+        // What the trainer gets: the run config validates, and the adapter attaches with exactly
+        // the suggestion's trainable parameters.
+        QVERIFY(!page.suggestion()->rankPattern.empty());
+        const peft::RunConfig rc = peft::RunConfig::fromJson(p.state.runConfig(), "project");
+        json mcfg = p.state.runConfig()["method"];
+        mcfg.erase("init_from");
+        peft::LoadedModel fresh = peft::loadModel(p.model.toStdString());
+        const peft::Adapter ad = peft::attachAdapter(*fresh.model, mcfg, "default");
+        int64_t attached = 0;
+        for (const auto& [name, t] : ad.method->trainable()) attached += t.numel();
+        QCOMPARE(attached, page.suggestion()->trainable);
         // Hand-editing the targets drops the pattern.
         page.picker()->applyPreset(QStringLiteral("qv"));
         QVERIFY(!p.state.runConfig()["method"].contains("rank_pattern"));
+        // A budget below the cheapest module: no suggestion, said in the panel, nothing to use.
+        page.budgetBox()->setValue(1);
+        QVERIFY(!page.suggestion());
+        QVERIFY(!page.findChild<QPushButton*>(QStringLiteral("useSuggestion"))->isEnabled());
+        QVERIFY(page.findChild<QLabel*>(QStringLiteral("suggestionText"))->text().startsWith(QStringLiteral("No suggestion")));
+        QVERIFY(!page.useSuggestion());
+        QCOMPARE(page.banner()->level(), ErrorBanner::Level::Warning);
+        QVERIFY(!hm->isEmpty());  // the scores stay on show
     }
 
     void cancelStopsScoring() {
