@@ -533,8 +533,15 @@ bool MethodPage::scoreModules() {
     banner()->clear();
     select::ScoreOptions so;
     so.batches = m_batches->value();
-    so.batchSize = std::max<int64_t>(1, cfg["training"].value("batch_size", int64_t(4)));
-    so.seed = cfg["training"].value("seed", uint64_t(42));
+    try {
+        so.batchSize = std::max<int64_t>(1, cfg["training"].value("batch_size", int64_t(4)));
+        so.seed = cfg["training"].value("seed", uint64_t(42));
+    } catch (const std::exception& e) {
+        banner()->showError(tr("The run config's training.batch_size or training.seed is not a number (%1); fix it on "
+                               "the Train step or in the project file.")
+                                .arg(QString::fromUtf8(e.what()).toHtmlEscaped()));
+        return false;
+    }
     m_scoring->start(tr("Scoring modules"), [cfg, modelDir, so, this](const TaskContext& ctx) mutable -> BackgroundTask::Apply {
         ctx.progress(tr("reading the dataset…"), -1);
         json d = cfg["dataset"];
