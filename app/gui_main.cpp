@@ -1,5 +1,6 @@
 // peft-studio: the GUI entry point. --demo DIR opens the bundled demo; --screenshot-dir DIR
-// saves every page as a PNG and exits (used for packaging/screenshots/).
+// saves every page as a PNG and exits (used for packaging/screenshots/); --score-modules scores
+// the modules at start so the Method page shows the importance heatmap.
 #include <QApplication>
 #include <QCommandLineParser>
 #include <QTimer>
@@ -11,6 +12,7 @@
 #include "core/util/log.h"
 #include "core/util/runtime_info.h"
 #include "ui/main_window.h"
+#include "ui/pages/method_page.h"
 
 int main(int argc, char** argv) {
     QApplication app(argc, argv);
@@ -30,7 +32,12 @@ int main(int argc, char** argv) {
     QCommandLineOption timeStartup(QStringLiteral("time-startup"),
                                    QStringLiteral("Print the wall-clock time (ms since the epoch) at which the first "
                                                   "window is exposed and painted, then exit (tests/bench/bench_startup.sh)."));
+    QCommandLineOption score(QStringLiteral("score-modules"),
+                             QStringLiteral("Score the modules of the opened model on its dataset at start and show the "
+                                            "importance heatmap on the Method step (with --screenshot-dir: before "
+                                            "capturing it)."));
     parser.addOption(demo);
+    parser.addOption(score);
     parser.addOption(shots);
     parser.addOption(project);
     parser.addOption(timeStartup);
@@ -42,6 +49,10 @@ int main(int argc, char** argv) {
     if (parser.isSet(project)) w.openProject(parser.value(project));
     if (parser.isSet(demo)) w.openDemo(parser.value(demo));
     w.show();
+    if (parser.isSet(score)) {
+        w.methodPage()->showImportanceTab(true);
+        w.methodPage()->scoreModules();
+    }
     if (parser.isSet(shots)) {
         const QString dir = parser.value(shots);
         QTimer::singleShot(300, &w, [&w, dir] {

@@ -37,6 +37,7 @@
 #include "ui/pages/runs_page.h"
 #include "ui/pages/train_page.h"
 #include "ui/project_state.h"
+#include "ui/safe_names.h"
 #include "ui/training_controller.h"
 
 namespace peft::ui {
@@ -104,6 +105,8 @@ MainWindow::MainWindow(QWidget* parent) : QMainWindow(parent) {
     addPage(m_runs, tr("Runs"));
     connect(m_runner, &TrainingRunner::metrics, m_evaluate, &EvaluatePage::onMetrics);
     connect(m_runs, &RunsPage::refined, this, [this] { goToStep(2); });
+    // "Use suggestion" on the Method step adds the suggestion as a Budget candidate.
+    connect(m_method, &MethodPage::suggestionApplied, m_budget, &BudgetPage::addCandidate);
 
     connect(m_sidebar, &QListWidget::currentRowChanged, this, [this](int row) {
         if (row < 0) return;
@@ -241,9 +244,23 @@ bool MainWindow::saveProjectAsDialog() {
     return saveProjectAs(f);
 }
 
-bool MainWindow::saveProjectAs(const QString& path) {
+bool MainWindow::saveProjectAs(const QString& typedPath) {
+    // The project's file name is the name the user typed: made safe, the change explained.
+    const QFileInfo fi(typedPath);
+    QString base = fi.fileName();
+    if (base.endsWith(QLatin1String(".peftproj"))) base.chop(9);
+    const NameCheck c = checkTypedName(base, tr("project name"));
+    Page* page = m_pageList[currentStep()];
+    if (c.refused) {
+        page->banner()->showError(tr("Project not saved. %1").arg(c.message));
+        return false;
+    }
+    const QString file = c.name + QStringLiteral(".peftproj");
+    const QString path = fi.path() == QLatin1String(".") && !typedPath.startsWith(QLatin1String("./")) ? file
+                                                                                                    : fi.dir().filePath(file);
     try {
         m_state->save(path);
+        if (!c.message.isEmpty()) page->banner()->showWarning(tr("%1 Saved as %2.").arg(c.message, path.toHtmlEscaped()));
         addRecentProject(path);
         updateTitle();
         return true;
@@ -329,6 +346,26 @@ QStringList MainWindow::saveScreenshots(const QString& dir) {
     for (int i = 0; i < stepCount(); ++i) {
         goToStep(i);
         for (int k = 0; k < 5; ++k) QApplication::processEvents();
+        if (m_pageList[i] == m_dataset && m_dataset->isImporting()) {
+            // The import runs on a worker: capture its report, not the busy bar.
+            QElapsedTimer t;
+            t.start();
+            while (m_dataset->isImporting() && t.elapsed() < 120000) {
+                QApplication::processEvents(QEventLoop::AllEvents, 50);
+                QThread::msleep(10);
+            }
+            for (int k = 0; k < 5; ++k) QApplication::processEvents();
+        }
+        if (m_pageList[i] == m_method && m_method->isScoring()) {
+            // --score-modules: capture the heatmap once the worker is done.
+            QElapsedTimer t;
+            t.start();
+            while (m_method->isScoring() && t.elapsed() < 120000) {
+                QApplication::processEvents(QEventLoop::AllEvents, 50);
+                QThread::msleep(10);
+            }
+            for (int k = 0; k < 5; ++k) QApplication::processEvents();
+        }
         if (m_pageList[i] == m_evaluate && QFileInfo::exists(QString::fromStdString(
                                                   m_state->runConfig().value("output_dir", std::string()) + "/adapter"))) {
             // Show the playground answering: base first, then tuned.

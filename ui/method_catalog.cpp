@@ -1,7 +1,10 @@
-// Method table for the Method page. Tooltips paraphrase HF peft's config help texts.
+// Method table for the Method page. Hyperparameter tooltips are the core's MethodSpec::help()
+// (one text for the GUI and the CLI); the cards' plain-language sentences live here.
 #include "ui/method_catalog.h"
 
 #include <QObject>
+
+#include "core/peft/method_spec.h"
 
 namespace peft::ui {
 
@@ -12,16 +15,10 @@ namespace {
 
 std::vector<ParamSpec> loraParams() {
     return {
-        {"r", QObject::tr("Rank r"), T::Int, 8, 1, 1024, 0, {},
-         QObject::tr("Inner dimension of the two low-rank matrices (A: r×in, B: out×r). Higher r adapts more "
-                     "but trains more parameters. 4–16 is typical.")},
-        {"lora_alpha", QObject::tr("Alpha"), T::Int, 16, 1, 4096, 0, {},
-         QObject::tr("Scaling numerator: the update B·A is multiplied by alpha / r (alpha / √r with rsLoRA). "
-                     "A common choice is 2 × r.")},
-        {"lora_dropout", QObject::tr("Dropout"), T::Double, 0.05, 0.0, 0.9, 2, {},
-         QObject::tr("Dropout applied to the input of the LoRA branch during training only.")},
-        {"bias", QObject::tr("Train biases"), T::Choice, "none", 0, 0, 0, {"none", "all", "lora_only"},
-         QObject::tr("Which bias vectors are trained too: none, all of them, or only those of adapted modules.")},
+        {"r", QObject::tr("Rank r"), T::Int, 8, 1, 1024, 0, {}},
+        {"lora_alpha", QObject::tr("Alpha"), T::Int, 16, 1, 4096, 0, {}},
+        {"lora_dropout", QObject::tr("Dropout"), T::Double, 0.05, 0.0, 0.9, 2, {}},
+        {"bias", QObject::tr("Train biases"), T::Choice, "none", 0, 0, 0, {"none", "all", "lora_only"}},
     };
 }
 
@@ -44,7 +41,9 @@ std::vector<MethodInfo> build() {
                  QObject::tr("LoRA on top of a base model stored in 4-bit NF4, which cuts the memory for frozen "
                              "weights about fourfold. The adapter is an ordinary LoRA adapter."),
                  {{"use_rslora", false}, {"use_dora", false}}, loraParams(), true, "linear",
-                 QObject::tr("The 4-bit base needs the core's NF4 storage; the adapter file is plain LoRA.")});
+                 QObject::tr("Training stores the frozen layer weights in NF4 (training.quantize_base); the "
+                             "Budget step shows the 4-bit weight memory. The adapter file is plain LoRA."),
+                 true});
     m.push_back({"ia3", "(IA)³", "IA3",
                  QObject::tr("Learns one scaling vector per adapted module that rescales keys, values and the "
                              "feed-forward activations. It trains the fewest parameters of all methods here."),
@@ -55,32 +54,22 @@ std::vector<MethodInfo> build() {
                  QObject::tr("Learns a few virtual token embeddings that are put in front of every input. The "
                              "model itself is untouched; only those vectors are trained."),
                  json::object(),
-                 {{"num_virtual_tokens", QObject::tr("Virtual tokens"), T::Int, 20, 1, 512, 0, {},
-                   QObject::tr("How many learned embeddings are prepended to each input.")},
+                 {{"num_virtual_tokens", QObject::tr("Virtual tokens"), T::Int, 20, 1, 512, 0, {}},
                   {"prompt_tuning_init", QObject::tr("Initialisation"), T::Choice, "RANDOM", 0, 0, 0,
-                   {"RANDOM", "TEXT"},
-                   QObject::tr("RANDOM starts from random vectors; TEXT starts from the embeddings of a text "
-                               "that describes the task.")},
-                  {"prompt_tuning_init_text", QObject::tr("Init text"), T::Text, "", 0, 0, 0, {},
-                   QObject::tr("The text used when the initialisation is TEXT, e.g. \"Classify the sentiment:\".")}},
+                   {"RANDOM", "TEXT"}},
+                  {"prompt_tuning_init_text", QObject::tr("Init text"), T::Text, "", 0, 0, 0, {}}},
                  false, {}, {}});
     m.push_back({"prefix", QObject::tr("Prefix tuning"), "PREFIX_TUNING",
                  QObject::tr("Learns key and value vectors that every attention layer sees as if they came "
                              "before the input. It steers each layer without changing its weights."),
                  json::object(),
-                 {{"num_virtual_tokens", QObject::tr("Prefix length"), T::Int, 20, 1, 512, 0, {},
-                   QObject::tr("Number of learned key/value positions per layer.")},
-                  {"prefix_projection", QObject::tr("Reparameterise with an MLP"), T::Bool, false, 0, 0, 0, {},
-                   QObject::tr("Train the prefix through a two-layer MLP for stability; only the projected prefix "
-                               "is saved.")},
-                  {"encoder_hidden_size", QObject::tr("MLP hidden size"), T::Int, 512, 1, 65536, 0, {},
-                   QObject::tr("Hidden width of the reparameterisation MLP (used with the option above).")}},
+                 {{"num_virtual_tokens", QObject::tr("Prefix length"), T::Int, 20, 1, 512, 0, {}},
+                  {"prefix_projection", QObject::tr("Reparameterise with an MLP"), T::Bool, false, 0, 0, 0, {}},
+                  {"encoder_hidden_size", QObject::tr("MLP hidden size"), T::Int, 512, 1, 65536, 0, {}}},
                  false, {}, {}});
     const std::vector<ParamSpec> bottleneck = {
-        {"bottleneck_size", QObject::tr("Bottleneck size"), T::Int, 64, 1, 16384, 0, {},
-         QObject::tr("Width of the adapter's down-projection; the adapter is hidden → size → hidden.")},
-        {"non_linearity", QObject::tr("Activation"), T::Choice, "relu", 0, 0, 0, {"relu", "gelu", "silu", "tanh"},
-         QObject::tr("Non-linearity between the adapter's down- and up-projection.")}};
+        {"bottleneck_size", QObject::tr("Bottleneck size"), T::Int, 64, 1, 16384, 0, {}},
+        {"non_linearity", QObject::tr("Activation"), T::Choice, "relu", 0, 0, 0, {"relu", "gelu", "silu", "tanh"}}};
     m.push_back({"houlsby", QObject::tr("Adapter (Houlsby)"), "BOTTLENECK_ADAPTER",
                  QObject::tr("Inserts a small bottleneck network after the attention and after the feed-forward "
                              "sub-layer of every block. Only these adapters are trained."),
@@ -113,12 +102,24 @@ const MethodInfo* findMethod(const QString& id) {
     return nullptr;
 }
 
-const MethodInfo* methodForConfig(const json& method) {
+QString paramHelp(const MethodInfo& m, const ParamSpec& p) {
+    try {
+        const json help = methodSpec(m.peftType).help();
+        if (help.contains(p.key) && help[p.key].is_string()) return QString::fromStdString(help[p.key].get<std::string>());
+    } catch (const std::exception&) {
+    }
+    return {};
+}
+
+bool isLoraCard(const MethodInfo& m) { return m.peftType == "LORA"; }
+
+const MethodInfo* methodForConfig(const json& method, bool quantizeBase) {
     if (!method.is_object()) return nullptr;
     const std::string type = method.value("peft_type", "");
     const MethodInfo* first = nullptr;
     for (const auto& m : methodCatalog()) {
         if (m.peftType != type) continue;
+        if (m.quantizeBase != (quantizeBase && type == "LORA")) continue;
         if (!first) first = &m;
         bool match = true;
         for (auto it = m.fixed.begin(); it != m.fixed.end(); ++it)

@@ -1,6 +1,6 @@
 // The methods the Method page offers: plain-language text, the adapter_config.json fields each
-// one writes, and the hyperparameters with their tooltips. One table; the page and the diagram
-// read it, and nothing else switches over methods.
+// one writes, and the hyperparameters. One table; the page and the diagram read it, and nothing
+// else switches over methods. Hyperparameter tooltips come from the core (paramHelp).
 #pragma once
 #include <QString>
 #include <QStringList>
@@ -21,7 +21,6 @@ struct ParamSpec {
     double min = 0, max = 0;
     int decimals = 0;
     QStringList choices;
-    QString tooltip;
 };
 
 struct MethodInfo {
@@ -34,11 +33,18 @@ struct MethodInfo {
     bool usesTargets = false;  // shows the target-module picker
     QString defaultPreset;     // "qv", "attention", "linear", "mlp", "ia3"
     QString note;              // a caveat shown under the form
+    bool quantizeBase = false; // QLoRA: the run's training.quantize_base (NF4 base weights)
 };
 
 const std::vector<MethodInfo>& methodCatalog();
+// The tooltip of a hyperparameter: the core's MethodSpec::help() text for its field (the same
+// text the CLI prints). Empty when the core has none.
+QString paramHelp(const MethodInfo& m, const ParamSpec& p);
+// The LoRA-family cards whose adapter is plain LoRA (lora, rslora, dora, qlora).
+bool isLoraCard(const MethodInfo& m);
 const MethodInfo* findMethod(const QString& id);
 // The card that matches a method config (peft_type plus use_dora/use_rslora), or nullptr.
-const MethodInfo* methodForConfig(const nlohmann::json& method);
+// With `quantizeBase` (the run's training.quantize_base) a plain LoRA config is the QLoRA card.
+const MethodInfo* methodForConfig(const nlohmann::json& method, bool quantizeBase = false);
 
 }  // namespace peft::ui

@@ -31,19 +31,26 @@ private Q_SLOTS:
         const int64_t hfTrainable = summary["adapters"]["lora-qv-r4"]["trainable"].get<int64_t>();
         QCOMPARE(page.table()->item(0, 1)->toolTip().toLongLong(), qlonglong(hfTrainable));
         // Every row against the core's estimate.
+        int quantized = 0;
         for (int r = 0; r < page.table()->rowCount(); ++r) {
-            json cfg = page.candidates()[r];
+            json cfg = stripCandidateKeys(page.candidates()[r]);
             cfg.erase("init_from");
             peft::budget::BudgetOptions o;
             o.batch = 4;  // the project's defaults: batch_size 4, max_length 512, bf16
             o.seqLen = 512;
             o.precision = peft::budget::Precision::Bf16;
+            // The QLoRA candidate of the standard set: NF4 base as the trainer stores it.
+            if (page.candidates()[r].value("_quantize_base", false)) {
+                o.quantizeBase = peft::budget::BaseQuant::Nf4DoubleQuant;
+                ++quantized;
+            }
             const auto e = peft::budget::estimate(mc, cfg, o);
             QCOMPARE(page.table()->item(r, 4)->text(),
                      QString::fromStdString(peft::budget::humanBytes(e.memory.trainingTotal())));
             QCOMPARE(page.table()->item(r, 1)->toolTip().toLongLong(), qlonglong(e.params.trainable));
             QCOMPARE(page.table()->item(r, 5)->text(), QString::fromStdString(peft::budget::humanBytes(e.adapterFileBytes)));
         }
+        QCOMPARE(quantized, 1);
         page.removeCandidate(0);
         QCOMPARE(page.table()->rowCount(), int(page.candidates().size()));
     }

@@ -5,6 +5,8 @@
 
 #include <fstream>
 
+#include "ui/background_task.h"
+
 #include "ui/pages/dataset_page.h"
 #include "ui/project_state.h"
 #include "ui/widgets/error_banner.h"
@@ -17,6 +19,24 @@ namespace {
 void writeLines(const QString& path, const std::vector<std::string>& lines) {
     std::ofstream out(path.toStdString());
     for (const auto& l : lines) out << l << "\n";
+}
+// Waits for the page's import (it runs on a worker thread); its result.
+bool waitImport(DatasetPage& page) {
+    if (!page.isImporting()) return false;
+    QSignalSpy spy(&page, &DatasetPage::importFinished);
+    if (!spy.wait(60000)) return false;
+    return spy.at(0).at(0).toBool();
+}
+// A text dataset big enough that importing it takes a while.
+QString writeBig(const QTemporaryDir& dir, int rows) {
+    const QString file = dir.filePath(QStringLiteral("big.jsonl"));
+    std::ofstream out(file.toStdString());
+    for (int i = 0; i < rows; ++i)
+        out << nlohmann::json{{"instruction", "Question number " + std::to_string(i) + " about rivers and stones"},
+                              {"output", "An answer that is long enough to need a few tokens, row " + std::to_string(i)}}
+                   .dump()
+            << "\n";
+    return file;
 }
 }  // namespace
 
@@ -42,6 +62,7 @@ private Q_SLOTS:
         state.setSection("dataset", d);
         DatasetPage page(&state);
         QVERIFY2(page.openFile(file), qPrintable(page.banner()->text()));
+        QVERIFY2(waitImport(page), qPrintable(page.banner()->text()));
         QCOMPARE(page.rejectionTable()->rowCount(), 1);
         QCOMPARE(page.rejectionTable()->item(0, 0)->text(), QStringLiteral("3"));
         QVERIFY(page.reportSummary()->text().contains(QStringLiteral("<b>13</b> rows read")));
@@ -73,12 +94,14 @@ private Q_SLOTS:
         state.setSection("dataset", d);
         DatasetPage page(&state);
         page.openFile(file);
+        waitImport(page);
         // Without the mapping, every row lacks "instruction".
         QVERIFY(page.rejectionTable()->rowCount() == 5 || page.banner()->level() == ErrorBanner::Level::Error);
         auto* mapping = page.findChild<QLineEdit*>(QStringLiteral("columnMapping"));
         QVERIFY(mapping);
         mapping->setText(QStringLiteral("instruction=prompt, output=completion"));
         Q_EMIT mapping->editingFinished();
+        QVERIFY(waitImport(page));
         const auto& cm = state.runConfig()["dataset"]["column_mapping"];
         QCOMPARE(QString::fromStdString(cm["instruction"].get<std::string>()), QStringLiteral("prompt"));
         QCOMPARE(QString::fromStdString(cm["output"].get<std::string>()), QStringLiteral("completion"));
@@ -88,6 +111,67 @@ private Q_SLOTS:
         mapping->setText(QStringLiteral("instruction"));
         Q_EMIT mapping->editingFinished();
         QVERIFY(page.banner()->text().contains(QStringLiteral("field=column")));
+    }
+
+    void importDoesNotBlockTheGuiThread() {
+        QTemporaryDir dir;
+        const QString file = writeBig(dir, 40000);
+        ProjectState state;
+        state.setSection("model", peft::uitest::fixture(QStringLiteral("tiny-llama/base")).toStdString());
+        nlohmann::json d = state.runConfig()["dataset"];
+        d["template"] = "plain";
+        state.setSection("dataset", d);
+        DatasetPage page(&state);
+        waitImport(page);  // nothing to import yet
+        QSignalSpy done(&page, &DatasetPage::importFinished);
+        int ticks = 0;
+        QTimer timer;
+        connect(&timer, &QTimer::timeout, [&ticks] { ++ticks; });
+        timer.start(2);
+        QElapsedTimer t;
+        t.start();
+        QVERIFY(page.openFile(file));
+        const qint64 returnedAfter = t.elapsed();
+        QVERIFY(page.isImporting());
+        QVERIFY(page.findChild<QPushButton*>(QStringLiteral("cancelImport"))->isVisibleTo(&page));
+        QVERIFY(done.wait(120000));
+        QCOMPARE(done.at(0).at(0).toBool(), true);
+        const qint64 total = t.elapsed();
+        // openFile returned at once and the event loop kept running while the worker imported.
+        QVERIFY2(returnedAfter < total / 2, qPrintable(QStringLiteral("%1 of %2 ms").arg(returnedAfter).arg(total)));
+        QVERIFY2(ticks >= 3, qPrintable(QStringLiteral("%1 timer ticks in %2 ms").arg(ticks).arg(total)));
+        QVERIFY(page.reportSummary()->text().contains(QStringLiteral("<b>40000</b> rows read")));
+        QVERIFY(!page.findChild<QPushButton*>(QStringLiteral("cancelImport"))->isVisibleTo(&page));
+    }
+
+    void cancelDropsTheImport() {
+        QTemporaryDir dir;
+        const QString file = writeBig(dir, 40000);
+        ProjectState state;
+        state.setSection("model", peft::uitest::fixture(QStringLiteral("tiny-llama/base")).toStdString());
+        nlohmann::json d = state.runConfig()["dataset"];
+        d["template"] = "plain";
+        state.setSection("dataset", d);
+        DatasetPage page(&state);
+        QSignalSpy done(&page, &DatasetPage::importFinished);
+        QSignalSpy cancelled(page.importTask(), &BackgroundTask::cancelled);
+        QVERIFY(page.openFile(file));
+        QVERIFY(page.isImporting());
+        page.findChild<QPushButton*>(QStringLiteral("cancelImport"))->click();
+        QVERIFY(!page.isImporting());
+        QCOMPARE(cancelled.count(), 1);
+        QCOMPARE(done.count(), 1);
+        QCOMPARE(done.at(0).at(0).toBool(), false);
+        QVERIFY(page.reportSummary()->text().contains(QStringLiteral("cancelled")));
+        // The dropped import never lands, even after the worker is done with it.
+        QTest::qWait(1500);
+        QCOMPARE(done.count(), 1);
+        QCOMPARE(page.rejectionTable()->rowCount(), 0);
+        QVERIFY(!page.reportSummary()->text().contains(QStringLiteral("rows read")));
+        // And a new import still works.
+        QVERIFY(page.openFile(file));
+        QVERIFY(waitImport(page));
+        QVERIFY(page.reportSummary()->text().contains(QStringLiteral("<b>40000</b> rows read")));
     }
 };
 

@@ -88,6 +88,11 @@ private Q_SLOTS:
         QCOMPARE(w.projectState()->model()->numLayers, 2);
         QCOMPARE(QString::fromStdString(w.projectState()->runConfig()["dataset"]["path"].get<std::string>()),
                  d.filePath(QStringLiteral("data/train.jsonl")));
+        // The import runs on a worker thread.
+        if (w.datasetPage()->isImporting()) {
+            QSignalSpy imported(w.datasetPage(), &peft::ui::DatasetPage::importFinished);
+            QVERIFY(imported.wait(60000));
+        }
         QCOMPARE(w.datasetPage()->previewTable()->rowCount(), 2);
     }
     void screenshotsEveryPage() {

@@ -35,7 +35,7 @@ private Q_SLOTS:
             QCOMPARE(QString::fromStdString(state.uiState()["method_card"].get<std::string>()), m.id);
             for (const auto& p : m.params) {
                 QVERIFY2(cfg.contains(p.key), p.key.c_str());
-                QVERIFY(!p.tooltip.isEmpty());
+                QVERIFY(!paramHelp(m, p).isEmpty());
             }
         }
     }

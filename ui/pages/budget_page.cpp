@@ -2,6 +2,8 @@
 #include "ui/pages/budget_page.h"
 
 #include <QHBoxLayout>
+
+#include <algorithm>
 #include <QHeaderView>
 #include <QLabel>
 #include <QPushButton>
@@ -21,8 +23,18 @@ namespace peft::ui {
 
 using nlohmann::json;
 
+json stripCandidateKeys(const json& candidate) {
+    if (!candidate.is_object()) return candidate;
+    json c = json::object();
+    for (auto it = candidate.begin(); it != candidate.end(); ++it)
+        if (it.key().empty() || it.key()[0] != '_') c[it.key()] = it.value();
+    return c;
+}
+
 QString describeMethod(const json& method) {
-    const MethodInfo* m = methodForConfig(method);
+    if (method.contains("_label") && method["_label"].is_string())
+        return QString::fromStdString(method["_label"].get<std::string>());
+    const MethodInfo* m = methodForConfig(method, method.value("_quantize_base", false));
     QString s = m ? m->name : QString::fromStdString(method.value("peft_type", std::string("?")));
     if (method.contains("r") && method["r"].is_number()) s += QStringLiteral(" r=%1").arg(method["r"].get<int>());
     if (method.contains("num_virtual_tokens") && method["num_virtual_tokens"].is_number())
@@ -46,7 +58,7 @@ uint64_t machineRam() {
 }
 // The run config's method section minus run-only keys, as an adapter_config.json.
 json adapterConfig(const json& method) {
-    json c = method;
+    json c = stripCandidateKeys(method);
     c.erase("init_from");
     return c;
 }
@@ -88,10 +100,11 @@ BudgetPage::BudgetPage(ProjectState* state, QWidget* parent)
     body()->addLayout(row);
 
     auto* split = new QSplitter(Qt::Vertical, this);
-    m_table = new QTableWidget(0, 7, split);
+    m_table = new QTableWidget(0, 8, split);
     m_table->setObjectName(QStringLiteral("budgetTable"));
     m_table->setHorizontalHeaderLabels({tr("Candidate"), tr("Trainable"), tr("% of all"), tr("All params"),
-                                        tr("Training memory"), tr("Adapter file"), tr("Checkpoint")});
+                                        tr("Training memory"), tr("Adapter file"), tr("Checkpoint"), tr("Weights")});
+    m_table->horizontalHeaderItem(7)->setToolTip(tr("Memory of the resident weights (NF4 for QLoRA candidates)."));
     m_table->horizontalHeader()->setSectionResizeMode(0, QHeaderView::Stretch);
     m_table->setSelectionBehavior(QAbstractItemView::SelectRows);
     m_table->setEditTriggers(QAbstractItemView::NoEditTriggers);
@@ -106,7 +119,7 @@ BudgetPage::BudgetPage(ProjectState* state, QWidget* parent)
     split->setStretchFactor(1, 3);
     body()->addWidget(split, 1);
 
-    connect(add, &QPushButton::clicked, this, [this] { addCandidate(this->state()->runConfig()["method"]); });
+    connect(add, &QPushButton::clicked, this, [this] { addCandidate(currentCandidate()); });
     connect(addStd, &QPushButton::clicked, this, &BudgetPage::addStandardCandidates);
     connect(remove, &QPushButton::clicked, this, [this] { removeCandidate(m_table->currentRow()); });
     connect(use, &QPushButton::clicked, this, [this] {
@@ -115,8 +128,13 @@ BudgetPage::BudgetPage(ProjectState* state, QWidget* parent)
             banner()->showWarning(tr("Select a candidate in the table first."));
             return;
         }
-        this->state()->setSection("method", m_candidates[r]);
-        if (const MethodInfo* m = methodForConfig(m_candidates[r]))
+        const json& c = m_candidates[r];
+        const bool quantize = c.value("_quantize_base", false);
+        this->state()->setSection("method", stripCandidateKeys(c));
+        json t = this->state()->runConfig()["training"];
+        t["quantize_base"] = quantize;
+        this->state()->setSection("training", t);
+        if (const MethodInfo* m = methodForConfig(stripCandidateKeys(c), quantize))
             this->state()->setUiValue("method_card", m->id.toStdString());
         Q_EMIT this->state()->projectReplaced();
     });
@@ -130,14 +148,36 @@ BudgetPage::BudgetPage(ProjectState* state, QWidget* parent)
     connect(state, &ProjectState::modelChanged, this, &BudgetPage::refresh);
 }
 
+json BudgetPage::currentCandidate() const {
+    json c = state()->runConfig()["method"];
+    if (state()->runConfig()["training"].value("quantize_base", false) && c.value("peft_type", std::string()) == "LORA")
+        c["_quantize_base"] = true;
+    return c;
+}
+
+budget::BudgetOptions BudgetPage::optionsFor(const json& candidate) const {
+    const json& cfg = state()->runConfig();
+    budget::BudgetOptions o;
+    o.batch = cfg["training"].value("batch_size", 4);
+    o.seqLen = cfg["dataset"].value("max_length", 512);
+    o.precision = budget::parsePrecision(cfg["training"].value("precision", std::string("fp32")), "training.precision");
+    // The trainer's QLoRA stores the frozen layer linears as NF4 with double-quantised scales.
+    if (candidate.value("_quantize_base", false)) o.quantizeBase = budget::BaseQuant::Nf4DoubleQuant;
+    return o;
+}
+
 void BudgetPage::enterPage() {
-    if (m_candidates.empty()) addCandidate(state()->runConfig()["method"]);
+    if (m_candidates.empty()) addCandidate(currentCandidate());
     refresh();
 }
 
 void BudgetPage::addCandidate(const json& method) {
     for (const auto& c : m_candidates)
         if (c == method) return;
+    if (method.value("_suggested", false))
+        m_candidates.erase(std::remove_if(m_candidates.begin(), m_candidates.end(),
+                                          [](const json& c) { return c.value("_suggested", false); }),
+                           m_candidates.end());
     m_candidates.push_back(method);
     state()->setUiValue("budget_candidates", json(m_candidates));
     refresh();
@@ -152,6 +192,9 @@ void BudgetPage::addStandardCandidates() {
                       {"lora_dropout", 0.05}, {"target_modules", targets}, {"use_dora", false}, {"use_rslora", false}});
     addCandidate({{"peft_type", "LORA"}, {"task_type", "CAUSAL_LM"}, {"r", 8}, {"lora_alpha", 16},
                   {"lora_dropout", 0.05}, {"target_modules", targets}, {"use_dora", true}, {"use_rslora", false}});
+    addCandidate({{"peft_type", "LORA"}, {"task_type", "CAUSAL_LM"}, {"r", 8}, {"lora_alpha", 16},
+                  {"lora_dropout", 0.05}, {"target_modules", targets}, {"use_dora", false}, {"use_rslora", false},
+                  {"_quantize_base", true}});
     const bool gpt2 = state()->model() && state()->model()->family == Family::Gpt2;
     addCandidate({{"peft_type", "IA3"}, {"task_type", "CAUSAL_LM"},
                   {"target_modules", gpt2 ? json{"c_attn", "mlp.c_proj"} : json{"k_proj", "v_proj", "down_proj"}},
@@ -174,24 +217,15 @@ void BudgetPage::refresh() {
     std::vector<budget::Estimate> est;
     QStringList names, problems;
     const auto& model = state()->model();
-    const json& cfg = state()->runConfig();
-    budget::BudgetOptions opts;
-    try {
-        opts.batch = cfg["training"].value("batch_size", 4);
-        opts.seqLen = cfg["dataset"].value("max_length", 512);
-        opts.precision = budget::parsePrecision(cfg["training"].value("precision", std::string("fp32")), "training.precision");
-    } catch (const std::exception& e) {
-        problems << QString::fromStdString(e.what());
-    }
     for (size_t i = 0; i < m_candidates.size(); ++i) {
         const int row = static_cast<int>(i);
         const QString name = describeMethod(m_candidates[i]);
         m_table->setItem(row, 0, new QTableWidgetItem(name));
-        for (int c = 1; c < 7; ++c) m_table->setItem(row, c, new QTableWidgetItem(QStringLiteral("—")));
+        for (int c = 1; c < 8; ++c) m_table->setItem(row, c, new QTableWidgetItem(QStringLiteral("—")));
         if (!model) continue;
         try {
             json ac = adapterConfig(m_candidates[i]);
-            budget::BudgetOptions o = opts;
+            const budget::BudgetOptions o = optionsFor(m_candidates[i]);
             if (ac.value("peft_type", std::string()) == "FULL") ac = json();
             const budget::Estimate e = budget::estimate(*model, ac, o);
             auto cell = [&](int c, const std::string& s) { m_table->item(row, c)->setText(QString::fromStdString(s)); };
@@ -201,6 +235,12 @@ void BudgetPage::refresh() {
             cell(4, budget::humanBytes(e.memory.trainingTotal()));
             cell(5, budget::humanBytes(e.adapterFileBytes));
             cell(6, budget::humanBytes(e.checkpointBytes));
+            cell(7, budget::humanBytes(e.memory.weights));
+            QStringList parts;
+            for (const auto& [dtype, bytes] : e.memory.weightsByDtype)
+                parts << QStringLiteral("%1: %2").arg(QString::fromStdString(dtype), QString::fromStdString(budget::humanBytes(bytes)));
+            m_table->item(row, 7)->setToolTip(parts.join(QLatin1Char('\n')));
+            m_table->item(row, 7)->setData(Qt::UserRole, QVariant::fromValue<qulonglong>(e.memory.weights));
             m_table->item(row, 1)->setToolTip(QString::number(e.params.trainable));
             if (ram > 0 && e.memory.trainingTotal() > ram) {
                 m_table->item(row, 4)->setForeground(QColor(200, 40, 40));

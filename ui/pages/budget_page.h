@@ -11,9 +11,8 @@ class QCustomPlot;
 class QLabel;
 class QTableWidget;
 
-namespace peft::budget {
-struct Estimate;
-}
+#include "core/budget/budget.h"
+
 
 namespace peft::ui {
 
@@ -22,9 +21,15 @@ class BudgetPage : public Page {
 public:
     explicit BudgetPage(ProjectState* state, QWidget* parent = nullptr);
     void enterPage() override;
-    // Candidate method configs (adapter_config.json fields), in display order.
+    // Candidate method configs (adapter_config.json fields), in display order. Keys starting with
+    // '_' are the page's own: "_quantize_base" (QLoRA: NF4 base weights), "_label" (the name shown),
+    // "_suggested" (from the Method step's importance scores; a newer one replaces it).
     const std::vector<nlohmann::json>& candidates() const { return m_candidates; }
     void addCandidate(const nlohmann::json& method);
+    // The project's current method as a candidate (with "_quantize_base" for QLoRA).
+    nlohmann::json currentCandidate() const;
+    // The options the estimate of candidate `index` uses (batch, length, precision, NF4 base).
+    peft::budget::BudgetOptions optionsFor(const nlohmann::json& candidate) const;
     void removeCandidate(int index);
     // Adds LoRA r=4/8/16, DoRA r=8, (IA)3 and prefix tuning 20 on the current targets.
     void addStandardCandidates();
@@ -41,7 +46,10 @@ private:
     std::vector<nlohmann::json> m_candidates;
 };
 
-// "LoRA r=8 [q_proj, v_proj]" for a method config.
+// "LoRA r=8 [q_proj, v_proj]" for a method config ("_label" when it has one; QLoRA when
+// "_quantize_base").
 QString describeMethod(const nlohmann::json& method);
+// A candidate without the page's own keys: an adapter_config.json / run-config method section.
+nlohmann::json stripCandidateKeys(const nlohmann::json& candidate);
 
 }  // namespace peft::ui

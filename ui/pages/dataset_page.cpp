@@ -16,6 +16,7 @@
 #include <QLabel>
 #include <QLineEdit>
 #include <QMimeData>
+#include <QProgressBar>
 #include <QPushButton>
 #include <QSpinBox>
 #include <QTabWidget>
@@ -25,18 +26,81 @@
 #include <QTextEdit>
 #include <QVBoxLayout>
 
+#include <optional>
 #include <set>
 
 #include "core/data/dataset_config.h"
 #include "core/data/prepare.h"
 #include "core/tokenizer/tokenizer.h"
 #include "core/util/error.h"
+#include "ui/background_task.h"
 #include "ui/project_state.h"
 #include "ui/widgets/qcp.h"
 
 namespace peft::ui {
 
 using nlohmann::json;
+
+namespace {
+
+// A raw look at the first rows, so the user can check the columns; the core's import does the
+// real parsing and reports rejected rows. Runs on the import worker (a big .json is parsed whole).
+struct Preview {
+    std::vector<json> rows;   // JSON/JSONL: the first 100 rows
+    QStringList lines;        // other formats: the first 100 lines
+    bool asLines = false;
+    QString warning, error;
+};
+
+Preview readPreview(const QString& path, const TaskContext& ctx) {
+    Preview p;
+    QFile f(path);
+    if (!f.open(QIODevice::ReadOnly)) {
+        p.error = DatasetPage::tr("%1: cannot open the file (%2). Check that it exists and is readable.")
+                      .arg(path, f.errorString());
+        return p;
+    }
+    const QString suffix = QFileInfo(path).suffix().toLower();
+    int lineNo = 0;
+    if (suffix == QLatin1String("jsonl")) {
+        while (!f.atEnd() && p.rows.size() < 100 && !ctx.cancelled()) {
+            const QByteArray line = f.readLine().trimmed();
+            ++lineNo;
+            if (line.isEmpty()) continue;
+            try {
+                p.rows.push_back(json::parse(line.toStdString()));
+            } catch (const std::exception&) {
+                p.warning = DatasetPage::tr("%1:%2: this line is not valid JSON; the import will report it.")
+                                .arg(path)
+                                .arg(lineNo);
+            }
+        }
+    } else if (suffix == QLatin1String("json")) {
+        try {
+            json all = json::parse(f.readAll().toStdString());
+            if (all.is_array())
+                for (size_t i = 0; i < all.size() && i < 100; ++i) p.rows.push_back(all[i]);
+        } catch (const std::exception& e) {
+            p.error = DatasetPage::tr("%1: not valid JSON (%2). Fix the file or save it as JSONL.").arg(path, e.what());
+        }
+    } else {
+        p.asLines = true;
+        QTextStream ts(&f);
+        for (int i = 0; i < 100 && !ts.atEnd(); ++i) p.lines << ts.readLine();
+    }
+    return p;
+}
+
+struct ImportResult {
+    Preview preview;
+    std::shared_ptr<Tokenizer> tokenizer;
+    std::string tokenizerDir;
+    QString tokenizerWarning;
+    std::optional<data::ValidationReport> report;
+    QString error;
+};
+
+}  // namespace
 
 DatasetPage::DatasetPage(ProjectState* state, QWidget* parent)
     : Page(state, tr("Dataset"),
@@ -52,7 +116,44 @@ DatasetPage::DatasetPage(ProjectState* state, QWidget* parent)
     m_path = new QLabel(tr("No file yet — or drag one onto this page."), this);
     m_path->setTextInteractionFlags(Qt::TextSelectableByMouse);
     row->addWidget(m_path, 1);
+    // The import runs on a worker: a busy bar and Cancel while it does.
+    m_importProgress = new QProgressBar(this);
+    m_importProgress->setObjectName(QStringLiteral("importProgress"));
+    m_importProgress->setRange(0, 0);
+    m_importProgress->setMaximumWidth(260);
+    m_importProgress->setVisible(false);
+    m_cancelImport = new QPushButton(tr("Cancel"), this);
+    m_cancelImport->setObjectName(QStringLiteral("cancelImport"));
+    m_cancelImport->setToolTip(tr("Stop waiting for this import; the page keeps its settings."));
+    m_cancelImport->setVisible(false);
+    row->addWidget(m_importProgress);
+    row->addWidget(m_cancelImport);
     body()->addLayout(row);
+    m_import = new BackgroundTask(this);
+    connect(m_cancelImport, &QPushButton::clicked, this, &DatasetPage::cancelImport);
+    connect(m_import, &BackgroundTask::started, this, [this](const QString& what) {
+        m_importProgress->setFormat(what + QStringLiteral("…"));
+        m_importProgress->setTextVisible(true);
+        m_importProgress->setVisible(true);
+        m_cancelImport->setVisible(true);
+        m_summary->setText(tr("%1…").arg(what.toHtmlEscaped()));
+    });
+    connect(m_import, &BackgroundTask::progress, this,
+            [this](const QString& what, double) { m_importProgress->setFormat(what); });
+    connect(m_import, &BackgroundTask::finished, this, [this] {
+        m_importProgress->setVisible(false);
+        m_cancelImport->setVisible(false);
+    });
+    connect(m_import, &BackgroundTask::failed, this, [this](const QString& msg) {
+        banner()->showError(msg);
+        clearReport();
+        m_summary->setText(tr("The import failed: %1").arg(msg.toHtmlEscaped()));
+        Q_EMIT importFinished(false);
+    });
+    connect(m_import, &BackgroundTask::cancelled, this, [this] {
+        m_summary->setText(tr("Import cancelled. Change a setting or open the file again to retry."));
+        Q_EMIT importFinished(false);
+    });
 
     auto* opts = new QGroupBox(tr("Format and preparation"), this);
     auto* grid = new QHBoxLayout(opts);
@@ -167,7 +268,6 @@ void DatasetPage::loadFromState() {
     m_mapping->setText(pairs.join(QStringLiteral(", ")));
     m_loading = false;
     banner()->clear();
-    refreshPreview();
     refreshReport();
 }
 
@@ -214,113 +314,116 @@ bool DatasetPage::openFile(const QString& path) {
     d["path"] = path.toStdString();
     state()->setSection("dataset", d);
     m_path->setText(path);
-    refreshPreview();
-    if (banner()->isVisible() && banner()->level() == ErrorBanner::Level::Error) return false;
     return refreshReport();
 }
 
-void DatasetPage::refreshPreview() {
-    m_preview->clear();
-    m_preview->setRowCount(0);
-    m_preview->setColumnCount(0);
-    const QString path = QString::fromStdString(state()->runConfig()["dataset"].value("path", std::string()));
-    if (path.isEmpty()) return;
-    QFile f(path);
-    if (!f.open(QIODevice::ReadOnly)) {
-        banner()->showError(tr("%1: cannot open the file (%2). Check that it exists and is readable.")
-                                .arg(path, f.errorString()));
-        return;
-    }
-    // A raw look at the first rows, so the user can check the columns; the core's import does
-    // the real parsing and reports rejected rows.
-    const QString suffix = QFileInfo(path).suffix().toLower();
-    std::vector<json> rows;
-    int lineNo = 0;
-    if (suffix == QLatin1String("jsonl")) {
-        while (!f.atEnd() && rows.size() < 100) {
-            const QByteArray line = f.readLine().trimmed();
-            ++lineNo;
-            if (line.isEmpty()) continue;
-            try {
-                rows.push_back(json::parse(line.toStdString()));
-            } catch (const std::exception& e) {
-                banner()->showWarning(tr("%1:%2: this line is not valid JSON; the import will report it.")
-                                          .arg(path)
-                                          .arg(lineNo));
-            }
-        }
-    } else if (suffix == QLatin1String("json")) {
-        try {
-            json all = json::parse(f.readAll().toStdString());
-            if (all.is_array())
-                for (size_t i = 0; i < all.size() && i < 100; ++i) rows.push_back(all[i]);
-        } catch (const std::exception& e) {
-            banner()->showError(tr("%1: not valid JSON (%2). Fix the file or save it as JSONL.").arg(path, e.what()));
-            return;
-        }
-    } else {
-        QTextStream ts(&f);
-        m_preview->setColumnCount(1);
-        m_preview->setHorizontalHeaderLabels({tr("line")});
-        for (int i = 0; i < 100 && !ts.atEnd(); ++i) {
-            m_preview->insertRow(i);
-            m_preview->setItem(i, 0, new QTableWidgetItem(ts.readLine()));
-        }
-        return;
-    }
-    std::vector<std::string> cols;
-    std::set<std::string> seen;
-    for (const auto& r : rows)
-        if (r.is_object())
-            for (auto it = r.begin(); it != r.end(); ++it)
-                if (seen.insert(it.key()).second) cols.push_back(it.key());
-    m_preview->setColumnCount(static_cast<int>(cols.size()));
-    QStringList headers;
-    for (const auto& c : cols) headers << QString::fromStdString(c);
-    m_preview->setHorizontalHeaderLabels(headers);
-    m_preview->setRowCount(static_cast<int>(rows.size()));
-    for (size_t i = 0; i < rows.size(); ++i)
-        for (size_t c = 0; c < cols.size(); ++c) {
-            if (!rows[i].is_object() || !rows[i].contains(cols[c])) continue;
-            const json& v = rows[i][cols[c]];
-            QString text = v.is_string() ? QString::fromStdString(v.get<std::string>()) : QString::fromStdString(v.dump());
-            if (text.size() > 300) text = text.left(300) + QStringLiteral("…");
-            m_preview->setItem(static_cast<int>(i), static_cast<int>(c), new QTableWidgetItem(text));
-        }
+bool DatasetPage::isImporting() const { return m_import->isRunning(); }
+
+void DatasetPage::cancelImport() { m_import->cancel(); }
+
+void DatasetPage::clearReport() {
+    m_rejections->setRowCount(0);
+    m_histogram->clearPlottables();
+    m_histogram->clearItems();
+    m_histogram->replot();
+    m_example->clear();
 }
 
 bool DatasetPage::refreshReport() {
-    const json& d = state()->runConfig()["dataset"];
-    if (d.value("path", std::string()).empty()) return false;
-    data::PreparedDataset prepared;
-    try {
-        const data::DatasetConfig cfg = data::DatasetConfig::fromJson(d, "dataset");
-        // The model's tokenizer gives token counts; without a model only the rows are checked.
-        const std::string modelDir = state()->runConfig().value("model", std::string());
-        if (!modelDir.empty() && modelDir != m_tokenizerDir) {
-            m_tokenizer.reset();
-            m_tokenizerDir = modelDir;
-            try {
-                m_tokenizer = Tokenizer::load(modelDir);
-            } catch (const std::exception& e) {
-                banner()->showWarning(tr("Token statistics need the model's tokenizer: %1").arg(QString::fromUtf8(e.what())));
-            }
-        }
-        if (modelDir.empty()) m_tokenizer.reset();
-        data::PrepareOptions opts;
-        opts.seed = state()->runConfig()["training"].value("seed", uint64_t(42));
-        prepared = data::prepareDataset(cfg, m_tokenizer.get(), opts);
-    } catch (const std::exception& e) {
-        banner()->showError(QString::fromUtf8(e.what()));
-        m_summary->setText(tr("The import failed: %1").arg(QString::fromUtf8(e.what()).toHtmlEscaped()));
-        m_rejections->setRowCount(0);
-        m_histogram->clearPlottables();
-        m_histogram->clearItems();
-        m_histogram->replot();
-        m_example->clear();
+    const json cfg = state()->runConfig();
+    const json d = cfg["dataset"];
+    const QString path = QString::fromStdString(d.value("path", std::string()));
+    if (path.isEmpty()) {
+        m_import->cancel();
         return false;
     }
-    const data::ValidationReport& r = prepared.report;
+    // The model's tokenizer gives token counts; without a model only the rows are checked. It is
+    // loaded on the worker once per model folder and kept.
+    const std::string modelDir = cfg.value("model", std::string());
+    const std::shared_ptr<Tokenizer> cachedTok = m_tokenizer;
+    const std::string cachedDir = m_tokenizerDir;
+    const uint64_t seed = cfg["training"].value("seed", uint64_t(42));
+    m_import->start(tr("Importing %1").arg(QFileInfo(path).fileName()),
+                    [this, d, path, modelDir, cachedTok, cachedDir, seed](const TaskContext& ctx) -> BackgroundTask::Apply {
+        auto res = std::make_shared<ImportResult>();
+        ctx.progress(tr("Reading %1").arg(QFileInfo(path).fileName()), -1);
+        res->preview = readPreview(path, ctx);
+        if (ctx.cancelled()) return {};
+        res->tokenizerDir = modelDir;
+        try {
+            const data::DatasetConfig dc = data::DatasetConfig::fromJson(d, "dataset");
+            if (!modelDir.empty() && modelDir == cachedDir) {
+                res->tokenizer = cachedTok;
+            } else if (!modelDir.empty()) {
+                ctx.progress(tr("Loading the tokenizer"), -1);
+                try {
+                    res->tokenizer = Tokenizer::load(modelDir);
+                } catch (const std::exception& e) {
+                    res->tokenizerWarning = tr("Token statistics need the model's tokenizer: %1").arg(QString::fromUtf8(e.what()));
+                }
+            }
+            if (ctx.cancelled()) return {};
+            ctx.progress(tr("Validating %1").arg(QFileInfo(path).fileName()), -1);
+            data::PrepareOptions opts;
+            opts.seed = seed;
+            res->report = data::prepareDataset(dc, res->tokenizer.get(), opts).report;
+        } catch (const std::exception& e) {
+            res->error = QString::fromUtf8(e.what());
+        }
+        if (ctx.cancelled()) return {};
+        return [this, res] {
+            m_tokenizer = res->tokenizer;
+            m_tokenizerDir = res->tokenizerDir;
+            // Preview table.
+            const Preview& pv = res->preview;
+            m_preview->clear();
+            m_preview->setRowCount(0);
+            m_preview->setColumnCount(0);
+            if (pv.asLines) {
+                m_preview->setColumnCount(1);
+                m_preview->setHorizontalHeaderLabels({tr("line")});
+                m_preview->setRowCount(static_cast<int>(pv.lines.size()));
+                for (int i = 0; i < pv.lines.size(); ++i) m_preview->setItem(i, 0, new QTableWidgetItem(pv.lines[i]));
+            } else {
+                std::vector<std::string> cols;
+                std::set<std::string> seen;
+                for (const auto& r : pv.rows)
+                    if (r.is_object())
+                        for (auto it = r.begin(); it != r.end(); ++it)
+                            if (seen.insert(it.key()).second) cols.push_back(it.key());
+                m_preview->setColumnCount(static_cast<int>(cols.size()));
+                QStringList headers;
+                for (const auto& c : cols) headers << QString::fromStdString(c);
+                m_preview->setHorizontalHeaderLabels(headers);
+                m_preview->setRowCount(static_cast<int>(pv.rows.size()));
+                for (size_t i = 0; i < pv.rows.size(); ++i)
+                    for (size_t c = 0; c < cols.size(); ++c) {
+                        if (!pv.rows[i].is_object() || !pv.rows[i].contains(cols[c])) continue;
+                        const json& v = pv.rows[i][cols[c]];
+                        QString text = v.is_string() ? QString::fromStdString(v.get<std::string>())
+                                                     : QString::fromStdString(v.dump());
+                        if (text.size() > 300) text = text.left(300) + QStringLiteral("…");
+                        m_preview->setItem(static_cast<int>(i), static_cast<int>(c), new QTableWidgetItem(text));
+                    }
+            }
+            if (!pv.warning.isEmpty()) banner()->showWarning(pv.warning);
+            if (!res->tokenizerWarning.isEmpty()) banner()->showWarning(res->tokenizerWarning);
+            if (!pv.error.isEmpty()) banner()->showError(pv.error);
+            if (!res->report) {
+                banner()->showError(res->error);
+                m_summary->setText(tr("The import failed: %1").arg(res->error.toHtmlEscaped()));
+                clearReport();
+                Q_EMIT importFinished(false);
+                return;
+            }
+            showReport(*res->report);
+            Q_EMIT importFinished(true);
+        };
+    });
+    return true;
+}
+
+void DatasetPage::showReport(const data::ValidationReport& r) {
     // Summary.
     QString html = tr("<b>%1</b> rows read · <b>%2</b> accepted · <b style='color:%4'>%3</b> rejected<br>")
                        .arg(r.rowsRead)
@@ -406,7 +509,6 @@ bool DatasetPage::refreshReport() {
     }
     ex += QStringLiteral("</pre>");
     m_example->setHtml(ex);
-    return true;
 }
 
 void DatasetPage::dragEnterEvent(QDragEnterEvent* e) {

@@ -17,32 +17,50 @@ class QTabWidget;
 class QTextEdit;
 class QCustomPlot;
 class QPlainTextEdit;
+class QProgressBar;
+class QPushButton;
 
 namespace peft {
 class Tokenizer;
 }
+namespace peft::data {
+struct ValidationReport;
+}
 
 namespace peft::ui {
+
+class BackgroundTask;
 
 class DatasetPage : public Page {
     Q_OBJECT
 public:
     explicit DatasetPage(ProjectState* state, QWidget* parent = nullptr);
-    // Sets the dataset file and refreshes the preview; false (with the reason shown) on failure.
+    // Sets the dataset file and starts the import on a worker thread (preview, validation report,
+    // histogram); false (with the reason shown) when the file does not exist. importFinished
+    // follows.
     bool openFile(const QString& path);
     QTableWidget* previewTable() const { return m_preview; }
     QTableWidget* rejectionTable() const { return m_rejections; }
     QCustomPlot* histogramPlot() const { return m_histogram; }
     QTextEdit* exampleView() const { return m_example; }
     QLabel* reportSummary() const { return m_summary; }
-    // Runs the core import (with the model's tokenizer when a model is chosen) and shows its
-    // report; false when the import failed (the reason is in the banner).
+    // Starts the core import (with the model's tokenizer when a model is chosen) on a worker
+    // thread; a running one is cancelled. The report is shown when importFinished(true) comes;
+    // on failure the reason is in the banner (importFinished(false)). False when there is no file.
     bool refreshReport();
+    bool isImporting() const;
+    // Drops the running import: the page is free at once and its result is never shown.
+    void cancelImport();
+    BackgroundTask* importTask() const { return m_import; }
     // Re-reads every field from the project (after the run config was replaced from outside).
     void reload() { loadFromState(); }
 
 public Q_SLOTS:
     void browse();
+
+Q_SIGNALS:
+    // The import ended: true when its report is shown, false on failure or cancel.
+    void importFinished(bool ok);
 
 protected:
     void dragEnterEvent(QDragEnterEvent* e) override;
@@ -51,7 +69,8 @@ protected:
 private:
     void loadFromState();
     void commit();
-    void refreshPreview();
+    void showReport(const data::ValidationReport& r);
+    void clearReport();
     QLabel* m_path;
     QComboBox* m_format;
     QComboBox* m_template;
@@ -69,6 +88,9 @@ private:
     std::shared_ptr<peft::Tokenizer> m_tokenizer;
     QTabWidget* m_tabs;
     QTableWidget* m_preview;
+    BackgroundTask* m_import;
+    QProgressBar* m_importProgress;
+    QPushButton* m_cancelImport;
     bool m_loading = false;
 };
 

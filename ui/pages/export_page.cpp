@@ -10,6 +10,7 @@
 #include <QGroupBox>
 #include <QHBoxLayout>
 #include <QLabel>
+#include <QFileInfo>
 #include <QLineEdit>
 #include <QPlainTextEdit>
 #include <QPushButton>
@@ -23,6 +24,7 @@
 
 #include "ui/metric_point.h"
 #include "ui/project_state.h"
+#include "ui/safe_names.h"
 #include "ui/run_export.h"
 #include "ui/widgets/training_charts.h"
 
@@ -122,8 +124,26 @@ ExportPage::ExportPage(ProjectState* state, QWidget* parent)
             this->state()->setSection("output_dir", d.toStdString());
         }
     });
-    connect(m_outDir, &QLineEdit::editingFinished, this,
-            [this] { this->state()->setSection("output_dir", m_outDir->text().toStdString()); });
+    connect(m_outDir, &QLineEdit::editingFinished, this, [this] {
+        // The folder's last part is the run name: made safe (no "..", separators or reserved characters).
+        QString typed = m_outDir->text().trimmed();
+        while (typed.size() > 1 && typed.endsWith(QLatin1Char('/'))) typed.chop(1);
+        const QString current = QString::fromStdString(this->state()->runConfig().value("output_dir", std::string()));
+        if (typed == current) return;
+        const QFileInfo fi(typed);
+        const NameCheck c = checkTypedName(fi.fileName(), tr("run name"));
+        if (c.refused) {
+            banner()->showError(tr("Run folder '%1' not used. %2").arg(typed.toHtmlEscaped(), c.message));
+            m_outDir->setText(current);
+            return;
+        }
+        const QString folder = fi.path() == QLatin1String(".") && !typed.startsWith(QLatin1String("./"))
+                                   ? c.name
+                                   : fi.path() + QLatin1Char('/') + c.name;
+        if (!c.message.isEmpty()) banner()->showWarning(c.message);
+        m_outDir->setText(folder);
+        this->state()->setSection("output_dir", folder.toStdString());
+    });
     connect(state, &ProjectState::configChanged, this, &ExportPage::refresh);
     connect(m_adapter, &QCheckBox::toggled, this, [this] { refresh(); });
     connect(m_dest, &QLineEdit::textChanged, this, [this] { refresh(); });

@@ -18,8 +18,22 @@
 #include <QStyleOptionFocusRect>
 #include <QVBoxLayout>
 
+#include <QProgressBar>
+#include <QPushButton>
+#include <QTabWidget>
+
+#include "core/budget/budget.h"
+#include "core/data/dataset_config.h"
+#include "core/data/prepare.h"
+#include "core/model/loader.h"
+#include "core/select/importance.h"
+#include "core/select/selection.h"
+#include "core/tokenizer/tokenizer.h"
+#include "core/util/error.h"
+#include "ui/background_task.h"
 #include "ui/method_catalog.h"
 #include "ui/project_state.h"
+#include "ui/widgets/importance_heatmap.h"
 #include "ui/widgets/method_diagram.h"
 #include "ui/widgets/target_module_picker.h"
 
@@ -144,8 +158,13 @@ MethodPage::MethodPage(ProjectState* state, QWidget* parent)
     dl->addLayout(top);
     m_targetsBox = new QGroupBox(tr("Where to adapt (target modules)"), details);
     auto* tl = new QVBoxLayout(m_targetsBox);
-    m_picker = new TargetModulePicker(m_targetsBox);
-    tl->addWidget(m_picker);
+    m_targetTabs = new QTabWidget(m_targetsBox);
+    m_targetTabs->setObjectName(QStringLiteral("targetTabs"));
+    m_picker = new TargetModulePicker(m_targetTabs);
+    m_targetTabs->addTab(m_picker, tr("&Pick modules"));
+    m_scoring = new BackgroundTask(this);
+    m_targetTabs->addTab(buildImportancePanel(m_targetTabs), tr("Suggest from &importance"));
+    tl->addWidget(m_targetTabs);
     dl->addWidget(m_targetsBox, 1);
     split->addWidget(scroll);
     split->addWidget(details);
@@ -154,11 +173,21 @@ MethodPage::MethodPage(ProjectState* state, QWidget* parent)
     body()->addWidget(split, 1);
 
     connect(m_picker, &TargetModulePicker::selectionChanged, this, [this] {
-        if (!m_loading) commit();
+        if (m_loading) return;
+        // Hand-edited targets: a suggested rank pattern no longer applies.
+        m_rankPattern = json::object();
+        m_alphaPattern = json::object();
+        commit();
     });
     connect(state, &ProjectState::modelChanged, this, [this] {
         // Rebuild from the project (which may just have been replaced), then the new tree.
         m_picker->setModel(this->state()->model());
+        // Scores belong to the model they were measured on.
+        cancelScoring();
+        m_report.reset();
+        m_selection.reset();
+        m_reportModel.reset();
+        updateSuggestion();
         loadFromState();
         m_loading = true;
         if (m_picker->hasModel() && m_picker->checkedCount() == 0)
@@ -176,7 +205,9 @@ void MethodPage::loadFromState() {
     const MethodInfo* m = nullptr;
     if (ui.contains("method_card") && ui["method_card"].is_string())
         m = findMethod(QString::fromStdString(ui["method_card"].get<std::string>()));
-    if (!m) m = methodForConfig(method);
+    const bool quantized = state()->runConfig()["training"].value("quantize_base", false);
+    if (m && m->peftType == "LORA" && m->quantizeBase != quantized) m = nullptr;  // the run config decides
+    if (!m) m = methodForConfig(method, quantized);
     if (!m) {
         banner()->showError(tr("The project's method (peft_type '%1') is not one this build offers; LoRA is "
                                "selected instead. Pick a method below.")
@@ -191,7 +222,20 @@ void MethodPage::loadFromState() {
     m_summaryText->setText(m->summary);
     buildForm(*m, method);
     m_picker->setSelection(method);
+    m_rankPattern = method.contains("rank_pattern") && method["rank_pattern"].is_object() ? method["rank_pattern"] : json::object();
+    m_alphaPattern = method.contains("alpha_pattern") && method["alpha_pattern"].is_object() ? method["alpha_pattern"] : json::object();
     m_loading = false;
+    syncQuantizeBase();
+}
+
+void MethodPage::syncQuantizeBase() {
+    // QLoRA is LoRA over an NF4 base: the run config's training.quantize_base follows the card.
+    const MethodInfo* m = findMethod(m_current);
+    if (!m) return;
+    json t = state()->runConfig()["training"];
+    if (t.value("quantize_base", false) == m->quantizeBase) return;
+    t["quantize_base"] = m->quantizeBase;
+    state()->setSection("training", t);
 }
 
 void MethodPage::selectMethod(const QString& id) {
@@ -207,8 +251,11 @@ void MethodPage::selectMethod(const QString& id) {
     m_summaryText->setText(m->summary);
     buildForm(*m, previous);
     if (m->usesTargets && m_picker->hasModel()) m_picker->applyPreset(m->defaultPreset);
+    m_rankPattern = json::object();
+    m_alphaPattern = json::object();
     m_loading = false;
     state()->setUiValue("method_card", id.toStdString());
+    syncQuantizeBase();
     commit();
 }
 
@@ -261,11 +308,12 @@ void MethodPage::buildForm(const MethodInfo& m, const json& values) {
                 break;
             }
         }
-        editor->setToolTip(p.tooltip);
+        const QString help = paramHelp(m, p);
+        editor->setToolTip(help);
         editor->setObjectName(QStringLiteral("param_") + QString::fromStdString(p.key));
-        editor->setAccessibleDescription(p.tooltip);
+        editor->setAccessibleDescription(help);
         auto* label = new QLabel(p.label + QLatin1Char(':'), m_formBox);
-        label->setToolTip(p.tooltip);
+        label->setToolTip(help);
         label->setBuddy(editor);
         m_form->addRow(label, editor);
         m_editors[p.key] = editor;
@@ -314,11 +362,14 @@ json MethodPage::methodConfig() const {
             out["target_modules"] = sel["target_modules"];
             if (sel.contains("layers_to_transform")) out["layers_to_transform"] = sel["layers_to_transform"];
             if (m->peftType == "IA3") out["feedforward_modules"] = sel["feedforward_modules"];
+            if (m->peftType == "LORA" && !m_rankPattern.empty()) out["rank_pattern"] = m_rankPattern;
+            if (m->peftType == "LORA" && !m_alphaPattern.empty()) out["alpha_pattern"] = m_alphaPattern;
         } else {
             // No model yet: keep what the project had.
             const json& prev = state()->runConfig()["method"];
-            for (const char* k : {"target_modules", "layers_to_transform", "feedforward_modules"})
-                if (prev.contains(k)) out[k] = prev[k];
+            for (const char* k : {"target_modules", "layers_to_transform", "feedforward_modules", "rank_pattern", "alpha_pattern"})
+                if (prev.contains(k) && (m->peftType == "LORA" || std::string(k).find("_pattern") == std::string::npos))
+                    out[k] = prev[k];
         }
     }
     out["init_from"] = state()->runConfig()["method"].value("init_from", json());
@@ -332,6 +383,312 @@ void MethodPage::commit() {
         banner()->showWarning(tr("%1 needs at least one target module: pick a preset or tick modules below.").arg(m->name));
     else
         banner()->clear();
+}
+
+QWidget* MethodPage::buildImportancePanel(QWidget* parent) {
+    auto* panel = new QWidget(parent);
+    panel->setObjectName(QStringLiteral("importancePanel"));
+    auto* lay = new QVBoxLayout(panel);
+    lay->setContentsMargins(6, 6, 6, 6);
+    panel->setToolTip(tr("Measure how much each module matters for your data (a few batches, no training step), "
+                         "then let the best ones that fit a parameter budget be chosen."));
+    auto* form = new QHBoxLayout();
+    m_scoreMethod = new QComboBox(panel);
+    m_scoreMethod->setObjectName(QStringLiteral("scoreMethod"));
+    m_scoreMethod->addItem(tr("Fisher"), QStringLiteral("fisher"));
+    m_scoreMethod->addItem(tr("Taylor"), QStringLiteral("taylor"));
+    m_scoreMethod->addItem(tr("Gradient norm"), QStringLiteral("grad"));
+    m_scoreMethod->setToolTip(tr("Fisher: mean squared gradient per example (empirical Fisher trace).\n"
+                                 "Taylor: |weight × gradient| summed, the first-order loss change if the module "
+                                 "were removed.\nGradient norm: how strongly the loss pulls on the module.\n"
+                                 "All three come from the same pass; switching does not rescore."));
+    m_batches = new QSpinBox(panel);
+    m_batches->setObjectName(QStringLiteral("scoreBatches"));
+    m_batches->setRange(1, 256);
+    m_batches->setValue(8);
+    m_batches->setToolTip(tr("Batches of your training data to score on (batch size from the Train settings)."));
+    m_budget = new QSpinBox(panel);
+    m_budget->setObjectName(QStringLiteral("paramBudget"));
+    m_budget->setRange(0, std::numeric_limits<int>::max());
+    m_budget->setSingleStep(1000);
+    m_budget->setGroupSeparatorShown(true);
+    m_budget->setSpecialValueText(tr("no limit"));
+    m_budget->setToolTip(tr("Trainable LoRA parameters the suggestion may use (exact count). Filled with the "
+                            "current choice's count after scoring, for an equal-budget comparison."));
+    m_allocate = new QCheckBox(tr("Ranks by importance"), panel);
+    m_allocate->setObjectName(QStringLiteral("allocateRanks"));
+    m_allocate->setToolTip(tr("Spread the same parameter total over the chosen modules in proportion to their "
+                              "score (peft's rank_pattern)."));
+    auto addField = [&](const QString& label, QWidget* w) {
+        auto* l = new QLabel(label, panel);
+        l->setBuddy(w);
+        form->addWidget(l);
+        form->addWidget(w);
+    };
+    addField(tr("Score &by:"), m_scoreMethod);
+    addField(tr("Batc&hes:"), m_batches);
+    addField(tr("B&udget:"), m_budget);
+    form->addWidget(m_allocate);
+    form->addStretch(1);
+    lay->addLayout(form);
+    auto* run = new QHBoxLayout();
+    m_scoreButton = new QPushButton(tr("&Score modules"), panel);
+    m_scoreButton->setObjectName(QStringLiteral("scoreModules"));
+    m_scoreButton->setToolTip(tr("Loads the model and a few batches of the dataset on a worker thread and scores "
+                                 "every linear module. The window stays usable."));
+    m_cancelButton = new QPushButton(tr("Cancel"), panel);
+    m_cancelButton->setObjectName(QStringLiteral("cancelScoring"));
+    m_cancelButton->setEnabled(false);
+    m_scoreProgress = new QProgressBar(panel);
+    m_scoreProgress->setRange(0, 100);
+    m_scoreProgress->setValue(0);
+    m_scoreProgress->setFormat(tr("not scored yet"));
+    m_scoreProgress->setTextVisible(true);
+    run->addWidget(m_scoreButton);
+    run->addWidget(m_cancelButton);
+    run->addWidget(m_scoreProgress, 1);
+    lay->addLayout(run);
+    m_useButton = new QPushButton(tr("Use su&ggestion"), panel);
+    m_useButton->setObjectName(QStringLiteral("useSuggestion"));
+    m_useButton->setToolTip(tr("Ticks the suggested modules in the tree, sets the rank pattern, and adds the "
+                               "suggestion as a candidate on the Budget step."));
+    m_useButton->setEnabled(false);
+    run->addWidget(m_useButton);
+    m_heatmap = new ImportanceHeatmap(panel);
+    lay->addWidget(m_heatmap, 1);
+    m_suggestionText = new QLabel(panel);
+    m_suggestionText->setObjectName(QStringLiteral("suggestionText"));
+    m_suggestionText->setWordWrap(true);
+    m_suggestionText->setTextInteractionFlags(Qt::TextSelectableByMouse);
+    lay->addWidget(m_suggestionText);
+
+    connect(m_scoreButton, &QPushButton::clicked, this, [this] { scoreModules(); });
+    connect(m_cancelButton, &QPushButton::clicked, this, &MethodPage::cancelScoring);
+    connect(m_useButton, &QPushButton::clicked, this, [this] { useSuggestion(); });
+    connect(m_scoreMethod, &QComboBox::currentIndexChanged, this, [this] { updateSuggestion(); });
+    connect(m_budget, &QSpinBox::editingFinished, this, [this] { updateSuggestion(); });
+    connect(m_budget, qOverload<int>(&QSpinBox::valueChanged), this, [this] {
+        if (!m_budget->hasFocus()) updateSuggestion();  // arrows and programmatic changes at once
+    });
+    connect(m_allocate, &QCheckBox::toggled, this, [this] { updateSuggestion(); });
+    connect(m_scoring, &BackgroundTask::progress, this, [this](const QString& what, double f) {
+        if (f < 0) m_scoreProgress->setRange(0, 0);
+        else {
+            m_scoreProgress->setRange(0, 100);
+            m_scoreProgress->setValue(static_cast<int>(f * 100));
+        }
+        m_scoreProgress->setFormat(what);
+    });
+    connect(m_scoring, &BackgroundTask::started, this, [this] {
+        m_scoreButton->setEnabled(false);
+        m_cancelButton->setEnabled(true);
+        m_useButton->setEnabled(false);
+        m_scoreProgress->setRange(0, 0);
+        m_scoreProgress->setFormat(tr("starting…"));
+    });
+    connect(m_scoring, &BackgroundTask::finished, this, [this] {
+        m_scoreButton->setEnabled(true);
+        m_cancelButton->setEnabled(false);
+        m_scoreProgress->setRange(0, 100);
+    });
+    connect(m_scoring, &BackgroundTask::succeeded, this, [this] {
+        m_scoreProgress->setValue(100);
+        m_scoreProgress->setFormat(tr("scored %1 modules on %2 batches")
+                                       .arg(m_report ? static_cast<qlonglong>(m_report->modules.size()) : 0)
+                                       .arg(m_report ? static_cast<qlonglong>(m_report->batches) : 0));
+        Q_EMIT scoringFinished(true);
+    });
+    connect(m_scoring, &BackgroundTask::failed, this, [this](const QString& msg) {
+        m_scoreProgress->setValue(0);
+        m_scoreProgress->setFormat(tr("scoring failed"));
+        banner()->showError(tr("Scoring the modules failed: %1").arg(msg.toHtmlEscaped()));
+        Q_EMIT scoringFinished(false);
+    });
+    connect(m_scoring, &BackgroundTask::cancelled, this, [this] {
+        m_scoreProgress->setValue(0);
+        m_scoreProgress->setFormat(tr("cancelled"));
+        Q_EMIT scoringFinished(false);
+    });
+    updateSuggestion();
+    return panel;
+}
+
+bool MethodPage::isScoring() const { return m_scoring->isRunning(); }
+
+void MethodPage::cancelScoring() { m_scoring->cancel(); }
+
+void MethodPage::showImportanceTab(bool on) { m_targetTabs->setCurrentIndex(on ? 1 : 0); }
+
+bool MethodPage::scoreModules() {
+    const json cfg = state()->runConfig();
+    const std::string modelDir = cfg.value("model", std::string());
+    if (modelDir.empty() || !state()->model()) {
+        banner()->showError(tr("Scoring needs a model: pick one on the Model step first."));
+        return false;
+    }
+    if (cfg["dataset"].value("path", std::string()).empty()) {
+        banner()->showError(tr("Scoring runs on your data: open a dataset on the Dataset step first."));
+        return false;
+    }
+    banner()->clear();
+    select::ScoreOptions so;
+    so.batches = m_batches->value();
+    try {
+        so.batchSize = std::max<int64_t>(1, cfg["training"].value("batch_size", int64_t(4)));
+        so.seed = cfg["training"].value("seed", uint64_t(42));
+    } catch (const std::exception& e) {
+        banner()->showError(tr("The run config's training.batch_size or training.seed is not a number (%1); fix it on "
+                               "the Train step or in the project file.")
+                                .arg(QString::fromUtf8(e.what()).toHtmlEscaped()));
+        return false;
+    }
+    m_scoring->start(tr("Scoring modules"), [cfg, modelDir, so, this](const TaskContext& ctx) mutable -> BackgroundTask::Apply {
+        ctx.progress(tr("reading the dataset…"), -1);
+        json d = cfg["dataset"];
+        d["validation_split"] = 0.0;  // score on every example, as the CLI does
+        d["validation_path"] = nullptr;
+        const data::DatasetConfig dc = data::DatasetConfig::fromJson(d, "dataset");
+        auto tok = Tokenizer::load(modelDir);
+        data::PrepareOptions po;
+        po.seed = so.seed;
+        data::PreparedDataset pd = data::prepareDataset(dc, tok.get(), po);
+        if (ctx.cancelled()) return {};
+        ctx.progress(tr("loading the model…"), -1);
+        ModelOptions mo;
+        mo.dtype = torch::kFloat32;
+        mo.device = torch::cuda::is_available() ? torch::Device(torch::kCUDA) : torch::Device(torch::kCPU);
+        LoadedModel lm = loadModel(modelDir, mo);
+        lm.model->to(mo.device);
+        if (ctx.cancelled()) return {};
+        so.stop = ctx.stopFlag();
+        so.progress = [&ctx](int64_t done, int64_t total) {
+            ctx.progress(tr("scoring batch %1 of %2").arg(done).arg(total),
+                         total > 0 ? static_cast<double>(done) / static_cast<double>(total) : -1);
+        };
+        auto rep = std::make_shared<select::ImportanceReport>(select::scoreModules(*lm.model, pd.train, pd.padId, so));
+        if (ctx.cancelled()) return {};
+        ModelConfig mc = lm.model->config();
+        return [this, rep, mc] {
+            m_report = rep;
+            m_reportModel = mc;
+            // An equal-budget suggestion by default: what the current choice trains.
+            if (m_budget->value() == 0) {
+                try {
+                    json cur = methodConfig();
+                    cur.erase("init_from");
+                    if (cur.value("peft_type", std::string()) == "LORA") {
+                        const int64_t n = methodSpec("LORA").count(mc, cur).trainable;
+                        if (n > 0 && n <= std::numeric_limits<int>::max()) m_budget->setValue(static_cast<int>(n));
+                    }
+                } catch (const std::exception&) {
+                }
+            }
+            updateSuggestion();
+        };
+    });
+    return true;
+}
+
+void MethodPage::updateSuggestion() {
+    m_selection.reset();
+    const QString method = m_scoreMethod->currentData().toString();
+    if (!m_report || !m_reportModel) {
+        m_heatmap->clear();
+        m_useButton->setEnabled(false);
+        m_suggestionText->setText(state()->model() ? tr("Not scored yet.")
+                                                   : tr("Pick a model and a dataset first, then score."));
+        return;
+    }
+    const select::ImportanceMethod im = select::parseImportanceMethod(method.toStdString(), "score method");
+    select::SelectionOptions so;
+    so.method = im;
+    so.budget = m_budget->value();
+    so.allocateRanks = m_allocate->isChecked();
+    // The rank and alpha of the LoRA form (defaults otherwise).
+    so.r = 8;
+    so.alpha = 16;
+    const json cur = state()->runConfig()["method"];
+    if (cur.value("peft_type", std::string()) == "LORA") {
+        so.r = cur.value("r", int64_t(8));
+        so.alpha = cur.value("lora_alpha", 16.0);
+    }
+    so.baseModel = state()->runConfig().value("model", std::string());
+    QString problem;
+    try {
+        m_selection = std::make_shared<select::Selection>(select::selectModules(*m_report, *m_reportModel, so));
+    } catch (const std::exception& e) {
+        problem = QString::fromUtf8(e.what());
+    }
+    // Cells: module k of layer l (forward order within the layer) is column k.
+    HeatmapData d;
+    for (const auto& n : m_report->moduleNames) d.columns << QString::fromStdString(n);
+    d.layers = static_cast<int>(m_report->layers.size());
+    d.values.assign(static_cast<size_t>(d.layers * d.columns.size()), std::nan(""));
+    d.marks.assign(d.values.size(), QString());
+    d.scoreName = m_scoreMethod->currentText();
+    std::map<std::string, const select::SelectedModule*> chosen;
+    if (m_selection)
+        for (const auto& sm : m_selection->modules) chosen[sm.path] = &sm;
+    std::vector<int> col(static_cast<size_t>(std::max(0, d.layers)), 0);
+    for (const auto& m : m_report->modules) {
+        if (m.layer < 0 || m.layer >= d.layers) continue;
+        const int c = col[static_cast<size_t>(m.layer)]++;
+        if (c >= d.columns.size()) continue;
+        const size_t i = static_cast<size_t>(m.layer * d.columns.size() + c);
+        d.values[i] = m.score(im);
+        if (auto it = chosen.find(m.path); it != chosen.end()) d.marks[i] = QStringLiteral("r%1").arg(it->second->rank);
+    }
+    m_heatmap->setData(d);
+    if (!m_selection) {
+        m_useButton->setEnabled(false);
+        m_suggestionText->setText(tr("No suggestion: %1").arg(problem.toHtmlEscaped()));
+        return;
+    }
+    m_useButton->setEnabled(true);
+    QString text = tr("<b>Suggested</b> (%1): %2 of %3 modules, <b>%4</b> trainable")
+                       .arg(m_scoreMethod->currentText())
+                       .arg(m_selection->modules.size())
+                       .arg(m_report->modules.size())
+                       .arg(QString::fromStdString(budget::humanCount(m_selection->trainable)));
+    if (m_selection->budget > 0)
+        text += tr(" (budget %1)").arg(QString::fromStdString(budget::humanCount(m_selection->budget)));
+    if (!m_selection->rankPattern.empty()) text += tr(", %1 with their own rank").arg(m_selection->rankPattern.size());
+    text += tr(". Outlined: chosen (rN = LoRA rank).");
+    m_suggestionText->setToolTip(tr("Scored on %1 batches (%2 examples, %3 target tokens), mean loss %4.")
+                                     .arg(m_report->batches)
+                                     .arg(m_report->examples)
+                                     .arg(m_report->tokens)
+                                     .arg(m_report->meanLoss, 0, 'g', 4));
+    m_suggestionText->setText(text);
+}
+
+bool MethodPage::useSuggestion() {
+    if (!m_selection) {
+        banner()->showWarning(tr("Score the modules first, then use the suggestion."));
+        return false;
+    }
+    // The suggestion is a LoRA adapter: keep a LoRA-family card, else switch to LoRA.
+    const MethodInfo* m = findMethod(m_current);
+    if (!m || !isLoraCard(*m)) selectMethod(QStringLiteral("lora"));
+    m_loading = true;
+    m_picker->setSelection(json{{"target_modules", m_selection->targetModules}});
+    m_rankPattern = m_selection->rankPattern;
+    m_alphaPattern = m_selection->alphaPattern;
+    m_loading = false;
+    commit();
+    json candidate = methodConfig();
+    if (state()->runConfig()["training"].value("quantize_base", false)) candidate["_quantize_base"] = true;
+    candidate["_suggested"] = true;
+    candidate["_label"] = tr("Suggested (%1, %2 params)")
+                              .arg(m_scoreMethod->currentData().toString(),
+                                   QString::fromStdString(budget::humanCount(m_selection->trainable)))
+                              .toStdString();
+    state()->setUiValue("suggested_candidate", candidate);
+    banner()->showInfo(tr("%1 modules ticked from the importance scores; the Budget step lists the suggestion as a "
+                          "candidate.")
+                           .arg(m_picker->checkedCount()));
+    Q_EMIT suggestionApplied(candidate);
+    return true;
 }
 
 }  // namespace peft::ui

@@ -6,15 +6,32 @@
 #include <nlohmann/json.hpp>
 
 #include <map>
+#include <memory>
+#include <optional>
+
+#include "core/io/model_config.h"
 
 class QAbstractButton;
 class QButtonGroup;
 class QFormLayout;
 class QGroupBox;
 class QLabel;
+class QCheckBox;
+class QComboBox;
+class QProgressBar;
+class QPushButton;
+class QSpinBox;
+class QTabWidget;
+
+namespace peft::select {
+struct ImportanceReport;
+struct Selection;
+}  // namespace peft::select
 
 namespace peft::ui {
 
+class BackgroundTask;
+class ImportanceHeatmap;
 class MethodDiagram;
 class TargetModulePicker;
 struct MethodInfo;
@@ -34,7 +51,36 @@ public:
     // Sets a hyperparameter's editor (tests, project load).
     void setParam(const std::string& key, const nlohmann::json& value);
 
+    // Importance-based selection (core select/). scoreModules() loads the project's model and
+    // dataset on a worker thread and scores every linear module on a few batches; the heatmap
+    // and the suggestion follow. False (reason in the banner) when it cannot start.
+    bool scoreModules();
+    void cancelScoring();
+    bool isScoring() const;
+    // Ticks the suggested modules in the picker, sets the rank pattern and emits
+    // suggestionApplied with the candidate for the Budget page. False when there is none.
+    bool useSuggestion();
+    // The current suggestion (after scoring), or nullptr.
+    const select::Selection* suggestion() const { return m_selection.get(); }
+    const select::ImportanceReport* importanceReport() const { return m_report.get(); }
+    ImportanceHeatmap* heatmap() const { return m_heatmap; }
+    QComboBox* scoreMethodBox() const { return m_scoreMethod; }
+    QSpinBox* budgetBox() const { return m_budget; }
+    QCheckBox* allocateRanksBox() const { return m_allocate; }
+    BackgroundTask* scoringTask() const { return m_scoring; }
+    // Shows the importance tab (screenshots) or the module tree.
+    void showImportanceTab(bool on);
+
+Q_SIGNALS:
+    // The candidate method config (with "_label"/"_suggested") that "Use suggestion" produced.
+    void suggestionApplied(const nlohmann::json& candidate);
+    // Scoring ended (successfully or not).
+    void scoringFinished(bool ok);
+
 private:
+    QWidget* buildImportancePanel(QWidget* parent);
+    void updateSuggestion();
+    void syncQuantizeBase();
     void buildForm(const MethodInfo& m, const nlohmann::json& values);
     void loadFromState();
     void commit();
@@ -47,6 +93,25 @@ private:
     QLabel* m_note;
     QGroupBox* m_targetsBox;
     TargetModulePicker* m_picker;
+    QTabWidget* m_targetTabs;
+    // Importance panel.
+    QComboBox* m_scoreMethod;
+    QSpinBox* m_batches;
+    QSpinBox* m_budget;
+    QCheckBox* m_allocate;
+    QPushButton* m_scoreButton;
+    QPushButton* m_cancelButton;
+    QPushButton* m_useButton;
+    QProgressBar* m_scoreProgress;
+    QLabel* m_suggestionText;
+    ImportanceHeatmap* m_heatmap;
+    BackgroundTask* m_scoring;
+    std::shared_ptr<select::ImportanceReport> m_report;
+    std::optional<ModelConfig> m_reportModel;
+    std::shared_ptr<select::Selection> m_selection;
+    // rank_pattern / alpha_pattern from an applied suggestion (cleared when targets are edited).
+    nlohmann::json m_rankPattern = nlohmann::json::object();
+    nlohmann::json m_alphaPattern = nlohmann::json::object();
     QString m_current;
     std::map<std::string, QWidget*> m_editors;
     bool m_loading = false;

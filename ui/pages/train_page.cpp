@@ -1,8 +1,10 @@
 // Train page: controls, progress and the live charts.
 #include "ui/pages/train_page.h"
 
+#include <QFileInfo>
 #include <QHBoxLayout>
 #include <QLabel>
+#include <QLineEdit>
 #include <QProgressBar>
 #include <QPushButton>
 
@@ -12,6 +14,7 @@
 #include <QDir>
 
 #include "ui/project_state.h"
+#include "ui/safe_names.h"
 #include "ui/widgets/training_charts.h"
 
 namespace peft::ui {
@@ -32,6 +35,30 @@ TrainPage::TrainPage(ProjectState* state, TrainingRunner* runner, QWidget* paren
               "Stop writes a checkpoint first, and a stopped run can be resumed."),
            parent),
       m_runner(runner) {
+    auto* nameRow = new QHBoxLayout();
+    m_runName = new QLineEdit(this);
+    m_runName->setObjectName(QStringLiteral("runName"));
+    m_runName->setMaximumWidth(280);
+    m_runName->setToolTip(tr("The run's folder name inside the workspace; characters that cannot be in a file name "
+                             "are replaced."));
+    auto* nameLabel = new QLabel(tr("Run &name:"), this);
+    nameLabel->setBuddy(m_runName);
+    m_runFolder = new QLabel(this);
+    m_runFolder->setTextInteractionFlags(Qt::TextSelectableByMouse);
+    m_runFolder->setForegroundRole(QPalette::PlaceholderText);
+    nameRow->addWidget(nameLabel);
+    nameRow->addWidget(m_runName);
+    nameRow->addWidget(m_runFolder, 1);
+    body()->addLayout(nameRow);
+    connect(m_runName, &QLineEdit::editingFinished, this, [this] {
+        if (m_runName->isModified()) setRunName(m_runName->text());
+        m_runName->setModified(false);
+    });
+    connect(state, &ProjectState::configChanged, this, [this] {
+        if (!m_runName->hasFocus()) showRunName();
+    });
+    connect(state, &ProjectState::projectReplaced, this, &TrainPage::showRunName);
+
     auto* controls = new QHBoxLayout();
     m_start = new QPushButton(tr("&Start"), this);
     m_pause = new QPushButton(tr("&Pause"), this);
@@ -82,6 +109,33 @@ TrainPage::TrainPage(ProjectState* state, TrainingRunner* runner, QWidget* paren
         banner()->showInfo(tr("<b>Training is not available in this build</b>: the core trainer has not been "
                               "linked in yet. The charts below will fill live once it is."));
     updateButtons();
+    showRunName();
+}
+
+void TrainPage::showRunName() {
+    const QString out = QString::fromStdString(state()->runConfig().value("output_dir", std::string()));
+    m_runName->setText(QFileInfo(out).fileName());
+    m_runName->setModified(false);
+    m_runFolder->setText(out.isEmpty() ? QString() : tr("folder: %1").arg(out));
+}
+
+QString TrainPage::setRunName(const QString& typed) {
+    const QString out = QString::fromStdString(state()->runConfig().value("output_dir", std::string()));
+    const QString current = QFileInfo(out).fileName();
+    const NameCheck c = checkTypedName(typed, tr("run name"));
+    if (c.refused) {
+        banner()->showError(c.message);
+        showRunName();
+        return current;
+    }
+    // The run folder keeps its workspace; only its last part is the name.
+    const QString parent = out.isEmpty() ? QStringLiteral("runs") : QFileInfo(out).path();
+    const QString folder = parent == QLatin1String(".") && !out.startsWith(QLatin1String("./")) ? c.name : parent + QLatin1Char('/') + c.name;
+    state()->setSection("output_dir", folder.toStdString());
+    if (!c.message.isEmpty()) banner()->showWarning(c.message);
+    else banner()->clear();
+    showRunName();
+    return c.name;
 }
 
 bool TrainPage::loadRunHistory(const QString& runDir) {

@@ -5,6 +5,7 @@
 #include "ui/training_controller.h"
 
 class QLabel;
+class QLineEdit;
 class QProgressBar;
 class QPushButton;
 
@@ -20,6 +21,11 @@ public:
     TrainingRunner* runner() const { return m_runner; }
     // Shows a finished run's history (its metrics.jsonl) in the charts; false when there is none.
     bool loadRunHistory(const QString& runDir);
+    // The run name: the last part of the run folder (output_dir). A typed name goes through
+    // safeFileName; a changed name is explained in the banner, an unusable one is refused.
+    // Returns the name in use afterwards.
+    QString setRunName(const QString& typed);
+    QLineEdit* runNameEdit() const { return m_runName; }
 
 public Q_SLOTS:
     void start();
@@ -31,7 +37,10 @@ private:
     void onMetrics(const MetricPoint& p);
     void onState(TrainingController::State s);
     void updateButtons();
+    void showRunName();
     TrainingRunner* m_runner;
+    QLineEdit* m_runName;
+    QLabel* m_runFolder;
     TrainingCharts* m_charts;
     QPushButton* m_start;
     QPushButton* m_pause;
