@@ -304,15 +304,39 @@ void MainWindow::openDemo(const QString& dir) {
                               ? d.filePath(QStringLiteral("model"))
                               : d.path();
     m_model->openFolder(model);
+    // The demo's ready run settings (DIR/run.json: dataset, method, training), with the dataset path
+    // made absolute: the bundled demo then opens on the LoRA run its README describes, not defaults.
+    bool datasetFromRun = false;
+    if (QFileInfo::exists(d.filePath(QStringLiteral("run.json")))) {
+        try {
+            const nlohmann::json rj = readJsonFile(d.filePath(QStringLiteral("run.json")).toStdString());
+            for (const char* k : {"method", "training"})
+                if (rj.contains(k)) m_state->setSection(k, rj[k]);
+            if (rj.contains("dataset") && rj["dataset"].is_object()) {
+                nlohmann::json ds = rj["dataset"];
+                const QString rel = QString::fromStdString(ds.value("path", std::string()));
+                if (!rel.isEmpty() && QFileInfo::exists(d.filePath(rel))) {
+                    ds["path"] = QFileInfo(d.filePath(rel)).absoluteFilePath().toStdString();
+                    m_state->setSection("dataset", ds);
+                    datasetFromRun = true;
+                }
+            }
+            Q_EMIT m_state->projectReplaced();
+        } catch (const std::exception& e) {
+            spdlog::warn("Demo run.json not applied: {}", e.what());
+        }
+    }
     // The dataset: the first data file in DIR/data or DIR (HF model files are not datasets).
     static const QStringList kNotData = {QStringLiteral("config.json"), QStringLiteral("generation_config.json"),
                                          QStringLiteral("tokenizer.json"), QStringLiteral("tokenizer_config.json"),
                                          QStringLiteral("special_tokens_map.json"), QStringLiteral("adapter_config.json")};
     for (const QString& sub : {QStringLiteral("data"), QString()}) {
+        if (datasetFromRun) break;
         const QDir dd(sub.isEmpty() ? d.path() : d.filePath(sub));
         QStringList files = dd.entryList({QStringLiteral("*.jsonl"), QStringLiteral("*.json"), QStringLiteral("*.csv")},
                                          QDir::Files, QDir::Name);
         for (const QString& n : kNotData) files.removeAll(n);
+        files.removeAll(QStringLiteral("run.json"));
         if (!files.isEmpty()) {
             m_dataset->openFile(dd.filePath(files.first()));
             break;

@@ -66,7 +66,7 @@ PreflightReport preflight(const RunConfig& cfg, const std::string& deviceType) {
         o.precision = t.precision == "bf16" ? budget::Precision::Bf16 : budget::Precision::Fp32;
         o.optimizer = t.optimizer == "sgd" ? (t.momentum > 0 ? budget::Optimizer::SgdMomentum : budget::Optimizer::Sgd)
                                            : t.optimizer == "adam" ? budget::Optimizer::Adam : budget::Optimizer::AdamW;
-        o.quantizeBase = t.quantizeBase ? budget::BaseQuant::Nf4 : budget::BaseQuant::None;
+        o.quantizeBase = t.quantizeBase ? budget::BaseQuant::Nf4DoubleQuant : budget::BaseQuant::None;  // as Trainer::setup quantises
         nlohmann::json method = cfg.method;
         method.erase("init_from");
         const bool full = peftTypeOf(method, "method") == "FULL";
