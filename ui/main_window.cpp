@@ -342,14 +342,27 @@ void MainWindow::openDemo(const QString& dir) {
             break;
         }
     }
+    // The demo opens with a comparison ready on the Budget step: its own run, then the standard set.
+    m_budget->addCandidate(m_budget->currentCandidate());
+    m_budget->addStandardCandidates();
     // A finished demo run (DIR/run: run.json, metrics.jsonl, adapter/) fills Train, Evaluate and Export.
     const QString run = d.filePath(QStringLiteral("run"));
     if (QFileInfo::exists(run + QStringLiteral("/metrics.jsonl"))) {
         if (QFileInfo::exists(run + QStringLiteral("/run.json"))) {
             try {
                 const nlohmann::json rj = readJsonFile((run + QStringLiteral("/run.json")).toStdString());
-                for (const char* k : {"dataset", "method", "training"})
-                    if (rj.contains(k)) m_state->setSection(k, rj[k]);
+                for (const char* k : {"dataset", "method", "training"}) {
+                    if (!rj.contains(k)) continue;
+                    nlohmann::json section = rj[k];
+                    // A run's dataset path is relative to where it was started: resolve it in DIR.
+                    if (std::string(k) == "dataset" && section.is_object() && section.contains("path") &&
+                        section["path"].is_string()) {
+                        const QString p = QString::fromStdString(section["path"].get<std::string>());
+                        if (QFileInfo(p).isRelative() && QFileInfo::exists(d.filePath(p)))
+                            section["path"] = QFileInfo(d.filePath(p)).absoluteFilePath().toStdString();
+                    }
+                    m_state->setSection(k, section);
+                }
                 // Every page re-reads its fields from the demo run's settings.
                 Q_EMIT m_state->projectReplaced();
             } catch (const std::exception& e) {

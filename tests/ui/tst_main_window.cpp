@@ -1,10 +1,12 @@
 // The main window: every wizard step is reachable by sidebar, Next/Back and shortcuts; the
 // demo and screenshot modes work; About names the versions.
+#include <algorithm>
 #include <QtTest>
 
 #include "tests/ui/ui_test_util.h"
 #include "ui/log_panel.h"
 #include "ui/main_window.h"
+#include "ui/pages/budget_page.h"
 #include "ui/pages/dataset_page.h"
 #include "ui/pages/model_page.h"
 #include "ui/pages/page.h"
@@ -94,6 +96,29 @@ private Q_SLOTS:
             QVERIFY(imported.wait(60000));
         }
         QCOMPARE(w.datasetPage()->previewTable()->rowCount(), 2);
+    }
+    void bundledDemoOpensOnItsRunSettings() {
+        // resources/demo/run.json (LoRA on every linear layer, max_length 160) is what the demo
+        // opens on; the Budget step starts with that run plus the standard comparison set.
+        const QString demo = QString::fromLocal8Bit(qgetenv("PEFT_SOURCE_DIR")) + QStringLiteral("/resources/demo");
+        QVERIFY(QFileInfo::exists(demo + QStringLiteral("/run.json")));
+        MainWindow w;
+        w.show();
+        w.openDemo(demo);
+        const auto& cfg = w.projectState()->runConfig();
+        QCOMPARE(cfg["dataset"]["max_length"].get<int>(), 160);
+        QCOMPARE(QString::fromStdString(cfg["dataset"]["path"].get<std::string>()),
+                 QFileInfo(demo + QStringLiteral("/dataset.jsonl")).absoluteFilePath());
+        const auto targets = cfg["method"]["target_modules"].get<std::vector<std::string>>();
+        QCOMPARE(int(targets.size()), 7);
+        QVERIFY(std::find(targets.begin(), targets.end(), "gate_proj") != targets.end());
+        QVERIFY(w.budgetPage()->candidates().size() >= 5);
+        QCOMPARE(peft::ui::stripCandidateKeys(w.budgetPage()->candidates().front()), cfg["method"]);
+        if (w.datasetPage()->isImporting()) {
+            QSignalSpy imported(w.datasetPage(), &peft::ui::DatasetPage::importFinished);
+            QVERIFY(imported.wait(60000));
+        }
+        QCOMPARE(w.datasetPage()->previewTable()->rowCount() > 0, true);
     }
     void screenshotsEveryPage() {
         QTemporaryDir tmp;

@@ -176,7 +176,17 @@ void EvaluatePage::generate() {
         (std::filesystem::path(cfg.value("output_dir", std::string())) / "adapter").string();
     // The tuned model learned the run's prompt template: both models get the prompt in it.
     const std::string templ = cfg["dataset"].value("template", std::string("auto"));
-    if (auto kind = data::templateFromName(templ)) {
+    const std::string format = cfg["dataset"].value("format", std::string("auto"));
+    std::optional<data::TemplateKind> kind = data::templateFromName(templ);
+    // "auto" on a chat/instruction dataset means the tokenizer's own chat template (as training used).
+    if (!kind && templ == "auto" && (format == "chat" || format == "instruction")) {
+        try {
+            kind = data::recogniseTokenizerConfig(modelDir);
+        } catch (const std::exception&) {
+            kind.reset();  // an unreadable tokenizer_config: the prompt goes in as typed
+        }
+    }
+    if (kind) {
         std::string wrapped;
         for (const auto& seg : data::renderInstruction(*kind, prompt, "", "", data::defaultTemplateTokens(*kind)))
             if (!seg.trained) wrapped += seg.text;
