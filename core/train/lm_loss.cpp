@@ -23,8 +23,13 @@ torch::Tensor fusedCpuChunks(const torch::Tensor& hd, const torch::Tensor& w, co
     const bool bf16 = hd.scalar_type() == torch::kBFloat16;
     const bool vocabMajor = bf16;
     torch::Tensor wc = w.to(hd.scalar_type());
-    // Logits buffer per chunk: up to 64 MiB (all 254 rows of a 2x128 batch in one product).
-    if (chunkRows <= 0) chunkRows = std::max<int64_t>(64, (int64_t{64} << 20) / (V * hd.element_size()));
+    // Logits buffer per chunk: at most ~`budget` bytes in equal chunks (bf16: all 254 rows of a
+    // 2x128 GPT-2 batch in one 25 MiB product; fp32: two of 127 rows, 26 MiB each).
+    if (chunkRows <= 0) {
+        const int64_t budget = int64_t{32} << 20;
+        const int64_t chunks = std::max<int64_t>(1, (N * V * hd.element_size() + budget - 1) / budget);
+        chunkRows = std::max<int64_t>(16, (N + chunks - 1) / chunks);
+    }
     chunkRows = std::min(chunkRows, N);
     std::vector<int32_t> tgt(static_cast<size_t>(N));
     {
