@@ -9,12 +9,14 @@
 #include <chrono>
 #include <cstdio>
 
+#include "core/util/blas_tune.h"
 #include "core/util/log.h"
 #include "core/util/runtime_info.h"
 #include "ui/main_window.h"
 #include "ui/pages/method_page.h"
 
 int main(int argc, char** argv) {
+    peft::tuneBlasKernels();  // before any BLAS call
     QApplication app(argc, argv);
     QApplication::setApplicationName(QStringLiteral("PEFT Studio"));
     QApplication::setOrganizationName(QStringLiteral("peft-studio"));

@@ -10,7 +10,14 @@
 #include <random>
 #include <string>
 
+#include "core/util/blas_tune.h"
+
 namespace peft::test {
+
+// Every test process selects the same OpenBLAS kernels as peft-studio-cli does at start-up
+// (core/util/blas_tune.h), before any BLAS call, so library results and CLI results agree to
+// the last bit where a test compares them.
+inline const bool kBlasKernelsTuned = (peft::tuneBlasKernels(), true);
 
 inline std::string fixtures() {
     const char* f = std::getenv("PEFT_FIXTURES");

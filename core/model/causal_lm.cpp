@@ -1,6 +1,7 @@
 // Shared decoder forward pass: embeddings, prompt/prefix adapters, masks, layers, head.
 #include "core/model/causal_lm.h"
 
+#include "core/model/softmax_cpu.h"
 #include "core/util/error.h"
 
 namespace peft {
@@ -169,6 +170,53 @@ double maskValue(torch::Dtype dtype) {
     return dtype == torch::kFloat32 ? std::numeric_limits<float>::lowest() : -3.3895e38;
 }
 
+namespace {
+
+// Causal attention probabilities on CPU for fp32/bf16 scores [.., T, T]: scale, mask and softmax
+// in one fused pass (softmax_cpu.h) instead of mul, masked_fill, fp32 softmax and a cast back;
+// saves only the probabilities, and the backward is one pass too.
+struct CausalSoftmaxCpu : torch::autograd::Function<CausalSoftmaxCpu> {
+    static torch::Tensor forward(torch::autograd::AutogradContext* ctx, const torch::Tensor& scores, double scale) {
+        torch::Tensor s = scores.contiguous();
+        torch::Tensor p = torch::empty_like(s);
+        const int64_t T = s.size(-1), mats = s.numel() / (T * T);
+        const bool bf16 = s.scalar_type() == torch::kBFloat16;
+        const float sc = static_cast<float>(scale);
+        at::parallel_for(0, mats, 1, [&](int64_t b, int64_t e) {
+            const int64_t off = b * T * T, rows = (e - b) * T;
+            if (bf16)
+                kernels::causalSoftmaxForward(reinterpret_cast<const uint16_t*>(s.data_ptr()) + off,
+                                              reinterpret_cast<uint16_t*>(p.data_ptr()) + off, rows, T, sc);
+            else
+                kernels::causalSoftmaxForward(s.data_ptr<float>() + off, p.data_ptr<float>() + off, rows, T, sc);
+        });
+        ctx->save_for_backward({p});
+        ctx->saved_data["scale"] = scale;
+        return p;
+    }
+    static torch::autograd::tensor_list backward(torch::autograd::AutogradContext* ctx, torch::autograd::tensor_list g) {
+        torch::Tensor p = ctx->get_saved_variables()[0];
+        const float sc = static_cast<float>(ctx->saved_data["scale"].toDouble());
+        torch::Tensor gc = g[0].to(p.scalar_type()).contiguous();
+        torch::Tensor gs = torch::empty_like(p);
+        const int64_t T = p.size(-1), mats = p.numel() / (T * T);
+        const bool bf16 = p.scalar_type() == torch::kBFloat16;
+        at::parallel_for(0, mats, 1, [&](int64_t b, int64_t e) {
+            const int64_t off = b * T * T, rows = (e - b) * T;
+            if (bf16)
+                kernels::causalSoftmaxBackward(reinterpret_cast<const uint16_t*>(p.data_ptr()) + off,
+                                               reinterpret_cast<const uint16_t*>(gc.data_ptr()) + off,
+                                               reinterpret_cast<uint16_t*>(gs.data_ptr()) + off, rows, T, sc);
+            else
+                kernels::causalSoftmaxBackward(p.data_ptr<float>() + off, gc.data_ptr<float>() + off,
+                                               gs.data_ptr<float>() + off, rows, T, sc);
+        });
+        return {gs, torch::Tensor()};
+    }
+};
+
+}  // namespace
+
 torch::Tensor attention(const torch::Tensor& q, const torch::Tensor& k, const torch::Tensor& v,
                         const torch::Tensor& mask, double scale) {
     const int64_t H = q.size(1), kvH = k.size(1), T = q.size(2), Tk = k.size(2);
@@ -185,6 +233,8 @@ torch::Tensor attention(const torch::Tensor& q, const torch::Tensor& k, const to
     const c10::optional<at::Tensor> attnMask = mask.defined() ? c10::optional<at::Tensor>(mask) : c10::nullopt;
     return at::scaled_dot_product_attention(q, kk, vv, attnMask, 0.0, causal, scale);
 #else
+    if (causal && q.is_cpu() && (q.scalar_type() == torch::kFloat32 || q.scalar_type() == torch::kBFloat16))
+        return torch::matmul(CausalSoftmaxCpu::apply(torch::matmul(q, kk.transpose(-2, -1)), scale), vv);
     torch::Tensor scores = torch::matmul(q, kk.transpose(-2, -1)) * scale;  // [B,H,T,Tk]
     if (mask.defined()) scores = scores + mask;
     else if (causal)

@@ -16,8 +16,9 @@ struct LmLoss {
 // hidden [B,T,C] from model.hiddenStates(); labels [B,T] with -100 where no loss is taken
 // (transformers' shift: position t predicts labels[t+1]). When `backward` is true and hidden
 // requires grad, back-propagates sum * gradScale into the model (adapter gradients accumulate,
-// as loss.backward() would). `chunkRows` <= 0 picks a size that keeps each chunk's fp32
-// logits near 16 MiB (256 MiB on CUDA).
+// as loss.backward() would). `chunkRows` <= 0 picks a size: on CPU (fp32, bf16) each chunk's
+// logits stay within 64 MiB in the head's dtype and go through a fused loss/gradient kernel
+// (lm_loss_cpu.h); elsewhere each chunk's fp32 logits stay near 16 MiB (256 MiB on CUDA).
 LmLoss lmLossChunked(CausalLMImpl& model, const torch::Tensor& hidden, const torch::Tensor& labels, bool backward,
                      double gradScale = 1.0, int64_t chunkRows = 0);
 

@@ -9,6 +9,8 @@
 
 #include <filesystem>
 
+#include "core/util/blas_tune.h"
+
 namespace peft {
 
 std::string projectVersion() { return PEFT_STUDIO_VERSION; }
@@ -52,6 +54,8 @@ BlasInfo activeBlas() {
 std::string versionLine() {
     BlasInfo b = activeBlas();
     std::string s = "PEFT Studio " + projectVersion() + " (LibTorch " + torchVersion() + ", BLAS: " + b.name;
+    const std::string core = b.name == "OpenBLAS" ? openBlasCoreName() : "";
+    if (!core.empty()) s += " " + core;
     if (!b.library.empty()) s += " [" + b.library + "]";
     s += ")";
     return s;
@@ -61,6 +65,9 @@ void logRuntimeInfo() {
     BlasInfo b = activeBlas();
     spdlog::info("{}", versionLine());
     spdlog::info("threads: intra-op {}, inter-op {}", at::get_num_threads(), at::get_num_interop_threads());
+    if (b.name == "OpenBLAS" && openBlasCoreName() == "Prescott")
+        spdlog::warn("OpenBLAS runs its generic 'Prescott' kernels (it did not recognise this CPU): fp32 products are "
+                     "several times slower than they could be. Set OPENBLAS_CORETYPE (e.g. Haswell or SkylakeX).");
     if (b.slow)
         spdlog::warn("BLAS is the slow reference implementation ({}); fp32 training will be ~14x slower. "
                      "Install libopenblas0-pthread (packaging/setup-deps.sh does) and check "

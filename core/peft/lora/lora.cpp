@@ -32,8 +32,18 @@ torch::Tensor LoraLinear::weightNorm(const torch::Tensor& weight, const torch::T
 
 torch::Tensor LoraLinear::transformOutput(const torch::Tensor& x, const torch::Tensor& baseOut, LinearImpl& base) {
     if (merged) return baseOut;
-    torch::Tensor xin = x.to(A.scalar_type());
     const bool drop = dropout > 0 && base.is_training();
+    const torch::Dtype act = x.scalar_type();
+    if (!dora && (act == torch::kBFloat16 || act == torch::kHalf)) {
+        // Low-precision activations: the two thin products run in the activations' dtype, as
+        // under torch.autocast; A and B stay fp32 master weights (their gradients come back
+        // through the casts in fp32) and only the optimizer touches the fp32 copies.
+        torch::Tensor xin = drop ? torch::dropout(x, dropout, true) : x;
+        torch::Tensor lora = torch::nn::functional::linear(
+            torch::nn::functional::linear(xin, A.to(act)), B.to(act), Bbias.defined() ? Bbias.to(act) : Bbias);
+        return torch::add(baseOut, lora.to(baseOut.scalar_type()), scaling);
+    }
+    torch::Tensor xin = x.to(A.scalar_type());
     if (drop) xin = torch::dropout(xin, dropout, true);
     torch::Tensor lora = torch::nn::functional::linear(torch::nn::functional::linear(xin, A), B, Bbias);  // [..,in]->[..,r]->[..,out]
     if (!dora) return baseOut + (lora * scaling).to(baseOut.scalar_type());

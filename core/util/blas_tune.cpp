@@ -1,0 +1,71 @@
+// OpenBLAS kernel selection fix-up (see blas_tune.h). No LibTorch here: it runs before anything
+// else in main().
+#include "core/util/blas_tune.h"
+
+#include <dlfcn.h>
+
+#include <cstdlib>
+
+namespace peft {
+
+namespace {
+void* openBlasHandle() {
+    // Loaded already as a dependency of LibTorch's libblas.so.3 (Debian's alternatives):
+    // RTLD_NOLOAD only looks it up.
+    for (const char* name : {"libopenblas.so.0", "libopenblasp-r0.3.21.so", "libopenblas.so"}) {
+        if (void* h = ::dlopen(name, RTLD_NOW | RTLD_NOLOAD)) return h;
+    }
+    return nullptr;
+}
+}  // namespace
+
+std::string openBlasCoreName() {
+    void* h = openBlasHandle();
+    if (!h) return "";
+    using CoreName = char* (*)();
+    auto coreName = reinterpret_cast<CoreName>(::dlsym(h, "openblas_get_corename"));
+    std::string out = coreName ? coreName() : "";
+    ::dlclose(h);
+    return out;
+}
+
+std::string tuneBlasKernels() {
+#if defined(__x86_64__) && defined(__GNUC__)
+    if (std::getenv("OPENBLAS_CORETYPE")) return "";
+    void* h = openBlasHandle();
+    if (!h) return "";
+    using CoreName = char* (*)();
+    using VoidFn = void (*)();
+    auto coreName = reinterpret_cast<CoreName>(::dlsym(h, "openblas_get_corename"));
+    auto quit = reinterpret_cast<VoidFn>(::dlsym(h, "gotoblas_dynamic_quit"));
+    auto init = reinterpret_cast<VoidFn>(::dlsym(h, "gotoblas_dynamic_init"));
+    std::string line;
+    if (coreName && quit && init) {
+        const std::string before = coreName();
+        // "Prescott" is OpenBLAS's generic x86-64 fallback for an unknown CPU.
+        const char* pick = nullptr;
+        __builtin_cpu_init();
+        if (before == "Prescott") {
+            if (__builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw") &&
+                __builtin_cpu_supports("avx512dq") && __builtin_cpu_supports("avx512vl"))
+                pick = "SkylakeX";
+            else if (__builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma"))
+                pick = "Haswell";
+        }
+        if (pick) {
+            // gotoblas_dynamic_init() only selects when no table is set; it reads the variable.
+            ::setenv("OPENBLAS_CORETYPE", pick, 1);
+            quit();
+            init();
+            line = "OpenBLAS did not recognise this CPU (generic '" + before + "' kernels); selected its '" +
+                   std::string(coreName()) + "' kernels (set OPENBLAS_CORETYPE to override)";
+        }
+    }
+    ::dlclose(h);
+    return line;
+#else
+    return "";
+#endif
+}
+
+}  // namespace peft
