@@ -169,6 +169,14 @@ double maskValue(torch::Dtype dtype) {
     return dtype == torch::kFloat32 ? std::numeric_limits<float>::lowest() : -3.3895e38;
 }
 
+bool fusedAttentionAvailable() {
+#if TORCH_VERSION_MAJOR > 2 || (TORCH_VERSION_MAJOR == 2 && TORCH_VERSION_MINOR >= 1)
+    return true;
+#else
+    return false;
+#endif
+}
+
 torch::Tensor attention(const torch::Tensor& q, const torch::Tensor& k, const torch::Tensor& v,
                         const torch::Tensor& mask, double scale) {
     const int64_t H = q.size(1), kvH = k.size(1), T = q.size(2), Tk = k.size(2);
