@@ -277,8 +277,12 @@ Estimate estimate(const ModelConfig& mcIn, const nlohmann::json& cfg, const Budg
         lossFreedBeforeLayers = lossKept;  // freed once cross-entropy's backward ran
         lossTransient = gradAtTop ? N * V * 8 : 0;
     }
-    const u64 attnTransient =
-        first < L && !o.fusedAttention ? B * heads * Tq * Tk * (fp32Run ? 8 : 2 * s + 4) : 0;
+    // One layer's backward transient: eager attention's gradients of the probabilities and scores
+    // [B,heads,Tq,Tk]; or, for GPT-2 on CPU, the tanh-GELU's hand-written backward (layers.h),
+    // whose fp32 temporaries [N,I] all live until its statement ends: 9 of them, the incoming
+    // gradient, and in a non-fp32 run the fp32 copy of the saved input.
+    u64 attnTransient = first < L && !o.fusedAttention ? B * heads * Tq * Tk * (fp32Run ? 8 : 2 * s + 4) : 0;
+    if (first < L && !gatedMlp && cpu) attnTransient = std::max(attnTransient, N * I * (9 * 4 + s + (fp32Run ? 0 : 4)));
     m.activationLayers = keptLayers;
     m.activationAttention = keptAttention;
     m.activationLoss = topKept + ids;
