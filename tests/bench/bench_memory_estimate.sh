@@ -109,3 +109,14 @@ PY
     done
   done
 done
+
+# The table for RESULTS.md (MiB; ratios are measured / estimate).
+python3 - "$OUT" <<'PY'
+import csv, sys
+rows = list(csv.DictReader(open(sys.argv[1]), delimiter="\t"))
+print("\n| model | method | precision | B x T | estimate | live (tensors + mapped) | live / est | peak RSS - start | RSS / est |")
+print("| --- | --- | --- | --- | ---: | ---: | ---: | ---: | ---: |")
+for r in rows:
+    print("| %s | %s | %s | %sx%s | %s | %s | %s | %s | %s |" % (r["model"], r["method"], r["precision"], r["batch"], r["seq"],
+          r["estimate_mib"], r["live_mib"], r["live_ratio"], r["measured_mib"], r["ratio"]))
+PY
