@@ -9,6 +9,7 @@
 #include <fstream>
 
 #include "core/budget/budget.h"
+#include "core/model/causal_lm.h"
 #include "core/io/model_config.h"
 #include "core/peft/method_spec.h"
 #include "core/peft/target_match.h"
@@ -435,6 +436,7 @@ TEST(BudgetCli, JsonMatchesTheLibrary) {
     o.batch = 2;
     o.seqLen = 64;
     o.precision = budget::Precision::Bf16;
+    o.fusedAttention = fusedAttentionAvailable();  // the CLI's default: this build's attention
     const budget::Estimate lib = budget::estimate(mc, cfg, o);
     EXPECT_EQ(j[0]["trainable_params"].get<int64_t>(), 1126400);  // as in param-counts/expected.json
     EXPECT_EQ(j[0]["trainable_params"].get<int64_t>(), lib.params.trainable);
@@ -452,6 +454,21 @@ TEST(BudgetCli, JsonMatchesTheLibrary) {
     // A bad option fails with a non-zero exit code.
     const std::string cmd3 = test::cliPath() + " estimate --model " + model + " --precision fp8 > /dev/null 2>&1";
     EXPECT_NE(std::system(cmd3.c_str()), 0);
+    EXPECT_NE(std::system((test::cliPath() + " estimate --model " + model + " --attention flash > /dev/null 2>&1").c_str()), 0);
+    EXPECT_NE(std::system((test::cliPath() + " estimate --model " + model + " --device tpu > /dev/null 2>&1").c_str()), 0);
+    // --device and --attention reach the library: a bf16 step on a GPU with fused attention.
+    const std::string cmd4 = test::cliPath() + " estimate --model " + model + " --peft-config " + cfgPath +
+                             " --batch-size 2 --seq-len 64 --precision bf16 --device cuda --attention fused --json > " + out +
+                             " 2>/dev/null";
+    ASSERT_EQ(std::system(cmd4.c_str()), 0) << cmd4;
+    const json j4 = readJsonFile(out);
+    o.device = budget::Device::Cuda;
+    o.fusedAttention = true;
+    const budget::Estimate gpu = budget::estimate(mc, cfg, o);
+    EXPECT_EQ(j4[0]["memory_bytes"]["total"].get<uint64_t>(), gpu.memory.trainingTotal());
+    EXPECT_EQ(j4[0]["memory_bytes"]["activation_parts"]["attention_matrices"].get<uint64_t>(), 0u);
+    EXPECT_EQ(j4[0]["options"]["device"], "cuda");
+    EXPECT_EQ(j4[0]["options"]["attention"], "fused");
 }
 
 }  // namespace
