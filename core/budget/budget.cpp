@@ -282,7 +282,9 @@ Estimate estimate(const ModelConfig& mcIn, const nlohmann::json& cfg, const Budg
     // whose fp32 temporaries [N,I] all live until its statement ends: 9 of them, the incoming
     // gradient, and in a non-fp32 run the fp32 copy of the saved input.
     u64 attnTransient = first < L && !o.fusedAttention ? B * heads * Tq * Tk * (fp32Run ? 8 : 2 * s + 4) : 0;
-    if (first < L && !gatedMlp && cpu) attnTransient = std::max(attnTransient, N * I * (9 * 4 + s + (fp32Run ? 0 : 4)));
+    // (Our model's GELU; a plain loop -- LossImpl::Eager, test_budget_measured -- uses the stock one.)
+    if (first < L && !gatedMlp && cpu && o.loss == LossImpl::Chunked)
+        attnTransient = std::max(attnTransient, N * I * (9 * 4 + s + (fp32Run ? 0 : 4)));
     m.activationLayers = keptLayers;
     m.activationAttention = keptAttention;
     m.activationLoss = topKept + ids;

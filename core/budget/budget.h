@@ -20,7 +20,8 @@ enum class BaseQuant { None, Nf4, Nf4DoubleQuant };
 enum class Device { Cpu, Cuda };
 // How the head and the loss run: Chunked = our trainer (core/train/lm_loss.cpp: row chunks, the
 // [tokens, vocabulary] logits never exist whole); Eager = logits for every position, then
-// cross-entropy (a plain PyTorch training loop; tests/core/test_budget_measured.cpp).
+// cross-entropy, with the stock tanh-GELU (a plain PyTorch training loop;
+// tests/core/test_budget_measured.cpp).
 enum class LossImpl { Chunked, Eager };
 
 struct BudgetOptions {
