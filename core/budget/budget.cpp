@@ -7,6 +7,7 @@
 #include <cstdio>
 
 #include "core/io/architecture.h"
+#include "core/train/loss_chunks.h"
 #include "core/peft/module_tree.h"
 #include "core/util/error.h"
 
@@ -82,6 +83,13 @@ BaseQuant parseQuant(const std::string& s, const std::string& where) {
     if (l == "nf4-dq" || l == "nf4_dq" || l == "nf4-double") return BaseQuant::Nf4DoubleQuant;
     fail(where, "quantisation '" + s + "' is not supported", "Use none, nf4 or nf4-dq (double-quantised constants).");
 }
+Device parseDevice(const std::string& s, const std::string& where) {
+    const std::string l = lower(s);
+    if (l == "cpu") return Device::Cpu;
+    if (l == "cuda" || l.rfind("cuda:", 0) == 0 || l == "gpu") return Device::Cuda;
+    fail(where, "device '" + s + "' is not supported", "Use cpu or cuda.");
+}
+std::string toString(Device d) { return d == Device::Cpu ? "cpu" : "cuda"; }
 std::string toString(Precision p) { return p == Precision::Fp32 ? "fp32" : p == Precision::Bf16 ? "bf16" : "fp16"; }
 std::string toString(Optimizer o) {
     switch (o) {
@@ -148,42 +156,55 @@ Estimate estimate(const ModelConfig& mcIn, const nlohmann::json& cfg, const Budg
     const u64 trainBase = U(e.params.trainableBase);
     const u64 trainable = U(e.params.trainable);
     m.gradients = trainAdded * 4 + trainBase * s;
-    // AdamW/Adam: two fp32 moments (exp_avg, exp_avg_sq) per trainable parameter; SGD with
-    // momentum one fp32 buffer; plain SGD none.
+    // AdamW/Adam: two moments (exp_avg, exp_avg_sq) per trainable parameter, SGD with momentum one
+    // buffer, plain SGD none; each in its parameter's dtype, as core/train/optimizer.cpp (and
+    // torch.optim) make them with zeros_like: fp32 for adapters, the precision for base weights.
     switch (o.optimizer) {
         case Optimizer::AdamW:
-        case Optimizer::Adam: m.optimizerState = trainable * 8; break;
-        case Optimizer::SgdMomentum: m.optimizerState = trainable * 4; break;
+        case Optimizer::Adam: m.optimizerState = trainAdded * 8 + trainBase * 2 * s; break;
+        case Optimizer::SgdMomentum: m.optimizerState = trainAdded * 4 + trainBase * s; break;
         case Optimizer::Sgd: m.optimizerState = 0; break;
     }
 
     // ---- Activations ----------------------------------------------------------------------------
-    // What LibTorch's autograd keeps for backward in a plain eager implementation (elements per
-    // token, times B*Tq tokens, times the precision's bytes). Tq = T + prompt-tuning virtual
-    // tokens; Tk = Tq + prefix-tuning positions. Autograd saves an op's input only when the
-    // gradient needs it: a frozen linear keeps only its weight (no activation), a linear whose
-    // weight trains or that feeds an adapter (LoRA's A reads the same input) keeps its input.
+    // What LibTorch's autograd keeps for backward in our models (core/model/*.cpp, core/peft/*),
+    // in bytes per token, times B*Tq tokens. Tq = T + prompt-tuning virtual tokens; Tk = Tq +
+    // prefix-tuning positions. Autograd saves an op's input only when the gradient needs it: a
+    // frozen linear keeps only its weight (no activation), a linear whose weight trains keeps its
+    // input. Adapters run in fp32 (peft keeps adapter weights in fp32): what they keep is fp32.
     // Per decoder layer l >= the first layer with something trainable (no gradient flows below):
-    //   H      layer input x (the norm's pow/mul keep it)            [+H if norm weights train]
-    //   H      normalised attention input, if q/k/v (c_attn) keeps its input
-    //   3*Dq   q, k, v after RoPE / GQA repeat, kept by QK^T and PV  (k, v at length Tk)
-    //   heads*Tk   the softmax output [B,heads,Tq,Tk] (attentionMatricesKept copies)
-    //   Dq     attention output, if o_proj (attn.c_proj) keeps its input
-    //   H      the residual after attention (second norm's input)  [+H if norm weights train]
-    //   H      normalised MLP input, if gate/up (c_fc) keep it
-    //   3*I    Llama: gate output (silu's input), silu output and up output (the product's inputs)
-    //   1*I    GPT-2: c_fc output (gelu's input; gelu_new as tanh-approximate gelu keeps only it)
-    //   I      the MLP activation, if down_proj (mlp.c_proj) keeps its input
-    //   + what the method keeps (LoRA: r per adapted linear, + in with dropout, DoRA +2*out;
-    //     IA3: the scaled output; bottleneck: H + 2*b per adapter)
+    //   2 x norm input    RMSNorm (Llama) normalises an fp32 copy of its input and keeps that (4H
+    //                     bytes) in a non-fp32 run; LayerNorm does so on CPU in bf16 (layers.h);
+    //                     otherwise the input itself (H in the precision). RMSNorm weights that
+    //                     train (BitFit train_norms) also keep the normalised input (H).
+    //   H / Dq / H / I    a linear's input in the precision when its weight trains (q/k/v and gate/up
+    //                     share theirs): the attention input, attention output, MLP input, MLP act.
+    //   adapters          their own fp32 copy of the input per adapted linear (shared with the base
+    //                     input in an fp32 run), LoRA's A output [r] (+ dropout output, DoRA 2*out),
+    //                     IA3's scaled output, bottleneck H + 2*b -- see each MethodSpec::footprint
+    //   3*Dq              q, and k, v after the GQA repeat (k and v at length Tk), kept by QK^T and
+    //                     PV (eager) or by the fused kernel, which also keeps its output and the
+    //                     per-head log-sum-exp (fp32)
+    //   heads*Tk          eager attention: the softmax output [B,heads,Tq,Tk], fp32 (causal_lm.cpp
+    //                     takes softmax in fp32), plus its cast to the precision for PV in a
+    //                     non-fp32 run; none with fused attention
+    //   MLP internals     Llama: gate output (silu's input; an fp32 copy on CPU in bf16), silu
+    //                     output and up output (the product's inputs); GPT-2: c_fc output (GELU's
+    //                     input; the tanh GELU keeps only it)
     // Dropout is assumed 0 (it is the identity in LibTorch then); p > 0 would add a copy and a mask.
     // Gradient checkpointing keeps only each layer's input and recomputes one layer in backward.
-    // Top of the model: final norm input H, its output H if the head trains; logits [B,Tq,V] in the
-    // precision (held by the caller for the whole step), their fp32 copy for the loss when the
-    // precision is not fp32, the fp32 log-softmax output kept by cross-entropy, and the token ids
-    // and labels (int64). SEQ_CLS heads have num_labels columns instead of V.
-    // Peak: kept activations + max(loss backward: fp32 grad of log-probs and of logits [B,Tq,V];
-    // one layer's attention backward: grads of probs and scores [B,heads,Tq,Tk]).
+    // Top of the model: the final norm's input. Then the head and the loss:
+    //   Chunked (our trainer, lm_loss.cpp): the final hidden states, their labelled rows and the
+    //     gradient for them ([N,H] each, precision) live through the backward; the head runs in row
+    //     chunks (loss_chunks.h): a frozen head forms one chunk's fp32 logits [n,V] (+ their product
+    //     in the precision before the cast) and turns them into the gradient in place; a trainable
+    //     head runs autograd per chunk: fp32 logits, log-softmax output and two fp32 gradients.
+    //   Eager: logits [B,Tq,V] in the precision (held for the whole step), their fp32 copy when the
+    //     precision is not fp32, the fp32 log-softmax output kept by cross-entropy, and in backward
+    //     two fp32 [B,Tq,V] gradients; the final norm's output too if the head trains.
+    // Token ids and labels (int64) either way. SEQ_CLS heads have num_labels columns instead of V.
+    // Peak: kept activations + max(the loss transient; one layer's attention backward: gradients
+    // of the probabilities and scores [B,heads,Tq,Tk]).
     const u64 B = U(o.batch);
     const u64 Tq = U(o.seqLen + fp.extraQueryTokens);
     const u64 Tk = Tq + U(fp.extraKeyTokens);
@@ -193,30 +214,40 @@ Estimate estimate(const ModelConfig& mcIn, const nlohmann::json& cfg, const Budg
     const u64 V = head == TaskHead::CausalLm ? U(mc.vocabSize) : U(mc.numLabels);
     const std::vector<InputGroup> groups = inputGroups(arch);
     const bool gatedMlp = mc.family == Family::Llama;
+    const bool rmsNorm = mc.family == Family::Llama;
+    const bool fp32Run = s == 4;
+    const bool cpu = o.device == Device::Cpu;
     const int64_t L = mc.numLayers;
     const int64_t first = fp.anyTrainable ? std::max<int64_t>(0, fp.firstGradLayer) : L;
+    const u64 groupWidth[4] = {H, Dq, H, I};
+    const u64 normIn = (!fp32Run && (rmsNorm || cpu)) ? 4 * H : s * H;   // bytes per token
+    const u64 normWeight = fp.normWeightsTrain && rmsNorm ? s * H : 0;   // bytes per token
+    const u64 attnEltBytes = o.fusedAttention ? 0 : 4 + (fp32Run ? 0 : s) + U(o.attentionMatricesKept - 1) * s;
 
     u64 maxLayerBytes = 0, keptLayers = 0, keptAttention = 0;
     std::vector<u64> layerKept(static_cast<size_t>(std::max<int64_t>(L, 0)), 0);  // bytes kept per layer
     for (int64_t l = first; l < L; ++l) {
         const auto& lin = fp.linears[static_cast<size_t>(l)];
         bool keep[4] = {false, false, false, false};
-        u64 extra = U(fp.extraPerLayer[static_cast<size_t>(l)]);
+        u64 fp32Elems = U(fp.extraPerLayer[static_cast<size_t>(l)]), precElems = 0;
         for (size_t i = 0; i < lin.size(); ++i) {
-            if (lin[i].inputSaved) keep[static_cast<int>(groups[i])] = true;
-            extra += U(lin[i].extraSaved);
+            const int g = static_cast<int>(groups[i]);
+            if (lin[i].inputSaved) keep[g] = true;
+            if (lin[i].adapterInputFp32) {
+                if (fp32Run) keep[g] = true;           // x.to(fp32) is x itself
+                else fp32Elems += groupWidth[g];       // one fp32 copy per adapted linear
+            }
+            precElems += U(lin[i].extraSaved);
+            fp32Elems += U(lin[i].extraSavedFp32);
         }
-        u64 perToken = 2 * H + (fp.normWeightsTrain ? 2 * H : 0);  // x, residual (+ pre-weight norms)
-        perToken += keep[0] ? H : 0;
-        perToken += keep[1] ? Dq : 0;
-        perToken += keep[2] ? H : 0;
-        perToken += keep[3] ? I : 0;
-        perToken += gatedMlp ? 3 * I : I;
-        perToken += extra;
-        const u64 qkv = B * (Tq * Dq + 2 * Tk * Dq);
-        const u64 probs = B * heads * Tq * Tk * U(o.attentionMatricesKept);
-        const u64 layerHidden = (N * perToken + qkv) * s;
-        const u64 layerAttn = probs * s;
+        u64 perToken = 2 * (normIn + normWeight);
+        for (int g = 0; g < 4; ++g) perToken += keep[g] ? groupWidth[g] * s : 0;
+        perToken += precElems * s + fp32Elems * 4;
+        perToken += gatedMlp ? ((cpu && !fp32Run) ? 4 : s) * I + 2 * s * I : s * I;
+        if (o.fusedAttention) perToken += Dq * s + heads * 4;  // the kernel's output and log-sum-exp
+        const u64 qkv = B * (Tq * Dq + 2 * Tk * Dq) * s;
+        const u64 layerHidden = N * perToken + qkv;
+        const u64 layerAttn = B * heads * Tq * Tk * attnEltBytes;
         maxLayerBytes = std::max(maxLayerBytes, layerHidden + layerAttn);
         if (o.gradientCheckpointing) {
             keptLayers += N * H * s;  // the checkpointed layer input
@@ -229,17 +260,35 @@ Estimate estimate(const ModelConfig& mcIn, const nlohmann::json& cfg, const Budg
     }
     if (o.gradientCheckpointing && first < L) keptLayers += maxLayerBytes;  // one layer recomputed
     const bool gradAtTop = first < L || fp.lmHeadTrains;
-    if (gradAtTop) keptLayers += N * H * s + (fp.lmHeadTrains ? N * H * s : 0);  // final norm in/out
-    const u64 logits = N * V * s;
-    const u64 lossKept = N * V * ((s != 4 ? 4 : 0) + 4);  // fp32 copy (if any) + log-softmax output
+    if (gradAtTop) keptLayers += N * (normIn + normWeight);  // the final norm's input
     const u64 ids = N * 8 * 2;
-    const u64 lossTransient = gradAtTop ? N * V * 8 : 0;
-    const u64 attnTransient = first < L ? 2 * B * heads * Tq * Tk * s : 0;
+    u64 topKept = 0, lossTransient = 0, lossFreedBeforeLayers = 0;
+    if (o.loss == LossImpl::Chunked) {
+        // hidden [B,Tq,H], its labelled rows and their gradient live until the layers' backward ends.
+        topKept = 3 * N * H * s;
+        const u64 n = U(lmLossChunkRows(static_cast<int64_t>(V), static_cast<int64_t>(N), fp32Run, !cpu));
+        if (fp.lmHeadTrains) lossTransient = n * V * (16 + (fp32Run ? 0 : s));
+        else if (gradAtTop) lossTransient = n * V * (4 + (fp32Run ? 0 : s));
+    } else {
+        if (gradAtTop && fp.lmHeadTrains) keptLayers += N * H * s;  // the head's input
+        const u64 logits = N * V * s;
+        const u64 lossKept = N * V * ((fp32Run ? 0 : 4) + 4);  // fp32 copy (if any) + log-softmax output
+        topKept = logits + lossKept;
+        lossFreedBeforeLayers = lossKept;  // freed once cross-entropy's backward ran
+        lossTransient = gradAtTop ? N * V * 8 : 0;
+    }
+    // One layer's backward transient: eager attention's gradients of the probabilities and scores
+    // [B,heads,Tq,Tk]; or, for GPT-2 on CPU, the tanh-GELU's hand-written backward (layers.h),
+    // whose fp32 temporaries [N,I] all live until its statement ends: 9 of them, the incoming
+    // gradient, and in a non-fp32 run the fp32 copy of the saved input.
+    u64 attnTransient = first < L && !o.fusedAttention ? B * heads * Tq * Tk * (fp32Run ? 8 : 2 * s + 4) : 0;
+    // (Our model's GELU; a plain loop -- LossImpl::Eager, test_budget_measured -- uses the stock one.)
+    if (first < L && !gatedMlp && cpu && o.loss == LossImpl::Chunked)
+        attnTransient = std::max(attnTransient, N * I * (9 * 4 + s + (fp32Run ? 0 : 4)));
     m.activationLayers = keptLayers;
     m.activationAttention = keptAttention;
-    m.activationLoss = logits + lossKept + ids;
-    // lossKept is freed once cross-entropy's backward ran, before the layers' backward starts.
-    m.activationTransient = std::max(lossTransient, attnTransient > lossKept ? attnTransient - lossKept : 0);
+    m.activationLoss = topKept + ids;
+    m.activationTransient = std::max(lossTransient, attnTransient > lossFreedBeforeLayers ? attnTransient - lossFreedBeforeLayers : 0);
     // An NF4 base dequantises one linear's weight at a time into the precision (the QLoRA linear's
     // custom backward dequantises again rather than keeping it): the largest such matrix is live.
     if (quant) {
@@ -254,30 +303,35 @@ Estimate estimate(const ModelConfig& mcIn, const nlohmann::json& cfg, const Budg
     // and its parameters' gradients appear then. So the live set at layer l is the kept tensors
     // of layers <= l plus the gradients of layers >= l (plus those outside the layers, booked at
     // the start) plus one layer's backward transient. The peak is the largest of:
-    // the loss backward (everything kept + the loss transient), each layer's backward, and the end
-    // (every gradient). With few trainable parameters this is the activation peak; for full
+    // the loss backward (everything kept + the loss transient), each layer's backward, and the
+    // optimizer step (every gradient + the step's temporaries: for base weights that train, the
+    // largest tensor's sqrt(v) and its quotient in AdamW, or its fp32 copy for the clipping norm
+    // in a non-fp32 run). With few trainable parameters this is the activation peak; for full
     // fine-tuning of a small batch the gradients dominate and do not add to the activation peak.
     {
         const double gradPerParam = trainable > 0 ? static_cast<double>(m.gradients) / static_cast<double>(trainable) : 0.0;
         auto gradOf = [&](int64_t n) { return static_cast<u64>(static_cast<double>(U(n)) * gradPerParam); };
         // Outside the layers: the head's and final norm's gradients appear first (full fine-tuning;
         // a tied head's gradient is the embedding's), the rest (embeddings, virtual tokens) last.
-        u64 gTop = 0;
+        u64 gTop = 0, largestBase = 0;
         if (spec.replacesBase())
-            for (const auto& mod : tree.modules)
+            for (const auto& mod : tree.modules) {
                 if (mod.kind == ModuleKind::Head || (mod.kind == ModuleKind::Norm && mod.layer < 0))
                     gTop += gradOf(mod.kind == ModuleKind::Head && mod.tiedToEmbedding ? mod.in * mod.out : mod.params());
+                largestBase = std::max(largestBase, U(mod.weightParams()));
+            }
         const u64 gOut = std::min(gTop, gradOf(e.params.outsideLayers));
         u64 gAbove = 0;  // gradients of layers >= l
         u64 keptBelow = keptLayers + keptAttention;  // kept tensors of layers <= l (+ top of model)
-        const u64 always = logits + ids;
+        const u64 always = (o.loss == LossImpl::Chunked ? topKept : topKept - lossFreedBeforeLayers) + ids;
         u64 peak = m.activations;  // the loss backward
         for (int64_t l = L - 1; l >= 0; --l) {
             gAbove += gradOf(e.params.byLayer[static_cast<size_t>(l)]);
             peak = std::max(peak, always + keptBelow + gOut + gAbove + attnTransient);
             keptBelow -= std::min(keptBelow, layerKept[static_cast<size_t>(l)]);
         }
-        peak = std::max(peak, always + m.gradients);
+        m.optimizerTransient = o.optimizer == Optimizer::Sgd ? 0 : largestBase * std::max<u64>(2 * s, fp32Run ? 0 : 4);
+        peak = std::max(peak, ids + m.gradients + m.optimizerTransient);
         m.stepPeak = peak;
     }
 
@@ -344,6 +398,7 @@ nlohmann::json toJson(const Estimate& e) {
                            {"attention_matrices", m.activationAttention},
                            {"logits_and_loss", m.activationLoss},
                            {"backward_transient", m.activationTransient}}},
+                         {"optimizer_transient", m.optimizerTransient},
                          {"step_peak", m.stepPeak},
                          {"kv_cache_generation", m.kvCache},
                          {"generation_total", m.generationTotal}};
@@ -356,7 +411,10 @@ nlohmann::json toJson(const Estimate& e) {
                     {"precision", toString(e.options.precision)},
                     {"optimizer", toString(e.options.optimizer)},
                     {"quantize_base", toString(e.options.quantizeBase)},
-                    {"gradient_checkpointing", e.options.gradientCheckpointing}};
+                    {"gradient_checkpointing", e.options.gradientCheckpointing},
+                    {"device", toString(e.options.device)},
+                    {"attention", e.options.fusedAttention ? "fused" : "eager"},
+                    {"loss", e.options.loss == LossImpl::Chunked ? "chunked" : "eager"}};
     return j;
 }
 

@@ -17,6 +17,12 @@ namespace peft::budget {
 enum class Precision { Fp32, Bf16, Fp16 };
 enum class Optimizer { AdamW, Adam, Sgd, SgdMomentum };
 enum class BaseQuant { None, Nf4, Nf4DoubleQuant };
+enum class Device { Cpu, Cuda };
+// How the head and the loss run: Chunked = our trainer (core/train/lm_loss.cpp: row chunks, the
+// [tokens, vocabulary] logits never exist whole); Eager = logits for every position, then
+// cross-entropy, with the stock tanh-GELU (a plain PyTorch training loop;
+// tests/core/test_budget_measured.cpp).
+enum class LossImpl { Chunked, Eager };
 
 struct BudgetOptions {
     int64_t batch = 1;
@@ -27,9 +33,16 @@ struct BudgetOptions {
     BaseQuant quantizeBase = BaseQuant::None;  // QLoRA-style NF4 storage of the frozen layer linears
     int64_t numLabels = 0;                   // SEQ_CLS head size; 0 = config.json's id2label count
     int64_t generationContext = 0;           // KV cache length for generation; 0 = seqLen
+    // Where the step runs: some CPU kernels of LibTorch 1.x are slow in bf16, so the models compute
+    // LayerNorm and SiLU in fp32 there and autograd keeps those fp32 copies (core/model/layers.h).
+    Device device = Device::Cpu;
+    LossImpl loss = LossImpl::Chunked;
+    // Fused attention (at::scaled_dot_product_attention, LibTorch >= 2.1; see
+    // fusedAttentionAvailable() in core/model/causal_lm.h): no [B,heads,T,T] matrix is kept.
+    bool fusedAttention = false;
     // [B,H,T,T] attention matrices autograd keeps per layer in eager attention: the softmax output
-    // (kept by softmax's backward and by probs@V). Set 2 for an implementation that also keeps the
-    // pre-softmax scores (e.g. a separate fp32 upcast before softmax).
+    // (fp32, kept by softmax's backward; in a non-fp32 run probs@V keeps its cast to the precision
+    // too). Set 2 for an implementation that also keeps the pre-softmax scores.
     int attentionMatricesKept = 1;
 
     // Builders with chained setters (LibTorch's options style).
@@ -39,14 +52,19 @@ struct BudgetOptions {
     BudgetOptions& withOptimizer(Optimizer o) { optimizer = o; return *this; }
     BudgetOptions& withQuantizeBase(BaseQuant q) { quantizeBase = q; return *this; }
     BudgetOptions& withGradientCheckpointing(bool g) { gradientCheckpointing = g; return *this; }
+    BudgetOptions& withDevice(Device d) { device = d; return *this; }
+    BudgetOptions& withLoss(LossImpl l) { loss = l; return *this; }
+    BudgetOptions& withFusedAttention(bool f) { fusedAttention = f; return *this; }
 };
 
 Precision parsePrecision(const std::string& s, const std::string& where);      // fp32|bf16|fp16 (float32, ...)
 Optimizer parseOptimizer(const std::string& s, const std::string& where);      // adamw|adam|sgd|sgd-momentum
 BaseQuant parseQuant(const std::string& s, const std::string& where);          // none|nf4|nf4-dq
+Device parseDevice(const std::string& s, const std::string& where);            // cpu|cuda (cuda:N)
 std::string toString(Precision p);
 std::string toString(Optimizer o);
 std::string toString(BaseQuant q);
+std::string toString(Device d);
 int bytesOf(Precision p);
 
 struct MemoryParts {
@@ -60,6 +78,7 @@ struct MemoryParts {
     uint64_t activationAttention = 0;              // [B,heads,T,T] attention matrices kept
     uint64_t activationLoss = 0;                   // logits, fp32 log-probs, token ids
     uint64_t activationTransient = 0;              // the largest short-lived gradient set during backward
+    uint64_t optimizerTransient = 0;               // the optimizer step's temporaries (base weights that train)
     // Activations and gradients never peak together (a layer's gradients appear as its kept
     // tensors are freed): the largest live set of the two during one step, <= their sum.
     uint64_t stepPeak = 0;

@@ -1,5 +1,6 @@
 // `peft-studio-cli bench-train`: times the real Trainer (setup, batches, loss, backward, clip,
 // AdamW) on random token rows for a few steps after a warm-up, and prints one JSON line.
+// LoRA by default; --peft-config runs any method (the memory benchmark uses it).
 #include <sys/resource.h>
 #include <unistd.h>
 
@@ -7,6 +8,7 @@
 #include <chrono>
 #include <cstdlib>
 #include <filesystem>
+#include <fstream>
 #include <iostream>
 #include <random>
 #include <thread>
@@ -36,11 +38,20 @@ std::vector<std::string> splitComma(const std::string& s) {
     }
     return out;
 }
+
+// Resident set size of this process now ("VmRSS" in /proc/self/status), in bytes; 0 if unknown.
+double currentRssBytes() {
+    std::ifstream in("/proc/self/status");
+    std::string line;
+    while (std::getline(in, line))
+        if (line.rfind("VmRSS:", 0) == 0) return std::atof(line.c_str() + 6) * 1024.0;
+    return 0;
+}
 }  // namespace
 
 int cmdBenchTrain(const std::vector<std::string>& argv) {
-    Args a(argv, {"model", "precision", "batch", "seq", "steps", "warmup", "device", "r", "alpha", "targets", "threads", "seed", "work-dir", "profile"},
-           {"fan-in-fan-out"}, "bench-train");
+    Args a(argv, {"model", "precision", "batch", "seq", "steps", "warmup", "device", "r", "alpha", "targets", "threads", "seed", "work-dir", "profile", "peft-config"},
+           {"fan-in-fan-out", "count-tensors"}, "bench-train");
     const std::string model = a.require("model");
     const int64_t batch = a.getInt("batch", 2), seq = a.getInt("seq", 128);
     const int64_t steps = a.getInt("steps", 5), warmup = a.getInt("warmup", 2);
@@ -48,6 +59,9 @@ int cmdBenchTrain(const std::vector<std::string>& argv) {
         fail("bench-train", "--batch, --seq, --steps must be positive (--seq at least 2) and --warmup not negative",
              "Use e.g. --batch 2 --seq 128 --steps 5 --warmup 2.");
     if (a.has("threads")) at::set_num_threads(static_cast<int>(a.getInt("threads", 1)));
+    // Before anything is loaded: LibTorch, BLAS and the C++ runtime alone.
+    const double rssStart = currentRssBytes();
+    if (a.has("count-tensors")) enableCpuTensorCounting();
     const ModelConfig mc = ModelConfig::load(model);
 
     nlohmann::json method = {{"peft_type", "LORA"},
@@ -56,6 +70,12 @@ int cmdBenchTrain(const std::vector<std::string>& argv) {
                              {"lora_dropout", 0.0},
                              {"target_modules", splitComma(a.get("targets", "c_attn"))},
                              {"fan_in_fan_out", a.has("fan-in-fan-out")}};
+    if (a.has("peft-config")) {
+        // An adapter_config.json (a file, or a folder holding one) for any method, FULL included.
+        std::filesystem::path p(a.get("peft-config"));
+        if (std::filesystem::is_directory(p)) p /= "adapter_config.json";
+        method = readJsonFile(p.string());
+    }
     namespace fs = std::filesystem;
     const fs::path work = a.has("work-dir") ? fs::path(a.get("work-dir"))
                                             : fs::temp_directory_path() / ("peft-bench-" + std::to_string(::getpid()));
@@ -89,6 +109,11 @@ int cmdBenchTrain(const std::vector<std::string>& argv) {
     Trainer trainer(cfg);
     trainer.setData(std::move(data));
     trainer.setup();
+    const double rssAfterSetup = currentRssBytes();
+    const CpuTensorBytes tensorsAfterSetup = cpuTensorBytes();
+    // The model is built with placeholder parameters that loading replaces (never touched, so
+    // never resident): the training peak is counted from here.
+    resetCpuTensorPeak();
     resetPeakDeviceMemory(trainer.device());
 
     using Clock = std::chrono::steady_clock;
@@ -151,7 +176,16 @@ int cmdBenchTrain(const std::vector<std::string>& argv) {
                           {"tokens_per_s", static_cast<double>(batch * seq) / mean},
                           {"first_loss", losses.empty() ? 0.0 : losses.front()},
                           {"last_loss", losses.empty() ? 0.0 : losses.back()},
-                          {"peak_rss_mib", static_cast<double>(ru.ru_maxrss) / 1024.0}};
+                          {"peak_rss_mib", static_cast<double>(ru.ru_maxrss) / 1024.0},
+                          {"rss_start_mib", rssStart / (1024.0 * 1024.0)},
+                          {"rss_after_setup_mib", rssAfterSetup / (1024.0 * 1024.0)},
+                          {"peft_type", cfg.method.value("peft_type", std::string("LORA"))}};
+    if (a.has("count-tensors")) {
+        // Live CPU tensor bytes (not counting memory-mapped weights): after setup, and the peak
+        // from then on (the training steps, the final save).
+        out["tensor_after_setup_mib"] = static_cast<double>(tensorsAfterSetup.current) / (1024.0 * 1024.0);
+        out["tensor_peak_mib"] = static_cast<double>(cpuTensorBytes().peak) / (1024.0 * 1024.0);
+    }
     if (mem.available) {
         out["cuda_peak_allocated_mib"] = static_cast<double>(mem.peakAllocated) / (1024.0 * 1024.0);
         out["cuda_peak_reserved_mib"] = static_cast<double>(mem.peakReserved) / (1024.0 * 1024.0);

@@ -9,6 +9,7 @@
 #include "core/cli/args.h"
 #include "core/cli/commands.h"
 #include "core/io/model_config.h"
+#include "core/model/causal_lm.h"
 #include "core/util/error.h"
 
 namespace peft::cli {
@@ -33,7 +34,7 @@ nlohmann::json loadMethodConfig(const std::string& path) {
 int cmdEstimate(const std::vector<std::string>& argv) {
     Args a(argv,
            {"model", "peft-config", "batch-size", "seq-len", "precision", "optimizer", "quantize", "num-labels",
-            "dataset-tokens", "epochs", "tokens-per-second", "generation-context"},
+            "dataset-tokens", "epochs", "tokens-per-second", "generation-context", "device", "attention"},
            {"json", "with-full", "gradient-checkpointing"}, "estimate");
     const std::string modelPath = a.require("model");
     const ModelConfig mc = ModelConfig::load(modelPath);
@@ -47,6 +48,11 @@ int cmdEstimate(const std::vector<std::string>& argv) {
     o.numLabels = a.getInt("num-labels", 0);
     o.generationContext = a.getInt("generation-context", 0);
     o.gradientCheckpointing = a.has("gradient-checkpointing");
+    // The step as this build's trainer runs it: on which device, eager or fused attention.
+    o.device = budget::parseDevice(a.get("device", "cpu"), "estimate --device");
+    const std::string attn = a.get("attention", fusedAttentionAvailable() ? "fused" : "eager");
+    if (attn != "eager" && attn != "fused") fail("estimate --attention", "'" + attn + "' is not eager or fused", "Use eager or fused.");
+    o.fusedAttention = attn == "fused";
     if (o.batch <= 0) fail("estimate --batch-size", "must be positive", "");
     if (o.seqLen <= 0) fail("estimate --seq-len", "must be positive", "");
 

@@ -14,8 +14,8 @@ namespace peft::cli {
 
 const std::vector<Command>& commands() {
     static const std::vector<Command> k = {
-        {"info", "Show version, LibTorch, BLAS and threads; with --model, summarise a model folder",
-         "peft-studio-cli info [--model DIR]", cmdInfo},
+        {"info", "Show version, LibTorch, BLAS and threads; with --model, summarise a model folder; with --load, time loading it and its peak RSS",
+         "peft-studio-cli info [--model DIR [--load [--precision bf16|fp32]]]", cmdInfo},
         {"init-model", "Write a randomly initialised model folder from a config.json (for pretraining and benchmarks)",
          "peft-studio-cli init-model --config config.json --out DIR [--tokenizer DIR] [--seed N] [--dtype fp32|bf16]",
          cmdInitModel},
@@ -29,8 +29,8 @@ const std::vector<Command>& commands() {
         {"merge", "Merge a LoRA/DoRA/(IA)3 adapter into its base and write a Hugging Face model folder", "peft-studio-cli merge --model DIR --adapter ADIR --out DIR [--dtype fp32|bf16]", cmdMerge},
         {"logits", "Write a model's (optionally adapted) logits for input_ids from a safetensors file", "peft-studio-cli logits --model DIR [--adapter ADIR] --input IN.safetensors --out OUT.safetensors [--pad-token-id N]", cmdLogits},
         {"dataset", "Import a dataset file and print its validation report", "peft-studio-cli dataset --file F [--format auto|text|instruction|chat|classification|tokens] [--tokenizer DIR] [--max-length N] [--template auto|chatml|llama3|llama2|zephyr|alpaca|plain] [--train-on responses|all] [--packing] [--validation-file F | --validation-split R] [--column FIELD=COLUMN]... [--stop-on-error] [--seed N] [--json]", cmdDataset},
-        {"bench-train", "Time the real trainer (LoRA) on random tokens and print one JSON line: tokens/s, step time, peak RSS (and CUDA peak memory)", "peft-studio-cli bench-train --model DIR [--precision bf16|fp32] [--batch 2] [--seq 128] [--steps 5] [--warmup 2] [--device auto|cpu|cuda] [--r 16] [--alpha 32] [--targets c_attn[,..]] [--fan-in-fan-out] [--threads N] [--seed N] [--work-dir DIR] [--profile TRACE.json]", cmdBenchTrain},
-        {"estimate", "Trainable parameters, memory, adapter size (and time) per method, from config.json alone", "peft-studio-cli estimate --model DIR_OR_CONFIG [--peft-config adapter_config.json]... [--batch-size N --seq-len T --precision fp32|bf16|fp16] [--optimizer adamw|adam|sgd|sgd-momentum] [--quantize none|nf4|nf4-dq] [--gradient-checkpointing] [--num-labels N] [--with-full] [--dataset-tokens N --epochs E --tokens-per-second X] [--json]", cmdEstimate},
+        {"bench-train", "Time the real trainer (LoRA, or any method with --peft-config) on random tokens and print one JSON line: tokens/s, step time, peak RSS (and CUDA peak memory)", "peft-studio-cli bench-train --model DIR [--precision bf16|fp32] [--batch 2] [--seq 128] [--steps 5] [--warmup 2] [--device auto|cpu|cuda] [--r 16] [--alpha 32] [--targets c_attn[,..]] [--fan-in-fan-out] [--peft-config adapter_config.json] [--count-tensors] [--threads N] [--seed N] [--work-dir DIR] [--profile TRACE.json]", cmdBenchTrain},
+        {"estimate", "Trainable parameters, memory, adapter size (and time) per method, from config.json alone", "peft-studio-cli estimate --model DIR_OR_CONFIG [--peft-config adapter_config.json]... [--batch-size N --seq-len T --precision fp32|bf16|fp16] [--optimizer adamw|adam|sgd|sgd-momentum] [--quantize none|nf4|nf4-dq] [--gradient-checkpointing] [--device cpu|cuda] [--attention eager|fused] [--num-labels N] [--with-full] [--dataset-tokens N --epochs E --tokens-per-second X] [--json]", cmdEstimate},
         {"rank-modules", "Score every linear module on a dataset (gradient norm, Taylor, Fisher) and suggest LoRA target_modules/rank_pattern", "peft-studio-cli rank-modules --model DIR --dataset FILE [--format F] [--max-length N] [--template T] [--train-on responses|all] [--batches N] [--batch-size B] [--seed S] [--method grad|taylor|fisher] [--budget PARAMS] [--top-k K] [--threshold F] [--r R] [--alpha A] [--allocate-ranks] [--precision fp32|bf16] [--device auto|cpu|cuda] [--out adapter_config.json] [--json]", cmdRankModules},
     };
     return k;

@@ -217,6 +217,14 @@ struct CausalSoftmaxCpu : torch::autograd::Function<CausalSoftmaxCpu> {
 
 }  // namespace
 
+bool fusedAttentionAvailable() {
+#if TORCH_VERSION_MAJOR > 2 || (TORCH_VERSION_MAJOR == 2 && TORCH_VERSION_MINOR >= 1)
+    return true;
+#else
+    return false;
+#endif
+}
+
 torch::Tensor attention(const torch::Tensor& q, const torch::Tensor& k, const torch::Tensor& v,
                         const torch::Tensor& mask, double scale) {
     const int64_t H = q.size(1), kvH = k.size(1), T = q.size(2), Tk = k.size(2);

@@ -135,6 +135,10 @@ CausalLM buildModel(const ModelConfig& config);
 // The "minus infinity" of additive masks in a dtype (finite, as transformers uses).
 double maskValue(torch::Dtype dtype);
 
+// attention() runs a fused kernel (at::scaled_dot_product_attention, LibTorch >= 2.1) that keeps
+// no [B,heads,T,Tk] matrix for backward; false: the eager softmax path (the budget models both).
+bool fusedAttentionAvailable();
+
 // Attention over [B,H,T,D] queries and [B,kvH,Tk,D] keys/values; mask additive [B|1,1,T,Tk],
 // or undefined for a plain causal mask (T == Tk, no padding).
 torch::Tensor attention(const torch::Tensor& q, const torch::Tensor& k, const torch::Tensor& v,

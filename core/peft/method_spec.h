@@ -41,13 +41,18 @@ struct SavedTensor {
 };
 
 // What the method makes autograd keep, per decoder layer, used by budget/ for activation memory.
+// Adapters compute in fp32 whatever the base precision (peft keeps adapter weights in fp32): what
+// they keep is counted apart from what the base keeps in the precision.
 struct LinearFootprint {
-    bool inputSaved = false;   // the linear's input is kept (its weight trains, or an adapter reads it)
-    int64_t extraSaved = 0;    // other elements per token kept (LoRA's r-wide A output, IA3's pre-scale output)
+    bool inputSaved = false;       // the linear's input is kept in the precision (its weight trains)
+    bool adapterInputFp32 = false; // an adapter keeps its own fp32 copy of the input (LoRA's A, IA3 on
+                                   // the input); in fp32 runs that is the base input itself, shared
+    int64_t extraSaved = 0;        // other elements per token kept in the precision (IA3's pre-scale output)
+    int64_t extraSavedFp32 = 0;    // other fp32 elements per token (LoRA's A output [r], DoRA's two [out])
 };
 struct TrainingFootprint {
     std::vector<std::vector<LinearFootprint>> linears;  // [layer][ArchTable::linears index]
-    std::vector<int64_t> extraPerLayer;  // elements per token kept by modules the method inserts (bottleneck)
+    std::vector<int64_t> extraPerLayer;  // fp32 elements per token kept by modules the method inserts (bottleneck)
     bool normWeightsTrain = false;       // norm weights train: the pre-weight normalised input is kept
     bool embeddingTrains = false;
     bool lmHeadTrains = false;           // the head's input (final norm output) is kept

@@ -1,6 +1,8 @@
 // Chunked causal-LM head + cross-entropy with a hand-formed gradient (see lm_loss.h).
 #include "core/train/lm_loss.h"
 
+#include "core/train/loss_chunks.h"
+
 #include <algorithm>
 #include <vector>
 
@@ -95,13 +97,9 @@ LmLoss lmLossChunked(CausalLMImpl& model, const torch::Tensor& hidden, const tor
     const bool doBackward = backward && torch::GradMode::is_enabled() && (hidden.requires_grad() || headTrains);
     const int64_t V = w.size(0);
     const int64_t N = out.count;
-    // fp32 logits per chunk: ~16 MiB on CPU, ~256 MiB on GPUs
-    // (fewer, larger matrix products).
-    // (CPU: small buffers stay in the allocator's heap and cache instead of fresh, faulting pages.)
-    // fp32 on CPU: one large BLAS product beats several thin ones (measured), so big chunks.
-    const bool thin = !hidden.is_cuda() && hidden.scalar_type() != torch::kFloat32;
-    const int64_t budget = thin ? (int64_t{16} << 20) : (int64_t{256} << 20);
-    if (chunkRows <= 0) chunkRows = std::max<int64_t>(64, budget / (V * 4));
+    // fp32 logits per chunk: ~16 MiB on CPU for bf16, ~256 MiB for fp32 and on GPUs (see
+    // loss_chunks.h; the budget's memory model uses the same rule).
+    if (chunkRows <= 0) chunkRows = lmLossChunkRows(V, N, hidden.scalar_type() == torch::kFloat32, hidden.is_cuda());
     chunkRows = std::min(chunkRows, N);
 
     // A trainable head (full fine-tuning, modules_to_save) needs autograd through the weight:

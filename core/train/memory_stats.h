@@ -16,4 +16,16 @@ struct DeviceMemory {
 void resetPeakDeviceMemory(const torch::Device& device);
 DeviceMemory peakDeviceMemory(const torch::Device& device);
 
+// Live bytes of CPU tensor storage allocated through LibTorch's CPU allocator (memory-mapped
+// weights are not counted: they never pass through it). Off until enableCpuTensorCounting(),
+// which wraps the CPU allocator; call it before any tensor that should be counted is made.
+// For benchmarks: it tells what tensors hold apart from what malloc keeps on top.
+struct CpuTensorBytes {
+    int64_t current = 0;
+    int64_t peak = 0;
+};
+void enableCpuTensorCounting();
+CpuTensorBytes cpuTensorBytes();
+void resetCpuTensorPeak();  // peak := current
+
 }  // namespace peft

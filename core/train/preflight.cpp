@@ -9,6 +9,7 @@
 #include <sstream>
 
 #include "core/budget/budget.h"
+#include "core/model/causal_lm.h"
 #include "core/data/dataset_config.h"
 #include "core/io/model_config.h"
 #include "core/util/error.h"
@@ -67,6 +68,8 @@ PreflightReport preflight(const RunConfig& cfg, const std::string& deviceType) {
         o.optimizer = t.optimizer == "sgd" ? (t.momentum > 0 ? budget::Optimizer::SgdMomentum : budget::Optimizer::Sgd)
                                            : t.optimizer == "adam" ? budget::Optimizer::Adam : budget::Optimizer::AdamW;
         o.quantizeBase = t.quantizeBase ? budget::BaseQuant::Nf4DoubleQuant : budget::BaseQuant::None;  // as Trainer::setup quantises
+        o.device = gpu ? budget::Device::Cuda : budget::Device::Cpu;
+        o.fusedAttention = fusedAttentionAvailable();
         nlohmann::json method = cfg.method;
         method.erase("init_from");
         const bool full = peftTypeOf(method, "method") == "FULL";

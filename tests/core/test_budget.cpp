@@ -9,6 +9,7 @@
 #include <fstream>
 
 #include "core/budget/budget.h"
+#include "core/model/causal_lm.h"
 #include "core/io/model_config.h"
 #include "core/peft/method_spec.h"
 #include "core/peft/target_match.h"
@@ -238,7 +239,7 @@ void expectPartsAddUp(const budget::Estimate& e) {
     EXPECT_EQ(w, m.weights);
     EXPECT_EQ(m.activationLayers + m.activationAttention + m.activationLoss + m.activationTransient, m.activations);
     EXPECT_EQ(m.trainingTotal(), m.weights + m.optimizerState + m.stepPeak);
-    EXPECT_LE(m.stepPeak, m.activations + m.gradients);
+    EXPECT_LE(m.stepPeak, m.activations + m.gradients + m.optimizerTransient);
     EXPECT_GE(m.stepPeak, std::max(m.activations, m.gradients));
     const json j = budget::toJson(e);
     EXPECT_EQ(j["memory_bytes"]["total"].get<uint64_t>(), m.trainingTotal());
@@ -252,11 +253,17 @@ TEST(BudgetMemory, FullFineTuneFp32) {
     EXPECT_EQ(e.memory.gradients, 4 * n);
     EXPECT_EQ(e.memory.optimizerState, 8 * n);  // AdamW: two fp32 moments
     expectPartsAddUp(e);
-    // bf16 halves weights and gradients, not the fp32 moments.
+    // bf16 halves weights, gradients and the moments: the trainer's AdamW (like torch.optim) makes
+    // its moments with zeros_like(param), so bf16 base weights get bf16 moments.
     const budget::Estimate b = budget::estimate(mc, nullptr, BudgetOptions().withPrecision(budget::Precision::Bf16));
     EXPECT_EQ(b.memory.weights, 2 * n);
     EXPECT_EQ(b.memory.gradients, 2 * n);
-    EXPECT_EQ(b.memory.optimizerState, 8 * n);
+    EXPECT_EQ(b.memory.optimizerState, 4 * n);
+    // The step's temporaries for the largest tensor (the 128256 x 4096 embedding): AdamW's sqrt(v)
+    // and quotient in fp32; in bf16 the clipping norm's fp32 copy of its gradient.
+    EXPECT_EQ(e.memory.optimizerTransient, 128256ULL * 4096 * 8);
+    EXPECT_EQ(b.memory.optimizerTransient, 128256ULL * 4096 * 4);
+    expectPartsAddUp(b);
     // SGD keeps no state.
     EXPECT_EQ(budget::estimate(mc, nullptr, BudgetOptions().withOptimizer(budget::Optimizer::Sgd)).memory.optimizerState, 0u);
 }
@@ -329,8 +336,10 @@ TEST(BudgetMemory, ActivationsBehave) {
     // attention input, q/k/v, probs, gate/silu/up outputs, r per adapter.
     json qv = lora(8, {"q_proj", "v_proj"});
     qv["layers_to_transform"] = {31};
+    // The head and loss of a plain loop: whole logits, log-softmax, two fp32 gradients in backward.
     BudgetOptions small;
     small.seqLen = 128;
+    small.loss = budget::LossImpl::Eager;
     const budget::Estimate e = budget::estimate(mc, qv, small);
     const uint64_t T = 128, H = 4096, I = 14336, V = 32000;
     const uint64_t layer = (T * (3 * H + 3 * I + 2 * 8) + 3 * T * H) * 4;
@@ -338,6 +347,29 @@ TEST(BudgetMemory, ActivationsBehave) {
     EXPECT_EQ(e.memory.activationAttention, 32 * T * T * 4);
     EXPECT_EQ(e.memory.activationLoss, T * V * 4 + T * V * 4 + T * 16);
     EXPECT_EQ(e.memory.activationTransient, T * V * 8);
+    // Our trainer's chunked loss (fp32 on CPU: chunks of 256 MiB of logits, here all T rows):
+    // hidden states, their labelled rows and their gradient [T,H], one chunk's fp32 logits.
+    small.loss = budget::LossImpl::Chunked;
+    const budget::Estimate c = budget::estimate(mc, qv, small);
+    EXPECT_EQ(c.memory.activationLayers, e.memory.activationLayers);
+    EXPECT_EQ(c.memory.activationLoss, 3 * T * H * 4 + T * 16);
+    EXPECT_EQ(c.memory.activationTransient, T * V * 4);
+    // bf16 on CPU: RMSNorm and SiLU keep fp32 copies, LoRA its fp32 input copy per adapter and
+    // A output; the softmax output is kept in fp32 and cast for PV; the loss runs in 16 MiB chunks
+    // (131 rows of 32000 fp32 logits, here all 128) with their bf16 product.
+    small.precision = budget::Precision::Bf16;
+    const budget::Estimate h = budget::estimate(mc, qv, small);
+    const uint64_t layerBf16 = T * (2 * 4 * H + 2 * 4 * H + 2 * 4 * 8 + 4 * I + 2 * 2 * I) + 3 * T * H * 2;
+    EXPECT_EQ(h.memory.activationLayers, layerBf16 + T * H * 4);
+    EXPECT_EQ(h.memory.activationAttention, 32 * T * T * (4 + 2));
+    EXPECT_EQ(h.memory.activationTransient, T * V * (4 + 2));
+    // On a GPU the bf16 SiLU keeps its bf16 input; fused attention keeps no T x T matrix but its
+    // output and log-sum-exp.
+    small.device = budget::Device::Cuda;
+    small.fusedAttention = true;
+    const budget::Estimate g = budget::estimate(mc, qv, small);
+    EXPECT_EQ(g.memory.activationLayers, layerBf16 - T * 2 * I + T * (H * 2 + 32 * 4) + T * H * 4);
+    EXPECT_EQ(g.memory.activationAttention, 0u);
 }
 
 TEST(BudgetFiles, WholeModelExportMatchesTheFixtureFiles) {
@@ -404,6 +436,7 @@ TEST(BudgetCli, JsonMatchesTheLibrary) {
     o.batch = 2;
     o.seqLen = 64;
     o.precision = budget::Precision::Bf16;
+    o.fusedAttention = fusedAttentionAvailable();  // the CLI's default: this build's attention
     const budget::Estimate lib = budget::estimate(mc, cfg, o);
     EXPECT_EQ(j[0]["trainable_params"].get<int64_t>(), 1126400);  // as in param-counts/expected.json
     EXPECT_EQ(j[0]["trainable_params"].get<int64_t>(), lib.params.trainable);
@@ -421,6 +454,21 @@ TEST(BudgetCli, JsonMatchesTheLibrary) {
     // A bad option fails with a non-zero exit code.
     const std::string cmd3 = test::cliPath() + " estimate --model " + model + " --precision fp8 > /dev/null 2>&1";
     EXPECT_NE(std::system(cmd3.c_str()), 0);
+    EXPECT_NE(std::system((test::cliPath() + " estimate --model " + model + " --attention flash > /dev/null 2>&1").c_str()), 0);
+    EXPECT_NE(std::system((test::cliPath() + " estimate --model " + model + " --device tpu > /dev/null 2>&1").c_str()), 0);
+    // --device and --attention reach the library: a bf16 step on a GPU with fused attention.
+    const std::string cmd4 = test::cliPath() + " estimate --model " + model + " --peft-config " + cfgPath +
+                             " --batch-size 2 --seq-len 64 --precision bf16 --device cuda --attention fused --json > " + out +
+                             " 2>/dev/null";
+    ASSERT_EQ(std::system(cmd4.c_str()), 0) << cmd4;
+    const json j4 = readJsonFile(out);
+    o.device = budget::Device::Cuda;
+    o.fusedAttention = true;
+    const budget::Estimate gpu = budget::estimate(mc, cfg, o);
+    EXPECT_EQ(j4[0]["memory_bytes"]["total"].get<uint64_t>(), gpu.memory.trainingTotal());
+    EXPECT_EQ(j4[0]["memory_bytes"]["activation_parts"]["attention_matrices"].get<uint64_t>(), 0u);
+    EXPECT_EQ(j4[0]["options"]["device"], "cuda");
+    EXPECT_EQ(j4[0]["options"]["attention"], "fused");
 }
 
 }  // namespace

@@ -253,6 +253,10 @@ Result measure(const ModelConfig& mc, const json& cfg, int64_t B, int64_t T) {
     budget::BudgetOptions o;
     o.batch = B;
     o.seqLen = T;
+    // This net forms the whole logits and takes cross-entropy (and runs eager attention): the
+    // budget's model of a plain training loop, not of our trainer's chunked loss.
+    o.loss = budget::LossImpl::Eager;
+    o.fusedAttention = false;
     const budget::Estimate e = budget::estimate(mc, cfg, o);
     // During one step on top of the weights: activations and the parameters' gradients.
     const double estimated = static_cast<double>(e.memory.stepPeak);

@@ -1,4 +1,5 @@
 // safetensors reader/writer: round trip, zero-copy views, and every kind of corrupt file.
+#include <filesystem>
 #include <fstream>
 
 #include "core/io/safetensors.h"
@@ -45,6 +46,26 @@ TEST(Safetensors, ReadsFixtureModel) {
     const auto& t = f->at("transformer.wte.weight");
     EXPECT_EQ(t.shape, (std::vector<int64_t>{512, 64}));
     EXPECT_EQ(t.dtype, st::DType::F32);
+}
+
+// `info --load` (the load benchmark's probe): loads, pages in and runs the model, and reports the
+// file size it read and resident memory that covers the mapped weights.
+TEST(Safetensors, InfoLoadReportsFileSizeAndResidentMemory) {
+    const std::string dir = test::fixture("tiny-llama/base");
+    const auto r = test::runCli("info --model " + dir + " --load --precision fp32", false);
+    ASSERT_EQ(r.rc, 0) << r.out;
+    auto value = [&](const std::string& key) {
+        const size_t at = r.out.find("\n" + key + ": ");
+        EXPECT_NE(at, std::string::npos) << key << " missing in:\n" << r.out;
+        return at == std::string::npos ? -1.0 : std::stod(r.out.substr(at + key.size() + 3));
+    };
+    const double bytes = static_cast<double>(std::filesystem::file_size(dir + "/model.safetensors"));
+    EXPECT_EQ(value("file_bytes"), bytes);
+    EXPECT_GE(value("peak_rss_mib") - value("rss_start_mib"), bytes / (1024.0 * 1024.0) * 0.9);
+    EXPECT_GE(value("load_s"), 0.0);
+    EXPECT_GE(value("forward_s"), 0.0);
+    // --load needs a model.
+    EXPECT_NE(test::runCli("info --load", false).rc, 0);
 }
 
 TEST(Safetensors, InPlaceWriteDoesNotTouchFile) {

@@ -113,8 +113,9 @@ private:
                     saved->push_back({k + ".adapter_up.weight", {H, s.b}});
                     saved->push_back({k + ".adapter_up.bias", {H}});
                 }
-                // Kept for backward: the adapter input [H] (down trains), the down output [b]
-                // (the activation's input) and the activation output [b] (up's input).
+                // Kept for backward, fp32 (bottleneck.cpp runs the adapter in fp32): the adapter
+                // input [H] (down trains), the down output [b] (the activation's input) and the
+                // activation output [b] (up's input).
                 if (fp) {
                     fp->extraPerLayer[static_cast<size_t>(l)] += H + 2 * s.b;
                     fp->firstGradLayer = std::min(fp->firstGradLayer, l);

@@ -82,9 +82,10 @@ public:
                 p.fp.lmHeadTrains = true;
                 continue;
             }
-            // x * ia3 keeps x (feedforward: the linear's input); out * ia3 keeps the linear's output.
+            // x * ia3 keeps x cast to fp32 (feedforward: the linear's input, ia3.cpp scales it in
+            // fp32); out * ia3 keeps the linear's output in the precision.
             LinearFootprint& f = p.fp.linears[static_cast<size_t>(m->layer)][static_cast<size_t>(m->linearIndex)];
-            if (isFf) f.inputSaved = true;
+            if (isFf) f.adapterInputFp32 = true;
             else f.extraSaved += m->out;
             p.fp.firstGradLayer = std::min(p.fp.firstGradLayer, m->layer);
         }

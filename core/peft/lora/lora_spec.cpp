@@ -157,12 +157,13 @@ public:
                 p.fp.lmHeadTrains = true;
                 continue;
             }
-            // Autograd keeps: the input x (lora_A's weight trains), A's output [r] for lora_B,
-            // with dropout its output [in] (and mask); DoRA also the base output and the scaled
-            // LoRA output [out] each, for the magnitude's gradient.
+            // Autograd keeps, all fp32 (lora.cpp computes the adapter in fp32): the input x cast
+            // to fp32 (lora_A's weight trains; a copy per adapted linear unless the run is fp32),
+            // A's output [r] for lora_B, with dropout its output [in]; DoRA also the base output and
+            // the LoRA output [out] each, for the magnitude's gradient.
             LinearFootprint& f = p.fp.linears[static_cast<size_t>(m->layer)][static_cast<size_t>(m->linearIndex)];
-            f.inputSaved = true;
-            f.extraSaved += r + (dropout > 0 ? m->in : 0) + (dora ? 2 * m->out : 0);
+            f.adapterInputFp32 = true;
+            f.extraSavedFp32 += r + (dropout > 0 ? m->in : 0) + (dora ? 2 * m->out : 0);
             p.fp.firstGradLayer = std::min(p.fp.firstGradLayer, m->layer);
         }
         if (bias == "all") {
