@@ -8,7 +8,7 @@ namespace peft {
 // Rapids report CPU models it has no entry for) and falls back to its generic "Prescott" SSE3
 // kernels: fp32 matrix products run ~3-4x slower than the CPU allows. When the loaded OpenBLAS
 // chose that fallback and the CPU has AVX-512 (or AVX2 + FMA), this re-runs OpenBLAS's own
-// kernel selection with OPENBLAS_CORETYPE=SkylakeX (or Haswell), exactly what setting that
+// kernel selection with OPENBLAS_CORETYPE=Haswell (see blas_tune.cpp for why not SkylakeX), exactly what setting that
 // variable before start-up does. Nothing happens when OPENBLAS_CORETYPE is already set, when
 // the BLAS is not OpenBLAS, or when OpenBLAS picked a real core itself.
 // Returns a line for the log ("" when nothing was changed).
