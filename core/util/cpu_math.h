@@ -33,7 +33,10 @@ PEFT_INLINE float expApprox(float x) {
     p = p * r + 0.5f;
     p = p * r + 1.0f;
     p = p * r + 1.0f;
-    const int32_t bits = (static_cast<int32_t>(n) + 127) << 23;
+    // A NaN input gives a NaN polynomial (propagated, so NaN losses are still caught); its exponent
+    // is taken as 0 so the float-to-int conversion and the shift stay defined (UBSan found this).
+    const float ne = n == n ? n : 0.0f;
+    const uint32_t bits = static_cast<uint32_t>(static_cast<int32_t>(ne) + 127) << 23;
     float scale;
     std::memcpy(&scale, &bits, sizeof scale);
     return p * scale;
