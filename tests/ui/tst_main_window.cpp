@@ -7,6 +7,7 @@
 #include "ui/log_panel.h"
 #include "ui/main_window.h"
 #include "ui/pages/budget_page.h"
+#include "ui/pages/evaluate_page.h"
 #include "ui/pages/dataset_page.h"
 #include "ui/pages/model_page.h"
 #include "ui/pages/page.h"
@@ -119,6 +120,13 @@ private Q_SLOTS:
             QVERIFY(imported.wait(60000));
         }
         QCOMPARE(w.datasetPage()->previewTable()->rowCount() > 0, true);
+        // The playground wraps a typed prompt in the demo tokenizer's ChatML template, as training did;
+        // a plain-text dataset gets the prompt as typed.
+        QCOMPARE(QString::fromStdString(peft::ui::playgroundPrompt(cfg, "Which book?")),
+                 QStringLiteral("<|im_start|>user\nWhich book?<|im_end|>\n<|im_start|>assistant\n"));
+        nlohmann::json text = cfg;
+        text["dataset"]["format"] = "text";
+        QCOMPARE(QString::fromStdString(peft::ui::playgroundPrompt(text, "Which book?")), QStringLiteral("Which book?"));
     }
     void screenshotsEveryPage() {
         QTemporaryDir tmp;

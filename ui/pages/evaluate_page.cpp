@@ -158,6 +158,31 @@ bool EvaluatePage::loadRunMetrics() {
     return found;
 }
 
+std::string playgroundPrompt(const nlohmann::json& runConfig, const std::string& typed) {
+    // The tuned model learned the run's prompt template: both models get the prompt in it.
+    const nlohmann::json& ds = runConfig.contains("dataset") ? runConfig["dataset"] : nlohmann::json::object();
+    const std::string templ = ds.value("template", std::string("auto"));
+    const std::string format = ds.value("format", std::string("auto"));
+    std::optional<data::TemplateKind> kind = data::templateFromName(templ);
+    // "auto" on a chat/instruction dataset means the tokenizer's own chat template (as training used).
+    if (!kind && templ == "auto" && (format == "chat" || format == "instruction")) {
+        try {
+            kind = data::recogniseTokenizerConfig(runConfig.value("model", std::string()));
+        } catch (const std::exception&) {
+            kind.reset();  // an unreadable tokenizer_config: the prompt goes in as typed
+        }
+    }
+    if (!kind) return typed;
+    std::string wrapped;
+    // Everything before the (empty) response: the separator after its end-of-turn marker is not
+    // part of the prompt (with it, ChatML prompts ended in "assistant\n\n").
+    for (const auto& seg : data::renderInstruction(*kind, typed, "", "", data::defaultTemplateTokens(*kind))) {
+        if (seg.trained) break;
+        wrapped += seg.text;
+    }
+    return wrapped.empty() ? typed : wrapped;
+}
+
 void EvaluatePage::generate() {
     if (m_worker) return;
     banner()->clear();
@@ -174,24 +199,7 @@ void EvaluatePage::generate() {
     }
     const std::string adapterDir =
         (std::filesystem::path(cfg.value("output_dir", std::string())) / "adapter").string();
-    // The tuned model learned the run's prompt template: both models get the prompt in it.
-    const std::string templ = cfg["dataset"].value("template", std::string("auto"));
-    const std::string format = cfg["dataset"].value("format", std::string("auto"));
-    std::optional<data::TemplateKind> kind = data::templateFromName(templ);
-    // "auto" on a chat/instruction dataset means the tokenizer's own chat template (as training used).
-    if (!kind && templ == "auto" && (format == "chat" || format == "instruction")) {
-        try {
-            kind = data::recogniseTokenizerConfig(modelDir);
-        } catch (const std::exception&) {
-            kind.reset();  // an unreadable tokenizer_config: the prompt goes in as typed
-        }
-    }
-    if (kind) {
-        std::string wrapped;
-        for (const auto& seg : data::renderInstruction(*kind, prompt, "", "", data::defaultTemplateTokens(*kind)))
-            if (!seg.trained) wrapped += seg.text;
-        if (!wrapped.empty()) prompt = wrapped;
-    }
+    prompt = playgroundPrompt(cfg, prompt);
     GenerateOptions opts;
     opts.maxNewTokens = m_maxTokens->value();
     opts.greedy = m_greedy->isChecked();

@@ -3,6 +3,10 @@
 #pragma once
 #include "ui/pages/page.h"
 
+#include <nlohmann/json.hpp>
+
+#include <string>
+
 #include "ui/metric_point.h"
 
 #include <atomic>
@@ -58,5 +62,9 @@ private:
     std::shared_ptr<std::atomic<bool>> m_cancelFlag;
     std::shared_ptr<Loaded> m_loaded;
 };
+
+// The prompt as both playground models get it: wrapped in the run's prompt template (the
+// tokenizer's chat template for "auto" on a chat/instruction dataset), else as typed.
+std::string playgroundPrompt(const nlohmann::json& runConfig, const std::string& typed);
 
 }  // namespace peft::ui
