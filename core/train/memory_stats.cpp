@@ -5,7 +5,10 @@
 #include <c10/core/CPUAllocator.h>
 #include <c10/core/impl/alloc_cpu.h>
 
+#include <torch/version.h>
+
 #include <atomic>
+#include <cstring>
 #include <mutex>
 #include <unordered_map>
 
@@ -65,9 +68,16 @@ void countedFree(void* p) {
     g_cpuCurrent -= static_cast<int64_t>(bytes);
 }
 // Same memory as LibTorch's default CPU allocator (c10::alloc_cpu), with a running count.
+// LibTorch 2.3 made Allocator::allocate non-const and added a pure copy_data.
+#if TORCH_VERSION_MAJOR > 2 || (TORCH_VERSION_MAJOR == 2 && TORCH_VERSION_MINOR >= 3)
+#define PEFT_ALLOCATE_CONST
+#define PEFT_ALLOCATOR_COPY_DATA 1
+#else
+#define PEFT_ALLOCATE_CONST const
+#endif
 class CountingCpuAllocator : public c10::Allocator {
 public:
-    c10::DataPtr allocate(size_t n) const override {
+    c10::DataPtr allocate(size_t n) PEFT_ALLOCATE_CONST override {
         void* p = n ? c10::alloc_cpu(n) : nullptr;
         if (p) {
             std::lock_guard<std::mutex> lock(g_cpuMutex);
@@ -80,6 +90,11 @@ public:
         return {p, p, &countedFree, c10::Device(c10::DeviceType::CPU)};
     }
     c10::DeleterFnPtr raw_deleter() const override { return &countedFree; }
+#ifdef PEFT_ALLOCATOR_COPY_DATA
+    void copy_data(void* dest, const void* src, std::size_t count) const override {
+        if (count) std::memcpy(dest, src, count);
+    }
+#endif
 };
 }  // namespace
 

@@ -3,7 +3,7 @@
 # peft-studio-cli against that torch, then runs our trainer (bench-train) and the
 # transformers+peft peer (peer_gpu_lora.py) one after the other on the same GPU:
 # GPT-2 124M LoRA r=16 c_attn 8x512 and TinyLlama-1.1B LoRA r=16 q,v 4x1024, bf16.
-# Usage: SRC=<checkout> DEPS=<unpacked -dev packages root, optional> OUT=<dir> gpu_bench.sh
+# Usage: SRC=<checkout> DEPS=<unpacked -dev packages root, optional> OUT=<dir> [PAIRS=1|2] gpu_bench.sh
 set -u
 SRC="${SRC:-$(cd "$(dirname "$0")/../.." && pwd)}"
 OUT="${OUT:-/tmp/gpu-bench}"
@@ -65,8 +65,10 @@ peer tinyllama 4 1024
 # The peer with bf16 weights (no fp32 copy of the frozen base), then a second pair.
 peer gpt2 8 512 --bf16-weights
 peer tinyllama 4 1024 --bf16-weights
-ours gpt2 gpt2 8 512 c_attn --fan-in-fan-out
-peer gpt2 8 512
-ours tinyllama tinyllama 4 1024 q_proj,v_proj
-peer tinyllama 4 1024
+if [ "${PAIRS:-2}" -ge 2 ]; then
+  ours gpt2 gpt2 8 512 c_attn --fan-in-fan-out
+  peer gpt2 8 512
+  ours tinyllama tinyllama 4 1024 q_proj,v_proj
+  peer tinyllama 4 1024
+fi
 log "done"
