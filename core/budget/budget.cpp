@@ -181,13 +181,16 @@ Estimate estimate(const ModelConfig& mcIn, const nlohmann::json& cfg, const Budg
     //                     share theirs): the attention input, attention output, MLP input, MLP act.
     //   adapters          their own fp32 copy of the input per adapted linear (shared with the base
     //                     input in an fp32 run), LoRA's A output [r] (+ dropout output, DoRA 2*out),
-    //                     IA3's scaled output, bottleneck H + 2*b -- see each MethodSpec::footprint
+    //                     IA3's scaled output, bottleneck H + 2*b -- see each MethodSpec::footprint.
+    //                     Our LoRA (not DoRA) in a bf16/fp16 run runs both products in that dtype:
+    //                     it keeps the input itself (shared) and A's output in the precision.
     //   3*Dq              q, and k, v after the GQA repeat (k and v at length Tk), kept by QK^T and
     //                     PV (eager) or by the fused kernel, which also keeps its output and the
     //                     per-head log-sum-exp (fp32)
     //   heads*Tk          eager attention: the softmax output [B,heads,Tq,Tk], fp32 (causal_lm.cpp
     //                     takes softmax in fp32), plus its cast to the precision for PV in a
-    //                     non-fp32 run; none with fused attention
+    //                     non-fp32 run; our CPU model's fused causal softmax (no prefix) keeps
+    //                     only its output in the precision; none with fused attention (SDPA)
     //   MLP internals     Llama: gate output (silu's input; an fp32 copy on CPU in bf16), silu
     //                     output and up output (the product's inputs); GPT-2: c_fc output (GELU's
     //                     input; the tanh GELU keeps only it)
@@ -222,7 +225,14 @@ Estimate estimate(const ModelConfig& mcIn, const nlohmann::json& cfg, const Budg
     const u64 groupWidth[4] = {H, Dq, H, I};
     const u64 normIn = (!fp32Run && (rmsNorm || cpu)) ? 4 * H : s * H;   // bytes per token
     const u64 normWeight = fp.normWeightsTrain && rmsNorm ? s * H : 0;   // bytes per token
-    const u64 attnEltBytes = o.fusedAttention ? 0 : 4 + (fp32Run ? 0 : s) + U(o.attentionMatricesKept - 1) * s;
+    // Our model on CPU without SDPA (LibTorch < 2.1) runs causal attention over equal-length
+    // queries and keys (no prefix; right padding counts as none in training, causal_lm.cpp)
+    // through a fused scale+mask+softmax that keeps only its output, in the precision.
+    const bool ours = o.loss == LossImpl::Chunked;
+    const bool fusedCausalCpu = ours && cpu && !o.fusedAttention && fp.extraKeyTokens == 0;
+    const u64 attnEltBytes = o.fusedAttention ? 0
+                             : fusedCausalCpu ? U(o.attentionMatricesKept) * s
+                                              : 4 + (fp32Run ? 0 : s) + U(o.attentionMatricesKept - 1) * s;
 
     u64 maxLayerBytes = 0, keptLayers = 0, keptAttention = 0;
     std::vector<u64> layerKept(static_cast<size_t>(std::max<int64_t>(L, 0)), 0);  // bytes kept per layer
@@ -233,12 +243,14 @@ Estimate estimate(const ModelConfig& mcIn, const nlohmann::json& cfg, const Budg
         for (size_t i = 0; i < lin.size(); ++i) {
             const int g = static_cast<int>(groups[i]);
             if (lin[i].inputSaved) keep[g] = true;
+            // Our LoRA in a bf16/fp16 run: products in the activations' dtype on the input itself.
+            const bool actDtype = ours && !fp32Run && lin[i].actDtypeInLowPrecision;
             if (lin[i].adapterInputFp32) {
-                if (fp32Run) keep[g] = true;           // x.to(fp32) is x itself
-                else fp32Elems += groupWidth[g];       // one fp32 copy per adapted linear
+                if (fp32Run || actDtype) keep[g] = true;  // x.to(fp32) is x itself / x is used as is
+                else fp32Elems += groupWidth[g];          // one fp32 copy per adapted linear
             }
             precElems += U(lin[i].extraSaved);
-            fp32Elems += U(lin[i].extraSavedFp32);
+            (actDtype ? precElems : fp32Elems) += U(lin[i].extraSavedFp32);
         }
         u64 perToken = 2 * (normIn + normWeight);
         for (int g = 0; g < 4; ++g) perToken += keep[g] ? groupWidth[g] * s : 0;
@@ -278,13 +290,14 @@ Estimate estimate(const ModelConfig& mcIn, const nlohmann::json& cfg, const Budg
         lossTransient = gradAtTop ? N * V * 8 : 0;
     }
     // One layer's backward transient: eager attention's gradients of the probabilities and scores
-    // [B,heads,Tq,Tk]; or, for GPT-2 on CPU, the tanh-GELU's hand-written backward (layers.h),
-    // whose fp32 temporaries [N,I] all live until its statement ends: 9 of them, the incoming
-    // gradient, and in a non-fp32 run the fp32 copy of the saved input.
-    u64 attnTransient = first < L && !o.fusedAttention ? B * heads * Tq * Tk * (fp32Run ? 8 : 2 * s + 4) : 0;
+    // [B,heads,Tq,Tk] (fp32 softmax: an fp32 and a precision one; the fused causal softmax: both in
+    // the precision); or, for GPT-2 on CPU, the tanh-GELU's fused backward (layers.h): the
+    // incoming gradient and the result, [N,I] each in the precision.
+    u64 attnTransient = first < L && !o.fusedAttention
+                            ? B * heads * Tq * Tk * (fusedCausalCpu ? 2 * s : fp32Run ? 8 : 2 * s + 4)
+                            : 0;
     // (Our model's GELU; a plain loop -- LossImpl::Eager, test_budget_measured -- uses the stock one.)
-    if (first < L && !gatedMlp && cpu && o.loss == LossImpl::Chunked)
-        attnTransient = std::max(attnTransient, N * I * (9 * 4 + s + (fp32Run ? 0 : 4)));
+    if (first < L && !gatedMlp && cpu && ours) attnTransient = std::max(attnTransient, N * I * 2 * s);
     m.activationLayers = keptLayers;
     m.activationAttention = keptAttention;
     m.activationLoss = topKept + ids;

@@ -110,7 +110,14 @@ torch::Tensor CausalLMImpl::hiddenStatesFromEmbeddings(torch::Tensor h, torch::T
     auto opts = torch::TensorOptions().device(dev);
     // No cache, no prefix and no padding: a plain causal mask that attention() applies itself
     // (fused kernels on torch >= 2.1, no [B,1,T,Tk] tensor). Otherwise an additive mask.
-    const bool plainCausal = past == 0 && Tk == T && T > 1 && kv.keyMask.all().item<bool>();
+    bool plainCausal = past == 0 && Tk == T && T > 1;
+    if (plainCausal) {
+        const torch::Tensor& km = kv.keyMask;
+        // Without padding, or (setPadRowsUnread, no cache to keep) with every row's padding at its end.
+        plainCausal = (m_padRowsUnread && !cache)
+                          ? (km.slice(1, 1) <= km.slice(1, 0, Tk - 1)).all().item<bool>()
+                          : km.all().item<bool>();
+    }
     torch::Tensor additive;
     if (!plainCausal) additive = additiveMask(kv.keyMask, past, T, opts);
 

@@ -99,6 +99,11 @@ public:
     virtual torch::Tensor embeddingWeight() = 0;
     torch::Dtype dtype() const { return m_dtype; }
     void setComputeDtype(torch::Dtype d) { m_dtype = d; }
+    // For callers that never read the outputs at padding positions (training and evaluation:
+    // their labels are -100, and the classifier reads each row's last real token): a right-padded
+    // batch then runs as plain causal attention. A real query never sees a later padding key,
+    // so its result is unchanged, and the fused kernels apply (no [B,1,T,Tk] mask is built).
+    void setPadRowsUnread(bool on) { m_padRowsUnread = on; }
 
 protected:
     virtual torch::Tensor embedTokens(const torch::Tensor& ids) = 0;                       // [B,T] -> [B,T,C]
@@ -119,6 +124,7 @@ protected:
     ArchTable m_table;
     std::shared_ptr<AdapterState> m_state;
     torch::Dtype m_dtype = torch::kFloat32;
+    bool m_padRowsUnread = false;
     std::map<std::string, Linear> m_linears;
     std::vector<std::map<std::string, std::shared_ptr<BlockAdapter>>> m_blockAdapters;
     std::map<std::string, std::shared_ptr<PromptProvider>> m_prompts;

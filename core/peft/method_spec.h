@@ -49,6 +49,9 @@ struct LinearFootprint {
                                    // the input); in fp32 runs that is the base input itself, shared
     int64_t extraSaved = 0;        // other elements per token kept in the precision (IA3's pre-scale output)
     int64_t extraSavedFp32 = 0;    // other fp32 elements per token (LoRA's A output [r], DoRA's two [out])
+    bool actDtypeInLowPrecision = false;  // our model, non-fp32 run: the adapter's products run in the
+                                          // activations' dtype (LoRA without DoRA, lora.cpp), so it keeps
+                                          // the base input itself and extraSavedFp32 in the precision
 };
 struct TrainingFootprint {
     std::vector<std::vector<LinearFootprint>> linears;  // [layer][ArchTable::linears index]

@@ -105,6 +105,9 @@ void Trainer::setup(const ProgressFn& progress) {
     mo.device = m_device;
     LoadedModel lm = loadModel(m_cfg.model, mo);
     m_model = lm.model;
+    // The trainer reads no output at padding positions (labels -100; the classifier takes each
+    // row's last real token): right-padded batches get plain causal (fused) attention.
+    m_model->setPadRowsUnread(true);
 
     if (t.quantizeBase) {
         // QLoRA: frozen layer linears stored as NF4 (blocks of 64, double-quantised scales),

@@ -354,14 +354,22 @@ TEST(BudgetMemory, ActivationsBehave) {
     EXPECT_EQ(c.memory.activationLayers, e.memory.activationLayers);
     EXPECT_EQ(c.memory.activationLoss, 3 * T * H * 4 + T * 16);
     EXPECT_EQ(c.memory.activationTransient, T * V * 4);
-    // bf16 on CPU: RMSNorm and SiLU keep fp32 copies, LoRA its fp32 input copy per adapter and
-    // A output; the softmax output is kept in fp32 and cast for PV; the loss runs in 16 MiB chunks
-    // (131 rows of 32000 fp32 logits, here all 128) with their bf16 product.
+    // bf16 on CPU: RMSNorm and SiLU keep fp32 copies; LoRA runs its products in bf16 on the
+    // normalised input itself (one bf16 [T,H] that q and v share) and keeps A's bf16 output; the
+    // fused causal softmax keeps its bf16 output only; the loss runs in 16 MiB chunks (131 rows of
+    // 32000 fp32 logits, here all 128) with their bf16 product.
     small.precision = budget::Precision::Bf16;
     const budget::Estimate h = budget::estimate(mc, qv, small);
-    const uint64_t layerBf16 = T * (2 * 4 * H + 2 * 4 * H + 2 * 4 * 8 + 4 * I + 2 * 2 * I) + 3 * T * H * 2;
+    const uint64_t layerBf16 = T * (2 * 4 * H + 2 * H + 2 * 2 * 8 + 4 * I + 2 * 2 * I) + 3 * T * H * 2;
     EXPECT_EQ(h.memory.activationLayers, layerBf16 + T * H * 4);
-    EXPECT_EQ(h.memory.activationAttention, 32 * T * T * (4 + 2));
+    EXPECT_EQ(h.memory.activationAttention, 32 * T * T * 2);
+    // A plain loop (eager softmax in fp32, adapters in fp32) keeps both softmax copies and the
+    // adapters' fp32 input copies.
+    BudgetOptions plain = small;
+    plain.loss = budget::LossImpl::Eager;
+    const budget::Estimate hp = budget::estimate(mc, qv, plain);
+    EXPECT_EQ(hp.memory.activationAttention, 32 * T * T * (4 + 2));
+    EXPECT_EQ(hp.memory.activationLayers - h.memory.activationLayers, T * (2 * 4 * H - 2 * H + 2 * 4 * 8 - 2 * 2 * 8));
     EXPECT_EQ(h.memory.activationTransient, T * V * (4 + 2));
     // On a GPU the bf16 SiLU keeps its bf16 input; fused attention keeps no T x T matrix but its
     // output and log-sum-exp.

@@ -216,3 +216,50 @@ TEST(CpuKernels, CausalAttentionMatchesMaskedSoftmax) {
         EXPECT_LT((v.grad().to(torch::kFloat64) - vd.grad()).abs().max().item<double>(), tol) << dtype;
     }
 }
+
+TEST(CpuKernels, RightPaddedBatchRunsCausalWithSameResult) {
+    // setPadRowsUnread (the trainer): a right-padded batch runs as plain causal attention (the
+    // fused kernel) instead of an additive [B,1,T,T] mask. Outputs and LoRA gradients at real
+    // positions must not change; padding positions do change (which shows the other path ran).
+    for (const char* fx : {"tiny-gpt2/base", "tiny-llama/base"}) {
+        for (auto dtype : {torch::kFloat32, torch::kBFloat16}) {
+            auto run = [&](bool unread) {
+                ModelOptions o;
+                o.dtype = dtype;
+                auto m = loadModel(test::fixture(fx), o);
+                const bool gpt2 = m.model->config().family == Family::Gpt2;
+                nlohmann::json cfg = {{"peft_type", "LORA"}, {"r", 4}, {"lora_alpha", 8},
+                                      {"target_modules", gpt2 ? nlohmann::json{"c_attn"} : nlohmann::json{"q_proj", "v_proj"}},
+                                      {"fan_in_fan_out", gpt2}};
+                auto ad = attachAdapter(*m.model, cfg, "default");
+                torch::manual_seed(7);
+                for (auto& [name, t] : ad.method->trainable()) {
+                    torch::NoGradGuard ng;
+                    t.normal_(0, 0.2);
+                }
+                m.model->setPadRowsUnread(unread);
+                torch::Tensor ids = torch::tensor({{84, 483, 83, 26, 7, 99, 12, 5}, {31, 9, 250, 77, 0, 0, 0, 0}}, torch::kInt64);
+                torch::Tensor mask = torch::tensor({{1, 1, 1, 1, 1, 1, 1, 1}, {1, 1, 1, 1, 0, 0, 0, 0}}, torch::kInt64);
+                torch::Tensor h = m.model->hiddenStates(ids, mask).to(torch::kFloat32);
+                torch::Tensor real = mask.to(torch::kFloat32).unsqueeze(-1);
+                (h * real).pow(2).sum().backward();
+                std::vector<torch::Tensor> grads;
+                for (auto& [name, t] : ad.method->trainable()) grads.push_back(t.grad().clone());
+                return std::make_pair(h.detach(), grads);
+            };
+            auto [hMask, gMask] = run(false);
+            auto [hCausal, gCausal] = run(true);
+            const double tol = dtype == torch::kFloat32 ? 1e-4 : 5e-2;
+            const double scale = hMask.abs().max().item<double>();
+            torch::Tensor realRows = torch::cat({hMask[0], hMask[1].slice(0, 0, 4)}) - torch::cat({hCausal[0], hCausal[1].slice(0, 0, 4)});
+            EXPECT_LT(realRows.abs().max().item<double>(), tol * scale) << fx << " " << dtype;
+            EXPECT_GT((hMask[1].slice(0, 4) - hCausal[1].slice(0, 4)).abs().max().item<double>(), 1e-3 * scale)
+                << fx << " " << dtype << ": padding rows unchanged, so the causal path did not run";
+            ASSERT_EQ(gMask.size(), gCausal.size());
+            for (size_t i = 0; i < gMask.size(); ++i) {
+                const double rel = (gMask[i] - gCausal[i]).norm().item<double>() / (gMask[i].norm().item<double>() + 1e-12);
+                EXPECT_LT(rel, dtype == torch::kFloat32 ? 1e-4 : 5e-2) << fx << " " << dtype << " grad " << i;
+            }
+        }
+    }
+}

@@ -164,6 +164,7 @@ public:
             LinearFootprint& f = p.fp.linears[static_cast<size_t>(m->layer)][static_cast<size_t>(m->linearIndex)];
             f.adapterInputFp32 = true;
             f.extraSavedFp32 += r + (dropout > 0 ? m->in : 0) + (dora ? 2 * m->out : 0);
+            f.actDtypeInLowPrecision = !dora;  // bf16/fp16 activations: the two products in that dtype
             p.fp.firstGradLayer = std::min(p.fp.firstGradLayer, m->layer);
         }
         if (bias == "all") {
