@@ -5,6 +5,7 @@
 
 #include <cmath>
 
+#include "core/data/prepare.h"
 #include "core/util/error.h"
 
 namespace peft::ui {
@@ -29,9 +30,15 @@ MetricPoint toMetricPoint(const StepMetrics& m) {
 TrainJob coreTrainJob() {
     return [](const nlohmann::json& runConfig, bool resume, const TrainHooks& hooks) {
         Trainer trainer(RunConfig::fromJson(runConfig, "project run config"));
-        trainer.setup([&](const std::string& what, double f) {
-            if (hooks.onProgress) hooks.onProgress(what, f);
-        });
+        if (hooks.stopRequested) trainer.setCancelCheck(hooks.stopRequested);
+        try {
+            trainer.setup([&](const std::string& what, double f) {
+                if (hooks.onProgress) hooks.onProgress(what, f);
+            });
+        } catch (const data::Cancelled&) {
+            spdlog::info("stopped while preparing the dataset; nothing was trained");
+            return;
+        }
         if (resume && !trainer.resumeFromLatest())
             fail(trainer.config().outputDir, "there is no checkpoint to resume from",
                  "Start a new run instead, or pick the run folder that holds checkpoints/.");

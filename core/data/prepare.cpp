@@ -149,9 +149,16 @@ PreparedDataset prepareDataset(const DatasetConfig& cfg, const Tokenizer* tok, c
     const ErrorPolicy policy = opts.policy ? *opts.policy : (cfg.onError == "stop" ? ErrorPolicy::Stop : ErrorPolicy::Skip);
     if (cfg.path.empty()) fail("dataset.path", "no dataset file given", "Choose a .jsonl, .json, .csv, .tsv or .txt file.");
 
+    auto checkCancel = [&] {
+        if (opts.cancelled && opts.cancelled()) throw Cancelled();
+    };
     std::vector<RawDataset> files;
     files.push_back(readDatasetFile(resolvePath(cfg.path, opts.baseDir), policy));
-    if (cfg.validationPath) files.push_back(readDatasetFile(resolvePath(*cfg.validationPath, opts.baseDir), policy));
+    checkCancel();
+    if (cfg.validationPath) {
+        files.push_back(readDatasetFile(resolvePath(*cfg.validationPath, opts.baseDir), policy));
+        checkCancel();
+    }
     const RawDataset& main = files[0];
 
     rep.file = main.path;
@@ -220,9 +227,11 @@ PreparedDataset prepareDataset(const DatasetConfig& cfg, const Tokenizer* tok, c
         rep.rejections.push_back({file, line, reason});
     };
 
+    uint64_t rowsSeen = 0;
     for (size_t fi = 0; fi < files.size(); ++fi) {
         const RawDataset& ds = files[fi];
         for (const auto& row : ds.rows) {
+            if ((++rowsSeen & 255) == 0) checkCancel();
             try {
                 Example ex = parseExample(applyColumnMapping(row.value, cfg.columnMapping), pd.format, row.line);
                 std::vector<Segment> segs;

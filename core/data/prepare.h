@@ -2,7 +2,9 @@
 // truncation, packing, the seeded train/validation split, and the ValidationReport.
 #pragma once
 #include <cstdint>
+#include <functional>
 #include <optional>
+#include <stdexcept>
 #include <string>
 #include <vector>
 
@@ -58,6 +60,14 @@ struct PrepareOptions {
     uint64_t seed = 42;                  // the run's training.seed: split determinism
     std::optional<ErrorPolicy> policy;   // overrides DatasetConfig::onError
     std::string baseDir;                 // relative dataset paths are resolved against it
+    // Polled after reading each file and every 256 rows; when it returns true, prepareDataset
+    // stops and throws Cancelled (a GUI import the user cancelled, a run stopped while preparing).
+    std::function<bool()> cancelled;
+};
+
+// Thrown by prepareDataset when PrepareOptions::cancelled asked it to stop.
+struct Cancelled : std::runtime_error {
+    Cancelled() : std::runtime_error("dataset preparation cancelled") {}
 };
 
 struct PreparedDataset {

@@ -143,6 +143,7 @@ void Trainer::setup(const ProgressFn& progress) {
         auto tok = Tokenizer::load(m_cfg.model);
         data::PrepareOptions po;
         po.seed = t.seed;
+        po.cancelled = m_cancel;
         data::PreparedDataset pd = data::prepareDataset(dc, tok.get(), po);
         for (const auto& r : pd.report.rejections)
             spdlog::warn("{}:{}: {}", dc.path, r.line, r.reason);

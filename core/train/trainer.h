@@ -72,6 +72,9 @@ public:
     // was called, creates the run folder and writes run.json.
     void setup(const ProgressFn& progress = {});
     void setData(TrainData data);
+    // Polled while setup() prepares the dataset: when it returns true, setup throws
+    // data::Cancelled (a Stop pressed before the first step).
+    void setCancelCheck(std::function<bool()> f) { m_cancel = std::move(f); }
 
     // Restores the newest checkpoint in output_dir. False when there is none.
     bool resumeFromLatest();
@@ -106,6 +109,7 @@ private:
     std::unique_ptr<Optimizer> m_optimizer;
     TrainData m_data;
     bool m_haveData = false;
+    std::function<bool()> m_cancel;
     bool m_classification = false;
     int64_t m_step = 0;
     int64_t m_totalSteps = 0;

@@ -543,3 +543,27 @@ TEST(Batcher, PadsMasksAndResumes) {
     EXPECT_EQ(cb.labels[0].item<int64_t>(), 1);
     EXPECT_EQ(cb.inputIds[1][1].item<int64_t>(), 9);
 }
+
+TEST(DatasetPrepare, CancelHookStopsTheRowLoop) {
+    // PrepareOptions::cancelled is polled after each file and every 256 rows: asking to stop
+    // throws Cancelled before the rows are done; a hook that never fires changes nothing.
+    peft::test::TempDir d;
+    std::string rows;
+    for (int i = 0; i < 2000; ++i) rows += "{\"text\": \"row " + std::to_string(i) + " of the file\"}\n";
+    DatasetConfig cfg;
+    cfg.path = write(d, "train.jsonl", rows);
+    cfg.format = "text";
+    cfg.validationSplit = 0;
+    WordTokenizer tok;
+    int polls = 0;
+    PrepareOptions never;
+    never.cancelled = [&] { ++polls; return false; };
+    auto pd = prepareDataset(cfg, &tok, never);
+    EXPECT_EQ(pd.train.size(), 2000u);
+    EXPECT_EQ(polls, 1 + 2000 / 256);  // after the file, then every 256 rows
+    PrepareOptions stop;
+    int calls = 0;
+    stop.cancelled = [&] { return ++calls == 3; };  // the second poll inside the row loop
+    EXPECT_THROW(prepareDataset(cfg, &tok, stop), Cancelled);
+    EXPECT_EQ(calls, 3);
+}

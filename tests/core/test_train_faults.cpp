@@ -9,6 +9,7 @@
 #include <limits>
 #include <nlohmann/json.hpp>
 
+#include "core/data/prepare.h"
 #include "core/train/trainer.h"
 #include "core/util/error.h"
 #include "tests/test_util.h"
@@ -138,6 +139,24 @@ TEST(TrainFaults, EveryLabelMaskedFromTheDataFileIsRefused) {
         std::string m = e.what();
         EXPECT_TRUE(contains(m, "masked") || contains(m, "no training examples") || contains(m, "max_length")) << m;
     }
+}
+
+TEST(TrainFaults, StopWhilePreparingDataEndsSetupWithoutARun) {
+    // A Stop pressed while setup() prepares the dataset (the GUI passes its stop flag): setup
+    // throws data::Cancelled and no checkpoint or metrics file exists.
+    peft::test::TempDir d;
+    {
+        std::ofstream data(d.file("big.jsonl"));
+        for (int i = 0; i < 600; ++i) data << json{{"text", "row " + std::to_string(i)}}.dump() << "\n";
+    }
+    json ds = {{"path", d.file("big.jsonl")}, {"format", "text"}, {"max_length", 16}};
+    peft::Trainer t(makeConfig(d, json::object(), ds));
+    int polls = 0;
+    t.setCancelCheck([&] { return ++polls >= 2; });  // after the file is read, at row 256
+    EXPECT_THROW(t.setup(), peft::data::Cancelled);
+    EXPECT_EQ(polls, 2);
+    EXPECT_FALSE(fs::exists(d.file("run/checkpoints")));
+    EXPECT_FALSE(fs::exists(d.file("run/metrics.jsonl")));
 }
 
 TEST(TrainFaults, AllocationFailureStopsWithACheckpoint) {

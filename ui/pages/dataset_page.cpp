@@ -366,7 +366,11 @@ bool DatasetPage::refreshReport() {
             ctx.progress(tr("Validating %1").arg(QFileInfo(path).fileName()), -1);
             data::PrepareOptions opts;
             opts.seed = seed;
+            // Cancel stops the row loop too (the file's parse itself runs to its end).
+            opts.cancelled = [&ctx] { return ctx.cancelled(); };
             res->report = data::prepareDataset(dc, res->tokenizer.get(), opts).report;
+        } catch (const data::Cancelled&) {
+            return {};
         } catch (const std::exception& e) {
             res->error = QString::fromUtf8(e.what());
         }
