@@ -157,13 +157,15 @@ Estimate estimate(const ModelConfig& mcIn, const nlohmann::json& cfg, const Budg
     const u64 trainable = U(e.params.trainable);
     m.gradients = trainAdded * 4 + trainBase * s;
     // AdamW/Adam: two moments (exp_avg, exp_avg_sq) per trainable parameter, SGD with momentum one
-    // buffer, plain SGD none; each in its parameter's dtype, as core/train/optimizer.cpp (and
-    // torch.optim) make them with zeros_like: fp32 for adapters, the precision for base weights.
+    // buffer, plain SGD none. Adapter parameters are fp32, and so is their state. Base weights
+    // that train in a bf16/fp16 run (FULL, BitFit, trainable biases) get an fp32 master copy and
+    // fp32 state (core/train/optimizer.cpp, as mixed-precision training keeps them): +4 bytes.
+    const u64 master = s == 4 ? 0 : 4;
     switch (o.optimizer) {
         case Optimizer::AdamW:
-        case Optimizer::Adam: m.optimizerState = trainAdded * 8 + trainBase * 2 * s; break;
-        case Optimizer::SgdMomentum: m.optimizerState = trainAdded * 4 + trainBase * s; break;
-        case Optimizer::Sgd: m.optimizerState = 0; break;
+        case Optimizer::Adam: m.optimizerState = trainAdded * 8 + trainBase * (2 * 4 + master); break;
+        case Optimizer::SgdMomentum: m.optimizerState = trainAdded * 4 + trainBase * (4 + master); break;
+        case Optimizer::Sgd: m.optimizerState = trainBase * master; break;
     }
 
     // ---- Activations ----------------------------------------------------------------------------
@@ -343,7 +345,10 @@ Estimate estimate(const ModelConfig& mcIn, const nlohmann::json& cfg, const Budg
             peak = std::max(peak, always + keptBelow + gOut + gAbove + attnTransient);
             keptBelow -= std::min(keptBelow, layerKept[static_cast<size_t>(l)]);
         }
-        m.optimizerTransient = o.optimizer == Optimizer::Sgd ? 0 : largestBase * std::max<u64>(2 * s, fp32Run ? 0 : 4);
+        // AdamW/Adam: sqrt(v) and the denominator (fp32), plus in a bf16/fp16 run the gradient's
+        // fp32 copy for the master update; SGD: that copy only.
+        const bool sgdFamily = o.optimizer == Optimizer::Sgd || o.optimizer == Optimizer::SgdMomentum;
+        m.optimizerTransient = largestBase * (sgdFamily ? (fp32Run ? 0 : 4) : (fp32Run ? 8 : 12));
         peak = std::max(peak, ids + m.gradients + m.optimizerTransient);
         m.stepPeak = peak;
     }

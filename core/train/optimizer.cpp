@@ -9,9 +9,13 @@ namespace peft {
 
 Optimizer::Optimizer(std::vector<std::pair<std::string, torch::Tensor>> params, const TrainingConfig& cfg)
     : m_params(std::move(params)), m_cfg(cfg) {
+    torch::NoGradGuard ng;
     for (auto& [n, p] : m_params) {
-        m_m.push_back(torch::zeros_like(p, torch::MemoryFormat::Preserve));
-        m_v.push_back(cfg.optimizer == "sgd" ? torch::Tensor() : torch::zeros_like(p, torch::MemoryFormat::Preserve));
+        const bool low = p.scalar_type() == torch::kBFloat16 || p.scalar_type() == torch::kHalf;
+        m_master.push_back(low ? p.detach().to(torch::kFloat32, /*non_blocking=*/false, /*copy=*/true) : torch::Tensor());
+        const torch::Tensor& like = low ? m_master.back() : p;
+        m_m.push_back(torch::zeros_like(like, torch::MemoryFormat::Preserve));
+        m_v.push_back(cfg.optimizer == "sgd" ? torch::Tensor() : torch::zeros_like(like, torch::MemoryFormat::Preserve));
     }
 }
 
@@ -25,15 +29,19 @@ void Optimizer::step(double lr) {
     ++m_step;
     const double b1 = m_cfg.betas[0], b2 = m_cfg.betas[1], wd = m_cfg.weightDecay, eps = m_cfg.eps;
     for (size_t i = 0; i < m_params.size(); ++i) {
-        torch::Tensor& p = m_params[i].second;
-        if (!p.grad().defined()) continue;
-        torch::Tensor g = p.grad();
+        torch::Tensor& param = m_params[i].second;
+        if (!param.grad().defined()) continue;
+        // Low-precision parameters: the update runs on the fp32 master with an fp32 gradient.
+        const bool low = m_master[i].defined();
+        torch::Tensor p = low ? m_master[i] : param;
+        torch::Tensor g = low ? param.grad().to(torch::kFloat32) : param.grad();
         if (m_cfg.optimizer == "sgd") {
             if (wd != 0) g = g.add(p, wd);
             // torch: the first step's buffer is the gradient itself.
             if (m_step == 1 || !m_m[i].defined()) m_m[i] = g.clone();
             else m_m[i].mul_(m_cfg.momentum).add_(g);
             p.add_(m_cfg.momentum != 0 ? m_m[i] : g, -lr);
+            if (low) param.copy_(p);
             continue;
         }
         if (m_cfg.optimizer == "adamw") p.mul_(1 - lr * wd);  // decoupled decay
@@ -44,6 +52,7 @@ void Optimizer::step(double lr) {
         const double bc2 = 1 - std::pow(b2, static_cast<double>(m_step));
         torch::Tensor denom = (m_v[i].sqrt() / std::sqrt(bc2)).add_(eps);
         p.addcdiv_(m_m[i], denom, -lr / bc1);
+        if (low) param.copy_(p);
     }
 }
 
@@ -57,6 +66,7 @@ std::vector<std::pair<std::string, torch::Tensor>> Optimizer::state() const {
             out.emplace_back(n + ".exp_avg", m_m[i]);
             out.emplace_back(n + ".exp_avg_sq", m_v[i]);
         }
+        if (m_master[i].defined()) out.emplace_back(n + ".master", m_master[i]);
     }
     return out;
 }
@@ -76,6 +86,11 @@ void Optimizer::loadState(const std::map<std::string, torch::Tensor>& state, int
         } else {
             take(n + ".exp_avg", m_m[i]);
             take(n + ".exp_avg_sq", m_v[i]);
+        }
+        if (m_master[i].defined()) {
+            // Checkpoints written before master copies existed: start from the parameter.
+            if (state.count(n + ".master")) take(n + ".master", m_master[i]);
+            else m_master[i].copy_(m_params[i].second.detach());
         }
     }
     m_step = stepCount;

@@ -18,7 +18,8 @@ public:
     void step(double lr);
     void zeroGrad();
     int64_t stepCount() const { return m_step; }
-    // State as named tensors ("<param>.exp_avg", ...) plus the step count.
+    // State as named tensors ("<param>.exp_avg", ..., "<param>.master" for low-precision
+    // parameters) plus the step count.
     std::vector<std::pair<std::string, torch::Tensor>> state() const;
     void loadState(const std::map<std::string, torch::Tensor>& state, int64_t stepCount, const std::string& where);
     const std::vector<std::pair<std::string, torch::Tensor>>& params() const { return m_params; }
@@ -28,6 +29,11 @@ private:
     TrainingConfig m_cfg;
     int64_t m_step = 0;
     std::vector<torch::Tensor> m_m, m_v;  // first/second moments (or momentum buffer in m_m)
+    // fp32 master copy of each parameter stored in bf16/fp16 (full fine-tuning, BitFit, trainable
+    // biases in a bf16 run), undefined for fp32 parameters. Updates accumulate here and the
+    // parameter is its rounding; without it, updates smaller than bf16's spacing (~0.4% of the
+    // weight) would be lost. The moments of such parameters are fp32 too.
+    std::vector<torch::Tensor> m_master;
 };
 
 // Learning rate at optimizer step `step` (0-based) of `total`, as transformers' schedulers.

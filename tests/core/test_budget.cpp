@@ -253,16 +253,16 @@ TEST(BudgetMemory, FullFineTuneFp32) {
     EXPECT_EQ(e.memory.gradients, 4 * n);
     EXPECT_EQ(e.memory.optimizerState, 8 * n);  // AdamW: two fp32 moments
     expectPartsAddUp(e);
-    // bf16 halves weights, gradients and the moments: the trainer's AdamW (like torch.optim) makes
-    // its moments with zeros_like(param), so bf16 base weights get bf16 moments.
+    // bf16 halves weights and gradients; the trainer keeps an fp32 master copy of each bf16
+    // weight that trains and fp32 moments for it: 12 bytes of optimizer state per parameter.
     const budget::Estimate b = budget::estimate(mc, nullptr, BudgetOptions().withPrecision(budget::Precision::Bf16));
     EXPECT_EQ(b.memory.weights, 2 * n);
     EXPECT_EQ(b.memory.gradients, 2 * n);
-    EXPECT_EQ(b.memory.optimizerState, 4 * n);
+    EXPECT_EQ(b.memory.optimizerState, 12 * n);
     // The step's temporaries for the largest tensor (the 128256 x 4096 embedding): AdamW's sqrt(v)
-    // and quotient in fp32; in bf16 the clipping norm's fp32 copy of its gradient.
+    // and denominator in fp32; in bf16 also its gradient's fp32 copy for the master update.
     EXPECT_EQ(e.memory.optimizerTransient, 128256ULL * 4096 * 8);
-    EXPECT_EQ(b.memory.optimizerTransient, 128256ULL * 4096 * 4);
+    EXPECT_EQ(b.memory.optimizerTransient, 128256ULL * 4096 * 12);
     expectPartsAddUp(b);
     // SGD keeps no state.
     EXPECT_EQ(budget::estimate(mc, nullptr, BudgetOptions().withOptimizer(budget::Optimizer::Sgd)).memory.optimizerState, 0u);
