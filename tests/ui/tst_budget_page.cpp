@@ -54,6 +54,20 @@ private Q_SLOTS:
         page.removeCandidate(0);
         QCOMPARE(page.table()->rowCount(), int(page.candidates().size()));
     }
+    void candidatesThatReadTheSameAreToldApart() {
+        // The run's LoRA r=8 (dropout 0) next to the standard set's LoRA r=8 (dropout 0.05).
+        const json a = {{"peft_type", "LORA"}, {"r", 8}, {"lora_alpha", 16}, {"lora_dropout", 0.0},
+                        {"target_modules", {"q_proj", "v_proj"}}};
+        json b = a;
+        b["lora_dropout"] = 0.05;
+        const json ia3 = {{"peft_type", "IA3"}, {"target_modules", {"k_proj"}}};
+        const QStringList n = describeCandidates({a, b, ia3});
+        QCOMPARE(n.size(), 3);
+        QVERIFY2(n[0] != n[1], qPrintable(n[0]));
+        QVERIFY2(n[0].startsWith(describeMethod(a)) && n[0].contains(QStringLiteral("lora_dropout=0.0")), qPrintable(n[0]));
+        QVERIFY2(n[1].contains(QStringLiteral("lora_dropout=0.05")), qPrintable(n[1]));
+        QCOMPARE(n[2], describeMethod(ia3));  // unique labels stay as they are
+    }
     void withoutAModelItSaysWhatToDo() {
         ProjectState state;
         BudgetPage page(&state);

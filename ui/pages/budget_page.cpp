@@ -51,6 +51,47 @@ QString describeMethod(const json& method) {
     return s;
 }
 
+QStringList describeCandidates(const std::vector<json>& candidates) {
+    QStringList names;
+    for (const auto& c : candidates) names << describeMethod(c);
+    for (int i = 0; i < names.size(); ++i) {
+        std::vector<int> same;
+        for (int j = 0; j < names.size(); ++j)
+            if (names[j] == names[i]) same.push_back(j);
+        if (same.size() < 2) continue;
+        // Keys (not the page's own) whose values differ within the group, in a stable order:
+        // those every member sets come first (a key one member leaves out may just be its default).
+        std::vector<std::string> keys, partial;
+        for (int j : same)
+            for (auto it = candidates[static_cast<size_t>(j)].begin(); it != candidates[static_cast<size_t>(j)].end(); ++it) {
+                const std::string& key = it.key();
+                if (key.empty() || key[0] == '_' || std::find(keys.begin(), keys.end(), key) != keys.end() ||
+                    std::find(partial.begin(), partial.end(), key) != partial.end())
+                    continue;
+                bool differs = false, everywhere = true;
+                for (int k : same) {
+                    const json& other = candidates[static_cast<size_t>(k)];
+                    everywhere = everywhere && other.contains(key);
+                    differs = differs || other.value(key, json()) != it.value();
+                }
+                if (differs) (everywhere ? keys : partial).push_back(key);
+            }
+        if (keys.empty()) keys = partial;
+        const QString base = names[i];
+        for (int j : same) {
+            QStringList extra;
+            for (const auto& k : keys) {
+                const json v = candidates[static_cast<size_t>(j)].value(k, json());
+                extra << QStringLiteral("%1=%2").arg(QString::fromStdString(k),
+                                                     v.is_null() ? QStringLiteral("default") : QString::fromStdString(v.dump()));
+                if (extra.size() == 2) break;
+            }
+            names[j] = extra.isEmpty() ? base : base + QStringLiteral(" ") + extra.join(QStringLiteral(" "));
+        }
+    }
+    return names;
+}
+
 namespace {
 uint64_t machineRam() {
     const long pages = sysconf(_SC_PHYS_PAGES), pageSize = sysconf(_SC_PAGE_SIZE);
@@ -217,9 +258,10 @@ void BudgetPage::refresh() {
     std::vector<budget::Estimate> est;
     QStringList names, problems;
     const auto& model = state()->model();
+    const QStringList labels = describeCandidates(m_candidates);
     for (size_t i = 0; i < m_candidates.size(); ++i) {
         const int row = static_cast<int>(i);
-        const QString name = describeMethod(m_candidates[i]);
+        const QString name = labels[row];
         m_table->setItem(row, 0, new QTableWidgetItem(name));
         for (int c = 1; c < 8; ++c) m_table->setItem(row, c, new QTableWidgetItem(QStringLiteral("—")));
         if (!model) continue;

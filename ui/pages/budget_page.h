@@ -49,6 +49,9 @@ private:
 // "LoRA r=8 [q_proj, v_proj]" for a method config ("_label" when it has one; QLoRA when
 // "_quantize_base").
 QString describeMethod(const nlohmann::json& method);
+// describeMethod for each candidate, where two would read the same, followed by the settings
+// that tell them apart ("LoRA r=8 [q_proj,v_proj] lora_dropout=0.05").
+QStringList describeCandidates(const std::vector<nlohmann::json>& candidates);
 // A candidate without the page's own keys: an adapter_config.json / run-config method section.
 nlohmann::json stripCandidateKeys(const nlohmann::json& candidate);
 
