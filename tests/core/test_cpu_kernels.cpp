@@ -10,6 +10,8 @@
 #include "core/train/lm_loss_cpu.h"
 #include "tests/test_util.h"
 
+#include <tuple>
+
 using namespace peft;
 
 namespace {
@@ -104,6 +106,33 @@ TEST(CpuKernels, CrossEntropyKernelsMatchReference) {
             torch::Tensor grad = (vocabMajor ? buf.t() : buf).to(torch::kFloat64);
             EXPECT_LT((grad - refGrad).abs().max().item<double>(), tol * scale) << (vocabMajor ? "vocab-major " : "token-major ") << dtype;
         }
+    }
+    // Vocabulary-major with scratch columns (as lm_loss.cpp pads each chunk to whole vectors): the
+    // buffer is [V, 48] for 37 tokens, the scratch columns hold huge values and NaN, and the two
+    // token ranges may use columns up to the next range's start / the row's end. Results match the
+    // reference and no token column outside the ranges is touched.
+    for (auto dtype : {torch::kFloat32, torch::kBFloat16}) {
+        torch::Tensor zq = z.to(dtype);
+        auto [refLoss, refGrad] = refXent(zq, target, scale);
+        const double tol = dtype == torch::kFloat32 ? 1e-5 : 4e-3;
+        const int64_t ld = 48;
+        torch::Tensor buf = torch::full({V, ld}, 1e30, zq.options());
+        buf.slice(1, n + 3, n + 4).fill_(NAN);
+        buf.slice(1, 0, n).copy_(zq.t());
+        std::vector<float> loss(static_cast<size_t>(n));
+        for (auto [j0, j1, pad] : {std::tuple<int64_t, int64_t, int64_t>{0, 16, 16}, {16, n, ld}}) {
+            float* lp = loss.data() + j0;
+            if (dtype == torch::kFloat32)
+                kernels::crossEntropyCols(buf.data_ptr<float>(), V, ld, j0, j1, t32.data(), lp, true, scale, pad);
+            else
+                kernels::crossEntropyCols(reinterpret_cast<uint16_t*>(buf.data_ptr()), V, ld, j0, j1, t32.data(), lp,
+                                          true, scale, pad);
+        }
+        double sum = 0;
+        for (float l : loss) sum += l;
+        EXPECT_NEAR(sum, refLoss, 1e-5 * std::abs(refLoss)) << "padded " << dtype;
+        torch::Tensor grad = buf.slice(1, 0, n).t().to(torch::kFloat64);
+        EXPECT_LT((grad - refGrad).abs().max().item<double>(), tol * scale) << "padded " << dtype;
     }
     // A NaN logit makes that token's loss NaN (the trainer's divergence check sees it).
     torch::Tensor bad = z.clone();
