@@ -245,3 +245,35 @@ TEST(CpuKernels, CausalAttentionMatchesMaskedSoftmax) {
         EXPECT_LT((v.grad().to(torch::kFloat64) - vd.grad()).abs().max().item<double>(), tol) << dtype;
     }
 }
+
+TEST(CpuKernels, LayerNormBf16MatchesReference) {
+    // bf16 LayerNorm with frozen affine parameters runs the fused kernels; compare output and
+    // input gradient against LibTorch's LayerNorm in double on the same (bf16-rounded) values.
+    // C = 50 has a tail after the 16-lane blocks; 37 rows split across threads unevenly.
+    torch::manual_seed(7);
+    for (int64_t C : {int64_t{50}, int64_t{768}}) {
+        LayerNorm ln(C, 1e-5);
+        {
+            torch::NoGradGuard ng;
+            ln->weight.copy_(torch::randn({C}) * 0.5 + 1);
+            ln->bias.copy_(torch::randn({C}) * 0.1);
+        }
+        torch::Tensor x = (torch::randn({37, C}) * 3 + 2).to(torch::kBFloat16).set_requires_grad(true);
+        torch::Tensor y = ln->forward(x);
+        ASSERT_EQ(y.scalar_type(), torch::kBFloat16);
+        ASSERT_TRUE(y.grad_fn());
+        EXPECT_NE(y.grad_fn()->name().find("LayerNormBf16Cpu"), std::string::npos) << y.grad_fn()->name();
+        torch::Tensor g = torch::randn({37, C}).to(torch::kBFloat16);
+        y.backward(g);
+
+        torch::Tensor xd = x.detach().to(torch::kFloat64).set_requires_grad(true);
+        torch::Tensor ref = torch::layer_norm(xd, {C}, ln->weight.to(torch::kFloat64), ln->bias.to(torch::kFloat64), 1e-5);
+        ref.backward(g.to(torch::kFloat64));
+        const double yerr = (y.to(torch::kFloat64) - ref.detach()).abs().max().item<double>();
+        const double gref = xd.grad().abs().max().item<double>();
+        const double gerr = (x.grad().to(torch::kFloat64) - xd.grad()).abs().max().item<double>();
+        EXPECT_LT(yerr, 4.0 / 128) << C;  // one bf16 rounding of values up to ~4
+        EXPECT_LT(gerr, gref / 64) << C;
+        EXPECT_GT(gref, 0.0);
+    }
+}
