@@ -2,9 +2,86 @@
 #include "core/model/causal_lm.h"
 #include "core/model/layers.h"
 
+#include <cstring>
+
 namespace peft {
 
 namespace {
+
+// Head layout changes on CPU as single copy passes of whole head rows (D contiguous elements),
+// forward and backward: [B,T,3C] -> q, k, v [B,H,T,D] contiguous, and [B,H,T,D] -> [B,T,C].
+// The views they replace (split + view + transpose, transpose + reshape) made the attention
+// products clone each operand through LibTorch's strided copy, and their backward ran the same
+// clones plus a cat of the three gradients. Same values, fewer passes.
+void copyHeadRows(const char* src, char* dst, int64_t B, int64_t T, int64_t H, int64_t D, int64_t srcRow, int64_t srcOff,
+                  int64_t es, bool toHeads) {
+    // toHeads: dst[b,h,t,:] = src[b,t, srcOff + h*D + :] (src rows srcRow elements long);
+    // otherwise the reverse.
+    at::parallel_for(0, B * T, 16, [&](int64_t r0, int64_t r1) {
+        for (int64_t bt = r0; bt < r1; ++bt) {
+            const int64_t b = bt / T, t = bt % T;
+            for (int64_t h = 0; h < H; ++h) {
+                const int64_t tok = (bt * srcRow + srcOff + h * D) * es, head = (((b * H + h) * T + t) * D) * es;
+                if (toHeads) std::memcpy(dst + head, src + tok, static_cast<size_t>(D * es));
+                else std::memcpy(dst + tok, src + head, static_cast<size_t>(D * es));
+            }
+        }
+    });
+}
+
+struct SplitHeadsCpu : torch::autograd::Function<SplitHeadsCpu> {
+    static torch::autograd::variable_list forward(torch::autograd::AutogradContext* ctx, const torch::Tensor& qkv,
+                                                  int64_t H) {
+        torch::Tensor src = qkv.contiguous();
+        const int64_t B = src.size(0), T = src.size(1), C = src.size(2) / 3, D = C / H, es = src.element_size();
+        torch::autograd::variable_list out;
+        for (int64_t part = 0; part < 3; ++part) {
+            torch::Tensor t = torch::empty({B, H, T, D}, src.options());
+            copyHeadRows(static_cast<const char*>(src.data_ptr()), static_cast<char*>(t.data_ptr()), B, T, H, D, 3 * C,
+                         part * C, es, true);
+            out.push_back(t);
+        }
+        ctx->saved_data["H"] = H;
+        return out;
+    }
+    static torch::autograd::tensor_list backward(torch::autograd::AutogradContext* ctx, torch::autograd::tensor_list g) {
+        const int64_t H = ctx->saved_data["H"].toInt();
+        torch::Tensor any = g[0].defined() ? g[0] : (g[1].defined() ? g[1] : g[2]);
+        const int64_t B = any.size(0), T = any.size(2), D = any.size(3), C = H * D;
+        torch::Tensor dqkv = torch::empty({B, T, 3 * C}, any.options());
+        for (int64_t part = 0; part < 3; ++part) {
+            if (!g[part].defined()) {
+                dqkv.narrow(2, part * C, C).zero_();
+                continue;
+            }
+            torch::Tensor gc = g[part].to(any.scalar_type()).contiguous();
+            copyHeadRows(static_cast<const char*>(gc.data_ptr()), static_cast<char*>(dqkv.data_ptr()), B, T, H, D, 3 * C,
+                         part * C, dqkv.element_size(), false);
+        }
+        return {dqkv, torch::Tensor()};
+    }
+};
+
+struct MergeHeadsCpu : torch::autograd::Function<MergeHeadsCpu> {
+    static torch::Tensor forward(torch::autograd::AutogradContext* ctx, const torch::Tensor& a) {
+        torch::Tensor src = a.contiguous();  // [B,H,T,D]
+        const int64_t B = src.size(0), H = src.size(1), T = src.size(2), D = src.size(3);
+        torch::Tensor out = torch::empty({B, T, H * D}, src.options());
+        copyHeadRows(static_cast<const char*>(src.data_ptr()), static_cast<char*>(out.data_ptr()), B, T, H, D, H * D, 0,
+                     src.element_size(), false);
+        ctx->saved_data["H"] = H;
+        return out;
+    }
+    static torch::autograd::tensor_list backward(torch::autograd::AutogradContext* ctx, torch::autograd::tensor_list g) {
+        torch::Tensor gc = g[0].contiguous();  // [B,T,C]
+        const int64_t H = ctx->saved_data["H"].toInt();
+        const int64_t B = gc.size(0), T = gc.size(1), D = gc.size(2) / H;
+        torch::Tensor ga = torch::empty({B, H, T, D}, gc.options());
+        copyHeadRows(static_cast<const char*>(gc.data_ptr()), static_cast<char*>(ga.data_ptr()), B, T, H, D, H * D, 0,
+                     gc.element_size(), true);
+        return {ga};
+    }
+};
 
 struct Gpt2Block {
     LayerNorm ln1{nullptr}, ln2{nullptr};
@@ -59,9 +136,16 @@ protected:
         Gpt2Block& b = m_blocks[static_cast<size_t>(i)];
         const int64_t B = h.size(0), T = h.size(1), C = m_config.hiddenSize, H = m_config.numHeads, D = m_config.headDim;
         torch::Tensor qkv = b.cAttn->forward(b.ln1->forward(h));  // [B,T,C] -> [B,T,3C]
-        auto parts = qkv.split(C, 2);
-        auto heads = [&](const torch::Tensor& t) { return t.view({B, T, H, D}).transpose(1, 2); };  // [B,H,T,D]
-        torch::Tensor q = heads(parts[0]), k = heads(parts[1]), v = heads(parts[2]);
+        const bool cpuCopies = qkv.is_cpu() && qkv.dim() == 3;
+        torch::Tensor q, k, v;  // [B,H,T,D]
+        if (cpuCopies) {
+            auto qkvHeads = SplitHeadsCpu::apply(qkv, H);
+            q = qkvHeads[0], k = qkvHeads[1], v = qkvHeads[2];
+        } else {
+            auto parts = qkv.split(C, 2);
+            auto heads = [&](const torch::Tensor& t) { return t.view({B, T, H, D}).transpose(1, 2); };
+            q = heads(parts[0]), k = heads(parts[1]), v = heads(parts[2]);
+        }
         if (cache.k.defined()) {
             k = torch::cat({cache.k, k}, 2);
             v = torch::cat({cache.v, v}, 2);
@@ -69,7 +153,7 @@ protected:
         cache.k = k;
         cache.v = v;
         torch::Tensor a = attention(q, k, v, mask, 1.0 / std::sqrt(static_cast<double>(D)));  // [B,H,T,D]
-        a = b.cProj->forward(a.transpose(1, 2).reshape({B, T, C}));
+        a = b.cProj->forward(cpuCopies ? MergeHeadsCpu::apply(a) : a.transpose(1, 2).reshape({B, T, C}));
         BlockAdapter* ba = blockAdapter(i);
         if (ba) a = ba->afterAttention(a);
         torch::Tensor x = h + a;

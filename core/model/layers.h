@@ -4,6 +4,7 @@
 #include <torch/torch.h>
 
 #include "core/model/gelu_cpu.h"
+#include "core/model/layernorm_cpu.h"
 
 namespace peft {
 
@@ -17,13 +18,62 @@ struct EmbeddingImpl : torch::nn::Module {
 };
 TORCH_MODULE(Embedding);
 
+// LayerNorm on CPU bf16 activations with frozen affine parameters: fused kernels
+// (layernorm_cpu.h) in fp32 arithmetic, rounding once to bf16 as the fp32 LayerNorm of the cast
+// input did; saves the bf16 input and two floats per row (not an fp32 copy of the input) and
+// returns only the input's gradient.
+struct LayerNormBf16Cpu : torch::autograd::Function<LayerNormBf16Cpu> {
+    static torch::Tensor forward(torch::autograd::AutogradContext* ctx, const torch::Tensor& x, const torch::Tensor& w,
+                                 const torch::Tensor& b, double eps) {
+        torch::Tensor xc = x.contiguous();
+        torch::Tensor wf = w.to(torch::kFloat32).contiguous(), bf = b.to(torch::kFloat32).contiguous();
+        const int64_t C = xc.size(-1), rows = C > 0 ? xc.numel() / C : 0;
+        torch::Tensor y = torch::empty_like(xc);
+        torch::Tensor stats = torch::empty({2, rows}, xc.options().dtype(torch::kFloat32));
+        const auto* xp = reinterpret_cast<const uint16_t*>(xc.data_ptr());
+        auto* yp = reinterpret_cast<uint16_t*>(y.data_ptr());
+        float* mean = stats.data_ptr<float>();
+        float* rstd = mean + rows;
+        const float e = static_cast<float>(eps);
+        at::parallel_for(0, rows, 16, [&](int64_t r0, int64_t r1) {
+            kernels::layerNormForward(xp + r0 * C, wf.data_ptr<float>(), bf.data_ptr<float>(), yp + r0 * C, mean + r0,
+                                      rstd + r0, r1 - r0, C, e);
+        });
+        ctx->save_for_backward({xc, wf, stats});
+        return y;
+    }
+    static torch::autograd::tensor_list backward(torch::autograd::AutogradContext* ctx, torch::autograd::tensor_list g) {
+        auto saved = ctx->get_saved_variables();
+        const torch::Tensor& xc = saved[0];
+        const torch::Tensor& wf = saved[1];
+        const torch::Tensor& stats = saved[2];
+        torch::Tensor gc = g[0].to(xc.scalar_type()).contiguous();
+        torch::Tensor gx = torch::empty_like(xc);
+        const int64_t C = xc.size(-1), rows = stats.size(1);
+        const auto* xp = reinterpret_cast<const uint16_t*>(xc.data_ptr());
+        const auto* gp = reinterpret_cast<const uint16_t*>(gc.data_ptr());
+        auto* op = reinterpret_cast<uint16_t*>(gx.data_ptr());
+        const float* mean = stats.data_ptr<float>();
+        const float* rstd = mean + rows;
+        at::parallel_for(0, rows, 16, [&](int64_t r0, int64_t r1) {
+            kernels::layerNormBackward(xp + r0 * C, gp + r0 * C, wf.data_ptr<float>(), mean + r0, rstd + r0, op + r0 * C,
+                                       r1 - r0, C);
+        });
+        return {gx, torch::Tensor(), torch::Tensor(), torch::Tensor()};
+    }
+};
+
 struct LayerNormImpl : torch::nn::Module {
     LayerNormImpl(int64_t d, double eps) : eps(eps) {
         weight = register_parameter("weight", torch::ones({d}), false);
         bias = register_parameter("bias", torch::zeros({d}), false);
     }
     torch::Tensor forward(const torch::Tensor& x) {
-        // LibTorch's CPU LayerNorm is slow on bf16 tensors: normalise in fp32, round once.
+        // LibTorch's CPU LayerNorm is slow on bf16 tensors: normalise in fp32, round once (fused
+        // kernels while the affine parameters are frozen, as under LoRA).
+        if (x.is_cpu() && x.scalar_type() == torch::kBFloat16 && x.numel() > 0 && !weight.requires_grad() &&
+            !bias.requires_grad())
+            return LayerNormBf16Cpu::apply(x, weight, bias, eps);
         if (x.is_cpu() && x.scalar_type() == torch::kBFloat16)
             return torch::layer_norm(x.to(torch::kFloat32), {x.size(-1)}, weight.to(torch::kFloat32),
                                      bias.to(torch::kFloat32), eps)

@@ -47,16 +47,23 @@ torch::Tensor fusedCpuChunks(const torch::Tensor& hd, const torch::Tensor& w, co
     for (int64_t s = 0; s < N; s += chunkRows) {
         const int64_t e = std::min(N, s + chunkRows), n = e - s;
         torch::Tensor hc = hd.slice(0, s, e);
-        torch::Tensor z = vocabMajor ? torch::mm(wc, hc.t()) : torch::mm(hc, wc.t());  // [V,n] or [n,V]
+        // Vocabulary-major: the chunk's tokens are the columns of z; pad them with zero rows of h to
+        // a multiple of 16 so that every thread's column range is whole vectors (the padding
+        // columns are scratch to the kernel and dropped from the gradient).
+        const int64_t ld = vocabMajor ? (n + 15) / 16 * 16 : n;
+        if (ld != n) hc = torch::cat({hc, torch::zeros({ld - n, hc.size(1)}, hc.options())});
+        torch::Tensor z = vocabMajor ? torch::mm(wc, hc.t()) : torch::mm(hc, wc.t());  // [V,ld] or [n,V]
         void* zp = z.data_ptr();
         const int32_t* tp = tgt.data() + s;
         float* lp = loss.data() + s;
-        at::parallel_for(0, n, 1, [&](int64_t j0, int64_t j1) {
+        const int64_t grain = vocabMajor ? 16 : 1;
+        at::parallel_for(0, (n + grain - 1) / grain, 1, [&](int64_t b0, int64_t b1) {
+            const int64_t j0 = b0 * grain, j1 = std::min(n, b1 * grain), pad = std::min(ld, b1 * grain);
             if (vocabMajor) {
                 if (bf16)
-                    kernels::crossEntropyCols(static_cast<uint16_t*>(zp), V, n, j0, j1, tp, lp + j0, backward, scale);
+                    kernels::crossEntropyCols(static_cast<uint16_t*>(zp), V, ld, j0, j1, tp, lp + j0, backward, scale, pad);
                 else
-                    kernels::crossEntropyCols(static_cast<float*>(zp), V, n, j0, j1, tp, lp + j0, backward, scale);
+                    kernels::crossEntropyCols(static_cast<float*>(zp), V, ld, j0, j1, tp, lp + j0, backward, scale, pad);
             } else {
                 if (bf16)
                     kernels::crossEntropyRows(static_cast<uint16_t*>(zp), V, j0, j1, tp, lp + j0, backward, scale);
@@ -66,7 +73,7 @@ torch::Tensor fusedCpuChunks(const torch::Tensor& hd, const torch::Tensor& w, co
         });
         if (!backward) continue;
         // vocab-major: grad^T = W^T G^T, [C,n]; token-major: G W, [n,C]
-        torch::Tensor gh = vocabMajor ? torch::mm(wc.t(), z).t() : torch::mm(z, wc);
+        torch::Tensor gh = vocabMajor ? torch::mm(wc.t(), z).t().slice(0, 0, n) : torch::mm(z, wc);
         if (chunkRows >= N) gradH = gh;
         else gradH.slice(0, s, e).copy_(gh);
     }

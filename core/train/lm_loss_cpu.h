@@ -13,10 +13,12 @@ void crossEntropyRows(float* z, int64_t V, int64_t j0, int64_t j1, const int32_t
                       float scale);
 void crossEntropyRows(uint16_t* z, int64_t V, int64_t j0, int64_t j1, const int32_t* target, float* loss, bool grad,
                       float scale);
-// Vocabulary-major logits zT[v * ld + j] (the product W h^T), tokens j in [j0, j1).
+// Vocabulary-major logits zT[v * ld + j] (the product W h^T), tokens j in [j0, j1). Columns
+// [j1, padEnd) (padEnd <= ld) are scratch: the kernel may overwrite them to keep its loops a whole
+// number of vectors; a column's values never affect another column. padEnd <= j1: no scratch.
 void crossEntropyCols(float* zT, int64_t V, int64_t ld, int64_t j0, int64_t j1, const int32_t* target, float* loss,
-                      bool grad, float scale);
+                      bool grad, float scale, int64_t padEnd = 0);
 void crossEntropyCols(uint16_t* zT, int64_t V, int64_t ld, int64_t j0, int64_t j1, const int32_t* target, float* loss,
-                      bool grad, float scale);
+                      bool grad, float scale, int64_t padEnd = 0);
 
 }  // namespace peft::kernels

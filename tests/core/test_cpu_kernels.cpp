@@ -10,6 +10,8 @@
 #include "core/train/lm_loss_cpu.h"
 #include "tests/test_util.h"
 
+#include <tuple>
+
 using namespace peft;
 
 namespace {
@@ -104,6 +106,33 @@ TEST(CpuKernels, CrossEntropyKernelsMatchReference) {
             torch::Tensor grad = (vocabMajor ? buf.t() : buf).to(torch::kFloat64);
             EXPECT_LT((grad - refGrad).abs().max().item<double>(), tol * scale) << (vocabMajor ? "vocab-major " : "token-major ") << dtype;
         }
+    }
+    // Vocabulary-major with scratch columns (as lm_loss.cpp pads each chunk to whole vectors): the
+    // buffer is [V, 48] for 37 tokens, the scratch columns hold huge values and NaN, and the two
+    // token ranges may use columns up to the next range's start / the row's end. Results match the
+    // reference and no token column outside the ranges is touched.
+    for (auto dtype : {torch::kFloat32, torch::kBFloat16}) {
+        torch::Tensor zq = z.to(dtype);
+        auto [refLoss, refGrad] = refXent(zq, target, scale);
+        const double tol = dtype == torch::kFloat32 ? 1e-5 : 4e-3;
+        const int64_t ld = 48;
+        torch::Tensor buf = torch::full({V, ld}, 1e30, zq.options());
+        buf.slice(1, n + 3, n + 4).fill_(NAN);
+        buf.slice(1, 0, n).copy_(zq.t());
+        std::vector<float> loss(static_cast<size_t>(n));
+        for (auto [j0, j1, pad] : {std::tuple<int64_t, int64_t, int64_t>{0, 16, 16}, {16, n, ld}}) {
+            float* lp = loss.data() + j0;
+            if (dtype == torch::kFloat32)
+                kernels::crossEntropyCols(buf.data_ptr<float>(), V, ld, j0, j1, t32.data(), lp, true, scale, pad);
+            else
+                kernels::crossEntropyCols(reinterpret_cast<uint16_t*>(buf.data_ptr()), V, ld, j0, j1, t32.data(), lp,
+                                          true, scale, pad);
+        }
+        double sum = 0;
+        for (float l : loss) sum += l;
+        EXPECT_NEAR(sum, refLoss, 1e-5 * std::abs(refLoss)) << "padded " << dtype;
+        torch::Tensor grad = buf.slice(1, 0, n).t().to(torch::kFloat64);
+        EXPECT_LT((grad - refGrad).abs().max().item<double>(), tol * scale) << "padded " << dtype;
     }
     // A NaN logit makes that token's loss NaN (the trainer's divergence check sees it).
     torch::Tensor bad = z.clone();
@@ -261,5 +290,35 @@ TEST(CpuKernels, RightPaddedBatchRunsCausalWithSameResult) {
                 EXPECT_LT(rel, dtype == torch::kFloat32 ? 1e-4 : 5e-2) << fx << " " << dtype << " grad " << i;
             }
         }
+
+TEST(CpuKernels, LayerNormBf16MatchesReference) {
+    // bf16 LayerNorm with frozen affine parameters runs the fused kernels; compare output and
+    // input gradient against LibTorch's LayerNorm in double on the same (bf16-rounded) values.
+    // C = 50 has a tail after the 16-lane blocks; 37 rows split across threads unevenly.
+    torch::manual_seed(7);
+    for (int64_t C : {int64_t{50}, int64_t{768}}) {
+        LayerNorm ln(C, 1e-5);
+        {
+            torch::NoGradGuard ng;
+            ln->weight.copy_(torch::randn({C}) * 0.5 + 1);
+            ln->bias.copy_(torch::randn({C}) * 0.1);
+        }
+        torch::Tensor x = (torch::randn({37, C}) * 3 + 2).to(torch::kBFloat16).set_requires_grad(true);
+        torch::Tensor y = ln->forward(x);
+        ASSERT_EQ(y.scalar_type(), torch::kBFloat16);
+        ASSERT_TRUE(y.grad_fn());
+        EXPECT_NE(y.grad_fn()->name().find("LayerNormBf16Cpu"), std::string::npos) << y.grad_fn()->name();
+        torch::Tensor g = torch::randn({37, C}).to(torch::kBFloat16);
+        y.backward(g);
+
+        torch::Tensor xd = x.detach().to(torch::kFloat64).set_requires_grad(true);
+        torch::Tensor ref = torch::layer_norm(xd, {C}, ln->weight.to(torch::kFloat64), ln->bias.to(torch::kFloat64), 1e-5);
+        ref.backward(g.to(torch::kFloat64));
+        const double yerr = (y.to(torch::kFloat64) - ref.detach()).abs().max().item<double>();
+        const double gref = xd.grad().abs().max().item<double>();
+        const double gerr = (x.grad().to(torch::kFloat64) - xd.grad()).abs().max().item<double>();
+        EXPECT_LT(yerr, 4.0 / 128) << C;  // one bf16 rounding of values up to ~4
+        EXPECT_LT(gerr, gref / 64) << C;
+        EXPECT_GT(gref, 0.0);
     }
 }
