@@ -176,8 +176,9 @@ Estimate estimate(const ModelConfig& mcIn, const nlohmann::json& cfg, const Budg
     // input. Adapters run in fp32 (peft keeps adapter weights in fp32): what they keep is fp32.
     // Per decoder layer l >= the first layer with something trainable (no gradient flows below):
     //   2 x norm input    RMSNorm (Llama) normalises an fp32 copy of its input and keeps that (4H
-    //                     bytes) in a non-fp32 run; LayerNorm does so on CPU in bf16 (layers.h);
-    //                     otherwise the input itself (H in the precision). RMSNorm weights that
+    //                     bytes) in a non-fp32 run; LayerNorm does so on CPU in bf16 only when its
+    //                     weight or bias trains (layers.h; frozen: the bf16 input + 8 bytes of row
+    //                     statistics); otherwise the input itself (H in the precision). RMSNorm weights that
     //                     train (BitFit train_norms) also keep the normalised input (H).
     //   H / Dq / H / I    a linear's input in the precision when its weight trains (q/k/v and gate/up
     //                     share theirs): the attention input, attention output, MLP input, MLP act.
@@ -225,7 +226,13 @@ Estimate estimate(const ModelConfig& mcIn, const nlohmann::json& cfg, const Budg
     const int64_t L = mc.numLayers;
     const int64_t first = fp.anyTrainable ? std::max<int64_t>(0, fp.firstGradLayer) : L;
     const u64 groupWidth[4] = {H, Dq, H, I};
-    const u64 normIn = (!fp32Run && (rmsNorm || cpu)) ? 4 * H : s * H;   // bytes per token
+    // Norm inputs kept, bytes per token: RMSNorm in a non-fp32 run keeps an fp32 copy; our CPU bf16
+    // LayerNorm with frozen weight and bias (layers.h) keeps the bf16 input and two floats per row,
+    // with a training weight or bias the fp32 copy it normalises.
+    const u64 normIn = fp32Run ? s * H
+                       : rmsNorm ? 4 * H
+                       : cpu ? ((o.loss == LossImpl::Chunked && !fp.normAffineTrains) ? s * H + 8 : 4 * H)
+                             : s * H;
     const u64 normWeight = fp.normWeightsTrain && rmsNorm ? s * H : 0;   // bytes per token
     // Our model on CPU without SDPA (LibTorch < 2.1) runs causal attention over equal-length
     // queries and keys (no prefix; right padding counts as none in training, causal_lm.cpp)

@@ -57,6 +57,8 @@ struct TrainingFootprint {
     std::vector<std::vector<LinearFootprint>> linears;  // [layer][ArchTable::linears index]
     std::vector<int64_t> extraPerLayer;  // fp32 elements per token kept by modules the method inserts (bottleneck)
     bool normWeightsTrain = false;       // norm weights train: the pre-weight normalised input is kept
+    bool normAffineTrains = false;       // a norm's weight or bias trains (our CPU bf16 LayerNorm then
+                                         // keeps an fp32 copy of its input, not the bf16 input)
     bool embeddingTrains = false;
     bool lmHeadTrains = false;           // the head's input (final norm output) is kept
     int64_t extraQueryTokens = 0;        // prompt tuning: virtual tokens run through every layer

@@ -290,6 +290,8 @@ TEST(CpuKernels, RightPaddedBatchRunsCausalWithSameResult) {
                 EXPECT_LT(rel, dtype == torch::kFloat32 ? 1e-4 : 5e-2) << fx << " " << dtype << " grad " << i;
             }
         }
+    }
+}
 
 TEST(CpuKernels, LayerNormBf16MatchesReference) {
     // bf16 LayerNorm with frozen affine parameters runs the fused kernels; compare output and

@@ -37,6 +37,10 @@ public:
         TrainingFootprint f = spec::emptyFootprint(mc);
         // Bias gradients need no saved inputs, but the gradient runs down to layer 0.
         f.normWeightsTrain = spec::getBool(cfg, "train_norms", false);
+        // Every bias trains: LayerNorm biases too (GPT-2).
+        f.normAffineTrains = f.normWeightsTrain;
+        for (const auto& m : moduleTree(mc, taskHeadFromConfig(cfg, "BitFit config")).modules)
+            if (m.kind == ModuleKind::Norm && m.bias) f.normAffineTrains = true;
         f.lmHeadTrains = taskHeadFromConfig(cfg, "BitFit config") == TaskHead::SequenceClassification ||
                          !spec::getJson(cfg, "modules_to_save").is_null();
         f.firstGradLayer = 0;

@@ -36,6 +36,7 @@ public:
         for (auto& layer : f.linears)
             for (auto& l : layer) l.inputSaved = true;  // every weight trains: every linear keeps its input
         f.normWeightsTrain = true;
+        f.normAffineTrains = true;
         f.embeddingTrains = true;
         f.lmHeadTrains = true;
         f.firstGradLayer = 0;

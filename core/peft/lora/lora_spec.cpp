@@ -170,6 +170,7 @@ public:
         if (bias == "all") {
             for (const auto& m : tree.modules) {
                 if (!m.bias || m.tiedToEmbedding) continue;
+                if (m.kind == ModuleKind::Norm) p.fp.normAffineTrains = true;
                 p.report.trainBase(m.biasParams(), spec::moduleTypeLabel(m) + ".bias", m.layer);
                 if (wantSaved) p.saved.push_back({kPrefix + m.path + ".bias", {m.out}, true});
                 if (m.layer >= 0) p.fp.firstGradLayer = std::min(p.fp.firstGradLayer, m.layer);
