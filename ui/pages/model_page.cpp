@@ -76,6 +76,8 @@ ModelPage::ModelPage(ProjectState* state, QWidget* parent)
     // A project that names a model reopens it.
     connect(state, &ProjectState::projectReplaced, this, [this] {
         const std::string model = this->state()->runConfig().value("model", "");
+        // The folder already open (the demo opens its model, then applies its run settings).
+        if (m_summary && !model.empty() && m_openFolder == QString::fromStdString(model) && this->state()->model()) return;
         banner()->clear();
         m_summary.reset();
         fill();
@@ -104,6 +106,7 @@ bool ModelPage::openFolder(const QString& folder) {
         spdlog::info("Model {}: {} layers, {} parameters", folder.toStdString(), m_summary->config.numLayers,
                      m_summary->baseParams);
         state()->setModel(folder, m_summary->config);
+        m_openFolder = folder;
         return true;
     } catch (const std::exception& e) {
         m_summary.reset();

@@ -38,6 +38,7 @@ private:
     QLabel* m_path;
     std::optional<ModelSummary> m_summary;
     std::map<QString, QLabel*> m_fields;
+    QString m_openFolder;  // the folder m_summary describes
 };
 
 }  // namespace peft::ui
