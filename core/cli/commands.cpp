@@ -24,7 +24,8 @@ const std::vector<Command>& commands() {
         {"tokenize", "Encode/decode a JSON list of {\"text\"} cases with a tokenizer.json", "peft-studio-cli tokenize --tokenizer DIR --cases IN.json --out OUT.json [--no-special-tokens]", cmdTokenize},
         {"generate", "Continue a prompt with a model (and an adapter), streaming tokens",
          "peft-studio-cli generate --model DIR --prompt TEXT [--adapter ADIR] [--max-new-tokens N] [--greedy]\n"
-         "  [--temperature T] [--top-k K] [--top-p P] [--repetition-penalty R] [--seed S] [--stop STR]... [--precision fp32|bf16]",
+         "  [--temperature T] [--top-k K] [--top-p P] [--repetition-penalty R] [--seed S] [--stop STR]... [--precision fp32|bf16]\n"
+         "  [--template auto|chatml|llama3|llama2|zephyr|alpaca|plain]  (wrap the prompt as a chat turn, as training did)",
          cmdGenerate},
         {"merge", "Merge a LoRA/DoRA/(IA)3 adapter into its base and write a Hugging Face model folder", "peft-studio-cli merge --model DIR --adapter ADIR --out DIR [--dtype fp32|bf16]", cmdMerge},
         {"logits", "Write a model's (optionally adapted) logits for input_ids from a safetensors file", "peft-studio-cli logits --model DIR [--adapter ADIR] --input IN.safetensors --out OUT.safetensors [--pad-token-id N]", cmdLogits},

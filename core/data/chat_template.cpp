@@ -359,4 +359,26 @@ TemplateKind resolveTemplate(const std::string& configured, const std::string& t
          "Choose the closest of " + names + ".");
 }
 
+std::string generationPrompt(TemplateKind k, const std::string& userText) {
+    std::string out;
+    // Everything before the (empty) response: the separator after its end-of-turn marker is not
+    // part of the prompt (with it, ChatML prompts would end in "assistant\n\n").
+    for (const auto& seg : renderInstruction(k, userText, "", "", defaultTemplateTokens(k))) {
+        if (seg.trained) break;
+        out += seg.text;
+    }
+    return out.empty() ? userText : out;
+}
+
+std::optional<TemplateKind> runPromptTemplate(const std::string& configured, const std::string& datasetFormat,
+                                              const std::string& modelDir) {
+    if (auto k = templateFromName(configured)) return k;
+    if (configured != "auto" || (datasetFormat != "chat" && datasetFormat != "instruction")) return std::nullopt;
+    try {
+        return recogniseTokenizerConfig(modelDir);
+    } catch (const std::exception&) {
+        return std::nullopt;  // an unreadable tokenizer_config: the prompt goes in as typed
+    }
+}
+
 }  // namespace peft::data

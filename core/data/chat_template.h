@@ -72,6 +72,16 @@ std::optional<TemplateKind> recogniseTokenizerConfig(const std::string& pathOrDi
 // the user has to choose one of the built-ins (and whether the template was absent or unknown).
 TemplateKind resolveTemplate(const std::string& configured, const std::string& tokenizerChatTemplate);
 
+// A generation prompt: `userText` as one user turn in template `k`, up to where the model's answer
+// starts (ChatML: "...<|im_start|>assistant\n"), as training rendered the same turn.
+std::string generationPrompt(TemplateKind k, const std::string& userText);
+
+// The template a run trained with, for prompting its model: a built-in name as is; "auto" on a
+// chat/instruction dataset: the model folder's tokenizer chat_template (nullopt when it is absent,
+// unreadable or not recognised); nullopt for text and other formats (the prompt goes in as typed).
+std::optional<TemplateKind> runPromptTemplate(const std::string& configured, const std::string& datasetFormat,
+                                              const std::string& modelDir);
+
 // Python's str.strip() on ASCII/Unicode whitespace (what Jinja's trim and .strip() do).
 std::string pyStrip(const std::string& s);
 

@@ -108,8 +108,9 @@ torch::Tensor CausalLMImpl::hiddenStatesFromEmbeddings(torch::Tensor h, torch::T
     const int64_t Tk = kv.length();
 
     auto opts = torch::TensorOptions().device(dev);
-    // No cache, no prefix and no padding: a plain causal mask that attention() applies itself
-    // (fused kernels on torch >= 2.1, no [B,1,T,Tk] tensor). Otherwise an additive mask.
+    // No cache, no prefix and no padding (or only right padding, under setPadRowsUnread): a plain
+    // causal mask that attention() applies itself (fused kernels, no [B,1,T,Tk] tensor).
+    // Otherwise an additive mask.
     bool plainCausal = past == 0 && Tk == T && T > 1;
     if (plainCausal) {
         const torch::Tensor& km = kv.keyMask;

@@ -1,4 +1,5 @@
-// `peft-studio-cli dataset`: the report as JSON and text, and a clear error for a UTF-16 file.
+// `peft-studio-cli dataset`: the report as JSON and text, and a clear error for a UTF-16 file;
+// `generate --template`: the prompt wrapped as a chat turn, and clear errors.
 #include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
 
@@ -43,4 +44,20 @@ TEST(DatasetCli, Utf16FileFailsWithAClearMessage) {
     EXPECT_NE(r.rc, 0);
     EXPECT_NE(r.out.find("UTF-16"), std::string::npos) << r.out;
     EXPECT_NE(r.out.find("UTF-8"), std::string::npos) << r.out;
+}
+
+TEST(GenerateCli, TemplateWrapsThePromptOrSaysWhatToUse) {
+    // `generate --template NAME` sends the prompt as one user turn (echoed before the output).
+    const std::string model = peft::test::fixture("tiny-llama/base");
+    peft::test::CliResult ok = run("generate --model " + model + " --prompt Hi --template chatml --greedy --max-new-tokens 2");
+    ASSERT_EQ(ok.rc, 0) << ok.out;
+    EXPECT_NE(ok.out.find("<|im_start|>user\nHi<|im_end|>\n<|im_start|>assistant\n"), std::string::npos) << ok.out;
+    // A name it does not know, and "auto" on a model without a chat template: an error naming the fix.
+    peft::test::CliResult bad = run("generate --model " + model + " --prompt Hi --template nonsense");
+    EXPECT_NE(bad.rc, 0);
+    EXPECT_NE(bad.out.find("unknown template 'nonsense'"), std::string::npos) << bad.out;
+    peft::test::CliResult none = run("generate --model " + model + " --prompt Hi --template auto");
+    EXPECT_NE(none.rc, 0);
+    EXPECT_NE(none.out.find("no chat_template"), std::string::npos) << none.out;
+    EXPECT_NE(none.out.find("chatml, llama3"), std::string::npos) << none.out;
 }

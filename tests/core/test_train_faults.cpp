@@ -276,5 +276,11 @@ TEST(MixedPrecision, Bf16WeightsUpdateThroughAnFp32Master) {
         peft::Optimizer again({{"w", w2}}, cfg);
         again.loadState(saved, o.stepCount(), "test");
         EXPECT_NEAR(again.state().back().second[0].item<double>(), 0.99, 1e-4);
+        // A checkpoint from before master copies: the master starts from the (bf16) weight.
+        saved.erase("w.master");
+        torch::Tensor w3 = w.detach().clone().set_requires_grad(true);
+        peft::Optimizer old({{"w", w3}}, cfg);
+        old.loadState(saved, o.stepCount(), "test");
+        EXPECT_EQ(old.state().back().second[0].item<double>(), w[0].item<double>());
     }
 }

@@ -172,3 +172,25 @@ TEST(ChatTemplates, PyStripMatchesPython) {
     EXPECT_EQ(pyStrip("\xC3\xA9"), "\xC3\xA9");
     EXPECT_EQ(pyStrip("   "), "");
 }
+
+TEST(ChatTemplates, GenerationPromptIsTheUserTurnUpToTheAnswer) {
+    // generationPrompt (the playground and `generate --template`) must equal the chat rendering of
+    // one user message with add_generation_prompt, which the fixture cases pin to transformers.
+    for (auto k : {TemplateKind::ChatMl, TemplateKind::Llama3, TemplateKind::Llama2, TemplateKind::Zephyr}) {
+        std::string want;
+        for (const auto& s : renderChat(k, {{"user", "What is LoRA?"}}, true, defaultTemplateTokens(k))) want += s.text;
+        EXPECT_EQ(generationPrompt(k, "What is LoRA?"), want) << templateName(k);
+    }
+    EXPECT_EQ(generationPrompt(TemplateKind::ChatMl, "Hi"), "<|im_start|>user\nHi<|im_end|>\n<|im_start|>assistant\n");
+}
+
+TEST(ChatTemplates, RunPromptTemplateFollowsTheRunsDataset) {
+    peft::test::TempDir dir;
+    json fx = loadFixture();
+    std::ofstream(dir.file("tokenizer_config.json")) << json{{"chat_template", fx["templates"]["chatml"]}}.dump();
+    EXPECT_EQ(runPromptTemplate("alpaca", "instruction", dir.path()), TemplateKind::Alpaca);  // named: as is
+    EXPECT_EQ(runPromptTemplate("auto", "chat", dir.path()), TemplateKind::ChatMl);           // the tokenizer's
+    EXPECT_EQ(runPromptTemplate("auto", "text", dir.path()), std::nullopt);                   // plain text: as typed
+    peft::test::TempDir none;
+    EXPECT_EQ(runPromptTemplate("auto", "chat", none.path()), std::nullopt);                  // no tokenizer_config
+}

@@ -161,26 +161,9 @@ bool EvaluatePage::loadRunMetrics() {
 std::string playgroundPrompt(const nlohmann::json& runConfig, const std::string& typed) {
     // The tuned model learned the run's prompt template: both models get the prompt in it.
     const nlohmann::json& ds = runConfig.contains("dataset") ? runConfig["dataset"] : nlohmann::json::object();
-    const std::string templ = ds.value("template", std::string("auto"));
-    const std::string format = ds.value("format", std::string("auto"));
-    std::optional<data::TemplateKind> kind = data::templateFromName(templ);
-    // "auto" on a chat/instruction dataset means the tokenizer's own chat template (as training used).
-    if (!kind && templ == "auto" && (format == "chat" || format == "instruction")) {
-        try {
-            kind = data::recogniseTokenizerConfig(runConfig.value("model", std::string()));
-        } catch (const std::exception&) {
-            kind.reset();  // an unreadable tokenizer_config: the prompt goes in as typed
-        }
-    }
-    if (!kind) return typed;
-    std::string wrapped;
-    // Everything before the (empty) response: the separator after its end-of-turn marker is not
-    // part of the prompt (with it, ChatML prompts ended in "assistant\n\n").
-    for (const auto& seg : data::renderInstruction(*kind, typed, "", "", data::defaultTemplateTokens(*kind))) {
-        if (seg.trained) break;
-        wrapped += seg.text;
-    }
-    return wrapped.empty() ? typed : wrapped;
+    const auto kind = data::runPromptTemplate(ds.value("template", std::string("auto")), ds.value("format", std::string("auto")),
+                                              runConfig.value("model", std::string()));
+    return kind ? data::generationPrompt(*kind, typed) : typed;
 }
 
 void EvaluatePage::generate() {
