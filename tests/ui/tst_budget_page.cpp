@@ -26,6 +26,8 @@ private Q_SLOTS:
         page.addStandardCandidates();
         QVERIFY(page.candidates().size() >= 6);
         QCOMPARE(page.table()->rowCount(), int(page.candidates().size()));
+        // The memory column says what it counts and what it leaves out.
+        QVERIFY(page.table()->horizontalHeaderItem(4)->toolTip().contains(QStringLiteral("peak RSS")));
         // Row 0 against HF peft's own count.
         const json summary = peft::readJsonFile(peft::uitest::fixture("tiny-llama/summary.json").toStdString());
         const int64_t hfTrainable = summary["adapters"]["lora-qv-r4"]["trainable"].get<int64_t>();

@@ -145,6 +145,11 @@ BudgetPage::BudgetPage(ProjectState* state, QWidget* parent)
     m_table->setObjectName(QStringLiteral("budgetTable"));
     m_table->setHorizontalHeaderLabels({tr("Candidate"), tr("Trainable"), tr("% of all"), tr("All params"),
                                         tr("Training memory"), tr("Adapter file"), tr("Checkpoint"), tr("Weights")});
+    m_table->horizontalHeaderItem(4)->setToolTip(
+        tr("Tensor memory of a training step: weights + optimizer state + the step's peak of activations and "
+           "gradients, as LibTorch allocates it (on a GPU: the CUDA allocator's peak). Not included: the "
+           "process itself (~150-300 MB) and, on CPU, memory the C allocator keeps after freeing it "
+           "(peak RSS measured 1.1-2x this figure; see the README)."));
     m_table->horizontalHeaderItem(7)->setToolTip(tr("Memory of the resident weights (NF4 for QLoRA candidates)."));
     m_table->horizontalHeader()->setSectionResizeMode(0, QHeaderView::Stretch);
     m_table->setSelectionBehavior(QAbstractItemView::SelectRows);
