@@ -19,6 +19,7 @@
 
 #include "core/cli/args.h"
 #include "core/cli/commands.h"
+#include "core/model/linear.h"
 #include "core/train/memory_stats.h"
 #include "core/train/trainer.h"
 #include "core/util/error.h"
@@ -119,12 +120,14 @@ int cmdBenchTrain(const std::vector<std::string>& argv) {
     using Clock = std::chrono::steady_clock;
     std::vector<Clock::time_point> marks;
     std::vector<double> losses;
+    int64_t packedBytes = 0;  // oneDNN copies of frozen weights (core/model/linear.h), freed at the end
     const auto start = Clock::now();
     TrainResult r;
     auto runAll = [&] {
         r = trainer.run([&](const StepMetrics& m) {
             marks.push_back(Clock::now());
             losses.push_back(m.loss);
+            packedBytes = std::max(packedBytes, packedWeightBytesInUse());
         });
     };
     if (a.has("profile")) {
@@ -179,6 +182,7 @@ int cmdBenchTrain(const std::vector<std::string>& argv) {
                           {"peak_rss_mib", static_cast<double>(ru.ru_maxrss) / 1024.0},
                           {"rss_start_mib", rssStart / (1024.0 * 1024.0)},
                           {"rss_after_setup_mib", rssAfterSetup / (1024.0 * 1024.0)},
+                          {"packed_weights_mib", static_cast<double>(packedBytes) / (1024.0 * 1024.0)},
                           {"peft_type", cfg.method.value("peft_type", std::string("LORA"))}};
     if (a.has("count-tensors")) {
         // Live CPU tensor bytes (not counting memory-mapped weights): after setup, and the peak

@@ -1,7 +1,12 @@
 // Linear with adapter slots.
 #include "core/model/linear.h"
 
+#include <atomic>
+#include <cstdlib>
 #include <cstring>
+#include <mutex>
+
+#include "core/model/dnnl_cpu.h"
 
 namespace peft {
 
@@ -36,6 +41,153 @@ torch::Tensor addmmFrozenBiasCpu(const torch::Tensor& bias, const torch::Tensor&
 
 }  // namespace
 
+// Pre-packed copies of one frozen bf16 weight (dnnl_cpu.h): `fwd` is B = W as [in, out] for
+// y = x @ B, `bwd` is B = W^T as [out, in] for the input gradient g @ B. Built lazily, rebuilt when
+// the weight tensor is replaced or edited in place (merge, unmerge, load), held in LibTorch
+// tensors (so memory statistics see them), and limited process-wide to kPackedWeightCapBytes.
+namespace {
+std::atomic<int64_t> g_packedBytes{0};
+}
+
+int64_t packedWeightBytesInUse() { return g_packedBytes.load(); }
+
+struct PackedFrozenWeight {
+    std::mutex mutex;
+    torch::Tensor weight;  // the plain weight these copies were made from
+    const void* ptr = nullptr;
+    uint32_t version = 0;
+    bool conv1d = false;
+    std::shared_ptr<kernels::PackedBf16Matrix> fwd, bwd;
+    torch::Tensor fwdBuf, bwdBuf;
+    bool fwdTried = false, bwdTried = false;
+
+    ~PackedFrozenWeight() { g_packedBytes -= held(); }
+    int64_t held() const {
+        return (fwdBuf.defined() ? fwdBuf.numel() : 0) + (bwdBuf.defined() ? bwdBuf.numel() : 0);
+    }
+    bool matches(const torch::Tensor& w) const { return w.data_ptr() == ptr && w._version() == version; }
+    // B for the forward ([in,out]) or the input gradient ([out,in]); null where it cannot be
+    // packed or the process-wide cap is reached (LibTorch's product is used then).
+    std::shared_ptr<kernels::PackedBf16Matrix> get(bool forward) {
+        std::lock_guard<std::mutex> lock(mutex);
+        auto& slot = forward ? fwd : bwd;
+        bool& tried = forward ? fwdTried : bwdTried;
+        if (slot || tried) return slot;
+        tried = true;
+        const auto* w = reinterpret_cast<const uint16_t*>(weight.data_ptr());
+        const int64_t r = weight.size(0), c = weight.size(1);  // Conv1D [in,out]; Linear [out,in]
+        // forward B = [in,out]: Conv1D's W itself, Linear's W^T; the input gradient's B = [out,in].
+        const bool plainIsB = (forward == conv1d);
+        const int64_t K = plainIsB ? r : c, N = plainIsB ? c : r;
+        const auto bytes = static_cast<int64_t>(kernels::PackedBf16Matrix::packedBytes(K, N));
+        if (bytes <= 0) return nullptr;
+        if (g_packedBytes.fetch_add(bytes) + bytes > kPackedWeightCapBytes) {
+            g_packedBytes -= bytes;
+            return nullptr;
+        }
+        torch::Tensor buf = torch::empty({bytes}, torch::TensorOptions().dtype(torch::kUInt8));
+        slot = plainIsB ? kernels::PackedBf16Matrix::pack(w, K, N, c, 1, buf.data_ptr())
+                        : kernels::PackedBf16Matrix::pack(w, K, N, 1, c, buf.data_ptr());
+        if (!slot) {
+            g_packedBytes -= bytes;
+            return nullptr;
+        }
+        (forward ? fwdBuf : bwdBuf) = buf;
+        return slot;
+    }
+};
+
+namespace {
+
+struct PackedHolder : torch::CustomClassHolder {
+    std::shared_ptr<PackedFrozenWeight> p;
+};
+
+// y = x2 @ W (+ b) with the pre-packed weight; the input gradient uses the packed transpose. The
+// weight is frozen; a bias may train (BitFit, LoRA bias="all"): its gradient is the row sum.
+struct PackedLinearBf16Cpu : torch::autograd::Function<PackedLinearBf16Cpu> {
+    static torch::Tensor forward(torch::autograd::AutogradContext* ctx, const torch::Tensor& x2, const torch::Tensor& bias,
+                                 const std::shared_ptr<PackedFrozenWeight>& p) {
+        auto holder = c10::make_intrusive<PackedHolder>();
+        holder->p = p;
+        ctx->saved_data["p"] = c10::IValue::make_capsule(holder);
+        const bool hasBias = bias.numel() > 0;  // an empty tensor stands for "no bias"
+        ctx->saved_data["bias"] = hasBias;
+        torch::Tensor xc = x2.contiguous();
+        const int64_t M = xc.size(0), N = p->fwd->cols();
+        torch::Tensor y = torch::empty({M, N}, xc.options());
+        if (hasBias) {
+            torch::Tensor b = bias.contiguous();
+            const size_t rowBytes = static_cast<size_t>(N * 2);
+            const char* src = static_cast<const char*>(b.data_ptr());
+            char* dst = static_cast<char*>(y.data_ptr());
+            for (int64_t r = 0; r < M; ++r) std::memcpy(dst + r * rowBytes, src, rowBytes);
+        }
+        if (!p->fwd->multiply(reinterpret_cast<const uint16_t*>(xc.data_ptr()), M,
+                              reinterpret_cast<uint16_t*>(y.data_ptr()), hasBias)) {
+            torch::Tensor w = p->conv1d ? p->weight : p->weight.t();
+            y = hasBias ? torch::addmm(bias, xc, w) : torch::mm(xc, w);
+        }
+        return y;
+    }
+    static torch::autograd::tensor_list backward(torch::autograd::AutogradContext* ctx, torch::autograd::tensor_list g) {
+        auto holder = c10::static_intrusive_pointer_cast<PackedHolder>(ctx->saved_data["p"].toCapsule());
+        PackedFrozenWeight& p = *holder->p;
+        torch::Tensor gc = g[0].to(torch::kBFloat16).contiguous();
+        const int64_t M = gc.size(0);
+        torch::Tensor gx;
+        if (ctx->needs_input_grad(0)) {
+            auto b = p.get(false);
+            if (b) {
+                gx = torch::empty({M, b->cols()}, gc.options());
+                if (!b->multiply(reinterpret_cast<const uint16_t*>(gc.data_ptr()), M,
+                                 reinterpret_cast<uint16_t*>(gx.data_ptr()), false))
+                    gx = torch::Tensor();
+            }
+            if (!gx.defined()) gx = torch::mm(gc, p.conv1d ? p.weight.t() : p.weight);
+        }
+        torch::Tensor gb;
+        if (ctx->saved_data["bias"].toBool() && ctx->needs_input_grad(1)) gb = gc.sum(0);
+        return {gx, gb, torch::Tensor()};
+    }
+};
+
+bool packingEnabled() {
+    static const bool on = [] {
+        const char* e = std::getenv("PEFT_PACKED_WEIGHTS");
+        return !(e && std::string(e) == "0") && kernels::dnnlAvailable();
+    }();
+    return on;
+}
+
+}  // namespace
+
+// The packed path, or undefined where it does not apply (the caller keeps LibTorch's products):
+// CPU bf16 training steps (grad mode on) with a frozen bf16 weight and at least 16 rows.
+// Inference (no grad) keeps the plain products: it would hold a second copy of the weights for
+// prompt-sized products only.
+torch::Tensor LinearImpl::packedForward(const torch::Tensor& x2) {
+    if (!x2.is_cpu() || x2.scalar_type() != torch::kBFloat16 || !torch::GradMode::is_enabled() || !weight.defined() ||
+        weight.scalar_type() != torch::kBFloat16 || weight.requires_grad() || !weight.is_contiguous() ||
+        weight.dim() != 2 || x2.size(0) < 16 || !packingEnabled())
+        return {};
+    if (bias.defined() && bias.scalar_type() != torch::kBFloat16) return {};
+    if (!m_packed || !m_packed->matches(weight)) {
+        auto p = std::make_shared<PackedFrozenWeight>();
+        p->weight = weight.detach();
+        p->ptr = weight.data_ptr();
+        p->version = weight._version();
+        p->conv1d = m_conv1d;
+        m_packed = std::move(p);
+    }
+    if (!m_packed->get(true)) return {};
+    // Custom autograd functions cannot take an undefined tensor (LibTorch 1.13): "no bias" is an
+    // empty one.
+    return PackedLinearBf16Cpu::apply(x2, bias.defined() ? bias : torch::empty({0}, x2.options()), m_packed);
+}
+
+void LinearImpl::releasePacked() { m_packed.reset(); }
+
 torch::Tensor LinearImpl::baseForward(const torch::Tensor& x) {
     if (m_quant) {
         torch::Tensor w = m_quant->dequantize(x.scalar_type());  // [out,in]
@@ -45,11 +197,19 @@ torch::Tensor LinearImpl::baseForward(const torch::Tensor& x) {
         // Conv1D: y = x @ W[in,out] + b
         auto sizes = x.sizes().vec();
         torch::Tensor x2 = x.reshape({-1, m_in});
-        torch::Tensor y;
-        if (bias.defined()) y = addmmFrozenBiasCpu(bias, x2, weight);
+        torch::Tensor y = packedForward(x2);
+        if (!y.defined() && bias.defined()) y = addmmFrozenBiasCpu(bias, x2, weight);
         if (!y.defined()) y = bias.defined() ? torch::addmm(bias, x2, weight) : torch::mm(x2, weight);
         sizes.back() = m_out;
         return y.view(sizes);
+    }
+    if (x.is_cpu() && x.scalar_type() == torch::kBFloat16 && x.dim() >= 2) {
+        torch::Tensor y = packedForward(x.reshape({-1, m_in}));
+        if (y.defined()) {
+            auto sizes = x.sizes().vec();
+            sizes.back() = m_out;
+            return y.view(sizes);
+        }
     }
     return torch::nn::functional::linear(x, weight, bias);
 }

@@ -397,6 +397,14 @@ TrainResult Trainer::run(const MetricsSink& sink, TrainerControl* control) {
         result.steps = m_step;
         return result;
     };
+    // The oneDNN copies of frozen weights (core/model/linear.h) live for the run only.
+    struct ReleasePacked {
+        torch::nn::Module& model;
+        ~ReleasePacked() {
+            for (const auto& mod : model.modules())
+                if (auto* lin = dynamic_cast<LinearImpl*>(mod.get())) lin->releasePacked();
+        }
+    } releasePacked{*m_model};
     m_model->train();
     // A fresh start (not a resume) in a folder used before must not append to the old metrics.
     if (m_step == 0 && m_lastCheckpoint.empty()) writeFileAtomic((fs::path(m_cfg.outputDir) / "metrics.jsonl").string(), "");

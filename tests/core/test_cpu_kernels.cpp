@@ -3,6 +3,8 @@
 // through lmLossChunked, both logits layouts, one chunk and several), and LoRA in bf16 against
 // its fp32 product.
 #include "core/model/causal_lm.h"
+#include "core/model/dnnl_cpu.h"
+#include "core/model/linear.h"
 #include "core/model/layers.h"
 #include "core/model/loader.h"
 #include "core/peft/method.h"
@@ -322,5 +324,69 @@ TEST(CpuKernels, LayerNormBf16MatchesReference) {
         EXPECT_LT(yerr, 4.0 / 128) << C;  // one bf16 rounding of values up to ~4
         EXPECT_LT(gerr, gref / 64) << C;
         EXPECT_GT(gref, 0.0);
+    }
+}
+
+TEST(CpuKernels, PackedBf16LinearMatchesPlainProducts) {
+    // Frozen bf16 weights in CPU training go through oneDNN with pre-packed copies (linear.h).
+    // Forward, input gradient and a trainable bias's gradient must match the plain LibTorch
+    // products in double on the same bf16 values, for GPT-2 Conv1D and nn.Linear layouts, shapes
+    // that are not multiples of the kernels' blocks, and a weight edited in place (merge).
+    if (std::getenv("PEFT_PACKED_WEIGHTS") && std::string(std::getenv("PEFT_PACKED_WEIGHTS")) == "0")
+        GTEST_SKIP() << "PEFT_PACKED_WEIGHTS=0";
+    torch::manual_seed(11);
+    for (bool conv1d : {true, false}) {
+        for (auto [in, out] : {std::pair<int64_t, int64_t>{50, 70}, {768, 96}}) {
+            const int64_t rows = 37;
+            const bool hasBias = in == 50;  // Llama projections have none
+            Linear lin("layer", in, out, hasBias, conv1d, nullptr);
+            {
+                torch::NoGradGuard ng;
+                lin->weight.set_data((torch::randn(lin->weight.sizes()) * 0.1).to(torch::kBFloat16));
+                if (hasBias) lin->bias.set_data((torch::randn({out}) * 0.1).to(torch::kBFloat16));
+            }
+            lin->weight.set_requires_grad(false);
+            if (hasBias) lin->bias.set_requires_grad(true);  // BitFit-style: the bias trains
+            const int64_t before = packedWeightBytesInUse();
+            for (int round = 0; round < 2; ++round) {
+                if (round == 1) {  // an in-place edit (what merge does) must be seen
+                    torch::NoGradGuard ng;
+                    lin->weight.mul_(-2);
+                }
+                torch::Tensor x = torch::randn({rows, in}).to(torch::kBFloat16).set_requires_grad(true);
+                if (hasBias) lin->bias.mutable_grad() = torch::Tensor();
+                torch::Tensor y = lin->forward(x);
+                ASSERT_TRUE(y.grad_fn());
+                // The node sits under the view back to the input's shape (Conv1D) or on top.
+                bool packed = false;
+                for (auto fn = y.grad_fn(); fn && !packed; fn = fn->next_edges().empty() ? nullptr : fn->next_edges()[0].function)
+                    packed = fn->name().find("PackedLinearBf16Cpu") != std::string::npos;
+                if (kernels::dnnlAvailable()) EXPECT_TRUE(packed) << y.grad_fn()->name();
+                torch::Tensor g = torch::randn({rows, out}).to(torch::kBFloat16);
+                y.backward(g);
+
+                torch::Tensor wd = lin->denseWeight().to(torch::kFloat64);  // [out,in]
+                torch::Tensor ref = x.detach().to(torch::kFloat64).mm(wd.t());
+                if (hasBias) ref = ref + lin->bias.detach().to(torch::kFloat64);
+                torch::Tensor gxRef = g.to(torch::kFloat64).mm(wd);
+                torch::Tensor gbRef = g.to(torch::kFloat64).sum(0);
+                const double scale = ref.abs().max().item<double>();
+                EXPECT_LT((y.to(torch::kFloat64) - ref).abs().max().item<double>(), scale / 64) << conv1d << " " << in;
+                const double gscale = gxRef.abs().max().item<double>();
+                EXPECT_LT((x.grad().to(torch::kFloat64) - gxRef).abs().max().item<double>(), gscale / 64);
+                if (!hasBias) continue;
+                ASSERT_TRUE(lin->bias.grad().defined());
+                EXPECT_LT((lin->bias.grad().to(torch::kFloat64) - gbRef).abs().max().item<double>(),
+                          gbRef.abs().max().item<double>() / 32);
+            }
+            if (kernels::dnnlAvailable()) EXPECT_GT(packedWeightBytesInUse(), before);
+            lin->releasePacked();
+            EXPECT_EQ(packedWeightBytesInUse(), before);
+            // Inference (no grad) keeps the plain product and packs nothing.
+            torch::NoGradGuard ng;
+            torch::Tensor y = lin->forward(torch::randn({rows, in}).to(torch::kBFloat16));
+            EXPECT_EQ(packedWeightBytesInUse(), before);
+            EXPECT_EQ(y.sizes(), (std::vector<int64_t>{rows, out}));
+        }
     }
 }
