@@ -7,6 +7,7 @@
 #include <cstdio>
 
 #include "core/io/architecture.h"
+#include "core/model/dnnl_cpu.h"
 #include "core/train/loss_chunks.h"
 #include "core/peft/module_tree.h"
 #include "core/util/error.h"
@@ -144,6 +145,16 @@ Estimate estimate(const ModelConfig& mcIn, const nlohmann::json& cfg, const Budg
         }
     }
     m.weightsByDtype["fp32"] += U(e.params.added) * 4;
+    // CPU bf16 training: each frozen decoder-layer weight gets two oneDNN copies (forward and
+    // input-gradient layouts, core/model/linear.h) up to the process-wide cap. Full fine-tuning
+    // trains those weights (no copies); NF4 weights are dequantised per step instead.
+    if (o.packedWeights && o.device == Device::Cpu && o.precision == Precision::Bf16 && !quant &&
+        spec.peftType() != "FULL" && kernels::dnnlAvailable()) {
+        u64 packed = 0;
+        for (const auto& mod : tree.modules)
+            if (mod.kind == ModuleKind::Linear && mod.layer >= 0) packed += 2 * U(mod.weightParams()) * 2;
+        m.packedWeights = std::min<u64>(packed, U(kernels::kPackedWeightCapBytes));
+    }
     for (auto it = m.weightsByDtype.begin(); it != m.weightsByDtype.end();) {
         if (it->second == 0) it = m.weightsByDtype.erase(it);
         else m.weights += (it++)->second;
@@ -425,6 +436,7 @@ nlohmann::json toJson(const Estimate& e) {
                            {"backward_transient", m.activationTransient}}},
                          {"optimizer_transient", m.optimizerTransient},
                          {"step_peak", m.stepPeak},
+                         {"packed_weights", m.packedWeights},
                          {"kv_cache_generation", m.kvCache},
                          {"generation_total", m.generationTotal}};
     j["adapter_file_bytes"] = e.adapterFileBytes;

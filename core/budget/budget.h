@@ -44,6 +44,9 @@ struct BudgetOptions {
     // (fp32, kept by softmax's backward; in a non-fp32 run probs@V keeps its cast to the precision
     // too). Set 2 for an implementation that also keeps the pre-softmax scores.
     int attentionMatricesKept = 1;
+    // CPU bf16 training keeps oneDNN copies of the frozen layer weights (core/model/linear.h)
+    // where this build and CPU have the kernels (kernels::dnnlAvailable()).
+    bool packedWeights = true;
 
     // Builders with chained setters (LibTorch's options style).
     BudgetOptions& withBatch(int64_t b) { batch = b; return *this; }
@@ -70,6 +73,7 @@ int bytesOf(Precision p);
 struct MemoryParts {
     // Training.
     uint64_t weights = 0;                          // everything resident: frozen base + trainable
+    uint64_t packedWeights = 0;                    // CPU bf16: oneDNN copies of frozen layer weights
     std::map<std::string, uint64_t> weightsByDtype;  // "fp32", "bf16", "nf4", "nf4_constants"
     uint64_t gradients = 0;
     uint64_t optimizerState = 0;
@@ -82,8 +86,8 @@ struct MemoryParts {
     // Activations and gradients never peak together (a layer's gradients appear as its kept
     // tensors are freed): the largest live set of the two during one step, <= their sum.
     uint64_t stepPeak = 0;
-    // Peak memory of a training step: weights + optimizer state + stepPeak.
-    uint64_t trainingTotal() const { return weights + optimizerState + stepPeak; }
+    // Peak memory of a training step: weights (and their packed copies) + optimizer state + stepPeak.
+    uint64_t trainingTotal() const { return weights + packedWeights + optimizerState + stepPeak; }
     // Generation (not part of the training total).
     uint64_t kvCache = 0;                          // keys and values for batch x generationContext
     uint64_t generationTotal = 0;                  // weights + KV cache + one step's logits

@@ -16,6 +16,10 @@
 
 namespace peft::kernels {
 
+// Process-wide limit on the bytes held by packed copies (two per frozen weight: forward and
+// input-gradient layouts). GPT-2 124M needs 324 MiB; past the limit layers keep LibTorch's products.
+constexpr int64_t kPackedWeightCapBytes = int64_t{2} << 30;
+
 // Whether pre-packed products can run in this build and on this CPU (bf16 matmul available).
 bool dnnlAvailable();
 

@@ -133,6 +133,7 @@ struct PackedLinearBf16Cpu : torch::autograd::Function<PackedLinearBf16Cpu> {
     static torch::autograd::tensor_list backward(torch::autograd::AutogradContext* ctx, torch::autograd::tensor_list g) {
         auto holder = c10::static_intrusive_pointer_cast<PackedHolder>(ctx->saved_data["p"].toCapsule());
         PackedFrozenWeight& p = *holder->p;
+        at::internal::lazy_init_num_threads();
         torch::Tensor gc = g[0].to(torch::kBFloat16).contiguous();
         const int64_t M = gc.size(0);
         torch::Tensor gx;
@@ -181,6 +182,9 @@ torch::Tensor LinearImpl::packedForward(const torch::Tensor& x2) {
         m_packed = std::move(p);
     }
     if (!m_packed->get(true)) return {};
+    // oneDNN sizes its OpenMP team from this thread's setting: make it LibTorch's (a trainer
+    // worker thread may not have run a LibTorch parallel operator yet).
+    at::internal::lazy_init_num_threads();
     // Custom autograd functions cannot take an undefined tensor (LibTorch 1.13): "no bias" is an
     // empty one.
     return PackedLinearBf16Cpu::apply(x2, bias.defined() ? bias : torch::empty({0}, x2.options()), m_packed);

@@ -4,6 +4,8 @@
 #pragma once
 #include <torch/torch.h>
 
+#include "core/model/dnnl_cpu.h"
+
 #include <map>
 #include <memory>
 #include <string>
@@ -24,7 +26,7 @@ struct PackedFrozenWeight;
 // dnnl_cpu.h): two extra copies of each (forward and input-gradient layouts), ~10% faster steps on
 // an AMX Xeon. The copies are capped process-wide (layers past the cap keep LibTorch's products);
 // PEFT_PACKED_WEIGHTS=0 turns them off. The budget (core/budget) counts them with the same cap.
-constexpr int64_t kPackedWeightCapBytes = int64_t{2} << 30;
+using kernels::kPackedWeightCapBytes;
 int64_t packedWeightBytesInUse();
 
 // One adapter's effect on one projection.

@@ -9,6 +9,7 @@
 #include <fstream>
 
 #include "core/budget/budget.h"
+#include "core/model/dnnl_cpu.h"
 #include "core/model/causal_lm.h"
 #include "core/io/model_config.h"
 #include "core/peft/method_spec.h"
@@ -238,7 +239,7 @@ void expectPartsAddUp(const budget::Estimate& e) {
     for (const auto& [k, v] : m.weightsByDtype) w += v;
     EXPECT_EQ(w, m.weights);
     EXPECT_EQ(m.activationLayers + m.activationAttention + m.activationLoss + m.activationTransient, m.activations);
-    EXPECT_EQ(m.trainingTotal(), m.weights + m.optimizerState + m.stepPeak);
+    EXPECT_EQ(m.trainingTotal(), m.weights + m.packedWeights + m.optimizerState + m.stepPeak);
     EXPECT_LE(m.stepPeak, m.activations + m.gradients + m.optimizerTransient);
     EXPECT_GE(m.stepPeak, std::max(m.activations, m.gradients));
     const json j = budget::toJson(e);
@@ -480,3 +481,32 @@ TEST(BudgetCli, JsonMatchesTheLibrary) {
 }
 
 }  // namespace
+
+TEST(BudgetMemory, PackedWeightCopiesOnCpuBf16Only) {
+    // CPU bf16 training keeps two oneDNN copies of every frozen decoder-layer weight (forward and
+    // input-gradient layouts), capped process-wide; nothing else does.
+    const ModelConfig mc = qwen2_05b();
+    const json cfg = lora(16, json::array({"q_proj", "v_proj"}));
+    const auto cpuBf16 = BudgetOptions().withPrecision(budget::Precision::Bf16).withBatch(1).withSeqLen(128);
+    const budget::Estimate e = budget::estimate(mc, cfg, cpuBf16);
+    expectPartsAddUp(e);
+    if (!kernels::dnnlAvailable()) {
+        EXPECT_EQ(e.memory.packedWeights, 0u);
+        GTEST_SKIP() << "no oneDNN bf16 kernels in this build/CPU";
+    }
+    // Qwen2-0.5B layer linears: 24 x (q 896x896 + k,v 896x128 x2 + o 896x896 + 3 x 896x4864).
+    const uint64_t layerWeights = 24ULL * (896 * 896 * 2 + 896 * 128 * 2 + 3 * 896 * 4864);
+    EXPECT_EQ(e.memory.packedWeights, std::min<uint64_t>(2 * 2 * layerWeights, kernels::kPackedWeightCapBytes));
+    EXPECT_EQ(budget::toJson(e)["memory_bytes"]["packed_weights"].get<uint64_t>(), e.memory.packedWeights);
+    // The cap binds for a 7B model.
+    EXPECT_EQ(budget::estimate(mistral7b(), cfg, cpuBf16).memory.packedWeights, uint64_t(kernels::kPackedWeightCapBytes));
+    // fp32, CUDA, NF4 base, full fine-tuning, or switched off: none.
+    EXPECT_EQ(budget::estimate(mc, cfg, BudgetOptions().withBatch(1).withSeqLen(128)).memory.packedWeights, 0u);
+    EXPECT_EQ(budget::estimate(mc, cfg, BudgetOptions(cpuBf16).withDevice(budget::Device::Cuda)).memory.packedWeights, 0u);
+    EXPECT_EQ(budget::estimate(mc, cfg, BudgetOptions(cpuBf16).withQuantizeBase(budget::BaseQuant::Nf4)).memory.packedWeights, 0u);
+    EXPECT_EQ(budget::estimate(mc, nullptr, cpuBf16).memory.packedWeights, 0u);
+    BudgetOptions off = cpuBf16;
+    off.packedWeights = false;
+    EXPECT_EQ(budget::estimate(mc, cfg, off).memory.packedWeights, 0u);
+    EXPECT_EQ(e.memory.trainingTotal() - budget::estimate(mc, cfg, off).memory.trainingTotal(), e.memory.packedWeights);
+}
