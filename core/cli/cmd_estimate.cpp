@@ -8,6 +8,7 @@
 #include "core/budget/budget.h"
 #include "core/cli/args.h"
 #include "core/cli/commands.h"
+#include "core/model/dnnl_cpu.h"
 #include "core/io/model_config.h"
 #include "core/model/causal_lm.h"
 #include "core/util/error.h"
@@ -106,7 +107,7 @@ int cmdEstimate(const std::vector<std::string>& argv) {
                                             budget::humanCount(e.params.trainable),
                                             pct.str(),
                                             budget::humanCount(e.params.total()),
-                                            budget::humanBytes(e.memory.weights),
+                                            budget::humanBytes(e.memory.weights + e.memory.packedWeights),
                                             budget::humanBytes(e.memory.gradients),
                                             budget::humanBytes(e.memory.optimizerState),
                                             budget::humanBytes(e.memory.activations),
@@ -116,6 +117,12 @@ int cmdEstimate(const std::vector<std::string>& argv) {
         for (const auto& n : e.params.notes) std::cout << "  note: " << n << "\n";
     }
     const auto& first = est.front();
+    for (const auto& e : est)
+        if (e.memory.packedWeights > 0) {
+            std::cout << "\nweights include oneDNN packed copies of the frozen layer weights (CPU bf16 training, up to "
+                      << budget::humanBytes(kernels::kPackedWeightCapBytes) << "; PEFT_PACKED_WEIGHTS=0 turns them off)\n";
+            break;
+        }
     std::cout << "\nKV cache for generation (batch " << o.batch << "): " << budget::humanBytes(first.memory.kvCache)
               << "; whole-model export: " << budget::humanBytes(first.fullModelBytes) << "\n";
     if (timed)

@@ -1,6 +1,8 @@
 // oneDNN products with pre-packed bf16 weights (see dnnl_cpu.h).
 #include "core/model/dnnl_cpu.h"
 
+#include <atomic>
+
 #ifdef PEFT_HAVE_DNNL
 #include <oneapi/dnnl/dnnl.hpp>
 
@@ -11,6 +13,12 @@
 #endif
 
 namespace peft::kernels {
+
+namespace {
+std::atomic<int64_t> g_packedProducts{0};
+}
+
+int64_t packedProductCount() { return g_packedProducts.load(); }
 
 #ifndef PEFT_HAVE_DNNL
 
@@ -53,6 +61,7 @@ public:
             thread_local dnnl::stream s(eng);
             prim->execute(s, {{DNNL_ARG_SRC, am}, {DNNL_ARG_WEIGHTS, m_packed}, {DNNL_ARG_DST, cm}});
             s.wait();
+            ++g_packedProducts;
             return true;
         } catch (const dnnl::error&) {
             return false;

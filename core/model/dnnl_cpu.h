@@ -23,6 +23,10 @@ constexpr int64_t kPackedWeightCapBytes = int64_t{2} << 30;
 // Whether pre-packed products can run in this build and on this CPU (bf16 matmul available).
 bool dnnlAvailable();
 
+// Products that ran on a packed copy (process-wide), for tests and diagnostics: a product whose row
+// count wants another layout falls back to LibTorch and does not count.
+int64_t packedProductCount();
+
 // B[K,N] in bf16, re-blocked once for C[M,N] (+)= A[M,K] @ B with A and C row-major, contiguous.
 class PackedBf16Matrix {
 public:

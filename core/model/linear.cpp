@@ -6,6 +6,8 @@
 #include <cstring>
 #include <mutex>
 
+#include <spdlog/spdlog.h>
+
 #include "core/model/dnnl_cpu.h"
 
 namespace peft {
@@ -18,6 +20,15 @@ LinearImpl::LinearImpl(std::string path, int64_t in, int64_t out, bool hasBias, 
 }
 
 namespace {
+
+// y[M,N] (contiguous) <- the bias row b[N] in every row, by plain copies (no strided broadcast).
+void fillBiasRows(torch::Tensor& y, const torch::Tensor& b) {
+    const int64_t M = y.size(0);
+    const size_t rowBytes = static_cast<size_t>(y.size(1) * y.element_size());
+    const char* src = static_cast<const char*>(b.data_ptr());
+    char* dst = static_cast<char*>(y.data_ptr());
+    for (int64_t r = 0; r < M; ++r) std::memcpy(dst + r * rowBytes, src, rowBytes);
+}
 
 // y = b + x2 @ w2 on CPU for a frozen bias: the output is filled with the bias rows by plain
 // copies and the product accumulates into it in place (beta = 1, the same single rounding as
@@ -32,10 +43,7 @@ torch::Tensor addmmFrozenBiasCpu(const torch::Tensor& bias, const torch::Tensor&
     const int64_t M = x2.size(0), N = w2.size(1);
     if (b.size(0) != N) return {};
     torch::Tensor y = torch::empty({M, N}, x2.options());
-    const size_t rowBytes = static_cast<size_t>(N * y.element_size());
-    const char* src = static_cast<const char*>(b.data_ptr());
-    char* dst = static_cast<char*>(y.data_ptr());
-    for (int64_t r = 0; r < M; ++r) std::memcpy(dst + r * rowBytes, src, rowBytes);
+    fillBiasRows(y, b);
     return y.addmm_(x2, w2);
 }
 
@@ -116,13 +124,7 @@ struct PackedLinearBf16Cpu : torch::autograd::Function<PackedLinearBf16Cpu> {
         torch::Tensor xc = x2.contiguous();
         const int64_t M = xc.size(0), N = p->fwd->cols();
         torch::Tensor y = torch::empty({M, N}, xc.options());
-        if (hasBias) {
-            torch::Tensor b = bias.contiguous();
-            const size_t rowBytes = static_cast<size_t>(N * 2);
-            const char* src = static_cast<const char*>(b.data_ptr());
-            char* dst = static_cast<char*>(y.data_ptr());
-            for (int64_t r = 0; r < M; ++r) std::memcpy(dst + r * rowBytes, src, rowBytes);
-        }
+        if (hasBias) fillBiasRows(y, bias.contiguous());
         if (!p->fwd->multiply(reinterpret_cast<const uint16_t*>(xc.data_ptr()), M,
                               reinterpret_cast<uint16_t*>(y.data_ptr()), hasBias)) {
             torch::Tensor w = p->conv1d ? p->weight : p->weight.t();
@@ -156,7 +158,11 @@ struct PackedLinearBf16Cpu : torch::autograd::Function<PackedLinearBf16Cpu> {
 bool packingEnabled() {
     static const bool on = [] {
         const char* e = std::getenv("PEFT_PACKED_WEIGHTS");
-        return !(e && std::string(e) == "0") && kernels::dnnlAvailable();
+        const std::string v = e ? e : "";
+        const bool off = v == "0" || v == "off" || v == "false" || v == "no";
+        if (!v.empty() && !off && v != "1" && v != "on" && v != "true" && v != "yes")
+            spdlog::warn("PEFT_PACKED_WEIGHTS='{}' is not 0/off/false or 1/on/true; packed weights stay on", v);
+        return !off && kernels::dnnlAvailable();
     }();
     return on;
 }

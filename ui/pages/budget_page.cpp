@@ -286,6 +286,10 @@ void BudgetPage::refresh() {
             QStringList parts;
             for (const auto& [dtype, bytes] : e.memory.weightsByDtype)
                 parts << QStringLiteral("%1: %2").arg(QString::fromStdString(dtype), QString::fromStdString(budget::humanBytes(bytes)));
+            if (e.memory.packedWeights > 0)
+                parts << tr("+ %1 oneDNN packed copies of the frozen layer weights (CPU bf16 training; in the "
+                            "training memory)")
+                             .arg(QString::fromStdString(budget::humanBytes(e.memory.packedWeights)));
             m_table->item(row, 7)->setToolTip(parts.join(QLatin1Char('\n')));
             m_table->item(row, 7)->setData(Qt::UserRole, QVariant::fromValue<qulonglong>(e.memory.weights));
             m_table->item(row, 1)->setToolTip(QString::number(e.params.trainable));
@@ -339,14 +343,19 @@ void BudgetPage::drawCharts(const std::vector<budget::Estimate>& est, const QStr
 
     // Training memory, stacked: weights, optimizer state, step peak (activations + gradients).
     const QColor colors[] = {QColor(127, 127, 127), QColor(255, 127, 14), QColor(44, 160, 44)};
-    const QString labels[] = {tr("weights"), tr("optimizer state"), tr("activations + gradients (step peak)")};
+    bool anyPacked = false;
+    for (const auto& e : est) anyPacked = anyPacked || e.memory.packedWeights > 0;
+    const QString labels[] = {anyPacked ? tr("weights (+ packed copies)") : tr("weights"), tr("optimizer state"),
+                              tr("activations + gradients (step peak)")};
     QCPBars* below = nullptr;
     double top = 1;
     for (int part = 0; part < 3; ++part) {
         auto* b = new QCPBars(m_memory->xAxis, m_memory->yAxis);
         QVector<double> v;
         for (const auto& e : est) {
-            const uint64_t x = part == 0 ? e.memory.weights : part == 1 ? e.memory.optimizerState : e.memory.stepPeak;
+            const uint64_t x = part == 0   ? e.memory.weights + e.memory.packedWeights
+                               : part == 1 ? e.memory.optimizerState
+                                           : e.memory.stepPeak;
             v << static_cast<double>(x) / (1024.0 * 1024.0);
         }
         b->setData(keys, v);
