@@ -52,7 +52,7 @@ double currentRssBytes() {
 
 int cmdBenchTrain(const std::vector<std::string>& argv) {
     Args a(argv, {"model", "precision", "batch", "seq", "steps", "warmup", "device", "r", "alpha", "targets", "threads", "seed", "work-dir", "profile", "peft-config"},
-           {"fan-in-fan-out", "count-tensors"}, "bench-train");
+           {"fan-in-fan-out", "count-tensors", "no-packed-weights"}, "bench-train");
     const std::string model = a.require("model");
     const int64_t batch = a.getInt("batch", 2), seq = a.getInt("seq", 128);
     const int64_t steps = a.getInt("steps", 5), warmup = a.getInt("warmup", 2);
@@ -93,7 +93,8 @@ int cmdBenchTrain(const std::vector<std::string>& argv) {
                             {"shuffle", false},
                             {"eval_every", 0},
                             {"save_every", 0},
-                            {"keep_checkpoints", 1}}}};
+                            {"keep_checkpoints", 1},
+                            {"packed_weights", !a.has("no-packed-weights")}}}};
     RunConfig cfg = RunConfig::fromJson(run, "bench-train");
 
     // Random rows of `seq` tokens, every position a target (as the peer's language-model loss).

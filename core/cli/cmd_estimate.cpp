@@ -36,7 +36,7 @@ int cmdEstimate(const std::vector<std::string>& argv) {
     Args a(argv,
            {"model", "peft-config", "batch-size", "seq-len", "precision", "optimizer", "quantize", "num-labels",
             "dataset-tokens", "epochs", "tokens-per-second", "generation-context", "device", "attention"},
-           {"json", "with-full", "gradient-checkpointing"}, "estimate");
+           {"json", "with-full", "gradient-checkpointing", "no-packed-weights"}, "estimate");
     const std::string modelPath = a.require("model");
     const ModelConfig mc = ModelConfig::load(modelPath);
 
@@ -49,6 +49,7 @@ int cmdEstimate(const std::vector<std::string>& argv) {
     o.numLabels = a.getInt("num-labels", 0);
     o.generationContext = a.getInt("generation-context", 0);
     o.gradientCheckpointing = a.has("gradient-checkpointing");
+    o.packedWeights = !a.has("no-packed-weights");  // a run config's training.packed_weights: false
     // The step as this build's trainer runs it: on which device, eager or fused attention.
     o.device = budget::parseDevice(a.get("device", "cpu"), "estimate --device");
     const std::string attn = a.get("attention", fusedAttentionAvailable() ? "fused" : "eager");
@@ -120,7 +121,7 @@ int cmdEstimate(const std::vector<std::string>& argv) {
     for (const auto& e : est)
         if (e.memory.packedWeights > 0) {
             std::cout << "\nweights include oneDNN packed copies of the frozen layer weights (CPU bf16 training, up to "
-                      << budget::humanBytes(kernels::kPackedWeightCapBytes) << "; PEFT_PACKED_WEIGHTS=0 turns them off)\n";
+                      << budget::humanBytes(kernels::kPackedWeightCapBytes) << "; --no-packed-weights estimates a run with training.packed_weights false)\n";
             break;
         }
     std::cout << "\nKV cache for generation (batch " << o.batch << "): " << budget::humanBytes(first.memory.kvCache)

@@ -9,6 +9,7 @@
 #include <spdlog/spdlog.h>
 
 #include "core/model/dnnl_cpu.h"
+#include "core/model/packed_weights.h"
 
 namespace peft {
 
@@ -167,7 +168,15 @@ bool packingEnabled() {
     return on;
 }
 
+thread_local bool t_packedWeightsAllowed = true;
+
 }  // namespace
+
+PackedWeightsScope::PackedWeightsScope(bool allowed) : m_previous(t_packedWeightsAllowed) {
+    t_packedWeightsAllowed = allowed;
+}
+PackedWeightsScope::~PackedWeightsScope() { t_packedWeightsAllowed = m_previous; }
+bool packedWeightsAllowedOnThisThread() { return t_packedWeightsAllowed; }
 
 // The packed path, or undefined where it does not apply (the caller keeps LibTorch's products):
 // CPU bf16 training steps (grad mode on) with a frozen bf16 weight and at least 16 rows.
@@ -176,7 +185,7 @@ bool packingEnabled() {
 torch::Tensor LinearImpl::packedForward(const torch::Tensor& x2) {
     if (!x2.is_cpu() || x2.scalar_type() != torch::kBFloat16 || !torch::GradMode::is_enabled() || !weight.defined() ||
         weight.scalar_type() != torch::kBFloat16 || weight.requires_grad() || !weight.is_contiguous() ||
-        weight.dim() != 2 || x2.size(0) < 16 || !packingEnabled())
+        weight.dim() != 2 || x2.size(0) < 16 || !t_packedWeightsAllowed || !packingEnabled())
         return {};
     if (bias.defined() && bias.scalar_type() != torch::kBFloat16) return {};
     if (!m_packed || !m_packed->matches(weight)) {

@@ -70,6 +70,7 @@ PreflightReport preflight(const RunConfig& cfg, const std::string& deviceType) {
         o.quantizeBase = t.quantizeBase ? budget::BaseQuant::Nf4DoubleQuant : budget::BaseQuant::None;  // as Trainer::setup quantises
         o.device = gpu ? budget::Device::Cuda : budget::Device::Cpu;
         o.fusedAttention = fusedAttentionAvailable();
+        o.packedWeights = t.packedWeights;
         nlohmann::json method = cfg.method;
         method.erase("init_from");
         const bool full = peftTypeOf(method, "method") == "FULL";

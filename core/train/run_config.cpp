@@ -78,7 +78,7 @@ RunConfig RunConfig::fromJson(const json& j, const std::string& where) {
         checkKeys(t, {"epochs", "max_steps", "batch_size", "grad_accum", "lr", "weight_decay", "betas", "eps", "momentum",
                       "optimizer", "scheduler", "warmup_steps", "max_grad_norm", "seed", "shuffle", "precision",
                       "eval_every", "save_every", "keep_checkpoints", "early_stopping_patience", "device", "log_every",
-                      "quantize_base"},
+                      "quantize_base", "packed_weights"},
                   where, "training");
         TrainingConfig& o = c.training;
         const std::string s = "training";
@@ -109,6 +109,7 @@ RunConfig RunConfig::fromJson(const json& j, const std::string& where) {
         read(t, "device", o.device, where, s);
         read(t, "log_every", o.logEvery, where, s);
         read(t, "quantize_base", o.quantizeBase, where, s);
+        read(t, "packed_weights", o.packedWeights, where, s);
     }
     const TrainingConfig& o = c.training;
     oneOf(o.optimizer, {"adamw", "adam", "sgd"}, "training.optimizer", where);
@@ -169,7 +170,7 @@ json RunConfig::toJson() const {
               {"shuffle", o.shuffle}, {"precision", o.precision}, {"eval_every", o.evalEvery},
               {"save_every", o.saveEvery}, {"keep_checkpoints", o.keepCheckpoints},
               {"early_stopping_patience", o.earlyStoppingPatience}, {"device", o.device}, {"log_every", o.logEvery},
-              {"quantize_base", o.quantizeBase}}},
+              {"quantize_base", o.quantizeBase}, {"packed_weights", o.packedWeights}}},
             {"output_dir", outputDir}};
 }
 

@@ -32,6 +32,9 @@ struct TrainingConfig {
     std::string device = "auto";  // auto | cpu | cuda | cuda:N
     int64_t logEvery = 1;
     bool quantizeBase = false;     // QLoRA: frozen linear weights in NF4
+    // CPU bf16: frozen layer weights get oneDNN copies for faster steps (core/model/
+    // packed_weights.h); false saves that memory (the Budget page shows how much).
+    bool packedWeights = true;
 };
 
 struct RunConfig {

@@ -13,6 +13,7 @@
 
 #include "core/io/model_config.h"
 #include "core/io/tensor_io.h"
+#include "core/model/packed_weights.h"
 #include "core/peft/qlora/nf4.h"
 #include "core/tokenizer/tokenizer.h"
 #include "core/train/lm_loss.h"
@@ -405,6 +406,8 @@ TrainResult Trainer::run(const MetricsSink& sink, TrainerControl* control) {
                 if (auto* lin = dynamic_cast<LinearImpl*>(mod.get())) lin->releasePacked();
         }
     } releasePacked{*m_model};
+    // training.packed_weights: whether this run's steps may make those copies at all.
+    PackedWeightsScope packedScope(t.packedWeights);
     m_model->train();
     // A fresh start (not a resume) in a folder used before must not append to the old metrics.
     if (m_step == 0 && m_lastCheckpoint.empty()) writeFileAtomic((fs::path(m_cfg.outputDir) / "metrics.jsonl").string(), "");

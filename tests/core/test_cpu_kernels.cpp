@@ -5,6 +5,7 @@
 #include "core/model/causal_lm.h"
 #include "core/model/dnnl_cpu.h"
 #include "core/model/linear.h"
+#include "core/model/packed_weights.h"
 #include "core/model/layers.h"
 #include "core/model/loader.h"
 #include "core/peft/method.h"
@@ -12,6 +13,7 @@
 #include "core/train/lm_loss_cpu.h"
 #include "tests/test_util.h"
 
+#include <thread>
 #include <tuple>
 
 using namespace peft;
@@ -393,4 +395,51 @@ TEST(CpuKernels, PackedBf16LinearMatchesPlainProducts) {
             EXPECT_EQ(y.sizes(), (std::vector<int64_t>{rows, out}));
         }
     }
+}
+
+TEST(CpuKernels, PackedWeightsOffForARunPacksNothing) {
+    // training.packed_weights false (a scope on the trainer's thread): the same bf16 training
+    // product runs through LibTorch, makes no copies, and gives the same result within bf16 rounding.
+    if (!kernels::dnnlAvailable()) GTEST_SKIP() << "no oneDNN packed path in this build/CPU";
+    if (std::getenv("PEFT_PACKED_WEIGHTS") && std::string(std::getenv("PEFT_PACKED_WEIGHTS")) == "0")
+        GTEST_SKIP() << "PEFT_PACKED_WEIGHTS=0";
+    torch::manual_seed(5);
+    Linear lin("layer", 768, 96, false, true, nullptr);
+    {
+        torch::NoGradGuard ng;
+        lin->weight.set_data((torch::randn(lin->weight.sizes()) * 0.1).to(torch::kBFloat16));
+    }
+    lin->weight.set_requires_grad(false);
+    torch::Tensor x = torch::randn({64, 768}).to(torch::kBFloat16).set_requires_grad(true);
+    const int64_t bytesBefore = packedWeightBytesInUse();
+    const int64_t productsBefore = kernels::packedProductCount();
+    EXPECT_TRUE(packedWeightsAllowedOnThisThread());
+    torch::Tensor plain;
+    {
+        PackedWeightsScope off(false);
+        EXPECT_FALSE(packedWeightsAllowedOnThisThread());
+        {
+            PackedWeightsScope on(true);  // scopes nest and restore
+            EXPECT_TRUE(packedWeightsAllowedOnThisThread());
+        }
+        EXPECT_FALSE(packedWeightsAllowedOnThisThread());
+        plain = lin->forward(x);
+        plain.sum().backward();
+        EXPECT_EQ(kernels::packedProductCount(), productsBefore);
+        EXPECT_EQ(packedWeightBytesInUse(), bytesBefore);
+    }
+    EXPECT_TRUE(packedWeightsAllowedOnThisThread());
+    // Another thread is not affected by this thread's scope.
+    bool otherThread = false;
+    {
+        PackedWeightsScope off(false);
+        std::thread([&] { otherThread = packedWeightsAllowedOnThisThread(); }).join();
+    }
+    EXPECT_TRUE(otherThread);
+    torch::Tensor packed = lin->forward(x);
+    EXPECT_EQ(kernels::packedProductCount(), productsBefore + 1);
+    EXPECT_GT(packedWeightBytesInUse(), bytesBefore);
+    const double scale = plain.abs().max().item<float>();
+    EXPECT_LT((packed - plain).abs().max().item<float>(), scale / 64);
+    lin->releasePacked();
 }

@@ -65,3 +65,22 @@ TEST(RunConfigPaths, PathsThatExistAsGivenKeepTheirMeaning) {
     d.resolveRelativePaths((root / "work").string());
     EXPECT_EQ(d.model, (root / "proj/model").string());
 }
+
+TEST(RunConfigTraining, PackedWeightsKey) {
+    // training.packed_weights: on by default, read and written back; a wrong type names the key.
+    nlohmann::json j = {{"model", "m"}, {"training", {{"max_steps", 1}}}};
+    EXPECT_TRUE(RunConfig::fromJson(j, "run.json").training.packedWeights);
+    j["training"]["packed_weights"] = false;
+    const RunConfig c = RunConfig::fromJson(j, "run.json");
+    EXPECT_FALSE(c.training.packedWeights);
+    EXPECT_EQ(c.toJson()["training"]["packed_weights"], false);
+    EXPECT_FALSE(RunConfig::fromJson(c.toJson(), "again").training.packedWeights);
+    j["training"]["packed_weights"] = "no";
+    try {
+        RunConfig::fromJson(j, "run.json");
+        FAIL() << "a string was accepted";
+    } catch (const std::exception& e) {
+        EXPECT_NE(std::string(e.what()).find("packed_weights"), std::string::npos) << e.what();
+        EXPECT_NE(std::string(e.what()).find("run.json"), std::string::npos) << e.what();
+    }
+}
