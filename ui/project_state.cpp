@@ -3,6 +3,8 @@
 
 #include <spdlog/spdlog.h>
 
+#include "core/data/dataset_config.h"
+#include "core/train/run_config.h"
 #include "core/util/atomic_file.h"
 #include "core/util/error.h"
 
@@ -11,45 +13,22 @@ namespace peft::ui {
 using nlohmann::json;
 
 json defaultRunConfig() {
-    return json{
-        {"model", ""},
-        {"dataset",
-         {{"path", ""},
-          {"format", "auto"},
-          {"validation_path", nullptr},
-          {"validation_split", 0.1},
-          {"max_length", 512},
-          {"template", "auto"},
-          {"train_on", "responses"},
-          {"packing", false}}},
-        {"method",
-         {{"peft_type", "LORA"},
-          {"task_type", "CAUSAL_LM"},
-          {"r", 8},
-          {"lora_alpha", 16},
-          {"lora_dropout", 0.05},
-          {"target_modules", json::array({"q_proj", "v_proj"})},
-          {"init_from", nullptr}}},
-        {"training",
-         {{"epochs", 1},
-          {"max_steps", -1},
-          {"batch_size", 4},
-          {"grad_accum", 1},
-          {"lr", 2e-4},
-          {"weight_decay", 0.0},
-          {"betas", json::array({0.9, 0.999})},
-          {"eps", 1e-8},
-          {"scheduler", "cosine"},
-          {"warmup_steps", 0},
-          {"max_grad_norm", 1.0},
-          {"seed", 42},
-          {"shuffle", true},
-          {"precision", "bf16"},
-          {"eval_every", 50},
-          {"save_every", 100},
-          {"keep_checkpoints", 3},
-          {"early_stopping_patience", 0}}},
-        {"output_dir", "runs/my-run"}};
+    // The dataset and training sections hold every key the core reads, with the core's defaults
+    // (a key the pages write must be one a saved project can be reopened with).
+    json dataset = data::DatasetConfig{}.toJson();
+    json training = RunConfig{}.toJson()["training"];
+    return json{{"model", ""},
+                {"dataset", dataset},
+                {"method",
+                 {{"peft_type", "LORA"},
+                  {"task_type", "CAUSAL_LM"},
+                  {"r", 8},
+                  {"lora_alpha", 16},
+                  {"lora_dropout", 0.05},
+                  {"target_modules", json::array({"q_proj", "v_proj"})},
+                  {"init_from", nullptr}}},
+                {"training", training},
+                {"output_dir", "runs/my-run"}};
 }
 
 namespace {
@@ -69,7 +48,12 @@ json mergeChecked(const json& defaults, const json& in, const std::string& file,
         auto d = defaults.find(it.key());
         if (d == defaults.end())
             fail(file, "unknown key '" + key + "'", "Remove it; the run config keys are listed in the README.");
-        if (d->is_object()) {
+        if (d->is_object() && d->empty()) {
+            // A free-form map (dataset.column_mapping): any names; the core checks the values.
+            if (!it->is_object())
+                fail(file, "key '" + key + "' must be a JSON object, found " + it->dump(), "Fix or remove that key.");
+            out[it.key()] = *it;
+        } else if (d->is_object()) {
             out[it.key()] = mergeChecked(*d, *it, file, key);
         } else if (d->is_null() || it->is_null() || sameKind(*d, *it)) {
             out[it.key()] = *it;

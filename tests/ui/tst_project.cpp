@@ -56,6 +56,37 @@ private Q_SLOTS:
         QCOMPARE(w2.methodPage()->picker()->checkedCount(), 8);  // 4 modules x 2 layers
         QCOMPARE(w2.methodPage()->methodConfig(), method);
     }
+    void everyKeyThePagesWriteReopens() {
+        // QLoRA (training.quantize_base), a column mapping (dataset.column_mapping) and every
+        // training key the core reads (device, optimizer, packed_weights...) survive save + open.
+        QTemporaryDir tmp;
+        const QString file = tmp.filePath(QStringLiteral("qlora.peftproj"));
+        json saved;
+        {
+            MainWindow w;
+            w.show();
+            w.openDemo(peft::uitest::fixture(QStringLiteral("tiny-llama/base")));
+            w.methodPage()->selectMethod(QStringLiteral("qlora"));
+            QCOMPARE(w.projectState()->runConfig()["training"]["quantize_base"], json(true));
+            json dataset = w.projectState()->runConfig()["dataset"];
+            dataset["column_mapping"] = {{"instruction", "prompt"}};
+            w.projectState()->setSection("dataset", dataset);
+            json training = w.projectState()->runConfig()["training"];
+            training["device"] = "cpu";
+            training["optimizer"] = "sgd";
+            training["momentum"] = 0.5;
+            training["log_every"] = 5;
+            training["packed_weights"] = false;
+            w.projectState()->setSection("training", training);
+            QVERIFY(w.saveProjectAs(file));
+            saved = w.projectState()->runConfig();
+        }
+        MainWindow w2;
+        w2.show();
+        QVERIFY(w2.openProject(file));
+        QVERIFY2(w2.projectState()->runConfig() == saved, (w2.projectState()->runConfig().dump() + "\n" + saved.dump()).c_str());
+        QCOMPARE(w2.methodPage()->currentMethod(), QStringLiteral("qlora"));
+    }
     void missingKeysTakeDefaults() {
         QTemporaryDir tmp;
         const QString file = tmp.filePath(QStringLiteral("p.peftproj"));

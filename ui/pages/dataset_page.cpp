@@ -292,8 +292,7 @@ void DatasetPage::commit() {
         }
         mapping[kv[0].trimmed().toStdString()] = kv[1].trimmed().toStdString();
     }
-    if (mapping.empty()) d.erase("column_mapping");
-    else d["column_mapping"] = mapping;
+    d["column_mapping"] = mapping;  // {} when none (the run config always has the key)
     state()->setSection("dataset", d);
     refreshReport();
 }
