@@ -136,6 +136,13 @@ BudgetPage::BudgetPage(ProjectState* state, QWidget* parent)
     use->setToolTip(tr("Makes the selected candidate the project's method."));
     for (QPushButton* b : {add, addStd, remove, use}) row->addWidget(b);
     row->addStretch(1);
+    m_assumes = new QLabel(this);
+    m_assumes->setObjectName(QStringLiteral("budgetAssumes"));
+    m_assumes->setToolTip(tr("What every estimate assumes: batch size, precision, device and the packed weight copies "
+                             "come from the Train page's settings, the sequence length from the Dataset page's max "
+                             "length."));
+    row->addWidget(m_assumes);
+    row->addSpacing(16);
     m_machine = new QLabel(this);
     row->addWidget(m_machine);
     body()->addLayout(row);
@@ -209,6 +216,10 @@ budget::BudgetOptions BudgetPage::optionsFor(const json& candidate) const {
     o.precision = budget::parsePrecision(cfg["training"].value("precision", std::string("fp32")), "training.precision");
     // The trainer's QLoRA stores the frozen layer linears as NF4 with double-quantised scales.
     if (candidate.value("_quantize_base", false)) o.quantizeBase = budget::BaseQuant::Nf4DoubleQuant;
+    // The Train page's device and packed-copies settings (a GPU run keeps no packed copies).
+    const json& dev = cfg["training"].value("device", json("auto"));
+    if (dev.is_string() && dev.get<std::string>().rfind("cuda", 0) == 0) o.device = budget::Device::Cuda;
+    o.packedWeights = cfg["training"].value("packed_weights", true);
     return o;
 }
 
@@ -259,6 +270,17 @@ void BudgetPage::refresh() {
     banner()->clear();
     const uint64_t ram = machineRam();
     m_machine->setText(tr("This machine: %1 RAM").arg(QString::fromStdString(humanBytes(ram))));
+    {
+        const budget::BudgetOptions o = optionsFor(json::object());
+        m_assumes->setText(tr("Batch %1 × %2 tokens, %3, %4%5")
+                               .arg(o.batch)
+                               .arg(o.seqLen)
+                               .arg(QString::fromStdString(budget::toString(o.precision)),
+                                    o.device == budget::Device::Cuda ? tr("GPU") : tr("CPU"),
+                                    o.precision == budget::Precision::Bf16 && o.device == budget::Device::Cpu && !o.packedWeights
+                                        ? tr(", no packed copies")
+                                        : QString()));
+    }
     m_table->setRowCount(static_cast<int>(m_candidates.size()));
     std::vector<budget::Estimate> est;
     QStringList names, problems;
@@ -288,7 +310,7 @@ void BudgetPage::refresh() {
                 parts << QStringLiteral("%1: %2").arg(QString::fromStdString(dtype), QString::fromStdString(budget::humanBytes(bytes)));
             if (e.memory.packedWeights > 0)
                 parts << tr("+ %1 oneDNN packed copies of the frozen layer weights (CPU bf16 training; in the "
-                            "training memory)")
+                            "training memory; the Train page's 'Pre-pack frozen weights' turns them off)")
                              .arg(QString::fromStdString(budget::humanBytes(e.memory.packedWeights)));
             m_table->item(row, 7)->setToolTip(parts.join(QLatin1Char('\n')));
             m_table->item(row, 7)->setData(Qt::UserRole, QVariant::fromValue<qulonglong>(e.memory.weights));

@@ -40,6 +40,7 @@ public:
 private:
     void drawCharts(const std::vector<peft::budget::Estimate>& est, const QStringList& names);
     QTableWidget* m_table;
+    QLabel* m_assumes;
     QLabel* m_machine;
     QCustomPlot* m_params;
     QCustomPlot* m_memory;

@@ -7,6 +7,7 @@
 #include <QLineEdit>
 #include <QProgressBar>
 #include <QPushButton>
+#include <QVBoxLayout>
 
 #include <cmath>
 #include <fstream>
@@ -16,6 +17,7 @@
 #include "ui/project_state.h"
 #include "ui/safe_names.h"
 #include "ui/widgets/training_charts.h"
+#include "ui/widgets/training_settings.h"
 
 namespace peft::ui {
 
@@ -59,6 +61,9 @@ TrainPage::TrainPage(ProjectState* state, TrainingRunner* runner, QWidget* paren
     });
     connect(state, &ProjectState::projectReplaced, this, &TrainPage::showRunName);
 
+    m_settings = new TrainingSettings(state, this);
+    connect(m_settings, &TrainingSettings::problem, this, [this](const QString& msg) { banner()->showError(msg); });
+
     auto* controls = new QHBoxLayout();
     m_start = new QPushButton(tr("&Start"), this);
     m_pause = new QPushButton(tr("&Pause"), this);
@@ -87,7 +92,13 @@ TrainPage::TrainPage(ProjectState* state, TrainingRunner* runner, QWidget* paren
     statusRow->addWidget(m_stats);
     body()->addLayout(statusRow);
     m_charts = new TrainingCharts(this);
-    body()->addWidget(m_charts, 1);
+    auto* main = new QHBoxLayout();
+    auto* side = new QVBoxLayout();
+    side->addWidget(m_settings);
+    side->addStretch(1);
+    main->addLayout(side);
+    main->addWidget(m_charts, 1);
+    body()->addLayout(main, 1);
 
     connect(m_start, &QPushButton::clicked, this, &TrainPage::start);
     connect(m_pause, &QPushButton::clicked, this, &TrainPage::togglePause);
@@ -223,6 +234,8 @@ void TrainPage::updateButtons() {
     m_resume->setEnabled(!active && (s == S::Stopped || s == S::Finished || s == S::Failed));
     m_pause->setEnabled(active && s != S::Stopping);
     m_stop->setEnabled(active && s != S::Stopping);
+    // A run keeps the settings it started with; editing them mid-run would suggest otherwise.
+    m_settings->setEnabled(!active);
 }
 
 }  // namespace peft::ui

@@ -12,12 +12,14 @@ class QPushButton;
 namespace peft::ui {
 
 class TrainingCharts;
+class TrainingSettings;
 
 class TrainPage : public Page {
     Q_OBJECT
 public:
     TrainPage(ProjectState* state, TrainingRunner* runner, QWidget* parent = nullptr);
     TrainingCharts* charts() const { return m_charts; }
+    TrainingSettings* settings() const { return m_settings; }
     TrainingRunner* runner() const { return m_runner; }
     // Shows a finished run's history (its metrics.jsonl) in the charts; false when there is none.
     bool loadRunHistory(const QString& runDir);
@@ -42,6 +44,7 @@ private:
     QLineEdit* m_runName;
     QLabel* m_runFolder;
     TrainingCharts* m_charts;
+    TrainingSettings* m_settings;
     QPushButton* m_start;
     QPushButton* m_pause;
     QPushButton* m_stop;

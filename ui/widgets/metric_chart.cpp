@@ -21,7 +21,7 @@ MetricChart::MetricChart(const QString& title, QWidget* parent) : QWidget(parent
     auto* lay = new QVBoxLayout(this);
     lay->setContentsMargins(0, 0, 0, 0);
     m_plot = new QCustomPlot(this);
-    m_plot->setMinimumSize(240, 160);
+    m_plot->setMinimumSize(240, 140);  // three rows of charts under the Train page's settings fit 1280x800
     m_plot->setNoAntialiasingOnDrag(true);
     m_plot->setInteractions(QCP::iRangeDrag | QCP::iRangeZoom);
     m_plot->plotLayout()->insertRow(0);

@@ -1,0 +1,68 @@
+// The run config's training section as a form (Train page): precision, device, batch size and
+// accumulation, length (epochs or max steps), learning rate and schedule, optimizer, evaluation
+// and checkpoint intervals, seed, and the CPU bf16 packed-weight copies. Every change is written
+// to the project at once (ProjectState::setSection), so the Budget page and a saved project see it.
+#pragma once
+#include <QGroupBox>
+
+class QCheckBox;
+class QComboBox;
+class QLabel;
+class QLineEdit;
+class QSpinBox;
+
+namespace peft::ui {
+
+class ProjectState;
+
+class TrainingSettings : public QGroupBox {
+    Q_OBJECT
+public:
+    explicit TrainingSettings(ProjectState* state, QWidget* parent = nullptr);
+    // Re-reads the project's training section (after a project is opened or another page edits it).
+    void loadFromState();
+
+    QComboBox* precision() const { return m_precision; }
+    QComboBox* device() const { return m_device; }
+    QSpinBox* batchSize() const { return m_batch; }
+    QSpinBox* gradAccum() const { return m_accum; }
+    QSpinBox* epochs() const { return m_epochs; }
+    QSpinBox* maxSteps() const { return m_maxSteps; }
+    QLineEdit* learningRate() const { return m_lr; }
+    QComboBox* scheduler() const { return m_scheduler; }
+    QSpinBox* warmupSteps() const { return m_warmup; }
+    QComboBox* optimizer() const { return m_optimizer; }
+    QSpinBox* evalEvery() const { return m_evalEvery; }
+    QSpinBox* saveEvery() const { return m_saveEvery; }
+    QSpinBox* seed() const { return m_seed; }
+    QCheckBox* packedWeights() const { return m_packed; }
+    QLabel* summary() const { return m_summary; }
+
+Q_SIGNALS:
+    // A value the form cannot use (a learning rate that is not a positive number); the text says
+    // which field and how to fix it. The project keeps its previous value.
+    void problem(const QString& message);
+
+private:
+    void commit();
+    void updateSummary();
+    ProjectState* m_state;
+    bool m_loading = false;
+    QComboBox* m_precision;
+    QComboBox* m_device;
+    QSpinBox* m_batch;
+    QSpinBox* m_accum;
+    QSpinBox* m_epochs;
+    QSpinBox* m_maxSteps;
+    QLineEdit* m_lr;
+    QComboBox* m_scheduler;
+    QSpinBox* m_warmup;
+    QComboBox* m_optimizer;
+    QSpinBox* m_evalEvery;
+    QSpinBox* m_saveEvery;
+    QSpinBox* m_seed;
+    QCheckBox* m_packed;
+    QLabel* m_summary;
+};
+
+}  // namespace peft::ui
