@@ -166,6 +166,16 @@ BudgetPage::BudgetPage(ProjectState* state, QWidget* parent)
     cl->setContentsMargins(0, 0, 0, 0);
     m_params = makePlot(charts);
     m_memory = makePlot(charts);
+    // The legend sits in a row above the bars (two columns), so no bar can hide behind it.
+    m_memory->axisRect()->insetLayout()->take(m_memory->legend);
+    m_memory->axisRect()->insetLayout()->simplify();
+    m_memory->plotLayout()->insertRow(0);
+    m_memory->plotLayout()->addElement(0, 0, m_memory->legend);
+    m_memory->plotLayout()->setRowStretchFactor(0, 0.001);
+    m_memory->legend->setFillOrder(QCPLegend::foColumnsFirst);
+    m_memory->legend->setWrap(2);
+    m_memory->legend->setMargins(QMargins(4, 2, 4, 2));
+    m_memory->legend->setBorderPen(Qt::NoPen);
     cl->addWidget(m_params, 1);
     cl->addWidget(m_memory, 1);
     split->setStretchFactor(0, 2);
@@ -395,7 +405,6 @@ void BudgetPage::drawCharts(const std::vector<budget::Estimate>& est, const QStr
     m_memory->yAxis->setLabel(tr("training memory (MiB)"));
     m_memory->yAxis->setRange(0, top * 1.15);
     m_memory->legend->setVisible(!est.empty());
-    m_memory->axisRect()->insetLayout()->setInsetAlignment(0, Qt::AlignTop | Qt::AlignLeft);
     m_memory->replot();
 }
 
