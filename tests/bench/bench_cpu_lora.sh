@@ -7,9 +7,9 @@
 # PEER_OPENBLAS_CORETYPE=SkylakeX gives the peer the OpenBLAS kernels that peft-studio-cli selects
 # itself on CPUs Debian's OpenBLAS 0.3.21 does not recognise (core/util/blas_tune.h); both sides
 # run LibTorch's default intra-op threads (1 here) unless THREADS=N is set for both.
-# Before each run a probe times one bf16 256x768x3072 product (LibTorch/oneDNN, median of 40):
-# on a shared host its speed flips between states, and the probe shows which state each run met.
-# PROBE=0 skips it.
+# Per-pair ratios are printed too: this shared host's matrix-product speed flips between a fast
+# and a slow state within seconds (a probe product timed just before a run did not predict the
+# run's state, session 5), so the median over several pairs is the figure to quote.
 set -euo pipefail
 ROOT="$(cd "$(dirname "$0")/../.." && pwd)"
 BUILD="${1:-$ROOT/build}"
@@ -48,18 +48,6 @@ except OSError: print('no OpenBLAS', end='')
 print(', torch', torch.__version__, 'threads', torch.get_num_threads() if not '$THREADS' else '$THREADS')" 2>/dev/null || echo unknown)
 echo "# peer: $PY $PEER ($peer_core)"
 echo "# batch $BATCH x seq $SEQ, $STEPS timed steps after $WARMUP warm-up, $PAIRS alternating pairs"
-PROBE="${PROBE:-1}"
-probe() {
-  [ "$PROBE" = 0 ] && { echo "-"; return; }
-  "$PY" -c "import time, torch
-torch.set_num_threads(1)
-a = torch.randn(256, 768).bfloat16(); w = torch.randn(768, 3072).bfloat16()
-for _ in range(5): torch.mm(a, w)
-t = []
-for _ in range(40):
-    s = time.perf_counter(); torch.mm(a, w); t.append(time.perf_counter() - s)
-print('%.2f' % (sorted(t)[20] * 1e3))" 2>/dev/null || echo "-"
-}
 field() { sed -n "s/.*\"$1\": *\([0-9.e+-]*\).*/\1/p"; }
 median() { sort -g | awk '{a[NR]=$1} END {print (NR%2) ? a[(NR+1)/2] : (a[NR/2]+a[NR/2+1])/2}'; }
 for prec in $PRECISIONS; do
@@ -67,17 +55,15 @@ for prec in $PRECISIONS; do
   peerflag=""; [ "$prec" = bf16 ] && peerflag="--bf16"
   for i in $(seq "$PAIRS"); do
     echo "pair $i $prec: load average $(cut -d' ' -f1-3 /proc/loadavg)"
-    po=$(probe)
     o=$("$CLI" bench-train "${ours_thr[@]}" --model "$WORK/model" --precision "$prec" --batch "$BATCH" --seq "$SEQ" \
         --steps "$STEPS" --warmup "$WARMUP" --device cpu --r 16 --alpha 32 --targets c_attn --fan-in-fan-out 2>/dev/null | tail -1)
-    pp=$(probe)
     p=$("${peer_env[@]}" "$PY" "$PEER" $peerflag "${peer_thr[@]}" --batch "$BATCH" --seq "$SEQ" --steps "$STEPS" --warmup "$WARMUP" | tail -1)
     echo "ours $prec: $o"
     echo "peer $prec: $p"
     ours+=("$(echo "$o" | field tokens_per_s)"); peer+=("$(echo "$p" | field tokens_per_s)")
     ours_rss+=("$(echo "$o" | field peak_rss_mib)"); peer_rss+=("$(echo "$p" | field peak_rss_mib)")
     r=$(awk -v a="${ours[-1]}" -v b="${peer[-1]}" 'BEGIN {printf "%.2f", a / b}'); ratios+=("$r")
-    echo "pair $i $prec: ours ${ours[-1]} / peer ${peer[-1]} = ${r}x; probe before ours ${po} ms, before peer ${pp} ms"
+    echo "pair $i $prec: ours ${ours[-1]} / peer ${peer[-1]} = ${r}x"
   done
   echo "pair ratios $prec: ${ratios[*]} (median $(printf '%s\n' "${ratios[@]}" | median)x)"
   om=$(printf '%s\n' "${ours[@]}" | median); pm=$(printf '%s\n' "${peer[@]}" | median)
