@@ -56,7 +56,11 @@ TrainJob coreTrainJob() {
 
 TrainingController::TrainingController(TrainJob job, QObject* parent) : QObject(parent), m_job(std::move(job)) {}
 
+// State changes that depend on the flags are posted under m_mutex, here and at the start of
+// run(): otherwise run() could read "not paused", a Pause click then post Paused, and run()'s
+// late Running overwrite it (seen as a flaky test: the run waited paused, the page said running).
 void TrainingController::requestPause() {
+    std::lock_guard<std::mutex> lock(m_mutex);
     m_paused = true;
     m_control.pause = true;
     Q_EMIT stateChanged(State::Paused);
@@ -67,9 +71,9 @@ void TrainingController::requestResume() {
         std::lock_guard<std::mutex> lock(m_mutex);
         m_paused = false;
         m_control.pause = false;
+        Q_EMIT stateChanged(State::Running);
     }
     m_cv.notify_all();
-    Q_EMIT stateChanged(State::Running);
 }
 
 void TrainingController::requestStop() {
@@ -77,9 +81,9 @@ void TrainingController::requestStop() {
         std::lock_guard<std::mutex> lock(m_mutex);
         m_stop = true;
         m_control.stop = true;
+        Q_EMIT stateChanged(State::Stopping);
     }
     m_cv.notify_all();
-    Q_EMIT stateChanged(State::Stopping);
 }
 
 void TrainingController::prepareRun() {
@@ -93,7 +97,10 @@ void TrainingController::prepareRun() {
 void TrainingController::run(const QString& runConfigJson, bool resume) {
     // Flags were reset by prepareRun() on the GUI thread before this was queued, so a pause or
     // stop requested while the run is starting is kept, not lost.
-    Q_EMIT stateChanged(m_paused.load() ? State::Paused : State::Running);
+    {
+        std::lock_guard<std::mutex> lock(m_mutex);
+        Q_EMIT stateChanged(m_stop.load() ? State::Stopping : m_paused.load() ? State::Paused : State::Running);
+    }
     if (!m_job) {
         Q_EMIT failed(tr("Training is not available in this build: the core trainer has not been linked in yet."));
         Q_EMIT stateChanged(State::Failed);
