@@ -3,6 +3,12 @@
 #include <algorithm>
 #include <QtTest>
 
+#include <QAbstractButton>
+#include <QGroupBox>
+#include <QLabel>
+#include <QMenuBar>
+#include <QTabWidget>
+
 #include "tests/ui/ui_test_util.h"
 #include "ui/log_panel.h"
 #include "ui/main_window.h"
@@ -140,6 +146,41 @@ private Q_SLOTS:
             QVERIFY(img.width() >= 1000);
         }
     }
+    void noTwoMnemonicsClashOnAPage() {
+        // Alt+letter must reach one control: on each page, the visible labels' buddies, buttons,
+        // check boxes, group boxes and tabs, the window's Back/Next and the menu titles have
+        // different underlined letters (a clash makes Alt+letter cycle between them instead).
+        MainWindow w;
+        w.show();
+        w.openDemo(peft::uitest::fixture(QStringLiteral("tiny-llama/base")));
+        auto letter = [](QString text) -> QChar {
+            text.replace(QStringLiteral("&&"), QString());
+            const int i = text.indexOf(QLatin1Char('&'));
+            return i >= 0 && i + 1 < text.size() ? text.at(i + 1).toLower() : QChar();
+        };
+        QStringList clashes;
+        for (int step = 0; step < int(w.stepCount()); ++step) {
+            w.goToStep(step);
+            QMap<QChar, QStringList> owners;
+            for (QAction* a : w.menuBar()->actions()) owners[letter(a->text())] << a->text();
+            for (QWidget* wd : w.findChildren<QWidget*>()) {
+                if (!wd->isVisible()) continue;
+                QString text;
+                if (auto* l = qobject_cast<QLabel*>(wd); l && l->buddy()) text = l->text();
+                else if (auto* b = qobject_cast<QAbstractButton*>(wd)) text = b->text();
+                else if (auto* g = qobject_cast<QGroupBox*>(wd)) text = g->title();
+                else if (auto* t = qobject_cast<QTabWidget*>(wd))
+                    for (int i = 0; i < t->count(); ++i) owners[letter(t->tabText(i))] << t->tabText(i);
+                if (!text.isEmpty()) owners[letter(text)] << text;
+            }
+            owners.remove(QChar());
+            for (auto it = owners.cbegin(); it != owners.cend(); ++it)
+                if (it.value().size() > 1)
+                    clashes << QStringLiteral("step %1 '%2': %3").arg(step).arg(it.key()).arg(it.value().join(QStringLiteral(" | ")));
+        }
+        QVERIFY2(clashes.isEmpty(), qPrintable(clashes.join(QLatin1Char('\n'))));
+    }
+
     void logPanelShowsSpdlogLines() {
         MainWindow w;
         const int before = w.logPanel()->lineCount();

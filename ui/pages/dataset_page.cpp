@@ -186,9 +186,9 @@ DatasetPage::DatasetPage(ProjectState* state, QWidget* parent)
     m_valSplit->setToolTip(tr("Fraction of rows held out for evaluation (ignored when a validation file is set)."));
     m_valPath = new QLineEdit(opts);
     m_valPath->setPlaceholderText(tr("optional separate validation file"));
-    left->addRow(tr("&Format:"), m_format);
+    left->addRow(tr("Fo&rmat:"), m_format);
     left->addRow(tr("&Template:"), m_template);
-    left->addRow(tr("Train &on:"), m_trainOn);
+    left->addRow(tr("Tr&ain on:"), m_trainOn);
     m_mapping = new QLineEdit(opts);
     m_mapping->setObjectName(QStringLiteral("columnMapping"));
     m_mapping->setPlaceholderText(tr("e.g. instruction=prompt, output=completion"));
@@ -198,7 +198,7 @@ DatasetPage::DatasetPage(ProjectState* state, QWidget* parent)
     left->addRow(tr("&Columns:"), m_mapping);
     right->addRow(tr("&Max length:"), m_maxLength);
     right->addRow(QString(), m_packing);
-    right->addRow(tr("&Validation split:"), m_valSplit);
+    right->addRow(tr("Validation spl&it:"), m_valSplit);
     right->addRow(tr("Validation file:"), m_valPath);
     grid->addLayout(left, 1);
     grid->addLayout(right, 1);

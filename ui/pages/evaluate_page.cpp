@@ -78,7 +78,7 @@ EvaluatePage::EvaluatePage(ProjectState* state, QWidget* parent)
     m_greedy->setChecked(true);
     m_greedy->setToolTip(tr("Off: sample with temperature 0.8, top-p 0.95 and the same seed for both models."));
     row->addWidget(m_greedy);
-    m_generate = new QPushButton(tr("&Generate"), play);
+    m_generate = new QPushButton(tr("G&enerate"), play);
     m_generate->setObjectName(QStringLiteral("generate"));
     row->addWidget(m_generate);
     m_cancel = new QPushButton(tr("Cancel"), play);

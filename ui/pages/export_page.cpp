@@ -41,7 +41,7 @@ ExportPage::ExportPage(ProjectState* state, QWidget* parent)
     m_outDir = new QLineEdit(box);
     m_outDir->setObjectName(QStringLiteral("outputDir"));
     m_outDir->setToolTip(tr("The run folder: run.json, metrics.jsonl, log.txt, checkpoints/ and adapter/."));
-    auto* browse = new QPushButton(tr("&Browse…"), box);
+    auto* browse = new QPushButton(tr("B&rowse…"), box);
     dirRow->addWidget(m_outDir, 1);
     dirRow->addWidget(browse);
     form->addRow(tr("Run folder:"), dirRow);

@@ -99,9 +99,9 @@ RunsPage::RunsPage(ProjectState* state, QWidget* parent)
     m_workspace->setObjectName(QStringLiteral("workspace"));
     qobject_cast<QLabel*>(row->itemAt(0)->widget())->setBuddy(m_workspace);
     row->addWidget(m_workspace, 1);
-    auto* browse = new QPushButton(tr("&Browse…"), this);
+    auto* browse = new QPushButton(tr("B&rowse…"), this);
     auto* rescanBtn = new QPushButton(tr("Re&scan"), this);
-    auto* refineBtn = new QPushButton(tr("Re&fine selected run"), this);
+    auto* refineBtn = new QPushButton(tr("Refine selected r&un"), this);
     refineBtn->setToolTip(tr("Copy the run's configuration into the project as a new run to adjust and train."));
     row->addWidget(browse);
     row->addWidget(rescanBtn);

@@ -43,7 +43,7 @@ TrainPage::TrainPage(ProjectState* state, TrainingRunner* runner, QWidget* paren
     m_runName->setMaximumWidth(280);
     m_runName->setToolTip(tr("The run's folder name inside the workspace; characters that cannot be in a file name "
                              "are replaced."));
-    auto* nameLabel = new QLabel(tr("Run &name:"), this);
+    auto* nameLabel = new QLabel(tr("Run n&ame:"), this);
     nameLabel->setBuddy(m_runName);
     m_runFolder = new QLabel(this);
     m_runFolder->setTextInteractionFlags(Qt::TextSelectableByMouse);

@@ -101,21 +101,23 @@ TrainingSettings::TrainingSettings(ProjectState* state, QWidget* parent)
     m_summary->setForegroundRole(QPalette::PlaceholderText);
 
     // One column beside the charts (the Train page), so the charts keep the page's height.
+    // Mnemonics avoid the page's buttons (&Start, &Pause, S&top, &Resume, &Back, &Next), the run
+    // name and the menus (&File, &Go, &View, &Help).
     auto* form = new QFormLayout(this);
     form->setContentsMargins(8, 6, 8, 6);
     form->setFieldGrowthPolicy(QFormLayout::FieldsStayAtSizeHint);
-    form->addRow(tr("&Precision:"), m_precision);
-    form->addRow(tr("De&vice:"), m_device);
-    form->addRow(tr("&Batch size:"), m_batch);
+    form->addRow(tr("Pre&cision:"), m_precision);
+    form->addRow(tr("Dev&ice:"), m_device);
+    form->addRow(tr("Batch si&ze:"), m_batch);
     form->addRow(tr("Accu&mulation:"), m_accum);
     form->addRow(tr("&Epochs:"), m_epochs);
-    form->addRow(tr("Max s&teps:"), m_maxSteps);
+    form->addRow(tr("Ma&x steps:"), m_maxSteps);
     form->addRow(tr("&Learning rate:"), m_lr);
-    form->addRow(tr("Sc&hedule:"), m_scheduler);
+    form->addRow(tr("Sched&ule:"), m_scheduler);
     form->addRow(tr("&Warm-up steps:"), m_warmup);
     form->addRow(tr("&Optimizer:"), m_optimizer);
-    form->addRow(tr("Evaluate e&very:"), m_evalEvery);
-    form->addRow(tr("Checkpoint every:"), m_saveEvery);
+    form->addRow(tr("Evaluate ever&y:"), m_evalEvery);
+    form->addRow(tr("Chec&kpoint every:"), m_saveEvery);
     form->addRow(tr("See&d:"), m_seed);
     form->addRow(m_packed);
     form->addRow(m_summary);
