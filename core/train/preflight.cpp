@@ -13,6 +13,7 @@
 #include "core/data/dataset_config.h"
 #include "core/io/model_config.h"
 #include "core/util/error.h"
+#include "core/util/runtime_info.h"
 
 namespace peft {
 
@@ -52,6 +53,15 @@ std::vector<std::string> memoryWarnings(uint64_t estimatedBytes, std::optional<u
     return out;
 }
 
+std::vector<std::string> precisionWarnings(const std::string& precision, const std::string& deviceType, bool cpuFastBf16) {
+    std::vector<std::string> out;
+    if (precision == "bf16" && deviceType == "cpu" && !cpuFastBf16)
+        out.push_back("training.precision is bf16 but this CPU has no AVX-512: LibTorch's bf16 matrix products fall back "
+                      "to a slow loop here (about 14x slower than fp32). Set training.precision to fp32 (Train page: "
+                      "Precision) for a much faster run.");
+    return out;
+}
+
 PreflightReport preflight(const RunConfig& cfg, const std::string& deviceType) {
     PreflightReport r;
     const bool gpu = deviceType == "cuda";
@@ -77,10 +87,12 @@ PreflightReport preflight(const RunConfig& cfg, const std::string& deviceType) {
         r.estimatedBytes = budget::estimate(mc, full ? nlohmann::json(nullptr) : method, o).memory.trainingTotal();
     } catch (const std::exception& e) {
         spdlog::debug("preflight: no memory estimate ({})", e.what());
+        r.warnings = precisionWarnings(cfg.training.precision, deviceType, cpuHasFastBf16());
         return r;
     }
     r.availableBytes = gpu ? availableCudaMemory() : availableHostMemory();
     r.warnings = memoryWarnings(r.estimatedBytes, r.availableBytes, r.memoryKind);
+    for (auto& w : precisionWarnings(cfg.training.precision, deviceType, cpuHasFastBf16())) r.warnings.push_back(std::move(w));
     return r;
 }
 

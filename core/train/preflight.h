@@ -28,6 +28,10 @@ std::optional<uint64_t> availableCudaMemory();
 // the real setup reports those.
 PreflightReport preflight(const RunConfig& cfg, const std::string& deviceType);
 
+// A bf16 run on a CPU without fast bf16 products (runtime_info.h: cpuHasFastBf16) is warned about:
+// there fp32 is many times faster.
+std::vector<std::string> precisionWarnings(const std::string& precision, const std::string& deviceType, bool cpuFastBf16);
+
 // Same comparison with the numbers given (for tests and the GUI's what-if).
 std::vector<std::string> memoryWarnings(uint64_t estimatedBytes, std::optional<uint64_t> availableBytes,
                                         const std::string& memoryKind);

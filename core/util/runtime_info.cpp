@@ -68,11 +68,35 @@ void logRuntimeInfo() {
     if (b.name == "OpenBLAS" && openBlasCoreName() == "Prescott")
         spdlog::warn("OpenBLAS runs its generic 'Prescott' kernels (it did not recognise this CPU): fp32 products are "
                      "several times slower than they could be. Set OPENBLAS_CORETYPE (e.g. Haswell or SkylakeX).");
+    if (!cpuHasFastBf16())
+        spdlog::info("this CPU has no AVX-512: bf16 matrix products fall back to a slow loop in LibTorch, so CPU "
+                     "training is faster in fp32 (new projects default to it)");
     if (b.slow)
         spdlog::warn("BLAS is the slow reference implementation ({}); fp32 training will be ~14x slower. "
                      "Install libopenblas0-pthread (packaging/setup-deps.sh does) and check "
                      "'update-alternatives --display libblas.so.3-x86_64-linux-gnu'.",
                      b.library);
 }
+
+namespace {
+std::optional<bool> g_fastBf16Override;
+}
+
+bool cpuHasFastBf16() {
+    if (g_fastBf16Override) return *g_fastBf16Override;
+#if defined(__x86_64__) && defined(__GNUC__)
+    static const bool fast = __builtin_cpu_supports("avx512bw") && __builtin_cpu_supports("avx512vl") &&
+                             __builtin_cpu_supports("avx512dq");
+    return fast;
+#else
+    return false;
+#endif
+}
+
+void overrideCpuHasFastBf16(std::optional<bool> value) { g_fastBf16Override = value; }
+
+bool cudaAvailable() { return torch::cuda::is_available(); }
+
+std::string suggestedPrecision() { return cudaAvailable() || cpuHasFastBf16() ? "bf16" : "fp32"; }
 
 }  // namespace peft

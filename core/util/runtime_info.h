@@ -1,5 +1,6 @@
 // What the process runs on: version, LibTorch version, the active BLAS, threads, devices.
 #pragma once
+#include <optional>
 #include <string>
 
 namespace peft {
@@ -17,5 +18,18 @@ BlasInfo activeBlas();
 std::string versionLine();
 // Logs version, BLAS and threads once at start-up; warns when BLAS is the slow reference one.
 void logRuntimeInfo();
+
+// Whether LibTorch computes bf16 matrix products on this CPU with oneDNN: x86 with AVX-512
+// BW/VL/DQ, the test LibTorch itself makes. Elsewhere (AVX2-only x86, other CPUs) its bf16
+// products fall back to a plain loop, measured ~14x slower than fp32 (LibTorch 1.13, 256x768 @
+// 768x3072), so fp32 is the faster CPU precision there.
+bool cpuHasFastBf16();
+// Tests only: pretend the CPU has (true) or lacks (false) fast bf16; nullopt detects again.
+void overrideCpuHasFastBf16(std::optional<bool> value);
+// Whether LibTorch sees a CUDA device (false on a CPU-only LibTorch).
+bool cudaAvailable();
+// The run precision to suggest for a new project: bf16 where it is fast (a CUDA device, or a CPU
+// with fast bf16), else fp32.
+std::string suggestedPrecision();
 
 }  // namespace peft

@@ -13,6 +13,7 @@
 #include "core/train/optimizer.h"
 #include "core/train/trainer.h"
 #include "core/util/error.h"
+#include "core/util/runtime_info.h"
 #include "tests/test_util.h"
 
 namespace fs = std::filesystem;
@@ -244,6 +245,35 @@ TEST(PreflightMemory, UnknownGpuMemoryGivesNoFalseWarning) {
     EXPECT_EQ(r.memoryKind, "GPU memory");
     EXPECT_GT(r.estimatedBytes, 0u);
     if (!r.availableBytes) EXPECT_TRUE(r.warnings.empty());
+}
+
+TEST(PreflightPrecision, Bf16OnACpuWithoutFastBf16IsFlagged) {
+    // Without AVX-512, LibTorch's bf16 products are a slow loop (~14x slower than fp32): a bf16
+    // CPU run says so and names the fix; a GPU run, an fp32 run, or a CPU with fast bf16 do not.
+    const auto w = peft::precisionWarnings("bf16", "cpu", false);
+    ASSERT_EQ(w.size(), 1u);
+    EXPECT_TRUE(contains(w[0], "training.precision")) << w[0];
+    EXPECT_TRUE(contains(w[0], "fp32")) << w[0];
+    EXPECT_TRUE(peft::precisionWarnings("bf16", "cpu", true).empty());
+    EXPECT_TRUE(peft::precisionWarnings("bf16", "cuda", false).empty());
+    EXPECT_TRUE(peft::precisionWarnings("fp32", "cpu", false).empty());
+    // Through the trainer's preflight, with the CPU's answer overridden both ways.
+    peft::test::TempDir d;
+    peft::RunConfig cfg = makeConfig(d, {{"precision", "bf16"}});
+    peft::overrideCpuHasFastBf16(false);
+    const peft::PreflightReport slow = peft::preflight(cfg, "cpu");
+    peft::overrideCpuHasFastBf16(true);
+    const peft::PreflightReport fast = peft::preflight(cfg, "cpu");
+    peft::overrideCpuHasFastBf16(std::nullopt);
+    ASSERT_EQ(slow.warnings.size(), 1u);
+    EXPECT_TRUE(contains(slow.warnings[0], "AVX-512")) << slow.warnings[0];
+    EXPECT_GT(slow.estimatedBytes, 0u);  // the memory estimate still ran
+    EXPECT_TRUE(fast.warnings.empty()) << fast.warnings.front();
+    peft::overrideCpuHasFastBf16(false);
+    EXPECT_EQ(peft::suggestedPrecision(), peft::cudaAvailable() ? "bf16" : "fp32");
+    peft::overrideCpuHasFastBf16(true);
+    EXPECT_EQ(peft::suggestedPrecision(), "bf16");
+    peft::overrideCpuHasFastBf16(std::nullopt);
 }
 
 TEST(MixedPrecision, Bf16WeightsUpdateThroughAnFp32Master) {

@@ -15,6 +15,7 @@
 #include "core/io/model_config.h"
 #include "core/model/dnnl_cpu.h"
 #include "core/train/run_config.h"
+#include "core/util/runtime_info.h"
 #include "tests/ui/ui_test_util.h"
 #include "ui/pages/budget_page.h"
 #include "ui/project_state.h"
@@ -105,6 +106,35 @@ private Q_SLOTS:
         QVERIFY(!w.packedWeights()->isChecked());
         QCOMPARE(w.learningRate()->text(), QStringLiteral("0.001"));
         QCOMPARE(state.runConfig()["training"], t);  // loading wrote nothing back
+    }
+
+    void slowBf16IsPointedOut() {
+        // On a CPU without fast bf16 products the form says so next to Precision, and a new
+        // project starts in fp32 there (bf16 where it is fast).
+        peft::overrideCpuHasFastBf16(false);
+        {
+            ProjectState fresh;
+            if (!peft::cudaAvailable()) QCOMPARE(fresh.runConfig()["training"]["precision"], json("fp32"));
+        }
+        ProjectState state;
+        TrainingSettings w(&state);
+        w.device()->setCurrentText(QStringLiteral("cpu"));
+        w.precision()->setCurrentText(QStringLiteral("bf16"));
+        QVERIFY(w.precisionHint()->isVisibleTo(&w));
+        QVERIFY(w.precisionHint()->text().contains(QStringLiteral("fp32")));
+        w.precision()->setCurrentText(QStringLiteral("fp32"));
+        QVERIFY(!w.precisionHint()->isVisibleTo(&w));
+        w.precision()->setCurrentText(QStringLiteral("bf16"));
+        w.device()->setCurrentText(QStringLiteral("cuda"));  // a GPU run is not affected
+        QVERIFY(!w.precisionHint()->isVisibleTo(&w));
+        peft::overrideCpuHasFastBf16(true);
+        w.device()->setCurrentText(QStringLiteral("cpu"));
+        QVERIFY(!w.precisionHint()->isVisibleTo(&w));
+        {
+            ProjectState fresh;
+            QCOMPARE(fresh.runConfig()["training"]["precision"], json("bf16"));
+        }
+        peft::overrideCpuHasFastBf16(std::nullopt);
     }
 
     void budgetFollowsTheSettings() {

@@ -37,6 +37,8 @@ public:
     QSpinBox* seed() const { return m_seed; }
     QCheckBox* packedWeights() const { return m_packed; }
     QLabel* summary() const { return m_summary; }
+    // Shown when bf16 would run on a CPU without fast bf16 products (runtime_info.h).
+    QLabel* precisionHint() const { return m_precisionHint; }
 
 Q_SIGNALS:
     // A value the form cannot use (a learning rate that is not a positive number); the text says
@@ -46,6 +48,7 @@ Q_SIGNALS:
 private:
     void commit();
     void updateSummary();
+    void updatePrecisionHint();
     ProjectState* m_state;
     bool m_loading = false;
     QComboBox* m_precision;
@@ -63,6 +66,7 @@ private:
     QSpinBox* m_seed;
     QCheckBox* m_packed;
     QLabel* m_summary;
+    QLabel* m_precisionHint;
 };
 
 }  // namespace peft::ui
