@@ -9,6 +9,7 @@
 #include <map>
 #include <mutex>
 #include <string>
+#include <unordered_map>
 #include <utility>
 #endif
 
@@ -49,8 +50,21 @@ public:
         : m_desc(std::move(packedDesc)), m_packed(std::move(packed)), m_k(K), m_n(N) {}
 
     bool multiply(const uint16_t* a, int64_t M, uint16_t* c, bool accumulate) override {
+        return run(a, M, nullptr, c, accumulate ? Mode::Accumulate : Mode::Plain);
+    }
+    bool multiplyBias(const uint16_t* a, int64_t M, const uint16_t* bias, uint16_t* c) override {
+        return run(a, M, bias, c, Mode::Bias);
+    }
+    int64_t rows() const override { return m_k; }
+    int64_t cols() const override { return m_n; }
+    size_t bytes() const override { return m_desc.get_size(); }
+
+private:
+    enum class Mode { Plain, Accumulate, Bias };
+
+    bool run(const uint16_t* a, int64_t M, const uint16_t* bias, uint16_t* c, Mode mode) {
         if (M <= 0) return true;
-        const dnnl::matmul* prim = primitive(M, accumulate);
+        const dnnl::matmul* prim = primitive(M, mode);
         if (!prim) return false;
         try {
             dnnl::engine& eng = cpuEngine();
@@ -59,7 +73,10 @@ public:
             dnnl::memory am(aDesc, eng, const_cast<uint16_t*>(a));
             dnnl::memory cm(cDesc, eng, c);
             thread_local dnnl::stream s(eng);
-            prim->execute(s, {{DNNL_ARG_SRC, am}, {DNNL_ARG_WEIGHTS, m_packed}, {DNNL_ARG_DST, cm}});
+            std::unordered_map<int, dnnl::memory> args{{DNNL_ARG_SRC, am}, {DNNL_ARG_WEIGHTS, m_packed}, {DNNL_ARG_DST, cm}};
+            if (mode == Mode::Bias)
+                args.emplace(DNNL_ARG_BIAS, dnnl::memory(biasDesc(), eng, const_cast<uint16_t*>(bias)));
+            prim->execute(s, args);
             s.wait();
             ++g_packedProducts;
             return true;
@@ -67,16 +84,13 @@ public:
             return false;
         }
     }
-    int64_t rows() const override { return m_k; }
-    int64_t cols() const override { return m_n; }
-    size_t bytes() const override { return m_desc.get_size(); }
+    dnnl::memory::desc biasDesc() const { return dnnl::memory::desc({1, m_n}, dt::bf16, dnnl::memory::dims{m_n, 1}); }
 
-private:
-    // One primitive per (M, accumulate); null (remembered) where the kernel for M wants another
-    // weight layout or oneDNN only has a slow reference kernel.
-    const dnnl::matmul* primitive(int64_t M, bool accumulate) {
+    // One primitive per (M, mode); null (remembered) where the kernel for M wants another weight
+    // layout or oneDNN only has a slow reference kernel.
+    const dnnl::matmul* primitive(int64_t M, Mode mode) {
         std::lock_guard<std::mutex> lock(m_mutex);
-        auto key = std::make_pair(M, accumulate);
+        auto key = std::make_pair(M, static_cast<int>(mode));
         auto it = m_prims.find(key);
         if (it != m_prims.end()) return it->second ? &*it->second : nullptr;
         std::unique_ptr<dnnl::matmul> p;
@@ -84,12 +98,14 @@ private:
             dnnl::memory::desc aDesc({M, m_k}, dt::bf16, dnnl::memory::dims{m_k, 1});
             dnnl::memory::desc cDesc({M, m_n}, dt::bf16, dnnl::memory::dims{m_n, 1});
             dnnl::primitive_attr attr;
-            if (accumulate) {
+            if (mode == Mode::Accumulate) {
                 dnnl::post_ops ops;
                 ops.append_sum(1.0f);
                 attr.set_post_ops(ops);
             }
-            dnnl::matmul::primitive_desc pd(dnnl::matmul::desc(aDesc, m_desc, cDesc), attr, cpuEngine());
+            const dnnl::matmul::desc md = mode == Mode::Bias ? dnnl::matmul::desc(aDesc, m_desc, biasDesc(), cDesc)
+                                                             : dnnl::matmul::desc(aDesc, m_desc, cDesc);
+            dnnl::matmul::primitive_desc pd(md, attr, cpuEngine());
             const std::string impl = pd.impl_info_str();
             if (pd.weights_desc() == m_desc && impl.find("ref") == std::string::npos)
                 p = std::make_unique<dnnl::matmul>(pd);
@@ -104,7 +120,7 @@ private:
     dnnl::memory m_packed;
     int64_t m_k, m_n;
     std::mutex m_mutex;
-    std::map<std::pair<int64_t, bool>, std::unique_ptr<dnnl::matmul>> m_prims;
+    std::map<std::pair<int64_t, int>, std::unique_ptr<dnnl::matmul>> m_prims;
 };
 
 }  // namespace

@@ -41,6 +41,9 @@ public:
     // C = A @ B (accumulate false) or C += A @ B (accumulate true, one rounding to bf16 as in
     // LibTorch's addmm_). Returns false when no kernel takes this M (the caller falls back).
     virtual bool multiply(const uint16_t* a, int64_t M, uint16_t* c, bool accumulate) = 0;
+    // C = A @ B + bias (bias: N bf16 values added to every row in the kernel's epilogue, before the
+    // one rounding to bf16; cheaper than filling C with the bias rows and accumulating).
+    virtual bool multiplyBias(const uint16_t* a, int64_t M, const uint16_t* bias, uint16_t* c) = 0;
     virtual int64_t rows() const = 0;  // K
     virtual int64_t cols() const = 0;  // N
     virtual size_t bytes() const = 0;  // memory held by the packed copy

@@ -125,9 +125,12 @@ struct PackedLinearBf16Cpu : torch::autograd::Function<PackedLinearBf16Cpu> {
         torch::Tensor xc = x2.contiguous();
         const int64_t M = xc.size(0), N = p->fwd->cols();
         torch::Tensor y = torch::empty({M, N}, xc.options());
-        if (hasBias) fillBiasRows(y, bias.contiguous());
-        if (!p->fwd->multiply(reinterpret_cast<const uint16_t*>(xc.data_ptr()), M,
-                              reinterpret_cast<uint16_t*>(y.data_ptr()), hasBias)) {
+        const auto* xp = reinterpret_cast<const uint16_t*>(xc.data_ptr());
+        auto* yp = reinterpret_cast<uint16_t*>(y.data_ptr());
+        torch::Tensor bc = hasBias ? bias.contiguous() : bias;
+        const bool done = hasBias ? p->fwd->multiplyBias(xp, M, reinterpret_cast<const uint16_t*>(bc.data_ptr()), yp)
+                                  : p->fwd->multiply(xp, M, yp, false);
+        if (!done) {
             torch::Tensor w = p->conv1d ? p->weight : p->weight.t();
             y = hasBias ? torch::addmm(bias, xc, w) : torch::mm(xc, w);
         }
