@@ -39,6 +39,8 @@ TrainJob coreTrainJob() {
             spdlog::info("stopped while preparing the dataset; nothing was trained");
             return;
         }
+        if (hooks.onWarning)
+            for (const auto& w : trainer.preflightReport().warnings) hooks.onWarning(w);
         if (resume && !trainer.resumeFromLatest())
             fail(trainer.config().outputDir, "there is no checkpoint to resume from",
                  "Start a new run instead, or pick the run folder that holds checkpoints/.");
@@ -112,6 +114,7 @@ void TrainingController::run(const QString& runConfigJson, bool resume) {
     hooks.onProgress = [this](const std::string& what, double f) {
         Q_EMIT progress(QString::fromStdString(what), f);
     };
+    hooks.onWarning = [this](const std::string& w) { Q_EMIT warning(QString::fromStdString(w)); };
     hooks.control = &m_control;
     hooks.waitWhilePaused = [this] {
         std::unique_lock<std::mutex> lock(m_mutex);
@@ -147,6 +150,7 @@ TrainingRunner::TrainingRunner(TrainJob job, QObject* parent)
     connect(m_controller, &TrainingController::failed, this, &TrainingRunner::failed, Qt::QueuedConnection);
     connect(m_controller, &TrainingController::finished, this, &TrainingRunner::finished, Qt::QueuedConnection);
     connect(m_controller, &TrainingController::progress, this, &TrainingRunner::progress, Qt::QueuedConnection);
+    connect(m_controller, &TrainingController::warning, this, &TrainingRunner::warning, Qt::QueuedConnection);
     connect(m_controller, &TrainingController::stateChanged, this,
             [this](TrainingController::State s) {
                 m_state = s;

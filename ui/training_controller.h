@@ -26,6 +26,8 @@ struct TrainHooks {
     std::function<void()> waitWhilePaused;
     // Setup progress ("loading model", 0..1) before the first step.
     std::function<void(const std::string& what, double fraction)> onProgress;
+    // Pre-run warnings (the preflight's memory and precision checks), one sentence each.
+    std::function<void(const std::string& message)> onWarning;
     // The same pause/stop flags as atomics, for the core Trainer to poll between steps.
     TrainerControl* control = nullptr;
 };
@@ -65,6 +67,7 @@ Q_SIGNALS:
     void failed(const QString& message);
     void finished(bool stopped);
     void progress(const QString& what, double fraction);
+    void warning(const QString& message);
 
 private:
     TrainJob m_job;
@@ -97,6 +100,8 @@ Q_SIGNALS:
     void failed(const QString& message);
     void finished(bool stopped);
     void progress(const QString& what, double fraction);
+    // A pre-run warning from the trainer's preflight (shown on the Train page; the run goes on).
+    void warning(const QString& message);
     void startRequested(const QString& runConfigJson, bool resume);
 
 private:

@@ -13,6 +13,8 @@
 #include "ui/widgets/error_banner.h"
 #include "ui/widgets/metric_chart.h"
 #include "ui/widgets/training_charts.h"
+#include "ui/widgets/training_settings.h"
+#include "core/util/runtime_info.h"
 #include "ui_test_util.h"
 
 using namespace peft::ui;
@@ -123,6 +125,32 @@ private Q_SLOTS:
         QCOMPARE(runner.state(), TrainingController::State::Stopped);
         const std::string ck = peft::latestCheckpoint(dir.filePath(QStringLiteral("run")).toStdString());
         QVERIFY2(!ck.empty(), "stop must write a checkpoint");
+    }
+
+    void preflightWarningsReachTheBannerAndSettingsWaitForTheRun() {
+        // A bf16 CPU run where bf16 products are slow (the CPU's answer overridden): the preflight
+        // warning shows in the page's banner while the run goes on; the settings column is off
+        // during the run and on again after it.
+        QTemporaryDir dir;
+        TrainingRunner runner;
+        ProjectState state;
+        nlohmann::json cfg = tinyRun(dir, 2);
+        cfg["training"]["precision"] = "bf16";
+        for (const char* k : {"model", "dataset", "method", "training", "output_dir"}) state.setSection(k, cfg[k]);
+        TrainPage page(&state, &runner);
+        QSignalSpy warnings(&runner, &TrainingRunner::warning);
+        QSignalSpy finished(&runner, &TrainingRunner::finished);
+        peft::overrideCpuHasFastBf16(false);
+        QVERIFY(page.settings()->isEnabled());
+        page.start();
+        QVERIFY(!page.settings()->isEnabled());
+        QTRY_COMPARE_WITH_TIMEOUT(finished.count(), 1, 120000);
+        peft::overrideCpuHasFastBf16(std::nullopt);
+        QCOMPARE(runner.state(), TrainingController::State::Finished);
+        QCOMPARE(warnings.count(), 1);
+        QVERIFY2(page.banner()->text().contains(QStringLiteral("AVX-512")), qPrintable(page.banner()->text()));
+        QCOMPARE(page.banner()->level(), ErrorBanner::Level::Warning);
+        QVERIFY(page.settings()->isEnabled());
     }
 
     void badDatasetShowsAnErrorAndStaysUsable() {

@@ -107,6 +107,11 @@ TrainPage::TrainPage(ProjectState* state, TrainingRunner* runner, QWidget* paren
     connect(m_runner, &TrainingRunner::metrics, this, &TrainPage::onMetrics);
     connect(m_runner, &TrainingRunner::stateChanged, this, &TrainPage::onState);
     connect(m_runner, &TrainingRunner::failed, this, [this](const QString& msg) { banner()->showError(msg); });
+    // Preflight warnings (memory, slow bf16) stay in the banner while the run goes on.
+    connect(m_runner, &TrainingRunner::warning, this, [this](const QString& msg) {
+        m_warnings << msg.toHtmlEscaped();
+        banner()->showWarning(m_warnings.join(QStringLiteral("<br>")));
+    });
     connect(m_runner, &TrainingRunner::progress, this, [this](const QString& what, double f) {
         if (m_runner->state() != TrainingController::State::Running || m_lastStep > 0) return;
         m_status->setText(tr("Preparing: %1…").arg(what));
@@ -173,6 +178,7 @@ bool TrainPage::loadRunHistory(const QString& runDir) {
 
 void TrainPage::start() {
     banner()->clear();
+    m_warnings.clear();
     m_charts->clear();
     m_lastStep = 0;
     m_progress->setValue(0);
@@ -182,6 +188,7 @@ void TrainPage::start() {
 
 void TrainPage::resumeRun() {
     banner()->clear();
+    m_warnings.clear();
     m_lastStep = 0;
     m_runner->start(state()->runConfig(), true);
     updateButtons();

@@ -1,5 +1,7 @@
 // Step 5: start, pause, resume and stop training; progress with ETA and tokens/s; live charts.
 #pragma once
+#include <QStringList>
+
 #include "ui/pages/page.h"
 
 #include "ui/training_controller.h"
@@ -53,6 +55,7 @@ private:
     QLabel* m_status;
     QLabel* m_stats;
     int64_t m_lastStep = 0;
+    QStringList m_warnings;  // this run's preflight warnings, shown together
 };
 
 }  // namespace peft::ui
