@@ -106,6 +106,11 @@ private Q_SLOTS:
         QVERIFY(!w.packedWeights()->isChecked());
         QCOMPARE(w.learningRate()->text(), QStringLiteral("0.001"));
         QCOMPARE(state.runConfig()["training"], t);  // loading wrote nothing back
+        // A value with more digits than the box shows survives the box losing focus unedited.
+        t["lr"] = 1.0 / 3.0e4;
+        state.setSection("training", t);
+        Q_EMIT w.learningRate()->editingFinished();
+        QCOMPARE(state.runConfig()["training"]["lr"].get<double>(), 1.0 / 3.0e4);
     }
 
     void slowBf16IsPointedOut() {

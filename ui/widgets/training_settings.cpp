@@ -165,6 +165,9 @@ TrainingSettings::TrainingSettings(ProjectState* state, QWidget* parent)
             loadFromState();  // back to the value the project holds
             return;
         }
+        // The box shows 6 significant digits: leaving it unedited must not round the project's value.
+        const json& current = m_state->runConfig()["training"]["lr"];
+        if (current.is_number() && std::abs(current.get<double>() - lr) <= 1e-5 * std::abs(current.get<double>())) return;
         write("lr", lr);
     });
     connect(state, &ProjectState::configChanged, this, &TrainingSettings::loadFromState);
