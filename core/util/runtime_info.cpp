@@ -7,6 +7,7 @@
 #include <spdlog/spdlog.h>
 #include <torch/torch.h>
 
+#include <atomic>
 #include <filesystem>
 
 #include "core/util/blas_tune.h"
@@ -79,11 +80,11 @@ void logRuntimeInfo() {
 }
 
 namespace {
-std::optional<bool> g_fastBf16Override;
+std::atomic<int> g_fastBf16Override{-1};  // -1: detect; 0/1: a test's answer (read on worker threads)
 }
 
 bool cpuHasFastBf16() {
-    if (g_fastBf16Override) return *g_fastBf16Override;
+    if (const int o = g_fastBf16Override.load(); o >= 0) return o == 1;
 #if defined(__x86_64__) && defined(__GNUC__)
     static const bool fast = __builtin_cpu_supports("avx512bw") && __builtin_cpu_supports("avx512vl") &&
                              __builtin_cpu_supports("avx512dq");
@@ -93,7 +94,7 @@ bool cpuHasFastBf16() {
 #endif
 }
 
-void overrideCpuHasFastBf16(std::optional<bool> value) { g_fastBf16Override = value; }
+void overrideCpuHasFastBf16(std::optional<bool> value) { g_fastBf16Override = value ? int(*value) : -1; }
 
 bool cudaAvailable() { return torch::cuda::is_available(); }
 
