@@ -49,22 +49,19 @@ public:
     PackedImpl(dnnl::memory::desc packedDesc, dnnl::memory packed, int64_t K, int64_t N)
         : m_desc(std::move(packedDesc)), m_packed(std::move(packed)), m_k(K), m_n(N) {}
 
-    bool multiply(const uint16_t* a, int64_t M, uint16_t* c, bool accumulate) override {
-        return run(a, M, nullptr, c, accumulate ? Mode::Accumulate : Mode::Plain);
-    }
+    bool multiply(const uint16_t* a, int64_t M, uint16_t* c) override { return run(a, M, nullptr, c); }
     bool multiplyBias(const uint16_t* a, int64_t M, const uint16_t* bias, uint16_t* c) override {
-        return run(a, M, bias, c, Mode::Bias);
+        return run(a, M, bias, c);
     }
     int64_t rows() const override { return m_k; }
     int64_t cols() const override { return m_n; }
     size_t bytes() const override { return m_desc.get_size(); }
 
 private:
-    enum class Mode { Plain, Accumulate, Bias };
-
-    bool run(const uint16_t* a, int64_t M, const uint16_t* bias, uint16_t* c, Mode mode) {
+    // C = A @ B, plus the bias row where `bias` is not null.
+    bool run(const uint16_t* a, int64_t M, const uint16_t* bias, uint16_t* c) {
         if (M <= 0) return true;
-        const dnnl::matmul* prim = primitive(M, mode);
+        const dnnl::matmul* prim = primitive(M, bias != nullptr);
         if (!prim) return false;
         try {
             dnnl::engine& eng = cpuEngine();
@@ -74,7 +71,7 @@ private:
             dnnl::memory cm(cDesc, eng, c);
             thread_local dnnl::stream s(eng);
             std::unordered_map<int, dnnl::memory> args{{DNNL_ARG_SRC, am}, {DNNL_ARG_WEIGHTS, m_packed}, {DNNL_ARG_DST, cm}};
-            if (mode == Mode::Bias)
+            if (bias)
                 args.emplace(DNNL_ARG_BIAS, dnnl::memory(biasDesc(), eng, const_cast<uint16_t*>(bias)));
             prim->execute(s, args);
             s.wait();
@@ -86,26 +83,20 @@ private:
     }
     dnnl::memory::desc biasDesc() const { return dnnl::memory::desc({1, m_n}, dt::bf16, dnnl::memory::dims{m_n, 1}); }
 
-    // One primitive per (M, mode); null (remembered) where the kernel for M wants another weight
-    // layout or oneDNN only has a slow reference kernel.
-    const dnnl::matmul* primitive(int64_t M, Mode mode) {
+    // One primitive per (M, with bias); null (remembered) where the kernel for M wants another
+    // weight layout or oneDNN only has a slow reference kernel.
+    const dnnl::matmul* primitive(int64_t M, bool withBias) {
         std::lock_guard<std::mutex> lock(m_mutex);
-        auto key = std::make_pair(M, static_cast<int>(mode));
+        auto key = std::make_pair(M, withBias);
         auto it = m_prims.find(key);
         if (it != m_prims.end()) return it->second ? &*it->second : nullptr;
         std::unique_ptr<dnnl::matmul> p;
         try {
             dnnl::memory::desc aDesc({M, m_k}, dt::bf16, dnnl::memory::dims{m_k, 1});
             dnnl::memory::desc cDesc({M, m_n}, dt::bf16, dnnl::memory::dims{m_n, 1});
-            dnnl::primitive_attr attr;
-            if (mode == Mode::Accumulate) {
-                dnnl::post_ops ops;
-                ops.append_sum(1.0f);
-                attr.set_post_ops(ops);
-            }
-            const dnnl::matmul::desc md = mode == Mode::Bias ? dnnl::matmul::desc(aDesc, m_desc, biasDesc(), cDesc)
-                                                             : dnnl::matmul::desc(aDesc, m_desc, cDesc);
-            dnnl::matmul::primitive_desc pd(md, attr, cpuEngine());
+            const dnnl::matmul::desc md = withBias ? dnnl::matmul::desc(aDesc, m_desc, biasDesc(), cDesc)
+                                                   : dnnl::matmul::desc(aDesc, m_desc, cDesc);
+            dnnl::matmul::primitive_desc pd(md, cpuEngine());
             const std::string impl = pd.impl_info_str();
             if (pd.weights_desc() == m_desc && impl.find("ref") == std::string::npos)
                 p = std::make_unique<dnnl::matmul>(pd);
@@ -120,7 +111,7 @@ private:
     dnnl::memory m_packed;
     int64_t m_k, m_n;
     std::mutex m_mutex;
-    std::map<std::pair<int64_t, int>, std::unique_ptr<dnnl::matmul>> m_prims;
+    std::map<std::pair<int64_t, bool>, std::unique_ptr<dnnl::matmul>> m_prims;
 };
 
 }  // namespace

@@ -27,7 +27,7 @@ bool dnnlAvailable();
 // count wants another layout falls back to LibTorch and does not count.
 int64_t packedProductCount();
 
-// B[K,N] in bf16, re-blocked once for C[M,N] (+)= A[M,K] @ B with A and C row-major, contiguous.
+// B[K,N] in bf16, re-blocked once for C[M,N] = A[M,K] @ B (+ bias) with A and C row-major, contiguous.
 class PackedBf16Matrix {
 public:
     // Bytes the packed copy of a K x N matrix needs; 0 where oneDNN is not available or has no
@@ -38,11 +38,11 @@ public:
     static std::shared_ptr<PackedBf16Matrix> pack(const uint16_t* src, int64_t K, int64_t N, int64_t strideK,
                                                   int64_t strideN, void* dst);
     virtual ~PackedBf16Matrix() = default;
-    // C = A @ B (accumulate false) or C += A @ B (accumulate true, one rounding to bf16 as in
-    // LibTorch's addmm_). Returns false when no kernel takes this M (the caller falls back).
-    virtual bool multiply(const uint16_t* a, int64_t M, uint16_t* c, bool accumulate) = 0;
+    // C = A @ B. Returns false when no kernel takes this M (the caller falls back).
+    virtual bool multiply(const uint16_t* a, int64_t M, uint16_t* c) = 0;
     // C = A @ B + bias (bias: N bf16 values added to every row in the kernel's epilogue, before the
-    // one rounding to bf16; cheaper than filling C with the bias rows and accumulating).
+    // one rounding to bf16, as LibTorch's addmm; cheaper than filling C with the bias rows and
+    // accumulating into it).
     virtual bool multiplyBias(const uint16_t* a, int64_t M, const uint16_t* bias, uint16_t* c) = 0;
     virtual int64_t rows() const = 0;  // K
     virtual int64_t cols() const = 0;  // N

@@ -129,7 +129,7 @@ struct PackedLinearBf16Cpu : torch::autograd::Function<PackedLinearBf16Cpu> {
         auto* yp = reinterpret_cast<uint16_t*>(y.data_ptr());
         torch::Tensor bc = hasBias ? bias.contiguous() : bias;
         const bool done = hasBias ? p->fwd->multiplyBias(xp, M, reinterpret_cast<const uint16_t*>(bc.data_ptr()), yp)
-                                  : p->fwd->multiply(xp, M, yp, false);
+                                  : p->fwd->multiply(xp, M, yp);
         if (!done) {
             torch::Tensor w = p->conv1d ? p->weight : p->weight.t();
             y = hasBias ? torch::addmm(bias, xc, w) : torch::mm(xc, w);
@@ -148,7 +148,7 @@ struct PackedLinearBf16Cpu : torch::autograd::Function<PackedLinearBf16Cpu> {
             if (b) {
                 gx = torch::empty({M, b->cols()}, gc.options());
                 if (!b->multiply(reinterpret_cast<const uint16_t*>(gc.data_ptr()), M,
-                                 reinterpret_cast<uint16_t*>(gx.data_ptr()), false))
+                                 reinterpret_cast<uint16_t*>(gx.data_ptr())))
                     gx = torch::Tensor();
             }
             if (!gx.defined()) gx = torch::mm(gc, p.conv1d ? p.weight.t() : p.weight);

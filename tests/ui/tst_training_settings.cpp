@@ -180,6 +180,17 @@ private Q_SLOTS:
             QVERIFY(on != off);
             QVERIFY2(assumes->text().contains(QStringLiteral("no packed copies")), qPrintable(assumes->text()));
         }
+        // A GPU run: estimated as the trainer runs it there (no packed copies, GPU kernels).
+        w.packedWeights()->setChecked(true);
+        w.device()->setCurrentText(QStringLiteral("cuda"));
+        const QString gpu = memory();
+        peft::budget::BudgetOptions o;
+        o.batch = 3;
+        o.seqLen = state.runConfig()["dataset"]["max_length"].get<int64_t>();
+        o.precision = peft::budget::Precision::Bf16;
+        o.device = peft::budget::Device::Cuda;
+        QCOMPARE(gpu, QString::fromStdString(peft::budget::humanBytes(peft::budget::estimate(mc, lora, o).memory.trainingTotal())));
+        QVERIFY2(assumes->text().contains(QStringLiteral("GPU")), qPrintable(assumes->text()));
     }
 };
 

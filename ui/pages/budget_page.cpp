@@ -16,6 +16,7 @@
 #include "core/budget/budget.h"
 #include "ui/method_catalog.h"
 #include "ui/model_summary.h"
+#include "core/util/runtime_info.h"
 #include "ui/project_state.h"
 #include "ui/widgets/qcp.h"
 
@@ -226,9 +227,11 @@ budget::BudgetOptions BudgetPage::optionsFor(const json& candidate) const {
     o.precision = budget::parsePrecision(cfg["training"].value("precision", std::string("fp32")), "training.precision");
     // The trainer's QLoRA stores the frozen layer linears as NF4 with double-quantised scales.
     if (candidate.value("_quantize_base", false)) o.quantizeBase = budget::BaseQuant::Nf4DoubleQuant;
-    // The Train page's device and packed-copies settings (a GPU run keeps no packed copies).
-    const json& dev = cfg["training"].value("device", json("auto"));
-    if (dev.is_string() && dev.get<std::string>().rfind("cuda", 0) == 0) o.device = budget::Device::Cuda;
+    // The Train page's device (auto: a GPU where LibTorch sees one, as the trainer picks) and
+    // packed-copies settings (a GPU run keeps no packed copies).
+    const json dev = cfg["training"].value("device", json("auto"));
+    const std::string d = dev.is_string() ? dev.get<std::string>() : std::string("auto");
+    if (d.rfind("cuda", 0) == 0 || (d == "auto" && cudaAvailable())) o.device = budget::Device::Cuda;
     o.packedWeights = cfg["training"].value("packed_weights", true);
     return o;
 }

@@ -109,8 +109,8 @@ TrainPage::TrainPage(ProjectState* state, TrainingRunner* runner, QWidget* paren
     connect(m_runner, &TrainingRunner::failed, this, [this](const QString& msg) { banner()->showError(msg); });
     // Preflight warnings (memory, slow bf16) stay in the banner while the run goes on.
     connect(m_runner, &TrainingRunner::warning, this, [this](const QString& msg) {
-        m_warnings << msg.toHtmlEscaped();
-        banner()->showWarning(m_warnings.join(QStringLiteral("<br>")));
+        m_warnings << msg;
+        banner()->showWarning(m_warnings.join(QLatin1Char('\n')));  // plain text: a path with '&' or '<' shows as is
     });
     connect(m_runner, &TrainingRunner::progress, this, [this](const QString& what, double f) {
         if (m_runner->state() != TrainingController::State::Running || m_lastStep > 0) return;
