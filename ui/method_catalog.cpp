@@ -15,10 +15,10 @@ namespace {
 
 std::vector<ParamSpec> loraParams() {
     return {
-        {"r", QObject::tr("Rank r"), T::Int, 8, 1, 1024, 0, {}},
-        {"lora_alpha", QObject::tr("Alpha"), T::Int, 16, 1, 4096, 0, {}},
-        {"lora_dropout", QObject::tr("Dropout"), T::Double, 0.05, 0.0, 0.9, 2, {}},
-        {"bias", QObject::tr("Train biases"), T::Choice, "none", 0, 0, 0, {"none", "all", "lora_only"}},
+        {"r", QObject::tr("Rank r"), T::Int, nullptr, 1, 1024, 0, {}},
+        {"lora_alpha", QObject::tr("Alpha"), T::Int, nullptr, 1, 4096, 0, {}},
+        {"lora_dropout", QObject::tr("Dropout"), T::Double, nullptr, 0.0, 0.9, 2, {}},
+        {"bias", QObject::tr("Train biases"), T::Choice, nullptr, 0, 0, 0, {"none", "all", "lora_only"}},
     };
 }
 
@@ -54,30 +54,31 @@ std::vector<MethodInfo> build() {
                  QObject::tr("Learns a few virtual token embeddings that are put in front of every input. The "
                              "model itself is untouched; only those vectors are trained."),
                  json::object(),
-                 {{"num_virtual_tokens", QObject::tr("Virtual tokens"), T::Int, 20, 1, 512, 0, {}},
-                  {"prompt_tuning_init", QObject::tr("Initialisation"), T::Choice, "RANDOM", 0, 0, 0,
+                 {{"num_virtual_tokens", QObject::tr("Virtual tokens"), T::Int, nullptr, 1, 512, 0, {}},
+                  {"prompt_tuning_init", QObject::tr("Initialisation"), T::Choice, nullptr, 0, 0, 0,
                    {"RANDOM", "TEXT"}},
-                  {"prompt_tuning_init_text", QObject::tr("Init text"), T::Text, "", 0, 0, 0, {}}},
+                  {"prompt_tuning_init_text", QObject::tr("Init text"), T::Text, nullptr, 0, 0, 0, {}}},
                  false, {}, {}});
     m.push_back({"prefix", QObject::tr("Prefix tuning"), "PREFIX_TUNING",
                  QObject::tr("Learns key and value vectors that every attention layer sees as if they came "
                              "before the input. It steers each layer without changing its weights."),
                  json::object(),
-                 {{"num_virtual_tokens", QObject::tr("Prefix length"), T::Int, 20, 1, 512, 0, {}},
-                  {"prefix_projection", QObject::tr("Reparameterise with an MLP"), T::Bool, false, 0, 0, 0, {}},
-                  {"encoder_hidden_size", QObject::tr("MLP hidden size"), T::Int, 512, 1, 65536, 0, {}}},
+                 {{"num_virtual_tokens", QObject::tr("Prefix length"), T::Int, nullptr, 1, 512, 0, {}},
+                  {"prefix_projection", QObject::tr("Reparameterise with an MLP"), T::Bool, nullptr, 0, 0, 0, {}},
+                  // 0 shows as "auto" and writes null: peft then uses the model's width (token_dim).
+                  {"encoder_hidden_size", QObject::tr("MLP hidden size"), T::Int, nullptr, 0, 65536, 0, {}}},
                  false, {}, {}});
     const std::vector<ParamSpec> bottleneck = {
-        {"bottleneck_size", QObject::tr("Bottleneck size"), T::Int, 64, 1, 16384, 0, {}},
-        {"non_linearity", QObject::tr("Activation"), T::Choice, "relu", 0, 0, 0, {"relu", "gelu", "silu", "tanh"}}};
+        {"reduction_factor", QObject::tr("Reduction factor"), T::Int, nullptr, 1, 4096, 0, {}},
+        {"non_linearity", QObject::tr("Activation"), T::Choice, nullptr, 0, 0, 0, {"relu", "gelu", "gelu_new", "silu", "tanh"}}};
     m.push_back({"houlsby", QObject::tr("Adapter (Houlsby)"), "BOTTLENECK_ADAPTER",
                  QObject::tr("Inserts a small bottleneck network after the attention and after the feed-forward "
                              "sub-layer of every block. Only these adapters are trained."),
-                 {{"adapter_type", "houlsby"}}, bottleneck, false, {}, {}});
+                 {{"architecture", "houlsby"}}, bottleneck, false, {}, {}});
     m.push_back({"pfeiffer", QObject::tr("Adapter (Pfeiffer)"), "BOTTLENECK_ADAPTER",
                  QObject::tr("Like Houlsby adapters, but with a single bottleneck after the feed-forward "
                              "sub-layer. Half the adapters, usually nearly the same quality."),
-                 {{"adapter_type", "pfeiffer"}}, bottleneck, false, {}, {}});
+                 {{"architecture", "pfeiffer"}}, bottleneck, false, {}, {}});
     m.push_back({"bitfit", "BitFit", "BITFIT",
                  QObject::tr("Trains only the bias vectors of the model and freezes every weight matrix. It is "
                              "tiny and simple, but needs a model that has biases (GPT-2 does, Llama does not)."),
@@ -91,8 +92,22 @@ std::vector<MethodInfo> build() {
 
 }  // namespace
 
+// Every form default is the core's (MethodSpec::defaults(), what peft itself defaults to): the
+// table above names fields, never values. A field whose core default is null (e.g. prefix
+// tuning's encoder_hidden_size) stays null, shown as "auto".
+void fillDefaults(std::vector<MethodInfo>& cards) {
+    for (auto& m : cards) {
+        const json d = methodSpec(m.peftType).withDefaults(m.fixed);
+        for (auto& p : m.params) p.def = d.contains(p.key) ? d[p.key] : json();
+    }
+}
+
 const std::vector<MethodInfo>& methodCatalog() {
-    static const std::vector<MethodInfo> kMethods = build();
+    static const std::vector<MethodInfo> kMethods = [] {
+        std::vector<MethodInfo> m = build();
+        fillDefaults(m);
+        return m;
+    }();
     return kMethods;
 }
 

@@ -1,4 +1,4 @@
-// One training step's metrics as the trainer reports them (a metrics.jsonl line, issue 5).
+// One training step's metrics as the trainer reports them (a metrics.jsonl line).
 #pragma once
 #include <QMetaType>
 

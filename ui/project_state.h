@@ -1,4 +1,4 @@
-// The open project: the run config (the JSON the CLI reads, issue 5's schema), the UI state,
+// The open project: the run config (the JSON the CLI reads, README's `run.json`), the UI state,
 // and the loaded model's config. Pages read and write it; it saves to a `.peftproj` file.
 #pragma once
 #include <QObject>
@@ -12,7 +12,7 @@
 
 namespace peft::ui {
 
-// The run config with every default filled in (issue 5).
+// The run config with every default filled in (README, "The run config").
 nlohmann::json defaultRunConfig();
 
 class ProjectState : public QObject {

@@ -104,7 +104,7 @@ void TrainingController::run(const QString& runConfigJson, bool resume) {
         Q_EMIT stateChanged(m_stop.load() ? State::Stopping : m_paused.load() ? State::Paused : State::Running);
     }
     if (!m_job) {
-        Q_EMIT failed(tr("Training is not available in this build: the core trainer has not been linked in yet."));
+        Q_EMIT failed(tr("Training cannot start: this window was built without a training job."));
         Q_EMIT stateChanged(State::Failed);
         return;
     }

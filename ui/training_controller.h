@@ -1,5 +1,5 @@
 // Training off the GUI thread. TrainingController is a QObject moved to a QThread; it runs a
-// TrainJob (the core Trainer, once it exists) and re-emits each step's metrics as queued
+// TrainJob (the core Trainer via coreTrainJob(), or a test's stand-in) and re-emits each step's metrics as queued
 // signals. Pause/resume/stop flip atomics that the job checks between steps.
 #pragma once
 #include <QObject>

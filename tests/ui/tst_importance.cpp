@@ -1,4 +1,4 @@
-// Importance-based selection on the Method page (issue 8 GUI) and the QLoRA card: scoring runs on
+// Importance-based selection on the Method page and the QLoRA card: scoring runs on
 // a worker thread (the GUI thread keeps serving events, Cancel works), the heatmap shows the
 // core's scores, "Use suggestion" ticks exactly the core's selection and adds a Budget candidate
 // with the core's trainable count; a QLoRA candidate's weight memory is the core's NF4 estimate;

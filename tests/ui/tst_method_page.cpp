@@ -3,6 +3,7 @@
 #include <QtTest>
 
 #include "tests/ui/ui_test_util.h"
+#include "core/peft/method_spec.h"
 #include "ui/method_catalog.h"
 #include "ui/pages/method_page.h"
 #include "ui/project_state.h"
@@ -38,6 +39,45 @@ private Q_SLOTS:
                 QVERIFY(!paramHelp(m, p).isEmpty());
             }
         }
+    }
+    // One source of truth: a card opened fresh shows the core's defaults (MethodSpec::defaults(),
+    // peft's own), and every card's config passes the core's validation (the Houlsby/Pfeiffer cards
+    // once wrote an `adapter_type` key that training then refused).
+    void freshCardsShowTheCoresDefaultsAndValidate() {
+        for (const auto& m : methodCatalog()) {
+            ProjectState state;
+            MethodPage page(&state);
+            page.selectMethod(QStringLiteral("full"));
+            state.setSection("method", json{{"peft_type", "FULL"}, {"task_type", "CAUSAL_LM"}});
+            page.selectMethod(m.id);
+            json cfg = state.runConfig()["method"];
+            const peft::MethodSpec& spec = peft::methodSpec(m.peftType);
+            const json d = spec.defaults();
+            for (const auto& p : m.params) {
+                QVERIFY2(d.contains(p.key), (m.id.toStdString() + ": " + p.key + " is not a field of the core spec").c_str());
+                QVERIFY2(cfg[p.key] == d[p.key],
+                         (m.id.toStdString() + ": " + p.key + " shows " + cfg[p.key].dump() + ", core default " + d[p.key].dump()).c_str());
+            }
+            cfg.erase("init_from");
+            try {
+                spec.validate(cfg, "method card " + m.id.toStdString());
+            } catch (const std::exception& e) {
+                QFAIL(e.what());
+            }
+        }
+    }
+    void pfeifferCardAsksForPfeiffer() {
+        ProjectState state;
+        MethodPage page(&state);
+        page.selectMethod(QStringLiteral("pfeiffer"));
+        QCOMPARE(state.runConfig()["method"]["architecture"], json("pfeiffer"));
+        page.selectMethod(QStringLiteral("houlsby"));
+        QCOMPARE(state.runConfig()["method"]["architecture"], json("houlsby"));
+        // An "auto" prefix MLP width is written as null (the model's width), a set one as a number.
+        page.selectMethod(QStringLiteral("prefix"));
+        QVERIFY(state.runConfig()["method"]["encoder_hidden_size"].is_null());
+        page.setParam("encoder_hidden_size", 64);
+        QCOMPARE(state.runConfig()["method"]["encoder_hidden_size"], json(64));
     }
     void switchingKeepsSharedHyperparameters() {
         ProjectState state;

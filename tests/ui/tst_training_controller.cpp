@@ -98,7 +98,7 @@ private Q_SLOTS:
         QSignalSpy failed(&runner, &TrainingRunner::failed);
         runner.start(defaultRunConfig());
         QTRY_COMPARE(failed.count(), 1);
-        QVERIFY(failed.first().first().toString().contains(QStringLiteral("not available")));
+        QVERIFY(failed.first().first().toString().contains(QStringLiteral("cannot start")));
     }
     void trainPageChartsFillFromMetrics() {
         std::atomic<int> done{0};

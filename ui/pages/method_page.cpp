@@ -26,6 +26,7 @@
 #include "core/data/dataset_config.h"
 #include "core/data/prepare.h"
 #include "core/model/loader.h"
+#include "core/peft/method_spec.h"
 #include "core/select/importance.h"
 #include "core/select/selection.h"
 #include "core/tokenizer/tokenizer.h"
@@ -269,7 +270,9 @@ void MethodPage::buildForm(const MethodInfo& m, const json& values) {
             case ParamSpec::Type::Int: {
                 auto* s = new QSpinBox(m_formBox);
                 s->setRange(static_cast<int>(p.min), static_cast<int>(p.max));
-                s->setValue(v.is_number() ? v.get<int>() : p.def.get<int>());
+                // A field the core defaults to null (computed from the model) shows its minimum as "auto".
+                if (p.def.is_null()) s->setSpecialValueText(tr("auto"));
+                s->setValue(v.is_number() ? v.get<int>() : p.def.is_number() ? p.def.get<int>() : s->minimum());
                 connect(s, qOverload<int>(&QSpinBox::valueChanged), this, [this] { if (!m_loading) commit(); });
                 editor = s;
                 break;
@@ -350,11 +353,13 @@ json MethodPage::methodConfig() const {
         auto e = m_editors.find(p.key);
         if (e == m_editors.end()) continue;
         QWidget* w = e->second;
-        if (auto* s = qobject_cast<QSpinBox*>(w)) out[p.key] = s->value();
+        if (auto* s = qobject_cast<QSpinBox*>(w))
+            out[p.key] = p.def.is_null() && s->value() == s->minimum() ? json() : json(s->value());
         else if (auto* d = qobject_cast<QDoubleSpinBox*>(w)) out[p.key] = d->value();
         else if (auto* c = qobject_cast<QCheckBox*>(w)) out[p.key] = c->isChecked();
         else if (auto* cb = qobject_cast<QComboBox*>(w)) out[p.key] = cb->currentText().toStdString();
-        else if (auto* l = qobject_cast<QLineEdit*>(w)) out[p.key] = l->text().toStdString();
+        else if (auto* l = qobject_cast<QLineEdit*>(w))
+            out[p.key] = p.def.is_null() && l->text().isEmpty() ? json() : json(l->text().toStdString());
     }
     if (m->usesTargets) {
         if (m_picker->hasModel()) {
@@ -604,14 +609,11 @@ void MethodPage::updateSuggestion() {
     so.method = im;
     so.budget = m_budget->value();
     so.allocateRanks = m_allocate->isChecked();
-    // The rank and alpha of the LoRA form (defaults otherwise).
-    so.r = 8;
-    so.alpha = 16;
+    // The rank and alpha of the LoRA form (LoRA's own defaults otherwise).
     const json cur = state()->runConfig()["method"];
-    if (cur.value("peft_type", std::string()) == "LORA") {
-        so.r = cur.value("r", int64_t(8));
-        so.alpha = cur.value("lora_alpha", 16.0);
-    }
+    const json lora = methodSpec("LORA").withDefaults(cur.value("peft_type", std::string()) == "LORA" ? cur : json::object());
+    so.r = lora["r"].get<int64_t>();
+    so.alpha = lora["lora_alpha"].get<double>();
     so.baseModel = state()->runConfig().value("model", std::string());
     QString problem;
     try {

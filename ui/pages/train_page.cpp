@@ -122,8 +122,7 @@ TrainPage::TrainPage(ProjectState* state, TrainingRunner* runner, QWidget* paren
         }
     });
     if (!m_runner->available())
-        banner()->showInfo(tr("<b>Training is not available in this build</b>: the core trainer has not been "
-                              "linked in yet. The charts below will fill live once it is."));
+        banner()->showInfo(tr("<b>Training cannot start here</b>: this window was built without a training job."));
     updateButtons();
     showRunName();
 }
