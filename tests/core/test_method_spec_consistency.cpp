@@ -6,7 +6,9 @@
 #include "core/io/model_config.h"
 #include "core/model/loader.h"
 #include "core/peft/method.h"
+#include "core/peft/lora/lora_spec.h"
 #include "core/peft/method_spec.h"
+#include "core/util/error.h"
 #include "tests/test_util.h"
 
 using namespace peft;
@@ -67,4 +69,31 @@ TEST(MethodSpecConsistency, BottleneckBitfitFull) {
     checkAgreement("tiny-gpt2/base", {{"peft_type", "BITFIT"}});
     checkAgreement("tiny-llama/base", {{"peft_type", "BITFIT"}, {"train_norms", true}});
     checkAgreement("tiny-gpt2/base", {{"peft_type", "FULL"}});
+}
+
+// LoRA's config is read once (LoraConfig::parse): the spec's defaults fill what is missing, and
+// the checks that once lived in lora.cpp too are the spec's, with the key in the message.
+TEST(MethodSpecConsistency, LoraConfigReadOnce) {
+    const LoraConfig c = LoraConfig::parse({{"peft_type", "LORA"}, {"r", 4}, {"alpha_pattern", {{"v_proj", 16}}}}, "cfg");
+    const json d = methodSpec("LORA").defaults();
+    EXPECT_EQ(c.alpha, d["lora_alpha"].get<double>());
+    EXPECT_EQ(c.dropout, d["lora_dropout"].get<double>());
+    EXPECT_EQ(c.bias, d["bias"].get<std::string>());
+    EXPECT_DOUBLE_EQ(c.scaling("model.layers.0.self_attn.q_proj"), d["lora_alpha"].get<double>() / 4.0);
+    EXPECT_DOUBLE_EQ(c.scaling("model.layers.0.self_attn.v_proj"), 16.0 / 4.0);
+    const LoraConfig rs = LoraConfig::parse({{"peft_type", "LORA"}, {"r", 16}, {"lora_alpha", 8}, {"use_rslora", true}}, "cfg");
+    EXPECT_DOUBLE_EQ(rs.scaling("x"), 8.0 / 4.0);
+    auto expectError = [](const json& cfg, const std::string& needle) {
+        try {
+            LoraConfig::parse(cfg, "my.json");
+            ADD_FAILURE() << "accepted " << cfg.dump();
+        } catch (const PeftError& e) {
+            EXPECT_NE(std::string(e.what()).find(needle), std::string::npos) << e.what();
+            EXPECT_NE(std::string(e.what()).find("my.json"), std::string::npos) << e.what();
+        }
+    };
+    expectError({{"peft_type", "LORA"}, {"rank_pattern", {{"q_proj", 0.5}}}}, "rank_pattern");
+    expectError({{"peft_type", "LORA"}, {"lora_bias", true}, {"use_dora", true}}, "lora_bias");
+    expectError({{"peft_type", "LORA"}, {"bias", "some"}}, "bias");
+    expectError({{"peft_type", "LORA"}, {"r", 0}}, "'r'");
 }

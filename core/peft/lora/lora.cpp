@@ -3,6 +3,7 @@
 
 #include <cmath>
 
+#include "core/peft/lora/lora_spec.h"
 #include "core/peft/peft_common.h"
 #include "core/peft/target_match.h"
 #include "core/util/error.h"
@@ -90,30 +91,16 @@ public:
     void attach(CausalLMImpl& model, const nlohmann::json& config, const std::string& name) override {
         m_model = &model;
         m_name = name;
-        const int64_t r = cfgInt(config, "r", 8);
-        const double alpha = cfgDouble(config, "lora_alpha", 8);
-        const double dropout = cfgDouble(config, "lora_dropout", 0.0);
-        const bool rslora = cfgBool(config, "use_rslora", false);
-        const bool dora = cfgBool(config, "use_dora", false);
-        const bool loraBias = cfgBool(config, "lora_bias", false);
-        m_bias = cfgString(config, "bias", "none");
-        if (m_bias != "none" && m_bias != "all" && m_bias != "lora_only")
-            fail("adapter_config.json", "'bias' = \"" + m_bias + "\"", "Use \"none\", \"all\" or \"lora_only\".");
-        if (r <= 0) fail("adapter_config.json", "'r' must be a positive integer", "Use a rank such as 8.");
-        if (dropout < 0 || dropout >= 1) fail("adapter_config.json", "'lora_dropout' must be in [0, 1)", "");
-        const nlohmann::json rankPattern = config.value("rank_pattern", nlohmann::json::object());
-        const nlohmann::json alphaPattern = config.value("alpha_pattern", nlohmann::json::object());
+        const LoraConfig c = LoraConfig::parse(config, "adapter_config.json");
+        m_bias = c.bias;
         auto targets = targetedLinears(model, config, "LORA");
         // peft warns (and does the right thing) when fan_in_fan_out disagrees with the layer type;
         // our Linear knows its own storage, so the flag only needs to be consistent.
         for (auto& [path, lin] : targets) {
-            const int64_t rank = static_cast<int64_t>(patternValue(rankPattern, path, static_cast<double>(r)));
-            const double a = patternValue(alphaPattern, path, alpha);
-            if (rank <= 0) fail("adapter_config.json", "rank_pattern gives " + path + " a rank below 1", "");
-            const double scaling = rslora ? a / std::sqrt(static_cast<double>(rank)) : a / static_cast<double>(rank);
-            auto ad = std::make_shared<LoraLinear>(lin->inFeatures(), lin->outFeatures(), rank, scaling, dropout, dora, *lin);
-            if (loraBias) {
-                if (dora) fail("adapter_config.json", "'lora_bias' cannot be combined with 'use_dora'", "");
+            const int64_t rank = c.forModule(path).r;
+            auto ad = std::make_shared<LoraLinear>(lin->inFeatures(), lin->outFeatures(), rank, c.scaling(path), c.dropout,
+                                                   c.dora, *lin);
+            if (c.loraBias) {
                 ad->Bbias = torch::zeros({lin->outFeatures()}, ad->B.options()).set_requires_grad(true);
             }
             lin->addAdapter(name, ad);

@@ -3,6 +3,8 @@
 // [H, r]); DoRA adds lora_magnitude_vector [out]; lora_bias adds lora_B.bias [out].
 #include "core/peft/lora/lora_spec.h"
 
+#include <cmath>
+
 #include "core/peft/spec_targets.h"
 #include "core/peft/spec_util.h"
 #include "core/peft/target_match.h"
@@ -98,6 +100,13 @@ public:
                     if (!it.value().is_number() || it.value().get<double>() <= 0)
                         fail(where, std::string("key '") + k + "' entry '" + it.key() + "' must be a positive number", "");
         }
+        const auto& rp = spec::getJson(cfg, "rank_pattern");
+        if (rp.is_object())
+            for (auto it = rp.begin(); it != rp.end(); ++it)
+                if (it.value().get<double>() < 1)
+                    fail(where, "key 'rank_pattern' gives '" + it.key() + "' a rank below 1", "Use whole ranks of 1 or more.");
+        if (spec::getBool(cfg, "lora_bias", false) && spec::getBool(cfg, "use_dora", false))
+            fail(where, "key 'lora_bias' cannot be combined with 'use_dora'", "Turn one of them off.");
         const auto& t = spec::getJson(cfg, "target_modules");
         if (t.is_array() && t.empty()) fail(where, "key 'target_modules' is an empty list", "Name at least one module.");
         if (!spec::getJson(cfg, "target_parameters").is_null() && !spec::getJson(cfg, "target_parameters").empty())
@@ -197,14 +206,41 @@ public:
 }  // namespace
 
 LoraModuleParams loraParamsFor(const nlohmann::json& cfg, const std::string& path) {
+    LoraConfig c;
+    c.r = spec::getInt(cfg, "r", 8);
+    c.alpha = spec::getNumber(cfg, "lora_alpha", 8.0);
+    c.rankPattern = spec::getJson(cfg, "rank_pattern");
+    c.alphaPattern = spec::getJson(cfg, "alpha_pattern");
+    return c.forModule(path);
+}
+
+LoraConfig LoraConfig::parse(const nlohmann::json& cfg, const std::string& where) {
+    const MethodSpec& spec = loraMethodSpec();
+    spec.validate(cfg, where);
+    const nlohmann::json d = spec.withDefaults(cfg);
+    LoraConfig c;
+    c.r = d["r"].get<int64_t>();
+    c.alpha = d["lora_alpha"].get<double>();
+    c.dropout = d["lora_dropout"].get<double>();
+    c.rslora = d["use_rslora"].get<bool>();
+    c.dora = d["use_dora"].get<bool>();
+    c.loraBias = d["lora_bias"].get<bool>();
+    c.bias = d["bias"].get<std::string>();
+    c.rankPattern = d["rank_pattern"].is_object() ? d["rank_pattern"] : nlohmann::json::object();
+    c.alphaPattern = d["alpha_pattern"].is_object() ? d["alpha_pattern"] : nlohmann::json::object();
+    return c;
+}
+
+LoraModuleParams LoraConfig::forModule(const std::string& path) const {
     LoraModuleParams p;
-    p.r = spec::getInt(cfg, "r", 8);
-    p.alpha = spec::getNumber(cfg, "lora_alpha", 8.0);
-    const auto& rp = spec::getJson(cfg, "rank_pattern");
-    const auto& ap = spec::getJson(cfg, "alpha_pattern");
-    p.r = static_cast<int64_t>(patternValue(rp, path, static_cast<double>(p.r)));
-    p.alpha = patternValue(ap, path, p.alpha);
+    p.r = static_cast<int64_t>(patternValue(rankPattern, path, static_cast<double>(r)));
+    p.alpha = patternValue(alphaPattern, path, alpha);
     return p;
+}
+
+double LoraConfig::scaling(const std::string& path) const {
+    const LoraModuleParams p = forModule(path);
+    return rslora ? p.alpha / std::sqrt(static_cast<double>(p.r)) : p.alpha / static_cast<double>(p.r);
 }
 
 const MethodSpec& loraMethodSpec() {

@@ -13,4 +13,22 @@ struct LoraModuleParams {
 };
 LoraModuleParams loraParamsFor(const nlohmann::json& cfg, const std::string& fullModulePath);
 
+// LoRA's adapter_config.json read once: parse() validates with the spec and fills the spec's
+// defaults (peft's LoraConfig), so the torch side (lora.cpp) and the budget never restate them.
+struct LoraConfig {
+    int64_t r = 0;
+    double alpha = 0;
+    double dropout = 0;
+    bool rslora = false;
+    bool dora = false;
+    bool loraBias = false;
+    std::string bias;  // "none" | "all" | "lora_only"
+    nlohmann::json rankPattern, alphaPattern;
+
+    static LoraConfig parse(const nlohmann::json& cfg, const std::string& where);
+    LoraModuleParams forModule(const std::string& fullModulePath) const;
+    // alpha / r, or alpha / sqrt(r) with rsLoRA, for one module after the patterns.
+    double scaling(const std::string& fullModulePath) const;
+};
+
 }  // namespace peft
