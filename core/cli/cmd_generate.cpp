@@ -6,6 +6,7 @@
 #include "core/data/chat_template.h"
 #include "core/model/generate.h"
 #include "core/model/loader.h"
+#include "core/peft/adapter_base.h"
 #include "core/peft/method.h"
 #include "core/tokenizer/tokenizer.h"
 #include "core/util/error.h"
@@ -15,7 +16,8 @@ namespace peft::cli {
 int cmdGenerate(const std::vector<std::string>& argv) {
     Args a(argv, {"model", "adapter", "prompt", "max-new-tokens", "temperature", "top-k", "top-p", "repetition-penalty", "seed", "stop", "precision", "template"},
            {"greedy"}, "generate");
-    const std::string dir = a.require("model");
+    // Without --model, the adapter's adapter_config.json names its base (a self-contained run folder).
+    const std::string dir = a.has("model") || !a.has("adapter") ? a.require("model") : adapterBaseModel(a.get("adapter"));
     ModelOptions mo;
     mo.dtype = parseDtype(a.get("precision", "fp32"));
     LoadedModel lm = loadModel(dir, mo);

@@ -23,7 +23,8 @@ const std::vector<Command>& commands() {
          "peft-studio-cli train --config run.json [--resume] [--output-dir DIR] [--max-steps N] [--quiet]", cmdTrain},
         {"tokenize", "Encode/decode a JSON list of {\"text\"} cases with a tokenizer.json", "peft-studio-cli tokenize --tokenizer DIR --cases IN.json --out OUT.json [--no-special-tokens]", cmdTokenize},
         {"generate", "Continue a prompt with a model (and an adapter), streaming tokens",
-         "peft-studio-cli generate --model DIR --prompt TEXT [--adapter ADIR] [--max-new-tokens N] [--greedy]\n"
+         "peft-studio-cli generate (--model DIR [--adapter ADIR] | --adapter ADIR) --prompt TEXT [--max-new-tokens N] [--greedy]\n"
+         "  (--adapter alone: the base is the adapter's base_model_name_or_path)\n"
          "  [--temperature T] [--top-k K] [--top-p P] [--repetition-penalty R] [--seed S] [--stop STR]... [--precision fp32|bf16]\n"
          "  [--template auto|chatml|llama3|llama2|zephyr|alpaca|plain]  (wrap the prompt as a chat turn, as training did)",
          cmdGenerate},

@@ -4,6 +4,7 @@
 
 #include "core/io/model_config.h"
 #include "core/io/tensor_io.h"
+#include "core/peft/adapter_base.h"
 #include "core/peft/method.h"
 #include "core/peft/method_spec.h"
 #include "core/peft/peft_common.h"
@@ -73,6 +74,24 @@ Adapter loadAdapter(CausalLMImpl& model, const std::string& dir, const std::stri
     return a;
 }
 
+std::string adapterBaseModel(const std::string& dir) {
+    const fs::path cfgPath = fs::path(dir) / "adapter_config.json";
+    if (!fs::exists(cfgPath))
+        fail(dir, "no adapter_config.json", "Pick a folder written by PeftModel.save_pretrained or by PEFT Studio.");
+    const nlohmann::json cfg = readJsonFile(cfgPath.string());
+    const std::string base = cfgString(cfg, "base_model_name_or_path", "");
+    if (base.empty())
+        fail(cfgPath.string(), "key 'base_model_name_or_path' is missing or empty, so the base model is unknown",
+             "Name the base model folder explicitly (--model DIR), or add the key to the file.");
+    // peft reads the string from the working directory (or as a Hub repo id); a relative path that
+    // does not exist there is tried beside the adapter, where a moved run folder keeps it.
+    std::error_code ec;
+    const fs::path given(base);
+    if (given.is_absolute() || fs::exists(given, ec)) return base;
+    const fs::path beside = (fs::path(dir) / given).lexically_normal();
+    return fs::exists(beside, ec) ? beside.string() : base;
+}
+
 void saveAdapter(const Adapter& adapter, const std::string& dir) {
     fs::create_directories(dir);
     nlohmann::json cfg = adapter.config;
@@ -81,8 +100,9 @@ void saveAdapter(const Adapter& adapter, const std::string& dir) {
         adapter.method->saveModelFolder(dir);
         return;
     }
-    cfg["inference_mode"] = true;
-    if (!cfg.contains("task_type")) cfg["task_type"] = "CAUSAL_LM";
+    // Every field peft writes for the method, with its defaults; fields we do not read keep their values.
+    cfg = methodSpec(adapter.method->peftType()).savedConfig(cfg);
+    if (cfg["task_type"].is_null()) cfg["task_type"] = "CAUSAL_LM";
     NamedTensors state;
     for (auto& [k, t] : adapter.method->saveState()) state.emplace_back(k, t.detach());
     saveSafetensors((fs::path(dir) / "adapter_model.safetensors").string(), state, {{"format", "pt"}});

@@ -14,6 +14,9 @@
 
 namespace peft {
 
+// The peft release whose adapter_config.json layout PEFT Studio writes (its `peft_version` field).
+inline constexpr const char* kPeftVersion = "0.21.0";
+
 // Parameter counts as HF peft's get_nb_trainable_parameters() reports them.
 struct ParamReport {
     int64_t trainable = 0;      // parameters with requires_grad
@@ -91,12 +94,20 @@ public:
     virtual bool replacesBase() const { return false; }
     // The frozen base linears may be stored in 4-bit NF4 (QLoRA-style) under this method.
     virtual bool supportsQuantizedBase() const { return !replacesBase(); }
+    // Fields peft writes for this method that PEFT Studio accepts without reading, with the values
+    // peft writes by default (LoRA's loftq_config, megatron_core, ...). validate() accepts them and
+    // savedConfig() writes them, so a saved config has peft's whole key set.
+    virtual nlohmann::json peftOnlyFields() const { return nlohmann::json::object(); }
 
     // On-disk size of the saved tensors file: safetensors header (exact, as safetensors writes it)
     // + data. `baseDtypeBytes` is the element size of tensors saved in the base dtype.
     uint64_t adapterBytes(const ModelConfig& mc, const nlohmann::json& cfg, int baseDtypeBytes = 4) const;
     // `defaults()` overlaid with `cfg` (what adapter_config.json would hold after saving).
     nlohmann::json withDefaults(const nlohmann::json& cfg) const;
+    // The adapter_config.json a save writes: every field peft writes for this method (the common
+    // ones, peftOnlyFields(), defaults()) overlaid with `cfg`, whose other keys survive unchanged;
+    // inference_mode true and peft_version kPeftVersion, as peft's save_pretrained sets them.
+    nlohmann::json savedConfig(const nlohmann::json& cfg) const;
 };
 
 // The registry (core/peft/spec_registry.cpp). Throws PeftError listing the known types.

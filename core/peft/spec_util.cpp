@@ -79,6 +79,16 @@ nlohmann::json MethodSpec::withDefaults(const nlohmann::json& cfg) const {
     return out;
 }
 
+nlohmann::json MethodSpec::savedConfig(const nlohmann::json& cfg) const {
+    nlohmann::json out = spec::commonPeftDefaults();
+    out.update(peftOnlyFields());
+    out.update(withDefaults(cfg));
+    // What peft's save_pretrained sets whatever the config held.
+    out["inference_mode"] = true;
+    out["peft_version"] = kPeftVersion;
+    return out;
+}
+
 std::string peftTypeOf(const nlohmann::json& cfg, const std::string& where) {
     if (cfg.is_null()) return "FULL";
     if (!cfg.is_object()) fail(where, "the method config must be a JSON object", "Use an adapter_config.json object.");
@@ -135,10 +145,22 @@ void checkFields(const nlohmann::json& cfg, const std::string& where, const std:
     }
 }
 
-const std::vector<std::string>& commonPeftFields() {
-    static const std::vector<std::string> k = {"base_model_name_or_path", "revision", "inference_mode",
-                                               "peft_version", "auto_mapping"};
+const nlohmann::json& commonPeftDefaults() {
+    static const nlohmann::json k = {{"base_model_name_or_path", nullptr}, {"revision", nullptr},
+                                     {"inference_mode", true},           {"peft_version", kPeftVersion},
+                                     {"auto_mapping", nullptr}};
     return k;
+}
+
+const std::vector<std::string>& commonPeftFields() {
+    static const std::vector<std::string> k = keysOf(commonPeftDefaults());
+    return k;
+}
+
+std::vector<std::string> keysOf(const nlohmann::json& object) {
+    std::vector<std::string> keys;
+    for (auto it = object.begin(); it != object.end(); ++it) keys.push_back(it.key());
+    return keys;
 }
 
 const std::vector<FieldRule>& commonRules() {

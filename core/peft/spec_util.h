@@ -24,8 +24,12 @@ struct FieldRule {
 void checkFields(const nlohmann::json& cfg, const std::string& where, const std::vector<FieldRule>& rules,
                  const std::vector<std::string>& known);
 
-// Fields every peft config has (peft_type, task_type, base_model_name_or_path, revision, ...).
-const std::vector<std::string>& commonPeftFields();
+// Fields every peft config has besides peft_type, task_type and modules_to_save
+// (base_model_name_or_path, revision, ...), with the values peft writes when nothing sets them.
+const nlohmann::json& commonPeftDefaults();
+const std::vector<std::string>& commonPeftFields();  // the keys of commonPeftDefaults()
+// The keys of a json object (for checkFields' `known` from a peftOnlyFields() table).
+std::vector<std::string> keysOf(const nlohmann::json& object);
 const std::vector<FieldRule>& commonRules();
 
 // Typed getters that assume validate() ran: the value, or `def` when absent or null.

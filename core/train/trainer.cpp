@@ -124,11 +124,18 @@ void Trainer::setup(const ProgressFn& progress) {
         int64_t labels = method.value("num_labels", m_model->config().numLabels);
         m_model->enableClassification(labels);
     }
+    // The saved config names the base as the user gave it (a path or a repo id) unless the method
+    // config names one itself, so the run's output loads by itself (and FULL copies the tokenizer).
+    const std::string baseName = method.contains("base_model_name_or_path") && method["base_model_name_or_path"].is_string()
+                                     ? method["base_model_name_or_path"].get<std::string>()
+                                     : m_cfg.model;
     if (method.contains("init_from") && method["init_from"].is_string()) {
         m_adapter = loadAdapter(*m_model, method["init_from"].get<std::string>(), "default");
+        m_adapter.config["base_model_name_or_path"] = baseName;
     } else {
         json cfg = method;
         cfg.erase("init_from");
+        cfg["base_model_name_or_path"] = baseName;
         m_adapter = attachAdapter(*m_model, cfg, "default");
     }
     m_model->to(m_device);

@@ -99,6 +99,8 @@ TEST_P(AdapterGolden, SavesSameKeysShapesValues) {
     auto cfg = readJsonFile(tmp.file("adapter_config.json"));
     auto origCfg = readJsonFile(test::fixture(GetParam().model + "/adapters/" + GetParam().adapter + "/adapter_config.json"));
     EXPECT_EQ(cfg["peft_type"], origCfg["peft_type"]);
+    // Every field peft wrote comes back with its value (peft's whole key set, peft_version included).
+    EXPECT_EQ(cfg, origCfg) << "saved:\n" << cfg.dump(1);
     Loaded again;
     again.model = loadModel(test::fixture(GetParam().model + "/base")).model;
     again.model->setPadTokenId(l.model->config().padTokenId);

@@ -42,6 +42,28 @@ public:
                 {"alpha_pattern", nlohmann::json::object()}};
     }
 
+    // What peft 0.21's LoraConfig writes for the fields this project does not read.
+    nlohmann::json peftOnlyFields() const override {
+        return {{"alora_invocation_tokens", nullptr},
+                {"arrow_config", nullptr},
+                {"corda_config", nullptr},
+                {"ensure_weight_tying", false},
+                {"eva_config", nullptr},
+                {"kasa_config", nullptr},
+                {"layer_replication", nullptr},
+                {"loftq_config", nlohmann::json::object()},
+                {"lora_ga_config", nullptr},
+                {"megatron_config", nullptr},
+                {"megatron_core", "megatron.core"},
+                {"monteclora_config", nullptr},
+                {"qalora_group_size", 16},
+                {"target_parameters", nullptr},
+                {"trainable_token_indices", nullptr},
+                {"use_bdlora", nullptr},
+                {"use_qalora", false},
+                {"velora_config", nullptr}};
+    }
+
     nlohmann::json help() const override {
         return {
             {"r", "Rank of the update: each adapted weight W gets a product B·A with A of r rows and B of r columns."},
@@ -80,12 +102,9 @@ public:
             {"layers_pattern", "string|list|null"},
             {"rank_pattern", "object|null"},
             {"alpha_pattern", "object|null"}};
-        // Fields peft's LoraConfig writes that this project does not read.
-        static const std::vector<std::string> known = {
-            "alora_invocation_tokens", "arrow_config", "corda_config", "ensure_weight_tying", "eva_config",
-            "kasa_config", "layer_replication", "loftq_config", "lora_ga_config", "megatron_config", "megatron_core",
-            "monteclora_config", "qalora_group_size", "target_parameters", "trainable_token_indices", "use_bdlora",
-            "use_qalora", "velora_config", "runtime_config"};
+        // peft's runtime_config is never saved, but a config may carry it.
+        std::vector<std::string> known = spec::keysOf(peftOnlyFields());
+        known.push_back("runtime_config");
         spec::checkFields(cfg, where, rules, known);
         spec::requirePositive(cfg, "r", where);
         const std::string bias = spec::getString(cfg, "bias", "none");

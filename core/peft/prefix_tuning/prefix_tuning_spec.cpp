@@ -23,6 +23,8 @@ public:
                 {"modules_to_save", nullptr}};
     }
 
+    nlohmann::json peftOnlyFields() const override { return {{"init_weights", nullptr}}; }
+
     nlohmann::json help() const override {
         return {{"num_virtual_tokens", "How many trained key/value positions every attention layer sees before the real tokens."},
                 {"token_dim", "Width of each prefix vector; filled in (the key/value width on grouped-query models)."},
@@ -38,7 +40,7 @@ public:
         std::vector<spec::FieldRule> rules = spec::promptLearningRules();
         rules.push_back({"encoder_hidden_size", "int|null"});
         rules.push_back({"prefix_projection", "bool"});
-        spec::checkFields(cfg, where, rules, {"init_weights"});
+        spec::checkFields(cfg, where, rules, spec::keysOf(peftOnlyFields()));
         if (!cfg.contains("num_virtual_tokens")) fail(where, "missing key 'num_virtual_tokens'", "For example 20.");
         spec::requirePositive(cfg, "num_virtual_tokens", where);
         spec::requirePositive(cfg, "encoder_hidden_size", where);
