@@ -5,8 +5,16 @@
 #   packaging/make_demo.sh [BUILD_DIR]        (default: build; needs app/peft-studio-cli built)
 #
 # Environment: DEMO_STEPS (pretraining optimizer steps, default 1200), DEMO_WORK (scratch folder,
-# default build/demo-work), DEMO_NICE (niceness, default 5). Deterministic for a given machine:
-# seeds are fixed (BPE is deterministic; init and data order use seed 0).
+# default build/demo-work), DEMO_NICE (niceness, default 5), DEMO_KEEP_BASE=1 (remake only the
+# chat dataset and the held-out quiz, keep resources/demo/model), DEMO_SCORE=1 (afterwards train
+# every shipped run config and score it on the held-out quiz with packaging/demo/score_demo.py).
+# Deterministic for a given machine: seeds are fixed (BPE is deterministic; init and data order
+# use seed 0).
+#
+# The held-out quiz (heldout.jsonl: "which book" questions, 20 verses of each of the 8 books) uses
+# verses that no row of dataset.jsonl contains. Pretraining reads the whole Bible as plain text, held-out
+# verses included: the quiz measures whether tuning taught the task beyond its own rows, as a
+# benchmark does for a model that has read the web, not whether the base has never seen a verse.
 set -euo pipefail
 
 ROOT="$(cd "$(dirname "$0")/.." && pwd)"
@@ -36,7 +44,11 @@ fi
 "$BIBLE" -p "$DATA" -l 100000 "Gen1:1-Rev22:21" > "$WORK/kjv.txt"
 
 # 2. Corpus, pretraining rows, the demo's chat dataset, and a 2048-token byte-level BPE.
-python3 "$HERE/make_demo_data.py" --dump "$WORK/kjv.txt" --out "$WORK" --demo "$DEMO" --rows 400
+python3 "$HERE/make_demo_data.py" --dump "$WORK/kjv.txt" --out "$WORK" --demo "$DEMO" --rows 1600 \
+  --quiz-share 1.0 --heldout-per-book 20
+if [ "${DEMO_KEEP_BASE:-0}" = 1 ] && [ -f "$DEMO/model/model.safetensors" ]; then
+  echo "make_demo.sh: DEMO_KEEP_BASE=1: keeping $DEMO/model"
+else
 # (BPE training takes a few CPU minutes; a tokenizer already in the work folder is reused.)
 [ -f "$WORK/tokenizer/tokenizer.json" ] ||
   python3 "$HERE/bpe_train.py" --text "$WORK/corpus.txt" --vocab-size 2048 --out "$WORK/tokenizer"
@@ -67,4 +79,24 @@ for f in config.json model.safetensors tokenizer.json tokenizer_config.json gene
 done
 cp "$WORK/pretrain/metrics.jsonl" "$DEMO/pretrain_metrics.jsonl" 2>/dev/null || true
 "$CLI" generate --model "$DEMO/model" --prompt "And God said" --max-new-tokens 40 || true
+fi
+
+# 5. Optionally: train every shipped run config and score it, and the base, on the held-out quiz.
+if [ "${DEMO_SCORE:-0}" = 1 ]; then
+  echo "base model:"
+  python3 "$HERE/score_demo.py" --cli "$CLI" --model "$DEMO/model" --heldout "$DEMO/heldout.jsonl"
+  for cfg in "$DEMO"/run.json "$DEMO"/configs/*.json; do
+    name=$(basename "$(dirname "$cfg")")-$(basename "$cfg" .json)
+    rm -rf "$WORK/score-$name"
+    start=$(date +%s)
+    OMP_NUM_THREADS=1 "$CLI" train --quiet --config "$cfg" --output-dir "$WORK/score-$name"
+    echo "$name: trained in $(( $(date +%s) - start )) s"
+    out="$WORK/score-$name/adapter"
+    if [ -f "$out/adapter_config.json" ]; then
+      python3 "$HERE/score_demo.py" --cli "$CLI" --adapter "$out" --model "$DEMO/model" --heldout "$DEMO/heldout.jsonl"
+    else
+      python3 "$HERE/score_demo.py" --cli "$CLI" --model "$out" --heldout "$DEMO/heldout.jsonl"
+    fi
+  done
+fi
 du -sh "$DEMO"

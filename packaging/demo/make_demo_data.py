@@ -1,7 +1,9 @@
 #!/usr/bin/env python3
 # Turns the `bible` program's dump of the King James Version into the demo's texts: a BPE corpus,
-# pretraining rows (one chapter per row) and a small chat dataset for the LoRA demo.
-"""Usage: make_demo_data.py --dump kjv.txt --out WORKDIR --demo resources/demo [--rows 400]"""
+# pretraining rows (one chapter per row), the demo's chat dataset, and a held-out "which book" quiz
+# on verses that no row of the chat dataset contains.
+"""Usage: make_demo_data.py --dump kjv.txt --out WORKDIR --demo resources/demo [--rows 1600]
+                            [--quiz-share 0.75] [--heldout-per-book 20]"""
 import argparse
 import json
 import os
@@ -64,7 +66,9 @@ def main():
     ap.add_argument("--dump", required=True)
     ap.add_argument("--out", required=True, help="work folder for corpus.txt and pretrain.jsonl")
     ap.add_argument("--demo", required=True, help="folder that receives dataset.jsonl")
-    ap.add_argument("--rows", type=int, default=400)
+    ap.add_argument("--rows", type=int, default=1600)
+    ap.add_argument("--quiz-share", type=float, default=1.0, help="share of rows that ask which book")
+    ap.add_argument("--heldout-per-book", type=int, default=20)
     ap.add_argument("--seed", type=int, default=0)
     args = ap.parse_args()
     verses = parse(args.dump)
@@ -84,31 +88,50 @@ def main():
             corpus.write(text + "\n")
             rows.write(json.dumps({"text": text}, ensure_ascii=False) + "\n")
 
-    # The demo dataset: chat rows, half "continue the verse", half "which book".
+    # The held-out quiz: a fixed number of verses per book, drawn first and never used by a
+    # training row (neither as a question nor as a verse to continue). Pretraining saw the whole
+    # Bible as plain text; the held-out set measures whether the tuned model learned the task on
+    # verses the tuning never showed it, not whether the base ever read them.
     rng = random.Random(args.seed)
     byBook = {}
     for b, c, v, t in verses:
         if b in QUIZ_BOOKS and 40 <= len(t) <= 200:
             byBook.setdefault(b, []).append((c, v, t))
+    heldout, pool = [], {}
+    for book in QUIZ_BOOKS:
+        vs = byBook[book][:]
+        rng.shuffle(vs)
+        heldout += [(book, x) for x in vs[:args.heldout_per_book]]
+        pool[book] = vs[args.heldout_per_book:]
+
+    def whichBook(book, t):
+        return {"messages": [{"role": "user", "content": "Which book of the Bible is this verse from?\n" + t},
+                             {"role": "assistant", "content": "The book of %s." % book}]}
+
+    # The tuning rows: the eight books in turn; a share of them "which book", the rest "continue".
     out = []
+    nQuiz = int(round(args.rows * args.quiz_share))
     for i in range(args.rows):
         book = QUIZ_BOOKS[i % len(QUIZ_BOOKS)]
-        c, v, t = rng.choice(byBook[book])
-        if i % 2 == 0:
-            parts = splitVerse(t)
-            if parts is None:
-                parts = (t.split(" ", 1)[0], t.split(" ", 1)[1])
-            user = "Continue this verse from the King James Bible:\n" + parts[0]
-            answer = parts[1]
-        else:
-            user = "Which book of the Bible is this verse from?\n" + t
-            answer = "The book of %s." % book
-        out.append({"messages": [{"role": "user", "content": user}, {"role": "assistant", "content": answer}]})
+        c, v, t = rng.choice(pool[book])
+        if i < nQuiz:
+            out.append(whichBook(book, t))
+            continue
+        parts = splitVerse(t)
+        if parts is None:
+            parts = (t.split(" ", 1)[0], t.split(" ", 1)[1])
+        out.append({"messages": [{"role": "user", "content": "Continue this verse from the King James Bible:\n" + parts[0]},
+                                 {"role": "assistant", "content": parts[1]}]})
     rng.shuffle(out)
     with open(os.path.join(args.demo, "dataset.jsonl"), "w", encoding="utf-8") as f:
         for r in out:
             f.write(json.dumps(r, ensure_ascii=False) + "\n")
-    print("make_demo_data.py: %d verses, %d chapters, %d demo rows" % (len(verses), len(chapters), len(out)))
+    random.Random(args.seed + 1).shuffle(heldout)  # the same order whatever the rows drew
+    with open(os.path.join(args.demo, "heldout.jsonl"), "w", encoding="utf-8") as f:
+        for book, (c, v, t) in heldout:
+            f.write(json.dumps(whichBook(book, t), ensure_ascii=False) + "\n")
+    print("make_demo_data.py: %d verses, %d chapters, %d demo rows (%d which-book), %d held-out questions"
+          % (len(verses), len(chapters), len(out), nQuiz, len(heldout)))
 
 
 if __name__ == "__main__":
