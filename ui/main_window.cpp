@@ -105,6 +105,11 @@ MainWindow::MainWindow(QWidget* parent) : QMainWindow(parent) {
     addPage(m_runs, tr("Runs"));
     connect(m_runner, &TrainingRunner::metrics, m_evaluate, &EvaluatePage::onMetrics);
     connect(m_runs, &RunsPage::refined, this, [this] { goToStep(2); });
+    connect(m_runs, &RunsPage::readyRunChosen, this, [this] {
+        for (int i = 0; i < stepCount(); ++i)
+            if (m_pageList[static_cast<size_t>(i)] == m_train) goToStep(i);
+        m_train->start();
+    });
     // "Use suggestion" on the Method step adds the suggestion as a Budget candidate.
     connect(m_method, &MethodPage::suggestionApplied, m_budget, &BudgetPage::addCandidate);
 
@@ -345,6 +350,17 @@ void MainWindow::openDemo(const QString& dir) {
     // The demo opens with a comparison ready on the Budget step: its own run, then the standard set.
     m_budget->addCandidate(m_budget->currentCandidate());
     m_budget->addStandardCandidates();
+    // Its ready runs (run.json and configs/*.json) start from the Runs page with one click; choice.txt
+    // says why the shipped run is the one it is (Budget and Runs pages).
+    QStringList ready;
+    if (QFileInfo::exists(d.filePath(QStringLiteral("run.json")))) ready << d.filePath(QStringLiteral("run.json"));
+    const QDir configs(d.filePath(QStringLiteral("configs")));
+    for (const QString& f : configs.entryList({QStringLiteral("*.json")}, QDir::Files, QDir::Name)) ready << configs.filePath(f);
+    QString why;
+    QFile choice(d.filePath(QStringLiteral("choice.txt")));
+    if (choice.open(QIODevice::ReadOnly)) why = QString::fromUtf8(choice.readAll()).trimmed();
+    m_runs->setReadyRuns(ready, why);
+    m_budget->setNote(why);
     // A finished demo run (DIR/run: run.json, metrics.jsonl, adapter/) fills Train, Evaluate and Export.
     const QString run = d.filePath(QStringLiteral("run"));
     if (QFileInfo::exists(run + QStringLiteral("/metrics.jsonl"))) {

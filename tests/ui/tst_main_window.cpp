@@ -4,6 +4,7 @@
 #include <QtTest>
 
 #include <QAbstractButton>
+#include <QComboBox>
 #include <QGroupBox>
 #include <QLabel>
 #include <QMenuBar>
@@ -17,6 +18,7 @@
 #include "ui/pages/dataset_page.h"
 #include "ui/pages/model_page.h"
 #include "ui/pages/page.h"
+#include "ui/pages/runs_page.h"
 #include "ui/project_state.h"
 
 #include <spdlog/spdlog.h>
@@ -105,8 +107,9 @@ private Q_SLOTS:
         QCOMPARE(w.datasetPage()->previewTable()->rowCount(), 2);
     }
     void bundledDemoOpensOnItsRunSettings() {
-        // resources/demo/run.json (LoRA on every linear layer, max_length 160) is what the demo
-        // opens on; the Budget step starts with that run plus the standard comparison set.
+        // resources/demo/run.json (full fine-tuning, max_length 160) is what the demo opens on; the
+        // Budget step starts with that run plus the standard comparison set and says why; the Runs
+        // page offers the demo's ready runs.
         const QString demo = QString::fromLocal8Bit(qgetenv("PEFT_SOURCE_DIR")) + QStringLiteral("/resources/demo");
         QVERIFY(QFileInfo::exists(demo + QStringLiteral("/run.json")));
         MainWindow w;
@@ -116,10 +119,10 @@ private Q_SLOTS:
         QCOMPARE(cfg["dataset"]["max_length"].get<int>(), 160);
         QCOMPARE(QString::fromStdString(cfg["dataset"]["path"].get<std::string>()),
                  QFileInfo(demo + QStringLiteral("/dataset.jsonl")).absoluteFilePath());
-        const auto targets = cfg["method"]["target_modules"].get<std::vector<std::string>>();
-        QCOMPARE(int(targets.size()), 7);
-        QVERIFY(std::find(targets.begin(), targets.end(), "gate_proj") != targets.end());
+        QCOMPARE(cfg["method"]["peft_type"].get<std::string>(), std::string("FULL"));
         QVERIFY(w.budgetPage()->candidates().size() >= 5);
+        QVERIFY(w.budgetPage()->note().contains(QStringLiteral("held-out")));
+        QVERIFY(w.runsPage()->readyRunsBox()->count() >= 2);
         QCOMPARE(peft::ui::stripCandidateKeys(w.budgetPage()->candidates().front()), cfg["method"]);
         if (w.datasetPage()->isImporting()) {
             QSignalSpy imported(w.datasetPage(), &peft::ui::DatasetPage::importFinished);
@@ -133,6 +136,43 @@ private Q_SLOTS:
         nlohmann::json text = cfg;
         text["dataset"]["format"] = "text";
         QCOMPARE(QString::fromStdString(peft::ui::playgroundPrompt(text, "Which book?")), QStringLiteral("Which book?"));
+    }
+    void readyRunLoadsIntoTheProjectAndAsksToTrain() {
+        // The demo's LoRA config, chosen on the Runs page: its settings (paths resolved beside the
+        // config) become the project's, its output goes to the workspace, and training is requested.
+        const QString demo = QString::fromLocal8Bit(qgetenv("PEFT_SOURCE_DIR")) + QStringLiteral("/resources/demo");
+        QTemporaryDir ws;
+        peft::ui::ProjectState state;
+        peft::ui::RunsPage page(&state);
+        page.setWorkspace(ws.path());
+        page.setReadyRuns({demo + QStringLiteral("/run.json"), demo + QStringLiteral("/configs/lora.json")},
+                          QStringLiteral("why"));
+        QCOMPARE(page.readyRunsBox()->count(), 2);
+        QVERIFY(page.readyRunsBox()->itemText(1).contains(QStringLiteral("LoRA")));
+        page.readyRunsBox()->setCurrentIndex(1);
+        QSignalSpy chosen(&page, &peft::ui::RunsPage::readyRunChosen);
+        page.trainReadyRun();
+        QCOMPARE(chosen.count(), 1);
+        const auto& cfg = state.runConfig();
+        QCOMPARE(cfg["method"]["peft_type"].get<std::string>(), std::string("LORA"));
+        QVERIFY(QFileInfo(QString::fromStdString(cfg["model"].get<std::string>()) + QStringLiteral("/config.json")).exists());
+        QVERIFY(QFileInfo::exists(QString::fromStdString(cfg["dataset"]["path"].get<std::string>())));
+        QCOMPARE(QString::fromStdString(cfg["output_dir"].get<std::string>()),
+                 QFileInfo(ws.path() + QStringLiteral("/demo-lora")).absoluteFilePath());
+        // A finished run in the workspace shows its training time beside its losses (the cost).
+        QDir(ws.path()).mkpath(QStringLiteral("done"));
+        QFile rj(ws.path() + QStringLiteral("/done/run.json"));
+        QVERIFY(rj.open(QIODevice::WriteOnly));
+        rj.write(R"({"method": {"peft_type": "FULL"}})");
+        rj.close();
+        QFile mj(ws.path() + QStringLiteral("/done/metrics.jsonl"));
+        QVERIFY(mj.open(QIODevice::WriteOnly));
+        mj.write("{\"step\": 1, \"loss\": 2.5, \"elapsed_s\": 0.4}\n{\"step\": 2, \"loss\": 2.0, \"elapsed_s\": 34.6}\n");
+        mj.close();
+        page.rescan();
+        QCOMPARE(page.runsTable()->rowCount(), 1);
+        QCOMPARE(page.runsTable()->horizontalHeaderItem(6)->text(), QStringLiteral("Train time"));
+        QCOMPARE(page.runsTable()->item(0, 6)->text(), QStringLiteral("35 s"));
     }
     void screenshotsEveryPage() {
         QTemporaryDir tmp;

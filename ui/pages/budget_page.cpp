@@ -272,6 +272,19 @@ void BudgetPage::addStandardCandidates() {
     addCandidate({{"peft_type", "PREFIX_TUNING"}, {"task_type", "CAUSAL_LM"}, {"num_virtual_tokens", 20}});
 }
 
+void BudgetPage::setNote(const QString& text) {
+    if (!m_note) {
+        m_note = new QLabel(this);
+        m_note->setObjectName(QStringLiteral("budgetNote"));
+        m_note->setWordWrap(true);
+        body()->insertWidget(0, m_note);
+    }
+    m_note->setText(text);
+    m_note->setVisible(!text.isEmpty());
+}
+
+QString BudgetPage::note() const { return m_note ? m_note->text() : QString(); }
+
 void BudgetPage::removeCandidate(int index) {
     if (index < 0 || index >= static_cast<int>(m_candidates.size())) return;
     m_candidates.erase(m_candidates.begin() + index);

@@ -33,6 +33,10 @@ public:
     void removeCandidate(int index);
     // Adds LoRA r=4/8/16, DoRA r=8, (IA)3 and prefix tuning 20 on the current targets.
     void addStandardCandidates();
+    // A standing note above the comparison (the demo: why its shipped run uses the method it does);
+    // unlike the banner it survives refreshes. Empty hides it.
+    void setNote(const QString& text);
+    QString note() const;
     QTableWidget* table() const { return m_table; }
     // Recomputes every estimate from the core (core/budget).
     void refresh();
@@ -42,6 +46,7 @@ private:
     QTableWidget* m_table;
     QLabel* m_assumes;
     QLabel* m_machine;
+    QLabel* m_note = nullptr;
     QCustomPlot* m_params;
     QCustomPlot* m_memory;
     std::vector<nlohmann::json> m_candidates;

@@ -1,6 +1,7 @@
 // Runs page: workspace scan, loss overlay, config diff, refine.
 #include "ui/pages/runs_page.h"
 
+#include <QComboBox>
 #include <QDateTime>
 #include <QDir>
 #include <QFile>
@@ -18,6 +19,7 @@
 #include <cmath>
 
 #include "core/io/model_config.h"
+#include "core/train/run_config.h"
 #include "core/util/error.h"
 #include "ui/metric_point.h"
 #include "ui/pages/budget_page.h"
@@ -44,6 +46,7 @@ RunRecord readRun(const QString& folder, int* badLines) {
             if (line.isEmpty()) continue;
             try {
                 const MetricPoint p = MetricPoint::fromJson(json::parse(line.toStdString()));
+                if (std::isfinite(p.elapsedS)) r.elapsedS = p.elapsedS;
                 if (std::isfinite(p.loss)) {
                     r.steps.push_back(static_cast<double>(p.step));
                     r.loss.push_back(p.loss);
@@ -108,10 +111,32 @@ RunsPage::RunsPage(ProjectState* state, QWidget* parent)
     row->addWidget(refineBtn);
     body()->addLayout(row);
 
+    // Ready runs (the demo's run configs): pick one, train it, then compare it here.
+    m_readyRow = new QWidget(this);
+    auto* ready = new QHBoxLayout(m_readyRow);
+    ready->setContentsMargins(0, 0, 0, 0);
+    auto* readyLabel = new QLabel(tr("Rea&dy runs:"), m_readyRow);
+    m_ready = new QComboBox(m_readyRow);
+    m_ready->setObjectName(QStringLiteral("readyRuns"));
+    readyLabel->setBuddy(m_ready);
+    auto* trainReady = new QPushButton(tr("&Train this run"), m_readyRow);
+    trainReady->setObjectName(QStringLiteral("trainReadyRun"));
+    trainReady->setToolTip(tr("Load this run's settings into the project and start training it; its results appear "
+                              "in the table beside the others."));
+    m_readyWhy = new QLabel(m_readyRow);
+    m_readyWhy->setWordWrap(true);
+    ready->addWidget(readyLabel);
+    ready->addWidget(m_ready);
+    ready->addWidget(trainReady);
+    ready->addWidget(m_readyWhy, 1);
+    m_readyRow->setVisible(false);
+    body()->addWidget(m_readyRow);
+    connect(trainReady, &QPushButton::clicked, this, &RunsPage::trainReadyRun);
+
     auto* split = new QSplitter(Qt::Vertical, this);
-    m_table = new QTableWidget(0, 6, split);
+    m_table = new QTableWidget(0, 7, split);
     m_table->setHorizontalHeaderLabels(
-        {tr("Run"), tr("Method"), tr("Steps"), tr("Last loss"), tr("Best eval loss"), tr("Modified")});
+        {tr("Run"), tr("Method"), tr("Steps"), tr("Last loss"), tr("Best eval loss"), tr("Modified"), tr("Train time")});
     m_table->horizontalHeader()->setSectionResizeMode(1, QHeaderView::Stretch);
     m_table->setSelectionBehavior(QAbstractItemView::SelectRows);
     m_table->setEditTriggers(QAbstractItemView::NoEditTriggers);
@@ -187,6 +212,7 @@ void RunsPage::rescan() {
         m_table->setItem(row, 3, new QTableWidgetItem(r.steps.empty() ? QStringLiteral("—") : QString::number(r.lastLoss, 'f', 4)));
         m_table->setItem(row, 4, new QTableWidgetItem(r.hasEval ? QString::number(r.bestEval, 'f', 4) : QStringLiteral("—")));
         m_table->setItem(row, 5, new QTableWidgetItem(QFileInfo(r.folder).lastModified().toString(Qt::ISODate)));
+        m_table->setItem(row, 6, new QTableWidgetItem(r.steps.empty() ? QStringLiteral("—") : tr("%1 s").arg(r.elapsedS, 0, 'f', 0)));
     }
     m_table->blockSignals(false);
     selectionChanged();
@@ -226,6 +252,45 @@ void RunsPage::selectionChanged() {
         m_diff->setItem(static_cast<int>(i), 1, new QTableWidgetItem(QString::fromStdString(std::get<1>(d[i]))));
         m_diff->setItem(static_cast<int>(i), 2, new QTableWidgetItem(QString::fromStdString(std::get<2>(d[i]))));
     }
+}
+
+void RunsPage::setReadyRuns(const QStringList& configFiles, const QString& why) {
+    m_ready->clear();
+    for (const QString& f : configFiles) {
+        QString label = QFileInfo(f).completeBaseName();
+        try {
+            label += QStringLiteral(" — ") + describeMethod(readJsonFile(f.toStdString()).value("method", json::object()));
+        } catch (const std::exception&) {
+        }
+        m_ready->addItem(label, f);
+    }
+    m_readyWhy->setText(why);
+    m_readyRow->setVisible(!configFiles.isEmpty());
+}
+
+void RunsPage::trainReadyRun() {
+    const QString file = m_ready->currentData().toString();
+    if (file.isEmpty()) return;
+    try {
+        // Relative paths in the config resolve beside it, as `peft-studio-cli train` resolves them.
+        const RunConfig c = RunConfig::load(file.toStdString());
+        const json j = c.toJson();
+        for (const char* key : {"model", "dataset", "method", "training"}) state()->setSection(key, j[key]);
+        // The output goes to the workspace under the name of the config's output_dir (or file),
+        // never over an earlier run.
+        const QString ws = m_workspace->text().isEmpty() ? QStringLiteral("runs") : m_workspace->text();
+        QString name = QFileInfo(QString::fromStdString(c.outputDir)).fileName();
+        if (name.isEmpty()) name = QFileInfo(file).completeBaseName();
+        const QString base = QDir(ws).filePath(name);
+        QString out = base;
+        for (int i = 2; QFileInfo::exists(out); ++i) out = base + QStringLiteral("-") + QString::number(i);
+        state()->setSection("output_dir", QFileInfo(out).absoluteFilePath().toStdString());
+        Q_EMIT state()->projectReplaced();
+    } catch (const std::exception& e) {
+        banner()->showError(QString::fromStdString(e.what()));
+        return;
+    }
+    Q_EMIT readyRunChosen();
 }
 
 void RunsPage::refine() {

@@ -7,6 +7,8 @@
 
 #include <vector>
 
+class QComboBox;
+class QLabel;
 class QLineEdit;
 class QTableWidget;
 
@@ -22,6 +24,7 @@ struct RunRecord {
     double lastLoss = 0;
     double bestEval = 0;
     bool hasEval = false;
+    double elapsedS = 0;              // training time of the last step, from metrics.jsonl
 };
 
 // Reads one run folder; throws PeftError when run.json is missing or invalid. Bad metrics
@@ -42,8 +45,16 @@ public:
     QTableWidget* diffTable() const { return m_diff; }
     MetricChart* overlay() const { return m_chart; }
     void enterPage() override;
+    // Ready run configs (run.json files, such as the demo's) offered for training with one click,
+    // with a line on why they are offered. An empty list hides the row.
+    void setReadyRuns(const QStringList& configFiles, const QString& why);
+    QComboBox* readyRunsBox() const { return m_ready; }
+    // Loads the chosen ready config into the project (output in the workspace) and asks for training.
+    void trainReadyRun();
 
 Q_SIGNALS:
+    // trainReadyRun() set up the project; the main window starts the run on the Train step.
+    void readyRunChosen();
     // "Refine" copied a run's config into the project; the main window moves to the Method step.
     void refined();
 
@@ -51,6 +62,9 @@ private:
     void selectionChanged();
     void refine();
     QLineEdit* m_workspace;
+    QWidget* m_readyRow;
+    QComboBox* m_ready;
+    QLabel* m_readyWhy;
     QTableWidget* m_table;
     QTableWidget* m_diff;
     MetricChart* m_chart;
