@@ -58,6 +58,29 @@ private Q_SLOTS:
         QCOMPARE(int(r.status), int(peft::TrainStatus::Finished));
     }
 
+    void evaluatePageAnswersWithAFullFineTuningRun() {
+        // A full fine-tuning run writes a whole model folder where an adapter would be: the tuned
+        // side answers with that model (here a copy of the base, so both answers match).
+        const QString run = m_dir.filePath(QStringLiteral("full-run"));
+        QDir().mkpath(run + QStringLiteral("/adapter"));
+        for (const char* f : {"config.json", "model.safetensors", "tokenizer.json", "tokenizer_config.json"})
+            QVERIFY(QFile::copy(QString::fromStdString(m_model) + QStringLiteral("/") + QLatin1String(f),
+                                run + QStringLiteral("/adapter/") + QLatin1String(f)));
+        ProjectState state;
+        for (const char* k : {"model", "dataset", "training"}) state.setSection(k, m_cfg[k]);
+        state.setSection("method", nlohmann::json{{"peft_type", "FULL"}});
+        state.setSection("output_dir", run.toStdString());
+        EvaluatePage page(&state);
+        page.setPrompt(QStringLiteral("Say the number 3"));
+        QSignalSpy done(&page, &EvaluatePage::generationDone);
+        page.generate();
+        QTRY_COMPARE_WITH_TIMEOUT(done.count(), 1, 120000);
+        QVERIFY2(done.first().first().toString().isEmpty(), qPrintable(done.first().first().toString()));
+        QTRY_VERIFY(!page.isGenerating());
+        QVERIFY2(!page.tunedText().contains(QStringLiteral("No trained adapter")), qPrintable(page.tunedText()));
+        QCOMPARE(page.tunedText(), page.baseText());
+    }
+
     void evaluatePageShowsMetricsAndComparesModels() {
         ProjectState state;
         for (const char* k : {"model", "dataset", "method", "training", "output_dir"}) state.setSection(k, m_cfg[k]);

@@ -36,6 +36,7 @@ struct EvaluatePage::Loaded {
     LoadedModel model;
     std::shared_ptr<Tokenizer> tokenizer;
     Adapter adapter;
+    LoadedModel full;  // a full fine-tuning run's output: a whole model folder, not an adapter
     bool hasAdapter = false;
 };
 
@@ -199,13 +200,22 @@ void EvaluatePage::generate() {
         QString error;
         try {
             namespace fs = std::filesystem;
-            const bool haveAdapter = fs::exists(fs::path(adapterDir) / "adapter_config.json");
+            // A full fine-tuning run writes a model folder (config.json + weights) where an adapter would be.
+            const bool haveFull = !fs::exists(fs::path(adapterDir) / "adapter_config.json") &&
+                                  fs::exists(fs::path(adapterDir) / "config.json") &&
+                                  fs::exists(fs::path(adapterDir) / "model.safetensors");
+            const bool haveAdapter = haveFull || fs::exists(fs::path(adapterDir) / "adapter_config.json");
             if (!loaded || loaded->modelDir != modelDir || loaded->adapterDir != (haveAdapter ? adapterDir : std::string())) {
                 auto l = std::make_shared<Loaded>();
                 l->modelDir = modelDir;
                 l->model = loadModel(modelDir);
                 l->tokenizer = Tokenizer::load(modelDir);
-                if (haveAdapter) {
+                if (haveFull) {
+                    l->full = loadModel(adapterDir);
+                    l->full.model->eval();
+                    l->adapterDir = adapterDir;
+                    l->hasAdapter = true;
+                } else if (haveAdapter) {
                     l->adapter = loadAdapter(*l->model.model, adapterDir);
                     l->adapterDir = adapterDir;
                     l->hasAdapter = true;
@@ -233,7 +243,8 @@ void EvaluatePage::generate() {
                 Q_EMIT piece(true, tr("No trained adapter at %1 yet: train on the Train page first.")
                                       .arg(QString::fromStdString(adapterDir)));
             } else if (!cancel->load()) {
-                if (generateText(*loaded->model.model, *loaded->tokenizer, prompt, opts, stream(true)).empty()) noAnswer(true);
+                CausalLMImpl& tuned = loaded->full.model ? *loaded->full.model : *loaded->model.model;
+                if (generateText(tuned, *loaded->tokenizer, prompt, opts, stream(true)).empty()) noAnswer(true);
             }
         } catch (const std::exception& e) {
             error = QString::fromStdString(e.what());
