@@ -143,7 +143,8 @@ void killAndResume(const json& objective) {
         if (resume) args.push_back("--resume");
         const int64_t before = stepsDone(killOut);
         pid_t pid = spawn(args, d.file("killed.log"));
-        const bool byStep = round % 2 == 0;
+        // A preference run's steps are short next to its start-up: it is killed after steps only.
+        const bool byStep = round % 2 == 0 || !objective.is_null();
         const int64_t target = std::min<int64_t>(kSteps - 1, before + 1 + static_cast<int64_t>(rng() % 4));
         const double delay = std::uniform_real_distribution<double>(0.2, 1.0)(rng) * refSeconds;
         const auto start = std::chrono::steady_clock::now();

@@ -10,8 +10,11 @@
 #include <fstream>
 #include <nlohmann/json.hpp>
 
+#include "core/budget/preference_budget.h"
 #include "core/data/batcher.h"
 #include "core/data/prepare.h"
+#include "core/io/model_config.h"
+#include "core/io/tensor_io.h"
 #include "core/model/loader.h"
 #include "core/peft/method.h"
 #include "core/tokenizer/tokenizer.h"
@@ -66,7 +69,7 @@ struct Pairs {
 };
 
 double logSigmoid(double z) { return z >= 0 ? -std::log1p(std::exp(-z)) : z - std::log1p(std::exp(z)); }
-double at(const torch::Tensor& t, int64_t i) { return t[i].item<double>(); }
+double valueAt(const torch::Tensor& t, int64_t i) { return t[i].item<double>(); }
 
 }  // namespace
 
@@ -81,11 +84,11 @@ TEST(PreferenceLoss, DpoMatchesTheFormulaWithAndWithoutLabelSmoothing) {
         for (int64_t i = 0; i < 3; ++i) {
             const size_t k = static_cast<size_t>(i);
             const double z = beta * ((p.pc[k] - p.rc[k]) - (p.pr[k] - p.rr[k]));
-            EXPECT_NEAR(at(l.loss, i), -(1 - eps) * logSigmoid(z) - eps * logSigmoid(-z), 1e-6) << "pair " << i << " eps " << eps;
-            EXPECT_NEAR(at(l.rewardsChosen, i), beta * (p.pc[k] - p.rc[k]), 1e-6);
-            EXPECT_NEAR(at(l.rewardsRejected, i), beta * (p.pr[k] - p.rr[k]), 1e-6);
-            EXPECT_NEAR(at(l.logpsChosen, i), p.pc[k], 1e-6);
-            EXPECT_NEAR(at(l.logpsRejected, i), p.pr[k], 1e-6);
+            EXPECT_NEAR(valueAt(l.loss, i), -(1 - eps) * logSigmoid(z) - eps * logSigmoid(-z), 1e-6) << "pair " << i << " eps " << eps;
+            EXPECT_NEAR(valueAt(l.rewardsChosen, i), beta * (p.pc[k] - p.rc[k]), 1e-6);
+            EXPECT_NEAR(valueAt(l.rewardsRejected, i), beta * (p.pr[k] - p.rr[k]), 1e-6);
+            EXPECT_NEAR(valueAt(l.logpsChosen, i), p.pc[k], 1e-6);
+            EXPECT_NEAR(valueAt(l.logpsRejected, i), p.pr[k], 1e-6);
         }
     }
 }
@@ -99,12 +102,12 @@ TEST(PreferenceLoss, OrpoMatchesTheFormula) {
         const size_t k = static_cast<size_t>(i);
         const double a = p.pc[k] / p.nc[k], b = p.pr[k] / p.nr[k];
         const double logOdds = (a - b) - (std::log(1 - std::exp(a)) - std::log(1 - std::exp(b)));
-        EXPECT_NEAR(at(l.loss, i), p.nll() - lambda * logSigmoid(logOdds), 1e-5) << "pair " << i;
-        EXPECT_NEAR(at(l.rewardsChosen, i), lambda * a, 1e-6);
-        EXPECT_NEAR(at(l.rewardsRejected, i), lambda * b, 1e-6);
-        EXPECT_NEAR(at(l.extra.at("nll_loss"), i), p.nll(), 1e-6);
-        EXPECT_NEAR(at(l.extra.at("log_odds_ratio"), i), logSigmoid(logOdds), 1e-5);
-        EXPECT_NEAR(at(l.extra.at("log_odds_chosen"), i), logOdds, 1e-5);
+        EXPECT_NEAR(valueAt(l.loss, i), p.nll() - lambda * logSigmoid(logOdds), 1e-5) << "pair " << i;
+        EXPECT_NEAR(valueAt(l.rewardsChosen, i), lambda * a, 1e-6);
+        EXPECT_NEAR(valueAt(l.rewardsRejected, i), lambda * b, 1e-6);
+        EXPECT_NEAR(valueAt(l.extra.at("nll_loss"), i), p.nll(), 1e-6);
+        EXPECT_NEAR(valueAt(l.extra.at("log_odds_ratio"), i), logSigmoid(logOdds), 1e-5);
+        EXPECT_NEAR(valueAt(l.extra.at("log_odds_chosen"), i), logOdds, 1e-5);
     }
 }
 
@@ -120,10 +123,10 @@ TEST(PreferenceLoss, SimpoMatchesTheFormulaWithSmoothingAndSftWeight) {
                 const size_t k = static_cast<size_t>(i);
                 const double a = p.pc[k] / p.nc[k], b = p.pr[k] / p.nr[k];
                 const double z = beta * (a - b) - gamma;
-                EXPECT_NEAR(at(l.loss, i), -(1 - eps) * logSigmoid(z) - eps * logSigmoid(-z) + w * p.nll(), 1e-5)
+                EXPECT_NEAR(valueAt(l.loss, i), -(1 - eps) * logSigmoid(z) - eps * logSigmoid(-z) + w * p.nll(), 1e-5)
                     << "pair " << i << " eps " << eps << " sft_weight " << w;
-                EXPECT_NEAR(at(l.rewardsChosen, i), beta * a, 1e-6);
-                EXPECT_NEAR(at(l.rewardsRejected, i), beta * b, 1e-6);
+                EXPECT_NEAR(valueAt(l.rewardsChosen, i), beta * a, 1e-6);
+                EXPECT_NEAR(valueAt(l.rewardsRejected, i), beta * b, 1e-6);
             }
         }
 }
@@ -392,16 +395,16 @@ json runJson(const test::TempDir& d, const std::string& out, const json& objecti
             {"output_dir", d.file(out)}};
 }
 
-struct Run {
+struct RunTrace {
     std::vector<StepMetrics> steps;
     NamedTensors trainable;
     TrainResult result;
 };
 
-Run train(const json& cfg) {
+RunTrace train(const json& cfg) {
     Trainer t(RunConfig::fromJson(cfg, "test"));
     t.setup();
-    Run r;
+    RunTrace r;
     r.result = t.run([&](const StepMetrics& m) { r.steps.push_back(m); });
     for (const auto& [n, p] : t.adapter().method->trainable()) r.trainable.emplace_back(n, p.detach().clone());
     return r;
@@ -472,7 +475,7 @@ TEST(PreferenceTraining, DpoOnBitFitUsesAFrozenCopyAsTheReference) {
     test::TempDir d;
     writePairs(d.file("pairs.jsonl"), 8);
     json method = {{"peft_type", "BITFIT"}, {"train_norms", true}};
-    Run r = train(runJson(d, "run", {{"type", "dpo"}, {"beta", 0.5}}, method, {{"lr", 5e-2}, {"max_steps", 4}}));
+    RunTrace r = train(runJson(d, "run", {{"type", "dpo"}, {"beta", 0.5}}, method, {{"lr", 5e-2}, {"max_steps", 4}}));
     ASSERT_EQ(r.result.status, TrainStatus::Finished) << r.result.message;
     // Step 1: the policy is the reference (BitFit starts from the base), so z = 0 and loss = log 2.
     EXPECT_NEAR(r.steps[0].loss, std::log(2.0), 1e-6);
@@ -486,7 +489,7 @@ TEST(PreferenceTraining, DpoOnBitFitUsesAFrozenCopyAsTheReference) {
 TEST(PreferenceTraining, MetricsAndEvaluationReportTheRewards) {
     test::TempDir d;
     writePairs(d.file("pairs.jsonl"), 8);
-    Run r = train(runJson(d, "run", {{"type", "orpo"}}, nullptr, {{"eval_every", 2}}));
+    RunTrace r = train(runJson(d, "run", {{"type", "orpo"}}, nullptr, {{"eval_every", 2}}));
     ASSERT_EQ(r.result.status, TrainStatus::Finished) << r.result.message;
     std::ifstream in(d.file("run") + "/metrics.jsonl");
     std::string line;
@@ -511,8 +514,8 @@ TEST(PreferenceTraining, GradientAccumulationEqualsTheWholeBatch) {
                                   json{{"type", "simpo"}, {"gamma", 0.5}}}) {
         test::TempDir d;
         writePairs(d.file("pairs.jsonl"), 8);
-        Run whole = train(runJson(d, "a", objective));
-        Run accum = train(runJson(d, "b", objective, nullptr, {{"batch_size", 1}, {"grad_accum", 2}}));
+        RunTrace whole = train(runJson(d, "a", objective));
+        RunTrace accum = train(runJson(d, "b", objective, nullptr, {{"batch_size", 1}, {"grad_accum", 2}}));
         ASSERT_EQ(whole.steps.size(), accum.steps.size());
         for (size_t s = 0; s < whole.steps.size(); ++s) {
             EXPECT_NEAR(accum.steps[s].loss, whole.steps[s].loss, 1e-5 * std::abs(whole.steps[s].loss)) << objective.dump();
@@ -525,8 +528,8 @@ TEST(PreferenceTraining, GradientAccumulationEqualsTheWholeBatch) {
 TEST(PreferenceTraining, PrecomputedReferenceGivesTheSameRunAndIsCachedWithIt) {
     test::TempDir d;
     writePairs(d.file("pairs.jsonl"), 8);
-    Run live = train(runJson(d, "live", {{"type", "dpo"}, {"beta", 0.5}}));
-    Run pre = train(runJson(d, "pre", {{"type", "dpo"}, {"beta", 0.5}, {"precompute_reference", true}}));
+    RunTrace live = train(runJson(d, "live", {{"type", "dpo"}, {"beta", 0.5}}));
+    RunTrace pre = train(runJson(d, "pre", {{"type", "dpo"}, {"beta", 0.5}, {"precompute_reference", true}}));
     ASSERT_EQ(pre.result.status, TrainStatus::Finished) << pre.result.message;
     for (size_t s = 0; s < live.steps.size(); ++s) EXPECT_NEAR(pre.steps[s].loss, live.steps[s].loss, 1e-5);
     EXPECT_LT(maxDiff(live.trainable, pre.trainable), 1e-5);
@@ -538,18 +541,18 @@ TEST(PreferenceTraining, PrecomputedReferenceGivesTheSameRunAndIsCachedWithIt) {
         for (const auto& [name, t] : loadSafetensors(cache)) fake.emplace_back(name, torch::zeros_like(t));
         saveSafetensors(cache, fake);
     }
-    Run cached = train(runJson(d, "pre", {{"type", "dpo"}, {"beta", 0.5}, {"precompute_reference", true}}));
+    RunTrace cached = train(runJson(d, "pre", {{"type", "dpo"}, {"beta", 0.5}, {"precompute_reference", true}}));
     EXPECT_GT(std::abs(cached.steps[0].loss - pre.steps[0].loss), 1e-3);
 }
 
 TEST(PreferenceTraining, Bf16AndQLoRARunsTrain) {
     test::TempDir d;
     writePairs(d.file("pairs.jsonl"), 8);
-    Run fp32 = train(runJson(d, "fp32", {{"type", "dpo"}}));
-    Run bf16 = train(runJson(d, "bf16", {{"type", "dpo"}}, nullptr, {{"precision", "bf16"}}));
+    RunTrace fp32 = train(runJson(d, "fp32", {{"type", "dpo"}}));
+    RunTrace bf16 = train(runJson(d, "bf16", {{"type", "dpo"}}, nullptr, {{"precision", "bf16"}}));
     ASSERT_EQ(bf16.result.status, TrainStatus::Finished) << bf16.result.message;
     for (size_t s = 0; s < fp32.steps.size(); ++s) EXPECT_NEAR(bf16.steps[s].loss, fp32.steps[s].loss, 2e-2) << "step " << s;
-    Run q = train(runJson(d, "qlora", {{"type", "simpo"}}, nullptr, {{"quantize_base", true}}));
+    RunTrace q = train(runJson(d, "qlora", {{"type", "simpo"}}, nullptr, {{"quantize_base", true}}));
     ASSERT_EQ(q.result.status, TrainStatus::Finished) << q.result.message;
     for (const auto& m : q.steps) EXPECT_TRUE(std::isfinite(m.loss));
 }
@@ -566,4 +569,35 @@ TEST(PreferenceTraining, NonFiniteLossStopsWithAMessage) {
     TrainResult r = t.run();
     ASSERT_EQ(r.status, TrainStatus::Failed) << r.message;
     EXPECT_TRUE(contains(r.message, "loss became")) << r.message;
+}
+
+// ---- the budget ---------------------------------------------------------------------------------
+
+TEST(PreferenceBudget, PairsCountTwiceAndAFrozenCopyOnlyWhereNeeded) {
+    ModelConfig mc = ModelConfig::fromJson(readJsonFile(test::fixture("tiny-llama/base/config.json")), "config.json");
+    budget::BudgetOptions o;
+    o.batch = 2;
+    o.seqLen = 64;
+    json lora = {{"peft_type", "LORA"}, {"r", 4}, {"target_modules", {"q_proj", "v_proj"}}};
+    budget::BudgetOptions four = o;
+    four.batch = 4;
+    const budget::Estimate seq4 = budget::estimate(mc, lora, four);
+    auto dpo = budget::estimateWithObjective(mc, lora, o, {{"type", "dpo"}});
+    EXPECT_EQ(dpo.estimate.memory.activations, seq4.memory.activations);  // 2 pairs = 4 sequences
+    EXPECT_EQ(dpo.estimate.memory.weights, seq4.memory.weights);          // the adapter switches off: no copy
+    EXPECT_EQ(dpo.referenceCopyBytes, 0u);
+    EXPECT_TRUE(dpo.referenceForward);
+    EXPECT_NEAR(dpo.estimate.trainFlopsPerToken, seq4.trainFlopsPerToken * 4.0 / 3.0, 1e-6 * seq4.trainFlopsPerToken);
+    auto orpo = budget::estimateWithObjective(mc, lora, o, {{"type", "orpo"}});
+    EXPECT_FALSE(orpo.referenceForward);
+    EXPECT_EQ(orpo.estimate.trainFlopsPerToken, seq4.trainFlopsPerToken);
+    auto sft = budget::estimateWithObjective(mc, lora, o, {{"type", "sft"}});
+    EXPECT_EQ(sft.estimate.memory.activations, budget::estimate(mc, lora, o).memory.activations);
+    // Full fine-tuning: the reference is a frozen copy of the base weights.
+    json full = {{"peft_type", "FULL"}};
+    const budget::Estimate fullSeq4 = budget::estimate(mc, full, four);
+    auto fullDpo = budget::estimateWithObjective(mc, full, o, {{"type", "dpo"}});
+    EXPECT_GT(fullDpo.referenceCopyBytes, 0u);
+    EXPECT_EQ(fullDpo.estimate.memory.weights, fullSeq4.memory.weights + fullDpo.referenceCopyBytes);
+    EXPECT_EQ(fullDpo.referenceCopyBytes, static_cast<uint64_t>(fullSeq4.params.base) * 4);  // fp32 base
 }
