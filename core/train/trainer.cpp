@@ -462,7 +462,8 @@ TrainResult Trainer::run(const MetricsSink& sink, TrainerControl* control) {
             const std::optional<double> acc = ev.accuracy;
             for (const auto& [k, v] : ev.metrics) m.objectiveMetrics["eval_" + k] = v;
             m.evalLoss = el;
-            m.evalPerplexity = std::exp(el);
+            // Perplexity is a language-modelling number; a preference loss has none.
+            if (!m_objective->spec().preference) m.evalPerplexity = std::exp(el);
             m.evalAccuracy = acc;
             result.finalEvalLoss = el;
             if (!m_bestEval || el < *m_bestEval) {

@@ -502,6 +502,7 @@ TEST(PreferenceTraining, MetricsAndEvaluationReportTheRewards) {
     EXPECT_TRUE(lines[1].contains("eval_rewards_accuracy"));
     EXPECT_TRUE(lines[1].contains("eval_loss"));
     EXPECT_TRUE(lines[1].contains("eval_accuracy"));
+    EXPECT_FALSE(lines[1].contains("eval_ppl"));  // no perplexity for a preference loss
     EXPECT_DOUBLE_EQ(lines[1]["eval_accuracy"].get<double>(), lines[1]["eval_rewards_accuracy"].get<double>());
     const double acc = lines[0]["rewards_accuracy"].get<double>();
     EXPECT_TRUE(acc == 0.0 || acc == 0.5 || acc == 1.0) << acc;  // a fraction of the batch's 2 pairs
