@@ -11,12 +11,13 @@ PKGS=(
   qt6-base-dev libqcustomplot-dev  # GUI: Qt 6 Widgets, QCustomPlot (Qt 6 build libQCustomPlotQt6)
   libspdlog-dev nlohmann-json3-dev libpcre2-dev
   libgtest-dev                     # core tests
+  python3-torch                    # core tests: the independent preference-tuning reference (tests/golden)
   xvfb xauth imagemagick           # GUI tests and screenshots
   dpkg-dev file                    # packaging test (.deb)
 )
 if [[ "${PEFT_STUDIO_GUI:-ON}" == "OFF" ]]; then
   PKGS=(build-essential cmake ninja-build pkg-config libtorch-dev libopenblas0-pthread libdnnl-dev libspdlog-dev
-        nlohmann-json3-dev libpcre2-dev libgtest-dev dpkg-dev file)
+        nlohmann-json3-dev libpcre2-dev libgtest-dev python3-torch dpkg-dev file)
 fi
 
 missing=()

@@ -1,6 +1,8 @@
 // Batcher: seeded epoch orders, padding into torch tensors, resumable position.
 #include "core/data/batcher.h"
 
+#include <algorithm>
+
 #include <random>
 
 #include "core/util/error.h"
@@ -84,27 +86,47 @@ Batch Batcher::next() {
 
 Batch Batcher::collate(const std::vector<const PreparedExample*>& ex, int64_t padId) {
     Batch b;
-    const int64_t B = static_cast<int64_t>(ex.size());
-    if (B == 0) fail("batcher", "cannot collate an empty batch", "");
-    int64_t T = 0;
-    bool classification = true;
+    if (ex.empty()) fail("batcher", "cannot collate an empty batch", "");
+    // Rows of the batch: each example's sequence, or for pairs chosen rows then rejected rows.
+    struct Row {
+        const std::vector<int64_t>* ids;
+        const std::vector<int64_t>* labels;
+    };
+    std::vector<Row> rows;
+    const bool pairs = ex.front()->isPair();
+    bool classification = !pairs;
     for (const auto* e : ex) {
-        T = std::max<int64_t>(T, static_cast<int64_t>(e->inputIds.size()));
+        if (e->isPair() != pairs) fail("batcher", "a batch mixes preference pairs and single sequences", "");
+        rows.push_back({&e->inputIds, &e->labels});
         classification = classification && e->classLabel >= 0;
     }
+    if (pairs)
+        for (const auto* e : ex) rows.push_back({&e->rejectedIds, &e->rejectedLabels});
+    const int64_t B = static_cast<int64_t>(rows.size());
+    int64_t T = 0;
+    for (const auto& r : rows) T = std::max<int64_t>(T, static_cast<int64_t>(r.ids->size()));
     auto opts = torch::TensorOptions().dtype(torch::kInt64);
     b.inputIds = torch::full({B, T}, padId, opts);
     b.attentionMask = torch::zeros({B, T}, opts);
     b.labels = classification ? torch::empty({B}, opts) : torch::full({B, T}, kIgnoreIndex, opts);
+    b.pairs = pairs ? static_cast<int64_t>(ex.size()) : 0;
+    if (pairs && std::all_of(ex.begin(), ex.end(), [](const PreparedExample* e) { return e->refLogps.size() == 2; })) {
+        const int64_t P = b.pairs;
+        b.refLogps = torch::empty({2 * P}, torch::kFloat32);
+        for (int64_t i = 0; i < P; ++i) {
+            b.refLogps[i] = ex[static_cast<size_t>(i)]->refLogps[0];
+            b.refLogps[P + i] = ex[static_cast<size_t>(i)]->refLogps[1];
+        }
+    }
     auto ids = b.inputIds.accessor<int64_t, 2>();
     auto mask = b.attentionMask.accessor<int64_t, 2>();
     for (int64_t r = 0; r < B; ++r) {
-        const auto& e = *ex[static_cast<size_t>(r)];
-        for (size_t t = 0; t < e.inputIds.size(); ++t) {
-            ids[r][static_cast<int64_t>(t)] = e.inputIds[t];
+        const auto& in = *rows[static_cast<size_t>(r)].ids;
+        for (size_t t = 0; t < in.size(); ++t) {
+            ids[r][static_cast<int64_t>(t)] = in[t];
             mask[r][static_cast<int64_t>(t)] = 1;
         }
-        b.numTokens += static_cast<int64_t>(e.inputIds.size());
+        b.numTokens += static_cast<int64_t>(in.size());
     }
     if (classification) {
         auto lab = b.labels.accessor<int64_t, 1>();
@@ -113,10 +135,11 @@ Batch Batcher::collate(const std::vector<const PreparedExample*>& ex, int64_t pa
     } else {
         auto lab = b.labels.accessor<int64_t, 2>();
         for (int64_t r = 0; r < B; ++r) {
-            const auto& e = *ex[static_cast<size_t>(r)];
-            for (size_t t = 0; t < e.labels.size() && t < e.inputIds.size(); ++t) {
-                lab[r][static_cast<int64_t>(t)] = e.labels[t];
-                b.numLabels += e.labels[t] != kIgnoreIndex ? 1 : 0;
+            const auto& in = *rows[static_cast<size_t>(r)].ids;
+            const auto& lb = *rows[static_cast<size_t>(r)].labels;
+            for (size_t t = 0; t < lb.size() && t < in.size(); ++t) {
+                lab[r][static_cast<int64_t>(t)] = lb[t];
+                b.numLabels += lb[t] != kIgnoreIndex ? 1 : 0;
             }
         }
     }

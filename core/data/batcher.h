@@ -30,6 +30,8 @@ struct DataPosition {
     bool operator==(const DataPosition& o) const { return epoch == o.epoch && index == o.index; }
 };
 
+// Preference pairs: 2B rows, the B chosen sequences first, then the B rejected ones in the same
+// order (row i and row B+i are one pair); `pairs` = B.
 struct Batch {
     torch::Tensor inputIds;       // [B,T] int64, right-padded with padId
     torch::Tensor labels;         // [B,T] int64, -100 on padding (classification: [B] class ids)
@@ -37,6 +39,8 @@ struct Batch {
     int64_t epoch = 0;            // epoch this batch belongs to
     int64_t numTokens = 0;        // real (non-pad) tokens
     int64_t numLabels = 0;        // labels != -100 (classification: B)
+    int64_t pairs = 0;            // preference pairs in the batch (0: not a preference batch)
+    torch::Tensor refLogps;       // [2B] fp32 precomputed reference log-probs of the rows, when every pair has them
 };
 
 class Batcher {

@@ -42,7 +42,7 @@ DatasetConfig DatasetConfig::fromJson(const json& j, const std::string& where) {
             c.path = getString(v, k, where);
         } else if (k == "format") {
             c.format = getString(v, k, where);
-            oneOf(c.format, {"auto", "text", "instruction", "chat", "classification", "tokens"}, k, where);
+            oneOf(c.format, {"auto", "text", "instruction", "chat", "classification", "tokens", "preference"}, k, where);
         } else if (k == "validation_path") {
             if (v.is_null()) c.validationPath.reset();
             else c.validationPath = getString(v, k, where);

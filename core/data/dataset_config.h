@@ -11,7 +11,7 @@ namespace peft::data {
 
 struct DatasetConfig {
     std::string path;
-    std::string format = "auto";                 // auto | text | instruction | chat | classification | tokens
+    std::string format = "auto";                 // auto | text | instruction | chat | classification | tokens | preference
     std::optional<std::string> validationPath;   // "validation_path": null -> split by ratio
     double validationSplit = 0.1;                // [0, 1)
     int64_t maxLength = 512;

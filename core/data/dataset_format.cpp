@@ -16,20 +16,22 @@ std::string formatName(DataFormat f) {
         case DataFormat::Chat: return "chat";
         case DataFormat::Classification: return "classification";
         case DataFormat::Tokens: return "tokens";
+        case DataFormat::Preference: return "preference";
     }
     return "?";
 }
 
 std::optional<DataFormat> formatFromName(const std::string& n) {
     for (auto f : {DataFormat::Text, DataFormat::Instruction, DataFormat::Chat, DataFormat::Classification,
-                   DataFormat::Tokens})
+                   DataFormat::Tokens, DataFormat::Preference})
         if (formatName(f) == n) return f;
     return std::nullopt;
 }
 
 const std::vector<std::string>& canonicalFields() {
     static const std::vector<std::string> k = {"text",  "instruction", "input",     "output", "messages",
-                                               "conversations", "label", "input_ids", "labels"};
+                                               "conversations", "label", "input_ids", "labels",
+                                               "prompt", "chosen", "rejected", "prompt_ids", "chosen_ids", "rejected_ids"};
     return k;
 }
 
@@ -50,6 +52,8 @@ json applyColumnMapping(const json& row, const ColumnMapping& mapping) {
 namespace {
 
 std::optional<DataFormat> formatOfKeys(const json& r) {
+    if ((r.contains("chosen") && r.contains("rejected")) || (r.contains("chosen_ids") && r.contains("rejected_ids")))
+        return DataFormat::Preference;
     if (r.contains("input_ids")) return DataFormat::Tokens;
     if (r.contains("messages") || r.contains("conversations")) return DataFormat::Chat;
     if (r.contains("instruction") && r.contains("output")) return DataFormat::Instruction;
@@ -110,6 +114,124 @@ std::vector<int64_t> intArray(const json& v0, const std::string& key) {
     return out;
 }
 
+// A list of {role, content} (or ShareGPT {from, value}) messages, roles mapped to
+// system/user/assistant; an assistant message must not be blank.
+std::vector<ChatMessage> parseMessages(const json& msgs, const std::string& key, bool sharegpt) {
+    const char* roleKey = sharegpt ? "from" : "role";
+    const char* contentKey = sharegpt ? "value" : "content";
+    std::vector<ChatMessage> out;
+    for (size_t i = 0; i < msgs.size(); ++i) {
+        const auto& m = msgs[i];
+        std::string at = key + "[" + std::to_string(i) + "]";
+        if (!m.is_object()) throw RowError(at + " must be an object");
+        auto ri = m.find(roleKey);
+        auto ci = m.find(contentKey);
+        if (ri == m.end() || !ri->is_string()) throw RowError("missing field '" + std::string(roleKey) + "' in " + at);
+        if (ci == m.end() || !ci->is_string()) throw RowError("missing field '" + std::string(contentKey) + "' in " + at);
+        std::string role = ri->get<std::string>();
+        if (role == "human" || role == "user") role = "user";
+        else if (role == "gpt" || role == "assistant" || role == "chatgpt" || role == "bot") role = "assistant";
+        else if (role != "system")
+            throw RowError("unknown role '" + role + "' in " + at +
+                           " (expected system/user/assistant or ShareGPT system/human/gpt)");
+        std::string content = ci->get<std::string>();
+        if (role == "assistant" && blank(content)) throw RowError("empty response (" + at + ")");
+        out.push_back({role, content});
+    }
+    return out;
+}
+
+// One answer of a pair: a string (one assistant message) or a list of assistant messages.
+std::vector<ChatMessage> parseAnswer(const json& v0, const std::string& key) {
+    json v = unstring(v0);
+    if (v.is_string()) {
+        if (blank(v.get_ref<const std::string&>())) throw RowError("empty response (field '" + key + "')");
+        return {{"assistant", v.get<std::string>()}};
+    }
+    if (!v.is_array()) throw RowError("field '" + key + "' must be a string or a list of messages, found " + std::string(v.type_name()));
+    if (v.empty()) throw RowError("empty response (field '" + key + "' is an empty list)");
+    auto msgs = parseMessages(v, key, false);
+    for (size_t i = 0; i < msgs.size(); ++i)
+        if (msgs[i].role != "assistant")
+            throw RowError(key + "[" + std::to_string(i) + "] has role '" + msgs[i].role +
+                           "': an answer holds assistant messages only (put the conversation so far in 'prompt')");
+    return msgs;
+}
+
+bool sameMessage(const ChatMessage& a, const ChatMessage& b) { return a.role == b.role && a.content == b.content; }
+
+// The four preference forms: {prompt, chosen, rejected} with strings or message lists; chosen and
+// rejected as whole conversations sharing their history (Anthropic HH style); or pre-tokenised
+// {prompt_ids, chosen_ids, rejected_ids}.
+void parsePreference(const json& r, Example& ex) {
+    if (r.contains("chosen_ids") || r.contains("rejected_ids")) {
+        ex.preferenceTokens = true;
+        auto ids = [&](const char* key, bool required) {
+            auto it = r.find(key);
+            if (it == r.end() || it->is_null()) {
+                if (required) throw RowError(std::string("missing field '") + key + "' (pre-tokenised preference pair)");
+                return std::vector<int64_t>{};
+            }
+            auto v = intArray(*it, key);
+            for (auto id : v)
+                if (id < 0) throw RowError(std::string("field '") + key + "' holds a negative id (" + std::to_string(id) + ")");
+            return v;
+        };
+        ex.promptIds = ids("prompt_ids", true);
+        ex.chosenIds = ids("chosen_ids", true);
+        ex.rejectedIds = ids("rejected_ids", true);
+        if (ex.promptIds.empty()) throw RowError("empty prompt (field 'prompt_ids')");
+        if (ex.chosenIds.empty()) throw RowError("empty response (field 'chosen_ids')");
+        if (ex.rejectedIds.empty()) throw RowError("empty response (field 'rejected_ids')");
+        if (ex.chosenIds == ex.rejectedIds) throw RowError("chosen and rejected are the same answer");
+        return;
+    }
+    const json& c = need(r, "chosen", "preference pair");
+    const json& j = need(r, "rejected", "preference pair");
+    auto pi = r.find("prompt");
+    if (pi != r.end() && !pi->is_null()) {
+        json p = unstring(*pi);
+        if (p.is_string()) {
+            if (blank(p.get_ref<const std::string&>())) throw RowError("empty prompt (field 'prompt')");
+            ex.prompt = {{"user", p.get<std::string>()}};
+        } else if (p.is_array()) {
+            if (p.empty()) throw RowError("empty prompt (field 'prompt' is an empty list)");
+            ex.prompt = parseMessages(p, "prompt", false);
+        } else {
+            throw RowError("field 'prompt' must be a string or a list of messages, found " + std::string(p.type_name()));
+        }
+        ex.chosen = parseAnswer(c, "chosen");
+        ex.rejected = parseAnswer(j, "rejected");
+    } else {
+        // Shared history: the messages both conversations start with are the prompt.
+        json cv = unstring(c), rv = unstring(j);
+        if (!cv.is_array() || !rv.is_array())
+            throw RowError("no 'prompt' field, so 'chosen' and 'rejected' must be whole conversations (lists of messages) "
+                           "that share their history");
+        auto cm = parseMessages(cv, "chosen", false), rm = parseMessages(rv, "rejected", false);
+        size_t k = 0;
+        while (k < cm.size() && k < rm.size() && sameMessage(cm[k], rm[k])) ++k;
+        if (k == cm.size() && k == rm.size()) throw RowError("chosen and rejected are the same conversation");
+        // An answer starts at the first assistant message after the shared part.
+        while (k > 0 && cm[k - 1].role == "assistant") --k;
+        if (k == 0) throw RowError("chosen and rejected share no prompt (their first messages differ)");
+        ex.prompt.assign(cm.begin(), cm.begin() + static_cast<std::ptrdiff_t>(k));
+        ex.chosen.assign(cm.begin() + static_cast<std::ptrdiff_t>(k), cm.end());
+        ex.rejected.assign(rm.begin() + static_cast<std::ptrdiff_t>(k), rm.end());
+        for (const auto* side : {&ex.chosen, &ex.rejected}) {
+            const char* key = side == &ex.chosen ? "chosen" : "rejected";
+            if (side->empty()) throw RowError(std::string("empty response ('") + key + "' has nothing after the shared history)");
+            for (const auto& m : *side)
+                if (m.role != "assistant")
+                    throw RowError(std::string("'") + key + "' continues the shared history with a '" + m.role +
+                                   "' message: after the shared history only the assistant's answer may differ");
+        }
+    }
+    bool same = ex.chosen.size() == ex.rejected.size();
+    for (size_t i = 0; same && i < ex.chosen.size(); ++i) same = sameMessage(ex.chosen[i], ex.rejected[i]);
+    if (same) throw RowError("chosen and rejected are the same answer");
+}
+
 }  // namespace
 
 DataFormat detectFormat(const RawDataset& ds, const ColumnMapping& mapping) {
@@ -128,7 +250,7 @@ DataFormat detectFormat(const RawDataset& ds, const ColumnMapping& mapping) {
         fail(ds.path, ds.rows.empty() ? "no readable rows, so the format cannot be detected"
                                       : "cannot detect the dataset format from the columns {" + keys + "}",
              "Expected text; instruction+output (Alpaca); messages or conversations (chat); text+label "
-             "(classification); or input_ids (tokens). Set dataset.format, or map your columns with "
+             "(classification); input_ids (tokens); or chosen+rejected (preference pairs). Set dataset.format, or map your columns with "
              "dataset.column_mapping (e.g. {\"output\": \"response\"}).");
     }
     auto best = std::max_element(votes.begin(), votes.end(),
@@ -158,34 +280,13 @@ Example parseExample(const json& r, DataFormat f, int64_t line) {
             json msgs = unstring(need(r, key, "chat format: messages [{role, content}] or conversations [{from, value}]"));
             if (!msgs.is_array()) throw RowError("field '" + key + "' must be an array of messages");
             if (msgs.empty()) throw RowError("field '" + key + "' is an empty conversation");
-            const char* roleKey = sharegpt ? "from" : "role";
-            const char* contentKey = sharegpt ? "value" : "content";
+            ex.messages = parseMessages(msgs, key, sharegpt);
             bool hasResponse = false;
-            for (size_t i = 0; i < msgs.size(); ++i) {
-                const auto& m = msgs[i];
-                std::string at = key + "[" + std::to_string(i) + "]";
-                if (!m.is_object()) throw RowError(at + " must be an object");
-                auto ri = m.find(roleKey);
-                auto ci = m.find(contentKey);
-                if (ri == m.end() || !ri->is_string()) throw RowError("missing field '" + std::string(roleKey) + "' in " + at);
-                if (ci == m.end() || !ci->is_string())
-                    throw RowError("missing field '" + std::string(contentKey) + "' in " + at);
-                std::string role = ri->get<std::string>();
-                if (role == "human" || role == "user") role = "user";
-                else if (role == "gpt" || role == "assistant" || role == "chatgpt" || role == "bot") role = "assistant";
-                else if (role != "system")
-                    throw RowError("unknown role '" + role + "' in " + at +
-                                   " (expected system/user/assistant or ShareGPT system/human/gpt)");
-                std::string content = ci->get<std::string>();
-                if (role == "assistant") {
-                    if (blank(content)) throw RowError("empty response (" + at + ")");
-                    hasResponse = true;
-                }
-                ex.messages.push_back({role, content});
-            }
+            for (const auto& m : ex.messages) hasResponse = hasResponse || m.role == "assistant";
             if (!hasResponse) throw RowError("empty response (the conversation has no assistant message)");
             break;
         }
+        case DataFormat::Preference: parsePreference(r, ex); break;
         case DataFormat::Classification: {
             ex.text = needString(r, "text", "classification format");
             if (blank(ex.text)) throw RowError("empty text");
@@ -223,10 +324,10 @@ Example parseExample(const json& r, DataFormat f, int64_t line) {
                     throw RowError("labels has " + std::to_string(ex.labels.size()) + " entries but input_ids has " +
                                    std::to_string(ex.inputIds.size()));
                 for (auto v : ex.labels)
-                    if (v < 0 && v != -100)
+                    if (v < 0 && v != kIgnoreIndex)
                         throw RowError("labels holds " + std::to_string(v) + " (only ids and -100 are allowed)");
                 bool any = false;
-                for (auto v : ex.labels) any = any || v != -100;
+                for (auto v : ex.labels) any = any || v != kIgnoreIndex;
                 if (!any) throw RowError("empty response (every label is -100)");
             }
             break;

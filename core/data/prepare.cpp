@@ -85,6 +85,75 @@ bool isChatTemplate(TemplateKind k) {
            k == TemplateKind::Zephyr;
 }
 
+// A preference answer rendered after its prompt: the whole conversation in the template, with only
+// the answer's own trained segments (content and end-of-turn marker) left trained; the prompt,
+// including earlier assistant turns of the history, is context.
+std::vector<Segment> renderAnswer(TemplateKind k, const std::vector<ChatMessage>& prompt,
+                                  const std::vector<ChatMessage>& answer, const TemplateTokens& tt) {
+    std::vector<ChatMessage> all = prompt;
+    all.insert(all.end(), answer.begin(), answer.end());
+    std::vector<Segment> segs = renderChat(k, all, false, tt);
+    std::string promptText;
+    for (const auto& sg : renderChat(k, prompt, false, tt)) promptText += sg.text;
+    std::string full;
+    for (const auto& sg : segs) full += sg.text;
+    size_t cut = 0;  // characters of `full` that are prompt
+    if (full.compare(0, promptText.size(), promptText) == 0) {
+        cut = promptText.size();
+    } else {
+        // A template that renders the prompt differently once an answer follows: the answer is
+        // the last run of trained segments.
+        size_t last = segs.size();
+        while (last > 0 && !segs[last - 1].trained) --last;
+        size_t first = last;
+        while (first > 0 && segs[first - 1].trained) --first;
+        for (size_t i = 0; i < first; ++i) cut += segs[i].text.size();
+    }
+    std::vector<Segment> out;
+    size_t pos = 0;
+    for (const auto& sg : segs) {
+        const size_t end = pos + sg.text.size();
+        if (end <= cut) {
+            out.push_back({sg.text, false});
+        } else if (pos >= cut) {
+            out.push_back(sg);
+        } else {
+            out.push_back({sg.text.substr(0, cut - pos), false});
+            out.push_back({sg.text.substr(cut - pos), sg.trained});
+        }
+        pos = end;
+    }
+    return out;
+}
+
+// Runs of trained / masked tokens, decoded when a tokenizer is known (the report's example).
+std::vector<Segment> tokenRuns(const std::vector<int64_t>& ids, const std::vector<int64_t>& labels, const Tokenizer* tok) {
+    std::vector<Segment> out;
+    size_t s = 0;
+    while (s < ids.size()) {
+        bool tr = labels[s] != kIgnoreIndex;
+        size_t e = s;
+        while (e < ids.size() && (labels[e] != kIgnoreIndex) == tr) ++e;
+        std::vector<int64_t> run(ids.begin() + static_cast<std::ptrdiff_t>(s), ids.begin() + static_cast<std::ptrdiff_t>(e));
+        std::string text;
+        if (tok) {
+            text = tok->decode(run, false);
+        } else {
+            for (auto id : run) text += (text.empty() ? "" : " ") + std::to_string(id);
+            text = "[" + text + "] ";
+        }
+        out.push_back({text, tr});
+        s = e;
+    }
+    return out;
+}
+
+bool countsAfterShift(const std::vector<int64_t>& labels) {
+    for (size_t i = 1; i < labels.size(); ++i)
+        if (labels[i] != kIgnoreIndex) return true;
+    return false;
+}
+
 // A row on its way through preparation.
 struct Pending {
     PreparedExample ex;
@@ -96,6 +165,35 @@ struct Pending {
 };
 
 }  // namespace
+
+bool truncatePair(PreparedExample& e, int64_t maxLength) {
+    auto promptLen = [](const std::vector<int64_t>& labels) {
+        size_t k = 0;
+        while (k < labels.size() && labels[k] == kIgnoreIndex) ++k;
+        return static_cast<int64_t>(k);
+    };
+    const int64_t longest = static_cast<int64_t>(std::max(e.inputIds.size(), e.rejectedIds.size()));
+    const int64_t excess = longest - maxLength;
+    bool cut = false;
+    if (excess > 0) {
+        // Both sides share the prompt: the same number of leading tokens goes from each.
+        const int64_t left = std::min(excess, std::max<int64_t>(0, std::min(promptLen(e.labels), promptLen(e.rejectedLabels)) - 1));
+        for (auto* v : {&e.inputIds, &e.labels, &e.rejectedIds, &e.rejectedLabels}) {
+            v->erase(v->begin(), v->begin() + static_cast<std::ptrdiff_t>(left));
+            if (static_cast<int64_t>(v->size()) > maxLength) v->resize(static_cast<size_t>(maxLength));
+        }
+        cut = true;
+    }
+    if (!countsAfterShift(e.labels) || !countsAfterShift(e.rejectedLabels)) {
+        const char* side = countsAfterShift(e.labels) ? "rejected" : "chosen";
+        if (cut)
+            throw RowError("over-long: " + std::to_string(longest) + " tokens; after cutting the prompt from the left and the " +
+                           "answers from the right to max_length " + std::to_string(maxLength) + " the " + side +
+                           " answer is empty");
+        throw RowError(std::string("empty response: the ") + side + " answer has no token to train on");
+    }
+    return cut;
+}
 
 TokenizedSegments tokenizeSegments(const Tokenizer& tok, const std::vector<Segment>& segments, bool trainAll,
                                    bool addSpecialTokens) {
@@ -185,10 +283,17 @@ PreparedDataset prepareDataset(const DatasetConfig& cfg, const Tokenizer* tok, c
     rep.format = formatName(pd.format);
     if (cfg.packing && pd.format == DataFormat::Classification)
         fail("dataset.packing", "packing does not apply to classification rows", "Set packing to false.");
+    if (cfg.packing && pd.format == DataFormat::Preference)
+        fail("dataset.packing", "packing does not apply to preference pairs (each pair is compared as a whole)",
+             "Set packing to false.");
 
-    // Template.
+    // Template. Pre-tokenised preference pairs need none.
     TemplateTokens ttok;
-    const bool needsTemplate = pd.format == DataFormat::Instruction || pd.format == DataFormat::Chat;
+    bool textPairs = false;
+    if (pd.format == DataFormat::Preference)
+        for (size_t i = 0; i < main.rows.size() && i < 100 && !textPairs; ++i)
+            textPairs = applyColumnMapping(main.rows[i].value, cfg.columnMapping).contains("chosen");
+    const bool needsTemplate = pd.format == DataFormat::Instruction || pd.format == DataFormat::Chat || textPairs;
     if (needsTemplate) {
         std::string ct = tok ? tok->chatTemplate() : std::string();
         if (cfg.templateName != "auto") {
@@ -234,7 +339,7 @@ PreparedDataset prepareDataset(const DatasetConfig& cfg, const Tokenizer* tok, c
             if ((++rowsSeen & 255) == 0) checkCancel();
             try {
                 Example ex = parseExample(applyColumnMapping(row.value, cfg.columnMapping), pd.format, row.line);
-                std::vector<Segment> segs;
+                std::vector<Segment> segs, rejectedSegs;
                 bool addSpecials = true;
                 switch (pd.format) {
                     case DataFormat::Text: segs = {{ex.text, true}}; break;
@@ -248,6 +353,13 @@ PreparedDataset prepareDataset(const DatasetConfig& cfg, const Tokenizer* tok, c
                         if (pd.templateKind) segs = renderChat(*pd.templateKind, ex.messages, false, ttok);
                         addSpecials = !pd.templateKind || !isChatTemplate(*pd.templateKind);
                         break;
+                    case DataFormat::Preference:
+                        if (pd.templateKind && !ex.preferenceTokens) {
+                            segs = renderAnswer(*pd.templateKind, ex.prompt, ex.chosen, ttok);
+                            rejectedSegs = renderAnswer(*pd.templateKind, ex.prompt, ex.rejected, ttok);
+                        }
+                        addSpecials = !pd.templateKind || !isChatTemplate(*pd.templateKind);
+                        break;
                     case DataFormat::Tokens: break;
                 }
                 Pending p;
@@ -256,7 +368,42 @@ PreparedDataset prepareDataset(const DatasetConfig& cfg, const Tokenizer* tok, c
                 p.labelInt = ex.labelInt;
                 p.labelString = ex.labelString;
                 bool haveIds = false;
-                if (pd.format == DataFormat::Tokens) {
+                auto checkVocab = [&](const std::vector<int64_t>& ids, const char* field) {
+                    if (tok)
+                        for (auto id : ids)
+                            if (id >= tok->vocabSize())
+                                throw RowError(std::string(field) + " holds " + std::to_string(id) + ", outside the vocabulary (" +
+                                               std::to_string(tok->vocabSize()) + " tokens)");
+                };
+                if (pd.format == DataFormat::Preference) {
+                    if (ex.preferenceTokens) {
+                        checkVocab(ex.promptIds, "prompt_ids");
+                        checkVocab(ex.chosenIds, "chosen_ids");
+                        checkVocab(ex.rejectedIds, "rejected_ids");
+                        auto join = [&](const std::vector<int64_t>& answer, std::vector<int64_t>& ids, std::vector<int64_t>& labels) {
+                            ids = ex.promptIds;
+                            ids.insert(ids.end(), answer.begin(), answer.end());
+                            labels.assign(ex.promptIds.size(), kIgnoreIndex);
+                            labels.insert(labels.end(), answer.begin(), answer.end());
+                        };
+                        join(ex.chosenIds, p.ex.inputIds, p.ex.labels);
+                        join(ex.rejectedIds, p.ex.rejectedIds, p.ex.rejectedLabels);
+                        haveIds = true;
+                    } else if (canTokenize && pd.templateKind) {
+                        // Only answer tokens count, whatever train_on says: the pair is compared on them.
+                        auto c = tokenizeImpl(*tok, segs, false, addSpecials ? &affixes : nullptr);
+                        auto r = tokenizeImpl(*tok, rejectedSegs, false, addSpecials ? &affixes : nullptr);
+                        p.ex.inputIds = std::move(c.ids);
+                        p.ex.labels = std::move(c.labels);
+                        p.ex.rejectedIds = std::move(r.ids);
+                        p.ex.rejectedLabels = std::move(r.labels);
+                        haveIds = true;
+                    }
+                    if (haveIds) {
+                        p.fullLength = static_cast<int64_t>(std::max(p.ex.inputIds.size(), p.ex.rejectedIds.size()));
+                        p.truncated = truncatePair(p.ex, cfg.maxLength);
+                    }
+                } else if (pd.format == DataFormat::Tokens) {
                     if (tok)
                         for (auto id : ex.inputIds)
                             if (id >= tok->vocabSize())
@@ -275,7 +422,7 @@ PreparedDataset prepareDataset(const DatasetConfig& cfg, const Tokenizer* tok, c
                     if (pd.format != DataFormat::Classification) p.ex.labels = std::move(t.labels);
                     haveIds = true;
                 }
-                if (haveIds) {
+                if (haveIds && pd.format != DataFormat::Preference) {
                     if (p.ex.inputIds.empty()) throw RowError("the row tokenises to no tokens");
                     p.fullLength = static_cast<int64_t>(p.ex.inputIds.size());
                     if (!cfg.packing && p.fullLength > cfg.maxLength) {
@@ -293,24 +440,11 @@ PreparedDataset prepareDataset(const DatasetConfig& cfg, const Tokenizer* tok, c
                 if (rep.example.empty() && !p.fromValidationFile) {
                     rep.exampleLine = row.line;
                     if (pd.format == DataFormat::Tokens) {
-                        // Runs of trained / masked tokens, decoded when a tokenizer is known.
-                        size_t s = 0;
-                        while (s < p.ex.inputIds.size()) {
-                            bool tr = p.ex.labels[s] != kIgnoreIndex;
-                            size_t e = s;
-                            while (e < p.ex.inputIds.size() && (p.ex.labels[e] != kIgnoreIndex) == tr) ++e;
-                            std::vector<int64_t> run(p.ex.inputIds.begin() + static_cast<std::ptrdiff_t>(s),
-                                                     p.ex.inputIds.begin() + static_cast<std::ptrdiff_t>(e));
-                            std::string text;
-                            if (tok) {
-                                text = tok->decode(run, false);
-                            } else {
-                                for (auto id : run) text += (text.empty() ? "" : " ") + std::to_string(id);
-                                text = "[" + text + "] ";
-                            }
-                            rep.example.push_back({text, tr});
-                            s = e;
-                        }
+                        rep.example = tokenRuns(p.ex.inputIds, p.ex.labels, tok);
+                    } else if (pd.format == DataFormat::Preference) {
+                        rep.example = ex.preferenceTokens ? tokenRuns(p.ex.inputIds, p.ex.labels, tok) : segs;
+                        rep.exampleRejected =
+                            ex.preferenceTokens ? tokenRuns(p.ex.rejectedIds, p.ex.rejectedLabels, tok) : rejectedSegs;
                     } else if (trainAll && pd.format != DataFormat::Classification) {
                         for (auto sg : segs) rep.example.push_back({sg.text, true});
                     } else {
@@ -357,7 +491,8 @@ PreparedDataset prepareDataset(const DatasetConfig& cfg, const Tokenizer* tok, c
     rep.rowsAccepted = static_cast<int64_t>(pending.size());
 
     // Token statistics over accepted rows (lengths before truncation).
-    bool haveTokens = !pending.empty() && (canTokenize || pd.format == DataFormat::Tokens) &&
+    bool haveTokens = !pending.empty() &&
+                      (canTokenize || pd.format == DataFormat::Tokens || (pd.format == DataFormat::Preference && !textPairs)) &&
                       (!needsTemplate || pd.templateKind);
     if (haveTokens) {
         rep.tokenized = true;
@@ -394,8 +529,10 @@ PreparedDataset prepareDataset(const DatasetConfig& cfg, const Tokenizer* tok, c
     }
     rep.trainExamples = static_cast<int64_t>(train.size());
     rep.validationExamples = static_cast<int64_t>(val.size());
-    for (const auto& e : train)
+    for (const auto& e : train) {
         for (auto l : e.labels) rep.trainedTokens += l != kIgnoreIndex ? 1 : 0;
+        for (auto l : e.rejectedLabels) rep.trainedTokens += l != kIgnoreIndex ? 1 : 0;
+    }
     if (haveTokens) {
         pd.train = std::move(train);
         pd.validation = std::move(val);

@@ -19,16 +19,25 @@ class Tokenizer;
 
 namespace peft::data {
 
-constexpr int64_t kIgnoreIndex = -100;
-
 // One training example: ids and causal-LM labels of the same length (kIgnoreIndex where the
-// loss is masked), or for classification the class id in classLabel (labels then empty).
+// loss is masked), or for classification the class id in classLabel (labels then empty). A
+// preference pair holds the chosen sequence (prompt + chosen answer) in inputIds/labels and the
+// rejected one in rejectedIds/rejectedLabels; only answer tokens carry labels.
 struct PreparedExample {
     std::vector<int64_t> inputIds;
     std::vector<int64_t> labels;
     int64_t classLabel = -1;
     int64_t line = 0;  // source line (0 for packed blocks)
+    std::vector<int64_t> rejectedIds, rejectedLabels;
+    std::vector<double> refLogps;  // a pair's precomputed reference log-probs {chosen, rejected}, or empty
+    bool isPair() const { return !rejectedIds.empty(); }
 };
+
+// Fits a preference pair into maxLength: the shared prompt (the positions before the first counted
+// label) is cut from the left, keeping at least one token so the first answer token is still
+// predicted, then each answer is cut from the right. Returns whether anything was cut. Throws
+// RowError naming the side when an answer is left with no counted token.
+bool truncatePair(PreparedExample& pair, int64_t maxLength);
 
 struct TokenizedSegments {
     std::vector<int64_t> ids, labels;

@@ -62,6 +62,10 @@ json ValidationReport::toJson() const {
     j["example_line"] = exampleLine;
     j["example"] = json::array();
     for (const auto& s : example) j["example"].push_back({{"text", s.text}, {"trained", s.trained}});
+    if (!exampleRejected.empty()) {
+        j["example_rejected"] = json::array();
+        for (const auto& s : exampleRejected) j["example_rejected"].push_back({{"text", s.text}, {"trained", s.trained}});
+    }
     j["label_names"] = labelNames;
     j["warnings"] = warnings;
     return j;
@@ -102,8 +106,14 @@ std::string ValidationReport::toText(size_t maxRejections) const {
         o << "\n";
     }
     if (!example.empty()) {
-        o << "example (line " << exampleLine << "; the masked part is in [[masked: ...]]):\n";
+        o << "example (line " << exampleLine << "; the masked part is in [[masked: ...]])"
+          << (exampleRejected.empty() ? "" : ", chosen") << ":\n";
         for (const auto& s : example) o << (s.trained ? s.text : "[[masked: " + s.text + "]]");
+        o << "\n";
+    }
+    if (!exampleRejected.empty()) {
+        o << "example (line " << exampleLine << "), rejected:\n";
+        for (const auto& s : exampleRejected) o << (s.trained ? s.text : "[[masked: " + s.text + "]]");
         o << "\n";
     }
     for (const auto& w : warnings) o << "warning: " << w << "\n";

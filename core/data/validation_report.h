@@ -20,7 +20,7 @@ struct HistogramBin {
 struct ValidationReport {
     std::string file, validationFile;  // validationFile empty when split by ratio
     std::string fileType;              // jsonl | json | csv | tsv | txt
-    std::string format;                // text | instruction | chat | classification | tokens
+    std::string format;                // text | instruction | chat | classification | tokens | preference
     bool formatDetected = false;       // true when "auto" picked it
     std::string templateName;          // empty when the format needs none or it could not be resolved
     bool templateDetected = false;     // true when recognised from the tokenizer's chat_template
@@ -41,6 +41,7 @@ struct ValidationReport {
     int64_t trainExamples = 0, validationExamples = 0;  // after packing: blocks
 
     std::vector<Segment> example;  // first accepted row rendered; trained segments are the response
+    std::vector<Segment> exampleRejected;  // preference pairs: the same row's rejected side (else empty)
     int64_t exampleLine = 0;
     std::vector<std::string> labelNames;  // classification: id -> name
     std::vector<std::string> warnings;

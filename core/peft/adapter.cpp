@@ -1,6 +1,7 @@
 // Attaching, loading and saving adapters in peft's folder layout (adapter_config.json +
 // adapter_model.safetensors), for any registered method.
 #include <filesystem>
+#include <set>
 
 #include "core/io/model_config.h"
 #include "core/io/tensor_io.h"
@@ -14,6 +15,14 @@
 namespace peft {
 
 namespace fs = std::filesystem;
+
+bool adapterDisableGivesBase(CausalLMImpl& model, const Adapter& adapter) {
+    std::set<const void*> own;
+    for (const auto& p : model.parameters()) own.insert(p.unsafeGetTensorImpl());
+    for (const auto& [name, t] : adapter.method->trainable())
+        if (own.count(t.unsafeGetTensorImpl())) return false;
+    return true;
+}
 
 Adapter attachAdapter(CausalLMImpl& model, const nlohmann::json& config, const std::string& name) {
     if (!config.is_object()) fail("adapter_config.json", "expected a JSON object", "");

@@ -71,6 +71,25 @@ Adapter loadAdapter(CausalLMImpl& model, const std::string& dir, const std::stri
 // base_model_name_or_path supply the weights and the tokenizer files).
 void saveAdapter(const Adapter& adapter, const std::string& dir);
 
+// Switches the model's adapters off for a scope (the base model's output, as peft's
+// `with model.disable_adapter():`), and back to what they were when it ends.
+class AdapterDisabled {
+public:
+    explicit AdapterDisabled(CausalLMImpl& model) : m_state(model.adapterState()), m_was(m_state->enabled) { m_state->enabled = false; }
+    ~AdapterDisabled() { m_state->enabled = m_was; }
+    AdapterDisabled(const AdapterDisabled&) = delete;
+    AdapterDisabled& operator=(const AdapterDisabled&) = delete;
+
+private:
+    std::shared_ptr<AdapterState> m_state;
+    bool m_was;
+};
+
+// True when switching the adapter off gives back the base model: the method trains only tensors
+// of its own. False when it trains the model's own weights in place (FULL, BitFit, LoRA's bias,
+// modules_to_save), which a disabled adapter would still carry.
+bool adapterDisableGivesBase(CausalLMImpl& model, const Adapter& adapter);
+
 // Every registered peft_type, in registry order.
 std::vector<std::string> methodTypes();
 

@@ -27,6 +27,7 @@
 #include <numeric>
 
 #include "core/data/batcher.h"
+#include "core/train/lm_loss.h"
 #include "core/util/error.h"
 
 namespace peft::select {
@@ -236,16 +237,11 @@ ImportanceReport scoreModules(CausalLMImpl& model, const std::vector<data::Prepa
             data::Batch batch = batcher.next();
             torch::Tensor ids = batch.inputIds.to(device), mask = batch.attentionMask.to(device);
             torch::Tensor labels = batch.labels.to(device);
-            torch::Tensor logits = model.forward(ids, mask).to(torch::kFloat32);  // [B,T,V]
-            const int64_t B = logits.size(0), T = logits.size(1), V = logits.size(2);
-            torch::Tensor lg = logits.slice(1, 0, T - 1).reshape({-1, V});
-            torch::Tensor lb = labels.slice(1, 1, T);  // [B,T-1]
-            torch::Tensor ce = torch::nn::functional::cross_entropy(
-                                   lg, lb.reshape({-1}),
-                                   torch::nn::functional::CrossEntropyFuncOptions().reduction(torch::kNone).ignore_index(data::kIgnoreIndex))
-                                   .view({B, T - 1});
-            torch::Tensor count = lb.ne(data::kIgnoreIndex).sum(1);                     // [B]
-            torch::Tensor perExample = ce.sum(1) / count.clamp_min(1).to(torch::kFloat32);  // [B]
+            // Each example's mean loss over its target tokens: the trainer's chunked head (core/train/lm_loss.h).
+            torch::Tensor hidden = model.hiddenStates(ids, mask);                          // [B,T,C]
+            SequenceLogps seq = sequenceLogps(model, hidden, labels);                     // [B]
+            torch::Tensor count = seq.tokens;                                             // [B]
+            torch::Tensor perExample = -seq.logps / count.clamp_min(1);                   // [B]
             const int64_t rows = count.gt(0).sum().item<int64_t>();
             ctx.rows = static_cast<double>(std::max<int64_t>(1, rows));
             for (auto& a : accs) a.fired = false;
@@ -254,7 +250,7 @@ ImportanceReport scoreModules(CausalLMImpl& model, const std::vector<data::Prepa
             anchor.mutable_grad() = torch::Tensor();
             lossSum += loss.item<double>();
             rep.examples += rows;
-            rep.tokens += count.sum().item<int64_t>();
+            rep.tokens += static_cast<int64_t>(count.sum().item<double>());
 
             std::vector<double> layerSq(static_cast<size_t>(numLayers), 0.0);
             for (size_t i = 0; i < accs.size(); ++i) {

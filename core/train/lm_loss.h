@@ -22,4 +22,22 @@ struct LmLoss {
 LmLoss lmLossChunked(CausalLMImpl& model, const torch::Tensor& hidden, const torch::Tensor& labels, bool backward,
                      double gradScale = 1.0, int64_t chunkRows = 0);
 
+// Number of labels [B,T] that count after the causal shift.
+int64_t countTargetTokens(const torch::Tensor& labels);
+
+// Labels [B,T] widened with ignored positions in front to the hidden states' length [B,T+P]
+// (prompt tuning prepends P virtual positions, which carry no labels).
+torch::Tensor alignLabels(const torch::Tensor& hidden, const torch::Tensor& labels);
+
+struct SequenceLogps {
+    torch::Tensor logps;   // [S] fp32: each sequence's log-probability summed over its counted labels
+    torch::Tensor tokens;  // [S] fp32: how many labels counted
+};
+
+// Per-sequence log-probabilities (preference objectives): hidden [S,T,C], labels [S,T] with the
+// causal shift of lmLossChunked. Differentiable w.r.t. hidden (and a trainable head) when grad
+// mode is on; the head runs in the same row chunks as the loss, and the [N,V] logits are not
+// kept for backward unless the head itself trains.
+SequenceLogps sequenceLogps(CausalLMImpl& model, const torch::Tensor& hidden, const torch::Tensor& labels);
+
 }  // namespace peft

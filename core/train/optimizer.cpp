@@ -122,15 +122,4 @@ double clipGradNorm(const std::vector<std::pair<std::string, torch::Tensor>>& pa
     return total;
 }
 
-std::pair<torch::Tensor, int64_t> causalLmLossSum(const torch::Tensor& logits, const torch::Tensor& labels) {
-    const int64_t V = logits.size(-1);
-    torch::Tensor l = logits.slice(1, 0, logits.size(1) - 1).reshape({-1, V}).to(torch::kFloat32);  // [B*(T-1),V]
-    torch::Tensor y = labels.slice(1, 1).reshape({-1});                                             // [B*(T-1)]
-    torch::Tensor sum = torch::nn::functional::cross_entropy(
-        l, y, torch::nn::functional::CrossEntropyFuncOptions().ignore_index(-100).reduction(torch::kSum));
-    return {sum, y.ne(-100).sum().item<int64_t>()};
-}
-
-int64_t countTargetTokens(const torch::Tensor& labels) { return labels.slice(1, 1).ne(-100).sum().item<int64_t>(); }
-
 }  // namespace peft

@@ -43,10 +43,4 @@ double scheduledLr(const TrainingConfig& cfg, int64_t step, int64_t total);
 // Returns the norm before clipping.
 double clipGradNorm(const std::vector<std::pair<std::string, torch::Tensor>>& params, double maxNorm);
 
-// transformers' causal-LM loss pieces: the summed cross-entropy over non-(-100) labels after
-// shifting by one, and the count of those labels. logits [B,T,V], labels [B,T].
-std::pair<torch::Tensor, int64_t> causalLmLossSum(const torch::Tensor& logits, const torch::Tensor& labels);
-// Number of labels that count after the shift.
-int64_t countTargetTokens(const torch::Tensor& labels);
-
 }  // namespace peft

@@ -6,6 +6,7 @@
 
 #include "core/data/dataset_config.h"
 #include "core/io/model_config.h"
+#include "core/train/objectives/objective_spec.h"
 #include "core/util/error.h"
 
 namespace peft {
@@ -58,7 +59,7 @@ void oneOf(const std::string& v, const std::set<std::string>& allowed, const std
 }  // namespace
 
 RunConfig RunConfig::fromJson(const json& j, const std::string& where) {
-    checkKeys(j, {"model", "dataset", "method", "training", "output_dir"}, where, "");
+    checkKeys(j, {"model", "dataset", "method", "training", "objective", "output_dir"}, where, "");
     RunConfig c;
     if (!j.contains("model") || !j["model"].is_string()) fail(where, "key 'model' must be a model folder path", "");
     c.model = j["model"].get<std::string>();
@@ -73,6 +74,7 @@ RunConfig RunConfig::fromJson(const json& j, const std::string& where) {
         c.method = j["method"];
     }
     if (!c.method.contains("peft_type")) c.method["peft_type"] = "LORA";
+    c.objective = resolveObjectiveConfig(j.contains("objective") ? j["objective"] : json(), where);
     if (j.contains("training")) {
         const json& t = j["training"];
         checkKeys(t, {"epochs", "max_steps", "batch_size", "grad_accum", "lr", "weight_decay", "betas", "eps", "momentum",
@@ -171,6 +173,7 @@ json RunConfig::toJson() const {
               {"save_every", o.saveEvery}, {"keep_checkpoints", o.keepCheckpoints},
               {"early_stopping_patience", o.earlyStoppingPatience}, {"device", o.device}, {"log_every", o.logEvery},
               {"quantize_base", o.quantizeBase}, {"packed_weights", o.packedWeights}}},
+            {"objective", objective},
             {"output_dir", outputDir}};
 }
 

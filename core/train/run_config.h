@@ -42,6 +42,9 @@ struct RunConfig {
     nlohmann::json dataset = nlohmann::json::object();
     nlohmann::json method = nlohmann::json::object();
     TrainingConfig training;
+    // What the run optimises (core/train/objectives): {"type": "sft"} by default; preference
+    // objectives (dpo, orpo, simpo) with their settings, resolved with defaults.
+    nlohmann::json objective = {{"type", "sft"}};
     std::string outputDir = "runs/run";
 
     // `where` names the source (file path) in error messages.

@@ -41,6 +41,7 @@ json StepMetrics::toJson() const {
     if (evalLoss) j["eval_loss"] = *evalLoss;
     if (evalPerplexity) j["eval_ppl"] = *evalPerplexity;
     if (evalAccuracy) j["eval_accuracy"] = *evalAccuracy;
+    for (const auto& [k, v] : objectiveMetrics) j[k] = v;
     return j;
 }
 
@@ -97,6 +98,11 @@ void Trainer::setup(const ProgressFn& progress) {
     m_logSink = sink;
     writeFileAtomic((fs::path(m_cfg.outputDir) / "run.json").string(), m_cfg.toJson().dump(2) + "\n");
 
+    // The objective, and whether the dataset suits it, before anything loads.
+    m_classification = m_cfg.method.value("task_type", std::string("CAUSAL_LM")) == "SEQ_CLS";
+    m_objective = makeObjective(m_cfg.objective, m_classification);
+    if (!m_haveData) checkObjectiveMatchesDataset(m_cfg);
+
     m_preflight = preflight(m_cfg, m_device.is_cuda() ? "cuda" : "cpu");
     for (const auto& w : m_preflight.warnings) spdlog::warn("{}", w);
 
@@ -106,7 +112,7 @@ void Trainer::setup(const ProgressFn& progress) {
     mo.device = m_device;
     LoadedModel lm = loadModel(m_cfg.model, mo);
     m_model = lm.model;
-    // The trainer reads no output at padding positions (labels -100; the classifier takes each
+    // The trainer reads no output at padding positions (labels ignored; the classifier takes each
     // row's last real token): right-padded batches get plain causal (fused) attention.
     m_model->setPadRowsUnread(true);
 
@@ -119,7 +125,6 @@ void Trainer::setup(const ProgressFn& progress) {
     }
     report("Attaching method", 0.4);
     const json& method = m_cfg.method;
-    m_classification = method.value("task_type", std::string("CAUSAL_LM")) == "SEQ_CLS";
     if (m_classification) {
         int64_t labels = method.value("num_labels", m_model->config().numLabels);
         m_model->enableClassification(labels);
@@ -144,6 +149,12 @@ void Trainer::setup(const ProgressFn& progress) {
     NamedTensors params = m_adapter.method->trainable();
     if (params.empty()) fail("method", "the method has no trainable parameters", "Check target_modules and the method's settings.");
     m_optimizer = std::make_unique<Optimizer>(params, t);
+    ObjectiveContext octx;
+    octx.model = m_model;
+    octx.adapter = &m_adapter;
+    octx.run = &m_cfg;
+    octx.device = m_device;
+    m_objective->bind(octx);
 
     if (!m_haveData) {
         report("Preparing data", 0.6);
@@ -161,14 +172,8 @@ void Trainer::setup(const ProgressFn& progress) {
         m_haveData = true;
     }
     if (m_data.train.empty()) fail(m_cfg.dataset.value("path", std::string("dataset")), "no training examples", "Check the dataset file and its format.");
-    if (!m_classification) {
-        int64_t targets = 0;
-        for (const auto& e : m_data.train)
-            for (size_t i = 1; i < e.labels.size(); ++i) targets += e.labels[i] != -100;
-        if (targets == 0)
-            fail(m_cfg.dataset.value("path", std::string("dataset")), "every label is masked: there is nothing to learn",
-                 "Check the template and 'train_on' (use \"all\" to train on prompts too), or max_length (responses may be cut off).");
-    }
+    m_objective->checkData(m_data.train, m_cfg.dataset.value("path", std::string("dataset")));
+    m_objective->prepareData(m_data.train, m_data.validation, m_cfg.outputDir, t.batchSize, m_data.padId);
     const int64_t n = static_cast<int64_t>(m_data.train.size());
     data::BatcherOptions bo;
     bo.batchSize = t.batchSize;
@@ -186,73 +191,26 @@ void Trainer::setup(const ProgressFn& progress) {
 double Trainer::stepLoss(const std::vector<data::Batch>& micro, int64_t count) {
     double total = 0;
     std::vector<torch::Tensor> sums;
-    for (const data::Batch& b : micro) {
-        torch::Tensor ids = b.inputIds.to(m_device), mask = b.attentionMask.to(m_device);
-        torch::Tensor sum;
-        if (m_classification) {
-            torch::Tensor logits = m_model->classify(ids, mask).to(torch::kFloat32);
-            sum = torch::nn::functional::cross_entropy(
-                logits, b.labels.to(m_device), torch::nn::functional::CrossEntropyFuncOptions().reduction(torch::kSum));
-        } else {
-            torch::Tensor hidden = m_model->hiddenStates(ids, mask);
-            // Prompt tuning prepends virtual positions: they carry no labels.
-            torch::Tensor labels = b.labels.to(m_device);
-            if (hidden.size(1) > labels.size(1)) {
-                int64_t extra = hidden.size(1) - labels.size(1);
-                labels = torch::cat({torch::full({labels.size(0), extra}, -100, labels.options()), labels}, 1);
-            }
-            // Head + loss in row chunks, back-propagated as it goes (mean over the whole
-            // accumulated batch's labels, as transformers does).
-            sums.push_back(lmLossChunked(*m_model, hidden, labels, true, 1.0 / static_cast<double>(std::max<int64_t>(1, count))).sum);
-            continue;
-        }
-        // Mean over every counted label of the whole (accumulated) batch, as transformers does.
-        torch::Tensor loss = sum / static_cast<double>(std::max<int64_t>(1, count));
-        loss.backward();
-        sums.push_back(sum.detach());
-    }
+    m_stepMetrics.clear();
+    // The objective runs each micro-batch's forward and backward (its loss / count).
+    for (const data::Batch& b : micro) sums.push_back(m_objective->backward(b, count, m_stepMetrics));
     // One host synchronisation per step, after every micro-batch was queued.
     for (const auto& s : sums) total += s.item<double>();
     return total / static_cast<double>(std::max<int64_t>(1, count));
 }
 
-std::pair<double, std::optional<double>> Trainer::evaluate() {
+EvalResult Trainer::evaluateAll() {
     torch::NoGradGuard ng;
     bool wasTraining = m_model->is_training();
     m_model->eval();
-    double sum = 0;
-    int64_t count = 0, correct = 0, rowsSeen = 0;
-    const int64_t bs = m_cfg.training.batchSize;
-    for (size_t s = 0; s < m_data.validation.size(); s += static_cast<size_t>(bs)) {
-        std::vector<const Example*> rows;
-        for (size_t k = s; k < std::min(m_data.validation.size(), s + static_cast<size_t>(bs)); ++k)
-            rows.push_back(&m_data.validation[k]);
-        data::Batch b = data::Batcher::collate(rows, m_data.padId);
-        torch::Tensor ids = b.inputIds.to(m_device), mask = b.attentionMask.to(m_device);
-        if (m_classification) {
-            torch::Tensor logits = m_model->classify(ids, mask).to(torch::kFloat32);
-            torch::Tensor y = b.labels.to(m_device);
-            sum += torch::nn::functional::cross_entropy(logits, y, torch::nn::functional::CrossEntropyFuncOptions().reduction(torch::kSum)).item<double>();
-            correct += logits.argmax(-1).eq(y).sum().item<int64_t>();
-            count += static_cast<int64_t>(rows.size());
-            rowsSeen += static_cast<int64_t>(rows.size());
-        } else {
-            torch::Tensor hidden = m_model->hiddenStates(ids, mask);
-            torch::Tensor labels = b.labels.to(m_device);
-            if (hidden.size(1) > labels.size(1)) {
-                int64_t extra = hidden.size(1) - labels.size(1);
-                labels = torch::cat({torch::full({labels.size(0), extra}, -100, labels.options()), labels}, 1);
-            }
-            LmLoss l = lmLossChunked(*m_model, hidden, labels, false);
-            sum += l.sum.item<double>();
-            count += l.count;
-        }
-    }
+    EvalResult r = m_objective->evaluate(m_data.validation, m_cfg.training.batchSize, m_data.padId);
     if (wasTraining) m_model->train();
-    double loss = count ? sum / static_cast<double>(count) : std::nan("");
-    std::optional<double> acc;
-    if (m_classification && rowsSeen) acc = static_cast<double>(correct) / static_cast<double>(rowsSeen);
-    return {loss, acc};
+    return r;
+}
+
+std::pair<double, std::optional<double>> Trainer::evaluate() {
+    EvalResult r = evaluateAll();
+    return {r.loss, r.accuracy};
 }
 
 void Trainer::appendMetrics(const StepMetrics& m) {
@@ -428,7 +386,7 @@ TrainResult Trainer::run(const MetricsSink& sink, TrainerControl* control) {
         int64_t count = 0, tokens = 0;
         for (int64_t a = 0; a < t.gradAccum; ++a) {
             micro.push_back(m_batcher->next());
-            count += m_classification ? micro.back().inputIds.size(0) : countTargetTokens(micro.back().labels);
+            count += m_objective->targetCount(micro.back());
             tokens += micro.back().numTokens;
         }
         double loss = 0;
@@ -503,11 +461,16 @@ TrainResult Trainer::run(const MetricsSink& sink, TrainerControl* control) {
         m.gradNorm = gradNorm;
         m.lr = lr;
         m.tokensPerS = dt > 0 ? static_cast<double>(tokens) / dt : 0;
+        for (const auto& [k, v] : m_stepMetrics) m.objectiveMetrics[k] = v.item<double>() / static_cast<double>(std::max<int64_t>(1, count));
         const bool last = m_step == m_totalSteps;
         if (!m_data.validation.empty() && ((t.evalEvery > 0 && m_step % t.evalEvery == 0) || last)) {
-            auto [el, acc] = evaluate();
+            EvalResult ev = evaluateAll();
+            const double el = ev.loss;
+            const std::optional<double> acc = ev.accuracy;
+            for (const auto& [k, v] : ev.metrics) m.objectiveMetrics["eval_" + k] = v;
             m.evalLoss = el;
-            m.evalPerplexity = std::exp(el);
+            // Perplexity is a language-modelling number; a preference loss has none.
+            if (!m_objective->spec().preference) m.evalPerplexity = std::exp(el);
             m.evalAccuracy = acc;
             result.finalEvalLoss = el;
             if (!m_bestEval || el < *m_bestEval) {

@@ -15,13 +15,15 @@
 #include "core/data/batcher.h"
 #include "core/model/loader.h"
 #include "core/peft/method.h"
+#include "core/train/objectives/objective.h"
 #include "core/train/optimizer.h"
 #include "core/train/preflight.h"
 #include "core/train/run_config.h"
 
 namespace peft {
 
-// One tokenised example (ids, labels with -100 where no loss is taken, or a class label).
+// One tokenised example (ids, labels with -100 where no loss is taken, or a class label, or a
+// preference pair).
 using Example = data::PreparedExample;
 
 struct TrainData {
@@ -40,6 +42,9 @@ struct StepMetrics {
     double tokensPerS = 0;
     double elapsedS = 0;
     std::optional<double> evalLoss, evalPerplexity, evalAccuracy;
+    // The objective's own metrics as step means (preference: rewards_chosen, rewards_accuracy, ...),
+    // and after an evaluation the same over the validation set under "eval_<name>".
+    std::map<std::string, double> objectiveMetrics;
     nlohmann::json toJson() const;
 };
 
@@ -83,6 +88,8 @@ public:
 
     // Mean eval loss (token-weighted) and accuracy (classification) over the validation split.
     std::pair<double, std::optional<double>> evaluate();
+    // The same evaluation with the objective's metrics (preference: rewards on validation pairs).
+    EvalResult evaluateAll();
 
     // Saves a checkpoint now (also used on stop). Returns its folder.
     std::string saveCheckpoint();
@@ -96,6 +103,7 @@ public:
     // The memory check done by setup() (estimate vs. free memory); its warnings are also logged.
     const PreflightReport& preflightReport() const { return m_preflight; }
     const TrainData& data() const { return m_data; }
+    Objective& objective() { return *m_objective; }
 
 private:
     double stepLoss(const std::vector<data::Batch>& micro, int64_t count);
@@ -111,6 +119,8 @@ private:
     bool m_haveData = false;
     std::function<bool()> m_cancel;
     bool m_classification = false;
+    std::unique_ptr<Objective> m_objective;
+    MetricSums m_stepMetrics;  // the objective's metric sums over the current step
     int64_t m_step = 0;
     int64_t m_totalSteps = 0;
     std::unique_ptr<data::Batcher> m_batcher;

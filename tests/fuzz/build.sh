@@ -18,7 +18,7 @@ io_cfg="core/io/model_config.cpp core/io/architecture.cpp"
 tok="$(cd "$root" && ls core/tokenizer/*.cpp | tr '\n' ' ')"
 data="core/data/dataset_file.cpp core/data/dataset_format.cpp core/data/chat_template.cpp"
 specs="$(cd "$root" && ls core/peft/*/*_spec.cpp | tr '\n' ' ') core/peft/spec_registry.cpp core/peft/module_tree.cpp core/peft/prompt_learning.cpp core/peft/spec_util.cpp core/peft/spec_targets.cpp core/peft/target_match.cpp"
-runcfg="core/train/run_config.cpp core/data/dataset_config.cpp"
+runcfg="core/train/run_config.cpp core/data/dataset_config.cpp core/train/objectives/objective_spec.cpp"
 
 declare -A SRCS=(
   [safetensors]="$util $io_st"

@@ -126,7 +126,15 @@ inline void datasetBody(const uint8_t* data, size_t size) {
         auto fmt = peft::data::detectFormat(ds, mapping);
         for (const auto& row : ds.rows) {
             try {
-                (void)peft::data::parseExample(peft::data::applyColumnMapping(row.value, mapping), fmt, row.line);
+                auto ex = peft::data::parseExample(peft::data::applyColumnMapping(row.value, mapping), fmt, row.line);
+                // Preference pairs: the prompt and each answer as prepare renders them.
+                if (fmt == peft::data::DataFormat::Preference && !ex.preferenceTokens)
+                    for (const auto* answer : {&ex.chosen, &ex.rejected}) {
+                        auto msgs = ex.prompt;
+                        msgs.insert(msgs.end(), answer->begin(), answer->end());
+                        auto k = static_cast<peft::data::TemplateKind>(row.line % 6);
+                        (void)peft::data::renderChat(k, msgs, false, peft::data::defaultTemplateTokens(k));
+                    }
             } catch (const peft::data::RowError&) {
                 // parseExample's documented way to reject a row (prepare.cpp reports it with its line)
             } catch (const peft::PeftError&) {

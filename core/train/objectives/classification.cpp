@@ -1,0 +1,51 @@
+// Sequence classification: cross-entropy of the score head at each row's last real token,
+// averaged over the rows of the whole accumulated batch; evaluation also reports accuracy.
+#include "core/train/objectives/causal_lm.h"
+
+#include "core/util/error.h"
+
+namespace peft {
+
+const ObjectiveSpec& ClassificationObjective::spec() const { return objectiveSpec("sft"); }
+
+void ClassificationObjective::checkData(const std::vector<data::PreparedExample>& train, const std::string& where) const {
+    for (const auto& e : train)
+        if (e.classLabel < 0)
+            fail(where, "has rows without a class label, but the method's task_type is SEQ_CLS",
+                 "Use a classification dataset (text + label), or task_type CAUSAL_LM.");
+}
+
+torch::Tensor ClassificationObjective::backward(const data::Batch& b, int64_t count, MetricSums&) {
+    torch::Tensor ids = b.inputIds.to(m_ctx.device), mask = b.attentionMask.to(m_ctx.device);
+    torch::Tensor logits = m_ctx.model->classify(ids, mask).to(torch::kFloat32);  // [B, labels]
+    torch::Tensor sum = torch::nn::functional::cross_entropy(
+        logits, b.labels.to(m_ctx.device), torch::nn::functional::CrossEntropyFuncOptions().reduction(torch::kSum));
+    // Mean over every counted label of the whole (accumulated) batch, as transformers does.
+    torch::Tensor loss = sum / static_cast<double>(std::max<int64_t>(1, count));
+    loss.backward();
+    return sum.detach();
+}
+
+EvalResult ClassificationObjective::evaluate(const std::vector<data::PreparedExample>& examples, int64_t batchSize,
+                                             int64_t padId) {
+    double sum = 0;
+    int64_t count = 0, correct = 0;
+    for (size_t s = 0; s < examples.size(); s += static_cast<size_t>(batchSize)) {
+        std::vector<const data::PreparedExample*> rows;
+        for (size_t k = s; k < std::min(examples.size(), s + static_cast<size_t>(batchSize)); ++k) rows.push_back(&examples[k]);
+        data::Batch b = data::Batcher::collate(rows, padId);
+        torch::Tensor ids = b.inputIds.to(m_ctx.device), mask = b.attentionMask.to(m_ctx.device);
+        torch::Tensor logits = m_ctx.model->classify(ids, mask).to(torch::kFloat32);
+        torch::Tensor y = b.labels.to(m_ctx.device);
+        sum += torch::nn::functional::cross_entropy(logits, y, torch::nn::functional::CrossEntropyFuncOptions().reduction(torch::kSum))
+                   .item<double>();
+        correct += logits.argmax(-1).eq(y).sum().item<int64_t>();
+        count += static_cast<int64_t>(rows.size());
+    }
+    EvalResult r;
+    r.loss = count ? sum / static_cast<double>(count) : std::nan("");
+    if (count) r.accuracy = static_cast<double>(correct) / static_cast<double>(count);
+    return r;
+}
+
+}  // namespace peft

@@ -1,0 +1,67 @@
+// The objective registry: run.json's "objective" type -> implementation, and the early check that
+// the dataset is of the kind the objective trains on. Adding an objective: its settings in
+// objective_spec.cpp, its file here beside the others, and one line below.
+#include <spdlog/spdlog.h>
+
+#include "core/data/dataset_config.h"
+#include "core/data/dataset_file.h"
+#include "core/data/dataset_format.h"
+#include "core/train/objectives/causal_lm.h"
+#include "core/train/run_config.h"
+#include "core/util/error.h"
+
+namespace peft {
+
+std::unique_ptr<Objective> makeDpoObjective(const nlohmann::json& settings);
+std::unique_ptr<Objective> makeOrpoObjective(const nlohmann::json& settings);
+std::unique_ptr<Objective> makeSimpoObjective(const nlohmann::json& settings);
+
+namespace {
+
+using Factory = std::unique_ptr<Objective> (*)(const nlohmann::json&);
+const std::map<std::string, Factory>& preferenceFactories() {
+    static const std::map<std::string, Factory> k = {
+        {"dpo", &makeDpoObjective},
+        {"orpo", &makeOrpoObjective},
+        {"simpo", &makeSimpoObjective},
+    };
+    return k;
+}
+
+}  // namespace
+
+std::unique_ptr<Objective> makeObjective(const nlohmann::json& objective, bool classification) {
+    const std::string type = objective.value("type", std::string("sft"));
+    const ObjectiveSpec& spec = objectiveSpec(type);
+    if (type == "sft") {
+        if (classification) return std::make_unique<ClassificationObjective>();
+        return std::make_unique<CausalLmObjective>();
+    }
+    if (classification)
+        fail("objective.type", spec.displayName + " trains a causal LM on preference pairs, but the method's task_type is SEQ_CLS",
+             "Use task_type CAUSAL_LM, or the objective {\"type\": \"sft\"}.");
+    auto it = preferenceFactories().find(type);
+    if (it == preferenceFactories().end()) fail("objective.type", "'" + type + "' has no implementation", "");
+    return it->second(objective);
+}
+
+void checkObjectiveMatchesDataset(const RunConfig& run) {
+    const ObjectiveSpec& spec = objectiveSpec(run.objective.value("type", std::string("sft")));
+    data::DatasetConfig dc = data::DatasetConfig::fromJson(run.dataset, "dataset");
+    if (dc.path.empty()) return;  // prepareDataset reports the missing path
+    std::string format = dc.format;
+    if (format == "auto") {
+        data::RawDataset raw = data::readDatasetFile(dc.path, data::ErrorPolicy::Skip);
+        format = data::formatName(data::detectFormat(raw, dc.columnMapping));
+    }
+    const bool pairs = format == "preference";
+    if (spec.preference && !pairs)
+        fail(dc.path, "is a " + format + " dataset, but the objective " + spec.displayName + " trains on preference pairs",
+             "Use a dataset with prompt, chosen and rejected answers (or map your columns with dataset.column_mapping), "
+             "or the objective {\"type\": \"sft\"}.");
+    if (!spec.preference && pairs)
+        fail(dc.path, "holds preference pairs (chosen and rejected answers), but the objective is " + spec.displayName,
+             "Choose a preference objective in run.json, e.g. \"objective\": {\"type\": \"dpo\"}.");
+}
+
+}  // namespace peft

@@ -1,0 +1,36 @@
+// SimPO (Meng et al. 2024), no reference model: with the average log-probabilities of the answers,
+//   z = β·(avg log π(c) − avg log π(r)) − γ,  loss = −(1−ε)·logσ(z) − ε·logσ(−z) + sft_weight·NLL(c);
+//   rewards = β·avg log π of each answer.
+#include "core/train/objectives/preference.h"
+
+namespace peft {
+
+namespace {
+
+class SimpoObjective : public PreferenceObjective {
+public:
+    using PreferenceObjective::PreferenceObjective;
+    const ObjectiveSpec& spec() const override { return objectiveSpec("simpo"); }
+
+    PairLoss pairLoss(const PairLogps& x) const override {
+        const double beta = setting("beta"), gamma = setting("gamma"), sftWeight = setting("sft_weight");
+        torch::Tensor a = x.chosen / x.chosenTokens.clamp_min(1.0), b = x.rejected / x.rejectedTokens.clamp_min(1.0);  // [P]
+        PairLoss l;
+        l.loss = smoothedSigmoidLoss(beta * (a - b) - gamma, setting("label_smoothing"));
+        if (sftWeight != 0) {
+            l.loss = l.loss + sftWeight * x.chosenNll;
+            l.extra["nll_loss"] = x.chosenNll.detach().expand_as(a);
+        }
+        l.rewardsChosen = beta * a.detach();
+        l.rewardsRejected = beta * b.detach();
+        l.logpsChosen = a.detach();
+        l.logpsRejected = b.detach();
+        return l;
+    }
+};
+
+}  // namespace
+
+std::unique_ptr<Objective> makeSimpoObjective(const nlohmann::json& settings) { return std::make_unique<SimpoObjective>(settings); }
+
+}  // namespace peft
