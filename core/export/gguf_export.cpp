@@ -5,6 +5,7 @@
 #include <spdlog/spdlog.h>
 #include <torch/torch.h>
 
+#include <sys/mman.h>
 #include <unistd.h>
 
 #include <cmath>
@@ -158,9 +159,22 @@ void setModelKeys(Writer& w, const ArchNames& a, const ModelConfig& c, const std
     }
 }
 
+// Gives back the memory of a model tensor once it is written: whole pages inside it are dropped
+// (MADV_DONTNEED), whether they map the safetensors file or were copied on write by a merge, so
+// the export's resident memory stays near one tensor instead of growing to the whole model. The
+// tensor's contents are gone afterwards: only for a model that is discarded after the export.
+void releasePages(const torch::Tensor& t) {
+    if (!t.defined() || !t.is_cpu() || !t.is_contiguous()) return;
+    const uintptr_t page = static_cast<uintptr_t>(::sysconf(_SC_PAGESIZE));
+    const uintptr_t begin = reinterpret_cast<uintptr_t>(t.data_ptr());
+    const uintptr_t end = begin + t.numel() * t.element_size();
+    const uintptr_t first = (begin + page - 1) / page * page, last = end / page * page;
+    if (last > first + 16 * page) ::madvise(reinterpret_cast<void*>(first), last - first, MADV_DONTNEED);
+}
+
 // One HF tensor routed into the writer; `fetch` is called only while writing.
 void addRouted(Writer& w, const ArchNames& a, const ModelConfig& c, const std::string& hfName,
-               std::vector<int64_t> shape, TensorType type, std::function<torch::Tensor()> fetch) {
+               std::vector<int64_t> shape, TensorType type, std::function<torch::Tensor()> fetch, bool releaseAfter) {
     const TensorRoute r = routeTensor(a, hfName);
     if (r.name.empty()) {
         spdlog::debug("GGUF: {} has no llama.cpp counterpart; skipped", hfName);
@@ -171,11 +185,14 @@ void addRouted(Writer& w, const ArchNames& a, const ModelConfig& c, const std::s
     const int64_t qHeads = c.numHeads, kHeads = c.numKvHeads;
     w.addTensor(r.name, neOf(shape), tt, [=](const ByteSink& out) {
         torch::NoGradGuard ng;
-        torch::Tensor t = fetch().to(torch::kFloat32);
+        const torch::Tensor src = fetch();
+        torch::Tensor t = src.to(torch::kFloat32);
         if (r.transpose) t = t.t();
         if (r.permuteQ) t = permuteRows(t, qHeads);
         if (r.permuteK) t = permuteRows(t, kHeads);
         streamTensor(t, tt, out);
+        t = torch::Tensor();
+        if (releaseAfter) releasePages(src);
     });
 }
 
@@ -219,7 +236,7 @@ TokenizerSummary buildModelWriter(Writer& w, const ModelConfig& c, const std::st
     setModelKeys(w, a, c, name, type);
     TokenizerSummary tok = addTokenizerMetadata(w, tokDir, c);
     addRopeFreqs(w, c);
-    for (const auto& s : tensors) addRouted(w, a, c, s.name, s.shape, type, s.fetch);
+    for (const auto& s : tensors) addRouted(w, a, c, s.name, s.shape, type, s.fetch, true);
     return tok;
 }
 

@@ -152,7 +152,13 @@ void runModelCase(const ModelCase& mc) {
     for (const auto& t : promptsFor(mc.name)) prompts.push_back(tok->encode(t, true));
     json r = runLlama({{"model", f32}, {"texts", texts}, {"prompts", prompts}, {"steps", 32}}, tmp, "f32");
     if (r.is_null()) return;
-    EXPECT_TRUE(r["warnings"].empty()) << mc.name << ": llama.cpp warned: " << r["warnings"].dump();
+    // llama.cpp warns when it has to guess (a missing or unknown pre-tokenizer, token types).
+    for (const auto& wmsg : r["warnings"]) {
+        const std::string m = wmsg.get<std::string>();
+        std::printf("llama.cpp warning (%s): %s\n", mc.name.c_str(), m.c_str());
+        for (const char* bad : {"pre-tokenizer", "DEGRADED", "token type", "unknown"})
+            EXPECT_EQ(m.find(bad), std::string::npos) << mc.name << ": " << m;
+    }
     const auto ll = toIds(r["tokens"]);
     const bool addBos = r["addBos"].get<bool>();
     ASSERT_EQ(ll.size(), texts.size());
