@@ -46,19 +46,12 @@ if ((job.prompts ?? []).length > 0) {
     for (const prompt of job.prompts) {
         const sequence = context.getSequence();
         const generated = [];
-        const steps = job.steps ?? 32;
-        // temperature 0 is greedy (argmax); repeatPenalty is on by default and must be off.
-        // evaluate() ends at an end-of-generation token; feed it back to continue past it, as
-        // the comparison is token for token over a fixed number of steps.
-        let input = prompt;
-        while (generated.length < steps) {
-            const before = generated.length;
-            for await (const token of sequence.evaluate(input, {temperature: 0, repeatPenalty: false})) {
-                generated.push(token);
-                if (generated.length >= steps) break;
-            }
-            if (generated.length === before) break;
-            input = [generated[generated.length - 1]];
+        // temperature 0 is greedy (argmax); repeatPenalty is on by default and must be off;
+        // yieldEogToken keeps going past an end-of-generation token, as the comparison is token
+        // for token over a fixed number of steps.
+        for await (const token of sequence.evaluate(prompt, {temperature: 0, repeatPenalty: false, yieldEogToken: true})) {
+            generated.push(token);
+            if (generated.length >= (job.steps ?? 32)) break;
         }
         out.generated.push(generated);
         sequence.dispose();
