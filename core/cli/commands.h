@@ -25,6 +25,7 @@ int cmdTrain(const std::vector<std::string>& args);
 int cmdTokenize(const std::vector<std::string>& args);
 int cmdGenerate(const std::vector<std::string>& args);
 int cmdMerge(const std::vector<std::string>& args);
+int cmdExportGguf(const std::vector<std::string>& args);
 int cmdLogits(const std::vector<std::string>& args);
 int cmdDataset(const std::vector<std::string>& args);
 int cmdEstimate(const std::vector<std::string>& args);

@@ -4,6 +4,12 @@
 // peft::loadAdapter, a merged model whose logits equal base+adapter, and a run report.
 #include <QtTest>
 
+#include <QComboBox>
+#include <QLineEdit>
+#include <QPlainTextEdit>
+#include <QProgressBar>
+
+#include <filesystem>
 #include <fstream>
 
 #include "core/model/generate.h"
@@ -12,6 +18,7 @@
 #include "core/tokenizer/tokenizer.h"
 #include "core/train/trainer.h"
 #include "ui/pages/evaluate_page.h"
+#include "core/export/gguf_export.h"
 #include "ui/pages/export_page.h"
 #include "ui/project_state.h"
 #include "ui/run_export.h"
@@ -166,6 +173,48 @@ private Q_SLOTS:
         const QString card = QString::fromUtf8(readme.readAll());
         QVERIFY(card.contains(QStringLiteral("PeftModel.from_pretrained")));
         QVERIFY(card.contains(QStringLiteral("Eval loss")));
+    }
+
+    void ggufExportWritesTheFileTheModelfileAndShowsCommands() {
+        ProjectState state;
+        for (const char* k : {"model", "dataset", "method", "training", "output_dir"}) state.setSection(k, m_cfg[k]);
+        ExportPage page(&state);
+        auto* type = page.findChild<QComboBox*>(QStringLiteral("ggufType"));
+        QVERIFY(type);
+        type->setCurrentIndex(type->findData(QStringLiteral("q8_0")));
+        const quint64 expected = peft::gguf::expectedGgufBytes(m_model, peft::gguf::TensorType::Q8_0);
+        QVERIFY2(page.ggufSizeText().startsWith(QStringLiteral("expected file size")), qPrintable(page.ggufSizeText()));
+        QVERIFY(page.ggufPath().endsWith(QStringLiteral("run/export/run.gguf")));
+        const QString cmds = page.findChild<QPlainTextEdit*>(QStringLiteral("ggufCommands"))->toPlainText();
+        QVERIFY2(cmds.contains(QStringLiteral("ollama create run -f Modelfile")), qPrintable(cmds));
+        QVERIFY2(cmds.contains(QStringLiteral("llama-cli -m \"run.gguf\"")), qPrintable(cmds));
+        QSignalSpy ok(&page, &ExportPage::ggufExported);
+        QSignalSpy bad(&page, &ExportPage::ggufFailed);
+        page.exportGgufNow();
+        QVERIFY(page.isExportingGguf());
+        QTRY_VERIFY_WITH_TIMEOUT(ok.count() + bad.count() == 1, 120000);
+        if (bad.count()) QFAIL(qPrintable(bad.first().first().toString()));
+        QCOMPARE(quint64(QFileInfo(page.ggufPath()).size()), expected);
+        QCOMPARE(page.findChild<QProgressBar*>(QStringLiteral("ggufProgress"))->value(), 1000);
+        QVERIFY(QFileInfo::exists(QFileInfo(page.ggufPath()).dir().filePath(QStringLiteral("Modelfile"))));
+        QVERIFY(QFile::remove(page.ggufPath()));
+    }
+
+    void ggufCancelLeavesNoFile() {
+        ProjectState state;
+        for (const char* k : {"model", "dataset", "method", "training", "output_dir"}) state.setSection(k, m_cfg[k]);
+        state.setSection("output_dir", m_dir.filePath(QStringLiteral("run")).toStdString());
+        auto* page = new ExportPage(&state);
+        const QString dest = m_dir.filePath(QStringLiteral("gguf-cancel"));
+        page->findChild<QLineEdit*>(QStringLiteral("exportDir"))->setText(dest);
+        QSignalSpy bad(page, &ExportPage::ggufFailed);
+        page->exportGgufNow();
+        page->cancelGguf();
+        QCOMPARE(bad.count(), 1);
+        QVERIFY(!page->isExportingGguf());
+        delete page;  // joins the worker, which stops at its next check or removes what it wrote
+        QDir d(dest);
+        QCOMPARE(d.entryList(QDir::Files | QDir::Hidden).join(QLatin1Char(',')), QString());
     }
 
     void exportWithoutARunSaysSo() {

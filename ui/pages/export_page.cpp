@@ -4,6 +4,8 @@
 #include <QApplication>
 #include <QCheckBox>
 #include <QClipboard>
+#include <QComboBox>
+#include <QProgressBar>
 #include <QFileDialog>
 #include <QFontDatabase>
 #include <QFormLayout>
@@ -22,6 +24,8 @@
 #include <filesystem>
 #include <fstream>
 
+#include "core/export/gguf_export.h"
+#include "ui/background_task.h"
 #include "ui/metric_point.h"
 #include "ui/project_state.h"
 #include "ui/safe_names.h"
@@ -117,6 +121,73 @@ ExportPage::ExportPage(ProjectState* state, QWidget* parent)
     sl->addWidget(copy, 0, Qt::AlignRight);
     body()->addWidget(snip, 1);
 
+    // GGUF for llama.cpp / Ollama / LM Studio: the run's adapter merged into the base.
+    auto* gguf = new QGroupBox(tr("GGUF (llama.cpp / Ollama / LM Studio)"), this);
+    gguf->setObjectName(QStringLiteral("ggufBox"));
+    auto* gf = new QFormLayout(gguf);
+    auto* typeRow = new QHBoxLayout();
+    m_ggufType = new QComboBox(gguf);
+    m_ggufType->setObjectName(QStringLiteral("ggufType"));
+    m_ggufType->addItem(tr("F16 (half the fp32 size)"), QStringLiteral("f16"));
+    m_ggufType->addItem(tr("Q8_0 (8-bit, about a quarter)"), QStringLiteral("q8_0"));
+    m_ggufType->addItem(tr("BF16"), QStringLiteral("bf16"));
+    m_ggufType->addItem(tr("F32 (exact)"), QStringLiteral("f32"));
+    m_ggufType->setToolTip(tr("Tensor type of the weight matrices; norms and other 1-D tensors stay F32."));
+    m_ggufSize = new QLabel(gguf);
+    m_ggufSize->setObjectName(QStringLiteral("ggufSize"));
+    typeRow->addWidget(m_ggufType);
+    typeRow->addWidget(m_ggufSize, 1);
+    gf->addRow(tr("T&ype:"), typeRow);
+    auto* runRow = new QHBoxLayout();
+    m_ggufExport = new QPushButton(tr("Export &GGUF"), gguf);
+    m_ggufExport->setObjectName(QStringLiteral("ggufExport"));
+    m_ggufExport->setToolTip(tr("Merge the run's adapter into the base model and write <run name>.gguf and an Ollama "
+                                "Modelfile into the export folder."));
+    m_ggufProgress = new QProgressBar(gguf);
+    m_ggufProgress->setObjectName(QStringLiteral("ggufProgress"));
+    m_ggufProgress->setRange(0, 1000);
+    m_ggufProgress->setValue(0);
+    m_ggufProgress->setTextVisible(false);
+    m_ggufCancel = new QPushButton(tr("Cance&l"), gguf);
+    m_ggufCancel->setObjectName(QStringLiteral("ggufCancel"));
+    m_ggufCancel->setEnabled(false);
+    runRow->addWidget(m_ggufExport);
+    runRow->addWidget(m_ggufProgress, 1);
+    runRow->addWidget(m_ggufCancel);
+    gf->addRow(QString(), runRow);
+    m_ggufCommands = new QPlainTextEdit(gguf);
+    m_ggufCommands->setObjectName(QStringLiteral("ggufCommands"));
+    m_ggufCommands->setReadOnly(true);
+    m_ggufCommands->setFont(QFontDatabase::systemFont(QFontDatabase::FixedFont));
+    m_ggufCommands->setMaximumHeight(92);
+    auto* cmdRow = new QHBoxLayout();
+    cmdRow->addWidget(m_ggufCommands, 1);
+    auto* copyCmds = new QPushButton(tr("Cop&y"), gguf);
+    cmdRow->addWidget(copyCmds, 0, Qt::AlignTop);
+    gf->addRow(tr("Run it:"), cmdRow);
+    body()->addWidget(gguf);
+    m_ggufTask = new BackgroundTask(this);
+    connect(copyCmds, &QPushButton::clicked, this, [this] { QApplication::clipboard()->setText(m_ggufCommands->toPlainText()); });
+    connect(m_ggufExport, &QPushButton::clicked, this, &ExportPage::exportGgufNow);
+    connect(m_ggufCancel, &QPushButton::clicked, this, &ExportPage::cancelGguf);
+    connect(m_ggufType, &QComboBox::currentIndexChanged, this, [this] { refresh(); });
+    connect(m_ggufTask, &BackgroundTask::progress, this, [this](const QString&, double f) {
+        if (f >= 0) m_ggufProgress->setValue(static_cast<int>(f * 1000));
+    });
+    connect(m_ggufTask, &BackgroundTask::failed, this, [this](const QString& msg) {
+        banner()->showError(msg);
+        Q_EMIT ggufFailed(msg);
+    });
+    connect(m_ggufTask, &BackgroundTask::cancelled, this, [this] {
+        banner()->showWarning(tr("GGUF export cancelled; no file was written."));
+        Q_EMIT ggufFailed(tr("cancelled"));
+    });
+    connect(m_ggufTask, &BackgroundTask::finished, this, [this] {
+        m_ggufExport->setEnabled(true);
+        m_ggufCancel->setEnabled(false);
+        m_ggufType->setEnabled(true);
+    });
+
     connect(browse, &QPushButton::clicked, this, [this] {
         const QString d = QFileDialog::getExistingDirectory(this, tr("Run folder"), m_outDir->text());
         if (!d.isEmpty()) {
@@ -211,10 +282,109 @@ QString ExportPage::pythonSnippet() const {
              m_adapter && m_adapter->isChecked() ? QDir(exportDir()).filePath(QStringLiteral("adapter")) : out + QStringLiteral("/adapter"));
 }
 
+namespace {
+QString humanBytes(quint64 b) {
+    if (b >= (1ull << 30)) return QStringLiteral("%1 GiB").arg(b / double(1ull << 30), 0, 'f', 2);
+    if (b >= (1ull << 20)) return QStringLiteral("%1 MiB").arg(b / double(1ull << 20), 0, 'f', 1);
+    return QStringLiteral("%1 KiB").arg(b / 1024.0, 0, 'f', 1);
+}
+
+// The model a GGUF export starts from: a full fine-tuning run's own folder, else the base.
+std::string ggufSourceModel(const std::string& base, const QString& runDir) {
+    const QString adapter = QDir(runDir).filePath(QStringLiteral("adapter"));
+    if (QFileInfo::exists(QDir(adapter).filePath(QStringLiteral("config.json"))) &&
+        !QFileInfo::exists(QDir(adapter).filePath(QStringLiteral("adapter_config.json"))))
+        return adapter.toStdString();
+    return base;
+}
+}  // namespace
+
+QString ExportPage::ggufPath() const {
+    QString name = QFileInfo(m_outDir->text()).fileName();
+    if (name.isEmpty()) name = QStringLiteral("model");
+    return QDir(exportDir()).filePath(name + QStringLiteral(".gguf"));
+}
+
+QString ExportPage::ggufCommands() const {
+    const QString path = ggufPath();
+    const QString name = QFileInfo(path).completeBaseName().toLower();
+    const QString dir = QFileInfo(path).absolutePath();
+    return QStringLiteral("cd \"%1\"\nollama create %2 -f Modelfile && ollama run %2\nllama-cli -m \"%3\" -cnv")
+        .arg(dir, name, QFileInfo(path).fileName());
+}
+
+QString ExportPage::ggufSizeText() const { return m_sizeText; }
+
+bool ExportPage::isExportingGguf() const { return m_ggufTask->isRunning(); }
+
+void ExportPage::cancelGguf() { m_ggufTask->cancel(); }
+
+void ExportPage::exportGgufNow() {
+    if (m_ggufTask->isRunning()) return;
+    banner()->clear();
+    gguf::ExportOptions o;
+    const std::string base = state()->runConfig().value("model", std::string());
+    const QString runDir = m_outDir->text();
+    const std::string src = ggufSourceModel(base, runDir);
+    o.modelDir = base;
+    const QString adapter = QDir(runDir).filePath(QStringLiteral("adapter"));
+    if (src != base) o.adapterDir = src;  // a full run exports its own model folder
+    else if (QFileInfo::exists(QDir(adapter).filePath(QStringLiteral("adapter_config.json")))) o.adapterDir = adapter.toStdString();
+    o.outPath = ggufPath().toStdString();
+    o.type = gguf::parseTensorType(m_ggufType->currentData().toString().toStdString());
+    o.modelfile = true;
+    QDir().mkpath(exportDir());
+    m_ggufExport->setEnabled(false);
+    m_ggufCancel->setEnabled(true);
+    m_ggufType->setEnabled(false);
+    m_ggufProgress->setValue(0);
+    const QString path = ggufPath();
+    m_ggufTask->start(tr("Writing GGUF"), [o, path, this](const TaskContext& ctx) mutable -> BackgroundTask::Apply {
+        o.cancel = ctx.stopFlag();
+        o.progress = [&ctx](uint64_t done, uint64_t total) {
+            ctx.progress(QObject::tr("Writing GGUF"), total ? double(done) / double(total) : 1.0);
+        };
+        const gguf::ExportResult r = gguf::exportGguf(o);
+        if (ctx.cancelled()) {
+            // Cancel came after the last tensor: a cancelled export still leaves nothing behind.
+            std::error_code ec;
+            std::filesystem::remove(r.path, ec);
+            if (!r.modelfilePath.empty()) std::filesystem::remove(r.modelfilePath, ec);
+            return {};
+        }
+        const quint64 bytes = r.bytes;
+        return [this, path, bytes] {
+            m_ggufProgress->setValue(1000);
+            banner()->showInfo(tr("Wrote <b>%1</b> (%2) and a Modelfile beside it.")
+                                   .arg(path.toHtmlEscaped(), humanBytes(bytes)));
+            Q_EMIT ggufExported(path);
+        };
+    });
+}
+
 void ExportPage::refresh() {
     const QString out = QString::fromStdString(state()->runConfig().value("output_dir", std::string()));
     if (!m_outDir->hasFocus()) m_outDir->setText(out);
     m_snippet->setPlainText(pythonSnippet());
+    m_ggufCommands->setPlainText(ggufCommands());
+    // Expected size from config.json, tokenizer.json and the safetensors headers (no weights).
+    const std::string src = ggufSourceModel(state()->runConfig().value("model", std::string()), m_outDir->text());
+    const QString type = m_ggufType->currentData().toString();
+    const QString key = QString::fromStdString(src) + QLatin1Char('|') + type;
+    if (key != m_sizeKey) {
+        m_sizeKey = key;
+        try {
+            m_sizeText = src.empty() ? QString()
+                                     : tr("expected file size: %1")
+                                           .arg(humanBytes(gguf::expectedGgufBytes(src, gguf::parseTensorType(type.toStdString()))));
+        } catch (const std::exception& e) {
+            m_sizeText = tr("cannot export: %1").arg(QString::fromStdString(e.what()));
+        }
+        m_ggufSize->setText(m_sizeText);
+        m_ggufSize->setToolTip(m_sizeText);
+        m_ggufSize->setWordWrap(true);
+    }
+    m_ggufExport->setEnabled(!src.empty() && !m_ggufTask->isRunning() && !m_sizeText.startsWith(tr("cannot")));
 }
 
 }  // namespace peft::ui

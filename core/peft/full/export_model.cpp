@@ -11,8 +11,7 @@ namespace peft {
 
 namespace fs = std::filesystem;
 
-void exportModelFolder(const CausalLMImpl& model, const std::string& srcDir, const std::string& outDir) {
-    fs::create_directories(outDir);
+std::vector<std::pair<std::string, torch::Tensor>> exportTensors(const CausalLMImpl& model) {
     std::vector<std::pair<std::string, torch::Tensor>> tensors;
     std::map<std::string, Linear> quantised;
     for (const auto& [path, lin] : model.linears())
@@ -29,6 +28,12 @@ void exportModelFolder(const CausalLMImpl& model, const std::string& srcDir, con
         }
         tensors.emplace_back(n, t.to(torch::kCPU));
     }
+    return tensors;
+}
+
+void exportModelFolder(const CausalLMImpl& model, const std::string& srcDir, const std::string& outDir) {
+    fs::create_directories(outDir);
+    const auto tensors = exportTensors(model);
     saveSafetensors((fs::path(outDir) / "model.safetensors").string(), tensors, {{"format", "pt"}});
     nlohmann::json cfg = model.config().raw;
     if (!cfg.is_object()) fail(outDir, "the model has no config.json contents to export", "Load it from a folder.");

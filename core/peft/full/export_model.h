@@ -12,4 +12,8 @@ namespace peft {
 // written dequantised. srcDir (may be empty) supplies tokenizer and generation files.
 void exportModelFolder(const CausalLMImpl& model, const std::string& srcDir, const std::string& outDir);
 
+// The model's weights under Hugging Face names as exportModelFolder writes them (dense, CPU,
+// GPT-2 Conv1D [in,out]; tied lm_head absent). GGUF export reads the same list.
+std::vector<std::pair<std::string, torch::Tensor>> exportTensors(const CausalLMImpl& model);
+
 }  // namespace peft

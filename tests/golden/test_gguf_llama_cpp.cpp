@@ -1,0 +1,381 @@
+// GGUF export checked by the real llama.cpp (node-llama-cpp 3.21.1, prebuilt CPU binaries, run by
+// tests/llama_cpp/run_llama.mjs): tokenisation of every tokenizer case, greedy continuations of the
+// F32 GGUF against our model, base + LoRA GGUF against the merged GGUF, F16/BF16/Q8_0 top-1
+// agreement with our fp32 model, and every bad input refused with no file written.
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+
+#include "core/export/gguf_export.h"
+#include "core/io/model_config.h"
+#include "core/model/loader.h"
+#include "core/peft/method.h"
+#include "core/tokenizer/tokenizer.h"
+#include "core/util/atomic_file.h"
+#include "core/util/error.h"
+#include "tests/test_util.h"
+
+using namespace peft;
+namespace fs = std::filesystem;
+using json = nlohmann::json;
+
+namespace {
+
+std::string sourceDir() {
+    const char* s = std::getenv("PEFT_SOURCE_DIR");
+    return s ? s : ".";
+}
+
+std::string nodeDir() { return sourceDir() + "/tests/llama_cpp"; }
+
+// Runs run_llama.mjs on one job. A missing install fails the test (CI must install it).
+json runLlama(const json& job, const test::TempDir& tmp, const std::string& tag) {
+    const std::string nm = nodeDir() + "/node_modules/node-llama-cpp/package.json";
+    if (!fs::exists(nm)) {
+        ADD_FAILURE() << "node-llama-cpp is not installed in " << nodeDir()
+                      << ": run `npm ci` there (packaging/test.sh does).";
+        return json();
+    }
+    const std::string jobPath = tmp.file(tag + "-job.json"), outPath = tmp.file(tag + "-out.json");
+    writeFileAtomic(jobPath, job.dump());
+    const std::string cmd = "cd '" + nodeDir() + "' && node run_llama.mjs '" + jobPath + "' '" + outPath + "' 2>&1";
+    FILE* p = popen(cmd.c_str(), "r");
+    std::string log;
+    char buf[4096];
+    size_t n;
+    while (p && (n = fread(buf, 1, sizeof buf, p)) > 0) log.append(buf, n);
+    const int status = p ? pclose(p) : -1;
+    if (!(WIFEXITED(status) && WEXITSTATUS(status) == 0) || !fs::exists(outPath)) {
+        ADD_FAILURE() << "llama.cpp run failed for " << tag << ":\n" << log;
+        return json();
+    }
+    return json::parse(readFile(outPath));
+}
+
+struct Greedy {
+    int agree = 0, ties = 0, total = 0;
+    std::string firstMismatch;
+};
+
+// Our model along llama.cpp's greedy path (teacher-forced): at each step, is llama.cpp's token our
+// argmax? Where our top two logits lie within 1e-3 the step is a tie and either token counts.
+Greedy checkAlong(CausalLMImpl& model, const std::vector<int64_t>& prompt, const std::vector<int64_t>& gen) {
+    Greedy g;
+    if (gen.empty()) return g;
+    std::vector<int64_t> full = prompt;
+    full.insert(full.end(), gen.begin(), gen.end() - 1);
+    torch::NoGradGuard ng;
+    torch::Tensor ids = torch::tensor(full, torch::kInt64).view({1, -1});
+    torch::Tensor logits = model.forward(ids).squeeze(0).to(torch::kFloat32);  // [T,V]
+    for (size_t k = 0; k < gen.size(); ++k) {
+        torch::Tensor row = logits[static_cast<int64_t>(prompt.size() - 1 + k)];
+        auto top = row.topk(2);
+        const int64_t best = std::get<1>(top)[0].item<int64_t>();
+        const double margin = (std::get<0>(top)[0] - std::get<0>(top)[1]).item<double>();
+        ++g.total;
+        if (best == gen[k]) ++g.agree;
+        else if (margin < 1e-3 && std::get<1>(top)[1].item<int64_t>() == gen[k]) ++g.ties;
+        else if (g.firstMismatch.empty())
+            g.firstMismatch = "step " + std::to_string(k) + ": llama.cpp " + std::to_string(gen[k]) + ", ours " +
+                              std::to_string(best) + " (margin " + std::to_string(margin) + ")";
+    }
+    return g;
+}
+
+std::vector<std::vector<int64_t>> toIds(const json& j) {
+    std::vector<std::vector<int64_t>> out;
+    for (const auto& row : j) out.push_back(row.get<std::vector<int64_t>>());
+    return out;
+}
+
+gguf::ExportResult exportTo(const std::string& model, const std::string& adapter, const std::string& out,
+                            gguf::TensorType type, bool loraOnly = false) {
+    gguf::ExportOptions o;
+    o.modelDir = model;
+    o.adapterDir = adapter;
+    o.outPath = out;
+    o.type = type;
+    o.loraOnly = loraOnly;
+    return gguf::exportGguf(o);
+}
+
+struct ModelCase {
+    std::string name;
+    std::string dir;
+    std::string tokCases;               // tokenizer_cases.json whose texts are tokenised
+    bool casesAreThisTokenizer = false;  // the cases' ids were made by this very tokenizer.json
+    std::vector<std::string> loras;     // LoRA adapter folders
+};
+
+// A LoRA for the demo model with every per-module scale path: rsLoRA, rank_pattern, alpha_pattern.
+std::string makeDemoLora(const test::TempDir& tmp) {
+    const std::string model = sourceDir() + "/resources/demo/model";
+    auto loaded = loadModel(model);
+    json cfg = {{"peft_type", "LORA"}, {"task_type", "CAUSAL_LM"}, {"r", 8}, {"lora_alpha", 16},
+                {"use_rslora", true}, {"lora_dropout", 0.0},
+                {"target_modules", {"q_proj", "k_proj", "v_proj", "o_proj", "gate_proj", "up_proj", "down_proj"}},
+                {"rank_pattern", {{"q_proj", 4}, {"down_proj", 2}}}, {"alpha_pattern", {{"v_proj", 40}}},
+                {"base_model_name_or_path", model}};
+    Adapter ad = attachAdapter(*loaded.model, cfg);
+    torch::manual_seed(5);
+    {
+        torch::NoGradGuard ng;
+        for (auto& [n, t] : ad.method->trainable()) t.copy_(torch::randn(t.sizes()) * 0.08);
+    }
+    const std::string dir = tmp.file("demo-lora");
+    saveAdapter(ad, dir);
+    return dir;
+}
+
+std::vector<std::string> promptsFor(const std::string& name) {
+    std::vector<std::string> p = {"Hello world", "In the beginning the", "LoRA adapters reduce 12345"};
+    if (name == "demo") p.push_back("<|im_start|>user\nWhich book tells of the flood?<|im_end|>\n<|im_start|>assistant\n");
+    return p;
+}
+
+void runModelCase(const ModelCase& mc) {
+    test::TempDir tmp;
+    auto tok = Tokenizer::load(mc.dir);
+    auto loaded = loadModel(mc.dir);
+    CausalLMImpl& model = *loaded.model;
+
+    // F32 GGUF: tokenisation of every case and greedy continuations.
+    const std::string f32 = tmp.file("f32.gguf");
+    exportTo(mc.dir, "", f32, gguf::TensorType::F32);
+    const json cases = readJsonFile(mc.tokCases);
+    std::vector<std::string> texts;
+    for (const auto& c : cases) texts.push_back(c.at("text").get<std::string>());
+    std::vector<std::vector<int64_t>> prompts;
+    for (const auto& t : promptsFor(mc.name)) prompts.push_back(tok->encode(t, true));
+    json r = runLlama({{"model", f32}, {"texts", texts}, {"prompts", prompts}, {"steps", 32}}, tmp, "f32");
+    if (r.is_null()) return;
+    // llama.cpp warns when it has to guess (a missing or unknown pre-tokenizer, token types).
+    for (const auto& wmsg : r["warnings"]) {
+        const std::string m = wmsg.get<std::string>();
+        std::printf("llama.cpp warning (%s): %s\n", mc.name.c_str(), m.c_str());
+        for (const char* bad : {"pre-tokenizer", "DEGRADED", "token type", "unknown"})
+            EXPECT_EQ(m.find(bad), std::string::npos) << mc.name << ": " << m;
+    }
+    const auto ll = toIds(r["tokens"]);
+    const bool addBos = r["addBos"].get<bool>();
+    ASSERT_EQ(ll.size(), texts.size());
+    for (size_t i = 0; i < texts.size(); ++i) {
+        std::vector<int64_t> expect = tok->encode(texts[i], true);
+        if (mc.casesAreThisTokenizer) ASSERT_EQ(expect, cases[i]["ids"].get<std::vector<int64_t>>()) << texts[i];
+        std::vector<int64_t> got = ll[i];
+        if (addBos) got.insert(got.begin(), r["bos"].get<int64_t>());
+        EXPECT_EQ(got, expect) << mc.name << ": llama.cpp tokenised " << json(texts[i]).dump() << " differently";
+    }
+    const auto gen = toIds(r["generated"]);
+    ASSERT_EQ(gen.size(), prompts.size());
+    for (size_t i = 0; i < prompts.size(); ++i) {
+        ASSERT_EQ(gen[i].size(), 32u);
+        Greedy g = checkAlong(model, prompts[i], gen[i]);
+        EXPECT_EQ(g.agree + g.ties, g.total) << mc.name << " F32 prompt " << i << ": " << g.firstMismatch;
+    }
+
+    // F16 / BF16 / Q8_0: top-1 agreement with our fp32 model along llama.cpp's own path.
+    for (auto [tname, t] : {std::pair{"f16", gguf::TensorType::F16}, std::pair{"bf16", gguf::TensorType::BF16},
+                            std::pair{"q8_0", gguf::TensorType::Q8_0}}) {
+        const std::string path = tmp.file(std::string(tname) + ".gguf");
+        const auto res = exportTo(mc.dir, "", path, t);
+        EXPECT_EQ(res.bytes, fs::file_size(path));
+        EXPECT_EQ(res.bytes, gguf::expectedGgufBytes(mc.dir, t)) << "the GUI's expected size must be exact";
+        json q = runLlama({{"model", path}, {"prompts", prompts}, {"steps", 32}}, tmp, tname);
+        if (q.is_null()) return;
+        int agree = 0, total = 0;
+        const auto qg = toIds(q["generated"]);
+        for (size_t i = 0; i < prompts.size(); ++i) {
+            Greedy g = checkAlong(model, prompts[i], qg[i]);
+            agree += g.agree + g.ties;
+            total += g.total;
+        }
+        const double rate = static_cast<double>(agree) / total;
+        std::printf("GGUF top-1 agreement %s %s: %d/%d = %.4f (%llu bytes)\n", mc.name.c_str(), tname, agree, total,
+                    rate, static_cast<unsigned long long>(res.bytes));
+        EXPECT_GE(rate, 0.95) << mc.name << " " << tname;
+    }
+
+    // LoRA: base GGUF + LoRA GGUF in llama.cpp == merged GGUF, and both follow our adapted model.
+    for (const auto& lora : mc.loras) {
+        const std::string tag = fs::path(lora).filename().string();
+        const std::string lpath = tmp.file(tag + "-lora.gguf"), mpath = tmp.file(tag + "-merged.gguf");
+        const auto lres = exportTo(mc.dir, lora, lpath, gguf::TensorType::F32, true);
+        std::printf("GGUF LoRA %s %s: %s\n", mc.name.c_str(), tag.c_str(), lres.loraScaleNote.c_str());
+        exportTo(mc.dir, lora, mpath, gguf::TensorType::F32);
+        json a = runLlama({{"model", f32}, {"lora", lpath}, {"prompts", prompts}, {"steps", 32}}, tmp, tag + "-a");
+        json b = runLlama({{"model", mpath}, {"prompts", prompts}, {"steps", 32}}, tmp, tag + "-b");
+        if (a.is_null() || b.is_null()) return;
+        auto withLora = loadModel(mc.dir);
+        Adapter ad = loadAdapter(*withLora.model, lora);
+        const auto ga = toIds(a["generated"]), gb = toIds(b["generated"]);
+        bool changed = false;
+        for (size_t i = 0; i < prompts.size(); ++i) {
+            changed = changed || ga[i] != gen[i];
+            Greedy g1 = checkAlong(*withLora.model, prompts[i], ga[i]);
+            EXPECT_EQ(g1.agree + g1.ties, g1.total) << mc.name << " " << tag << " base+LoRA GGUF prompt " << i << ": " << g1.firstMismatch;
+            Greedy g2 = checkAlong(*withLora.model, prompts[i], gb[i]);
+            EXPECT_EQ(g2.agree + g2.ties, g2.total) << mc.name << " " << tag << " merged GGUF prompt " << i << ": " << g2.firstMismatch;
+            if (g1.ties == 0 && g2.ties == 0) EXPECT_EQ(ga[i], gb[i]) << mc.name << " " << tag << " prompt " << i;
+        }
+        // On a random tiny model a small LoRA may leave every greedy token as it was; then the
+        // comparison above cannot tell an applied adapter from an ignored one. Say so.
+        std::printf("GGUF LoRA %s %s: greedy tokens %s by the adapter\n", mc.name.c_str(), tag.c_str(),
+                    changed ? "changed" : "NOT changed");
+    }
+}
+
+TEST(GgufLlamaCpp, TinyGpt2) {
+    runModelCase({"tiny-gpt2", test::fixture("tiny-gpt2/base"), test::fixture("tokenizers/bytelevel/tokenizer_cases.json"),
+                  true, {test::fixture("tiny-gpt2/adapters/lora-qv-r4")}});
+}
+
+TEST(GgufLlamaCpp, TinyLlama) {
+    runModelCase({"tiny-llama", test::fixture("tiny-llama/base"), test::fixture("tokenizers/metaspace/tokenizer_cases.json"),
+                  true, {test::fixture("tiny-llama/adapters/lora-qv-r4"), test::fixture("tiny-llama/adapters/lora-all-r8-rslora")}});
+}
+
+TEST(GgufLlamaCpp, TinyLlama3Rope) {
+    runModelCase({"tiny-llama3-rope", test::fixture("tiny-llama3-rope/base"),
+                  test::fixture("tokenizers/metaspace/tokenizer_cases.json"), true,
+                  {test::fixture("tiny-llama3-rope/adapters/lora-all-r4")}});
+}
+
+TEST(GgufLlamaCpp, DemoModel) {
+    test::TempDir tmp;
+    runModelCase({"demo", sourceDir() + "/resources/demo/model", test::fixture("tokenizers/bytelevel/tokenizer_cases.json"),
+                  false, {makeDemoLora(tmp)}});
+}
+
+// DoRA and (IA)3 merge into the weights; the merged GGUF follows our unmerged adapted model.
+TEST(GgufLlamaCpp, MergedDoraAndIa3) {
+    test::TempDir tmp;
+    const std::string base = test::fixture("tiny-llama/base");
+    auto tok = Tokenizer::load(base);
+    std::vector<std::vector<int64_t>> prompts;
+    for (const auto& t : promptsFor("tiny-llama")) prompts.push_back(tok->encode(t, true));
+    for (const char* name : {"dora-qv-r4", "ia3"}) {
+        const std::string adapter = test::fixture(std::string("tiny-llama/adapters/") + name);
+        const std::string out = tmp.file(std::string(name) + ".gguf");
+        exportTo(base, adapter, out, gguf::TensorType::F32);
+        json r = runLlama({{"model", out}, {"prompts", prompts}, {"steps", 32}}, tmp, name);
+        if (r.is_null()) return;
+        auto loaded = loadModel(base);
+        Adapter ad = loadAdapter(*loaded.model, adapter);
+        const auto gen = toIds(r["generated"]);
+        for (size_t i = 0; i < prompts.size(); ++i) {
+            Greedy g = checkAlong(*loaded.model, prompts[i], gen[i]);
+            EXPECT_EQ(g.agree + g.ties, g.total) << name << " prompt " << i << ": " << g.firstMismatch;
+        }
+    }
+}
+
+// --- bad input: a clear error naming the problem, a non-zero exit, and no file ---------------
+
+std::string q(const std::string& s) { return "'" + s + "'"; }
+
+void expectRefused(const std::string& args, const std::string& out, const std::vector<std::string>& mentions) {
+    test::CliResult r = test::runCli("export-gguf " + args + " --out " + q(out));
+    EXPECT_NE(r.rc, 0) << r.out;
+    for (const auto& m : mentions) EXPECT_NE(r.out.find(m), std::string::npos) << "expected '" << m << "' in: " << r.out;
+    EXPECT_FALSE(fs::exists(out)) << out;
+    if (fs::is_directory(fs::path(out).parent_path()))
+        for (const auto& e : fs::directory_iterator(fs::path(out).parent_path()))
+            EXPECT_EQ(e.path().filename().string().find(".tmp-"), std::string::npos) << "left behind: " << e.path();
+}
+
+// A copy of a model folder (weights linked) with one file replaced or removed.
+std::string modelVariant(const test::TempDir& tmp, const std::string& src, const std::string& name,
+                         const std::string& file, const std::string* content) {
+    const fs::path dir = tmp.file(name);
+    fs::create_directories(dir);
+    for (const auto& e : fs::directory_iterator(src)) {
+        const std::string f = e.path().filename().string();
+        if (f == file) continue;
+        if (f == "model.safetensors") fs::create_symlink(fs::absolute(e.path()), dir / f);
+        else fs::copy_file(e.path(), dir / f);
+    }
+    if (content) writeFileAtomic((dir / file).string(), *content);
+    return dir.string();
+}
+
+TEST(GgufExportErrors, EachBadInputIsRefusedWithNoFile) {
+    test::TempDir tmp;
+    const std::string outDir = tmp.file("out");
+    fs::create_directories(outDir);
+    const std::string out = outDir + "/x.gguf";
+
+    // An architecture llama.cpp's tables here lack.
+    json cfg = readJsonFile(test::fixture("tiny-gpt2/base/config.json"));
+    cfg["model_type"] = "gptj";
+    const std::string cfgText = cfg.dump(2);
+    const std::string unsupported = modelVariant(tmp, test::fixture("tiny-gpt2/base"), "gptj", "config.json", &cfgText);
+    expectRefused("--model " + q(unsupported), out, {"gptj", "cannot be exported to GGUF", "gpt2, llama"});
+
+    // A byte-level BPE whose split regex llama.cpp does not know.
+    json tj = readJsonFile(test::fixture("tiny-gpt2/base/tokenizer.json"));
+    tj["pre_tokenizer"] = {{"type", "Sequence"},
+                           {"pretokenizers",
+                            {{{"type", "Split"}, {"pattern", {{"Regex", "\\p{L}+|[^\\p{L}]+"}}}, {"behavior", "Isolated"}, {"invert", false}},
+                             {{"type", "ByteLevel"}, {"add_prefix_space", false}, {"trim_offsets", true}, {"use_regex", false}}}}};
+    const std::string tjText = tj.dump();
+    const std::string oddRegex = modelVariant(tmp, test::fixture("tiny-gpt2/base"), "regex", "tokenizer.json", &tjText);
+    expectRefused("--model " + q(oddRegex), out, {"\\\\p{L}+|[^\\\\p{L}]+", "llama.cpp"});
+
+    // Prompt tuning cannot become a llama.cpp LoRA (nor merge).
+    expectRefused("--model " + q(test::fixture("tiny-llama/base")) + " --adapter " +
+                      q(test::fixture("tiny-llama/adapters/prompt-tuning-5")) + " --lora-only",
+                  out, {"PROMPT_TUNING", "not LoRA"});
+    expectRefused("--model " + q(test::fixture("tiny-llama/base")) + " --adapter " +
+                      q(test::fixture("tiny-llama/adapters/prompt-tuning-5")),
+                  out, {"PROMPT_TUNING", "cannot be merged"});
+    // DoRA as a LoRA-only file: points to the merged export.
+    expectRefused("--model " + q(test::fixture("tiny-llama/base")) + " --adapter " +
+                      q(test::fixture("tiny-llama/adapters/dora-qv-r4")) + " --lora-only",
+                  out, {"DoRA", "drop --lora-only"});
+
+    // No tokenizer.json.
+    const std::string noTok = modelVariant(tmp, test::fixture("tiny-llama/base"), "notok", "tokenizer.json", nullptr);
+    expectRefused("--model " + q(noTok), out, {"tokenizer.json", "not found"});
+
+    // An output folder that cannot be written: read-only for a normal user; for root (who may
+    // write anywhere) a path whose "folder" is a file.
+    const std::string ro = tmp.file("ro");
+    fs::create_directories(ro);
+    fs::permissions(ro, fs::perms::owner_read | fs::perms::owner_exec);
+    const bool root = ::geteuid() == 0;
+    const std::string blocked = root ? tmp.file("afile") + "/x.gguf" : ro + "/x.gguf";
+    if (root) writeFileAtomic(tmp.file("afile"), "x");
+    expectRefused("--model " + q(test::fixture("tiny-llama/base")), blocked,
+                  {root ? "does not exist" : "not writable"});
+    fs::permissions(ro, fs::perms::owner_all);
+
+    // Unknown type.
+    expectRefused("--model " + q(test::fixture("tiny-llama/base")) + " --type q4_k", out, {"q4_k", "f32, f16, bf16 or q8_0"});
+}
+
+TEST(GgufExportErrors, ModelfileForLoraAndModel) {
+    test::TempDir tmp;
+    const std::string demo = sourceDir() + "/resources/demo/model";
+    test::CliResult r = test::runCli("export-gguf --model " + q(demo) + " --out " + q(tmp.file("demo.gguf")) +
+                                     " --type q8_0 --modelfile --quiet");
+    ASSERT_EQ(r.rc, 0) << r.out;
+    const std::string mf = readFile(tmp.file("Modelfile"));
+    EXPECT_NE(mf.find("FROM ./demo.gguf\n"), std::string::npos) << mf;
+    EXPECT_NE(mf.find("TEMPLATE \"\"\"{{- range .Messages }}<|im_start|>{{ .Role }}\n"), std::string::npos) << mf;
+    EXPECT_NE(mf.find("PARAMETER stop \"<|im_end|>\""), std::string::npos) << mf;
+    EXPECT_EQ(mf.find("ADAPTER"), std::string::npos) << mf;
+    test::TempDir tmp2;
+    r = test::runCli("export-gguf --model " + q(test::fixture("tiny-llama/base")) + " --adapter " +
+                     q(test::fixture("tiny-llama/adapters/lora-qv-r4")) + " --lora-only --modelfile --from ./base.gguf --out " +
+                     q(tmp2.file("lora.gguf")));
+    ASSERT_EQ(r.rc, 0) << r.out;
+    const std::string mf2 = readFile(tmp2.file("Modelfile"));
+    EXPECT_NE(mf2.find("FROM ./base.gguf\nADAPTER ./lora.gguf\n"), std::string::npos) << mf2;
+    EXPECT_NE(mf2.find("PARAMETER stop \"</s>\""), std::string::npos) << mf2;
+}
+
+}  // namespace
