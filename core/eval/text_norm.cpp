@@ -26,6 +26,29 @@ std::string toUtf8(const std::u32string& s) {
     return out;
 }
 
+std::u32string pyLower(const std::u32string& s) {
+    std::u32string out;
+    for (char32_t c : s) {
+        if ((c >= U'A' && c <= U'Z') || (c >= 0xC0 && c <= 0xDE && c != 0xD7) || (c >= 0x391 && c <= 0x3AB && c != 0x3A2) ||
+            (c >= 0x410 && c <= 0x42F)) {
+            c += 0x20;
+        } else if (c >= 0x400 && c <= 0x40F) {
+            c += 0x50;
+        } else if (c == 0x130) {
+            out.push_back(U'i');
+            c = 0x307;
+        } else if (c == 0x178) {
+            c = 0xFF;
+        } else if ((c >= 0x100 && c <= 0x137) || (c >= 0x14A && c <= 0x177)) {
+            c |= 1;  // pairs: even upper, odd lower
+        } else if ((c >= 0x139 && c <= 0x148) || (c >= 0x179 && c <= 0x17E)) {
+            if (c & 1) ++c;  // pairs: odd upper, even lower
+        }
+        out.push_back(c);
+    }
+    return out;
+}
+
 std::vector<std::string> pySplit(const std::string& s) {
     std::vector<std::string> out;
     std::u32string cur;
@@ -72,9 +95,7 @@ Normalization Normalization::parse(const std::string& spec, const std::string& w
 std::string normalizeAnswer(const std::string& s, const Normalization& n) {
     // The order of SQuAD's normalize_answer: lower, remove punctuation, remove articles, fix spaces.
     std::u32string t = codePoints(s);
-    if (n.lowercase)
-        for (auto& c : t)
-            if (c >= U'A' && c <= U'Z') c = c - U'A' + U'a';
+    if (n.lowercase) t = pyLower(t);
     if (n.punctuation) {
         std::u32string kept;
         for (char32_t c : t) {

@@ -15,5 +15,8 @@ std::string pyRstrip(const std::string& s);
 // Code points of s after replacing ill-formed UTF-8 by U+FFFD (as Python's errors="replace").
 std::u32string codePoints(const std::string& s);
 std::string toUtf8(const std::u32string& s);
+// Python's str.lower() for the scripts answers are mostly written in: ASCII, Latin-1, Latin
+// Extended-A, Greek and Cyrillic (others are returned unchanged; U+0130 maps to "i" + U+0307).
+std::u32string pyLower(const std::u32string& s);
 
 }  // namespace peft::eval

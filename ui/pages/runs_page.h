@@ -5,6 +5,8 @@
 
 #include <nlohmann/json.hpp>
 
+#include <map>
+#include <string>
 #include <vector>
 
 class QLineEdit;
@@ -22,6 +24,8 @@ struct RunRecord {
     double lastLoss = 0;
     double bestEval = 0;
     bool hasEval = false;
+    // <folder>/evaluation/report.json's aggregate metrics of the tuned side (else base), when present.
+    std::map<std::string, double> evalMetrics;
 };
 
 // Reads one run folder; throws PeftError when run.json is missing or invalid. Bad metrics
