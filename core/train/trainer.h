@@ -6,6 +6,7 @@
 
 #include <atomic>
 #include <functional>
+#include <map>
 #include <memory>
 #include <nlohmann/json.hpp>
 #include <optional>
@@ -20,6 +21,11 @@
 #include "core/train/run_config.h"
 
 namespace peft {
+
+class Tokenizer;
+namespace eval {
+struct EvalSet;
+}
 
 // One tokenised example (ids, labels with -100 where no loss is taken, or a class label).
 using Example = data::PreparedExample;
@@ -40,6 +46,7 @@ struct StepMetrics {
     double tokensPerS = 0;
     double elapsedS = 0;
     std::optional<double> evalLoss, evalPerplexity, evalAccuracy;
+    std::map<std::string, double> generation;  // training.generation_eval_every: metric -> value (gen_<metric>)
     nlohmann::json toJson() const;
 };
 
@@ -116,6 +123,11 @@ private:
     std::unique_ptr<data::Batcher> m_batcher;
     double m_elapsedBefore = 0;
     std::optional<double> m_bestEval;
+    // training.generation_eval_every: the tuned model's generation metrics on a fixed sample of
+    // the validation rows (built on first use).
+    std::map<std::string, double> generationEval();
+    std::shared_ptr<Tokenizer> m_genTok;
+    std::shared_ptr<eval::EvalSet> m_genSet;
     int64_t m_badEvals = 0;
     std::string m_lastCheckpoint;
     std::shared_ptr<void> m_logSink;

@@ -19,6 +19,7 @@
 #include "core/train/preflight.h"
 #include "core/train/run_config.h"
 #include "core/train/template_checks.h"
+#include "core/util/error.h"
 #include "tests/test_util.h"
 
 namespace fs = std::filesystem;

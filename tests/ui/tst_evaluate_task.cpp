@@ -14,6 +14,7 @@
 #include "core/eval/eval_report.h"
 #include "core/train/run_config.h"
 #include "core/train/trainer.h"
+#include "core/util/blas_tune.h"
 #include "ui/pages/evaluate_page.h"
 #include "ui/pages/runs_page.h"
 #include "ui/project_state.h"
@@ -41,6 +42,8 @@ class TstEvaluateTask : public QObject {
 private Q_SLOTS:
     void initTestCase() {
         QVERIFY(m_dir.isValid());
+        // The same OpenBLAS kernels as the peft-studio-cli this test compares with (bit-equal logits).
+        peft::tuneBlasKernels();
         peft::RunConfig rc = peft::RunConfig::load((demoDir() + QStringLiteral("/run.json")).toStdString());
         rc.outputDir = m_dir.filePath(QStringLiteral("runs/demo")).toStdString();
         rc.training.maxSteps = 4;

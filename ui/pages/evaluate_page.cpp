@@ -204,7 +204,7 @@ EvaluatePage::EvaluatePage(ProjectState* state, QWidget* parent)
         banner()->clear();
         showReport(*result);
         try {
-            const std::string out = state()->runConfig().value("output_dir", std::string());
+            const std::string out = this->state()->runConfig().value("output_dir", std::string());
             const std::string path = eval::runReportPath(out);
             std::filesystem::create_directories(std::filesystem::path(path).parent_path());
             eval::writeReport(*result, path, std::filesystem::path(path).replace_extension(".csv").string());
