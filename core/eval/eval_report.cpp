@@ -118,8 +118,8 @@ EvalReport EvalReport::fromJson(const nlohmann::json& j, const std::string& wher
         r.seconds = j.value("seconds", 0.0);
         r.aggregate = sideMapFrom(j.at("aggregate"));
         r.stderrs = sideMapFrom(j.value("stderr", nlohmann::json::object()));
-        for (auto it = j.value("classification", nlohmann::json::object()).begin();
-             it != j.value("classification", nlohmann::json::object()).end(); ++it) {
+        const nlohmann::json cls = j.value("classification", nlohmann::json::object());
+        for (auto it = cls.begin(); it != cls.end(); ++it) {
             ClassificationReport c;
             const auto& v = it.value();
             c.labels = v.at("labels").get<std::vector<std::string>>();

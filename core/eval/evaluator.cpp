@@ -211,7 +211,7 @@ EvalReport evaluateChoices(CausalLMImpl& model, const Tokenizer& tok, const Eval
             for (size_t q = start; q < end; ++q) {
                 std::vector<int64_t> all = reqs[q].context;
                 all.insert(all.end(), reqs[q].continuation.begin(), reqs[q].continuation.end());
-                if (static_cast<int64_t>(all.size()) > maxLen + 1)
+                if (maxLen != INT64_MAX && static_cast<int64_t>(all.size()) > maxLen + 1)
                     all.erase(all.begin(), all.end() - static_cast<std::ptrdiff_t>(maxLen + 1));
                 all.pop_back();
                 inputs.push_back(std::move(all));
