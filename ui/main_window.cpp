@@ -388,6 +388,7 @@ void MainWindow::openDemo(const QString& dir) {
         m_state->setSection("output_dir", run.toStdString());
         m_train->loadRunHistory(run);
         m_evaluate->loadRunMetrics();
+        m_evaluate->loadRunReport();  // its latest task evaluation (DIR/run/evaluation/report.json)
         QFile prompt(d.filePath(QStringLiteral("prompt.txt")));
         if (prompt.open(QIODevice::ReadOnly)) m_evaluate->setPrompt(QString::fromUtf8(prompt.readAll()).trimmed());
     }
@@ -428,6 +429,14 @@ QStringList MainWindow::saveScreenshots(const QString& dir) {
             while (m_evaluate->isGenerating() && t.elapsed() < 120000) {
                 QApplication::processEvents(QEventLoop::AllEvents, 50);
                 QThread::msleep(10);
+            }
+            // ...and the task evaluation's bars and rows (evaluated now when the run has none yet).
+            if (!m_evaluate->report()) {
+                m_evaluate->evaluateValidation();
+                while (m_evaluate->isEvaluating() && t.elapsed() < 600000) {
+                    QApplication::processEvents(QEventLoop::AllEvents, 50);
+                    QThread::msleep(10);
+                }
             }
         }
         QThread::msleep(150);  // let throttled chart replots land

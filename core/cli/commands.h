@@ -31,5 +31,6 @@ int cmdDataset(const std::vector<std::string>& args);
 int cmdEstimate(const std::vector<std::string>& args);
 int cmdRankModules(const std::vector<std::string>& args);
 int cmdBenchTrain(const std::vector<std::string>& args);
+int cmdEvaluate(const std::vector<std::string>& args);
 
 }  // namespace peft::cli

@@ -12,6 +12,7 @@
 #include "core/model/causal_lm.h"
 #include "core/data/dataset_config.h"
 #include "core/io/model_config.h"
+#include "core/train/template_checks.h"
 #include "core/util/error.h"
 #include "core/util/runtime_info.h"
 
@@ -88,11 +89,13 @@ PreflightReport preflight(const RunConfig& cfg, const std::string& deviceType) {
     } catch (const std::exception& e) {
         spdlog::debug("preflight: no memory estimate ({})", e.what());
         r.warnings = precisionWarnings(cfg.training.precision, deviceType, cpuHasFastBf16());
+        for (auto& w : templateWarnings(cfg)) r.warnings.push_back(std::move(w));
         return r;
     }
     r.availableBytes = gpu ? availableCudaMemory() : availableHostMemory();
     r.warnings = memoryWarnings(r.estimatedBytes, r.availableBytes, r.memoryKind);
     for (auto& w : precisionWarnings(cfg.training.precision, deviceType, cpuHasFastBf16())) r.warnings.push_back(std::move(w));
+    for (auto& w : templateWarnings(cfg)) r.warnings.push_back(std::move(w));  // chat template and end-of-sequence
     return r;
 }
 

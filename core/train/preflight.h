@@ -24,7 +24,8 @@ std::optional<uint64_t> availableHostMemory();
 std::optional<uint64_t> availableCudaMemory();
 
 // Estimates the run's peak memory and compares it with what is free on `deviceType` ("cpu" or
-// "cuda"). Warns when the estimate exceeds 90% of the free memory. Never throws for a bad config:
+// "cuda"). Warns when the estimate exceeds 90% of the free memory; adds the chat-template and
+// end-of-sequence warnings of template_checks.h. Never throws for a bad config:
 // the real setup reports those.
 PreflightReport preflight(const RunConfig& cfg, const std::string& deviceType);
 

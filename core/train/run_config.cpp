@@ -80,7 +80,7 @@ RunConfig RunConfig::fromJson(const json& j, const std::string& where) {
         checkKeys(t, {"epochs", "max_steps", "batch_size", "grad_accum", "lr", "weight_decay", "betas", "eps", "momentum",
                       "optimizer", "scheduler", "warmup_steps", "max_grad_norm", "seed", "shuffle", "precision",
                       "eval_every", "save_every", "keep_checkpoints", "early_stopping_patience", "device", "log_every",
-                      "quantize_base", "packed_weights"},
+                      "quantize_base", "packed_weights", "generation_eval_every", "generation_eval_samples"},
                   where, "training");
         TrainingConfig& o = c.training;
         const std::string s = "training";
@@ -112,12 +112,16 @@ RunConfig RunConfig::fromJson(const json& j, const std::string& where) {
         read(t, "log_every", o.logEvery, where, s);
         read(t, "quantize_base", o.quantizeBase, where, s);
         read(t, "packed_weights", o.packedWeights, where, s);
+        read(t, "generation_eval_every", o.generationEvalEvery, where, s);
+        read(t, "generation_eval_samples", o.generationEvalSamples, where, s);
     }
     const TrainingConfig& o = c.training;
     oneOf(o.optimizer, {"adamw", "adam", "sgd"}, "training.optimizer", where);
     oneOf(o.scheduler, {"constant", "linear", "cosine"}, "training.scheduler", where);
     oneOf(o.precision, {"fp32", "bf16"}, "training.precision", where);
     if (o.batchSize < 1) fail(where, "key 'training.batch_size' must be at least 1", "");
+    if (o.generationEvalEvery < 0 || o.generationEvalSamples < 1)
+        fail(where, "keys 'training.generation_eval_every' (>= 0) and 'training.generation_eval_samples' (>= 1) are out of range", "");
     if (o.gradAccum < 1) fail(where, "key 'training.grad_accum' must be at least 1", "");
     if (o.epochs < 1 && o.maxSteps <= 0) fail(where, "set 'training.epochs' >= 1 or 'training.max_steps' > 0", "");
     if (!(o.lr > 0)) fail(where, "key 'training.lr' must be positive", "");
@@ -172,7 +176,8 @@ json RunConfig::toJson() const {
               {"shuffle", o.shuffle}, {"precision", o.precision}, {"eval_every", o.evalEvery},
               {"save_every", o.saveEvery}, {"keep_checkpoints", o.keepCheckpoints},
               {"early_stopping_patience", o.earlyStoppingPatience}, {"device", o.device}, {"log_every", o.logEvery},
-              {"quantize_base", o.quantizeBase}, {"packed_weights", o.packedWeights}}},
+              {"quantize_base", o.quantizeBase}, {"packed_weights", o.packedWeights},
+              {"generation_eval_every", o.generationEvalEvery}, {"generation_eval_samples", o.generationEvalSamples}}},
             {"objective", objective},
             {"output_dir", outputDir}};
 }

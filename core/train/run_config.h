@@ -35,6 +35,10 @@ struct TrainingConfig {
     // CPU bf16: frozen layer weights get oneDNN copies for faster steps (core/model/
     // packed_weights.h); false saves that memory (the Budget page shows how much).
     bool packedWeights = true;
+    // Every K steps (0: never) the tuned model answers the first N validation rows greedily and the
+    // generation metrics (core/eval) go into metrics.jsonl as gen_<metric>.
+    int64_t generationEvalEvery = 0;
+    int64_t generationEvalSamples = 16;
 };
 
 struct RunConfig {

@@ -11,6 +11,7 @@
 #include <random>
 #include <thread>
 
+#include "core/eval/evaluator.h"
 #include "core/io/model_config.h"
 #include "core/io/tensor_io.h"
 #include "core/model/packed_weights.h"
@@ -42,6 +43,7 @@ json StepMetrics::toJson() const {
     if (evalPerplexity) j["eval_ppl"] = *evalPerplexity;
     if (evalAccuracy) j["eval_accuracy"] = *evalAccuracy;
     for (const auto& [k, v] : objectiveMetrics) j[k] = v;
+    for (const auto& [k, v] : generation) j["gen_" + k] = v;
     return j;
 }
 
@@ -480,6 +482,7 @@ TrainResult Trainer::run(const MetricsSink& sink, TrainerControl* control) {
                 ++m_badEvals;
             }
         }
+        if (t.generationEvalEvery > 0 && (m_step % t.generationEvalEvery == 0 || last)) m.generation = generationEval();
         m.elapsedS = elapsed();
         appendMetrics(m);
         if (sink) sink(m);
@@ -504,6 +507,28 @@ TrainResult Trainer::run(const MetricsSink& sink, TrainerControl* control) {
     saveAdapter(m_adapter, result.adapterDir);
     spdlog::info("{}; adapter written to {}", result.message, result.adapterDir);
     return result;
+}
+
+std::map<std::string, double> Trainer::generationEval() {
+    std::map<std::string, double> out;
+    if (m_classification) return out;
+    try {
+        if (!m_genSet) {
+            m_genTok = Tokenizer::load(m_cfg.model);
+            m_genSet = std::make_shared<eval::EvalSet>(
+                eval::runValidationSet(m_cfg, *m_genTok, m_cfg.training.generationEvalSamples));
+        }
+        eval::EvalOptions o;
+        o.sides = {"tuned"};
+        o.maxNewTokens = 48;
+        const eval::EvalReport r = eval::evaluateGeneration(*m_model, *m_genTok, *m_genSet, o);
+        out = r.aggregate.at("tuned");
+    } catch (const std::exception& e) {
+        // A set that cannot be built (no validation rows, text rows) turns the check off, once.
+        spdlog::warn("generation evaluation off: {}", e.what());
+        m_cfg.training.generationEvalEvery = 0;
+    }
+    return out;
 }
 
 }  // namespace peft

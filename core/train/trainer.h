@@ -6,6 +6,7 @@
 
 #include <atomic>
 #include <functional>
+#include <map>
 #include <memory>
 #include <nlohmann/json.hpp>
 #include <optional>
@@ -21,6 +22,11 @@
 #include "core/train/run_config.h"
 
 namespace peft {
+
+class Tokenizer;
+namespace eval {
+struct EvalSet;
+}
 
 // One tokenised example (ids, labels with -100 where no loss is taken, or a class label, or a
 // preference pair).
@@ -45,6 +51,7 @@ struct StepMetrics {
     // The objective's own metrics as step means (preference: rewards_chosen, rewards_accuracy, ...),
     // and after an evaluation the same over the validation set under "eval_<name>".
     std::map<std::string, double> objectiveMetrics;
+    std::map<std::string, double> generation;  // training.generation_eval_every: metric -> value (gen_<metric>)
     nlohmann::json toJson() const;
 };
 
@@ -126,6 +133,11 @@ private:
     std::unique_ptr<data::Batcher> m_batcher;
     double m_elapsedBefore = 0;
     std::optional<double> m_bestEval;
+    // training.generation_eval_every: the tuned model's generation metrics on a fixed sample of
+    // the validation rows (built on first use).
+    std::map<std::string, double> generationEval();
+    std::shared_ptr<Tokenizer> m_genTok;
+    std::shared_ptr<eval::EvalSet> m_genSet;
     int64_t m_badEvals = 0;
     std::string m_lastCheckpoint;
     std::shared_ptr<void> m_logSink;

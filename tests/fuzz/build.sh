@@ -19,6 +19,7 @@ tok="$(cd "$root" && ls core/tokenizer/*.cpp | tr '\n' ' ')"
 data="core/data/dataset_file.cpp core/data/dataset_format.cpp core/data/chat_template.cpp"
 specs="$(cd "$root" && ls core/peft/*/*_spec.cpp | tr '\n' ' ') core/peft/spec_registry.cpp core/peft/module_tree.cpp core/peft/prompt_learning.cpp core/peft/spec_util.cpp core/peft/spec_targets.cpp core/peft/target_match.cpp"
 runcfg="core/train/run_config.cpp core/data/dataset_config.cpp core/train/objectives/objective_spec.cpp"
+evalsrc="$(cd "$root" && ls core/eval/*.cpp | grep -v evaluator.cpp | tr '\n' ' ')"
 
 declare -A SRCS=(
   [safetensors]="$util $io_st"
@@ -27,6 +28,7 @@ declare -A SRCS=(
   [adapter_config]="$util $io_cfg $specs"
   [dataset]="$util $data"
   [run_config]="$util $io_cfg $runcfg $data"
+  [eval]="$util $io_cfg $runcfg $data $tok core/data/prepare.cpp core/data/validation_report.cpp $evalsrc"
 )
 
 compile() {  # src -> object path (cached by mtime)
@@ -40,7 +42,7 @@ compile() {  # src -> object path (cached by mtime)
 }
 
 targets=("${@:2}")
-[[ ${#targets[@]} -eq 0 ]] && targets=(safetensors model_config tokenizer adapter_config dataset run_config)
+[[ ${#targets[@]} -eq 0 ]] && targets=(safetensors model_config tokenizer adapter_config dataset run_config eval)
 for t in "${targets[@]}"; do
   objs=()
   for s in ${SRCS[$t]}; do objs+=("$(compile "$s")"); done

@@ -32,6 +32,11 @@
 #ifdef PEFT_FUZZ_RUN_CONFIG
 #include "core/train/run_config.h"
 #endif
+#ifdef PEFT_FUZZ_EVAL
+#include "core/eval/eval_dataset.h"
+#include "core/eval/eval_report.h"
+#include "core/eval/text_metric.h"
+#endif
 
 namespace peft::fuzz {
 
@@ -157,6 +162,41 @@ inline void runConfigBody(const uint8_t* data, size_t size) {
     try {
         auto rc = peft::RunConfig::fromJson(j, "run.json");
         (void)peft::RunConfig::fromJson(rc.toJson(), "run.json (round trip)");
+    } catch (const peft::PeftError&) {
+    }
+}
+#endif
+
+#ifdef PEFT_FUZZ_EVAL
+// Evaluation inputs. The first byte picks: 'r' an evaluation report (EvalReport::fromJson and a
+// round trip), 'c' a multiple-choice JSONL file (loadChoiceSet, with one few-shot row), anything
+// else two texts split at the first NUL byte, scored by every metric in both directions (model
+// answers may be any bytes: ill-formed UTF-8 included).
+inline void evalBody(const uint8_t* data, size_t size) {
+    if (size == 0) return;
+    const std::string rest(reinterpret_cast<const char*>(data) + 1, size - 1);
+    try {
+        if (data[0] == 'r') {
+            auto j = nlohmann::json::parse(rest, nullptr, false);
+            if (j.is_discarded()) return;
+            auto r = peft::eval::EvalReport::fromJson(j, "report.json");
+            (void)peft::eval::EvalReport::fromJson(r.toJson(), "report.json (round trip)");
+            (void)r.toCsv();
+        } else if (data[0] == 'c') {
+            const std::string path = writeScratch("choices.jsonl", reinterpret_cast<const uint8_t*>(rest.data()), rest.size());
+            auto set = peft::eval::loadChoiceSet(path, 1);
+            for (const auto& it : set.items)
+                if (it.answer < 0 || it.answer >= static_cast<int64_t>(it.choices.size())) __builtin_trap();
+        } else {
+            const size_t nul = rest.find('\0');
+            const std::string a = rest.substr(0, nul), b = nul == std::string::npos ? std::string() : rest.substr(nul + 1);
+            for (const auto& name : peft::eval::metricNames()) {
+                auto m = peft::eval::makeMetric(name);
+                (void)m->score(a, {b});
+                (void)m->score(b, {a, b});
+                (void)m->corpusScore({a, b}, {{b}, {a}});
+            }
+        }
     } catch (const peft::PeftError&) {
     }
 }

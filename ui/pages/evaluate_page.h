@@ -1,5 +1,6 @@
-// Step 6: eval loss, perplexity and accuracy; a playground answering one prompt with the base
-// and the tuned model side by side.
+// Step 6: eval loss, perplexity and accuracy; task evaluation on the validation set (generation
+// metrics, base vs tuned, per-example table, CSV export); a playground answering one prompt with
+// the base and the tuned model side by side.
 #pragma once
 #include "ui/pages/page.h"
 
@@ -7,6 +8,7 @@
 
 #include <string>
 
+#include "core/eval/eval_report.h"
 #include "ui/metric_point.h"
 
 #include <atomic>
@@ -18,6 +20,10 @@ class QPushButton;
 class QSpinBox;
 class QCheckBox;
 class QThread;
+class QProgressBar;
+class QTabWidget;
+class QTableWidget;
+class QCustomPlot;
 
 namespace peft::ui {
 
@@ -36,7 +42,29 @@ public:
 
     struct Loaded;  // the model + tokenizer + adapter kept between generations
 
+    // Task evaluation: generates an answer to every validation row with the base and the tuned
+    // model on a worker thread (core eval::runEvalJob, the same as `peft-studio-cli evaluate --run`),
+    // shows the metrics as bars and the rows in a table, and saves the report in
+    // <output_dir>/evaluation/. `limit` > 0 evaluates only the first rows.
+    void evaluateValidation();
+    void setEvalLimit(int limit);
+    bool isEvaluating() const { return m_evalWorker != nullptr; }
+    void cancelEvaluation();
+    // The latest finished evaluation (nullptr before the first).
+    const eval::EvalReport* report() const { return m_report.get(); }
+    QTableWidget* rowsTable() const { return m_rows; }
+    QCustomPlot* metricsChart() const { return m_chart; }
+    QProgressBar* evalProgress() const { return m_evalProgress; }
+    // Writes the report's per-example rows as CSV; false (and a banner) on failure.
+    bool exportCsv(const QString& path);
+    // Shows a saved report (e.g. <output_dir>/evaluation/report.json).
+    void showReport(const eval::EvalReport& r);
+    // Reads <output_dir>/evaluation/report.json when present.
+    bool loadRunReport();
+
 Q_SIGNALS:
+    void evalProgressed(int done, int total);
+    void evaluationDone(const QString& error);
     // Streaming pieces from the worker (queued to the GUI thread).
     void piece(bool tuned, const QString& text);
     void generationDone(const QString& error);
@@ -61,6 +89,21 @@ private:
     QThread* m_worker = nullptr;
     std::shared_ptr<std::atomic<bool>> m_cancelFlag;
     std::shared_ptr<Loaded> m_loaded;
+
+    QTabWidget* m_tabs = nullptr;
+    std::vector<QCheckBox*> m_metricBoxes;
+    QSpinBox* m_evalLimit = nullptr;
+    QPushButton* m_evalButton = nullptr;
+    QPushButton* m_evalCancel = nullptr;
+    QPushButton* m_exportButton = nullptr;
+    QProgressBar* m_evalProgress = nullptr;
+    QLabel* m_evalSummary = nullptr;
+    QCustomPlot* m_chart = nullptr;
+    QTableWidget* m_rows = nullptr;
+    QThread* m_evalWorker = nullptr;
+    std::shared_ptr<std::atomic<bool>> m_evalCancelFlag;
+    std::shared_ptr<eval::EvalReport> m_report;
+    std::shared_ptr<eval::EvalReport> m_pending;  // the worker's result, handed over on evaluationDone
 };
 
 // The prompt as both playground models get it: wrapped in the run's prompt template (the

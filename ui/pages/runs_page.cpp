@@ -16,6 +16,7 @@
 #include <QTableWidget>
 #include <QVBoxLayout>
 
+#include <algorithm>
 #include <cmath>
 
 #include "core/io/model_config.h"
@@ -62,6 +63,18 @@ RunRecord readRun(const QString& folder, int* badLines) {
         }
     }
     if (badLines) *badLines = bad;
+    // The latest task evaluation (Evaluate page or `evaluate --run`), as comparable columns.
+    QFile ev(QDir(folder).filePath(QStringLiteral("evaluation/report.json")));
+    if (ev.open(QIODevice::ReadOnly)) {
+        const json j = json::parse(ev.readAll().toStdString(), nullptr, false);
+        if (j.is_object() && j.contains("aggregate") && j["aggregate"].is_object()) {
+            const json& agg = j["aggregate"];
+            const json& side = agg.contains("tuned") ? agg["tuned"] : agg.value("base", json::object());
+            if (side.is_object())
+                for (auto it = side.begin(); it != side.end(); ++it)
+                    if (it->is_number()) r.evalMetrics[it.key()] = it->get<double>();
+        }
+    }
     return r;
 }
 
@@ -199,6 +212,15 @@ void RunsPage::rescan() {
     }
     if (!problems.isEmpty()) banner()->showWarning(problems.join(QStringLiteral("<br>")));
     m_table->blockSignals(true);
+    // One column per evaluation metric any run has (tuned side of its latest evaluation).
+    std::vector<std::string> evalNames;
+    for (const auto& r : m_runs)
+        for (const auto& kv : r.evalMetrics)
+            if (std::find(evalNames.begin(), evalNames.end(), kv.first) == evalNames.end()) evalNames.push_back(kv.first);
+    QStringList headers = {tr("Run"), tr("Method"), tr("Steps"), tr("Last loss"), tr("Best eval loss"), tr("Modified"), tr("Train time")};
+    for (const auto& n : evalNames) headers << tr("eval %1").arg(QString::fromStdString(n));
+    m_table->setColumnCount(headers.size());
+    m_table->setHorizontalHeaderLabels(headers);
     m_table->setRowCount(static_cast<int>(m_runs.size()));
     for (size_t i = 0; i < m_runs.size(); ++i) {
         const RunRecord& r = m_runs[i];
@@ -213,6 +235,11 @@ void RunsPage::rescan() {
         m_table->setItem(row, 4, new QTableWidgetItem(r.hasEval ? QString::number(r.bestEval, 'f', 4) : QStringLiteral("—")));
         m_table->setItem(row, 5, new QTableWidgetItem(QFileInfo(r.folder).lastModified().toString(Qt::ISODate)));
         m_table->setItem(row, 6, new QTableWidgetItem(r.steps.empty() ? QStringLiteral("—") : tr("%1 s").arg(r.elapsedS, 0, 'f', 0)));
+        for (size_t k = 0; k < evalNames.size(); ++k) {
+            auto it = r.evalMetrics.find(evalNames[k]);
+            m_table->setItem(row, 7 + static_cast<int>(k),
+                             new QTableWidgetItem(it == r.evalMetrics.end() ? QStringLiteral("—") : QString::number(it->second, 'f', 4)));
+        }
     }
     m_table->blockSignals(false);
     selectionChanged();

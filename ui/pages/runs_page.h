@@ -5,6 +5,8 @@
 
 #include <nlohmann/json.hpp>
 
+#include <map>
+#include <string>
 #include <vector>
 
 class QComboBox;
@@ -25,6 +27,8 @@ struct RunRecord {
     double bestEval = 0;
     bool hasEval = false;
     double elapsedS = 0;              // training time of the last step, from metrics.jsonl
+    // <folder>/evaluation/report.json's aggregate metrics of the tuned side (else base), when present.
+    std::map<std::string, double> evalMetrics;
 };
 
 // Reads one run folder; throws PeftError when run.json is missing or invalid. Bad metrics
