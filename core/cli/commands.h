@@ -30,5 +30,7 @@ int cmdDataset(const std::vector<std::string>& args);
 int cmdEstimate(const std::vector<std::string>& args);
 int cmdRankModules(const std::vector<std::string>& args);
 int cmdBenchTrain(const std::vector<std::string>& args);
+int cmdModels(const std::vector<std::string>& args);
+int cmdDownload(const std::vector<std::string>& args);
 
 }  // namespace peft::cli
