@@ -141,7 +141,7 @@ enum PhysicalType { kBoolean = 0, kInt32 = 1, kInt64 = 2, kInt96 = 3, kFloat = 4
 enum Repetition { kRequired = 0, kOptional = 1, kRepeated = 2 };
 enum Encoding { kPlain = 0, kPlainDictionary = 2, kRle = 3, kBitPacked = 4, kRleDictionary = 8 };
 enum PageType { kDataPage = 0, kIndexPage = 1, kDictionaryPage = 2, kDataPageV2 = 3 };
-enum ConvertedType { kUtf8 = 0, kMap = 1, kMapKeyValue = 2, kListC = 3, kEnum = 4, kDecimal = 5, kJson = 19 };
+enum ConvertedType { kUtf8 = 0, kMapC = 1, kMapKeyValue = 2, kListC = 3, kEnum = 4, kDecimal = 5, kJson = 19 };
 
 struct SchemaElement {
     int type = -1;  // -1: a group
@@ -355,6 +355,8 @@ struct Schema {
     std::vector<Leaf> leaves;
 };
 
+bool validUtf8(const std::string& s);
+
 Schema buildSchema(const std::vector<SchemaElement>& elems, const std::string& where) {
     if (elems.empty()) fail(where, "the Parquet schema is empty", "The file is damaged; re-export it.");
     Schema s;
@@ -376,6 +378,8 @@ Schema buildSchema(const std::vector<SchemaElement>& elems, const std::string& w
         int idx = static_cast<int>(next++);
         Node& n = s.nodes[idx];
         n.e = elems[idx];
+        // Names become JSON keys, which must be UTF-8 (found by fuzz_parquet).
+        if (!validUtf8(n.e.name)) fail(where, "a column name is not UTF-8 text", "The file is damaged; re-export it.");
         n.parent = f.node;
         const Node& p = s.nodes[f.node];
         n.maxDef = p.maxDef + (n.e.repetition != kRequired ? 1 : 0);
@@ -823,7 +827,7 @@ json collapse(const Schema& s, int node, json v) {
         return out;
     };
     const bool isList = n.e.convertedType == kListC || n.e.logicalList;
-    const bool isMap = n.e.convertedType == kMap || n.e.convertedType == kMapKeyValue || n.e.logicalMap;
+    const bool isMap = n.e.convertedType == kMapC || n.e.convertedType == kMapKeyValue || n.e.logicalMap;
     if ((isList || isMap) && n.children.size() == 1 && s.nodes[n.children[0]].e.repetition == kRepeated) {
         const int rc = n.children[0];
         const Node& rn = s.nodes[rc];
