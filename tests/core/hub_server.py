@@ -10,7 +10,7 @@ Repos (each serves the files of --model-dir, or --dataset-dir for the dataset):
   peft-test/gated-llama    401 (X-Error-Code: GatedRepo) unless "Authorization: Bearer <--token>"
   peft-test/corrupt        model.safetensors' bytes do not match the sha256 the Hub lists
   peft-test/renamed        answers with a relative 307 redirect to peft-test/tiny-llama
-  datasets/peft-test/chat  a dataset repo (when --dataset-dir is given)
+  datasets/peft-test/chat  a dataset repo: the .jsonl and .parquet files of --dataset-dir
 Each request is appended to --log as one JSON line: server, method, path, whether an
 Authorization header came (never its value), Range.
 """
@@ -30,11 +30,13 @@ def git_blob_sha1(data):
 
 
 class Repo:
-    def __init__(self, folder, commit):
+    def __init__(self, folder, commit, suffixes=None):
         self.commit = commit
         self.files = {}
         for root, _, names in os.walk(folder):
             for n in sorted(names):
+                if suffixes and not n.endswith(suffixes):
+                    continue
                 path = os.path.join(root, n)
                 rel = os.path.relpath(path, folder).replace(os.sep, "/")
                 with open(path, "rb") as f:
@@ -55,7 +57,8 @@ class State:
         self.repos[("models", "peft-test/gated-llama")] = Repo(args.model_dir, "1111111111111111111111111111111111111111")
         self.repos[("models", "peft-test/corrupt")] = Repo(args.model_dir, "2222222222222222222222222222222222222222")
         if args.dataset_dir:
-            self.repos[("datasets", "peft-test/chat")] = Repo(args.dataset_dir, "3333333333333333333333333333333333333333")
+            self.repos[("datasets", "peft-test/chat")] = Repo(args.dataset_dir, "3333333333333333333333333333333333333333",
+                                                           (".jsonl", ".parquet"))
         self.cdn_port = 0
 
     def log(self, entry):

@@ -62,7 +62,7 @@ protected:
             dup2(devnull, 1);
             std::string script = sourceDir() + "/tests/core/hub_server.py";
             std::string model = test::fixture("tiny-llama/base");
-            std::string dataset = sourceDir() + "/tests/core/data/hub_dataset";
+            std::string dataset = sourceDir() + "/tests/core/data/parquet";
             execlp("python3", "python3", script.c_str(), "--model-dir", model.c_str(), "--dataset-dir", dataset.c_str(),
                    "--token", kToken, "--port-file", portFile.c_str(), "--log", s_log.c_str(), "--lifetime", "600",
                    (char*)nullptr);
@@ -294,6 +294,20 @@ TEST_F(HubDownload, CancelStopsAndTheNextRunResumes) {
     EXPECT_EQ(seen.back().bytesDone, seen.back().bytesTotal);
     EXPECT_EQ(seen.back().fileCount, 5);
     EXPECT_EQ(res.files.size(), 5u);
+}
+
+TEST_F(HubDownload, DatasetRepoLandsInTheDatasetsFolderAndImports) {
+    auto r = test::runCli("download --repo-type dataset peft-test/chat");
+    ASSERT_EQ(r.rc, 0) << r.out;
+    fs::path snap = fs::path(repoDir("datasets--peft-test--chat")) / "snapshots" / "3333333333333333333333333333333333333333";
+    ASSERT_TRUE(fs::is_symlink(snap / "chat.duckdb-zstd.parquet"));
+    EXPECT_TRUE(fs::exists(snap / "chat.jsonl"));
+    auto d = test::runCli("dataset --file '" + (snap / "chat.duckdb-zstd.parquet").string() + "' --json", false);
+    ASSERT_EQ(d.rc, 0) << d.out;
+    auto j = nlohmann::json::parse(d.out);
+    EXPECT_EQ(j["file_type"], "parquet");
+    EXPECT_EQ(j["format"], "chat");
+    EXPECT_EQ(j["rows_accepted"], 24);
 }
 
 TEST_F(HubDownload, ModelsListsTheCache) {
