@@ -10,6 +10,7 @@
 
 #include "core/cli/args.h"
 #include "core/cli/commands.h"
+#include "core/budget/budget.h"
 #include "core/hub/hub_cache.h"
 #include "core/hub/hub_client.h"
 
@@ -51,7 +52,7 @@ int cmdModels(const std::vector<std::string>& argv) {
         if (r.type == hub::RepoType::Dataset && !a.has("datasets")) continue;
         ++shown;
         std::string id = r.repoId + (r.type == hub::RepoType::Dataset ? " (dataset)" : "");
-        std::printf("  %-44s %9s  %-22s %s\n", id.c_str(), hub::formatBytes(r.sizeOnDisk).c_str(),
+        std::printf("  %-44s %9s  %-22s %s\n", id.c_str(), budget::humanBytes(r.sizeOnDisk).c_str(),
                     (r.architecture.empty() ? r.modelType : r.architecture).c_str(),
                     r.type == hub::RepoType::Dataset ? "" : r.supported ? "supported" : ("not supported: " + r.whyNot).c_str());
     }
@@ -87,8 +88,8 @@ int cmdDownload(const std::vector<std::string>& argv) {
             bar.resize(width, '.');
             std::string name = p.file.size() > 28 ? "..." + p.file.substr(p.file.size() - 25) : p.file;
             std::fprintf(stderr, "\r[%s] %s / %s  %s/s  ETA %s  %s (%d/%d)\033[K", bar.c_str(),
-                         hub::formatBytes(p.bytesDone).c_str(), hub::formatBytes(p.bytesTotal).c_str(),
-                         hub::formatBytes(static_cast<int64_t>(p.bytesPerSecond)).c_str(), clock(p.etaSeconds).c_str(),
+                         budget::humanBytes(p.bytesDone).c_str(), budget::humanBytes(p.bytesTotal).c_str(),
+                         budget::humanBytes(static_cast<int64_t>(p.bytesPerSecond)).c_str(), clock(p.etaSeconds).c_str(),
                          name.c_str(), p.fileIndex, p.fileCount);
             std::fflush(stderr);
         });
@@ -103,7 +104,7 @@ int cmdDownload(const std::vector<std::string>& argv) {
     if (tty) std::fprintf(stderr, "\n");
     std::signal(SIGINT, SIG_DFL);
     std::cout << req.repoId << "@" << req.revision << " (commit " << res.commit << "): " << res.files.size() << " files, "
-              << res.filesDownloaded << " downloaded (" << hub::formatBytes(res.bytesDownloaded) << ")\n"
+              << res.filesDownloaded << " downloaded (" << budget::humanBytes(res.bytesDownloaded) << ")\n"
               << res.snapshotDir << "\n";
     if (req.type == hub::RepoType::Model) {
         std::string why = hub::modelSupportProblem(res.snapshotDir);

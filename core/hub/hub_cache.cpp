@@ -3,7 +3,6 @@
 
 #include <algorithm>
 #include <cctype>
-#include <cstdio>
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
@@ -18,23 +17,11 @@ namespace fs = std::filesystem;
 
 namespace {
 
-std::string envOr(const char* name) {
-    const char* v = std::getenv(name);
-    return v && *v ? std::string(v) : std::string();
-}
-
 std::string homeCache() {
-    std::string xdg = envOr("XDG_CACHE_HOME");
+    std::string xdg = envValue("XDG_CACHE_HOME");
     if (!xdg.empty()) return xdg;
-    std::string home = envOr("HOME");
+    std::string home = envValue("HOME");
     return (fs::path(home.empty() ? "." : home) / ".cache").string();
-}
-
-std::string readSmallFile(const fs::path& p) {
-    std::ifstream in(p, std::ios::binary);
-    std::string s((std::istreambuf_iterator<char>(in)), {});
-    while (!s.empty() && std::isspace(static_cast<unsigned char>(s.back()))) s.pop_back();
-    return s;
 }
 
 // Characters huggingface_hub's validate_repo_id accepts in each part.
@@ -49,6 +36,20 @@ bool validPart(const std::string& s) {
 
 }  // namespace
 
+std::string envValue(const char* name) {
+    const char* v = std::getenv(name);
+    return v && *v ? std::string(v) : std::string();
+}
+
+std::string readTrimmedFile(const std::string& path) {
+    std::ifstream in(path, std::ios::binary);
+    std::string s((std::istreambuf_iterator<char>(in)), {});
+    auto notSpace = [](unsigned char c) { return !std::isspace(c); };
+    s.erase(s.begin(), std::find_if(s.begin(), s.end(), notSpace));
+    s.erase(std::find_if(s.rbegin(), s.rend(), notSpace).base(), s.end());
+    return s;
+}
+
 std::string repoTypeName(RepoType t) { return t == RepoType::Dataset ? "dataset" : "model"; }
 
 RepoType parseRepoType(const std::string& name) {
@@ -58,14 +59,14 @@ RepoType parseRepoType(const std::string& name) {
 }
 
 std::string hfHomeDir() {
-    std::string h = envOr("HF_HOME");
+    std::string h = envValue("HF_HOME");
     return h.empty() ? (fs::path(homeCache()) / "huggingface").string() : h;
 }
 
 std::string defaultCacheDir() {
-    std::string c = envOr("HF_HUB_CACHE");
+    std::string c = envValue("HF_HUB_CACHE");
     if (!c.empty()) return c;
-    std::string h = envOr("HF_HOME");
+    std::string h = envValue("HF_HOME");
     if (!h.empty()) return (fs::path(h) / "hub").string();
     return (fs::path(homeCache()) / "huggingface" / "hub").string();
 }
@@ -118,7 +119,7 @@ std::string cachedSnapshot(const std::string& cacheDir, const std::string& repoI
     if (!isCommitHash(revision)) {
         fs::path ref = repo / "refs" / revision;
         if (!fs::is_regular_file(ref, ec)) return {};
-        commit = readSmallFile(ref);
+        commit = readTrimmedFile(ref.string());
         if (!isCommitHash(commit)) return {};
     }
     fs::path snap = repo / "snapshots" / commit;
@@ -230,17 +231,5 @@ std::vector<CachedRepo> listCache(const std::string& cacheDir) {
     return out;
 }
 
-std::string formatBytes(int64_t bytes) {
-    const char* units[] = {"B", "KB", "MB", "GB", "TB"};
-    double v = static_cast<double>(bytes);
-    int u = 0;
-    while (v >= 1000.0 && u < 4) {
-        v /= 1000.0;
-        ++u;
-    }
-    char buf[32];
-    std::snprintf(buf, sizeof buf, u == 0 ? "%.0f %s" : (v < 10 ? "%.1f %s" : "%.0f %s"), v, units[u]);
-    return buf;
-}
 
 }  // namespace peft::hub

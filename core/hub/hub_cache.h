@@ -13,6 +13,11 @@ enum class RepoType { Model, Dataset };
 std::string repoTypeName(RepoType t);            // "model" | "dataset"
 RepoType parseRepoType(const std::string& name);  // throws PeftError naming the accepted values
 
+// An environment variable, "" when unset or empty.
+std::string envValue(const char* name);
+// A small text file without surrounding whitespace (a ref, a token); "" when unreadable.
+std::string readTrimmedFile(const std::string& path);
+
 // The cache folder: HF_HUB_CACHE, else HF_HOME/hub, else XDG_CACHE_HOME/huggingface/hub, else
 // ~/.cache/huggingface/hub (the order huggingface_hub's constants.py uses).
 std::string defaultCacheDir();
@@ -65,8 +70,5 @@ std::vector<CachedRepo> listCache(const std::string& cacheDir = defaultCacheDir(
 // Support verdict for a model folder: empty when PEFT Studio can load it, else why not (short).
 std::string modelSupportProblem(const std::string& modelDir, std::string* modelType = nullptr,
                                 std::string* architecture = nullptr);
-
-// "1.2 GB", "340 MB", "12 KB".
-std::string formatBytes(int64_t bytes);
 
 }  // namespace peft::hub

@@ -18,6 +18,7 @@
 #include <fstream>
 #include <nlohmann/json.hpp>
 
+#include "core/budget/budget.h"
 #include "core/hub/http_client.h"
 #include "core/util/atomic_file.h"
 #include "core/util/sha256.h"
@@ -27,18 +28,6 @@ namespace peft::hub {
 namespace fs = std::filesystem;
 
 namespace {
-
-std::string env(const char* name) {
-    const char* v = std::getenv(name);
-    return v && *v ? std::string(v) : std::string();
-}
-
-std::string trim(std::string s) {
-    auto notSpace = [](unsigned char c) { return !std::isspace(c); };
-    s.erase(s.begin(), std::find_if(s.begin(), s.end(), notSpace));
-    s.erase(std::find_if(s.rbegin(), s.rend(), notSpace).base(), s.end());
-    return s;
-}
 
 // Percent-encodes everything but unreserved characters (and '/' when `keepSlash`).
 std::string quote(const std::string& s, bool keepSlash) {
@@ -58,7 +47,8 @@ std::string quote(const std::string& s, bool keepSlash) {
 
 // huggingface_hub's _normalize_etag: drop a weak "W/" prefix and the quotes.
 std::string normalizeEtag(std::string e) {
-    e = trim(e);
+    e.erase(0, e.find_first_not_of(" \t"));
+    e.erase(e.find_last_not_of(" \t") + 1);
     if (e.rfind("W/", 0) == 0) e = e.substr(2);
     if (e.size() >= 2 && e.front() == '"' && e.back() == '"') e = e.substr(1, e.size() - 2);
     return e;
@@ -89,11 +79,7 @@ void writeRef(const fs::path& storage, const std::string& revision, const std::s
     if (revision == commit || revision.find("..") != std::string::npos) return;
     fs::path ref = storage / "refs" / revision;
     std::error_code ec;
-    if (fs::exists(ref, ec)) {
-        std::ifstream in(ref, std::ios::binary);
-        std::string have((std::istreambuf_iterator<char>(in)), {});
-        if (trim(have) == commit) return;
-    }
+    if (readTrimmedFile(ref.string()) == commit) return;
     fs::create_directories(ref.parent_path(), ec);
     writeFileAtomic(ref.string(), commit);
 }
@@ -122,21 +108,20 @@ void linkPointer(const fs::path& blob, const fs::path& pointer) {
 
 HubOptions HubOptions::fromEnvironment() {
     HubOptions o;
-    std::string ep = env("HF_ENDPOINT");
+    std::string ep = envValue("HF_ENDPOINT");
     if (!ep.empty()) {
         while (!ep.empty() && ep.back() == '/') ep.pop_back();
         o.endpoint = ep;
     }
     o.cacheDir = defaultCacheDir();
-    o.token = trim(env("HF_TOKEN"));
-    if (o.token.empty()) o.token = trim(env("HUGGING_FACE_HUB_TOKEN"));
+    o.token = envValue("HF_TOKEN");
+    if (o.token.empty()) o.token = envValue("HUGGING_FACE_HUB_TOKEN");
     if (o.token.empty()) {
-        std::string path = env("HF_TOKEN_PATH");
+        std::string path = envValue("HF_TOKEN_PATH");
         if (path.empty()) path = (fs::path(hfHomeDir()) / "token").string();
-        std::ifstream in(path, std::ios::binary);
-        if (in) o.token = trim(std::string((std::istreambuf_iterator<char>(in)), {}));
+        o.token = readTrimmedFile(path);
     }
-    std::string off = env("HF_HUB_OFFLINE");
+    std::string off = envValue("HF_HUB_OFFLINE");
     std::transform(off.begin(), off.end(), off.begin(), [](unsigned char c) { return std::toupper(c); });
     o.offline = off == "1" || off == "ON" || off == "YES" || off == "TRUE";
     return o;
@@ -375,7 +360,7 @@ void HubClient::fetchBody(const std::string& startUrl, bool sendToken, const std
         HttpResult r = httpRequest(req);
         if (out && std::fclose(out) != 0 && !writeErrno) writeErrno = errno;
         if (writeErrno) {
-            std::string need = expectedSize > 0 ? " (" + formatBytes(expectedSize - written) + " still to write)" : "";
+            std::string need = expectedSize > 0 ? " (" + budget::humanBytes(expectedSize - written) + " still to write)" : "";
             fail(incomplete, std::string("writing the download failed: ") + std::strerror(writeErrno) + need,
                  writeErrno == ENOSPC ? "The disk is full: free space there, or download into another cache with "
                                         "--cache-dir (or HF_HUB_CACHE)."
@@ -450,11 +435,11 @@ std::string HubClient::downloadFile(const std::string& repoId, RepoType type, co
             auto space = fs::space(blob.parent_path(), ec);
             if (!ec && static_cast<int64_t>(space.available) < meta.size - have)
                 fail(blob.parent_path().string(),
-                     "not enough free space for " + filename + ": it needs " + formatBytes(meta.size - have) + ", the disk has " +
-                         formatBytes(static_cast<int64_t>(space.available)),
+                     "not enough free space for " + filename + ": it needs " + budget::humanBytes(meta.size - have) + ", the disk has " +
+                         budget::humanBytes(static_cast<int64_t>(space.available)),
                      "Free space there, or download into another cache with --cache-dir (or HF_HUB_CACHE).");
         }
-        spdlog::info("hub: downloading {} ({})", filename, meta.size >= 0 ? formatBytes(meta.size) : "size unknown");
+        spdlog::info("hub: downloading {} ({})", filename, meta.size >= 0 ? budget::humanBytes(meta.size) : "size unknown");
         bool sameHost = urlHostPort(meta.location) == urlHostPort(url);
         fetchBody(meta.location, sameHost, incomplete, meta.size, what);
         // LFS files are named by their sha256: the bytes must hash to it (and to what the listing said).

@@ -15,6 +15,7 @@
 
 #include <spdlog/spdlog.h>
 
+#include "core/budget/budget.h"
 #include "core/hub/hub_cache.h"
 #include "ui/project_state.h"
 #include "ui/widgets/hub_download_box.h"
@@ -207,7 +208,7 @@ void ModelPage::refreshCache() {
         if (r.type != hub::RepoType::Model) continue;
         auto* item = new QTreeWidgetItem(m_cached);
         item->setText(0, QString::fromStdString(r.repoId));
-        item->setText(1, QString::fromStdString(hub::formatBytes(r.sizeOnDisk)));
+        item->setText(1, QString::fromStdString(budget::humanBytes(r.sizeOnDisk)));
         item->setText(2, QString::fromStdString(r.architecture.empty() ? r.modelType : r.architecture));
         item->setText(3, r.supported ? tr("supported") : tr("not supported: %1").arg(QString::fromStdString(r.whyNot)));
         item->setToolTip(3, item->text(3));

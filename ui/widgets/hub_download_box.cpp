@@ -11,6 +11,7 @@
 
 #include <memory>
 
+#include "core/budget/budget.h"
 #include "core/hub/hub_client.h"
 #include "ui/background_task.h"
 
@@ -107,9 +108,9 @@ bool HubDownloadBox::startDownload(const QString& text) {
         client.setProgress([&ctx](const hub::DownloadProgress& p) {
             const double frac = p.bytesTotal > 0 ? double(p.bytesDone) / double(p.bytesTotal) : -1;
             ctx.progress(tr("%1 / %2 · %3/s · ETA %4 · %5 (%6/%7)")
-                             .arg(QString::fromStdString(hub::formatBytes(p.bytesDone)),
-                                  QString::fromStdString(hub::formatBytes(p.bytesTotal)),
-                                  QString::fromStdString(hub::formatBytes(static_cast<int64_t>(p.bytesPerSecond))),
+                             .arg(QString::fromStdString(budget::humanBytes(p.bytesDone)),
+                                  QString::fromStdString(budget::humanBytes(p.bytesTotal)),
+                                  QString::fromStdString(budget::humanBytes(static_cast<int64_t>(p.bytesPerSecond))),
                                   formatEta(p.etaSeconds), QString::fromStdString(p.file))
                              .arg(p.fileIndex)
                              .arg(p.fileCount),
@@ -126,7 +127,7 @@ bool HubDownloadBox::startDownload(const QString& text) {
             m_status->setText(tr("Done: %1 files (%2 downloaded, %3) in %4")
                                   .arg(files.size())
                                   .arg(res->filesDownloaded)
-                                  .arg(QString::fromStdString(hub::formatBytes(res->bytesDownloaded)),
+                                  .arg(QString::fromStdString(budget::humanBytes(res->bytesDownloaded)),
                                        QString::fromStdString(res->snapshotDir)));
             Q_EMIT downloaded(QString::fromStdString(res->snapshotDir), files);
         };
