@@ -273,27 +273,36 @@ TEST_F(HubDownload, RelativeRedirectOfARenamedRepoIsFollowed) {
 
 TEST_F(HubDownload, CancelStopsAndTheNextRunResumes) {
     std::atomic<bool> cancel{false};
+    bool armed = true;  // the first run cancels at its first progress report, the second never
     std::vector<hub::DownloadProgress> seen;
     hub::SnapshotRequest req;
-    req.repoId = "peft-test/gated-llama";  // never cut by the server, so the cancel is ours
+    req.repoId = "peft-test/gated-llama";  // never cut by the server, so the stop is the cancel's
     setenv("HF_TOKEN", kToken, 1);
-    hub::HubClient authed(hub::HubOptions::fromEnvironment());
-    authed.setCancelFlag(&cancel);
-    authed.setProgress([&](const hub::DownloadProgress& p) {
+    hub::HubClient client(hub::HubOptions::fromEnvironment());
+    client.setCancelFlag(&cancel);
+    client.setProgress([&](const hub::DownloadProgress& p) {
         seen.push_back(p);
-        if (p.file == "model.safetensors") cancel = true;
+        if (armed) cancel = true;
     });
-    EXPECT_THROW(authed.downloadSnapshot(req), hub::DownloadCancelled);
+    EXPECT_THROW(client.downloadSnapshot(req), hub::DownloadCancelled);
     fs::path snap = fs::path(repoDir("models--peft-test--gated-llama")) / "snapshots" / "1111111111111111111111111111111111111111";
-    EXPECT_FALSE(fs::exists(snap / "model.safetensors"));
+    int present = 0;
+    for (const char* f : {"config.json", "generation_config.json", "model.safetensors", "tokenizer.json", "tokenizer_config.json"})
+        present += fs::exists(snap / f) ? 1 : 0;
+    EXPECT_LT(present, 5) << "the cancel stopped nothing";
+    armed = false;
     cancel = false;
-    auto res = authed.downloadSnapshot(req);
-    EXPECT_TRUE(fs::exists(snap / "model.safetensors"));
+    seen.clear();
+    auto res = client.downloadSnapshot(req);
+    for (const char* f : {"config.json", "generation_config.json", "model.safetensors", "tokenizer.json", "tokenizer_config.json"})
+        EXPECT_TRUE(fs::exists(snap / f)) << f;
     ASSERT_FALSE(seen.empty());
     EXPECT_GT(seen.back().bytesTotal, 0);
     EXPECT_EQ(seen.back().bytesDone, seen.back().bytesTotal);
     EXPECT_EQ(seen.back().fileCount, 5);
     EXPECT_EQ(res.files.size(), 5u);
+    for (const auto& b : fs::directory_iterator(snap.parent_path().parent_path() / "blobs"))
+        EXPECT_EQ(b.path().extension(), "") << "left behind: " << b.path();
 }
 
 TEST_F(HubDownload, DatasetRepoLandsInTheDatasetsFolderAndImports) {
