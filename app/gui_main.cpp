@@ -13,6 +13,7 @@
 #include "core/util/log.h"
 #include "core/util/runtime_info.h"
 #include "ui/main_window.h"
+#include "ui/workspace.h"
 #include "ui/pages/method_page.h"
 
 int main(int argc, char** argv) {
@@ -47,6 +48,8 @@ int main(int argc, char** argv) {
 
     peft::setupLogging("peft-studio");
     peft::logRuntimeInfo();
+    // First launch: show (and let the user change) the workspace before the first project uses it.
+    if (!peft::ui::workspaceChosen() && !parser.isSet(shots) && !parser.isSet(timeStartup)) peft::ui::chooseWorkspace(nullptr, true);
     peft::ui::MainWindow w;
     if (parser.isSet(project)) w.openProject(parser.value(project));
     if (parser.isSet(demo)) w.openDemo(parser.value(demo));

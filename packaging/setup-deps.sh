@@ -10,14 +10,18 @@ PKGS=(
   libdnnl-dev                      # oneDNN headers (LibTorch's own bf16 kernels; pre-packed weights)
   qt6-base-dev libqcustomplot-dev  # GUI: Qt 6 Widgets, QCustomPlot (Qt 6 build libQCustomPlotQt6)
   libspdlog-dev nlohmann-json3-dev libpcre2-dev
+  libcurl4-openssl-dev             # Hugging Face Hub downloads (core/hub)
+  libsnappy-dev libzstd-dev zlib1g-dev  # Parquet page codecs (core/data/parquet_codecs.cpp)
   libgtest-dev                     # core tests
   python3-torch                    # core tests: the independent preference-tuning reference (tests/golden)
+  python3                          # the local Hub server of tests/core/test_hub_download (standard library only)
   xvfb xauth imagemagick           # GUI tests and screenshots
   dpkg-dev file                    # packaging test (.deb)
 )
 if [[ "${PEFT_STUDIO_GUI:-ON}" == "OFF" ]]; then
   PKGS=(build-essential cmake ninja-build pkg-config libtorch-dev libopenblas0-pthread libdnnl-dev libspdlog-dev
-        nlohmann-json3-dev libpcre2-dev libgtest-dev python3-torch dpkg-dev file)
+        nlohmann-json3-dev libpcre2-dev libcurl4-openssl-dev libsnappy-dev libzstd-dev zlib1g-dev libgtest-dev python3
+        python3-torch dpkg-dev file)
 fi
 
 missing=()

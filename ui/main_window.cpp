@@ -37,6 +37,7 @@
 #include "ui/pages/runs_page.h"
 #include "ui/pages/train_page.h"
 #include "ui/project_state.h"
+#include "ui/workspace.h"
 #include "ui/safe_names.h"
 #include "ui/training_controller.h"
 
@@ -141,6 +142,7 @@ MainWindow::MainWindow(QWidget* parent) : QMainWindow(parent) {
     m_recentMenu = file->addMenu(tr("Open &recent"));
     file->addAction(tr("&Save project"), QKeySequence::Save, this, &MainWindow::saveProject);
     file->addAction(tr("Save project &as…"), QKeySequence::SaveAs, this, &MainWindow::saveProjectAsDialog);
+    file->addAction(tr("&Workspace folder…"), this, [this] { chooseWorkspace(this, false); });
     file->addSeparator();
     file->addAction(tr("&Quit"), QKeySequence::Quit, this, &QWidget::close);
     auto* go = menuBar()->addMenu(tr("&Go"));

@@ -1,6 +1,8 @@
 // Project state and the .peftproj file format.
 #include "ui/project_state.h"
 
+#include <QDir>
+
 #include <spdlog/spdlog.h>
 
 #include "core/data/dataset_config.h"
@@ -8,6 +10,7 @@
 #include "core/util/atomic_file.h"
 #include "core/util/error.h"
 #include "core/util/runtime_info.h"
+#include "ui/workspace.h"
 
 namespace peft::ui {
 
@@ -31,7 +34,9 @@ json defaultRunConfig() {
                   {"target_modules", json::array({"q_proj", "v_proj"})},
                   {"init_from", nullptr}}},
                 {"training", training},
-                {"output_dir", "runs/my-run"}};
+                // New runs go into the workspace once the user has one (see ui/workspace.h).
+                {"output_dir", workspaceChosen() ? QDir(workspaceRunsDir()).filePath(QStringLiteral("my-run")).toStdString()
+                                                 : std::string("runs/my-run")}};
 }
 
 namespace {

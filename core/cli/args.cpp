@@ -3,6 +3,7 @@
 
 #include <algorithm>
 
+#include "core/hub/hub_cache.h"
 #include "core/util/error.h"
 
 namespace peft::cli {
@@ -30,6 +31,8 @@ Args::Args(const std::vector<std::string>& argv, const std::vector<std::string>&
                     if (i + 1 >= argv.size()) fail(command, "--" + key + " needs a value", "See --help.");
                     value = argv[++i];
                 }
+                // The one place the CLI resolves --model: a folder, or ORG/NAME[@rev] from the Hub cache.
+                if (key == "model") value = hub::resolveModelPath(value);
                 m_values.emplace(key, value);
             } else {
                 fail(command, "unknown option --" + key, "Run 'peft-studio-cli " + command + " --help' for the options.");

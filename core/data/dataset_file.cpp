@@ -1,10 +1,12 @@
-// Dataset file import: encoding checks, JSONL / JSON-array / CSV / TSV / TXT splitting into rows.
+// Dataset file import: encoding checks, JSONL / JSON-array / CSV / TSV / TXT splitting into rows;
+// Parquet files go to parquet_reader.
 #include "core/data/dataset_file.h"
 
 #include <algorithm>
 #include <cstdio>
 #include <filesystem>
 
+#include "core/data/parquet_reader.h"
 #include "core/util/atomic_file.h"
 #include "core/util/error.h"
 
@@ -19,6 +21,7 @@ std::string fileTypeName(FileType t) {
         case FileType::Csv: return "csv";
         case FileType::Tsv: return "tsv";
         case FileType::Txt: return "txt";
+        case FileType::Parquet: return "parquet";
     }
     return "?";
 }
@@ -389,6 +392,7 @@ FileType detectFileType(const std::string& path, const std::string& bytes) {
     std::string ext = lower(std::filesystem::path(path).extension().string());
     size_t first = skipWs(bytes, bytes.compare(0, 3, "\xEF\xBB\xBF") == 0 ? 3 : 0);
     char c = first < bytes.size() ? bytes[first] : '\0';
+    if (ext == ".parquet" || looksLikeParquet(bytes)) return FileType::Parquet;
     if (ext == ".jsonl" || ext == ".ndjson") return FileType::Jsonl;
     if (ext == ".json") return c == '{' ? FileType::Jsonl : FileType::Json;
     if (ext == ".csv") return FileType::Csv;
@@ -405,9 +409,17 @@ FileType detectFileType(const std::string& path, const std::string& bytes) {
 
 RawDataset parseDatasetBytes(const std::string& path, std::string bytes, ErrorPolicy policy,
                              std::optional<FileType> type) {
-    checkTextEncoding(path, bytes);
     RawDataset ds;
     ds.path = path;
+    if (type ? *type == FileType::Parquet : detectFileType(path, bytes) == FileType::Parquet) {
+        // Binary columnar file: every row is an object already; its "line" is the 1-based row number.
+        ds.type = FileType::Parquet;
+        Sink sink{ds, policy};
+        int64_t row = 0;
+        for (auto& v : readParquet(path, bytes)) sink.accept(std::move(v), ++row);
+        return ds;
+    }
+    checkTextEncoding(path, bytes);
     ds.type = type ? *type : detectFileType(path, bytes);
     if (bytes.compare(0, 3, "\xEF\xBB\xBF") == 0) bytes.erase(0, 3);  // UTF-8 BOM; offsets stay line-exact
     Sink sink{ds, policy};
@@ -449,6 +461,7 @@ RawDataset parseDatasetBytes(const std::string& path, std::string bytes, ErrorPo
             break;
         }
         case FileType::Txt: readTxt(bytes, sink); break;
+        case FileType::Parquet: break;  // handled above
     }
     return ds;
 }
@@ -458,7 +471,7 @@ RawDataset readDatasetFile(const std::string& path, ErrorPolicy policy) {
     if (!std::filesystem::exists(path, ec))
         fail(path, "the dataset file does not exist", "Check the path.");
     if (std::filesystem::is_directory(path, ec))
-        fail(path, "this is a folder, expected a dataset file (.jsonl, .json, .csv, .tsv, .txt)",
+        fail(path, "this is a folder, expected a dataset file (.jsonl, .json, .csv, .tsv, .txt, .parquet)",
              "Choose the file inside the folder.");
     return parseDatasetBytes(path, readFile(path), policy);
 }

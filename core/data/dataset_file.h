@@ -1,4 +1,4 @@
-// Dataset file import: JSONL, JSON (array), CSV/TSV with a header, plain TXT -> rows of JSON
+// Dataset file import: JSONL, JSON (array), CSV/TSV with a header, plain TXT, Parquet -> rows of JSON
 // objects, each tagged with its 1-based line. Encoding and file-type problems are whole-file errors.
 #pragma once
 #include <nlohmann/json.hpp>
@@ -10,7 +10,7 @@
 
 namespace peft::data {
 
-enum class FileType { Jsonl, Json, Csv, Tsv, Txt };
+enum class FileType { Jsonl, Json, Csv, Tsv, Txt, Parquet };
 std::string fileTypeName(FileType t);
 
 // What to do with a bad row: skip it and report it (default), or throw at the first one.
@@ -36,7 +36,8 @@ struct RawDataset {
     int64_t rowsRead = 0;               // rows seen, accepted or not
 };
 
-// Picks the file type from the extension (.jsonl/.ndjson, .json, .csv, .tsv, .txt); an unknown
+// Picks the file type from the extension (.jsonl/.ndjson, .json, .csv, .tsv, .txt, .parquet, or the
+// Parquet magic); an unknown
 // extension is sniffed from the content. A .json file whose first value is an object on its own
 // line (not an array) is read as JSONL.
 FileType detectFileType(const std::string& path, const std::string& bytes);

@@ -5,6 +5,7 @@
 #include <set>
 
 #include "core/data/dataset_config.h"
+#include "core/hub/hub_cache.h"
 #include "core/io/model_config.h"
 #include "core/train/objectives/objective_spec.h"
 #include "core/util/error.h"
@@ -61,7 +62,7 @@ void oneOf(const std::string& v, const std::set<std::string>& allowed, const std
 RunConfig RunConfig::fromJson(const json& j, const std::string& where) {
     checkKeys(j, {"model", "dataset", "method", "training", "objective", "output_dir"}, where, "");
     RunConfig c;
-    if (!j.contains("model") || !j["model"].is_string()) fail(where, "key 'model' must be a model folder path", "");
+    if (!j.contains("model") || !j["model"].is_string()) fail(where, "key 'model' must be a model folder path or a Hub repo id (ORG/NAME[@revision])", "");
     c.model = j["model"].get<std::string>();
     if (j.contains("output_dir")) {
         if (!j["output_dir"].is_string()) fail(where, "key 'output_dir' must be a string", "");
@@ -137,9 +138,8 @@ RunConfig RunConfig::load(const std::string& path) {
 
 void RunConfig::resolveRelativePaths(const std::string& baseDir) {
     namespace fs = std::filesystem;
-    if (baseDir.empty()) return;
     auto resolve = [&](std::string& p) {
-        if (p.empty()) return;
+        if (p.empty() || baseDir.empty()) return;
         fs::path given(p);
         std::error_code ec;
         if (given.is_absolute() || fs::exists(given, ec)) return;
@@ -147,6 +147,7 @@ void RunConfig::resolveRelativePaths(const std::string& baseDir) {
         if (fs::exists(beside, ec)) p = beside.string();
     };
     resolve(model);
+    model = hub::resolveModelPath(model);  // ORG/NAME[@rev] from the Hugging Face cache
     for (const char* key : {"path", "validation_path"}) {
         auto it = dataset.find(key);
         if (it != dataset.end() && it->is_string()) {

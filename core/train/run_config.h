@@ -62,6 +62,8 @@ struct RunConfig {
     // `baseDir` are rewritten to baseDir/path. This lets a run.json that ships beside its model and
     // data (the bundled demo) run from any working directory, while paths that work today keep
     // their meaning. output_dir is never rewritten: it stays relative to the working directory.
+    // A model that is still not a path but reads as ORG/NAME[@revision] and is in the Hugging Face
+    // cache becomes that snapshot's folder (hub::resolveModelPath).
     void resolveRelativePaths(const std::string& baseDir);
 };
 

@@ -8,6 +8,7 @@
 #define PEFT_FUZZ_DATASET
 #define PEFT_FUZZ_RUN_CONFIG
 #define PEFT_FUZZ_EVAL
+#define PEFT_FUZZ_PARQUET
 #include "tests/fuzz/fuzz_bodies.h"
 
 #include <gtest/gtest.h>
@@ -65,6 +66,7 @@ TEST_F(FuzzRegressions, AdapterConfig) { EXPECT_GT(replay("adapter_config", peft
 TEST_F(FuzzRegressions, Dataset) { EXPECT_GT(replay("dataset", peft::fuzz::datasetBody), 0); }
 TEST_F(FuzzRegressions, RunConfig) { EXPECT_GT(replay("run_config", peft::fuzz::runConfigBody), 0); }
 TEST_F(FuzzRegressions, Eval) { EXPECT_GT(replay("eval", peft::fuzz::evalBody), 0); }
+TEST_F(FuzzRegressions, Parquet) { EXPECT_GT(replay("parquet", peft::fuzz::parquetBody), 0); }
 
 // Found by fuzz_tokenizer: a number too large for a double ("1e308328") made nlohmann throw
 // out_of_range.406, which readJsonFile (and the dataset readers) did not catch: std::terminate.

@@ -37,6 +37,9 @@
 #include "core/eval/eval_report.h"
 #include "core/eval/text_metric.h"
 #endif
+#ifdef PEFT_FUZZ_PARQUET
+#include "core/data/parquet_reader.h"
+#endif
 
 namespace peft::fuzz {
 
@@ -149,6 +152,18 @@ inline void datasetBody(const uint8_t* data, size_t size) {
     }
     try {
         (void)peft::data::parseCsv(bytes, ',');
+    } catch (const peft::PeftError&) {
+    }
+}
+#endif
+
+#ifdef PEFT_FUZZ_PARQUET
+// A Parquet file through readParquet (footer, schema, pages, codecs, levels, record assembly);
+// every row is serialised, which also proves the strings are valid UTF-8.
+inline void parquetBody(const uint8_t* data, size_t size) {
+    std::string bytes(reinterpret_cast<const char*>(data), size);
+    try {
+        for (const auto& row : peft::data::readParquet("f.parquet", bytes)) (void)row.dump();
     } catch (const peft::PeftError&) {
     }
 }

@@ -3,6 +3,7 @@
 
 #include <QCheckBox>
 #include <QComboBox>
+#include <QDir>
 #include <QDoubleSpinBox>
 #include <QDragEnterEvent>
 #include <QDropEvent>
@@ -18,6 +19,7 @@
 #include <QMimeData>
 #include <QProgressBar>
 #include <QPushButton>
+#include <QSignalBlocker>
 #include <QSpinBox>
 #include <QTabWidget>
 #include <QTableWidget>
@@ -35,6 +37,7 @@
 #include "core/util/error.h"
 #include "ui/background_task.h"
 #include "ui/project_state.h"
+#include "ui/widgets/hub_download_box.h"
 #include "ui/widgets/qcp.h"
 
 namespace peft::ui {
@@ -104,7 +107,7 @@ struct ImportResult {
 
 DatasetPage::DatasetPage(ProjectState* state, QWidget* parent)
     : Page(state, tr("Dataset"),
-           tr("Open or drop a JSONL, JSON, CSV/TSV or TXT file. Formats: text, instruction (Alpaca), chat "
+           tr("Open or drop a JSONL, JSON, CSV/TSV, TXT or Parquet file, or download one from the Hub. Formats: text, instruction (Alpaca), chat "
               "(messages / ShareGPT), classification (text + label), or pre-tokenised ids."),
            parent) {
     setAcceptDrops(true);
@@ -129,6 +132,31 @@ DatasetPage::DatasetPage(ProjectState* state, QWidget* parent)
     row->addWidget(m_importProgress);
     row->addWidget(m_cancelImport);
     body()->addLayout(row);
+    // A dataset repo from the Hub: its files land in the Hugging Face cache; one is imported.
+    m_hub = new HubDownloadBox(hub::RepoType::Dataset, this);
+    auto* hubRow = new QHBoxLayout();
+    hubRow->addWidget(new QLabel(tr("Downloaded file:"), m_hub));
+    m_hubFiles = new QComboBox(m_hub);
+    m_hubFiles->setObjectName(QStringLiteral("hubFiles"));
+    m_hubFiles->setEnabled(false);
+    hubRow->addWidget(m_hubFiles, 1);
+    static_cast<QVBoxLayout*>(m_hub->layout())->addLayout(hubRow);
+    body()->addWidget(m_hub);
+    connect(m_hub, &HubDownloadBox::downloaded, this, [this](const QString& dir, const QStringList& files) {
+        QSignalBlocker block(m_hubFiles);
+        m_hubFiles->clear();
+        int pick = -1;
+        for (const QString& f : files) {
+            m_hubFiles->addItem(f, QDir(dir).filePath(f));
+            if (pick < 0 && f.contains(QLatin1String("train"))) pick = m_hubFiles->count() - 1;
+        }
+        m_hubFiles->setEnabled(m_hubFiles->count() > 0);
+        if (m_hubFiles->count() == 0) return;
+        m_hubFiles->setCurrentIndex(pick < 0 ? 0 : pick);
+        openFile(m_hubFiles->currentData().toString());
+    });
+    connect(m_hubFiles, qOverload<int>(&QComboBox::activated), this,
+            [this](int i) { openFile(m_hubFiles->itemData(i).toString()); });
     m_import = new BackgroundTask(this);
     connect(m_cancelImport, &QPushButton::clicked, this, &DatasetPage::cancelImport);
     connect(m_import, &BackgroundTask::started, this, [this](const QString& what) {
@@ -299,7 +327,7 @@ void DatasetPage::commit() {
 
 void DatasetPage::browse() {
     const QString f = QFileDialog::getOpenFileName(this, tr("Open a dataset"), QString(),
-                                                   tr("Datasets (*.jsonl *.json *.csv *.tsv *.txt);;All files (*)"));
+                                                   tr("Datasets (*.jsonl *.json *.csv *.tsv *.txt *.parquet);;All files (*)"));
     if (!f.isEmpty()) openFile(f);
 }
 

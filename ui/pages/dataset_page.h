@@ -30,6 +30,7 @@ struct ValidationReport;
 namespace peft::ui {
 
 class BackgroundTask;
+class HubDownloadBox;
 
 class DatasetPage : public Page {
     Q_OBJECT
@@ -66,12 +67,17 @@ protected:
     void dragEnterEvent(QDragEnterEvent* e) override;
     void dropEvent(QDropEvent* e) override;
 
+    HubDownloadBox* hubBox() const { return m_hub; }
+    QComboBox* hubFiles() const { return m_hubFiles; }
+
 private:
     void loadFromState();
     void commit();
     void showReport(const data::ValidationReport& r);
     void clearReport();
     QLabel* m_path;
+    HubDownloadBox* m_hub;
+    QComboBox* m_hubFiles;  // the dataset files of the last Hub download
     QComboBox* m_format;
     QComboBox* m_template;
     QComboBox* m_trainOn;

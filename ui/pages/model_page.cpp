@@ -10,11 +10,15 @@
 #include <QLocale>
 #include <QPushButton>
 #include <QSettings>
+#include <QTreeWidget>
 #include <QVBoxLayout>
 
 #include <spdlog/spdlog.h>
 
+#include "core/budget/budget.h"
+#include "core/hub/hub_cache.h"
 #include "ui/project_state.h"
+#include "ui/widgets/hub_download_box.h"
 
 namespace peft::ui {
 
@@ -32,7 +36,7 @@ const QStringList kRows = {QStringLiteral("Family"),       QStringLiteral("Model
 
 ModelPage::ModelPage(ProjectState* state, QWidget* parent)
     : Page(state, tr("Model"),
-           tr("Pick a local Hugging Face model folder (config.json + model.safetensors + tokenizer.json). "
+           tr("Pick a local Hugging Face model folder (config.json + model.safetensors + tokenizer.json), a model from the Hugging Face cache, or download one. "
               "Supported families: GPT-2 and Llama (Llama 2/3, Mistral, Qwen2, SmolLM, TinyLlama)."),
            parent) {
     auto* row = new QHBoxLayout();
@@ -52,6 +56,40 @@ ModelPage::ModelPage(ProjectState* state, QWidget* parent)
     });
     row->addWidget(use);
     body()->addLayout(row);
+
+    // The Hugging Face cache: what Python tools (and our downloads) already fetched.
+    auto* cacheBox = new QGroupBox(tr("Models in the Hugging Face cache (%1)").arg(QString::fromStdString(hub::defaultCacheDir())), this);
+    auto* cacheLayout = new QVBoxLayout(cacheBox);
+    m_cached = new QTreeWidget(cacheBox);
+    m_cached->setObjectName(QStringLiteral("cachedModels"));
+    m_cached->setRootIsDecorated(false);
+    m_cached->setHeaderLabels({tr("Model"), tr("Size"), tr("Architecture"), tr("PEFT Studio")});
+    m_cached->setMaximumHeight(150);
+    m_cached->setAccessibleName(tr("Cached models"));
+    cacheLayout->addWidget(m_cached);
+    auto* cacheRow = new QHBoxLayout();
+    auto* useCached = new QPushButton(tr("Use selected"), cacheBox);
+    useCached->setObjectName(QStringLiteral("useCached"));
+    auto* refresh = new QPushButton(tr("Refresh"), cacheBox);
+    cacheRow->addWidget(useCached);
+    cacheRow->addWidget(refresh);
+    cacheRow->addStretch(1);
+    cacheLayout->addLayout(cacheRow);
+    body()->addWidget(cacheBox);
+    auto openSelected = [this] {
+        if (auto* item = m_cached->currentItem()) openFolder(item->data(0, Qt::UserRole).toString());
+    };
+    connect(useCached, &QPushButton::clicked, this, openSelected);
+    connect(m_cached, &QTreeWidget::itemDoubleClicked, this, openSelected);
+    connect(refresh, &QPushButton::clicked, this, &ModelPage::refreshCache);
+
+    m_hub = new HubDownloadBox(hub::RepoType::Model, this);
+    body()->addWidget(m_hub);
+    connect(m_hub, &HubDownloadBox::downloaded, this, [this](const QString& dir, const QStringList&) {
+        refreshCache();
+        openFolder(dir);
+    });
+
     m_path = new QLabel(tr("No model chosen yet."), this);
     m_path->setTextInteractionFlags(Qt::TextSelectableByMouse);
     m_path->setWordWrap(true);
@@ -72,6 +110,7 @@ ModelPage::ModelPage(ProjectState* state, QWidget* parent)
     body()->addWidget(m_group);
     body()->addStretch(1);
     refreshRecent();
+    refreshCache();
 
     // A project that names a model reopens it.
     connect(state, &ProjectState::projectReplaced, this, [this] {
@@ -161,6 +200,22 @@ void ModelPage::fill() {
     m_fields[QStringLiteral("Weight files")]->setText(files.join(QStringLiteral(", ")));
     m_fields[QStringLiteral("Tokenizer")]->setText(s.hasTokenizer ? QStringLiteral("tokenizer.json")
                                                                    : tr("missing"));
+}
+
+void ModelPage::refreshCache() {
+    m_cached->clear();
+    for (const auto& r : hub::listCache()) {
+        if (r.type != hub::RepoType::Model) continue;
+        auto* item = new QTreeWidgetItem(m_cached);
+        item->setText(0, QString::fromStdString(r.repoId));
+        item->setText(1, QString::fromStdString(budget::humanBytes(r.sizeOnDisk)));
+        item->setText(2, QString::fromStdString(r.architecture.empty() ? r.modelType : r.architecture));
+        item->setText(3, r.supported ? tr("supported") : tr("not supported: %1").arg(QString::fromStdString(r.whyNot)));
+        item->setToolTip(3, item->text(3));
+        item->setForeground(3, r.supported ? palette().text() : QBrush(QColor(0xb0, 0x30, 0x30)));
+        item->setData(0, Qt::UserRole, QString::fromStdString(r.snapshotDir));
+    }
+    for (int c = 0; c < 3; ++c) m_cached->resizeColumnToContents(c);
 }
 
 QStringList ModelPage::recentFolders() const {

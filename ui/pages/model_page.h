@@ -1,4 +1,5 @@
-// Step 2: pick a local Hugging Face model folder and see its architecture summary.
+// Step 2: pick a local Hugging Face model folder, a model from the Hugging Face cache, or download
+// one from the Hub; see its architecture summary.
 #pragma once
 #include "ui/pages/page.h"
 
@@ -10,8 +11,11 @@ class QComboBox;
 class QFormLayout;
 class QLabel;
 class QGroupBox;
+class QTreeWidget;
 
 namespace peft::ui {
+
+class HubDownloadBox;
 
 class ModelPage : public Page {
     Q_OBJECT
@@ -24,6 +28,10 @@ public:
     // The value shown for a summary row ("Layers", "Hidden size", "Parameters", ...).
     QString fieldText(const QString& row) const;
     QStringList recentFolders() const;
+    // Re-reads the Hugging Face cache into the "Models in the cache" list.
+    void refreshCache();
+    QTreeWidget* cachedModels() const { return m_cached; }
+    HubDownloadBox* hubBox() const { return m_hub; }
 
 public Q_SLOTS:
     void browse();
@@ -33,6 +41,8 @@ private:
     void addRecent(const QString& folder);
     void refreshRecent();
     QComboBox* m_recent;
+    QTreeWidget* m_cached;
+    HubDownloadBox* m_hub;
     QGroupBox* m_group;
     QFormLayout* m_form;
     QLabel* m_path;
