@@ -45,7 +45,7 @@ ModelSummary inspectModelFolder(const std::string& folder) {
     ModelSummary s;
     s.folder = folder;
     s.config = ModelConfig::load(configPath.string());
-    s.familyName = s.config.family == Family::Gpt2 ? "GPT-2" : "Llama family (" + s.config.modelType + ")";
+    s.familyName = archTable(s.config).traits.displayName;
     s.baseParams = baseParamCount(s.config);
 
     bool pickle = false;

@@ -230,8 +230,12 @@ Estimate estimate(const ModelConfig& mcIn, const nlohmann::json& cfg, const Budg
     const u64 heads = U(mc.numHeads);
     const u64 V = head == TaskHead::CausalLm ? U(mc.vocabSize) : U(mc.numLabels);
     const std::vector<InputGroup> groups = inputGroups(arch);
-    const bool gatedMlp = mc.family == Family::Llama;
-    const bool rmsNorm = mc.family == Family::Llama;
+    const bool gatedMlp = arch.traits.gatedMlp;
+    const bool rmsNorm = arch.traits.norm != NormKind::LayerNorm;
+    // Norms over the hidden size per layer: 2, or 4 with post-norms (Gemma 3). Per-head q/k norms
+    // are not counted.
+    u64 hiddenNorms = 0;
+    for (const auto& n : arch.norms) hiddenNorms += n.path.find('.') == std::string::npos ? 1 : 0;
     const bool fp32Run = s == 4;
     const bool cpu = o.device == Device::Cpu;
     const int64_t L = mc.numLayers;
@@ -272,7 +276,7 @@ Estimate estimate(const ModelConfig& mcIn, const nlohmann::json& cfg, const Budg
             precElems += U(lin[i].extraSaved);
             (actDtype ? precElems : fp32Elems) += U(lin[i].extraSavedFp32);
         }
-        u64 perToken = 2 * (normIn + normWeight);
+        u64 perToken = hiddenNorms * (normIn + normWeight);
         for (int g = 0; g < 4; ++g) perToken += keep[g] ? groupWidth[g] * s : 0;
         perToken += precElems * s + fp32Elems * 4;
         perToken += gatedMlp ? ((cpu && !fp32Run) ? 4 : s) * I + 2 * s * I : s * I;

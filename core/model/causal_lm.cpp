@@ -119,22 +119,26 @@ torch::Tensor CausalLMImpl::hiddenStatesFromEmbeddings(torch::Tensor h, torch::T
                           ? (km.slice(1, 1) <= km.slice(1, 0, Tk - 1)).all().item<bool>()
                           : km.all().item<bool>();
     }
-    torch::Tensor additive;
-    if (!plainCausal) additive = additiveMask(kv.keyMask, past, T, opts);
+    LayerContext ctx;
+    if (!plainCausal) ctx.mask = additiveMask(kv.keyMask, past, T, opts);
+    // Sliding-window layers need their own mask once some key lies outside the window.
+    if (!m_config.slidingLayers.empty() && Tk > m_config.slidingWindow)
+        ctx.slidingMask = additiveMask(kv.keyMask, past, T, opts, m_config.slidingWindow);
 
-    auto [cosT, sinT] = rope(torch::arange(past, past + T, opts.dtype(torch::kInt64)));
-    for (int64_t i = 0; i < m_config.numLayers; ++i)
-        h = layerForward(i, h, additive, cosT, sinT, kv.layers[static_cast<size_t>(i)]);
+    rope(torch::arange(past, past + T, opts.dtype(torch::kInt64)), ctx);
+    for (int64_t i = 0; i < m_config.numLayers; ++i) h = layerForward(i, h, ctx, kv.layers[static_cast<size_t>(i)]);
     return finalNorm(h);
 }
 
 torch::Tensor CausalLMImpl::additiveMask(const torch::Tensor& keyMask, int64_t past, int64_t T,
-                                         const torch::TensorOptions& opts) const {
+                                         const torch::TensorOptions& opts, int64_t window) const {
     // Additive mask [B,1,T,Tk]: causal (query i sees keys <= past+i) and key padding.
     const int64_t B = keyMask.size(0), Tk = keyMask.size(1);
     torch::Tensor qpos = torch::arange(past, past + T, opts.dtype(torch::kInt64)).unsqueeze(1);  // [T,1]
     torch::Tensor kpos = torch::arange(0, Tk, opts.dtype(torch::kInt64)).unsqueeze(0);           // [1,Tk]
-    torch::Tensor allowed = (kpos <= qpos).unsqueeze(0) & keyMask.to(torch::kBool).unsqueeze(1);  // [B,T,Tk]
+    torch::Tensor seen = kpos <= qpos;                                                            // [T,Tk]
+    if (window > 0) seen = seen & (qpos - kpos < window);  // transformers: kv_idx > q_idx - window
+    torch::Tensor allowed = seen.unsqueeze(0) & keyMask.to(torch::kBool).unsqueeze(1);           // [B,T,Tk]
     return torch::zeros({B, 1, T, Tk}, opts.dtype(m_dtype)).masked_fill(allowed.logical_not().unsqueeze(1), maskValue(m_dtype));
 }
 

@@ -1,5 +1,5 @@
 // CausalLM: the decoder-only transformer shared by every family. A family file (gpt2.cpp,
-// llama.cpp) builds its blocks under Hugging Face's module names, so named_parameters() gives
+// llama.cpp, qwen3.cpp, phi3.cpp, gemma3.cpp) builds its blocks under Hugging Face's module names, so named_parameters() gives
 // the checkpoint keys. PEFT methods attach through the adapter slots declared here.
 #pragma once
 #include <torch/torch.h>
@@ -48,6 +48,15 @@ public:
     virtual ~PrefixProvider() = default;
     virtual int64_t length() const = 0;
     virtual std::vector<LayerCache> keyValues(int64_t batch) = 0;  // per layer [B, kvH, P, D]
+};
+
+// What every decoder layer of one forward pass shares.
+struct LayerContext {
+    torch::Tensor mask;               // additive [B,1,T,Tk], or undefined for a plain causal mask
+    torch::Tensor slidingMask;        // the same within the sliding window, for sliding layers;
+                                      // undefined when the window covers every key
+    torch::Tensor cos, sin;           // RoPE tables [T, rotaryDim] (rotary families)
+    torch::Tensor localCos, localSin; // RoPE of the sliding layers when they have their own base
 };
 
 struct ModelOptions {
@@ -108,16 +117,21 @@ public:
 protected:
     virtual torch::Tensor embedTokens(const torch::Tensor& ids) = 0;                       // [B,T] -> [B,T,C]
     virtual torch::Tensor addPositions(const torch::Tensor& h, int64_t past) { return h; }  // GPT-2's wpe
-    // One decoder layer. mask: additive [B,1,T,Tk], or undefined for plain causal; cos/sin: [T,D] for RoPE families.
-    virtual torch::Tensor layerForward(int64_t i, const torch::Tensor& h, const torch::Tensor& mask,
-                                       const torch::Tensor& cos, const torch::Tensor& sin, LayerCache& cache) = 0;
+    // One decoder layer [B,T,C] -> [B,T,C].
+    virtual torch::Tensor layerForward(int64_t i, const torch::Tensor& h, const LayerContext& ctx, LayerCache& cache) = 0;
     virtual torch::Tensor finalNorm(const torch::Tensor& h) = 0;
-    // RoPE tables for absolute positions [T] (Llama family); undefined for GPT-2.
-    virtual std::pair<torch::Tensor, torch::Tensor> rope(const torch::Tensor& positions) { return {}; }
+    // Fills ctx's RoPE tables for absolute positions [T] (rotary families; GPT-2 has none).
+    virtual void rope(const torch::Tensor& positions, LayerContext& ctx) {}
+    // The mask layer i attends with: the sliding one for a sliding-window layer.
+    const torch::Tensor& layerMask(int64_t i, const LayerContext& ctx) const {
+        return m_config.slidingLayer(i) && ctx.slidingMask.defined() ? ctx.slidingMask : ctx.mask;
+    }
 
     Linear makeLinear(const std::string& path, const LinearSpec& spec);
-    // Additive attention mask [B,1,T,Tk] in the compute dtype from key mask [B,Tk] (1 = attend).
-    torch::Tensor additiveMask(const torch::Tensor& keyMask, int64_t past, int64_t T, const torch::TensorOptions& opts) const;
+    // Additive attention mask [B,1,T,Tk] in the compute dtype from key mask [B,Tk] (1 = attend);
+    // window > 0: a query also sees only the `window` latest keys (itself included).
+    torch::Tensor additiveMask(const torch::Tensor& keyMask, int64_t past, int64_t T, const torch::TensorOptions& opts,
+                               int64_t window = 0) const;
     BlockAdapter* blockAdapter(int64_t layer) const;
 
     ModelConfig m_config;

@@ -45,7 +45,9 @@ std::vector<int64_t> generateIds(CausalLMImpl& model, const std::vector<int64_t>
     KVCache cache;
     std::vector<int64_t> history = prompt, out;
     torch::Tensor input = torch::tensor(prompt, torch::kInt64).unsqueeze(0).to(dev);  // [1,T]
-    const int64_t limit = model.config().family == Family::Gpt2 ? model.config().maxPositions : INT64_MAX;
+    // Learned position tables end at max_position_embeddings; rotary positions do not.
+    const int64_t limit =
+        model.table().traits.positions == PositionKind::Learned ? model.config().maxPositions : INT64_MAX;
     for (int64_t i = 0; i < opts.maxNewTokens; ++i) {
         if (cache.length() + input.size(1) > limit) break;
         torch::Tensor logits = model.forward(input, {}, &cache);  // [1,T,V]

@@ -131,8 +131,8 @@ protected:
         return h + m_wpe->forward(pos).to(h.scalar_type()).unsqueeze(0);
     }
 
-    torch::Tensor layerForward(int64_t i, const torch::Tensor& h, const torch::Tensor& mask, const torch::Tensor&,
-                               const torch::Tensor&, LayerCache& cache) override {
+    torch::Tensor layerForward(int64_t i, const torch::Tensor& h, const LayerContext& ctx, LayerCache& cache) override {
+        const torch::Tensor& mask = ctx.mask;
         Gpt2Block& b = m_blocks[static_cast<size_t>(i)];
         const int64_t B = h.size(0), T = h.size(1), C = m_config.hiddenSize, H = m_config.numHeads, D = m_config.headDim;
         torch::Tensor qkv = b.cAttn->forward(b.ln1->forward(h));  // [B,T,C] -> [B,T,3C]

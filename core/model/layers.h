@@ -151,17 +151,22 @@ inline torch::Tensor siluAct(const torch::Tensor& x) {
     return torch::silu(x);
 }
 
-// Llama's RMSNorm, computed in fp32 and cast back as transformers does.
+// Llama's RMSNorm, computed in fp32 and cast back as transformers does. onePlus: Gemma's, which
+// scales by (1 + w) in fp32 before the one cast (its weight starts at zero).
 struct RMSNormImpl : torch::nn::Module {
-    RMSNormImpl(int64_t d, double eps) : eps(eps) { weight = register_parameter("weight", torch::ones({d}), false); }
+    RMSNormImpl(int64_t d, double eps, bool onePlus = false) : eps(eps), onePlus(onePlus) {
+        weight = register_parameter("weight", onePlus ? torch::zeros({d}) : torch::ones({d}), false);
+    }
     torch::Tensor forward(const torch::Tensor& x) {
         torch::Tensor xf = x.to(torch::kFloat32);
         torch::Tensor var = xf.pow(2).mean(-1, true);
         xf = xf * torch::rsqrt(var + eps);
+        if (onePlus) return (xf * (1.0 + weight.to(torch::kFloat32))).to(x.scalar_type());
         return weight.to(x.scalar_type()) * xf.to(x.scalar_type());
     }
     torch::Tensor weight;
     double eps;
+    bool onePlus;
 };
 TORCH_MODULE(RMSNorm);
 

@@ -1,6 +1,7 @@
 // Prompt-learning dimensions (see prompt_learning.h).
 #include "core/peft/prompt_learning.h"
 
+#include "core/io/architecture.h"
 #include "core/peft/spec_util.h"
 #include "core/util/error.h"
 
@@ -15,14 +16,22 @@ PromptDims promptDims(const ModelConfig& mc, const nlohmann::json& cfg, bool pre
     d.submodules = getInt(cfg, "num_transformer_submodules", 1);
     // Llama-family configs carry num_key_value_heads; GPT-2's does not. The rule is idempotent,
     // so a saved config (already rewritten) gives the same numbers.
-    if (prefix && mc.family == Family::Llama && d.heads > 0) {
+    const bool kvHeads = archTable(mc).traits.kvHeadsInConfig;
+    if (prefix && kvHeads && d.heads > 0) {
         d.tokenDim = d.tokenDim / d.heads * mc.numKvHeads;
         d.heads = mc.numKvHeads;
     }
     // A saved config carries the dimensions of the model it was made for: another model would not
     // load it, so say so instead of counting nonsense.
-    const int64_t wantDim = prefix && mc.family == Family::Llama ? mc.kvDim() / mc.headDim * (mc.hiddenSize / mc.numHeads)
+    const int64_t wantDim = prefix && kvHeads ? mc.kvDim() / mc.headDim * (mc.hiddenSize / mc.numHeads)
                                                                  : mc.hiddenSize;
+    // peft cuts prefixes into heads of token_dim / heads = hidden_size / num_attention_heads
+    // values; a model whose head_dim differs (Qwen3-0.6B, Gemma 3) cannot take them.
+    if (prefix && mc.headDim * mc.numHeads != mc.hiddenSize)
+        fail(where, "prefix tuning needs head_dim == hidden_size / num_attention_heads (peft's prefix layout); this " +
+                        mc.modelType + " model has head_dim " + std::to_string(mc.headDim) + " and hidden_size / heads " +
+                        std::to_string(mc.hiddenSize / mc.numHeads),
+             "Use prompt tuning or LoRA for this model.");
     if (d.layers != mc.numLayers)
         fail(where, "key 'num_layers': the config was made for " + std::to_string(d.layers) + " layers, this model has " +
                                std::to_string(mc.numLayers),

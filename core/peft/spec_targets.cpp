@@ -11,18 +11,15 @@
 namespace peft::spec {
 
 nlohmann::json defaultTargets(const ModelConfig& mc, const std::string& method) {
-    if (method == "IA3") {
-        if (mc.family == Family::Gpt2) return {"c_attn", "mlp.c_proj"};
-        return {"k_proj", "v_proj", "down_proj"};
-    }
-    if (mc.family == Family::Gpt2) return {"c_attn"};
-    return {"q_proj", "v_proj"};
+    const ArchTable t = archTable(mc);
+    const std::vector<std::string>& d = method == "IA3" ? t.traits.ia3Targets : t.traits.loraTargets;
+    if (d.empty())
+        fail(method + " config", "key 'target_modules' is missing, and peft has no default for model_type '" + mc.modelType + "'",
+             "Name the modules to adapt. " + t.traits.moduleHint);
+    return d;
 }
 
-nlohmann::json defaultFeedforward(const ModelConfig& mc) {
-    if (mc.family == Family::Gpt2) return {"mlp.c_proj"};
-    return {"down_proj"};
-}
+nlohmann::json defaultFeedforward(const ModelConfig& mc) { return archTable(mc).traits.ia3Feedforward; }
 
 std::vector<const ModuleEntry*> selectTargets(const ModuleTree& tree, const nlohmann::json& cfg, const ModelConfig& mc,
                                               const std::string& method, const std::string& where) {
@@ -53,8 +50,7 @@ std::vector<const ModuleEntry*> selectTargets(const ModuleTree& tree, const nloh
     }
     if (out.empty())
         fail(where, "target_modules " + targets.dump() + " match no module of this " + mc.modelType + " model",
-             mc.family == Family::Gpt2 ? "GPT-2 modules: c_attn, c_proj, c_fc (attention c_proj is attn.c_proj)."
-                                       : "Llama-family modules: q_proj, k_proj, v_proj, o_proj, gate_proj, up_proj, down_proj.");
+             tree.arch.traits.moduleHint);
     return out;
 }
 

@@ -66,6 +66,22 @@ std::vector<MethodCase> methodCases() {
         c.push_back({m, {{"peft_type", "BITFIT"}, {"train_norms", !g}}, true});
         c.push_back({m, {{"peft_type", "FULL"}}, true});
     }
+    // Qwen3, Phi-3 (fused qkv_proj / gate_up_proj) and Gemma 3 (post-norms, sliding layers). Prefix
+    // tuning only on Phi-3: the other two have head_dim != hidden/heads, which peft's prefix layout refuses.
+    for (std::string m : {"tiny-qwen3", "tiny-phi3", "tiny-gemma3"}) {
+        const bool phi = m == "tiny-phi3";
+        json qv = phi ? json::array({"qkv_proj"}) : json::array({"q_proj", "v_proj"});
+        json ia3 = phi ? json::array({"qkv_proj", "down_proj"}) : json::array({"q_proj", "v_proj", "down_proj"});
+        c.push_back({m, {{"peft_type", "LORA"}, {"r", 4}, {"lora_alpha", 8}, {"target_modules", qv}}, true});
+        c.push_back({m, {{"peft_type", "LORA"}, {"r", 4}, {"lora_alpha", 8}, {"use_dora", true}, {"target_modules", qv}}, true});
+        c.push_back({m, {{"peft_type", "LORA"}, {"r", 2}, {"lora_alpha", 4}, {"use_rslora", true}, {"target_modules", "all-linear"}}, true});
+        c.push_back({m, {{"peft_type", "IA3"}, {"target_modules", ia3}, {"feedforward_modules", json::array({"down_proj"})}}, true});
+        c.push_back({m, {{"peft_type", "PROMPT_TUNING"}, {"num_virtual_tokens", 4}}, false});
+        if (phi) c.push_back({m, {{"peft_type", "PREFIX_TUNING"}, {"num_virtual_tokens", 4}}, false});
+        c.push_back({m, {{"peft_type", "BOTTLENECK_ADAPTER"}, {"architecture", "houlsby"}, {"reduction_factor", 8}, {"non_linearity", "swish"}}, true});
+        c.push_back({m, {{"peft_type", "BITFIT"}, {"train_norms", true}}, true});
+        c.push_back({m, {{"peft_type", "FULL"}}, true});
+    }
     return c;
 }
 

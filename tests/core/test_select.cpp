@@ -126,6 +126,9 @@ void checkAgainstAutograd(const std::string& family) {
 
 TEST(Importance, MatchesAutogradLlama) { checkAgainstAutograd("tiny-llama"); }
 TEST(Importance, MatchesAutogradGpt2Conv1D) { checkAgainstAutograd("tiny-gpt2"); }
+TEST(Importance, MatchesAutogradQwen3) { checkAgainstAutograd("tiny-qwen3"); }
+TEST(Importance, MatchesAutogradPhi3FusedProjections) { checkAgainstAutograd("tiny-phi3"); }
+TEST(Importance, MatchesAutogradGemma3) { checkAgainstAutograd("tiny-gemma3"); }
 
 TEST(Importance, DeterministicForASeed) {
     peft::test::TempDir d;

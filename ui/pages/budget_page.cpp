@@ -14,6 +14,7 @@
 #include <unistd.h>
 
 #include "core/budget/budget.h"
+#include "core/io/architecture.h"
 #include "ui/method_catalog.h"
 #include "ui/model_summary.h"
 #include "core/util/runtime_info.h"
@@ -255,8 +256,18 @@ void BudgetPage::addCandidate(const json& method) {
 
 void BudgetPage::addStandardCandidates() {
     json targets = state()->runConfig()["method"].value("target_modules", json());
-    if (!targets.is_array() || targets.empty()) targets = json{"q_proj", "v_proj"};
-    if (state()->model() && state()->model()->family == Family::Gpt2) targets = json{"c_attn"};
+    const auto& model = state()->model();
+    const ArchTable arch = model ? archTable(*model) : ArchTable{};
+    // The run config's targets when this model has modules of those names, else the model's default.
+    bool known = targets.is_array() && !targets.empty();
+    if (known && model)
+        for (const auto& t : targets) {
+            bool found = false;
+            for (const auto& l : arch.linears)
+                found |= t.is_string() && (t.get<std::string>() == l.name || t.get<std::string>() == l.path);
+            known &= found;
+        }
+    if (!known) targets = model ? json(suggestedLoraTargets(arch)) : json{"q_proj", "v_proj"};
     for (int r : {4, 8, 16})
         addCandidate({{"peft_type", "LORA"}, {"task_type", "CAUSAL_LM"}, {"r", r}, {"lora_alpha", 2 * r},
                       {"lora_dropout", 0.05}, {"target_modules", targets}, {"use_dora", false}, {"use_rslora", false}});
@@ -265,10 +276,9 @@ void BudgetPage::addStandardCandidates() {
     addCandidate({{"peft_type", "LORA"}, {"task_type", "CAUSAL_LM"}, {"r", 8}, {"lora_alpha", 16},
                   {"lora_dropout", 0.05}, {"target_modules", targets}, {"use_dora", false}, {"use_rslora", false},
                   {"_quantize_base", true}});
-    const bool gpt2 = state()->model() && state()->model()->family == Family::Gpt2;
     addCandidate({{"peft_type", "IA3"}, {"task_type", "CAUSAL_LM"},
-                  {"target_modules", gpt2 ? json{"c_attn", "mlp.c_proj"} : json{"k_proj", "v_proj", "down_proj"}},
-                  {"feedforward_modules", gpt2 ? json{"mlp.c_proj"} : json{"down_proj"}}});
+                  {"target_modules", model ? json(suggestedIa3Targets(arch)) : json{"k_proj", "v_proj", "down_proj"}},
+                  {"feedforward_modules", model ? json(suggestedIa3Feedforward(arch)) : json{"down_proj"}}});
     addCandidate({{"peft_type", "PREFIX_TUNING"}, {"task_type", "CAUSAL_LM"}, {"num_virtual_tokens", 20}});
 }
 

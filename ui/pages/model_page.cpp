@@ -37,7 +37,9 @@ const QStringList kRows = {QStringLiteral("Family"),       QStringLiteral("Model
 ModelPage::ModelPage(ProjectState* state, QWidget* parent)
     : Page(state, tr("Model"),
            tr("Pick a local Hugging Face model folder (config.json + model.safetensors + tokenizer.json), a model from the Hugging Face cache, or download one. "
-              "Supported families: GPT-2 and Llama (Llama 2/3, Mistral, Qwen2, SmolLM, TinyLlama)."),
+              "Supported families: GPT-2, Llama (Llama 2/3, Mistral, Qwen2, SmolLM, TinyLlama), Qwen3, "
+              "Gemma 3 text (gemma3_text: 270M, 1B; the text model of larger ones) and Phi-3 / Phi-4-mini. "
+              "Not supported: vision towers, mixture-of-experts models, yarn and dynamic RoPE scaling."),
            parent) {
     auto* row = new QHBoxLayout();
     auto* open = new QPushButton(tr("&Open model folder…"), this);

@@ -88,6 +88,17 @@ void TargetModulePicker::setModel(const std::optional<ModelConfig>& config) {
     updateSummary();
 }
 
+namespace {
+// A target_modules entry names a linear by its name ("q_proj") or its path's end ("mlp.c_proj").
+bool named(const std::vector<std::string>& targets, const LinearSpec& l) {
+    for (const auto& t : targets)
+        if (t == l.name || t == l.path ||
+            (l.path.size() > t.size() && l.path.compare(l.path.size() - t.size() - 1, std::string::npos, "." + t) == 0))
+            return true;
+    return false;
+}
+}  // namespace
+
 void TargetModulePicker::applyPreset(const QString& preset) {
     if (!m_config) return;
     m_updating = true;
@@ -100,10 +111,8 @@ void TargetModulePicker::applyPreset(const QString& preset) {
             if (preset == QLatin1String("linear")) on = true;
             else if (preset == QLatin1String("attention")) on = l.kind == "attention";
             else if (preset == QLatin1String("mlp")) on = l.kind == "mlp";
-            else if (preset == QLatin1String("qv"))
-                on = l.name == "q_proj" || l.name == "v_proj" || l.name == "c_attn";  // GPT-2 fuses q,k,v
-            else if (preset == QLatin1String("ia3"))
-                on = l.name == "k_proj" || l.name == "v_proj" || l.name == "c_attn" || l.feedforwardInput;
+            else if (preset == QLatin1String("qv")) on = named(suggestedLoraTargets(m_arch), l);  // peft's default
+            else if (preset == QLatin1String("ia3")) on = named(suggestedIa3Targets(m_arch), l);
             mi->setCheckState(0, on ? Qt::Checked : Qt::Unchecked);
         }
     }
