@@ -19,6 +19,7 @@
 #include "core/train/preflight.h"
 #include "core/train/run_config.h"
 #include "core/train/template_checks.h"
+#include "core/train/trainer.h"
 #include "core/util/error.h"
 #include "tests/test_util.h"
 
@@ -331,4 +332,28 @@ TEST(TemplateChecks, SilentOnTheDemoAndWarnOnADisagreeingTemplate) {
     w = templateWarnings(dc, *tok, {0});
     ASSERT_EQ(w.size(), 1u);
     EXPECT_NE(w[0].find("generation_config.json"), std::string::npos) << w[0];
+}
+
+TEST(EvalDuringTraining, GenerationMetricsGoIntoMetricsJsonl) {
+    test::TempDir tmp;
+    RunConfig cfg = RunConfig::load(demoDir() + "/run.json");
+    cfg.outputDir = tmp.file("run");
+    cfg.training.maxSteps = 2;
+    cfg.training.evalEvery = 0;
+    cfg.training.saveEvery = 0;
+    cfg.training.generationEvalEvery = 2;
+    cfg.training.generationEvalSamples = 3;
+    EXPECT_EQ(RunConfig::fromJson(cfg.toJson(), "round trip").training.generationEvalEvery, 2);
+    Trainer trainer(cfg);
+    trainer.setup();
+    ASSERT_EQ(trainer.run().status, TrainStatus::Finished);
+    std::ifstream in(tmp.file("run/metrics.jsonl"));
+    std::string line, last;
+    while (std::getline(in, line))
+        if (!line.empty()) last = line;
+    const auto j = nlohmann::json::parse(last);
+    for (const char* k : {"gen_em", "gen_contains", "gen_rougeL", "gen_bleu", "gen_chrf"}) EXPECT_TRUE(j.contains(k)) << k << ": " << last;
+    nlohmann::json bad = cfg.toJson();
+    bad["training"]["generation_eval_samples"] = 0;
+    EXPECT_THROW(RunConfig::fromJson(bad, "run.json"), PeftError);
 }
