@@ -46,6 +46,7 @@ int main(int argc, char** argv) {
     parser.process(app);
 
     peft::setupLogging("peft-studio");
+    peft::useThreads(0);  // every usable core by default, before any worker thread starts
     peft::logRuntimeInfo();
     peft::ui::MainWindow w;
     if (parser.isSet(project)) w.openProject(parser.value(project));

@@ -80,6 +80,7 @@ int runCli(int argc, char** argv) {
                 std::cout << "Usage: " << c.usage << "\n\n" << c.summary << "\n";
                 return 0;
             }
+        useThreads(0);  // every usable core by default (a run's training.threads may override)
         logRuntimeInfo();
         try {
             return c.run(rest);

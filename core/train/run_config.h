@@ -35,6 +35,9 @@ struct TrainingConfig {
     // CPU bf16: frozen layer weights get oneDNN copies for faster steps (core/model/
     // packed_weights.h); false saves that memory (the Budget page shows how much).
     bool packedWeights = true;
+    // CPU intra-op threads for this run's steps and evaluation; 0 = automatic (every usable
+    // physical core: affinity mask, cgroup quota, SMT siblings counted once; core/util/cpu_cores.h).
+    int64_t threads = 0;
 };
 
 struct RunConfig {

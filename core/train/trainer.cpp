@@ -18,7 +18,9 @@
 #include "core/tokenizer/tokenizer.h"
 #include "core/train/lm_loss.h"
 #include "core/util/atomic_file.h"
+#include "core/util/cpu_cores.h"
 #include "core/util/error.h"
+#include "core/util/runtime_info.h"
 
 namespace peft {
 
@@ -91,6 +93,8 @@ void Trainer::setup(const ProgressFn& progress) {
     }
     torch::manual_seed(t.seed);
     fs::create_directories(m_cfg.outputDir);
+    std::string threadsWhy;
+    const int threads = resolveThreadCount(t.threads, &threadsWhy);
     // The run's log file, beside its metrics.
     auto sink = std::make_shared<spdlog::sinks::basic_file_sink_mt>((fs::path(m_cfg.outputDir) / "log.txt").string());
     spdlog::default_logger()->sinks().push_back(sink);
@@ -173,6 +177,7 @@ void Trainer::setup(const ProgressFn& progress) {
     m_totalSteps = t.maxSteps > 0 ? t.maxSteps : t.epochs * stepsPerEpoch;
     spdlog::info("training {} examples ({} validation), {} steps, {} trainable tensors on {}", n, m_data.validation.size(),
                  m_totalSteps, params.size(), m_device.str());
+    if (m_device.is_cpu()) spdlog::info("CPU threads: {} ({})", threads, threadsWhy);
     report("Ready", 1.0);
 }
 
@@ -408,6 +413,8 @@ TrainResult Trainer::run(const MetricsSink& sink, TrainerControl* control) {
     } releasePacked{*m_model};
     // training.packed_weights: whether this run's steps may make those copies at all.
     PackedWeightsScope packedScope(t.packedWeights);
+    // training.threads: LibTorch keeps its intra-op count per thread, so set it where the steps run.
+    ThreadsScope threadsScope(t.threads);
     m_model->train();
     // A fresh start (not a resume) in a folder used before must not append to the old metrics.
     if (m_step == 0 && m_lastCheckpoint.empty()) writeFileAtomic((fs::path(m_cfg.outputDir) / "metrics.jsonl").string(), "");
