@@ -83,7 +83,7 @@ TEST(CpuCores, ParsesCgroupQuotas) {
 
 TEST(CpuCores, SmtSiblingsCountOnce) {
     test::TempDir d;
-    const fs::path root = d.path();
+    const fs::path root(d.path());
     // 4 logical CPUs, 2 cores: (0,2) and (1,3), as Linux numbers hyper-threads.
     for (int c : {0, 2}) siblings(root, c, "0,2");
     for (int c : {1, 3}) siblings(root, c, "1,3");
@@ -101,7 +101,7 @@ TEST(CpuCores, SmtSiblingsCountOnce) {
 
 TEST(CpuCores, NoTopologyMeansEveryCpuIsACore) {
     test::TempDir d;
-    CpuCount c = countCpus({0, 1, 2}, d.path().string());
+    CpuCount c = countCpus({0, 1, 2}, fs::path(d.path()).string());
     EXPECT_EQ(c.physical, 3);
     EXPECT_EQ(c.usable, 3);
     EXPECT_FALSE(c.quota);
@@ -109,7 +109,7 @@ TEST(CpuCores, NoTopologyMeansEveryCpuIsACore) {
 
 TEST(CpuCores, CgroupV2QuotaCapsTheCount) {
     test::TempDir d;
-    const fs::path root = d.path();
+    const fs::path root(d.path());
     write(root / "proc/self/cgroup", "0::/user.slice/job\n");
     write(root / "sys/fs/cgroup/user.slice/cpu.max", "max 100000\n");
     write(root / "sys/fs/cgroup/user.slice/job/cpu.max", "250000 100000\n");
@@ -129,7 +129,7 @@ TEST(CpuCores, CgroupV2QuotaCapsTheCount) {
 
 TEST(CpuCores, CgroupV1QuotaInAContainer) {
     test::TempDir d;
-    const fs::path root = d.path();
+    const fs::path root(d.path());
     // The path names the host's hierarchy; the container's mount shows its own cgroup at the root.
     write(root / "proc/self/cgroup", "12:memory:/docker/abc\n4:cpu,cpuacct:/docker/abc\n0::/\n");
     write(root / "sys/fs/cgroup/cpu,cpuacct/cpu.cfs_quota_us", "300000\n");
@@ -217,17 +217,17 @@ TEST(Threads, InfoAndTrainingLogNameTheCount) {
     EXPECT_NE(info.out.find("threads: " + std::to_string(resolveThreadCount(0)) + " (auto"), std::string::npos) << info.out;
 
     test::TempDir d;
-    write(d.path() / "data.jsonl", "{\"text\": \"one small line to learn\"}\n{\"text\": \"and another one\"}\n");
+    write(fs::path(d.path()) / "data.jsonl", "{\"text\": \"one small line to learn\"}\n{\"text\": \"and another one\"}\n");
     json cfg = {{"model", test::fixture("tiny-llama/base")},
-                {"dataset", {{"path", (d.path() / "data.jsonl").string()}, {"format", "text"}, {"max_length", 16}}},
+                {"dataset", {{"path", (fs::path(d.path()) / "data.jsonl").string()}, {"format", "text"}, {"max_length", 16}}},
                 {"method", {{"peft_type", "LORA"}, {"r", 2}, {"target_modules", {"q_proj"}}}},
                 {"training", {{"max_steps", 1}, {"batch_size", 2}, {"precision", "fp32"}, {"device", "cpu"},
                               {"eval_every", 0}, {"threads", 1}}},
-                {"output_dir", (d.path() / "out").string()}};
-    write(d.path() / "run.json", cfg.dump());
-    test::CliResult r = test::runCli("train --quiet --config " + (d.path() / "run.json").string());
+                {"output_dir", (fs::path(d.path()) / "out").string()}};
+    write(fs::path(d.path()) / "run.json", cfg.dump());
+    test::CliResult r = test::runCli("train --quiet --config " + (fs::path(d.path()) / "run.json").string());
     ASSERT_EQ(r.rc, 0) << r.out;
-    std::ifstream in(d.path() / "out/log.txt");
+    std::ifstream in(fs::path(d.path()) / "out/log.txt");
     const std::string log((std::istreambuf_iterator<char>(in)), {});
     EXPECT_NE(log.find("CPU threads: 1 (as requested)"), std::string::npos) << log;
 }
