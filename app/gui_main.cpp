@@ -47,6 +47,7 @@ int main(int argc, char** argv) {
     parser.process(app);
 
     peft::setupLogging("peft-studio");
+    peft::useThreads(0);  // every usable core by default, before any worker thread starts
     peft::logRuntimeInfo();
     // First launch: show (and let the user change) the workspace before the first project uses it.
     if (!peft::ui::workspaceChosen() && !parser.isSet(shots) && !parser.isSet(timeStartup)) peft::ui::chooseWorkspace(nullptr, true);

@@ -8,6 +8,7 @@ PKGS=(
   libtorch-dev                     # LibTorch (Debian 12: 1.13)
   libopenblas0-pthread             # fast BLAS; Debian's LibTorch otherwise uses the reference one
   libdnnl-dev                      # oneDNN headers (LibTorch's own bf16 kernels; pre-packed weights)
+  libgloo-dev                      # Gloo headers for LibTorch's c10d ProcessGroupGloo (data-parallel training)
   qt6-base-dev libqcustomplot-dev  # GUI: Qt 6 Widgets, QCustomPlot (Qt 6 build libQCustomPlotQt6)
   libspdlog-dev nlohmann-json3-dev libpcre2-dev
   libcurl4-openssl-dev             # Hugging Face Hub downloads (core/hub)
@@ -19,7 +20,7 @@ PKGS=(
   dpkg-dev file                    # packaging test (.deb)
 )
 if [[ "${PEFT_STUDIO_GUI:-ON}" == "OFF" ]]; then
-  PKGS=(build-essential cmake ninja-build pkg-config libtorch-dev libopenblas0-pthread libdnnl-dev libspdlog-dev
+  PKGS=(build-essential cmake ninja-build pkg-config libtorch-dev libopenblas0-pthread libdnnl-dev libgloo-dev libspdlog-dev
         nlohmann-json3-dev libpcre2-dev libcurl4-openssl-dev libsnappy-dev libzstd-dev zlib1g-dev libgtest-dev python3
         python3-torch dpkg-dev file)
 fi

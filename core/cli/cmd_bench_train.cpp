@@ -59,7 +59,9 @@ int cmdBenchTrain(const std::vector<std::string>& argv) {
     if (batch < 1 || seq < 2 || steps < 1 || warmup < 0)
         fail("bench-train", "--batch, --seq, --steps must be positive (--seq at least 2) and --warmup not negative",
              "Use e.g. --batch 2 --seq 128 --steps 5 --warmup 2.");
-    if (a.has("threads")) at::set_num_threads(static_cast<int>(a.getInt("threads", 1)));
+    // --threads N (0 or absent: automatic) for this thread and, through training.threads, the run.
+    const int64_t threads = a.getInt("threads", 0);
+    useThreads(threads);
     // Before anything is loaded: LibTorch, BLAS and the C++ runtime alone.
     const double rssStart = currentRssBytes();
     if (a.has("count-tensors")) enableCpuTensorCounting();
@@ -94,7 +96,8 @@ int cmdBenchTrain(const std::vector<std::string>& argv) {
                             {"eval_every", 0},
                             {"save_every", 0},
                             {"keep_checkpoints", 1},
-                            {"packed_weights", !a.has("no-packed-weights")}}}};
+                            {"packed_weights", !a.has("no-packed-weights")},
+                            {"threads", threads}}}};
     RunConfig cfg = RunConfig::fromJson(run, "bench-train");
 
     // Random rows of `seq` tokens, every position a target (as the peer's language-model loss).

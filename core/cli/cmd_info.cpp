@@ -13,6 +13,7 @@
 #include "core/io/model_config.h"
 #include "core/model/loader.h"
 #include "core/util/error.h"
+#include "core/util/cpu_cores.h"
 #include "core/util/runtime_info.h"
 
 namespace peft::cli {
@@ -45,7 +46,9 @@ unsigned touchWeights(CausalLMImpl& model) {
 int cmdInfo(const std::vector<std::string>& argv) {
     Args a(argv, {"model", "precision"}, {"load"}, "info");
     std::cout << versionLine() << "\n";
-    std::cout << "threads: " << at::get_num_threads() << "\n";
+    std::string why;
+    resolveThreadCount(0, &why);
+    std::cout << "threads: " << at::get_num_threads() << " (" << why << ")\n";
     if (a.has("model")) {
         ModelConfig c = ModelConfig::load(a.get("model"));
         std::cout << "model_type: " << c.modelType << "\nlayers: " << c.numLayers << "\nhidden: " << c.hiddenSize

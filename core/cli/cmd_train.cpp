@@ -1,6 +1,7 @@
 // `peft-studio-cli train`: runs a RunConfig with a terminal progress bar and ETA; --resume
 // continues from the newest checkpoint. Ctrl-C stops cleanly with a checkpoint.
 #include <csignal>
+#include <cstdlib>
 #include <filesystem>
 #include <cstdio>
 #include <iostream>
@@ -8,7 +9,10 @@
 
 #include "core/cli/args.h"
 #include "core/cli/commands.h"
+#include "core/dist/data_parallel.h"
+#include "core/dist/launcher.h"
 #include "core/train/trainer.h"
+#include "core/util/cpu_cores.h"
 #include "core/util/error.h"
 
 namespace peft::cli {
@@ -30,7 +34,7 @@ std::string formatDuration(double s) {
 }  // namespace
 
 int cmdTrain(const std::vector<std::string>& argv) {
-    Args a(argv, {"config", "output-dir", "max-steps"}, {"resume", "quiet"}, "train");
+    Args a(argv, {"config", "output-dir", "max-steps", "nproc", "dist-timeout"}, {"resume", "quiet"}, "train");
     const std::string path = a.require("config");
     nlohmann::json j = readJsonFile(path);
     if (a.has("output-dir")) j["output_dir"] = a.get("output-dir");
@@ -41,12 +45,48 @@ int cmdTrain(const std::vector<std::string>& argv) {
     RunConfig cfg = RunConfig::fromJson(j, path);
     // Inputs named relative to the config file's folder (e.g. the bundled demo's run.json) resolve there.
     cfg.resolveRelativePaths(std::filesystem::path(path).parent_path().string());
+    const double distTimeout = a.getDouble("dist-timeout", 60);
+    if (!(distTimeout > 0)) fail("train --dist-timeout", "must be a positive number of seconds", "The default is 60.");
+    if (a.has("nproc")) {
+        // Launcher: the same command without --nproc in N local ranks (core/dist/launcher.h).
+        std::vector<std::string> rest;
+        for (size_t i = 0; i < argv.size(); ++i) {
+            if (argv[i] == "--nproc") { ++i; continue; }
+            if (argv[i].rfind("--nproc=", 0) == 0) continue;
+            rest.push_back(argv[i]);
+        }
+        rest.insert(rest.begin(), "train");
+        dist::LaunchOptions lo;
+        lo.nproc = static_cast<int>(a.getInt("nproc", 1));
+        lo.logDir = (std::filesystem::path(cfg.outputDir) / "logs").string();
+        lo.timeoutS = distTimeout;
+        return dist::launchLocalRanks(rest, lo);
+    }
+    // A rank of a data-parallel run (torchrun's variables, or --nproc's).
+    std::shared_ptr<dist::DataParallel> dp;
+    const std::optional<dist::RankEnv> rankEnv = dist::RankEnv::fromEnvironment();
     if (a.has("resume") && latestCheckpoint(cfg.outputDir).empty()) {
         std::cerr << "train: no checkpoint in " << cfg.outputDir << "/checkpoints to resume from. "
                   << "Run without --resume to start the run.\n";
         return 3;
     }
+    if (rankEnv && rankEnv->world > 1) {
+        dist::GroupOptions go;
+        go.timeout = std::chrono::milliseconds(static_cast<int64_t>(distTimeout * 1000));
+        go.configJson = cfg.toJson().dump();  // before the per-rank device below: every rank must agree on it
+        const std::string dev = cfg.training.device;
+        if (dev == "cuda" || (dev == "auto" && torch::cuda::is_available())) {
+            cfg.training.device = "cuda:" + std::to_string(rankEnv->localRank);  // one GPU per local rank
+            go.device = torch::Device(cfg.training.device);
+        }
+        dp = std::make_shared<dist::DataParallel>(*rankEnv, go);
+        // Automatic threads: the machine's cores shared by its ranks (torchrun sets OMP_NUM_THREADS itself).
+        if (cfg.training.threads == 0 && !std::getenv("OMP_NUM_THREADS"))
+            cfg.training.threads = std::max(1, resolveThreadCount(0) / std::max(1, rankEnv->localWorld));
+    }
+    const bool rank0 = !dp || dp->rank() == 0;
     Trainer trainer(cfg);
+    trainer.setDataParallel(dp);
     trainer.setup([](const std::string& what, double) { spdlog::info("{}", what); });
     if (a.has("resume")) trainer.resumeFromLatest();
 
@@ -54,7 +94,7 @@ int cmdTrain(const std::vector<std::string>& argv) {
     g_control = &control;
     std::signal(SIGINT, onSigint);
     std::signal(SIGTERM, onSigint);
-    const bool tty = ::isatty(STDERR_FILENO) && !a.has("quiet");
+    const bool tty = ::isatty(STDERR_FILENO) && !a.has("quiet") && rank0;
     const int64_t startStep = trainer.step();
     TrainResult r = trainer.run([&](const StepMetrics& m) {
         const double perStep = (m.step - startStep) > 0 ? m.elapsedS / static_cast<double>(m.step) : 0;
@@ -69,6 +109,7 @@ int cmdTrain(const std::vector<std::string>& argv) {
                       formatDuration(eta).c_str(),
                       m.evalLoss ? (" eval " + std::to_string(*m.evalLoss).substr(0, 6)).c_str() : "");
         if (tty) std::fprintf(stderr, "\r%s\033[K", line);
+        else if (!rank0) return;
         else if (m.step == m.totalSteps || m.evalLoss || m.step % 10 == 0) std::fprintf(stderr, "%s\n", line);
     }, &control);
     if (tty) std::fprintf(stderr, "\n");

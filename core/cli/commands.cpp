@@ -20,7 +20,7 @@ const std::vector<Command>& commands() {
          "peft-studio-cli init-model --config config.json --out DIR [--tokenizer DIR] [--seed N] [--dtype fp32|bf16]",
          cmdInitModel},
         {"train", "Train a run config (run.json); --resume continues from the newest checkpoint",
-         "peft-studio-cli train --config run.json [--resume] [--output-dir DIR] [--max-steps N] [--quiet]", cmdTrain},
+         "peft-studio-cli train --config run.json [--resume] [--output-dir DIR] [--max-steps N] [--quiet] [--nproc N] [--dist-timeout SECONDS]", cmdTrain},
         {"tokenize", "Encode/decode a JSON list of {\"text\"} cases with a tokenizer.json", "peft-studio-cli tokenize --tokenizer DIR --cases IN.json --out OUT.json [--no-special-tokens]", cmdTokenize},
         {"generate", "Continue a prompt with a model (and an adapter), streaming tokens",
          "peft-studio-cli generate (--model DIR [--adapter ADIR] | --adapter ADIR) --prompt TEXT [--max-new-tokens N] [--greedy]\n"
@@ -89,6 +89,7 @@ int runCli(int argc, char** argv) {
                 std::cout << "Usage: " << c.usage << "\n\n" << c.summary << "\n";
                 return 0;
             }
+        useThreads(0);  // every usable core by default (a run's training.threads may override)
         logRuntimeInfo();
         try {
             return c.run(rest);

@@ -81,7 +81,7 @@ RunConfig RunConfig::fromJson(const json& j, const std::string& where) {
         checkKeys(t, {"epochs", "max_steps", "batch_size", "grad_accum", "lr", "weight_decay", "betas", "eps", "momentum",
                       "optimizer", "scheduler", "warmup_steps", "max_grad_norm", "seed", "shuffle", "precision",
                       "eval_every", "save_every", "keep_checkpoints", "early_stopping_patience", "device", "log_every",
-                      "quantize_base", "packed_weights", "generation_eval_every", "generation_eval_samples"},
+                      "quantize_base", "packed_weights", "generation_eval_every", "generation_eval_samples", "threads"},
                   where, "training");
         TrainingConfig& o = c.training;
         const std::string s = "training";
@@ -115,6 +115,7 @@ RunConfig RunConfig::fromJson(const json& j, const std::string& where) {
         read(t, "packed_weights", o.packedWeights, where, s);
         read(t, "generation_eval_every", o.generationEvalEvery, where, s);
         read(t, "generation_eval_samples", o.generationEvalSamples, where, s);
+        read(t, "threads", o.threads, where, s);
     }
     const TrainingConfig& o = c.training;
     oneOf(o.optimizer, {"adamw", "adam", "sgd"}, "training.optimizer", where);
@@ -126,6 +127,8 @@ RunConfig RunConfig::fromJson(const json& j, const std::string& where) {
     if (o.gradAccum < 1) fail(where, "key 'training.grad_accum' must be at least 1", "");
     if (o.epochs < 1 && o.maxSteps <= 0) fail(where, "set 'training.epochs' >= 1 or 'training.max_steps' > 0", "");
     if (!(o.lr > 0)) fail(where, "key 'training.lr' must be positive", "");
+    if (o.threads < 0 || o.threads > 4096)
+        fail(where, "key 'training.threads' is " + std::to_string(o.threads), "Use 0 (automatic: every usable core) or a thread count from 1 to 4096.");
     if (o.keepCheckpoints < 1) fail(where, "key 'training.keep_checkpoints' must be at least 1", "");
     return c;
 }
@@ -178,7 +181,8 @@ json RunConfig::toJson() const {
               {"save_every", o.saveEvery}, {"keep_checkpoints", o.keepCheckpoints},
               {"early_stopping_patience", o.earlyStoppingPatience}, {"device", o.device}, {"log_every", o.logEvery},
               {"quantize_base", o.quantizeBase}, {"packed_weights", o.packedWeights},
-              {"generation_eval_every", o.generationEvalEvery}, {"generation_eval_samples", o.generationEvalSamples}}},
+              {"generation_eval_every", o.generationEvalEvery}, {"generation_eval_samples", o.generationEvalSamples},
+              {"threads", o.threads}}},
             {"objective", objective},
             {"output_dir", outputDir}};
 }

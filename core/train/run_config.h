@@ -39,6 +39,9 @@ struct TrainingConfig {
     // generation metrics (core/eval) go into metrics.jsonl as gen_<metric>.
     int64_t generationEvalEvery = 0;
     int64_t generationEvalSamples = 16;
+    // CPU intra-op threads for this run's steps and evaluation; 0 = automatic (every usable
+    // physical core: affinity mask, cgroup quota, SMT siblings counted once; core/util/cpu_cores.h).
+    int64_t threads = 0;
 };
 
 struct RunConfig {

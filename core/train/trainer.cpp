@@ -11,6 +11,7 @@
 #include <random>
 #include <thread>
 
+#include "core/dist/data_parallel.h"
 #include "core/eval/evaluator.h"
 #include "core/io/model_config.h"
 #include "core/io/tensor_io.h"
@@ -19,7 +20,9 @@
 #include "core/tokenizer/tokenizer.h"
 #include "core/train/lm_loss.h"
 #include "core/util/atomic_file.h"
+#include "core/util/cpu_cores.h"
 #include "core/util/error.h"
+#include "core/util/runtime_info.h"
 
 namespace peft {
 
@@ -94,15 +97,24 @@ void Trainer::setup(const ProgressFn& progress) {
     }
     torch::manual_seed(t.seed);
     fs::create_directories(m_cfg.outputDir);
+    std::string threadsWhy;
+    const int threads = resolveThreadCount(t.threads, &threadsWhy);
     // The run's log file, beside its metrics.
-    auto sink = std::make_shared<spdlog::sinks::basic_file_sink_mt>((fs::path(m_cfg.outputDir) / "log.txt").string());
-    spdlog::default_logger()->sinks().push_back(sink);
-    m_logSink = sink;
-    writeFileAtomic((fs::path(m_cfg.outputDir) / "run.json").string(), m_cfg.toJson().dump(2) + "\n");
+    if (isWriter()) {  // ranks other than 0 log to their own output only
+        auto sink = std::make_shared<spdlog::sinks::basic_file_sink_mt>((fs::path(m_cfg.outputDir) / "log.txt").string());
+        spdlog::default_logger()->sinks().push_back(sink);
+        m_logSink = sink;
+        writeFileAtomic((fs::path(m_cfg.outputDir) / "run.json").string(), m_cfg.toJson().dump(2) + "\n");
+    }
 
     // The objective, and whether the dataset suits it, before anything loads.
     m_classification = m_cfg.method.value("task_type", std::string("CAUSAL_LM")) == "SEQ_CLS";
     m_objective = makeObjective(m_cfg.objective, m_classification);
+    // A preference batch holds its chosen rows then its rejected rows: a row split across ranks
+    // would part the pairs.
+    if (m_dp && m_objective->spec().preference)
+        fail("objective", "the " + m_objective->spec().displayName + " objective does not run data-parallel yet",
+             "Train it in one process (without --nproc or torchrun).");
     if (!m_haveData) checkObjectiveMatchesDataset(m_cfg);
 
     m_preflight = preflight(m_cfg, m_device.is_cuda() ? "cuda" : "cpu");
@@ -157,6 +169,11 @@ void Trainer::setup(const ProgressFn& progress) {
     octx.run = &m_cfg;
     octx.device = m_device;
     m_objective->bind(octx);
+    if (m_dp) {  // every rank starts from rank 0's initial weights
+        std::vector<torch::Tensor> ts;
+        for (auto& [name, p] : params) ts.push_back(p);
+        m_dp->broadcast(ts);
+    }
 
     if (!m_haveData) {
         report("Preparing data", 0.6);
@@ -178,15 +195,20 @@ void Trainer::setup(const ProgressFn& progress) {
     m_objective->prepareData(m_data.train, m_data.validation, m_cfg.outputDir, t.batchSize, m_data.padId);
     const int64_t n = static_cast<int64_t>(m_data.train.size());
     data::BatcherOptions bo;
-    bo.batchSize = t.batchSize;
+    bo.batchSize = t.batchSize * worldSize();  // one micro-step of every rank: an order independent of the world size
     bo.shuffle = t.shuffle;
     bo.seed = t.seed;
     bo.padId = m_data.padId;
+    m_batchOptions = bo;
     m_batcher = std::make_unique<data::Batcher>(std::make_shared<const std::vector<Example>>(m_data.train), bo);
     const int64_t stepsPerEpoch = std::max<int64_t>(1, m_batcher->batchesPerEpoch() / t.gradAccum);
     m_totalSteps = t.maxSteps > 0 ? t.maxSteps : t.epochs * stepsPerEpoch;
     spdlog::info("training {} examples ({} validation), {} steps, {} trainable tensors on {}", n, m_data.validation.size(),
                  m_totalSteps, params.size(), m_device.str());
+    if (m_device.is_cpu()) spdlog::info("CPU threads: {} ({})", threads, threadsWhy);
+    if (m_dp)
+        spdlog::info("data-parallel: {} ranks ({}), global batch {} x {} x {} = {} rows per optimizer step", worldSize(), m_dp->backend(),
+                     t.batchSize, t.gradAccum, worldSize(), t.batchSize * t.gradAccum * worldSize());
     report("Ready", 1.0);
 }
 
@@ -215,7 +237,30 @@ std::pair<double, std::optional<double>> Trainer::evaluate() {
     return {r.loss, r.accuracy};
 }
 
+bool Trainer::isWriter() const { return !m_dp || m_dp->rank() == 0; }
+int Trainer::worldSize() const { return m_dp ? m_dp->world() : 1; }
+
+bool Trainer::pollControl(TrainerControl* control) {
+    bool stop = control && control->stop.load(), pause = control && control->pause.load();
+    if (!m_dp) {
+        while (pause && !stop) {
+            std::this_thread::sleep_for(std::chrono::milliseconds(20));
+            stop = control->stop.load();
+            pause = control->pause.load();
+        }
+        return stop;
+    }
+    // Every rank stops or pauses together, so none waits on a collective that another left.
+    std::tie(stop, pause) = m_dp->agree(stop, pause);
+    while (pause && !stop) {
+        std::this_thread::sleep_for(std::chrono::milliseconds(100));
+        std::tie(stop, pause) = m_dp->agree(control && control->stop.load(), control && control->pause.load());
+    }
+    return stop;
+}
+
 void Trainer::appendMetrics(const StepMetrics& m) {
+    if (!isWriter()) return;
     std::ofstream out(fs::path(m_cfg.outputDir) / "metrics.jsonl", std::ios::app);
     out << m.toJson().dump() << "\n";
 }
@@ -227,6 +272,10 @@ std::string Trainer::saveCheckpoint() {
     fs::create_directories(root);
     fs::path tmp = root / (std::string(".tmp-") + name);
     fs::path dst = root / name;
+    if (!isWriter()) {  // rank 0 writes it
+        m_lastCheckpoint = dst.string();
+        return dst.string();
+    }
     std::error_code ec;
     fs::remove_all(tmp, ec);
     fs::create_directories(tmp);
@@ -249,7 +298,10 @@ std::string Trainer::saveCheckpoint() {
                       {"elapsed_s", m_elapsedBefore},
                       {"best_eval_loss", m_bestEval ? json(*m_bestEval) : json(nullptr)},
                       {"bad_evals", m_badEvals},
-                      {"seed", m_cfg.training.seed}};
+                      {"seed", m_cfg.training.seed},
+                      // Rows of one micro-step over all ranks: a resume with another world size keeps it.
+                      {"global_micro_batch", m_batchOptions.batchSize},
+                      {"world_size", worldSize()}};
         // Written last: a folder without it is never taken for a checkpoint.
         writeFileAtomic((tmp / "trainer_state.json").string(), state.dump(2) + "\n");
         // Saving a step that already has a checkpoint (the final save after resuming a finished
@@ -326,6 +378,17 @@ bool Trainer::resumeFromLatest() {
         }
     }
     m_step = state.at("step").get<int64_t>();
+    // The global batch stays the checkpoint's when the world size changed: each rank then takes
+    // a larger or smaller share of every micro-step, in chunks of at most batch_size rows.
+    const int64_t micro = state.value("global_micro_batch", m_cfg.training.batchSize);
+    if (micro != m_batchOptions.batchSize && micro > 0) {
+        spdlog::info("{}: keeping the checkpoint's {} rows per micro-step ({} ranks now, {} rows each at most per pass)", where,
+                     micro, worldSize(), m_cfg.training.batchSize);
+        m_batchOptions.batchSize = micro;
+        m_batcher = std::make_unique<data::Batcher>(std::make_shared<const std::vector<Example>>(m_data.train), m_batchOptions);
+        if (m_cfg.training.maxSteps <= 0)
+            m_totalSteps = m_cfg.training.epochs * std::max<int64_t>(1, m_batcher->batchesPerEpoch() / m_cfg.training.gradAccum);
+    }
     m_batcher->setPosition(data::DataPosition::fromJson(state.at("data_position"), where));
     m_elapsedBefore = state.value("elapsed_s", 0.0);
     if (state.contains("best_eval_loss") && state["best_eval_loss"].is_number()) m_bestEval = state["best_eval_loss"].get<double>();
@@ -333,7 +396,7 @@ bool Trainer::resumeFromLatest() {
     m_lastCheckpoint = ck;
     // metrics.jsonl keeps only the steps the checkpoint covers.
     fs::path mp = fs::path(m_cfg.outputDir) / "metrics.jsonl";
-    if (fs::exists(mp)) {
+    if (isWriter() && fs::exists(mp)) {
         std::ifstream in(mp);
         std::string line, kept;
         while (std::getline(in, line)) {
@@ -375,21 +438,22 @@ TrainResult Trainer::run(const MetricsSink& sink, TrainerControl* control) {
     } releasePacked{*m_model};
     // training.packed_weights: whether this run's steps may make those copies at all.
     PackedWeightsScope packedScope(t.packedWeights);
+    // training.threads: LibTorch keeps its intra-op count per thread, so set it where the steps run.
+    ThreadsScope threadsScope(t.threads);
     m_model->train();
     // A fresh start (not a resume) in a folder used before must not append to the old metrics.
-    if (m_step == 0 && m_lastCheckpoint.empty()) writeFileAtomic((fs::path(m_cfg.outputDir) / "metrics.jsonl").string(), "");
+    if (m_step == 0 && m_lastCheckpoint.empty() && isWriter()) writeFileAtomic((fs::path(m_cfg.outputDir) / "metrics.jsonl").string(), "");
     while (m_step < m_totalSteps) {
-        if (control) {
-            while (control->pause.load() && !control->stop.load()) std::this_thread::sleep_for(std::chrono::milliseconds(20));
-            if (control->stop.load()) return stopWithCheckpoint(TrainStatus::Stopped, "stopped at step " + std::to_string(m_step));
-        }
+        if (pollControl(control)) return stopWithCheckpoint(TrainStatus::Stopped, "stopped at step " + std::to_string(m_step));
         const auto t0 = Clock::now();
         std::vector<data::Batch> micro;
         int64_t count = 0, tokens = 0;
         for (int64_t a = 0; a < t.gradAccum; ++a) {
-            micro.push_back(m_batcher->next());
-            count += m_objective->targetCount(micro.back());
-            tokens += micro.back().numTokens;
+            // Every rank sees the micro-step's rows of all ranks: the global count normalises the loss.
+            data::Batch all = m_batcher->next();
+            count += m_objective->targetCount(all);
+            tokens += all.numTokens;
+            for (data::Batch& b : dist::localShare(all, m_dp ? m_dp->rank() : 0, worldSize(), t.batchSize)) micro.push_back(std::move(b));
         }
         double loss = 0;
         try {
@@ -407,6 +471,11 @@ TrainResult Trainer::run(const MetricsSink& sink, TrainerControl* control) {
             m_optimizer->zeroGrad();
             return stopWithCheckpoint(TrainStatus::Failed, "out of memory at step " + std::to_string(m_step + 1) +
                                                                ": lower batch_size or max_length, or use gradient accumulation");
+        }
+        if (m_dp) {  // once per optimizer step: the sum of every rank's gradients and loss
+            std::vector<torch::Tensor> ps;
+            for (const auto& [name, p] : m_optimizer->params()) ps.push_back(p);
+            loss = m_dp->allReduceGradients(ps, loss);
         }
         if (!std::isfinite(loss)) {
             m_optimizer->zeroGrad();
@@ -504,7 +573,8 @@ TrainResult Trainer::run(const MetricsSink& sink, TrainerControl* control) {
     }
     result.steps = m_step;
     result.adapterDir = (fs::path(m_cfg.outputDir) / "adapter").string();
-    saveAdapter(m_adapter, result.adapterDir);
+    if (isWriter()) saveAdapter(m_adapter, result.adapterDir);
+    if (m_dp) m_dp->barrier();  // every rank returns once the adapter is on disk
     spdlog::info("{}; adapter written to {}", result.message, result.adapterDir);
     return result;
 }

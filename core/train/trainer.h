@@ -23,6 +23,10 @@
 
 namespace peft {
 
+namespace dist {
+class DataParallel;
+}
+
 class Tokenizer;
 namespace eval {
 struct EvalSet;
@@ -88,6 +92,11 @@ public:
     // data::Cancelled (a Stop pressed before the first step).
     void setCancelCheck(std::function<bool()> f) { m_cancel = std::move(f); }
 
+    // Data parallelism (core/dist): call before setup(). Each optimizer step then takes
+    // batch_size x grad_accum x world rows in the same order whatever the world size, this rank
+    // computes its share, gradients are summed across ranks, and only rank 0 writes files.
+    void setDataParallel(std::shared_ptr<dist::DataParallel> dp) { m_dp = std::move(dp); }
+
     // Restores the newest checkpoint in output_dir. False when there is none.
     bool resumeFromLatest();
 
@@ -116,6 +125,12 @@ private:
     double stepLoss(const std::vector<data::Batch>& micro, int64_t count);
     void appendMetrics(const StepMetrics& m);
     void pruneCheckpoints();
+    // Data parallelism: whether this process writes the run's files (rank 0, or no group), and
+    // the world size (1 without a group).
+    bool isWriter() const;
+    int worldSize() const;
+    // Pause/stop as every rank agrees (a plain run: this control alone). True: stop now.
+    bool pollControl(TrainerControl* control);
 
     RunConfig m_cfg;
     torch::Device m_device = torch::kCPU;
@@ -142,6 +157,8 @@ private:
     std::string m_lastCheckpoint;
     std::shared_ptr<void> m_logSink;
     PreflightReport m_preflight;
+    std::shared_ptr<dist::DataParallel> m_dp;
+    data::BatcherOptions m_batchOptions;  // batchSize: rows of one micro-step over all ranks
 };
 
 std::string statusName(TrainStatus s);

@@ -29,6 +29,14 @@ std::string openBlasCoreName() {
     return out;
 }
 
+void setBlasThreads(int n) {
+    void* h = openBlasHandle();
+    if (!h) return;
+    using SetThreads = void (*)(int);
+    if (auto set = reinterpret_cast<SetThreads>(::dlsym(h, "openblas_set_num_threads"))) set(n < 1 ? 1 : n);
+    ::dlclose(h);
+}
+
 std::string tuneBlasKernels() {
 #if defined(__x86_64__) && defined(__GNUC__)
     if (std::getenv("OPENBLAS_CORETYPE")) return "";

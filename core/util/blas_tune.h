@@ -14,6 +14,10 @@ namespace peft {
 // Returns a line for the log ("" when nothing was changed).
 std::string tuneBlasKernels();
 
+// OpenBLAS's own thread count (its pthread build keeps one for the process; fp32 products run on
+// it). Nothing happens when OpenBLAS is not loaded.
+void setBlasThreads(int n);
+
 // The OpenBLAS core in use ("SkylakeX", "Prescott", ...), or "" when OpenBLAS is not loaded.
 std::string openBlasCoreName();
 

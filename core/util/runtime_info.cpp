@@ -11,6 +11,7 @@
 #include <filesystem>
 
 #include "core/util/blas_tune.h"
+#include "core/util/cpu_cores.h"
 
 namespace peft {
 
@@ -23,6 +24,24 @@ std::string torchVersion() {
     return std::to_string(TORCH_VERSION_MAJOR) + "." + std::to_string(TORCH_VERSION_MINOR) + "." +
            std::to_string(TORCH_VERSION_PATCH);
 #endif
+}
+
+int useThreads(long long requested, std::string* why) {
+    const int n = resolveThreadCount(requested, why);
+    // at::set_num_threads sets this thread's OpenMP count and the count later threads start with.
+    at::set_num_threads(n);
+    setBlasThreads(n);
+    return n;
+}
+
+int currentThreads() { return at::get_num_threads(); }
+
+ThreadsScope::ThreadsScope(long long requested) : m_previous(at::get_num_threads()) {
+    m_count = useThreads(requested, &m_why);
+}
+ThreadsScope::~ThreadsScope() {
+    at::set_num_threads(m_previous);
+    setBlasThreads(m_previous);
 }
 
 namespace {
@@ -65,7 +84,9 @@ std::string versionLine() {
 void logRuntimeInfo() {
     BlasInfo b = activeBlas();
     spdlog::info("{}", versionLine());
-    spdlog::info("threads: intra-op {}, inter-op {}", at::get_num_threads(), at::get_num_interop_threads());
+    std::string why;
+    resolveThreadCount(0, &why);
+    spdlog::info("threads: intra-op {}, inter-op {} ({})", at::get_num_threads(), at::get_num_interop_threads(), why);
     if (b.name == "OpenBLAS" && openBlasCoreName() == "Prescott")
         spdlog::warn("OpenBLAS runs its generic 'Prescott' kernels (it did not recognise this CPU): fp32 products are "
                      "several times slower than they could be. Set OPENBLAS_CORETYPE (e.g. Haswell or SkylakeX).");

@@ -15,6 +15,7 @@
 #include "core/io/model_config.h"
 #include "core/model/dnnl_cpu.h"
 #include "core/train/run_config.h"
+#include "core/util/cpu_cores.h"
 #include "core/util/runtime_info.h"
 #include "tests/ui/ui_test_util.h"
 #include "ui/pages/budget_page.h"
@@ -42,6 +43,7 @@ private Q_SLOTS:
         w.saveEvery()->setValue(25);
         w.seed()->setValue(7);
         w.packedWeights()->setChecked(false);
+        w.threads()->setValue(3);
         w.learningRate()->setText(QStringLiteral("3e-5"));
         Q_EMIT w.learningRate()->editingFinished();
         const json t = state.runConfig()["training"];
@@ -57,6 +59,7 @@ private Q_SLOTS:
         QCOMPARE(t["save_every"], json(25));
         QCOMPARE(t["seed"], json(7));
         QCOMPARE(t["packed_weights"], json(false));
+        QCOMPARE(t["threads"], json(3));
         QCOMPARE(t["lr"].get<double>(), 3e-5);
         QVERIFY(!w.epochs()->isEnabled());  // max steps replaces the epoch count
         QVERIFY2(w.summary()->text().contains(QStringLiteral("64 sequences")), qPrintable(w.summary()->text()));
@@ -67,11 +70,16 @@ private Q_SLOTS:
         QCOMPARE(c.training.batchSize, int64_t(16));
         QCOMPARE(c.training.maxSteps, int64_t(300));
         QVERIFY(!c.training.packedWeights);
+        QCOMPARE(c.training.threads, int64_t(3));
         QCOMPARE(c.training.optimizer, std::string("sgd"));
         // 0 in the box is "no step limit": the config's -1, and epochs count again.
         w.maxSteps()->setValue(0);
         QCOMPARE(state.runConfig()["training"]["max_steps"], json(-1));
         QVERIFY(w.epochs()->isEnabled());
+        // 0 threads is "auto", shown with the count the trainer would take on this machine.
+        w.threads()->setValue(0);
+        QCOMPARE(state.runConfig()["training"]["threads"], json(0));
+        QCOMPARE(w.threads()->text(), QStringLiteral("auto (%1)").arg(peft::resolveThreadCount(0)));
     }
 
     void badLearningRateIsRefused() {
@@ -98,12 +106,14 @@ private Q_SLOTS:
         t["precision"] = "fp32";
         t["device"] = "cuda:1";  // not in the list: added, not lost
         t["packed_weights"] = false;
+        t["threads"] = 2;
         t["lr"] = 1e-3;
         state.setSection("training", t);
         QCOMPARE(w.batchSize()->value(), 2);
         QCOMPARE(w.precision()->currentText(), QStringLiteral("fp32"));
         QCOMPARE(w.device()->currentText(), QStringLiteral("cuda:1"));
         QVERIFY(!w.packedWeights()->isChecked());
+        QCOMPARE(w.threads()->value(), 2);
         QCOMPARE(w.learningRate()->text(), QStringLiteral("0.001"));
         QCOMPARE(state.runConfig()["training"], t);  // loading wrote nothing back
         // A value with more digits than the box shows survives the box losing focus unedited.

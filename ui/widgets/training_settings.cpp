@@ -12,6 +12,7 @@
 #include <cmath>
 #include <limits>
 
+#include "core/util/cpu_cores.h"
 #include "core/util/runtime_info.h"
 #include "ui/project_state.h"
 
@@ -97,6 +98,14 @@ TrainingSettings::TrainingSettings(ProjectState* state, QWidget* parent)
                             "oneDNN's matrix kernels read (about 10% faster steps on AMX CPUs). Turn it off when RAM is "
                             "short: the Budget page shows what the copies cost. No effect in fp32, on a GPU, with QLoRA "
                             "or in full fine-tuning."));
+    {
+        std::string why;
+        const int autoThreads = resolveThreadCount(0, &why);
+        m_threads = spin(this, 0, 4096, QStringLiteral("threads"),
+                         tr("CPU threads for training and evaluation. Auto uses every core this process may use "
+                            "(%1).").arg(QString::fromStdString(why)),
+                         tr("auto (%1)").arg(autoThreads));
+    }
     m_precisionHint = new QLabel(tr("This CPU has no AVX-512: bf16 runs about 14× slower than fp32 here. Pick fp32."), this);
     m_precisionHint->setObjectName(QStringLiteral("precisionHint"));
     m_precisionHint->setWordWrap(true);
@@ -130,6 +139,7 @@ TrainingSettings::TrainingSettings(ProjectState* state, QWidget* parent)
     form->addRow(tr("Evaluate ever&y:"), m_evalEvery);
     form->addRow(tr("Chec&kpoint every:"), m_saveEvery);
     form->addRow(tr("See&d:"), m_seed);
+    form->addRow(tr("CPU thre&ads:"), m_threads);
     form->addRow(m_packed);
     form->addRow(m_summary);
     m_summary->setWordWrap(true);
@@ -149,7 +159,7 @@ TrainingSettings::TrainingSettings(ProjectState* state, QWidget* parent)
     const std::pair<QSpinBox*, const char*> spins[] = {{m_batch, "batch_size"},   {m_accum, "grad_accum"},
                                                        {m_epochs, "epochs"},      {m_warmup, "warmup_steps"},
                                                        {m_evalEvery, "eval_every"}, {m_saveEvery, "save_every"},
-                                                       {m_seed, "seed"}};
+                                                       {m_seed, "seed"},          {m_threads, "threads"}};
     for (const auto& [s, key] : spins)
         connect(s, qOverload<int>(&QSpinBox::valueChanged), this, [=](int v) { write(key, v); });
     // 0 in the box is the config's -1 (no step limit).
@@ -192,6 +202,7 @@ void TrainingSettings::loadFromState() {
     m_saveEvery->setValue(clampedInt(t.value("save_every", json(100)), 100, m_saveEvery));
     m_seed->setValue(clampedInt(t.value("seed", json(42)), 42, m_seed));
     m_packed->setChecked(t.value("packed_weights", true));
+    m_threads->setValue(clampedInt(t.value("threads", json(0)), 0, m_threads));
     if (!m_lr->hasFocus()) {
         const json lr = t.value("lr", json(2e-4));
         m_lr->setText(lr.is_number() ? QString::number(lr.get<double>(), 'g', 6) : QString());

@@ -1,6 +1,6 @@
 // The run config's training section as a form (Train page): precision, device, batch size and
 // accumulation, length (epochs or max steps), learning rate and schedule, optimizer, evaluation
-// and checkpoint intervals, seed, and the CPU bf16 packed-weight copies. Every change is written
+// and checkpoint intervals, seed, CPU threads and the CPU bf16 packed-weight copies. Every change is written
 // to the project at once (ProjectState::setSection), so the Budget page and a saved project see it.
 #pragma once
 #include <QGroupBox>
@@ -36,6 +36,8 @@ public:
     QSpinBox* saveEvery() const { return m_saveEvery; }
     QSpinBox* seed() const { return m_seed; }
     QCheckBox* packedWeights() const { return m_packed; }
+    // training.threads: 0 shows "auto (N)", N being the count the trainer would pick here.
+    QSpinBox* threads() const { return m_threads; }
     QLabel* summary() const { return m_summary; }
     // Shown when bf16 would run on a CPU without fast bf16 products (runtime_info.h).
     QLabel* precisionHint() const { return m_precisionHint; }
@@ -65,6 +67,7 @@ private:
     QSpinBox* m_saveEvery;
     QSpinBox* m_seed;
     QCheckBox* m_packed;
+    QSpinBox* m_threads;
     QLabel* m_summary;
     QLabel* m_precisionHint;
 };

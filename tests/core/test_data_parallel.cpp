@@ -1,0 +1,380 @@
+// Data-parallel training over c10d Gloo: 2 ranks x batch 2 equal 1 process x batch 4 (per-step
+// loss, pre-clip gradient norm, final adapter) on tiny-llama and tiny-gpt2, with grad_accum and a
+// classification run; a rank killed mid-run stops the other within the timeout and the run
+// resumes with 2 ranks or 1 to the uninterrupted adapter; torchrun's variables are checked.
+#include <gtest/gtest.h>
+#include <signal.h>
+#include <sys/socket.h>
+#include <netinet/in.h>
+#include <arpa/inet.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <cmath>
+#include <filesystem>
+#include <fstream>
+#include <map>
+#include <nlohmann/json.hpp>
+#include <thread>
+
+#include "core/dist/data_parallel.h"
+#include "core/dist/launcher.h"
+#include "core/dist/rank_env.h"
+#include "core/io/safetensors.h"
+#include "core/util/error.h"
+#include "tests/test_util.h"
+
+namespace fs = std::filesystem;
+using nlohmann::json;
+
+namespace {
+
+// Starts the CLI with extra environment variables and its output in `log`; returns the pid.
+pid_t spawn(const std::vector<std::string>& args, const std::map<std::string, std::string>& env, const std::string& log) {
+    std::fflush(stdout);
+    pid_t pid = ::fork();
+    if (pid == 0) {
+        FILE* f = std::freopen(log.c_str(), "a", stdout);
+        (void)f;
+        ::dup2(::fileno(stdout), STDERR_FILENO);
+        for (const auto& [k, v] : env) ::setenv(k.c_str(), v.c_str(), 1);
+        std::vector<char*> argv;
+        std::string cli = peft::test::cliPath();
+        argv.push_back(cli.data());
+        std::vector<std::string> copy = args;
+        for (auto& a : copy) argv.push_back(a.data());
+        argv.push_back(nullptr);
+        ::execv(cli.c_str(), argv.data());
+        std::_Exit(127);
+    }
+    return pid;
+}
+
+int waitExit(pid_t pid) {
+    int status = 0;
+    ::waitpid(pid, &status, 0);
+    if (WIFEXITED(status)) return WEXITSTATUS(status);
+    return WIFSIGNALED(status) ? 128 + WTERMSIG(status) : -1;
+}
+
+std::string readAll(const std::string& path) {
+    std::ifstream in(path);
+    return std::string(std::istreambuf_iterator<char>(in), {});
+}
+
+struct StepRecord {
+    double loss, gradNorm;
+};
+std::map<int64_t, StepRecord> metrics(const std::string& outDir) {
+    std::ifstream in(fs::path(outDir) / "metrics.jsonl");
+    std::string line;
+    std::map<int64_t, StepRecord> out;
+    while (std::getline(in, line)) {
+        auto j = json::parse(line, nullptr, false);
+        if (j.is_discarded()) continue;
+        out[j["step"].get<int64_t>()] = {j["loss"].get<double>(), j["grad_norm"].get<double>()};
+    }
+    return out;
+}
+
+// Largest absolute difference between two adapters' tensors (same names and shapes required).
+double adapterDiff(const std::string& a, const std::string& b) {
+    auto fa = peft::st::File::open(a + "/adapter_model.safetensors");
+    auto fb = peft::st::File::open(b + "/adapter_model.safetensors");
+    EXPECT_EQ(fa->tensors().size(), fb->tensors().size());
+    EXPECT_FALSE(fa->tensors().empty());
+    double m = 0;
+    for (const auto& ta : fa->tensors()) {
+        const auto& tb = fb->at(ta.name);
+        EXPECT_EQ(ta.shape, tb.shape) << ta.name;
+        if (ta.dtype != peft::st::DType::F32 || tb.dtype != peft::st::DType::F32) {
+            ADD_FAILURE() << ta.name << " is not fp32";
+            continue;
+        }
+        const float* pa = reinterpret_cast<const float*>(fa->data(ta));
+        const float* pb = reinterpret_cast<const float*>(fb->data(tb));
+        for (int64_t i = 0; i < ta.numel(); ++i) m = std::max(m, static_cast<double>(std::fabs(pa[i] - pb[i])));
+    }
+    return m;
+}
+
+void writeText(const std::string& path, const std::string& s) { std::ofstream(path) << s; }
+
+// 22 short lines (not a multiple of 4: the last global batch of each epoch is partial).
+std::string lmData(peft::test::TempDir& d) {
+    const char* words[] = {"the", "adapter", "learns", "a", "low", "rank", "update", "of", "weights", "quickly", "and", "ranks", "agree"};
+    std::string s;
+    for (int i = 0; i < 22; ++i) {
+        std::string text;
+        for (int k = 0; k < 4 + (i * 7) % 11; ++k) text += std::string(k ? " " : "") + words[(i * 5 + k * 3) % 13];
+        s += json{{"text", text}}.dump() + "\n";
+    }
+    const std::string p = d.file("lm.jsonl");
+    writeText(p, s);
+    return p;
+}
+
+std::string clsData(peft::test::TempDir& d) {
+    std::string s = "text,label\n";
+    const char* good[] = {"fine film", "great fun", "lovely story", "good acting", "nice ending"};
+    const char* bad[] = {"dull plot", "bad film", "weak acting", "poor ending", "boring story"};
+    for (int i = 0; i < 18; ++i) s += std::string(i % 2 ? good[i % 5] : bad[i % 5]) + "," + (i % 2 ? "pos" : "neg") + "\n";
+    const std::string p = d.file("cls.csv");
+    writeText(p, s);
+    return p;
+}
+
+json runConfig(const std::string& model, const std::string& data, const std::string& out, int64_t batch, int64_t accum,
+               const json& method, int64_t steps = 6) {
+    return {{"model", peft::test::fixture(model + "/base")},
+            {"dataset", {{"path", data}, {"max_length", 40}, {"validation_split", 0}}},
+            {"method", method},
+            {"training", {{"max_steps", steps}, {"batch_size", batch}, {"grad_accum", accum}, {"lr", 5e-3},
+                          {"precision", "fp32"}, {"device", "cpu"}, {"save_every", 2}, {"keep_checkpoints", 5},
+                          {"eval_every", 0}, {"seed", 3}, {"warmup_steps", 1}, {"max_grad_norm", 0.5}, {"threads", 1}}},
+            {"output_dir", out}};
+}
+
+json lora(const std::vector<std::string>& targets) {
+    return {{"peft_type", "LORA"}, {"r", 4}, {"lora_alpha", 8}, {"lora_dropout", 0.0}, {"target_modules", targets}};
+}
+
+// Trains `cfg` with `nproc` ranks (0: a plain process) and returns the exit code; output in log.
+int train(peft::test::TempDir& d, const json& cfg, const std::string& name, int nproc, std::vector<std::string> extra = {}) {
+    const std::string path = d.file(name + ".json");
+    writeText(path, cfg.dump(2));
+    std::vector<std::string> args = {"train", "--config", path, "--quiet"};
+    if (nproc > 0) args.insert(args.end(), {"--nproc", std::to_string(nproc)});
+    args.insert(args.end(), extra.begin(), extra.end());
+    return waitExit(spawn(args, {}, d.file(name + ".log")));
+}
+
+void expectSameRun(const std::string& refOut, const std::string& out, const std::string& what) {
+    auto a = metrics(refOut), b = metrics(out);
+    ASSERT_EQ(a.size(), b.size()) << what;
+    ASSERT_FALSE(a.empty()) << what;
+    for (const auto& [step, r] : a) {
+        ASSERT_TRUE(b.count(step)) << what << " step " << step;
+        EXPECT_NEAR(r.loss, b[step].loss, 1e-5) << what << " loss at step " << step;
+        EXPECT_NEAR(r.gradNorm, b[step].gradNorm, 1e-5) << what << " pre-clip grad norm at step " << step;
+    }
+    EXPECT_LE(adapterDiff(refOut + "/adapter", out + "/adapter"), 1e-5) << what;
+}
+
+void checkEquivalence(const std::string& model, const json& method, const std::string& data, int64_t accum) {
+    peft::test::TempDir d;
+    const std::string one = d.file("one"), two = d.file("two");
+    ASSERT_EQ(train(d, runConfig(model, data, one, 4, accum, method), "one", 0), 0) << readAll(d.file("one.log"));
+    ASSERT_EQ(train(d, runConfig(model, data, two, 2, accum, method), "two", 2), 0)
+        << readAll(d.file("two.log")) << readAll(two + "/logs/rank-1.log");
+    expectSameRun(one, two, model + " accum " + std::to_string(accum));
+    // Rank 0 alone wrote the run's files; rank 1 only its log.
+    EXPECT_TRUE(fs::exists(two + "/log.txt"));
+    EXPECT_NE(readAll(two + "/log.txt").find("data-parallel: 2 ranks (Gloo)"), std::string::npos);
+    EXPECT_TRUE(fs::exists(two + "/logs/rank-1.log"));
+}
+
+}  // namespace
+
+TEST(RankEnv, ReadsTorchrunsVariables) {
+    std::map<std::string, std::string> e = {{"WORLD_SIZE", "4"}, {"RANK", "3"}, {"LOCAL_RANK", "1"}, {"LOCAL_WORLD_SIZE", "2"},
+                                            {"MASTER_ADDR", "10.0.0.1"}, {"MASTER_PORT", "29400"},
+                                            {"TORCHELASTIC_USE_AGENT_STORE", "True"}, {"TORCHELASTIC_RESTART_COUNT", "2"}};
+    auto get = [&](const char* k) -> const char* {
+        auto it = e.find(k);
+        return it == e.end() ? nullptr : it->second.c_str();
+    };
+    auto r = peft::dist::RankEnv::parse(get);
+    ASSERT_TRUE(r);
+    EXPECT_EQ(r->world, 4);
+    EXPECT_EQ(r->rank, 3);
+    EXPECT_EQ(r->localRank, 1);
+    EXPECT_EQ(r->localWorld, 2);
+    EXPECT_EQ(r->masterAddr, "10.0.0.1");
+    EXPECT_EQ(r->masterPort, 29400);
+    EXPECT_TRUE(r->agentStore);
+    EXPECT_EQ(r->restartCount, 2);
+    // Errors name the variable.
+    for (const auto& [key, bad] : std::vector<std::pair<std::string, std::string>>{
+             {"RANK", "4"}, {"RANK", "x"}, {"WORLD_SIZE", "0"}, {"MASTER_PORT", "70000"}, {"LOCAL_RANK", "2"}}) {
+        auto copy = e;
+        copy[key] = bad;
+        auto g = [&](const char* k) -> const char* {
+            auto it = copy.find(k);
+            return it == copy.end() ? nullptr : it->second.c_str();
+        };
+        try {
+            peft::dist::RankEnv::parse(g);
+            ADD_FAILURE() << key << "=" << bad << " accepted";
+        } catch (const peft::PeftError& err) {
+            EXPECT_NE(std::string(err.what()).find(key == "RANK" && bad == "4" ? "RANK" : key), std::string::npos) << err.what();
+        }
+    }
+    EXPECT_FALSE(peft::dist::RankEnv::parse([](const char*) -> const char* { return nullptr; }));
+}
+
+TEST(DataParallel, LocalShareSplitsRowsDisjointly) {
+    peft::data::Batch b;
+    b.inputIds = torch::arange(5 * 3).view({5, 3});
+    b.attentionMask = torch::ones({5, 3}, torch::kInt64);
+    b.labels = b.inputIds.clone();
+    std::vector<int64_t> seen;
+    for (int r = 0; r < 2; ++r)
+        for (const auto& c : peft::dist::localShare(b, r, 2, 2)) {
+            EXPECT_LE(c.inputIds.size(0), 2);
+            for (int64_t i = 0; i < c.inputIds.size(0); ++i) seen.push_back(c.inputIds[i][0].item<int64_t>() / 3);
+        }
+    EXPECT_EQ(seen, (std::vector<int64_t>{0, 1, 2, 3, 4}));
+    // One row, two ranks: rank 0 has none, rank 1 the row.
+    peft::data::Batch one;
+    one.inputIds = torch::zeros({1, 3}, torch::kInt64);
+    one.attentionMask = torch::ones({1, 3}, torch::kInt64);
+    one.labels = torch::zeros({1}, torch::kInt64);
+    EXPECT_TRUE(peft::dist::localShare(one, 0, 2, 4).empty());
+    EXPECT_EQ(peft::dist::localShare(one, 1, 2, 4).size(), 1u);
+}
+
+TEST(DataParallel, TwoRanksEqualOneProcessLlama) {
+    peft::test::TempDir d;
+    const std::string data = lmData(d);
+    checkEquivalence("tiny-llama", lora({"q_proj", "v_proj"}), data, 1);
+    checkEquivalence("tiny-llama", lora({"q_proj", "v_proj"}), data, 2);
+}
+
+TEST(DataParallel, TwoRanksEqualOneProcessGpt2) {
+    peft::test::TempDir d;
+    json m = lora({"c_attn"});
+    m["fan_in_fan_out"] = true;
+    checkEquivalence("tiny-gpt2", m, lmData(d), 1);
+}
+
+TEST(DataParallel, TwoRanksEqualOneProcessClassification) {
+    peft::test::TempDir d;
+    json m = lora({"q_proj", "v_proj"});
+    m["task_type"] = "SEQ_CLS";
+    checkEquivalence("tiny-llama", m, clsData(d), 1);
+}
+
+TEST(DataParallel, KilledRankStopsTheOtherThenResumeWithTwoOrOne) {
+    peft::test::TempDir d;
+    const std::string data = lmData(d);
+    const json method = lora({"q_proj", "v_proj"});
+    const int64_t steps = 10;
+    const std::string ref = d.file("ref");
+    ASSERT_EQ(train(d, runConfig("tiny-llama", data, ref, 4, 1, method, steps), "ref", 0), 0) << readAll(d.file("ref.log"));
+
+    const std::string out = d.file("killed");
+    const json cfg = runConfig("tiny-llama", data, out, 2, 1, method, steps);
+    writeText(d.file("killed.json"), cfg.dump(2));
+    // Two ranks started by hand with torchrun's variables.
+    const int port = peft::dist::freeLocalPort();
+    auto env = [&](int rank) {
+        return std::map<std::string, std::string>{{"RANK", std::to_string(rank)}, {"WORLD_SIZE", "2"}, {"MASTER_ADDR", "127.0.0.1"},
+                                                  {"MASTER_PORT", std::to_string(port)}};
+    };
+    const std::vector<std::string> args = {"train", "--config", d.file("killed.json"), "--quiet", "--dist-timeout", "20"};
+    pid_t r0 = spawn(args, env(0), d.file("rank0.log"));
+    pid_t r1 = spawn(args, env(1), d.file("rank1.log"));
+    // Kill rank 1 once rank 0 recorded step 3 (a checkpoint exists at step 2).
+    const auto start = std::chrono::steady_clock::now();
+    while (metrics(out).size() < 3 && std::chrono::steady_clock::now() - start < std::chrono::seconds(120))
+        std::this_thread::sleep_for(std::chrono::milliseconds(20));
+    ASSERT_GE(metrics(out).size(), 3u) << readAll(d.file("rank0.log"));
+    ::kill(r1, SIGKILL);
+    const auto killed = std::chrono::steady_clock::now();
+    waitExit(r1);
+    const int rc0 = waitExit(r0);
+    const double waited = std::chrono::duration<double>(std::chrono::steady_clock::now() - killed).count();
+    EXPECT_NE(rc0, 0) << readAll(d.file("rank0.log"));
+    EXPECT_LT(waited, 20 + 10) << "rank 0 did not stop within the timeout";
+    EXPECT_NE(readAll(d.file("rank0.log")).find("data-parallel rank 0 of 2"), std::string::npos) << readAll(d.file("rank0.log"));
+    ASSERT_LT(metrics(out).size(), static_cast<size_t>(steps));
+
+    // Resume with two ranks; and (from a copy) with one.
+    const std::string out1 = d.file("killed-one");
+    fs::copy(out, out1, fs::copy_options::recursive);
+    ASSERT_EQ(train(d, cfg, "resume2", 2, {"--resume"}), 0) << readAll(d.file("resume2.log"));
+    expectSameRun(ref, out, "resumed with 2 ranks");
+    json cfg1 = cfg;
+    cfg1["output_dir"] = out1;
+    ASSERT_EQ(train(d, cfg1, "resume1", 0, {"--resume"}), 0) << readAll(d.file("resume1.log"));
+    expectSameRun(ref, out1, "resumed with 1 process");
+}
+
+TEST(DataParallel, RendezvousFaultsHaveClearErrors) {
+    peft::test::TempDir d;
+    const std::string data = lmData(d);
+    json cfg = runConfig("tiny-llama", data, d.file("out"), 2, 1, lora({"q_proj"}), 2);
+    writeText(d.file("run.json"), cfg.dump());
+    const std::vector<std::string> args = {"train", "--config", d.file("run.json"), "--quiet", "--dist-timeout", "5"};
+    // Port in use: a listening socket holds it.
+    int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+    sockaddr_in a{};
+    a.sin_family = AF_INET;
+    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    socklen_t len = sizeof(a);
+    ASSERT_EQ(::bind(fd, reinterpret_cast<sockaddr*>(&a), sizeof(a)), 0);
+    ASSERT_EQ(::listen(fd, 4), 0);
+    ::getsockname(fd, reinterpret_cast<sockaddr*>(&a), &len);
+    const std::string busy = std::to_string(ntohs(a.sin_port));
+    int rc = waitExit(spawn(args, {{"RANK", "0"}, {"WORLD_SIZE", "2"}, {"MASTER_ADDR", "127.0.0.1"}, {"MASTER_PORT", busy}}, d.file("busy.log")));
+    ::close(fd);
+    EXPECT_NE(rc, 0);
+    EXPECT_NE(readAll(d.file("busy.log")).find("is in use"), std::string::npos) << readAll(d.file("busy.log"));
+
+    // RANK outside WORLD_SIZE.
+    rc = waitExit(spawn(args, {{"RANK", "2"}, {"WORLD_SIZE", "2"}, {"MASTER_ADDR", "127.0.0.1"}, {"MASTER_PORT", "29999"}}, d.file("rank.log")));
+    EXPECT_NE(rc, 0);
+    EXPECT_NE(readAll(d.file("rank.log")).find("WORLD_SIZE is 2"), std::string::npos) << readAll(d.file("rank.log"));
+
+    const int port = peft::dist::freeLocalPort();
+    // Different WORLD_SIZE on the two ranks.
+    {
+        pid_t p0 = spawn(args, {{"RANK", "0"}, {"WORLD_SIZE", "2"}, {"MASTER_ADDR", "127.0.0.1"}, {"MASTER_PORT", std::to_string(port)}}, d.file("w0.log"));
+        pid_t p1 = spawn(args, {{"RANK", "1"}, {"WORLD_SIZE", "3"}, {"MASTER_ADDR", "127.0.0.1"}, {"MASTER_PORT", std::to_string(port)}}, d.file("w1.log"));
+        EXPECT_NE(waitExit(p0), 0);
+        EXPECT_NE(waitExit(p1), 0);
+        const std::string both = readAll(d.file("w0.log")) + readAll(d.file("w1.log"));
+        EXPECT_NE(both.find("WORLD_SIZE is"), std::string::npos) << both;
+    }
+    // A rank with another learning rate.
+    {
+        json other = cfg;
+        other["training"]["lr"] = 1e-3;
+        writeText(d.file("other.json"), other.dump());
+        const int port2 = peft::dist::freeLocalPort();
+        std::vector<std::string> args1 = args;
+        args1[2] = d.file("other.json");
+        pid_t p0 = spawn(args, {{"RANK", "0"}, {"WORLD_SIZE", "2"}, {"MASTER_ADDR", "127.0.0.1"}, {"MASTER_PORT", std::to_string(port2)}}, d.file("c0.log"));
+        pid_t p1 = spawn(args1, {{"RANK", "1"}, {"WORLD_SIZE", "2"}, {"MASTER_ADDR", "127.0.0.1"}, {"MASTER_PORT", std::to_string(port2)}}, d.file("c1.log"));
+        EXPECT_NE(waitExit(p0), 0);
+        EXPECT_NE(waitExit(p1), 0);
+        EXPECT_NE(readAll(d.file("c0.log")).find("training.lr"), std::string::npos) << readAll(d.file("c0.log"));
+    }
+    // A rank that never comes: rank 0 gives up within the timeout and says how many arrived.
+    {
+        const auto t0 = std::chrono::steady_clock::now();
+        rc = waitExit(spawn(args, {{"RANK", "0"}, {"WORLD_SIZE", "2"}, {"MASTER_ADDR", "127.0.0.1"}, {"MASTER_PORT", std::to_string(peft::dist::freeLocalPort())}},
+                            d.file("alone.log")));
+        EXPECT_NE(rc, 0);
+        EXPECT_LT(std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count(), 5 + 20);
+        EXPECT_NE(readAll(d.file("alone.log")).find("only 1 of WORLD_SIZE=2 ranks arrived"), std::string::npos) << readAll(d.file("alone.log"));
+    }
+}
+
+TEST(DataParallel, NprocTwoOnTheDemoRunFinishesAndItsAdapterLoads) {
+    peft::test::TempDir d;
+    const char* src = std::getenv("PEFT_SOURCE_DIR");
+    const std::string demo = std::string(src ? src : ".") + "/resources/demo";
+    const std::string out = d.file("demo-run");
+    const int rc = waitExit(spawn({"train", "--config", demo + "/run.json", "--output-dir", out, "--max-steps", "4", "--quiet", "--nproc", "2"},
+                                  {}, d.file("demo.log")));
+    ASSERT_EQ(rc, 0) << readAll(d.file("demo.log")) << readAll(out + "/logs/rank-1.log");
+    ASSERT_TRUE(fs::exists(out + "/adapter/adapter_model.safetensors"));
+    EXPECT_EQ(metrics(out).size(), 4u);
+    // The adapter loads onto the demo model and generates.
+    peft::test::CliResult g = peft::test::runCli("generate --model " + demo + "/model --adapter " + out +
+                                                 "/adapter --prompt hello --max-new-tokens 3 --greedy");
+    EXPECT_EQ(g.rc, 0) << g.out;
+}
