@@ -53,6 +53,9 @@ public:
     // Drops the running import: the page is free at once and its result is never shown.
     void cancelImport();
     BackgroundTask* importTask() const { return m_import; }
+    // The Hub box and the list of the downloaded dataset's files (tests drive them).
+    HubDownloadBox* hubBox() const { return m_hub; }
+    QComboBox* hubFiles() const { return m_hubFiles; }
     // Re-reads every field from the project (after the run config was replaced from outside).
     void reload() { loadFromState(); }
 
@@ -66,9 +69,6 @@ Q_SIGNALS:
 protected:
     void dragEnterEvent(QDragEnterEvent* e) override;
     void dropEvent(QDropEvent* e) override;
-
-    HubDownloadBox* hubBox() const { return m_hub; }
-    QComboBox* hubFiles() const { return m_hubFiles; }
 
 private:
     void loadFromState();
