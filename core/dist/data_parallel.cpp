@@ -266,7 +266,9 @@ std::vector<data::Batch> localShare(const data::Batch& global, int rank, int wor
     const int64_t n = global.inputIds.size(0);
     const int64_t lo = n * rank / world, hi = n * (rank + 1) / world;
     std::vector<data::Batch> out;
-    if (world == 1 && n <= maxRows) {
+    // A preference batch (its chosen rows, then its rejected rows) stays whole: a row split would part
+    // its pairs. The trainer runs preference objectives in one process only.
+    if (world == 1 && (n <= maxRows || global.pairs > 0)) {
         out.push_back(global);
         return out;
     }

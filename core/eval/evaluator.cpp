@@ -193,8 +193,8 @@ EvalReport evaluateChoices(CausalLMImpl& model, const Tokenizer& tok, const Eval
         }
     }
     const auto dev = model.parameters().empty() ? torch::Device(torch::kCPU) : model.parameters().front().device();
-    // The harness keeps the last max_length+1 tokens; only GPT-2 here has a hard position limit.
-    const int64_t maxLen = model.config().family == Family::Gpt2 ? model.config().maxPositions : INT64_MAX;
+    // The harness keeps the last max_length+1 tokens; learned position tables have a hard limit.
+    const int64_t maxLen = model.table().traits.positions == PositionKind::Learned ? model.config().maxPositions : INT64_MAX;
     const int64_t total = static_cast<int64_t>(reqs.size() * opts.sides.size());
     int64_t done = 0;
     const size_t B = static_cast<size_t>(std::max<int64_t>(1, opts.batchSize));
@@ -277,6 +277,8 @@ EvalJob jobForRun(const RunConfig& run) {
     job.run = run;
     const fs::path adapter = fs::path(run.outputDir) / "adapter";
     if (fs::exists(adapter / "adapter_config.json")) job.adapterDir = adapter.string();
+    // Full fine-tuning (and BitFit) write a whole model folder: that model is the tuned side.
+    else if (fs::exists(adapter / "config.json")) job.tunedModelDir = adapter.string();
     return job;
 }
 
@@ -311,6 +313,51 @@ EvalReport runEvalJob(EvalJob job) {
         set = runValidationSet(*job.run, *tok, job.limit);
     } else {
         fail("evaluate", "nothing to evaluate on", "Give --dataset FILE, or --run for the run's validation split.");
+    }
+    if (!job.tunedModelDir.empty()) {
+        // Two models, not one model with an adapter switched on and off: each side runs on its own
+        // model and the two reports are joined (rows are the same set, in the same order).
+        if (!job.adapterDir.empty())
+            fail("evaluate", "both an adapter and a tuned model folder were given", "Give one of them.");
+        std::vector<std::pair<std::string, std::string>> parts;  // side, model folder
+        if (job.baseToo) parts.push_back({"base", job.modelDir});
+        parts.push_back({"tuned", job.tunedModelDir});
+        EvalReport rep;
+        const auto userProgress = job.eval.onProgress;
+        for (size_t k = 0; k < parts.size(); ++k) {
+            LoadedModel lm = loadModel(parts[k].second, mo);
+            lm.model->to(mo.device);
+            lm.model->eval();
+            EvalOptions o = job.eval;
+            o.sides = {parts[k].first};
+            if (userProgress)
+                o.onProgress = [&, k](int64_t done, int64_t total) {
+                    userProgress(static_cast<int64_t>(k) * total + done, total * static_cast<int64_t>(parts.size()));
+                };
+            EvalReport part = job.choices ? evaluateChoices(*lm.model, *tok, set, o) : evaluateGeneration(*lm.model, *tok, set, o);
+            const std::string& side = parts[k].first;
+            if (k == 0) {
+                rep = std::move(part);
+            } else {
+                rep.sides.push_back(side);
+                for (size_t i = 0; i < rep.rows.size() && i < part.rows.size(); ++i) {
+                    auto& row = rep.rows[i];
+                    const auto& src = part.rows[i];
+                    if (src.answers.count(side)) row.answers[side] = src.answers.at(side);
+                    if (src.scores.count(side)) row.scores[side] = src.scores.at(side);
+                    if (src.loglikelihoods.count(side)) row.loglikelihoods[side] = src.loglikelihoods.at(side);
+                }
+                if (part.aggregate.count(side)) rep.aggregate[side] = part.aggregate.at(side);
+                if (part.stderrs.count(side)) rep.stderrs[side] = part.stderrs.at(side);
+                if (part.classification.count(side)) rep.classification[side] = part.classification.at(side);
+                rep.cancelled = rep.cancelled || part.cancelled;
+                rep.seconds += part.seconds;
+            }
+            if (rep.cancelled) break;
+        }
+        rep.model = job.modelDir;
+        rep.adapter = job.tunedModelDir;
+        return rep;
     }
     LoadedModel lm = loadModel(job.modelDir, mo);
     Adapter adapter;

@@ -55,6 +55,7 @@ std::vector<int64_t> stopIdsFor(const CausalLMImpl& model, const Tokenizer& tok,
 struct EvalJob {
     std::string modelDir;
     std::string adapterDir;            // empty: no adapter (only "base" is evaluated)
+    std::string tunedModelDir;         // a whole tuned model (a full fine-tuning run's output): the tuned side
     std::optional<RunConfig> run;      // with no datasetPath: the run's validation split
     std::string datasetPath;           // a file to evaluate on instead
     EvalDataOptions data;              // format, template, column mapping, limit for datasetPath

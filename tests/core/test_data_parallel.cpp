@@ -368,7 +368,8 @@ TEST(DataParallel, NprocTwoOnTheDemoRunFinishesAndItsAdapterLoads) {
     const char* src = std::getenv("PEFT_SOURCE_DIR");
     const std::string demo = std::string(src ? src : ".") + "/resources/demo";
     const std::string out = d.file("demo-run");
-    const int rc = waitExit(spawn({"train", "--config", demo + "/run.json", "--output-dir", out, "--max-steps", "4", "--quiet", "--nproc", "2"},
+    // The demo's LoRA config (its run.json is full fine-tuning, whose output is a model folder).
+    const int rc = waitExit(spawn({"train", "--config", demo + "/configs/lora.json", "--output-dir", out, "--max-steps", "4", "--quiet", "--nproc", "2"},
                                   {}, d.file("demo.log")));
     ASSERT_EQ(rc, 0) << readAll(d.file("demo.log")) << readAll(out + "/logs/rank-1.log");
     ASSERT_TRUE(fs::exists(out + "/adapter/adapter_model.safetensors"));

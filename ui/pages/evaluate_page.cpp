@@ -133,7 +133,7 @@ EvaluatePage::EvaluatePage(ProjectState* state, QWidget* parent)
     m_evalLimit->setSpecialValueText(tr("all"));
     m_evalLimit->setToolTip(tr("Evaluate only the first N validation rows (all: every row)."));
     controls->addWidget(m_evalLimit);
-    m_evalButton = new QPushButton(tr("Evaluate on the &validation set"), task);
+    m_evalButton = new QPushButton(tr("Evaluate on the vali&dation set"), task);
     m_evalButton->setObjectName(QStringLiteral("evaluate_validation"));
     m_evalButton->setToolTip(tr("Answer every validation row greedily with the base model and with the tuned model "
                                 "(max new tokens from the playground) and score the answers against the references."));
@@ -141,7 +141,7 @@ EvaluatePage::EvaluatePage(ProjectState* state, QWidget* parent)
     m_evalCancel = new QPushButton(tr("Cancel"), task);
     m_evalCancel->setEnabled(false);
     controls->addWidget(m_evalCancel);
-    m_exportButton = new QPushButton(tr("Export CS&V…"), task);
+    m_exportButton = new QPushButton(tr("Export C&SV…"), task);
     m_exportButton->setEnabled(false);
     controls->addWidget(m_exportButton);
     controls->addStretch(1);
@@ -408,7 +408,7 @@ void EvaluatePage::evaluateValidation() {
         showException(e);
         return;
     }
-    if (job.adapterDir.empty())
+    if (job.adapterDir.empty() && job.tunedModelDir.empty())
         banner()->showInfo(tr("No trained adapter in the run folder yet: only the base model is evaluated."));
     job.eval.metrics.clear();
     for (auto* box : m_metricBoxes)

@@ -139,7 +139,7 @@ ExportPage::ExportPage(ProjectState* state, QWidget* parent)
     typeRow->addWidget(m_ggufSize, 1);
     gf->addRow(tr("T&ype:"), typeRow);
     auto* runRow = new QHBoxLayout();
-    m_ggufExport = new QPushButton(tr("Export &GGUF"), gguf);
+    m_ggufExport = new QPushButton(tr("Export GG&UF"), gguf);
     m_ggufExport->setObjectName(QStringLiteral("ggufExport"));
     m_ggufExport->setToolTip(tr("Merge the run's adapter into the base model and write <run name>.gguf and an Ollama "
                                 "Modelfile into the export folder."));

@@ -139,7 +139,7 @@ TrainingSettings::TrainingSettings(ProjectState* state, QWidget* parent)
     form->addRow(tr("Evaluate ever&y:"), m_evalEvery);
     form->addRow(tr("Chec&kpoint every:"), m_saveEvery);
     form->addRow(tr("See&d:"), m_seed);
-    form->addRow(tr("CPU thre&ads:"), m_threads);
+    form->addRow(tr("CPU threads:"), m_threads);
     form->addRow(m_packed);
     form->addRow(m_summary);
     m_summary->setWordWrap(true);
