@@ -23,6 +23,7 @@
 #include "core/dist/rank_env.h"
 #include "core/io/safetensors.h"
 #include "core/util/error.h"
+#include "tests/cli_process.h"
 #include "tests/test_util.h"
 
 namespace fs = std::filesystem;
@@ -32,31 +33,10 @@ namespace {
 
 // Starts the CLI with extra environment variables and its output in `log`; returns the pid.
 pid_t spawn(const std::vector<std::string>& args, const std::map<std::string, std::string>& env, const std::string& log) {
-    std::fflush(stdout);
-    pid_t pid = ::fork();
-    if (pid == 0) {
-        FILE* f = std::freopen(log.c_str(), "a", stdout);
-        (void)f;
-        ::dup2(::fileno(stdout), STDERR_FILENO);
-        for (const auto& [k, v] : env) ::setenv(k.c_str(), v.c_str(), 1);
-        std::vector<char*> argv;
-        std::string cli = peft::test::cliPath();
-        argv.push_back(cli.data());
-        std::vector<std::string> copy = args;
-        for (auto& a : copy) argv.push_back(a.data());
-        argv.push_back(nullptr);
-        ::execv(cli.c_str(), argv.data());
-        std::_Exit(127);
-    }
-    return pid;
+    return peft::test::spawnCli(args, log, env);
 }
 
-int waitExit(pid_t pid) {
-    int status = 0;
-    ::waitpid(pid, &status, 0);
-    if (WIFEXITED(status)) return WEXITSTATUS(status);
-    return WIFSIGNALED(status) ? 128 + WTERMSIG(status) : -1;
-}
+using peft::test::waitExit;
 
 std::string readAll(const std::string& path) {
     std::ifstream in(path);

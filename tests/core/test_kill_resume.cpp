@@ -17,6 +17,7 @@
 
 #include "core/io/safetensors.h"
 #include "core/train/trainer.h"
+#include "tests/cli_process.h"
 #include "tests/test_util.h"
 
 namespace fs = std::filesystem;
@@ -27,31 +28,9 @@ namespace {
 constexpr int64_t kSteps = 24;
 
 // Starts the CLI with its output in `log`; returns the child's pid.
-pid_t spawn(const std::vector<std::string>& args, const std::string& log) {
-    std::fflush(stdout);  // or the child's freopen flushes our buffered lines into its log
-    pid_t pid = ::fork();
-    if (pid == 0) {
-        FILE* f = std::freopen(log.c_str(), "a", stdout);
-        (void)f;
-        ::dup2(::fileno(stdout), STDERR_FILENO);
-        std::vector<char*> argv;
-        std::string cli = peft::test::cliPath();
-        argv.push_back(cli.data());
-        std::vector<std::string> copy = args;
-        for (auto& a : copy) argv.push_back(a.data());
-        argv.push_back(nullptr);
-        ::execv(cli.c_str(), argv.data());
-        std::_Exit(127);
-    }
-    return pid;
-}
+pid_t spawn(const std::vector<std::string>& args, const std::string& log) { return peft::test::spawnCli(args, log); }
 
-int waitExit(pid_t pid) {
-    int status = 0;
-    ::waitpid(pid, &status, 0);
-    if (WIFEXITED(status)) return WEXITSTATUS(status);
-    return WIFSIGNALED(status) ? 128 + WTERMSIG(status) : -1;
-}
+using peft::test::waitExit;
 
 // Steps recorded in metrics.jsonl so far (complete lines only).
 int64_t stepsDone(const std::string& outDir) {
