@@ -126,7 +126,12 @@ QString paramHelp(const MethodInfo& m, const ParamSpec& p) {
     return {};
 }
 
-bool isLoraCard(const MethodInfo& m) { return m.peftType == "LORA"; }
+bool isLoraCard(const MethodInfo& m) { return isLowRankType(m.peftType); }
+
+bool isLowRankType(const std::string& peftType) {
+    const MethodSpec* s = findMethodSpec(peftType);
+    return s && s->lowRankUpdate();
+}
 
 const MethodInfo* methodForConfig(const json& method, bool quantizeBase) {
     if (!method.is_object()) return nullptr;
@@ -134,7 +139,7 @@ const MethodInfo* methodForConfig(const json& method, bool quantizeBase) {
     const MethodInfo* first = nullptr;
     for (const auto& m : methodCatalog()) {
         if (m.peftType != type) continue;
-        if (m.quantizeBase != (quantizeBase && type == "LORA")) continue;
+        if (m.quantizeBase != (quantizeBase && isLowRankType(type))) continue;
         if (!first) first = &m;
         bool match = true;
         for (auto it = m.fixed.begin(); it != m.fixed.end(); ++it)

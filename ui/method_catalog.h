@@ -42,6 +42,9 @@ const std::vector<MethodInfo>& methodCatalog();
 QString paramHelp(const MethodInfo& m, const ParamSpec& p);
 // The LoRA-family cards whose adapter is plain LoRA (lora, rslora, dora, qlora).
 bool isLoraCard(const MethodInfo& m);
+// The method trains low-rank pairs (LoRA and its variants: the cards with a QLoRA twin, the form
+// importance-based selection suggests). Asks the core's MethodSpec, so unknown types are false.
+bool isLowRankType(const std::string& peftType);
 const MethodInfo* findMethod(const QString& id);
 // The card that matches a method config (peft_type plus use_dora/use_rslora), or nullptr.
 // With `quantizeBase` (the run's training.quantize_base) a plain LoRA config is the QLoRA card.

@@ -149,7 +149,7 @@ Estimate estimate(const ModelConfig& mcIn, const nlohmann::json& cfg, const Budg
     // input-gradient layouts, core/model/linear.h) up to the process-wide cap. Full fine-tuning
     // trains those weights (no copies); NF4 weights are dequantised per step instead.
     if (o.packedWeights && o.device == Device::Cpu && o.precision == Precision::Bf16 && !quant &&
-        spec.peftType() != "FULL" && kernels::dnnlAvailable()) {
+        !spec.replacesBase() && kernels::dnnlAvailable()) {
         u64 packed = 0;
         for (const auto& mod : tree.modules)
             if (mod.kind == ModuleKind::Linear && mod.layer >= 0) packed += 2 * U(mod.weightParams()) * 2;

@@ -7,12 +7,15 @@
 
 #include <cstdint>
 #include <map>
+#include <memory>
 #include <string>
 #include <vector>
 
 #include "core/io/model_config.h"
 
 namespace peft {
+
+class Method;  // the torch side (core/peft/method.h)
 
 // The peft release whose adapter_config.json layout PEFT Studio writes (its `peft_version` field).
 inline constexpr const char* kPeftVersion = "0.21.0";
@@ -92,8 +95,19 @@ public:
     // The method trains the base weights themselves (FULL): they cannot be quantised and the export
     // is a whole model.
     virtual bool replacesBase() const { return false; }
+    // The update is a low-rank pair per projection (LoRA and its variants): what a llama.cpp LoRA
+    // adapter file holds.
+    virtual bool lowRankUpdate() const { return false; }
+    // The trained update folds into the base weights (LoRA, (IA)3): merge and a merged export work.
+    virtual bool mergesIntoBase() const { return false; }
+    // The method adds virtual tokens in front of the input or the keys (prompt and prefix tuning):
+    // nothing a merged weight or a llama.cpp LoRA can hold.
+    virtual bool addsVirtualTokens() const { return false; }
     // The frozen base linears may be stored in 4-bit NF4 (QLoRA-style) under this method.
     virtual bool supportsQuantizedBase() const { return !replacesBase(); }
+    // A new, unattached torch side of this method (core/peft/<method>/<method>.cpp). The spec
+    // registry is the one list of methods; createMethod() asks it.
+    virtual std::unique_ptr<Method> create() const = 0;
     // Fields peft writes for this method that PEFT Studio accepts without reading, with the values
     // peft writes by default (LoRA's loftq_config, megatron_core, ...). validate() accepts them and
     // savedConfig() writes them, so a saved config has peft's whole key set.
@@ -112,6 +126,8 @@ public:
 
 // The registry (core/peft/spec_registry.cpp). Throws PeftError listing the known types.
 const MethodSpec& methodSpec(const std::string& peftType);
+// The same lookup without the throw: nullptr for a type no spec registers.
+const MethodSpec* findMethodSpec(const std::string& peftType);
 const std::vector<const MethodSpec*>& allMethodSpecs();
 // `cfg["peft_type"]`, or "FULL" when cfg is null or has no peft_type.
 std::string peftTypeOf(const nlohmann::json& cfg, const std::string& where);

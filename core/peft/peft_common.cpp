@@ -150,4 +150,29 @@ NamedTensors ModulesToSave::saved() const {
     return out;
 }
 
+MethodTensor peftTensor(const std::string& path, const std::string& part, const std::string& adapter,
+                        const std::string& leaf, torch::Tensor t) {
+    const std::string base = kPeftPrefix + path + "." + part, tail = leaf.empty() ? "" : "." + leaf;
+    return {base + "." + adapter + tail, base + tail, std::move(t)};
+}
+
+NamedTensors TensorListMethod::trainable() const {
+    NamedTensors out;
+    for (auto& t : ownTensors()) out.emplace_back(std::move(t.trainedKey), std::move(t.tensor));
+    for (const auto& m : m_modules.trainable()) out.push_back(m);
+    return out;
+}
+
+NamedTensors TensorListMethod::saveState() const {
+    NamedTensors out;
+    for (auto& t : ownTensors()) out.emplace_back(std::move(t.savedKey), std::move(t.tensor));
+    for (const auto& m : m_modules.saved()) out.push_back(m);
+    return out;
+}
+
+void TensorListMethod::loadState(const std::map<std::string, torch::Tensor>& tensors, const std::string& where) {
+    loadStrict(saveState(), tensors, where);
+}
+
 }  // namespace peft
+

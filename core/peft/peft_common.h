@@ -60,4 +60,32 @@ private:
     std::string m_adapter;
 };
 
+// One tensor a method owns, under both of peft's names: the in-memory key trainable() lists (with
+// the adapter's name, "base_model.model.<m>.lora_A.default.weight") and the key
+// adapter_model.safetensors stores ("base_model.model.<m>.lora_A.weight").
+struct MethodTensor {
+    std::string trainedKey;
+    std::string savedKey;
+    torch::Tensor tensor;
+};
+
+// The usual pair: kPeftPrefix + path + "." + part, then "." + adapter in memory only, then the
+// leaf ("weight"; empty for none, as IA3's "ia3_l").
+MethodTensor peftTensor(const std::string& path, const std::string& part, const std::string& adapter,
+                        const std::string& leaf, torch::Tensor t);
+
+// The save/load bookkeeping most methods share, derived from one list of their tensors:
+// trainable() is that list under the trained keys, then modules_to_save's copies; saveState() the
+// same under the saved keys; loadState() fills saveState()'s tensors strictly.
+class TensorListMethod : public Method {
+public:
+    NamedTensors trainable() const override;
+    NamedTensors saveState() const override;
+    void loadState(const std::map<std::string, torch::Tensor>& tensors, const std::string& where) override;
+
+protected:
+    virtual std::vector<MethodTensor> ownTensors() const = 0;
+    ModulesToSave m_modules;
+};
+
 }  // namespace peft

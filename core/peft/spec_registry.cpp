@@ -27,9 +27,14 @@ const std::vector<const MethodSpec*>& allMethodSpecs() {
     return k;
 }
 
-const MethodSpec& methodSpec(const std::string& peftType) {
+const MethodSpec* findMethodSpec(const std::string& peftType) {
     for (const MethodSpec* m : allMethodSpecs())
-        if (m->peftType() == peftType) return *m;
+        if (m->peftType() == peftType) return m;
+    return nullptr;
+}
+
+const MethodSpec& methodSpec(const std::string& peftType) {
+    if (const MethodSpec* m = findMethodSpec(peftType)) return *m;
     std::string names;
     for (const MethodSpec* m : allMethodSpecs()) names += (names.empty() ? "" : ", ") + m->peftType();
     fail("peft_type", "unknown method '" + peftType + "'", "Known: " + names + ".");

@@ -244,5 +244,21 @@ std::string moduleTypeLabel(const ModuleEntry& m) {
     return m.name;
 }
 
+PlannedSpec::Start PlannedSpec::start(const ModelConfig& mc, const nlohmann::json& cfg) const {
+    validate(cfg, configName());
+    const TaskHead head = cfg.is_null() ? TaskHead::CausalLm : taskHeadFromConfig(cfg, configName());
+    ModuleTree tree = moduleTree(mc, head);
+    ParamReport report = emptyReport(mc, tree);
+    return {head, std::move(tree), std::move(report)};
+}
+
+TrainingFootprint PlannedSpec::startFootprint(const ModelConfig& mc, const nlohmann::json& cfg) const {
+    validate(cfg, configName());
+    TrainingFootprint f = emptyFootprint(mc);
+    f.lmHeadTrains = !cfg.is_null() && (taskHeadFromConfig(cfg, configName()) == TaskHead::SequenceClassification ||
+                                        !getJson(cfg, "modules_to_save").is_null());
+    return f;
+}
+
 }  // namespace spec
 }  // namespace peft

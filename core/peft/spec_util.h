@@ -54,6 +54,35 @@ ParamReport emptyReport(const ModelConfig& mc, const ModuleTree& tree);
 // A footprint sized for `mc` with nothing saved.
 TrainingFootprint emptyFootprint(const ModelConfig& mc);
 
+// The shape most specs share: the counts and the saved tensors come from one planning pass over
+// the module tree (`plan`, written once per method), and errors name one config ("BitFit config").
+class PlannedSpec : public MethodSpec {
+public:
+    ParamReport count(const ModelConfig& mc, const nlohmann::json& cfg) const override { return plan(mc, cfg, nullptr); }
+    std::vector<SavedTensor> savedTensors(const ModelConfig& mc, const nlohmann::json& cfg) const override {
+        std::vector<SavedTensor> s;
+        plan(mc, cfg, &s);
+        return s;
+    }
+
+protected:
+    // The report, and the adapter file's tensors appended to `saved` when it is non-null.
+    virtual ParamReport plan(const ModelConfig& mc, const nlohmann::json& cfg, std::vector<SavedTensor>* saved) const = 0;
+    // How errors name the config: "BitFit config".
+    virtual std::string configName() const = 0;
+
+    // What every plan starts from: the config validated, its task head (causal LM for a null
+    // config), the module tree for that head and an empty report.
+    struct Start {
+        TaskHead head;
+        ModuleTree tree;
+        ParamReport report;
+    };
+    Start start(const ModelConfig& mc, const nlohmann::json& cfg) const;
+    // An empty footprint for a validated `cfg`; the head trains for SEQ_CLS or modules_to_save.
+    TrainingFootprint startFootprint(const ModelConfig& mc, const nlohmann::json& cfg) const;
+};
+
 // The module-type label used in breakdowns ("q_proj", "attn.c_proj" for GPT-2's two c_proj).
 std::string moduleTypeLabel(const ModuleEntry& m);
 

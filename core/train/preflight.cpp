@@ -12,6 +12,7 @@
 #include "core/model/causal_lm.h"
 #include "core/data/dataset_config.h"
 #include "core/io/model_config.h"
+#include "core/peft/method_spec.h"
 #include "core/train/template_checks.h"
 #include "core/util/error.h"
 #include "core/util/runtime_info.h"
@@ -84,7 +85,7 @@ PreflightReport preflight(const RunConfig& cfg, const std::string& deviceType) {
         o.packedWeights = t.packedWeights;
         nlohmann::json method = cfg.method;
         method.erase("init_from");
-        const bool full = peftTypeOf(method, "method") == "FULL";
+        const bool full = methodSpec(peftTypeOf(method, "method")).replacesBase();
         r.estimatedBytes = budget::estimate(mc, full ? nlohmann::json(nullptr) : method, o).memory.trainingTotal();
     } catch (const std::exception& e) {
         spdlog::debug("preflight: no memory estimate ({})", e.what());

@@ -5,6 +5,7 @@
 // - longrope follows transformers' formula (a tiny config of our own, expected values in double);
 // - unsupported variants (vision towers, MoE, unknown rope types, soft-capping) name the feature;
 // - no source file outside the registries and core/model compares model families.
+#include <algorithm>
 #include <filesystem>
 #include <fstream>
 #include <regex>
@@ -287,38 +288,70 @@ TEST(LongRope, FrequenciesAttentionFactorAndSwitch) {
 }
 
 // ---- Traits, not identities ---------------------------------------------------------------------
-// Family comparisons belong in the registries (core/io/model_config.*, core/io/architecture.*) and
-// in core/model (which builds each family). Anywhere else, code asks ArchTable::traits.
-TEST(Traits, NoFamilyComparisonOutsideTheRegistries) {
-    const char* src = std::getenv("PEFT_SOURCE_DIR");
-    const fs::path root = src ? fs::path(src) : fs::path(".");
-    ASSERT_TRUE(fs::exists(root / "core/io/architecture.cpp")) << "set PEFT_SOURCE_DIR to the source tree";
-    const std::regex family(R"(Family::|\.family\s*[!=]=|\.modelType\s*[!=]=)");
-    auto allowed = [&](const fs::path& p) {
-        const std::string rel = fs::relative(p, root).generic_string();
-        return rel.rfind("core/model/", 0) == 0 || rel.rfind("core/io/model_config.", 0) == 0 ||
-               rel.rfind("core/io/architecture.", 0) == 0;
-    };
+// Lines of core/, ui/ and app/ sources matching `pattern`, outside the `allowedPrefixes` (paths
+// relative to the source tree). `allowedHits` counts the matches inside them, so a test can check
+// that the scan saw the registries' own.
+struct SourceScan {
     std::vector<std::string> hits;
     int scanned = 0, allowedHits = 0;
+};
+
+static SourceScan scanSources(const fs::path& root, const std::regex& pattern, const std::vector<std::string>& allowedPrefixes) {
+    SourceScan out;
     for (const char* dir : {"core", "ui", "app"}) {
         if (!fs::exists(root / dir)) continue;
         for (const auto& e : fs::recursive_directory_iterator(root / dir)) {
             const std::string ext = e.path().extension().string();
             if (!e.is_regular_file() || (ext != ".cpp" && ext != ".h")) continue;
-            ++scanned;
+            ++out.scanned;
+            const std::string rel = fs::relative(e.path(), root).generic_string();
+            const bool allowed = std::any_of(allowedPrefixes.begin(), allowedPrefixes.end(),
+                                             [&](const std::string& a) { return rel.rfind(a, 0) == 0; });
             std::ifstream f(e.path());
             std::string line;
             for (int n = 1; std::getline(f, line); ++n) {
-                if (!std::regex_search(line, family)) continue;
-                if (allowed(e.path())) ++allowedHits;
-                else hits.push_back(fs::relative(e.path(), root).generic_string() + ":" + std::to_string(n) + ": " + line);
+                if (!std::regex_search(line, pattern)) continue;
+                if (allowed) ++out.allowedHits;
+                else out.hits.push_back(rel + ":" + std::to_string(n) + ": " + line);
             }
         }
     }
-    EXPECT_GT(scanned, 100);
-    EXPECT_GT(allowedHits, 0) << "the scan must see the registries' own comparisons";
+    return out;
+}
+
+static fs::path sourceRoot() {
+    const char* src = std::getenv("PEFT_SOURCE_DIR");
+    return src ? fs::path(src) : fs::path(".");
+}
+
+static std::string listed(const std::vector<std::string>& hits) {
     std::ostringstream all;
     for (const auto& h : hits) all << "\n  " << h;
-    EXPECT_TRUE(hits.empty()) << "ask ArchTable::traits instead of comparing families:" << all.str();
+    return all.str();
+}
+
+// Family comparisons belong in the registries (core/io/model_config.*, core/io/architecture.*) and
+// in core/model (which builds each family). Anywhere else, code asks ArchTable::traits.
+TEST(Traits, NoFamilyComparisonOutsideTheRegistries) {
+    const fs::path root = sourceRoot();
+    ASSERT_TRUE(fs::exists(root / "core/io/architecture.cpp")) << "set PEFT_SOURCE_DIR to the source tree";
+    const SourceScan s = scanSources(root, std::regex(R"(Family::|\.family\s*[!=]=|\.modelType\s*[!=]=)"),
+                                     {"core/model/", "core/io/model_config.", "core/io/architecture."});
+    EXPECT_GT(s.scanned, 100);
+    EXPECT_GT(s.allowedHits, 0) << "the scan must see the registries' own comparisons";
+    EXPECT_TRUE(s.hits.empty()) << "ask ArchTable::traits instead of comparing families:" << listed(s.hits);
+}
+
+// Method identities are compared only inside core/peft (the registries and each method's folder).
+// Anywhere else, code asks the method's MethodSpec predicates (replacesBase, lowRankUpdate,
+// mergesIntoBase, addsVirtualTokens, ...) or its defaults.
+TEST(Traits, NoMethodNameComparisonOutsideTheRegistries) {
+    const fs::path root = sourceRoot();
+    ASSERT_TRUE(fs::exists(root / "core/peft/spec_registry.cpp")) << "set PEFT_SOURCE_DIR to the source tree";
+    const std::string names = "(LORA|IA3|PROMPT_TUNING|PREFIX_TUNING|BOTTLENECK_ADAPTER|BITFIT|FULL)";
+    const SourceScan s = scanSources(root, std::regex("[!=]=\\s*\"" + names + "\"|\"" + names + "\"\\s*[!=]="),
+                                     {"core/peft/"});
+    EXPECT_GT(s.scanned, 100);
+    EXPECT_GT(s.allowedHits, 0) << "the scan must see the method folders' own comparisons";
+    EXPECT_TRUE(s.hits.empty()) << "ask the MethodSpec's predicates instead of comparing method names:" << listed(s.hits);
 }

@@ -15,6 +15,7 @@
 
 #include "core/budget/budget.h"
 #include "core/io/architecture.h"
+#include "core/peft/method_spec.h"
 #include "ui/method_catalog.h"
 #include "ui/model_summary.h"
 #include "core/util/runtime_info.h"
@@ -215,7 +216,7 @@ BudgetPage::BudgetPage(ProjectState* state, QWidget* parent)
 
 json BudgetPage::currentCandidate() const {
     json c = state()->runConfig()["method"];
-    if (state()->runConfig()["training"].value("quantize_base", false) && c.value("peft_type", std::string()) == "LORA")
+    if (state()->runConfig()["training"].value("quantize_base", false) && isLowRankType(c.value("peft_type", std::string())))
         c["_quantize_base"] = true;
     return c;
 }
@@ -331,7 +332,7 @@ void BudgetPage::refresh() {
         try {
             json ac = adapterConfig(m_candidates[i]);
             const budget::BudgetOptions o = optionsFor(m_candidates[i]);
-            if (ac.value("peft_type", std::string()) == "FULL") ac = json();
+            if (const MethodSpec* sp = findMethodSpec(ac.value("peft_type", std::string())); sp && sp->replacesBase()) ac = json();
             const budget::Estimate e = budget::estimate(*model, ac, o);
             auto cell = [&](int c, const std::string& s) { m_table->item(row, c)->setText(QString::fromStdString(s)); };
             cell(1, budget::humanCount(e.params.trainable));

@@ -207,7 +207,7 @@ void MethodPage::loadFromState() {
     if (ui.contains("method_card") && ui["method_card"].is_string())
         m = findMethod(QString::fromStdString(ui["method_card"].get<std::string>()));
     const bool quantized = state()->runConfig()["training"].value("quantize_base", false);
-    if (m && m->peftType == "LORA" && m->quantizeBase != quantized) m = nullptr;  // the run config decides
+    if (m && isLoraCard(*m) && m->quantizeBase != quantized) m = nullptr;  // the run config decides
     if (!m) m = methodForConfig(method, quantized);
     if (!m) {
         banner()->showError(tr("The project's method (peft_type '%1') is not one this build offers; LoRA is "
@@ -362,18 +362,20 @@ json MethodPage::methodConfig() const {
             out[p.key] = p.def.is_null() && l->text().isEmpty() ? json() : json(l->text().toStdString());
     }
     if (m->usesTargets) {
+        const json defaults = methodSpec(m->peftType).defaults();
         if (m_picker->hasModel()) {
             json sel = m_picker->selection();
             out["target_modules"] = sel["target_modules"];
             if (sel.contains("layers_to_transform")) out["layers_to_transform"] = sel["layers_to_transform"];
-            if (m->peftType == "IA3") out["feedforward_modules"] = sel["feedforward_modules"];
-            if (m->peftType == "LORA" && !m_rankPattern.empty()) out["rank_pattern"] = m_rankPattern;
-            if (m->peftType == "LORA" && !m_alphaPattern.empty()) out["alpha_pattern"] = m_alphaPattern;
+            // Only keys the method's spec knows (feedforward_modules: (IA)3; the patterns: LoRA).
+            if (defaults.contains("feedforward_modules")) out["feedforward_modules"] = sel["feedforward_modules"];
+            if (defaults.contains("rank_pattern") && !m_rankPattern.empty()) out["rank_pattern"] = m_rankPattern;
+            if (defaults.contains("alpha_pattern") && !m_alphaPattern.empty()) out["alpha_pattern"] = m_alphaPattern;
         } else {
             // No model yet: keep what the project had.
             const json& prev = state()->runConfig()["method"];
             for (const char* k : {"target_modules", "layers_to_transform", "feedforward_modules", "rank_pattern", "alpha_pattern"})
-                if (prev.contains(k) && (m->peftType == "LORA" || std::string(k).find("_pattern") == std::string::npos))
+                if (prev.contains(k) && (defaults.contains(k) || std::string(k).find("_pattern") == std::string::npos))
                     out[k] = prev[k];
         }
     }
@@ -581,8 +583,8 @@ bool MethodPage::scoreModules() {
                 try {
                     json cur = methodConfig();
                     cur.erase("init_from");
-                    if (cur.value("peft_type", std::string()) == "LORA") {
-                        const int64_t n = methodSpec("LORA").count(mc, cur).trainable;
+                    if (isLowRankType(cur.value("peft_type", std::string()))) {
+                        const int64_t n = methodSpec(cur["peft_type"].get<std::string>()).count(mc, cur).trainable;
                         if (n > 0 && n <= std::numeric_limits<int>::max()) m_budget->setValue(static_cast<int>(n));
                     }
                 } catch (const std::exception&) {
@@ -611,7 +613,7 @@ void MethodPage::updateSuggestion() {
     so.allocateRanks = m_allocate->isChecked();
     // The rank and alpha of the LoRA form (LoRA's own defaults otherwise).
     const json cur = state()->runConfig()["method"];
-    const json lora = methodSpec("LORA").withDefaults(cur.value("peft_type", std::string()) == "LORA" ? cur : json::object());
+    const json lora = methodSpec("LORA").withDefaults(isLowRankType(cur.value("peft_type", std::string())) ? cur : json::object());
     so.r = lora["r"].get<int64_t>();
     so.alpha = lora["lora_alpha"].get<double>();
     so.baseModel = state()->runConfig().value("model", std::string());

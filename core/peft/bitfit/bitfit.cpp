@@ -13,7 +13,7 @@ bool endsWith(const std::string& s, const std::string& suffix) {
     return s.size() >= suffix.size() && s.compare(s.size() - suffix.size(), suffix.size(), suffix) == 0;
 }
 
-class BitFitMethod : public Method {
+class BitFitMethod : public TensorListMethod {
 public:
     std::string peftType() const override { return "BITFIT"; }
 
@@ -40,19 +40,6 @@ public:
         m_modules.attach(model, config, name);
     }
 
-    NamedTensors trainable() const override {
-        NamedTensors out = own();
-        for (const auto& m : m_modules.trainable()) out.push_back(m);
-        return out;
-    }
-    NamedTensors saveState() const override {
-        NamedTensors out = own();
-        for (const auto& m : m_modules.saved()) out.push_back(m);
-        return out;
-    }
-    void loadState(const std::map<std::string, torch::Tensor>& t, const std::string& where) override {
-        loadStrict(saveState(), t, where);
-    }
     // The tuned values live in the model itself; detaching restores the base values.
     void detach() override {
         torch::NoGradGuard ng;
@@ -65,12 +52,12 @@ public:
     }
 
 private:
-    NamedTensors own() const {
-        NamedTensors out;
-        for (const auto& [n, p] : m_params) out.emplace_back(kPeftPrefix + n, p);
+    // The base names in memory and on disk alike.
+    std::vector<MethodTensor> ownTensors() const override {
+        std::vector<MethodTensor> out;
+        for (const auto& [n, p] : m_params) out.push_back({kPeftPrefix + n, kPeftPrefix + n, p});
         return out;
     }
-    ModulesToSave m_modules;
     NamedTensors m_params;
     std::vector<torch::Tensor> m_original;
 };

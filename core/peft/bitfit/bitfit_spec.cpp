@@ -1,6 +1,7 @@
 // BitFit's MethodSpec (our BITFIT type): only the base model's bias terms train (LayerNorm biases
 // included), and the norm weights too when train_norms is set. Nothing is added; the
 // adapter file holds those tensors under their base names.
+#include "core/peft/method.h"
 #include "core/peft/method_spec.h"
 #include "core/peft/module_tree.h"
 #include "core/peft/spec_util.h"
@@ -8,12 +9,15 @@
 
 namespace peft {
 
+std::unique_ptr<Method> makeBitFitMethod();  // the torch side, bitfit/bitfit.cpp
+
 namespace {
 
-class BitFitSpec : public MethodSpec {
+class BitFitSpec : public spec::PlannedSpec {
 public:
     std::string peftType() const override { return "BITFIT"; }
     std::string displayName() const override { return "BitFit"; }
+    std::unique_ptr<Method> create() const override { return makeBitFitMethod(); }
 
     nlohmann::json defaults() const override {
         return {{"peft_type", "BITFIT"}, {"task_type", "CAUSAL_LM"}, {"train_norms", false}, {"modules_to_save", nullptr}};
@@ -26,35 +30,24 @@ public:
         spec::checkFields(cfg, where, {{"train_norms", "bool"}}, {});
     }
 
-    ParamReport count(const ModelConfig& mc, const nlohmann::json& cfg) const override { return plan(mc, cfg, nullptr); }
-    std::vector<SavedTensor> savedTensors(const ModelConfig& mc, const nlohmann::json& cfg) const override {
-        std::vector<SavedTensor> s;
-        plan(mc, cfg, &s);
-        return s;
-    }
     TrainingFootprint footprint(const ModelConfig& mc, const nlohmann::json& cfg) const override {
-        validate(cfg, "BitFit config");
-        TrainingFootprint f = spec::emptyFootprint(mc);
+        TrainingFootprint f = startFootprint(mc, cfg);
         // Bias gradients need no saved inputs, but the gradient runs down to layer 0.
         f.normWeightsTrain = spec::getBool(cfg, "train_norms", false);
         // Every bias trains: LayerNorm biases too (GPT-2).
         f.normAffineTrains = f.normWeightsTrain;
-        for (const auto& m : moduleTree(mc, taskHeadFromConfig(cfg, "BitFit config")).modules)
+        for (const auto& m : moduleTree(mc, taskHeadFromConfig(cfg, configName())).modules)
             if (m.kind == ModuleKind::Norm && m.bias) f.normAffineTrains = true;
-        f.lmHeadTrains = taskHeadFromConfig(cfg, "BitFit config") == TaskHead::SequenceClassification ||
-                         !spec::getJson(cfg, "modules_to_save").is_null();
         f.firstGradLayer = 0;
         f.anyTrainable = count(mc, cfg).trainable > 0;
         return f;
     }
 
 private:
-    ParamReport plan(const ModelConfig& mc, const nlohmann::json& cfg, std::vector<SavedTensor>* saved) const {
-        const std::string where = "BitFit config";
-        validate(cfg, where);
-        const TaskHead head = taskHeadFromConfig(cfg, where);
-        ModuleTree tree = moduleTree(mc, head);
-        ParamReport r = spec::emptyReport(mc, tree);
+    std::string configName() const override { return "BitFit config"; }
+
+    ParamReport plan(const ModelConfig& mc, const nlohmann::json& cfg, std::vector<SavedTensor>* saved) const override {
+        auto [head, tree, r] = start(mc, cfg);
         const bool norms = spec::getBool(cfg, "train_norms", false);
         for (const auto& m : tree.modules) {
             if (m.tiedToEmbedding) continue;

@@ -39,7 +39,7 @@ public:
     std::unique_ptr<Bottleneck> mh, out;
 };
 
-class BottleneckMethod : public Method {
+class BottleneckMethod : public TensorListMethod {
 public:
     std::string peftType() const override { return "BOTTLENECK_ADAPTER"; }
 
@@ -96,35 +96,21 @@ public:
         m_modules.attach(model, config, name);
     }
 
-    NamedTensors tensors(bool withAdapterName) const {
-        NamedTensors out;
-        const std::string tag = withAdapterName ? "." + m_name : "";
+    // "<mh_adapter path>.<adapter>.adapter_down.weight" in memory; saved without the adapter's name.
+    std::vector<MethodTensor> ownTensors() const override {
+        std::vector<MethodTensor> out;
         for (const auto& blk : m_blocks) {
             auto add = [&](const char* where, const Bottleneck* b) {
                 if (!b) return;
-                const std::string p = kPeftPrefix + m_model->table().modulePath(blk->layer, where) + tag;
-                out.emplace_back(p + ".adapter_down.weight", b->downW);
-                out.emplace_back(p + ".adapter_down.bias", b->downB);
-                out.emplace_back(p + ".adapter_up.weight", b->upW);
-                out.emplace_back(p + ".adapter_up.bias", b->upB);
+                const std::string p = kPeftPrefix + m_model->table().modulePath(blk->layer, where);
+                for (const auto& [leaf, t] : {std::pair{".adapter_down.weight", b->downW}, std::pair{".adapter_down.bias", b->downB},
+                                              std::pair{".adapter_up.weight", b->upW}, std::pair{".adapter_up.bias", b->upB}})
+                    out.push_back({p + "." + m_name + leaf, p + leaf, t});
             };
             add("mh_adapter", blk->mh.get());
             add("output_adapter", blk->out.get());
         }
         return out;
-    }
-    NamedTensors trainable() const override {
-        NamedTensors out = tensors(true);
-        for (const auto& m : m_modules.trainable()) out.push_back(m);
-        return out;
-    }
-    NamedTensors saveState() const override {
-        NamedTensors out = tensors(false);
-        for (const auto& m : m_modules.saved()) out.push_back(m);
-        return out;
-    }
-    void loadState(const std::map<std::string, torch::Tensor>& t, const std::string& where) override {
-        loadStrict(saveState(), t, where);
     }
     void completeConfig(nlohmann::json& c) const override {
         c["bottleneck_size"] = m_size;
@@ -144,7 +130,6 @@ private:
     int64_t m_size = 0;
     bool m_mh = false, m_out = true;
     std::vector<std::shared_ptr<BottleneckBlock>> m_blocks;
-    ModulesToSave m_modules;
 };
 
 }  // namespace

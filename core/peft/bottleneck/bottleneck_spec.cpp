@@ -6,6 +6,7 @@
 // Saved keys: base_model.model.<layer>.mh_adapter.adapter_{down,up}.{weight,bias} and output_adapter.
 #include <cmath>
 
+#include "core/peft/method.h"
 #include "core/peft/method_spec.h"
 #include "core/peft/module_tree.h"
 #include "core/peft/spec_util.h"
@@ -14,12 +15,15 @@
 
 namespace peft {
 
+std::unique_ptr<Method> makeBottleneckMethod();  // the torch side, bottleneck/bottleneck.cpp
+
 namespace {
 
-class BottleneckSpec : public MethodSpec {
+class BottleneckSpec : public spec::PlannedSpec {
 public:
     std::string peftType() const override { return "BOTTLENECK_ADAPTER"; }
     std::string displayName() const override { return "Bottleneck adapter"; }
+    std::unique_ptr<Method> create() const override { return makeBottleneckMethod(); }
 
     nlohmann::json defaults() const override {
         return {{"peft_type", "BOTTLENECK_ADAPTER"}, {"task_type", "CAUSAL_LM"}, {"architecture", "houlsby"},
@@ -75,12 +79,6 @@ public:
         return s;
     }
 
-    ParamReport count(const ModelConfig& mc, const nlohmann::json& cfg) const override { return plan(mc, cfg, nullptr, nullptr); }
-    std::vector<SavedTensor> savedTensors(const ModelConfig& mc, const nlohmann::json& cfg) const override {
-        std::vector<SavedTensor> s;
-        plan(mc, cfg, &s, nullptr);
-        return s;
-    }
     TrainingFootprint footprint(const ModelConfig& mc, const nlohmann::json& cfg) const override {
         TrainingFootprint f = spec::emptyFootprint(mc);
         plan(mc, cfg, nullptr, &f);
@@ -88,13 +86,15 @@ public:
     }
 
 private:
+    std::string configName() const override { return "bottleneck adapter config"; }
+
+    ParamReport plan(const ModelConfig& mc, const nlohmann::json& cfg, std::vector<SavedTensor>* saved) const override {
+        return plan(mc, cfg, saved, nullptr);
+    }
     ParamReport plan(const ModelConfig& mc, const nlohmann::json& cfg, std::vector<SavedTensor>* saved,
                      TrainingFootprint* fp) const {
-        const std::string where = "bottleneck adapter config";
-        validate(cfg, where);
-        const TaskHead head = taskHeadFromConfig(cfg, where);
-        ModuleTree tree = moduleTree(mc, head);
-        ParamReport r = spec::emptyReport(mc, tree);
+        const std::string where = configName();
+        auto [head, tree, r] = start(mc, cfg);
         const Shape s = shape(mc, cfg, where);
         const int64_t H = mc.hiddenSize;
         const int64_t perAdapter = H * s.b + s.b + s.b * H + H;

@@ -9,7 +9,7 @@ namespace peft {
 
 namespace {
 
-class FullMethod : public Method {
+class FullMethod : public TensorListMethod {
 public:
     std::string peftType() const override { return "FULL"; }
 
@@ -27,10 +27,10 @@ public:
         }
     }
     // The model's own names: the export is a model, not an adapter.
-    NamedTensors trainable() const override { return m_params; }
-    NamedTensors saveState() const override { return m_params; }
-    void loadState(const std::map<std::string, torch::Tensor>& t, const std::string& where) override {
-        loadStrict(m_params, t, where);
+    std::vector<MethodTensor> ownTensors() const override {
+        std::vector<MethodTensor> out;
+        for (const auto& [n, p] : m_params) out.push_back({n, n, p});
+        return out;
     }
     bool savesWholeModel() const override { return true; }
     void saveModelFolder(const std::string& dir) const override { exportModelFolder(*m_model, m_srcDir, dir); }

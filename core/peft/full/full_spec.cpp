@@ -1,5 +1,6 @@
 // Full fine-tuning's MethodSpec (FULL): every base parameter trains; nothing is added; the export
 // is a whole model (model.safetensors with transformers' key names, the tied head saved once).
+#include "core/peft/method.h"
 #include "core/peft/method_spec.h"
 #include "core/peft/module_tree.h"
 #include "core/peft/spec_util.h"
@@ -7,12 +8,15 @@
 
 namespace peft {
 
+std::unique_ptr<Method> makeFullMethod();  // the torch side, full/full.cpp
+
 namespace {
 
-class FullSpec : public MethodSpec {
+class FullSpec : public spec::PlannedSpec {
 public:
     std::string peftType() const override { return "FULL"; }
     std::string displayName() const override { return "Full fine-tuning"; }
+    std::unique_ptr<Method> create() const override { return makeFullMethod(); }
     bool replacesBase() const override { return true; }
 
     nlohmann::json defaults() const override { return {{"peft_type", "FULL"}, {"task_type", "CAUSAL_LM"}}; }
@@ -24,15 +28,8 @@ public:
         spec::checkFields(cfg, where, {}, {});
     }
 
-    ParamReport count(const ModelConfig& mc, const nlohmann::json& cfg) const override { return plan(mc, cfg, nullptr); }
-    std::vector<SavedTensor> savedTensors(const ModelConfig& mc, const nlohmann::json& cfg) const override {
-        std::vector<SavedTensor> s;
-        plan(mc, cfg, &s);
-        return s;
-    }
     TrainingFootprint footprint(const ModelConfig& mc, const nlohmann::json& cfg) const override {
-        validate(cfg, "full fine-tuning config");
-        TrainingFootprint f = spec::emptyFootprint(mc);
+        TrainingFootprint f = startFootprint(mc, cfg);
         for (auto& layer : f.linears)
             for (auto& l : layer) l.inputSaved = true;  // every weight trains: every linear keeps its input
         f.normWeightsTrain = true;
@@ -44,11 +41,10 @@ public:
     }
 
 private:
-    ParamReport plan(const ModelConfig& mc, const nlohmann::json& cfg, std::vector<SavedTensor>* saved) const {
-        const std::string where = "full fine-tuning config";
-        validate(cfg, where);
-        ModuleTree tree = moduleTree(mc, cfg.is_null() ? TaskHead::CausalLm : taskHeadFromConfig(cfg, where));
-        ParamReport r = spec::emptyReport(mc, tree);
+    std::string configName() const override { return "full fine-tuning config"; }
+
+    ParamReport plan(const ModelConfig& mc, const nlohmann::json& cfg, std::vector<SavedTensor>* saved) const override {
+        auto [head, tree, r] = start(mc, cfg);
         for (const auto& m : tree.modules) {
             if (m.tiedToEmbedding) continue;  // shares the embedding's tensor
             r.trainBase(m.params(), spec::moduleTypeLabel(m), m.layer);

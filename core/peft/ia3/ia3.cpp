@@ -36,7 +36,7 @@ public:
     bool merged = false;
 };
 
-class Ia3Method : public Method {
+class Ia3Method : public TensorListMethod {
 public:
     std::string peftType() const override { return "IA3"; }
 
@@ -66,20 +66,10 @@ public:
         m_modules.attach(model, config, name);
     }
 
-    NamedTensors trainable() const override {
-        NamedTensors out;
-        for (const auto& l : m_layers) out.emplace_back(kPeftPrefix + l.path + ".ia3_l." + m_name, l.ad->l);
-        for (const auto& m : m_modules.trainable()) out.push_back(m);
+    std::vector<MethodTensor> ownTensors() const override {
+        std::vector<MethodTensor> out;
+        for (const auto& l : m_layers) out.push_back(peftTensor(l.path, "ia3_l", m_name, "", l.ad->l));
         return out;
-    }
-    NamedTensors saveState() const override {
-        NamedTensors out;
-        for (const auto& l : m_layers) out.emplace_back(kPeftPrefix + l.path + ".ia3_l", l.ad->l);
-        for (const auto& m : m_modules.saved()) out.push_back(m);
-        return out;
-    }
-    void loadState(const std::map<std::string, torch::Tensor>& tensors, const std::string& where) override {
-        loadStrict(saveState(), tensors, where);
     }
 
     bool canMerge() const override { return true; }
@@ -121,7 +111,6 @@ private:
     };
     std::string m_name;
     std::vector<Layer> m_layers;
-    ModulesToSave m_modules;
     bool m_merged = false;
 };
 

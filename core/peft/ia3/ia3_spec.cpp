@@ -1,5 +1,6 @@
 // (IA)^3's MethodSpec, as HF peft's IA3Config / IA3Model: one learned scaling vector per targeted
 // module, ia3_l [out, 1] on its output, or [1, in] on its input for feedforward_modules.
+#include "core/peft/method.h"
 #include "core/peft/method_spec.h"
 #include "core/peft/spec_targets.h"
 #include "core/peft/spec_util.h"
@@ -8,12 +9,16 @@
 
 namespace peft {
 
+std::unique_ptr<Method> makeIa3Method();  // the torch side, ia3/ia3.cpp
+
 namespace {
 
 class Ia3Spec : public MethodSpec {
 public:
     std::string peftType() const override { return "IA3"; }
     std::string displayName() const override { return "(IA)\u00b3"; }
+    std::unique_ptr<Method> create() const override { return makeIa3Method(); }
+    bool mergesIntoBase() const override { return true; }
 
     nlohmann::json defaults() const override {
         return {{"peft_type", "IA3"},          {"task_type", "CAUSAL_LM"},    {"target_modules", nullptr},

@@ -1,4 +1,4 @@
-// LoRA / DoRA: the per-projection adapter and the Method (attach, save/load, merge).
+// LoRA: the per-projection adapter and the Method (attach, save/load, merge). DoRA: dora.cpp.
 #include "core/peft/lora/lora.h"
 
 #include <cmath>
@@ -10,32 +10,23 @@
 
 namespace peft {
 
-LoraLinear::LoraLinear(int64_t in, int64_t out, int64_t r, double scaling_, double dropout_, bool dora_, LinearImpl& base)
-    : scaling(scaling_), dropout(dropout_), dora(dora_) {
+LoraLinear::LoraLinear(int64_t in, int64_t out, int64_t r, double scaling_, double dropout_, LinearImpl& base)
+    : scaling(scaling_), dropout(dropout_) {
     auto opts = torch::TensorOptions().dtype(torch::kFloat32).device(base.bias.defined() ? base.bias.device()
                                                                      : base.weight.device());
     // peft's default init: A Kaiming-uniform with a=sqrt(5) (bound 1/sqrt(in)), B zeros.
     const double bound = 1.0 / std::sqrt(static_cast<double>(in));
     A = torch::empty({r, in}, opts).uniform_(-bound, bound).set_requires_grad(true);
     B = torch::zeros({out, r}, opts).set_requires_grad(true);
-    if (dora) {
-        torch::NoGradGuard ng;
-        torch::Tensor w = base.denseWeight().to(torch::kFloat32);
-        magnitude = weightNorm(w, deltaWeight() / scaling, scaling).clone().set_requires_grad(true);
-    }
 }
 
 torch::Tensor LoraLinear::deltaWeight() const { return torch::mm(B, A) * scaling; }  // [out,r]@[r,in]
-
-torch::Tensor LoraLinear::weightNorm(const torch::Tensor& weight, const torch::Tensor& loraWeight, double s) const {
-    return torch::linalg_vector_norm(weight + s * loraWeight, 2, {1});  // [out,in] -> [out]
-}
 
 torch::Tensor LoraLinear::transformOutput(const torch::Tensor& x, const torch::Tensor& baseOut, LinearImpl& base) {
     if (merged) return baseOut;
     const bool drop = dropout > 0 && base.is_training();
     const torch::Dtype act = x.scalar_type();
-    if (!dora && (act == torch::kBFloat16 || act == torch::kHalf)) {
+    if (!variant && (act == torch::kBFloat16 || act == torch::kHalf)) {
         // Low-precision activations: the two thin products run in the activations' dtype, as
         // under torch.autocast; A and B stay fp32 master weights (their gradients come back
         // through the casts in fp32) and only the optimizer touches the fp32 copies.
@@ -47,44 +38,27 @@ torch::Tensor LoraLinear::transformOutput(const torch::Tensor& x, const torch::T
     torch::Tensor xin = x.to(A.scalar_type());
     if (drop) xin = torch::dropout(xin, dropout, true);
     torch::Tensor lora = torch::nn::functional::linear(torch::nn::functional::linear(xin, A), B, Bbias);  // [..,in]->[..,r]->[..,out]
-    if (!dora) return baseOut + (lora * scaling).to(baseOut.scalar_type());
-    // DoRA (peft's DoraLinearLayer): the weight norm is detached so it acts as a constant.
-    torch::Tensor w = base.denseWeight().to(A.scalar_type());  // [out,in]
-    torch::Tensor loraW = torch::mm(B, A);
-    torch::Tensor norm = weightNorm(w, loraW.detach(), scaling).detach();
-    torch::Tensor magScale = (magnitude / norm).view({1, -1});  // [1,out]
-    torch::Tensor baseResult;
-    if (!drop) {
-        baseResult = baseOut.to(A.scalar_type());
-        if (base.bias.defined()) baseResult = baseResult - base.bias.to(A.scalar_type());
-    } else {
-        baseResult = torch::nn::functional::linear(xin, w);
-    }
-    torch::Tensor doraOut = (magScale - 1) * baseResult + magScale * lora * scaling;
-    return baseOut + doraOut.to(baseOut.scalar_type());
+    if (variant) return variant->forward(*this, xin, lora, baseOut, base, drop);
+    return baseOut + (lora * scaling).to(baseOut.scalar_type());
 }
 
 torch::Tensor LoraLinear::mergedWeight(const torch::Tensor& weight) {
     torch::NoGradGuard ng;
     torch::Tensor w = weight.to(torch::kFloat32);
     torch::Tensor delta = deltaWeight();
-    if (!dora) return (w + delta).to(weight.scalar_type());
-    torch::Tensor norm = weightNorm(w, delta, 1.0);
-    m_doraFactor = magnitude.detach() / norm;  // [out]
-    return (m_doraFactor.view({-1, 1}) * (w + delta)).to(weight.scalar_type());
+    return (variant ? variant->merge(w, delta) : w + delta).to(weight.scalar_type());
 }
 
 torch::Tensor LoraLinear::unmergedWeight(const torch::Tensor& weight) {
     torch::NoGradGuard ng;
     torch::Tensor w = weight.to(torch::kFloat32);
     torch::Tensor delta = deltaWeight();
-    if (!dora) return (w - delta).to(weight.scalar_type());
-    return (w / m_doraFactor.view({-1, 1}) - delta).to(weight.scalar_type());
+    return (variant ? variant->unmerge(w, delta) : w - delta).to(weight.scalar_type());
 }
 
 namespace {
 
-class LoraMethod : public Method {
+class LoraMethod : public TensorListMethod {
 public:
     std::string peftType() const override { return "LORA"; }
 
@@ -99,7 +73,8 @@ public:
         for (auto& [path, lin] : targets) {
             const int64_t rank = c.forModule(path).r;
             auto ad = std::make_shared<LoraLinear>(lin->inFeatures(), lin->outFeatures(), rank, c.scaling(path), c.dropout,
-                                                   c.dora, *lin);
+                                                   *lin);
+            if (c.dora) ad->variant = makeDoraVariant(*ad, *lin);
             if (c.loraBias) {
                 ad->Bbias = torch::zeros({lin->outFeatures()}, ad->B.options()).set_requires_grad(true);
             }
@@ -123,36 +98,21 @@ public:
         m_modules.attach(model, config, name);
     }
 
-    NamedTensors trainable() const override {
-        NamedTensors out;
+    std::vector<MethodTensor> ownTensors() const override {
+        std::vector<MethodTensor> out;
         for (const auto& l : m_layers) {
-            std::string base = kPeftPrefix + l.path;
-            out.emplace_back(base + ".lora_A." + m_name + ".weight", l.ad->A);
-            out.emplace_back(base + ".lora_B." + m_name + ".weight", l.ad->B);
-            if (l.ad->Bbias.defined()) out.emplace_back(base + ".lora_B." + m_name + ".bias", l.ad->Bbias);
-            if (l.ad->dora) out.emplace_back(base + ".lora_magnitude_vector." + m_name + ".weight", l.ad->magnitude);
+            out.push_back(peftTensor(l.path, "lora_A", m_name, "weight", l.ad->A));
+            out.push_back(peftTensor(l.path, "lora_B", m_name, "weight", l.ad->B));
+            if (l.ad->Bbias.defined()) out.push_back(peftTensor(l.path, "lora_B", m_name, "bias", l.ad->Bbias));
+            if (l.ad->variant)
+                for (auto& v : l.ad->variant->tensors()) {
+                    MethodTensor m = peftTensor(l.path, v.part, m_name, "weight", v.tensor);
+                    m.savedKey = kPeftPrefix + l.path + v.savedSuffix;
+                    out.push_back(std::move(m));
+                }
         }
-        for (const auto& b : m_biases) out.push_back(b);
-        for (const auto& m : m_modules.trainable()) out.push_back(m);
+        for (const auto& [n, b] : m_biases) out.push_back({n, n, b});  // the base's biases (lora bias="all")
         return out;
-    }
-
-    NamedTensors saveState() const override {
-        NamedTensors out;
-        for (const auto& l : m_layers) {
-            std::string base = kPeftPrefix + l.path;
-            out.emplace_back(base + ".lora_A.weight", l.ad->A);
-            out.emplace_back(base + ".lora_B.weight", l.ad->B);
-            if (l.ad->Bbias.defined()) out.emplace_back(base + ".lora_B.bias", l.ad->Bbias);
-            if (l.ad->dora) out.emplace_back(base + ".lora_magnitude_vector", l.ad->magnitude);
-        }
-        for (const auto& b : m_biases) out.push_back(b);
-        for (const auto& m : m_modules.saved()) out.push_back(m);
-        return out;
-    }
-
-    void loadState(const std::map<std::string, torch::Tensor>& tensors, const std::string& where) override {
-        loadStrict(saveState(), tensors, where);
     }
 
     bool canMerge() const override { return true; }
@@ -203,7 +163,6 @@ private:
     std::string m_bias;
     std::vector<Layer> m_layers;
     NamedTensors m_biases;
-    ModulesToSave m_modules;
     bool m_merged = false;
 };
 

@@ -5,12 +5,15 @@
 
 #include <cmath>
 
+#include "core/peft/method.h"
 #include "core/peft/spec_targets.h"
 #include "core/peft/spec_util.h"
 #include "core/peft/target_match.h"
 #include "core/util/error.h"
 
 namespace peft {
+
+std::unique_ptr<Method> makeLoraMethod();  // the torch side, lora/lora.cpp
 
 namespace {
 
@@ -20,6 +23,9 @@ class LoraSpec : public MethodSpec {
 public:
     std::string peftType() const override { return "LORA"; }
     std::string displayName() const override { return "LoRA"; }
+    std::unique_ptr<Method> create() const override { return makeLoraMethod(); }
+    bool lowRankUpdate() const override { return true; }
+    bool mergesIntoBase() const override { return true; }
 
     nlohmann::json defaults() const override {
         return {{"peft_type", "LORA"},

@@ -2,6 +2,7 @@
 // vectors. Without projection an embedding [P, L*2*token_dim]; with prefix_projection an
 // embedding [P, token_dim] and an MLP token_dim -> encoder_hidden_size -> L*2*token_dim (tanh),
 // all trainable, while the saved adapter holds only the projected prefix [P, L*2*token_dim].
+#include "core/peft/method.h"
 #include "core/peft/method_spec.h"
 #include "core/peft/prompt_learning.h"
 #include "core/peft/spec_util.h"
@@ -9,12 +10,16 @@
 
 namespace peft {
 
+std::unique_ptr<Method> makePrefixTuningMethod();  // the torch side, prefix_tuning/prefix_tuning.cpp
+
 namespace {
 
-class PrefixTuningSpec : public MethodSpec {
+class PrefixTuningSpec : public spec::PlannedSpec {
 public:
     std::string peftType() const override { return "PREFIX_TUNING"; }
     std::string displayName() const override { return "Prefix tuning"; }
+    std::unique_ptr<Method> create() const override { return makePrefixTuningMethod(); }
+    bool addsVirtualTokens() const override { return true; }
 
     nlohmann::json defaults() const override {
         return {{"peft_type", "PREFIX_TUNING"}, {"task_type", "CAUSAL_LM"}, {"num_virtual_tokens", 20},
@@ -46,30 +51,19 @@ public:
         spec::requirePositive(cfg, "encoder_hidden_size", where);
     }
 
-    ParamReport count(const ModelConfig& mc, const nlohmann::json& cfg) const override { return plan(mc, cfg, nullptr); }
-    std::vector<SavedTensor> savedTensors(const ModelConfig& mc, const nlohmann::json& cfg) const override {
-        std::vector<SavedTensor> s;
-        plan(mc, cfg, &s);
-        return s;
-    }
     TrainingFootprint footprint(const ModelConfig& mc, const nlohmann::json& cfg) const override {
-        validate(cfg, "prefix tuning config");
-        TrainingFootprint f = spec::emptyFootprint(mc);
-        f.extraKeyTokens = spec::promptDims(mc, cfg, true, "prefix tuning config").virtualTokens;
+        TrainingFootprint f = startFootprint(mc, cfg);
+        f.extraKeyTokens = spec::promptDims(mc, cfg, true, configName()).virtualTokens;
         f.firstGradLayer = 0;  // layer 0's prefix trains: the gradient runs through every layer
-        f.lmHeadTrains = taskHeadFromConfig(cfg, "prefix tuning config") == TaskHead::SequenceClassification ||
-                         !spec::getJson(cfg, "modules_to_save").is_null();
         return f;
     }
 
 private:
-    ParamReport plan(const ModelConfig& mc, const nlohmann::json& cfg, std::vector<SavedTensor>* saved) const {
-        const std::string where = "prefix tuning config";
-        validate(cfg, where);
-        const TaskHead head = taskHeadFromConfig(cfg, where);
-        ModuleTree tree = moduleTree(mc, head);
-        ParamReport r = spec::emptyReport(mc, tree);
-        const spec::PromptDims d = spec::promptDims(mc, cfg, true, "prefix tuning config");
+    std::string configName() const override { return "prefix tuning config"; }
+
+    ParamReport plan(const ModelConfig& mc, const nlohmann::json& cfg, std::vector<SavedTensor>* saved) const override {
+        auto [head, tree, r] = start(mc, cfg);
+        const spec::PromptDims d = spec::promptDims(mc, cfg, true, configName());
         const int64_t P = d.virtualTokens;
         const int64_t width = d.layers * 2 * d.tokenDim;  // keys and values of every layer
         if (spec::getBool(cfg, "prefix_projection", false)) {

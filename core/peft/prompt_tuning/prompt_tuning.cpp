@@ -24,7 +24,7 @@ public:
     torch::Tensor weight;  // [P, C]
 };
 
-class PromptTuningMethod : public Method {
+class PromptTuningMethod : public TensorListMethod {
 public:
     std::string peftType() const override { return "PROMPT_TUNING"; }
 
@@ -83,18 +83,8 @@ public:
         m_modules.attach(model, config, name);
     }
 
-    NamedTensors trainable() const override {
-        NamedTensors out = {{"prompt_encoder." + m_name + ".embedding.weight", m_prompt->weight}};
-        for (const auto& m : m_modules.trainable()) out.push_back(m);
-        return out;
-    }
-    NamedTensors saveState() const override {
-        NamedTensors out = {{"prompt_embeddings", m_prompt->weight}};
-        for (const auto& m : m_modules.saved()) out.push_back(m);
-        return out;
-    }
-    void loadState(const std::map<std::string, torch::Tensor>& tensors, const std::string& where) override {
-        loadStrict(saveState(), tensors, where);
+    std::vector<MethodTensor> ownTensors() const override {
+        return {{"prompt_encoder." + m_name + ".embedding.weight", "prompt_embeddings", m_prompt->weight}};
     }
     void completeConfig(nlohmann::json& c) const override {
         c.erase("prompt_tuning_init_token_ids");
@@ -115,7 +105,6 @@ private:
     std::string m_name;
     std::shared_ptr<Prompt> m_prompt;
     int64_t m_P = 0;
-    ModulesToSave m_modules;
 };
 
 }  // namespace

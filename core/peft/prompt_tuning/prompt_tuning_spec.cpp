@@ -1,5 +1,6 @@
 // Prompt tuning's MethodSpec, as HF peft's PromptTuningConfig: num_virtual_tokens trained input
 // embeddings [P * num_transformer_submodules, token_dim] prepended to every sequence.
+#include "core/peft/method.h"
 #include "core/peft/method_spec.h"
 #include "core/peft/prompt_learning.h"
 #include "core/peft/spec_util.h"
@@ -7,12 +8,16 @@
 
 namespace peft {
 
+std::unique_ptr<Method> makePromptTuningMethod();  // the torch side, prompt_tuning/prompt_tuning.cpp
+
 namespace {
 
-class PromptTuningSpec : public MethodSpec {
+class PromptTuningSpec : public spec::PlannedSpec {
 public:
     std::string peftType() const override { return "PROMPT_TUNING"; }
     std::string displayName() const override { return "Prompt tuning"; }
+    std::unique_ptr<Method> create() const override { return makePromptTuningMethod(); }
+    bool addsVirtualTokens() const override { return true; }
 
     nlohmann::json defaults() const override {
         return {{"peft_type", "PROMPT_TUNING"}, {"task_type", "CAUSAL_LM"}, {"num_virtual_tokens", 20},
@@ -50,33 +55,20 @@ public:
             fail(where, "prompt_tuning_init is TEXT but 'prompt_tuning_init_text' is empty", "Give the initial text.");
     }
 
-    ParamReport count(const ModelConfig& mc, const nlohmann::json& cfg) const override {
-        return plan(mc, cfg, nullptr);
-    }
-    std::vector<SavedTensor> savedTensors(const ModelConfig& mc, const nlohmann::json& cfg) const override {
-        std::vector<SavedTensor> s;
-        plan(mc, cfg, &s);
-        return s;
-    }
     TrainingFootprint footprint(const ModelConfig& mc, const nlohmann::json& cfg) const override {
-        validate(cfg, "prompt tuning config");
-        TrainingFootprint f = spec::emptyFootprint(mc);
+        TrainingFootprint f = startFootprint(mc, cfg);
         // The virtual tokens run through every layer; the gradient reaches the input.
-        f.extraQueryTokens = spec::promptDims(mc, cfg, false, "prompt tuning config").virtualTokens;
+        f.extraQueryTokens = spec::promptDims(mc, cfg, false, configName()).virtualTokens;
         f.firstGradLayer = 0;
-        f.lmHeadTrains = taskHeadFromConfig(cfg, "prompt tuning config") == TaskHead::SequenceClassification ||
-                         !spec::getJson(cfg, "modules_to_save").is_null();
         return f;
     }
 
 private:
-    ParamReport plan(const ModelConfig& mc, const nlohmann::json& cfg, std::vector<SavedTensor>* saved) const {
-        const std::string where = "prompt tuning config";
-        validate(cfg, where);
-        const TaskHead head = taskHeadFromConfig(cfg, where);
-        ModuleTree tree = moduleTree(mc, head);
-        ParamReport r = spec::emptyReport(mc, tree);
-        const spec::PromptDims d = spec::promptDims(mc, cfg, false, "prompt tuning config");
+    std::string configName() const override { return "prompt tuning config"; }
+
+    ParamReport plan(const ModelConfig& mc, const nlohmann::json& cfg, std::vector<SavedTensor>* saved) const override {
+        auto [head, tree, r] = start(mc, cfg);
+        const spec::PromptDims d = spec::promptDims(mc, cfg, false, configName());
         const int64_t rows = d.virtualTokens * d.submodules;
         r.addAdapter(rows * d.tokenDim, "prompt_encoder", -1);
         if (saved) saved->push_back({"prompt_embeddings", {rows, d.tokenDim}});
