@@ -506,8 +506,10 @@ TEST(PreferenceTraining, MetricsAndEvaluationReportTheRewards) {
     EXPECT_DOUBLE_EQ(lines[1]["eval_accuracy"].get<double>(), lines[1]["eval_rewards_accuracy"].get<double>());
     const double acc = lines[0]["rewards_accuracy"].get<double>();
     EXPECT_TRUE(acc == 0.0 || acc == 0.5 || acc == 1.0) << acc;  // a fraction of the batch's 2 pairs
-    EXPECT_NEAR(lines[0]["rewards_margin"].get<double>(),
-                lines[0]["rewards_chosen"].get<double>() - lines[0]["rewards_rejected"].get<double>(), 1e-9);
+    // The margin is the mean of per-pair differences, in fp32: equal to the difference of the
+    // means up to fp32 rounding of the rewards themselves.
+    const double rc = lines[0]["rewards_chosen"].get<double>(), rr = lines[0]["rewards_rejected"].get<double>();
+    EXPECT_NEAR(lines[0]["rewards_margin"].get<double>(), rc - rr, 1e-6 * (std::abs(rc) + std::abs(rr)) + 1e-9);
 }
 
 TEST(PreferenceTraining, GradientAccumulationEqualsTheWholeBatch) {
@@ -520,7 +522,10 @@ TEST(PreferenceTraining, GradientAccumulationEqualsTheWholeBatch) {
         ASSERT_EQ(whole.steps.size(), accum.steps.size());
         for (size_t s = 0; s < whole.steps.size(); ++s) {
             EXPECT_NEAR(accum.steps[s].loss, whole.steps[s].loss, 1e-5 * std::abs(whole.steps[s].loss)) << objective.dump();
-            EXPECT_NEAR(accum.steps[s].objectiveMetrics.at("rewards_margin"), whole.steps[s].objectiveMetrics.at("rewards_margin"), 1e-5);
+            // The rewards are beta x (policy - reference) log-probabilities summed in fp32: the
+            // two batchings round differently, by up to ~1e-4 of the margin on some CPUs' kernels.
+            const double wm = whole.steps[s].objectiveMetrics.at("rewards_margin");
+            EXPECT_NEAR(accum.steps[s].objectiveMetrics.at("rewards_margin"), wm, 1e-4 * std::abs(wm) + 1e-6);
         }
         EXPECT_LT(maxDiff(whole.trainable, accum.trainable), 1e-5) << objective.dump();
     }
