@@ -4,6 +4,7 @@
 #include <QDir>
 #include <QGridLayout>
 
+#include "ui/widgets/generation_chart.h"
 #include "ui/widgets/metric_chart.h"
 
 namespace peft::ui {
@@ -29,9 +30,12 @@ TrainingCharts::TrainingCharts(QWidget* parent) : QWidget(parent) {
     grid->addWidget(m_lr, 1, 0);
     grid->addWidget(m_grad, 1, 1);
     grid->addWidget(m_speed, 2, 0, 1, 2);
+    m_gen = new GenerationChart(this);
+    grid->addWidget(m_gen, 3, 0, 1, 2);
     grid->setRowStretch(0, 3);
     grid->setRowStretch(1, 2);
     grid->setRowStretch(2, 2);
+    grid->setRowStretch(3, 2);
 }
 
 void TrainingCharts::append(const MetricPoint& p) {
@@ -41,14 +45,16 @@ void TrainingCharts::append(const MetricPoint& p) {
     m_lr->append(m_lrSeries, x, p.lr);
     m_grad->append(m_gradSeries, x, p.gradNorm);
     m_speed->append(m_speedSeries, x, p.tokensPerS);
+    m_gen->append(p);
 }
 
 void TrainingCharts::clear() {
     for (MetricChart* c : {m_loss, m_lr, m_grad, m_speed}) c->clearData();
+    m_gen->reset();
 }
 
 void TrainingCharts::flush() {
-    for (MetricChart* c : {m_loss, m_lr, m_grad, m_speed}) c->flush();
+    for (MetricChart* c : {m_loss, m_lr, m_grad, m_speed, static_cast<MetricChart*>(m_gen)}) c->flush();
 }
 
 bool TrainingCharts::savePngs(const QString& dir) {
@@ -56,7 +62,8 @@ bool TrainingCharts::savePngs(const QString& dir) {
     return m_loss->savePng(d.filePath(QStringLiteral("loss.png"))) &&
            m_lr->savePng(d.filePath(QStringLiteral("lr.png"))) &&
            m_grad->savePng(d.filePath(QStringLiteral("grad_norm.png"))) &&
-           m_speed->savePng(d.filePath(QStringLiteral("throughput.png")));
+           m_speed->savePng(d.filePath(QStringLiteral("throughput.png"))) &&
+           (!m_gen->hasData() || m_gen->savePng(d.filePath(QStringLiteral("generation.png"))));
 }
 
 }  // namespace peft::ui
