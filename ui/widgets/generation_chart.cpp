@@ -2,6 +2,7 @@
 #include "ui/widgets/generation_chart.h"
 
 #include "core/eval/text_metric.h"
+#include "ui/widgets/qcp.h"
 
 namespace peft::ui {
 
@@ -22,6 +23,13 @@ GenerationChart::GenerationChart(QWidget* parent) : MetricChart(tr("Generation m
     setToolTip(tr("Every generation_eval_every steps the model answers the first validation rows greedily; "
                   "its answers are scored against the references as on the Evaluate page."));
     setVisible(false);
+    // Up to six metrics: the legend goes in one row under the plot, not over the lines.
+    QCustomPlot* p = plot();
+    p->axisRect()->insetLayout()->take(p->legend);
+    p->plotLayout()->addElement(2, 0, p->legend);
+    p->plotLayout()->setRowStretchFactor(2, 0.001);
+    p->legend->setFillOrder(QCPLayoutGrid::foColumnsFirst);
+    p->legend->setWrap(6);
 }
 
 int GenerationChart::seriesOf(const std::string& metric) const {
@@ -41,7 +49,6 @@ void GenerationChart::append(const MetricPoint& p) {
         }
         MetricChart::append(id, static_cast<double>(p.step), value * percentScale(name));
     }
-    if (isHidden()) setVisible(true);
 }
 
 void GenerationChart::reset() {

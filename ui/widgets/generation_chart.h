@@ -13,8 +13,8 @@ class GenerationChart : public MetricChart {
     Q_OBJECT
 public:
     explicit GenerationChart(QWidget* parent = nullptr);
-    // Adds the point's generation metrics (a series per metric, made on first sight) and shows
-    // the chart; steps without them change nothing.
+    // Adds the point's generation metrics (a series per metric, made on first sight); steps
+    // without them change nothing. The owner shows the chart once hasData().
     void append(const MetricPoint& p);
     // Drops every series and hides the chart (a new run).
     void reset();

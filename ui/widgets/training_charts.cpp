@@ -30,12 +30,25 @@ TrainingCharts::TrainingCharts(QWidget* parent) : QWidget(parent) {
     grid->addWidget(m_lr, 1, 0);
     grid->addWidget(m_grad, 1, 1);
     grid->addWidget(m_speed, 2, 0, 1, 2);
+    // The generation chart shares the throughput's row when a run has one (placeGenerationChart),
+    // so the page keeps three rows of charts and still fits 1280x800.
     m_gen = new GenerationChart(this);
-    grid->addWidget(m_gen, 3, 0, 1, 2);
     grid->setRowStretch(0, 3);
     grid->setRowStretch(1, 2);
     grid->setRowStretch(2, 2);
-    grid->setRowStretch(3, 2);
+}
+
+void TrainingCharts::placeGenerationChart(bool shown) {
+    auto* grid = static_cast<QGridLayout*>(layout());
+    grid->removeWidget(m_speed);
+    grid->removeWidget(m_gen);
+    if (shown) {
+        grid->addWidget(m_speed, 2, 0);
+        grid->addWidget(m_gen, 2, 1);
+    } else {
+        grid->addWidget(m_speed, 2, 0, 1, 2);
+    }
+    m_gen->setVisible(shown);
 }
 
 void TrainingCharts::append(const MetricPoint& p) {
@@ -45,12 +58,15 @@ void TrainingCharts::append(const MetricPoint& p) {
     m_lr->append(m_lrSeries, x, p.lr);
     m_grad->append(m_gradSeries, x, p.gradNorm);
     m_speed->append(m_speedSeries, x, p.tokensPerS);
+    const bool had = m_gen->hasData();
     m_gen->append(p);
+    if (!had && m_gen->hasData()) placeGenerationChart(true);
 }
 
 void TrainingCharts::clear() {
     for (MetricChart* c : {m_loss, m_lr, m_grad, m_speed}) c->clearData();
     m_gen->reset();
+    placeGenerationChart(false);
 }
 
 void TrainingCharts::flush() {

@@ -31,6 +31,8 @@ public:
     bool savePngs(const QString& dir);
 
 private:
+    // Beside the throughput chart when shown; the throughput spans the row when not.
+    void placeGenerationChart(bool shown);
     MetricChart* m_loss;
     MetricChart* m_lr;
     MetricChart* m_grad;
