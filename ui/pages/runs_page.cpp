@@ -242,10 +242,15 @@ void RunsPage::rescan() {
     if (!problems.isEmpty()) banner()->showWarning(problems.join(QStringLiteral("<br>")));
     m_table->blockSignals(true);
     // One column per evaluation metric any run has (tuned side of its latest evaluation).
-    std::vector<std::string> evalNames;
+    // Registry order first (em, contains, rougeL, bleu, chrf, acc), then derived numbers (macro_f1).
+    std::vector<std::string> found, evalNames;
     for (const auto& r : m_runs)
         for (const auto& kv : r.evalMetrics)
-            if (std::find(evalNames.begin(), evalNames.end(), kv.first) == evalNames.end()) evalNames.push_back(kv.first);
+            if (std::find(found.begin(), found.end(), kv.first) == found.end()) found.push_back(kv.first);
+    for (const auto& n : eval::metricNames())
+        if (std::find(found.begin(), found.end(), n) != found.end()) evalNames.push_back(n);
+    for (const auto& n : found)
+        if (std::find(evalNames.begin(), evalNames.end(), n) == evalNames.end()) evalNames.push_back(n);
     m_evalNames = evalNames;
     QStringList headers = {tr("Run"), tr("Method"), tr("Steps"), tr("Last loss"), tr("Best eval loss"), tr("Modified"), tr("Train time")};
     for (const auto& n : evalNames) headers << tr("eval %1").arg(QString::fromStdString(n));
@@ -273,6 +278,9 @@ void RunsPage::rescan() {
     }
     m_table->blockSignals(false);
     fillBestBy(evalNames);
+    // Columns as wide as their contents, Method takes what is left: the eval columns stay in view.
+    for (int c = 0; c < m_table->columnCount(); ++c)
+        if (c != 1) m_table->resizeColumnToContents(c);
     selectionChanged();
 }
 
@@ -280,13 +288,7 @@ void RunsPage::fillBestBy(const std::vector<std::string>& evalNames) {
     const QString previous = bestBy();
     m_bestBy->blockSignals(true);
     m_bestBy->clear();
-    // Registry order first (em, contains, rougeL, bleu, chrf, acc), then derived numbers (macro_f1).
-    std::vector<std::string> ordered;
-    for (const auto& n : eval::metricNames())
-        if (std::find(evalNames.begin(), evalNames.end(), n) != evalNames.end()) ordered.push_back(n);
-    for (const auto& n : evalNames)
-        if (std::find(ordered.begin(), ordered.end(), n) == ordered.end()) ordered.push_back(n);
-    for (const auto& n : ordered) m_bestBy->addItem(tr("eval %1 (highest)").arg(QString::fromStdString(n)), QString::fromStdString(n));
+    for (const auto& n : evalNames) m_bestBy->addItem(tr("eval %1 (highest)").arg(QString::fromStdString(n)), QString::fromStdString(n));
     m_bestBy->addItem(tr("eval loss (lowest)"), QStringLiteral("eval_loss"));
     const int keep = m_bestBy->findData(previous);
     m_bestBy->setCurrentIndex(keep >= 0 ? keep : 0);
@@ -335,6 +337,7 @@ void RunsPage::markBest() {
         it->setFont(f);
         it->setToolTip(row == best ? tr("The best run by %1.").arg(m_bestBy->currentText()) : QString());
     }
+    m_table->resizeColumnToContents(0);  // the bold name is wider
     m_table->blockSignals(false);
 }
 
