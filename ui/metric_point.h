@@ -7,6 +7,8 @@
 #include <cmath>
 #include <cstdint>
 #include <limits>
+#include <map>
+#include <string>
 
 namespace peft::ui {
 
@@ -23,6 +25,9 @@ struct MetricPoint {
     double evalLoss = kNone;
     double evalPerplexity = kNone;
     double evalAccuracy = kNone;
+    // training.generation_eval_every: the generation metrics of this step, without the "gen_"
+    // prefix (em, contains, rougeL, bleu, chrf, ...); empty on the other steps.
+    std::map<std::string, double> generation;
     bool hasEval() const { return !std::isnan(evalLoss); }
 
     // Reads a metrics.jsonl object; absent fields stay NaN.
@@ -45,6 +50,8 @@ struct MetricPoint {
         if (std::isnan(p.evalPerplexity)) p.evalPerplexity = num("eval_ppl");  // the core trainer's name
         if (std::isnan(p.evalPerplexity) && !std::isnan(p.evalLoss)) p.evalPerplexity = std::exp(p.evalLoss);
         p.evalAccuracy = num("eval_accuracy");
+        for (auto it = j.begin(); it != j.end(); ++it)
+            if (it.key().rfind("gen_", 0) == 0 && it->is_number()) p.generation[it.key().substr(4)] = it->get<double>();
         return p;
     }
 };

@@ -194,6 +194,11 @@ std::vector<CachedRepo> listCache(const std::string& cacheDir) {
         for (const auto& b : fs::directory_iterator(entry.path() / "blobs", ec))
             if (b.is_regular_file(ec)) r.sizeOnDisk += static_cast<int64_t>(b.file_size(ec));
         ec.clear();
+        // Where symlinks are not available huggingface_hub moves the blob into the snapshot
+        // instead; scan_cache_dir counts those files too (each snapshot file's resolved path).
+        for (const auto& f : fs::recursive_directory_iterator(entry.path() / "snapshots", ec))
+            if (!f.is_symlink(ec) && f.is_regular_file(ec)) r.sizeOnDisk += static_cast<int64_t>(f.file_size(ec));
+        ec.clear();
         for (const auto& ref : fs::recursive_directory_iterator(entry.path() / "refs", ec))
             if (ref.is_regular_file(ec)) r.refs.push_back(fs::relative(ref.path(), entry.path() / "refs", ec).string());
         ec.clear();

@@ -21,6 +21,7 @@
 #include "core/budget/budget.h"
 #include "core/hub/http_client.h"
 #include "core/util/atomic_file.h"
+#include "core/util/no_room.h"
 #include "core/util/sha256.h"
 
 namespace peft::hub {
@@ -361,10 +362,13 @@ void HubClient::fetchBody(const std::string& startUrl, bool sendToken, const std
         if (out && std::fclose(out) != 0 && !writeErrno) writeErrno = errno;
         if (writeErrno) {
             std::string need = expectedSize > 0 ? " (" + budget::humanBytes(expectedSize - written) + " still to write)" : "";
-            fail(incomplete, std::string("writing the download failed: ") + std::strerror(writeErrno) + need,
-                 writeErrno == ENOSPC ? "The disk is full: free space there, or download into another cache with "
-                                        "--cache-dir (or HF_HUB_CACHE)."
-                                      : "Check the cache folder's disk and permissions.");
+            // `what` names the repo file; `incomplete` (a blob named by its etag) says where it went.
+            const std::string why = isNoRoomError(writeErrno) ? noRoomReason(writeErrno) : std::strerror(writeErrno);
+            fail(what, "writing the download to " + incomplete + " failed: " + why + need,
+                 isNoRoomError(writeErrno)
+                     ? noRoomHint(writeErrno, "download into another cache with --cache-dir (or HF_HUB_CACHE)") +
+                           " The download resumes where it stopped."
+                     : "Check the cache folder's disk and permissions.");
         }
         if (r.error == TransportError::Aborted || (m_cancel && m_cancel->load())) throw DownloadCancelled();
         long s = r.response.status;

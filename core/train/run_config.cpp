@@ -139,32 +139,56 @@ RunConfig RunConfig::load(const std::string& path) {
     return c;
 }
 
-void RunConfig::resolveRelativePaths(const std::string& baseDir) {
-    namespace fs = std::filesystem;
-    auto resolve = [&](std::string& p) {
-        if (p.empty() || baseDir.empty()) return;
-        fs::path given(p);
-        std::error_code ec;
-        if (given.is_absolute() || fs::exists(given, ec)) return;
-        fs::path beside = (fs::path(baseDir) / given).lexically_normal();
-        if (fs::exists(beside, ec)) p = beside.string();
-    };
-    resolve(model);
-    model = hub::resolveModelPath(model);  // ORG/NAME[@rev] from the Hugging Face cache
+template <typename F>
+void RunConfig::forEachInputPath(F&& f) {
+    f(model);
     for (const char* key : {"path", "validation_path"}) {
         auto it = dataset.find(key);
         if (it != dataset.end() && it->is_string()) {
             std::string v = it->get<std::string>();
-            resolve(v);
+            f(v);
             *it = v;
         }
     }
     auto it = method.find("init_from");
     if (it != method.end() && it->is_string()) {
         std::string v = it->get<std::string>();
-        resolve(v);
+        f(v);
         *it = v;
     }
+}
+
+void RunConfig::resolveRelativePaths(const std::string& baseDir) {
+    namespace fs = std::filesystem;
+    bool first = true;  // the model comes first; it may also be a repo id
+    forEachInputPath([&](std::string& p) {
+        const bool isModel = first;
+        first = false;
+        if (!p.empty() && !baseDir.empty()) {
+            fs::path given(p);
+            std::error_code ec;
+            if (!given.is_absolute() && !fs::exists(given, ec)) {
+                fs::path beside = (fs::path(baseDir) / given).lexically_normal();
+                if (fs::exists(beside, ec)) p = beside.string();
+            }
+        }
+        if (isModel) p = hub::resolveModelPath(p);  // ORG/NAME[@rev] from the Hugging Face cache
+    });
+}
+
+RunConfig RunConfig::forRunFolder() const {
+    namespace fs = std::filesystem;
+    RunConfig c = *this;
+    c.forEachInputPath([](std::string& p) {
+        std::error_code ec;
+        if (p.empty() || fs::path(p).is_absolute() || !fs::exists(p, ec)) return;
+        const fs::path abs = fs::absolute(p, ec);
+        if (!ec) p = abs.lexically_normal().string();
+    });
+    std::error_code ec;
+    const fs::path out = fs::absolute(outputDir, ec);
+    if (!ec) c.outputDir = out.lexically_normal().string();
+    return c;
 }
 
 json RunConfig::toJson() const {

@@ -68,6 +68,17 @@ struct RunConfig {
     // A model that is still not a path but reads as ORG/NAME[@revision] and is in the Hugging Face
     // cache becomes that snapshot's folder (hub::resolveModelPath).
     void resolveRelativePaths(const std::string& baseDir);
+
+    // The config as a run folder keeps it (<output_dir>/run.json): relative input paths that exist
+    // from the working directory become absolute, so `evaluate --run`, `train --resume` and the
+    // Runs page read the run folder correctly from any working directory. Paths that exist nowhere
+    // and repo ids stay as written; output_dir is the folder's own absolute path.
+    RunConfig forRunFolder() const;
+
+private:
+    // Calls `f` on each input path (model, dataset.path, dataset.validation_path, method.init_from).
+    template <typename F>
+    void forEachInputPath(F&& f);
 };
 
 }  // namespace peft

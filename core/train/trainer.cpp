@@ -104,7 +104,8 @@ void Trainer::setup(const ProgressFn& progress) {
         auto sink = std::make_shared<spdlog::sinks::basic_file_sink_mt>((fs::path(m_cfg.outputDir) / "log.txt").string());
         spdlog::default_logger()->sinks().push_back(sink);
         m_logSink = sink;
-        writeFileAtomic((fs::path(m_cfg.outputDir) / "run.json").string(), m_cfg.toJson().dump(2) + "\n");
+        // Absolute input paths: the run folder reads the same from any working directory.
+        writeFileAtomic((fs::path(m_cfg.outputDir) / "run.json").string(), m_cfg.forRunFolder().toJson().dump(2) + "\n");
     }
 
     // The objective, and whether the dataset suits it, before anything loads.

@@ -12,6 +12,7 @@
 #include <sstream>
 
 #include "core/util/error.h"
+#include "core/util/no_room.h"
 
 namespace peft {
 
@@ -42,11 +43,8 @@ void writeFileAtomic(const std::string& path,
         int err = errno;
         ::close(fd);
         ::unlink(tmp.c_str());
-        std::string hint = err == ENOSPC || err == EDQUOT
-                               ? "The disk is full; free some space and try again. The previous file was kept."
-                           : err == EFBIG ? "The file is larger than this system allows (file size limit, ulimit -f); "
-                                            "raise the limit or choose another folder. The previous file was kept."
-                                          : "The previous file was kept.";
+        std::string hint = isNoRoomError(err) ? noRoomHint(err, "choose another folder") + " The previous file was kept."
+                                              : "The previous file was kept.";
         fail(path, what + ": " + std::strerror(err), hint);
     };
     auto write = [&](const void* data, size_t n) {

@@ -123,6 +123,20 @@ TEST(HubCache, ListsModelsWithSizeArchitectureAndSupport) {
     EXPECT_EQ(repos[2].fileCount, static_cast<int64_t>(llama.size()));
     EXPECT_EQ(repos[3].type, hub::RepoType::Dataset);
     EXPECT_TRUE(hub::listCache(tmp.file("missing")).empty());
+
+    // A cache written without symlinks (huggingface_hub on Windows without developer mode moves
+    // the blobs into the snapshot): the files in the snapshot count.
+    const std::string copied = cache + "/models--org--copied/snapshots/" + c1;
+    fs::create_directories(copied);
+    fs::create_directories(cache + "/models--org--copied/refs");
+    std::ofstream(cache + "/models--org--copied/refs/main") << c1;
+    for (const auto& [n, b] : llama) std::ofstream(copied + "/" + n, std::ios::binary) << b;
+    repos = hub::listCache(cache);
+    ASSERT_EQ(repos.size(), 5u);
+    EXPECT_EQ(repos[2].repoId, "org/copied");  // models sorted by repo id
+    EXPECT_EQ(repos[2].sizeOnDisk, bytes);
+    EXPECT_TRUE(repos[2].supported) << repos[2].whyNot;
+    EXPECT_EQ(repos[3].sizeOnDisk, bytes);  // the symlinked copy is counted once, by its blobs
 }
 
 TEST(HubCache, ModelArgumentsResolveFromTheCache) {

@@ -305,6 +305,57 @@ TEST_F(HubDownload, CancelStopsAndTheNextRunResumes) {
         EXPECT_EQ(b.path().extension(), "") << "left behind: " << b.path();
 }
 
+// A disk that fills up mid-file, for real: the blob's .incomplete file is /dev/full, whose writes
+// fail with ENOSPC. The message names the repo file and says what to do; no snapshot entry appears.
+TEST_F(HubDownload, FullDiskSaysSoAndNamesTheFile) {
+    setenv("HF_TOKEN", kToken, 1);  // gated-llama: never cut by the server, so the failure is the disk's
+    const std::string sha = sha256File(test::fixture("tiny-llama/base/model.safetensors"));
+    const fs::path repo = repoDir("models--peft-test--gated-llama");
+    fs::create_directories(repo / "blobs");
+    fs::create_symlink("/dev/full", repo / "blobs" / (sha + ".incomplete"));
+    auto r = test::runCli("download peft-test/gated-llama");
+    EXPECT_NE(r.rc, 0) << r.out;
+    EXPECT_NE(r.out.find("model.safetensors"), std::string::npos) << r.out;
+    EXPECT_NE(r.out.find("the disk is full"), std::string::npos) << r.out;
+    EXPECT_NE(r.out.find("--cache-dir"), std::string::npos) << r.out;
+    EXPECT_FALSE(fs::exists(repo / "snapshots" / "1111111111111111111111111111111111111111" / "model.safetensors"));
+    EXPECT_FALSE(fs::exists(repo / "blobs" / sha));
+}
+
+// A file-size limit (RLIMIT_FSIZE via `ulimit -f`, SIGXFSZ ignored) makes write() fail with EFBIG
+// part-way through the 713 KiB weights: a clear message, nothing in the snapshot, and once the
+// limit is gone the next download resumes the partial file with Range and completes.
+TEST_F(HubDownload, FileSizeLimitSaysSoAndTheNextRunResumes) {
+    setenv("HF_TOKEN", kToken, 1);
+    const std::string cmd = "bash -c \"trap '' XFSZ; ulimit -f 256; exec '" + test::cliPath() +
+                            "' download peft-test/gated-llama\" 2>&1";
+    FILE* p = popen(cmd.c_str(), "r");
+    ASSERT_NE(p, nullptr);
+    std::string out;
+    char buf[4096];
+    for (size_t n; (n = fread(buf, 1, sizeof buf, p)) > 0;) out.append(buf, n);
+    const int status = pclose(p);
+    EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) != 0) << out;
+    EXPECT_NE(out.find("model.safetensors"), std::string::npos) << out;
+    EXPECT_NE(out.find("file size limit"), std::string::npos) << out;
+    EXPECT_NE(out.find("raise the limit"), std::string::npos) << out;
+    const fs::path repo = repoDir("models--peft-test--gated-llama");
+    const fs::path snap = repo / "snapshots" / "1111111111111111111111111111111111111111";
+    EXPECT_FALSE(fs::exists(snap / "model.safetensors"));
+    const std::string sha = sha256File(test::fixture("tiny-llama/base/model.safetensors"));
+    ASSERT_TRUE(fs::exists(repo / "blobs" / (sha + ".incomplete")));
+    EXPECT_EQ(fs::file_size(repo / "blobs" / (sha + ".incomplete")), 256u * 1024u);
+
+    const size_t mark = logLines();
+    auto again = test::runCli("download peft-test/gated-llama");
+    ASSERT_EQ(again.rc, 0) << again.out;
+    EXPECT_EQ(sha256File((snap / "model.safetensors").string()), sha);
+    bool resumed = false;
+    for (const auto& q : requests(mark))
+        if (q["server"] == "cdn" && q["range"] == "bytes=262144-") resumed = true;
+    EXPECT_TRUE(resumed) << "the second run did not resume the partial file";
+}
+
 TEST_F(HubDownload, DatasetRepoLandsInTheDatasetsFolderAndImports) {
     auto r = test::runCli("download --repo-type dataset peft-test/chat");
     ASSERT_EQ(r.rc, 0) << r.out;

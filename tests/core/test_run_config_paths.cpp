@@ -1,10 +1,13 @@
 // RunConfig::load resolves input paths relative to the config file's folder when they do not
 // exist relative to the working directory; output_dir and paths that exist as given are kept.
+// A run folder's run.json holds absolute input paths, so the folder reads the same from anywhere.
 #include <gtest/gtest.h>
+#include <sys/wait.h>
 
 #include <filesystem>
 #include <fstream>
 
+#include "core/eval/eval_report.h"
 #include "core/train/run_config.h"
 #include "tests/test_util.h"
 
@@ -64,6 +67,68 @@ TEST(RunConfigPaths, PathsThatExistAsGivenKeepTheirMeaning) {
     RunConfig d = RunConfig::fromJson(nlohmann::json{{"model", (root / "proj/model").string()}}, "t");
     d.resolveRelativePaths((root / "work").string());
     EXPECT_EQ(d.model, (root / "proj/model").string());
+}
+
+TEST(RunConfigPaths, RunFolderConfigHasAbsoluteInputs) {
+    test::TempDir tmp;
+    const fs::path root = tmp.path();
+    fs::create_directories(root / "work/model");
+    write(root / "work/train.jsonl", "{\"text\": \"a\"}\n");
+    Cwd cwd(root / "work");
+    RunConfig c = RunConfig::fromJson(
+        nlohmann::json{{"model", "model"}, {"dataset", {{"path", "train.jsonl"}, {"validation_path", "gone.jsonl"}}},
+                       {"output_dir", "runs/x"}},
+        "t");
+    const RunConfig f = c.forRunFolder();
+    EXPECT_EQ(fs::path(f.model), (root / "work/model").lexically_normal());
+    EXPECT_EQ(fs::path(f.dataset["path"].get<std::string>()), (root / "work/train.jsonl").lexically_normal());
+    EXPECT_EQ(f.dataset["validation_path"], "gone.jsonl");  // exists nowhere: the error later names what was written
+    EXPECT_EQ(fs::path(f.outputDir), (root / "work/runs/x").lexically_normal());
+    EXPECT_EQ(c.model, "model");  // the run's own config is unchanged
+}
+
+// The bug this guards against: a trainer-written run.json kept the model path relative to where
+// training started, so `evaluate --run RUN` from another folder could not find the model.
+TEST(RunConfigPaths, TrainedRunFolderEvaluatesFromAnotherWorkingDirectory) {
+    test::TempDir tmp;
+    const fs::path proj = fs::path(tmp.path()) / "proj";
+    fs::create_directories(proj);
+    fs::create_directory_symlink(fs::absolute(test::fixture("tiny-llama/base")), proj / "model");
+    {
+        std::ofstream data(proj / "data.jsonl");
+        const char* rows[][2] = {{"Say hello", "hello"}, {"Count to three", "one two three"}, {"Name a colour", "blue"},
+                                 {"Say goodbye", "goodbye"}};
+        for (int i = 0; i < 8; ++i)
+            data << nlohmann::json{{"instruction", rows[i % 4][0]}, {"output", rows[i % 4][1]}}.dump() << "\n";
+    }
+    write(proj / "run.json",
+          R"({"model": "model", "dataset": {"path": "data.jsonl", "format": "instruction", "template": "alpaca",
+              "validation_split": 0.25, "max_length": 128},
+              "method": {"peft_type": "LORA", "r": 2, "lora_alpha": 4, "target_modules": ["q_proj", "v_proj"]},
+              "training": {"max_steps": 1, "batch_size": 2, "precision": "fp32", "device": "cpu", "eval_every": 0,
+                           "save_every": 0}, "output_dir": "runs/r"})");
+    const std::string cli = test::cliPath();
+    auto shell = [](const std::string& cmd) {
+        test::CliResult r;
+        FILE* p = popen((cmd + " 2>&1").c_str(), "r");
+        char buf[4096];
+        for (size_t n; p && (n = fread(buf, 1, sizeof buf, p)) > 0;) r.out.append(buf, n);
+        r.rc = p ? WEXITSTATUS(pclose(p)) : -1;
+        return r;
+    };
+    auto t = shell("cd '" + proj.string() + "' && '" + cli + "' train --quiet --config run.json");
+    ASSERT_EQ(t.rc, 0) << t.out;
+    const fs::path run = proj / "runs/r";
+    const auto written = nlohmann::json::parse(std::ifstream(run / "run.json"));
+    EXPECT_TRUE(fs::path(written["model"].get<std::string>()).is_absolute()) << written.dump(2);
+    EXPECT_TRUE(fs::path(written["dataset"]["path"].get<std::string>()).is_absolute()) << written.dump(2);
+    fs::create_directories(fs::path(tmp.path()) / "elsewhere");
+    auto e = shell("cd '" + tmp.file("elsewhere") + "' && '" + cli + "' evaluate --quiet --run '" + run.string() +
+                   "' --max-new-tokens 3 --metrics em,rougeL");
+    ASSERT_EQ(e.rc, 0) << e.out;
+    const eval::EvalReport rep = eval::readReport((run / "evaluation/report.json").string());
+    EXPECT_FALSE(rep.rows.empty());
+    EXPECT_EQ(rep.sides, (std::vector<std::string>{"base", "tuned"}));
 }
 
 TEST(RunConfigTraining, PackedWeightsKey) {

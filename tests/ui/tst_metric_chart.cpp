@@ -1,9 +1,12 @@
 // The live chart keeps every point but plots a bounded, extreme-preserving decimated copy, and
-// appending 100k points does not block.
+// appending 100k points does not block. The generation-metrics chart appears only when a step
+// reports gen_* metrics, live (from the trainer's StepMetrics) and from a run's metrics.jsonl.
 #include <QtTest>
 
 #include <cmath>
 
+#include "ui/training_controller.h"
+#include "ui/widgets/generation_chart.h"
 #include "ui/widgets/metric_chart.h"
 #include "ui/widgets/qcp.h"
 #include "ui/widgets/training_charts.h"
@@ -106,6 +109,49 @@ private Q_SLOTS:
         QTemporaryDir tmp;
         QVERIFY(charts.savePngs(tmp.path()));
         QVERIFY(!QImage(tmp.filePath(QStringLiteral("loss.png"))).isNull());
+        QVERIFY(!QFile::exists(tmp.filePath(QStringLiteral("generation.png"))));  // no gen_* metrics: no chart
+    }
+    void generationChartAppearsWithGenMetrics() {
+        peft::ui::TrainingCharts charts;
+        charts.resize(900, 900);
+        charts.show();
+        QVERIFY(QTest::qWaitForWindowExposed(&charts));
+        peft::ui::GenerationChart* gen = charts.generationChart();
+        QVERIFY(gen->isHidden());
+        // A step without generation metrics, as metrics.jsonl has it: nothing changes.
+        charts.append(peft::ui::MetricPoint::fromJson(nlohmann::json{{"step", 1}, {"loss", 2.0}}));
+        QVERIFY(gen->isHidden());
+        QCOMPARE(gen->seriesCount(), 0);
+        // The live path: the trainer's StepMetrics -> the controller's MetricPoint.
+        peft::StepMetrics m;
+        m.step = 10;
+        m.loss = 1.5;
+        m.generation = {{"em", 0.25}, {"rougeL", 0.5}, {"bleu", 12.5}};
+        charts.append(peft::ui::toMetricPoint(m));
+        QVERIFY(!gen->isHidden());
+        QVERIFY(gen->isVisible());
+        QCOMPARE(gen->seriesCount(), 3);
+        // A metrics.jsonl line (a finished run's history) adds to the same series.
+        charts.append(peft::ui::MetricPoint::fromJson(
+            nlohmann::json{{"step", 20}, {"loss", 1.0}, {"gen_em", 0.5}, {"gen_rougeL", 0.75}, {"gen_bleu", 30.0}}));
+        charts.flush();
+        const int em = gen->seriesOf("em"), bleu = gen->seriesOf("bleu");
+        QVERIFY(em >= 0 && bleu >= 0);
+        QCOMPARE(gen->pointCount(em), size_t(2));
+        // Fractions become percent; sacreBLEU's BLEU is a percentage already (the registry's scale).
+        auto* emData = gen->plot()->graph(em)->data().data();
+        QCOMPARE(emData->at(0)->key, 10.0);
+        QCOMPARE(emData->at(0)->value, 25.0);
+        QCOMPARE(emData->at(1)->value, 50.0);
+        QCOMPARE(gen->plot()->graph(bleu)->data()->at(1)->value, 30.0);
+        QTemporaryDir tmp;
+        QVERIFY(charts.savePngs(tmp.path()));
+        QVERIFY(!QImage(tmp.filePath(QStringLiteral("generation.png"))).isNull());
+        // A new run starts without it.
+        charts.clear();
+        QVERIFY(gen->isHidden());
+        QCOMPARE(gen->seriesCount(), 0);
+        QCOMPARE(gen->seriesOf("em"), -1);
     }
 };
 

@@ -19,6 +19,7 @@
 #include <algorithm>
 #include <cmath>
 
+#include "core/eval/text_metric.h"
 #include "core/io/model_config.h"
 #include "core/train/run_config.h"
 #include "core/util/error.h"
@@ -79,6 +80,9 @@ RunRecord readRun(const QString& folder, int* badLines) {
 }
 
 namespace {
+constexpr int kBestEvalLossColumn = 4;
+constexpr int kFirstEvalColumn = 7;  // after Run, Method, Steps, Last loss, Best eval loss, Modified, Train time
+
 void flatten(const json& j, const std::string& prefix, std::map<std::string, std::string>& out) {
     if (j.is_object()) {
         for (auto it = j.begin(); it != j.end(); ++it) flatten(*it, prefix.empty() ? it.key() : prefix + "." + it.key(), out);
@@ -123,6 +127,26 @@ RunsPage::RunsPage(ProjectState* state, QWidget* parent)
     row->addWidget(rescanBtn);
     row->addWidget(refineBtn);
     body()->addLayout(row);
+
+    // Refine carries the best run forward: best by the chosen evaluation column.
+    auto* bestRow = new QHBoxLayout();
+    auto* bestLabel = new QLabel(tr("Best run b&y:"), this);
+    m_bestBy = new QComboBox(this);
+    m_bestBy->setObjectName(QStringLiteral("bestBy"));
+    m_bestBy->setToolTip(tr("The number that makes a run the best: the lowest eval loss, or the highest score of its "
+                            "latest task evaluation (Evaluate page, or peft-studio-cli evaluate --run). Clicking an "
+                            "eval column's header chooses it too."));
+    bestLabel->setBuddy(m_bestBy);
+    auto* refineBestBtn = new QPushButton(tr("Refine the b&est run"), this);
+    refineBestBtn->setObjectName(QStringLiteral("refineBest"));
+    refineBestBtn->setToolTip(tr("Start a new run from the settings of the best run by this number."));
+    bestRow->addWidget(bestLabel);
+    bestRow->addWidget(m_bestBy);
+    bestRow->addWidget(refineBestBtn);
+    bestRow->addStretch(1);
+    body()->addLayout(bestRow);
+    connect(refineBestBtn, &QPushButton::clicked, this, &RunsPage::refineBest);
+    connect(m_bestBy, &QComboBox::currentIndexChanged, this, &RunsPage::markBest);
 
     // Ready runs (the demo's run configs): pick one, train it, then compare it here.
     m_readyRow = new QWidget(this);
@@ -175,6 +199,11 @@ RunsPage::RunsPage(ProjectState* state, QWidget* parent)
     connect(m_table, &QTableWidget::itemChanged, this, [this](QTableWidgetItem* it) {
         if (it->column() == 0) selectionChanged();
     });
+    connect(m_table->horizontalHeader(), &QHeaderView::sectionClicked, this, [this](int column) {
+        if (column == kBestEvalLossColumn) setBestBy(QStringLiteral("eval_loss"));
+        else if (column >= kFirstEvalColumn && column - kFirstEvalColumn < static_cast<int>(m_evalNames.size()))
+            setBestBy(QString::fromStdString(m_evalNames[column - kFirstEvalColumn]));
+    });
 }
 
 void RunsPage::enterPage() {
@@ -213,10 +242,16 @@ void RunsPage::rescan() {
     if (!problems.isEmpty()) banner()->showWarning(problems.join(QStringLiteral("<br>")));
     m_table->blockSignals(true);
     // One column per evaluation metric any run has (tuned side of its latest evaluation).
-    std::vector<std::string> evalNames;
+    // Registry order first (em, contains, rougeL, bleu, chrf, acc), then derived numbers (macro_f1).
+    std::vector<std::string> found, evalNames;
     for (const auto& r : m_runs)
         for (const auto& kv : r.evalMetrics)
-            if (std::find(evalNames.begin(), evalNames.end(), kv.first) == evalNames.end()) evalNames.push_back(kv.first);
+            if (std::find(found.begin(), found.end(), kv.first) == found.end()) found.push_back(kv.first);
+    for (const auto& n : eval::metricNames())
+        if (std::find(found.begin(), found.end(), n) != found.end()) evalNames.push_back(n);
+    for (const auto& n : found)
+        if (std::find(evalNames.begin(), evalNames.end(), n) == evalNames.end()) evalNames.push_back(n);
+    m_evalNames = evalNames;
     QStringList headers = {tr("Run"), tr("Method"), tr("Steps"), tr("Last loss"), tr("Best eval loss"), tr("Modified"), tr("Train time")};
     for (const auto& n : evalNames) headers << tr("eval %1").arg(QString::fromStdString(n));
     m_table->setColumnCount(headers.size());
@@ -237,12 +272,86 @@ void RunsPage::rescan() {
         m_table->setItem(row, 6, new QTableWidgetItem(r.steps.empty() ? QStringLiteral("—") : tr("%1 s").arg(r.elapsedS, 0, 'f', 0)));
         for (size_t k = 0; k < evalNames.size(); ++k) {
             auto it = r.evalMetrics.find(evalNames[k]);
-            m_table->setItem(row, 7 + static_cast<int>(k),
+            m_table->setItem(row, kFirstEvalColumn + static_cast<int>(k),
                              new QTableWidgetItem(it == r.evalMetrics.end() ? QStringLiteral("—") : QString::number(it->second, 'f', 4)));
         }
     }
     m_table->blockSignals(false);
+    fillBestBy(evalNames);
+    // Columns as wide as their contents, Method takes what is left: the eval columns stay in view.
+    for (int c = 0; c < m_table->columnCount(); ++c)
+        if (c != 1) m_table->resizeColumnToContents(c);
     selectionChanged();
+}
+
+void RunsPage::fillBestBy(const std::vector<std::string>& evalNames) {
+    const QString previous = bestBy();
+    m_bestBy->blockSignals(true);
+    m_bestBy->clear();
+    for (const auto& n : evalNames) m_bestBy->addItem(tr("eval %1 (highest)").arg(QString::fromStdString(n)), QString::fromStdString(n));
+    m_bestBy->addItem(tr("eval loss (lowest)"), QStringLiteral("eval_loss"));
+    const int keep = m_bestBy->findData(previous);
+    m_bestBy->setCurrentIndex(keep >= 0 ? keep : 0);
+    m_bestBy->blockSignals(false);
+    markBest();
+}
+
+QString RunsPage::bestBy() const { return m_bestBy->currentData().toString(); }
+
+void RunsPage::setBestBy(const QString& key) {
+    const int i = m_bestBy->findData(key);
+    if (i >= 0) m_bestBy->setCurrentIndex(i);
+}
+
+int RunsPage::bestRunRow(const QString& key) const {
+    int best = -1;
+    double bestValue = 0;
+    const bool lowest = key == QLatin1String("eval_loss");
+    for (size_t i = 0; i < m_runs.size(); ++i) {
+        const RunRecord& r = m_runs[i];
+        double v = 0;
+        if (lowest) {
+            if (!r.hasEval) continue;
+            v = r.bestEval;
+        } else {
+            auto it = r.evalMetrics.find(key.toStdString());
+            if (it == r.evalMetrics.end() || !std::isfinite(it->second)) continue;
+            v = it->second;
+        }
+        if (best < 0 || (lowest ? v < bestValue : v > bestValue)) {
+            best = static_cast<int>(i);
+            bestValue = v;
+        }
+    }
+    return best;
+}
+
+void RunsPage::markBest() {
+    const int best = bestRunRow(bestBy());
+    m_table->blockSignals(true);
+    for (int row = 0; row < m_table->rowCount(); ++row) {
+        QTableWidgetItem* it = m_table->item(row, 0);
+        if (!it) continue;
+        QFont f = it->font();
+        f.setBold(row == best);
+        it->setFont(f);
+        it->setToolTip(row == best ? tr("The best run by %1.").arg(m_bestBy->currentText()) : QString());
+    }
+    m_table->resizeColumnToContents(0);  // the bold name is wider
+    m_table->blockSignals(false);
+}
+
+bool RunsPage::refineBest() {
+    const int row = bestRunRow(bestBy());
+    if (row < 0) {
+        banner()->showWarning(m_runs.empty() ? tr("No runs in the workspace yet: train one first.")
+                                             : tr("No run has %1 yet. Evaluate runs on the Evaluate page (or with "
+                                                  "peft-studio-cli evaluate --run RUN), or choose another number.")
+                                                   .arg(m_bestBy->currentText()));
+        return false;
+    }
+    m_table->selectRow(row);
+    return refineRun(row);
 }
 
 void RunsPage::selectionChanged() {
@@ -326,16 +435,32 @@ void RunsPage::refine() {
         banner()->showWarning(tr("Select a run in the table first, then press Refine."));
         return;
     }
-    const json& c = m_runs[row].config;
-    for (const char* key : {"model", "dataset", "method", "training"})
+    refineRun(row);
+}
+
+bool RunsPage::refineRun(int row) {
+    if (row < 0 || row >= static_cast<int>(m_runs.size())) return false;
+    const RunRecord& run = m_runs[row];
+    // Paths as `train --config RUN/run.json` reads them (relative ones beside the run folder);
+    // a run.json this version cannot read is carried over as written.
+    json c = run.config;
+    QString note;
+    try {
+        c = RunConfig::load(QDir(run.folder).filePath(QStringLiteral("run.json")).toStdString()).toJson();
+    } catch (const std::exception& e) {
+        note = tr(" Its run.json was copied as written: %1").arg(QString::fromStdString(e.what()));
+    }
+    for (const char* key : {"model", "dataset", "method", "training", "objective"})
         if (c.contains(key)) state()->setSection(key, c[key]);
     // A new output folder, so the original run is never overwritten.
-    QString base = m_runs[row].folder + QStringLiteral("-refine");
+    const QString base = run.folder + QStringLiteral("-refine");
     QString out = base;
     for (int i = 2; QFileInfo::exists(out); ++i) out = base + QString::number(i);
     state()->setSection("output_dir", out.toStdString());
-    banner()->showInfo(tr("Copied %1's settings into a new run (%2). Adjust them and train again.").arg(m_runs[row].name, out));
+    Q_EMIT state()->projectReplaced();  // every page shows the run's settings
+    banner()->showInfo(tr("Copied %1's settings into a new run (%2). Adjust them and train again.").arg(run.name, out) + note);
     Q_EMIT refined();
+    return true;
 }
 
 }  // namespace peft::ui

@@ -56,6 +56,20 @@ public:
     // Loads the chosen ready config into the project (output in the workspace) and asks for training.
     void trainReadyRun();
 
+    // "Best run by": "eval_loss" (lowest best eval loss) or an evaluation metric of the runs'
+    // latest task evaluation (highest). The box lists what the runs have; by default the first
+    // metric in the registry's order (em, contains, rougeL, ...), else the eval loss.
+    QComboBox* bestByBox() const { return m_bestBy; }
+    QString bestBy() const;
+    void setBestBy(const QString& key);
+    // The row of the best run by `key` (runs without that number are skipped); -1 when none has it.
+    int bestRunRow(const QString& key) const;
+    // Refine the run in `row`: its settings (paths resolved as `train` resolves them) become the
+    // project, with a new output folder beside it; every page reloads; refined() is emitted.
+    bool refineRun(int row);
+    // Refine the best run by bestBy().
+    bool refineBest();
+
 Q_SIGNALS:
     // trainReadyRun() set up the project; the main window starts the run on the Train step.
     void readyRunChosen();
@@ -65,12 +79,16 @@ Q_SIGNALS:
 private:
     void selectionChanged();
     void refine();
+    void fillBestBy(const std::vector<std::string>& evalNames);
+    void markBest();
     QLineEdit* m_workspace;
     QWidget* m_readyRow;
     QComboBox* m_ready;
     QLabel* m_readyWhy;
+    QComboBox* m_bestBy;
     QTableWidget* m_table;
     QTableWidget* m_diff;
+    std::vector<std::string> m_evalNames;  // the eval metric columns, from column kFirstEvalColumn on
     MetricChart* m_chart;
     std::vector<RunRecord> m_runs;
 };

@@ -4,6 +4,7 @@
 #include <QDir>
 #include <QGridLayout>
 
+#include "ui/widgets/generation_chart.h"
 #include "ui/widgets/metric_chart.h"
 
 namespace peft::ui {
@@ -29,9 +30,25 @@ TrainingCharts::TrainingCharts(QWidget* parent) : QWidget(parent) {
     grid->addWidget(m_lr, 1, 0);
     grid->addWidget(m_grad, 1, 1);
     grid->addWidget(m_speed, 2, 0, 1, 2);
+    // The generation chart shares the throughput's row when a run has one (placeGenerationChart),
+    // so the page keeps three rows of charts and still fits 1280x800.
+    m_gen = new GenerationChart(this);
     grid->setRowStretch(0, 3);
     grid->setRowStretch(1, 2);
     grid->setRowStretch(2, 2);
+}
+
+void TrainingCharts::placeGenerationChart(bool shown) {
+    auto* grid = static_cast<QGridLayout*>(layout());
+    grid->removeWidget(m_speed);
+    grid->removeWidget(m_gen);
+    if (shown) {
+        grid->addWidget(m_speed, 2, 0);
+        grid->addWidget(m_gen, 2, 1);
+    } else {
+        grid->addWidget(m_speed, 2, 0, 1, 2);
+    }
+    m_gen->setVisible(shown);
 }
 
 void TrainingCharts::append(const MetricPoint& p) {
@@ -41,14 +58,19 @@ void TrainingCharts::append(const MetricPoint& p) {
     m_lr->append(m_lrSeries, x, p.lr);
     m_grad->append(m_gradSeries, x, p.gradNorm);
     m_speed->append(m_speedSeries, x, p.tokensPerS);
+    const bool had = m_gen->hasData();
+    m_gen->append(p);
+    if (!had && m_gen->hasData()) placeGenerationChart(true);
 }
 
 void TrainingCharts::clear() {
     for (MetricChart* c : {m_loss, m_lr, m_grad, m_speed}) c->clearData();
+    m_gen->reset();
+    placeGenerationChart(false);
 }
 
 void TrainingCharts::flush() {
-    for (MetricChart* c : {m_loss, m_lr, m_grad, m_speed}) c->flush();
+    for (MetricChart* c : {m_loss, m_lr, m_grad, m_speed, static_cast<MetricChart*>(m_gen)}) c->flush();
 }
 
 bool TrainingCharts::savePngs(const QString& dir) {
@@ -56,7 +78,8 @@ bool TrainingCharts::savePngs(const QString& dir) {
     return m_loss->savePng(d.filePath(QStringLiteral("loss.png"))) &&
            m_lr->savePng(d.filePath(QStringLiteral("lr.png"))) &&
            m_grad->savePng(d.filePath(QStringLiteral("grad_norm.png"))) &&
-           m_speed->savePng(d.filePath(QStringLiteral("throughput.png")));
+           m_speed->savePng(d.filePath(QStringLiteral("throughput.png"))) &&
+           (!m_gen->hasData() || m_gen->savePng(d.filePath(QStringLiteral("generation.png"))));
 }
 
 }  // namespace peft::ui
