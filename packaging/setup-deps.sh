@@ -16,13 +16,14 @@ PKGS=(
   libgtest-dev                     # core tests
   python3-torch                    # core tests: the independent preference-tuning reference (tests/golden)
   python3                          # the local Hub server of tests/core/test_hub_download (standard library only)
+  golang-go                        # core tests: Ollama's Go text/template renders the exported Modelfile TEMPLATEs
   xvfb xauth imagemagick           # GUI tests and screenshots
   dpkg-dev file                    # packaging test (.deb)
 )
 if [[ "${PEFT_STUDIO_GUI:-ON}" == "OFF" ]]; then
   PKGS=(build-essential cmake ninja-build pkg-config libtorch-dev libopenblas0-pthread libdnnl-dev libgloo-dev libspdlog-dev
         nlohmann-json3-dev libpcre2-dev libcurl4-openssl-dev libsnappy-dev libzstd-dev zlib1g-dev libgtest-dev python3
-        python3-torch dpkg-dev file)
+        python3-torch golang-go dpkg-dev file)
 fi
 
 missing=()

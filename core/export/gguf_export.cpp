@@ -20,6 +20,7 @@
 #include "core/peft/full/export_model.h"
 #include "core/peft/lora/lora.h"
 #include "core/peft/method.h"
+#include "core/peft/method_spec.h"
 #include "core/util/atomic_file.h"
 #include "core/util/error.h"
 
@@ -257,8 +258,9 @@ ExportResult exportLora(const ExportOptions& o) {
              "Export it without --lora-only.");
     const nlohmann::json ac = readJsonFile(cfgPath);
     const std::string type = ac.value("peft_type", std::string());
-    if (type != "LORA") {
-        const bool merges = type == "IA3";
+    const MethodSpec& spec = methodSpec(type);  // an unknown type: an error listing the known ones
+    if (!spec.lowRankUpdate()) {
+        const bool merges = spec.mergesIntoBase();
         fail(cfgPath + ": peft_type",
              "'" + type + "' is not LoRA; llama.cpp adapter files carry LoRA weights only",
              merges ? "Export the merged model instead: drop --lora-only."
@@ -361,7 +363,7 @@ ExportResult exportGguf(const ExportOptions& o) {
             Adapter ad = loadAdapter(*loaded.model, o.adapterDir);
             if (!ad.method->canMerge())
                 fail(o.adapterDir, ad.method->peftType() + " cannot be merged into the base weights, so it cannot become a GGUF",
-                     ad.method->peftType() == "PROMPT_TUNING" || ad.method->peftType() == "PREFIX_TUNING"
+                     methodSpec(ad.method->peftType()).addsVirtualTokens()
                          ? "Its virtual tokens exist only in PEFT; llama.cpp has no place for them. Train LoRA to export."
                          : "Only LoRA, rsLoRA, DoRA and (IA)3 merge; full fine-tuning exports its own folder.");
             ad.method->merge();
@@ -398,6 +400,7 @@ ExportResult exportGguf(const ExportOptions& o) {
         }
         spec.chatTemplate = res.tokenizer.chatTemplate;
         spec.stops = res.tokenizer.stopTokens;
+        spec.addsBos = res.tokenizer.addBos;
         res.modelfilePath = (outDir / "Modelfile").string();
         writeFileAtomic(res.modelfilePath, modelfileText(spec));
     }

@@ -10,6 +10,7 @@
 #include "core/export/gguf_quant.h"
 #include "core/export/gguf_tokenizer.h"
 #include "core/export/gguf_writer.h"
+#include "core/export/ollama_modelfile.h"
 #include "core/util/atomic_file.h"
 #include "core/util/error.h"
 #include "tests/test_util.h"
@@ -222,3 +223,77 @@ TEST(GgufTokenizer, PreTokenizerRegexes) {
 }
 
 }  // namespace
+
+// --- Ollama Modelfile TEMPLATEs, rendered by Go's text/template as Ollama renders them ----------
+
+namespace {
+
+std::string shellQuote(const std::string& s) { return "'" + s + "'"; }
+
+// Builds tests/ollama/render_template.go once per test process; empty when Go is missing.
+std::string goRenderer(const test::TempDir& tmp) {
+    const char* src = std::getenv("PEFT_SOURCE_DIR");
+    const std::string bin = tmp.file("render_template");
+    const std::string home = std::getenv("HOME") ? std::getenv("HOME") : tmp.path();
+    const std::string cmd = "GOCACHE=\"${GOCACHE:-" + home + "/.cache/go-build}\" go build -o " + shellQuote(bin) + " " +
+                            shellQuote(std::string(src ? src : ".") + "/tests/ollama/render_template.go") + " 2>&1";
+    FILE* p = popen(cmd.c_str(), "r");
+    std::string log;
+    char buf[4096];
+    size_t n;
+    while (p && (n = fread(buf, 1, sizeof buf, p)) > 0) log.append(buf, n);
+    const int rc = p ? pclose(p) : -1;
+    if (rc != 0 || !fs::exists(bin)) {
+        ADD_FAILURE() << "could not build the Go template renderer (Debian's golang-go; packaging/setup-deps.sh "
+                         "installs it):\n" << log;
+        return {};
+    }
+    return bin;
+}
+
+std::string goRender(const std::string& bin, const test::TempDir& tmp, const std::string& tmpl,
+                     const std::vector<data::ChatMessage>& msgs) {
+    nlohmann::json job = {{"template", tmpl}, {"messages", nlohmann::json::array()}};
+    for (const auto& m : msgs) job["messages"].push_back({{"role", m.role}, {"content", m.content}});
+    const std::string in = tmp.file("job.json"), out = tmp.file("out.txt");
+    writeFileAtomic(in, job.dump());
+    const int rc = std::system((shellQuote(bin) + " < " + shellQuote(in) + " > " + shellQuote(out)).c_str());
+    EXPECT_EQ(rc, 0) << "render_template failed on: " << tmpl;
+    return readFile(out);
+}
+
+}  // namespace
+
+// For each built-in chat template, the Modelfile's Go TEMPLATE must render in Ollama what the Jinja
+// original renders in transformers (our renderChat equals apply_chat_template, tested elsewhere).
+// Where the GGUF says llama.cpp adds BOS itself, Ollama's text plus that BOS must equal the Jinja
+// text, which writes the BOS: otherwise the model would see it twice (or never).
+TEST(OllamaModelfile, GoTemplatesRenderAsTheJinjaOriginals) {
+    test::TempDir tmp;
+    const std::string bin = goRenderer(tmp);
+    if (bin.empty()) return;
+    const std::vector<std::vector<data::ChatMessage>> convs = {
+        {{"user", "Which book tells of the flood?"}},
+        {{"system", "Answer with the name of a book."}, {"user", "Which book tells of the flood?"}},
+        {{"system", "Be brief."}, {"user", "Hi"}, {"assistant", "Hello."}, {"user", "Which book is first?"}},
+        {{"user", "Hi"}, {"assistant", "Hello."}, {"user", "And now — ünïcode?"}},
+    };
+    struct Case {
+        data::TemplateKind kind;
+        bool addsBos;
+    };
+    for (const Case c : {Case{data::TemplateKind::ChatMl, false}, Case{data::TemplateKind::Zephyr, false},
+                         Case{data::TemplateKind::Llama3, true}, Case{data::TemplateKind::Llama3, false},
+                         Case{data::TemplateKind::Llama2, true}, Case{data::TemplateKind::Llama2, false}}) {
+        const data::TemplateTokens toks = data::defaultTemplateTokens(c.kind);
+        const std::string tmpl = goChatTemplate(c.kind, c.addsBos);
+        ASSERT_FALSE(tmpl.empty()) << data::templateName(c.kind);
+        for (const auto& conv : convs) {
+            std::string jinja;
+            for (const auto& seg : data::renderChat(c.kind, conv, true, toks)) jinja += seg.text;
+            const std::string ollama = (c.addsBos ? toks.bos : std::string()) + goRender(bin, tmp, tmpl, conv);
+            EXPECT_EQ(ollama, jinja) << data::templateName(c.kind) << (c.addsBos ? " (llama.cpp adds BOS)" : "")
+                                     << " with " << conv.size() << " messages";
+        }
+    }
+}

@@ -108,24 +108,35 @@ struct ModelCase {
     std::string tokCases;               // tokenizer_cases.json whose texts are tokenised
     bool casesAreThisTokenizer = false;  // the cases' ids were made by this very tokenizer.json
     std::vector<std::string> loras;     // LoRA adapter folders
+    std::string strongLora;             // one of `loras` that must change some greedy token
 };
 
-// A LoRA for the demo model with every per-module scale path: rsLoRA, rank_pattern, alpha_pattern.
-std::string makeDemoLora(const test::TempDir& tmp) {
-    const std::string model = sourceDir() + "/resources/demo/model";
+// A random LoRA strong enough to change greedy tokens, so that the base + LoRA comparison below
+// can tell an applied adapter from an ignored one (the fixtures' small LoRAs leave every greedy
+// token of tiny-gpt2 and tiny-llama3-rope as it was). Llama-like models get every per-module scale
+// path: rsLoRA, rank_pattern, alpha_pattern. GPT-2's Conv1D weights are stored transposed.
+std::string makeRandomLora(const test::TempDir& tmp, const std::string& model, const std::string& tag) {
     auto loaded = loadModel(model);
+    const bool gpt2 = readJsonFile(model + "/config.json").value("model_type", "") == "gpt2";
     json cfg = {{"peft_type", "LORA"}, {"task_type", "CAUSAL_LM"}, {"r", 8}, {"lora_alpha", 16},
-                {"use_rslora", true}, {"lora_dropout", 0.0},
-                {"target_modules", {"q_proj", "k_proj", "v_proj", "o_proj", "gate_proj", "up_proj", "down_proj"}},
-                {"rank_pattern", {{"q_proj", 4}, {"down_proj", 2}}}, {"alpha_pattern", {{"v_proj", 40}}},
-                {"base_model_name_or_path", model}};
+                {"use_rslora", true}, {"lora_dropout", 0.0}, {"base_model_name_or_path", model}};
+    if (gpt2) {
+        cfg["target_modules"] = {"c_attn", "c_proj", "c_fc"};
+        cfg["fan_in_fan_out"] = true;
+        cfg["rank_pattern"] = {{"c_fc", 4}};
+        cfg["alpha_pattern"] = {{"c_attn", 40}};
+    } else {
+        cfg["target_modules"] = {"q_proj", "k_proj", "v_proj", "o_proj", "gate_proj", "up_proj", "down_proj"};
+        cfg["rank_pattern"] = {{"q_proj", 4}, {"down_proj", 2}};
+        cfg["alpha_pattern"] = {{"v_proj", 40}};
+    }
     Adapter ad = attachAdapter(*loaded.model, cfg);
     torch::manual_seed(5);
     {
         torch::NoGradGuard ng;
         for (auto& [n, t] : ad.method->trainable()) t.copy_(torch::randn(t.sizes()) * 0.08);
     }
-    const std::string dir = tmp.file("demo-lora");
+    const std::string dir = tmp.file(tag);
     saveAdapter(ad, dir);
     return dir;
 }
@@ -225,12 +236,17 @@ void runModelCase(const ModelCase& mc) {
         // comparison above cannot tell an applied adapter from an ignored one. Say so.
         std::printf("GGUF LoRA %s %s: greedy tokens %s by the adapter\n", mc.name.c_str(), tag.c_str(),
                     changed ? "changed" : "NOT changed");
+        if (lora == mc.strongLora)
+            EXPECT_TRUE(changed) << mc.name << " " << tag << ": the random LoRA should change some greedy token, "
+                                 << "or the comparison cannot tell an applied adapter from an ignored one";
     }
 }
 
 TEST(GgufLlamaCpp, TinyGpt2) {
-    runModelCase({"tiny-gpt2", test::fixture("tiny-gpt2/base"), test::fixture("tokenizers/bytelevel/tokenizer_cases.json"),
-                  true, {test::fixture("tiny-gpt2/adapters/lora-qv-r4")}});
+    test::TempDir tmp;
+    const std::string base = test::fixture("tiny-gpt2/base"), strong = makeRandomLora(tmp, base, "random-lora");
+    runModelCase({"tiny-gpt2", base, test::fixture("tokenizers/bytelevel/tokenizer_cases.json"), true,
+                  {test::fixture("tiny-gpt2/adapters/lora-qv-r4"), strong}, strong});
 }
 
 TEST(GgufLlamaCpp, TinyLlama) {
@@ -239,15 +255,16 @@ TEST(GgufLlamaCpp, TinyLlama) {
 }
 
 TEST(GgufLlamaCpp, TinyLlama3Rope) {
-    runModelCase({"tiny-llama3-rope", test::fixture("tiny-llama3-rope/base"),
-                  test::fixture("tokenizers/metaspace/tokenizer_cases.json"), true,
-                  {test::fixture("tiny-llama3-rope/adapters/lora-all-r4")}});
+    test::TempDir tmp;
+    const std::string base = test::fixture("tiny-llama3-rope/base"), strong = makeRandomLora(tmp, base, "random-lora");
+    runModelCase({"tiny-llama3-rope", base, test::fixture("tokenizers/metaspace/tokenizer_cases.json"), true,
+                  {test::fixture("tiny-llama3-rope/adapters/lora-all-r4"), strong}, strong});
 }
 
 TEST(GgufLlamaCpp, DemoModel) {
     test::TempDir tmp;
-    runModelCase({"demo", sourceDir() + "/resources/demo/model", test::fixture("tokenizers/bytelevel/tokenizer_cases.json"),
-                  false, {makeDemoLora(tmp)}});
+    const std::string base = sourceDir() + "/resources/demo/model", strong = makeRandomLora(tmp, base, "demo-lora");
+    runModelCase({"demo", base, test::fixture("tokenizers/bytelevel/tokenizer_cases.json"), false, {strong}, strong});
 }
 
 // DoRA and (IA)3 merge into the weights; the merged GGUF follows our unmerged adapted model.
