@@ -121,7 +121,8 @@ std::vector<float> llama3RopeFactors(const ModelConfig& c) {
     return f;
 }
 
-void setModelKeys(Writer& w, const ArchNames& a, const ModelConfig& c, const std::string& name, TensorType type) {
+void setModelKeys(Writer& w, const ArchNames& a, const ModelConfig& c, const std::string& name, TensorType type,
+                  const std::string& configPath) {
     const std::string p = a.arch + ".";
     w.setString("general.architecture", a.arch);
     w.setString("general.type", "model");
@@ -155,11 +156,11 @@ void setModelKeys(Writer& w, const ArchNames& a, const ModelConfig& c, const std
             w.setU32(p + "rope.scaling.original_context_length", static_cast<uint32_t>(c.rope.originalMaxPositions));
             w.setF32(p + "rope.scaling.attn_factor", static_cast<float>(c.rope.attentionFactor));
         } else if (c.rope.type != "default" && c.rope.type != "llama3") {
-            fail("config.json: rope_scaling", "RoPE type '" + c.rope.type + "' cannot be exported to GGUF yet",
+            fail(configPath + ": rope_scaling", "RoPE type '" + c.rope.type + "' cannot be exported to GGUF yet",
                  "Supported: default, linear, llama3, longrope.");
         }
     }
-    if (a.archKeys) a.archKeys(w, c, p, "config.json");
+    if (a.archKeys) a.archKeys(w, c, p, configPath);
     for (const auto& e : a.extraKeys) {
         if (!c.raw.contains(e.configKey) || c.raw[e.configKey].is_null()) continue;
         if (e.type == ValueType::F32) w.setF32(p + e.ggufSuffix, c.raw[e.configKey].get<float>());
@@ -251,7 +252,7 @@ struct Source {
 TokenizerSummary buildModelWriter(Writer& w, const ModelConfig& c, const std::string& tokDir, const std::string& name,
                                   TensorType type, const std::vector<Source>& tensors, const std::string& where) {
     const ArchNames& a = requireArch(c, where);
-    setModelKeys(w, a, c, name, type);
+    setModelKeys(w, a, c, name, type, (fs::path(where) / "config.json").string());
     TokenizerSummary tok = addTokenizerMetadata(w, tokDir, c);
     addRopeFreqs(w, c);
     for (const auto& s : tensors) addRouted(w, a, c, s.name, s.shape, type, s.fetch, true);

@@ -431,6 +431,19 @@ TEST(GgufExportErrors, EachBadInputIsRefusedWithNoFile) {
     const std::string unsupported = modelVariant(tmp, test::fixture("tiny-gpt2/base"), "gptj", "config.json", &cfgText);
     expectRefused("--model " + q(unsupported), out, {"gptj", "cannot be exported to GGUF", "gpt2, llama"});
 
+    // A Gemma 3 that llama.cpp's gemma3 cannot express: a global layer where it has a sliding one,
+    // and a query scale other than 1/sqrt(head_dim).
+    json g3 = readJsonFile(test::fixture("tiny-gemma3/base/config.json"));
+    g3["layer_types"][2] = "full_attention";
+    std::string g3Text = g3.dump(2);
+    const std::string g3Layers = modelVariant(tmp, test::fixture("tiny-gemma3/base"), "g3layers", "config.json", &g3Text);
+    expectRefused("--model " + q(g3Layers), out, {"layer_types", "layer 2 is global", "every 6th layer"});
+    g3 = readJsonFile(test::fixture("tiny-gemma3/base/config.json"));
+    g3["query_pre_attn_scalar"] = 24;
+    g3Text = g3.dump(2);
+    const std::string g3Scale = modelVariant(tmp, test::fixture("tiny-gemma3/base"), "g3scale", "config.json", &g3Text);
+    expectRefused("--model " + q(g3Scale), out, {"query_pre_attn_scalar", "1/sqrt(head_dim)"});
+
     // A byte-level BPE whose split regex llama.cpp does not know.
     json tj = readJsonFile(test::fixture("tiny-gpt2/base/tokenizer.json"));
     tj["pre_tokenizer"] = {{"type", "Sequence"},
