@@ -16,6 +16,10 @@ namespace peft::gguf {
 // converter permutes those rows (and their LoRA B rows and biases).
 enum class QkOrder { AsIs, LlamaPermute };
 
+// Writes the keys only one architecture has, after checking that llama.cpp can express the config
+// (PeftError naming the key otherwise). `p` is "{arch}.", `where` the config.json for messages.
+using ArchKeysFn = void (*)(Writer& w, const ModelConfig& c, const std::string& p, const std::string& where);
+
 // An extra hyper-parameter read from config.json: its key there, its key suffix in GGUF.
 struct ExtraKey {
     std::string configKey;
@@ -35,6 +39,10 @@ struct ArchNames {
     std::vector<std::pair<std::string, std::string>> layer;
     std::vector<std::string> transposed;   // layer modules stored [in,out] (GPT-2 Conv1D)
     std::vector<ExtraKey> extraKeys;
+    // Gemma: HF norms compute x*(1+w), llama.cpp's x*w, so every "*norm.weight" goes out as w+1
+    // (as llama.cpp's converter does).
+    bool normPlusOne = false;
+    ArchKeysFn archKeys = nullptr;
 };
 
 // The table entry for a model_type, or nullptr.
@@ -48,6 +56,7 @@ struct TensorRoute {
     bool transpose = false;  // Conv1D [in,out] -> [out,in]
     bool permuteQ = false;   // Llama row order, q heads
     bool permuteK = false;   // Llama row order, kv heads
+    bool plusOne = false;    // Gemma norm: w + 1
 };
 TensorRoute routeTensor(const ArchNames& a, const std::string& hfName);
 

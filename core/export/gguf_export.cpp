@@ -122,7 +122,8 @@ std::vector<float> llama3RopeFactors(const ModelConfig& c) {
     return f;
 }
 
-void setModelKeys(Writer& w, const ArchNames& a, const ModelConfig& c, const std::string& name, TensorType type) {
+void setModelKeys(Writer& w, const ArchNames& a, const ModelConfig& c, const std::string& name, TensorType type,
+                  const std::string& configPath) {
     const std::string p = a.arch + ".";
     w.setString("general.architecture", a.arch);
     w.setString("general.type", "model");
@@ -143,16 +144,24 @@ void setModelKeys(Writer& w, const ArchNames& a, const ModelConfig& c, const std
     w.setF32(p + (a.layerNorm ? "attention.layer_norm_epsilon" : "attention.layer_norm_rms_epsilon"),
              static_cast<float>(c.normEps));
     if (a.rope) {
-        w.setU32(p + "rope.dimension_count", static_cast<uint32_t>(c.headDim));
+        // Partial rotary (Phi-4-mini): llama.cpp rotates the first dimension_count of each head.
+        w.setU32(p + "rope.dimension_count", static_cast<uint32_t>(c.rotaryDim > 0 ? c.rotaryDim : c.headDim));
         w.setF32(p + "rope.freq_base", static_cast<float>(c.rope.theta));
         if (c.rope.type == "linear") {
             w.setString(p + "rope.scaling.type", "linear");
             w.setF32(p + "rope.scaling.factor", static_cast<float>(c.rope.factor));
+        } else if (c.rope.type == "longrope") {
+            // As llama.cpp's converter for Phi-3: the factors go in rope_factors_long/short tensors
+            // (addRopeFreqs); llama.cpp takes the long ones when its context exceeds the original
+            // length, and multiplies cos and sin by attn_factor.
+            w.setU32(p + "rope.scaling.original_context_length", static_cast<uint32_t>(c.rope.originalMaxPositions));
+            w.setF32(p + "rope.scaling.attn_factor", static_cast<float>(c.rope.attentionFactor));
         } else if (c.rope.type != "default" && c.rope.type != "llama3") {
-            fail("config.json: rope_scaling", "RoPE type '" + c.rope.type + "' cannot be exported to GGUF yet",
-                 "Supported: default, linear, llama3.");
+            fail(configPath + ": rope_scaling", "RoPE type '" + c.rope.type + "' cannot be exported to GGUF yet",
+                 "Supported: default, linear, llama3, longrope.");
         }
     }
+    if (a.archKeys) a.archKeys(w, c, p, configPath);
     for (const auto& e : a.extraKeys) {
         if (!c.raw.contains(e.configKey) || c.raw[e.configKey].is_null()) continue;
         if (e.type == ValueType::F32) w.setF32(p + e.ggufSuffix, c.raw[e.configKey].get<float>());
@@ -191,17 +200,27 @@ void addRouted(Writer& w, const ArchNames& a, const ModelConfig& c, const std::s
         if (r.transpose) t = t.t();
         if (r.permuteQ) t = permuteRows(t, qHeads);
         if (r.permuteK) t = permuteRows(t, kHeads);
+        if (r.plusOne) t = t + 1.0f;
         streamTensor(t, tt, out);
         t = torch::Tensor();
         if (releaseAfter) releasePages(src);
     });
 }
 
-void addRopeFreqs(Writer& w, const ModelConfig& c) {
-    if (c.rope.type != "llama3") return;
-    auto f = std::make_shared<std::vector<float>>(llama3RopeFactors(c));
-    w.addTensor("rope_freqs.weight", {static_cast<int64_t>(f->size())}, TensorType::F32,
+void addF32Vector(Writer& w, const std::string& name, std::vector<float> values) {
+    auto f = std::make_shared<std::vector<float>>(std::move(values));
+    w.addTensor(name, {static_cast<int64_t>(f->size())}, TensorType::F32,
                 [f](const ByteSink& out) { out(f->data(), f->size() * sizeof(float)); });
+}
+
+// Per-frequency RoPE divisors as llama.cpp takes them: Llama-3's in rope_freqs, longrope's short
+// and long factors (one per rotary pair) in rope_factors_short / rope_factors_long.
+void addRopeFreqs(Writer& w, const ModelConfig& c) {
+    if (c.rope.type == "llama3") addF32Vector(w, "rope_freqs.weight", llama3RopeFactors(c));
+    if (c.rope.type == "longrope") {
+        addF32Vector(w, "rope_factors_long.weight", {c.rope.longFactor.begin(), c.rope.longFactor.end()});
+        addF32Vector(w, "rope_factors_short.weight", {c.rope.shortFactor.begin(), c.rope.shortFactor.end()});
+    }
 }
 
 bool isModelFolder(const std::string& dir) {
@@ -234,7 +253,7 @@ struct Source {
 TokenizerSummary buildModelWriter(Writer& w, const ModelConfig& c, const std::string& tokDir, const std::string& name,
                                   TensorType type, const std::vector<Source>& tensors, const std::string& where) {
     const ArchNames& a = requireArch(c, where);
-    setModelKeys(w, a, c, name, type);
+    setModelKeys(w, a, c, name, type, (fs::path(where) / "config.json").string());
     TokenizerSummary tok = addTokenizerMetadata(w, tokDir, c);
     addRopeFreqs(w, c);
     for (const auto& s : tensors) addRouted(w, a, c, s.name, s.shape, type, s.fetch, true);

@@ -16,6 +16,7 @@
 #
 # Usage: tests/bench/bench_memory_estimate.sh [BUILD_DIR] [MODELS] [PRECISIONS] [METHODS]
 #   defaults: build "tiny-llama tiny-gpt2 gpt2-124m smollm-135m" "fp32 bf16"
+#   (also: tiny-qwen3 tiny-gemma3 tiny-phi3)
 #             "lora dora ia3 prompt prefix bottleneck bitfit full"
 # Env: STEPS (2), ALLOC (glibc malloc environment for the trained process, e.g.
 #      ALLOC="MALLOC_MMAP_THRESHOLD_=131072"), WORK (/tmp/peft-membench), OUT (table file, TSV).
@@ -49,6 +50,20 @@ write_config() {
     smollm-135m) echo '{"model_type":"llama","architectures":["LlamaForCausalLM"],"hidden_size":576,"intermediate_size":1536,
       "num_hidden_layers":30,"num_attention_heads":9,"num_key_value_heads":3,"vocab_size":49152,"max_position_embeddings":2048,
       "rms_norm_eps":1e-5,"rope_theta":10000.0,"tie_word_embeddings":true,"hidden_act":"silu","initializer_range":0.02}' ;;
+    # Issue 24's families at tiny-llama's size: Qwen3 (head_dim 64 with 4 heads over hidden 256,
+    # q/k norms), Gemma 3 (post-norms, gelu-tanh, 5 sliding layers of 6 with a window of 64),
+    # Phi-3 (fused qkv/gate_up, partial rotary 0.75).
+    tiny-qwen3) echo '{"model_type":"qwen3","architectures":["Qwen3ForCausalLM"],"hidden_size":256,"intermediate_size":704,
+      "num_hidden_layers":4,"num_attention_heads":4,"num_key_value_heads":2,"head_dim":64,"vocab_size":2000,
+      "max_position_embeddings":2048,"rms_norm_eps":1e-6,"rope_theta":1000000.0,"tie_word_embeddings":true,"hidden_act":"silu"}' ;;
+    tiny-gemma3) echo '{"model_type":"gemma3_text","architectures":["Gemma3ForCausalLM"],"hidden_size":256,"intermediate_size":704,
+      "num_hidden_layers":6,"num_attention_heads":4,"num_key_value_heads":1,"head_dim":64,"vocab_size":2000,
+      "max_position_embeddings":2048,"rms_norm_eps":1e-6,"rope_theta":1000000.0,"rope_local_base_freq":10000.0,
+      "query_pre_attn_scalar":64,"sliding_window":64,"sliding_window_pattern":6,"hidden_activation":"gelu_pytorch_tanh",
+      "tie_word_embeddings":true}' ;;
+    tiny-phi3) echo '{"model_type":"phi3","architectures":["Phi3ForCausalLM"],"hidden_size":256,"intermediate_size":704,
+      "num_hidden_layers":4,"num_attention_heads":8,"num_key_value_heads":4,"vocab_size":2000,"max_position_embeddings":2048,
+      "rms_norm_eps":1e-5,"rope_theta":10000.0,"partial_rotary_factor":0.75,"tie_word_embeddings":false,"hidden_act":"silu"}' ;;
     *) echo "unknown model $1" >&2; exit 2 ;;
   esac
 }
@@ -58,6 +73,7 @@ shape_of() { case "$1" in tiny-*) echo "4 256" ;; *) echo "2 256" ;; esac; }
 method_config() {
   local m="$1" fam="$2" attn ff ia3t
   if [ "$fam" = gpt2 ]; then attn='["c_attn"],"fan_in_fan_out":true'; ia3t='["c_attn","mlp.c_proj"]'; ff='["mlp.c_proj"]'
+  elif [ "$fam" = phi3 ]; then attn='["qkv_proj"]'; ia3t='["qkv_proj","down_proj"]'; ff='["down_proj"]'
   else attn='["q_proj","v_proj"]'; ia3t='["k_proj","v_proj","down_proj"]'; ff='["down_proj"]'; fi
   case "$m" in
     lora) echo "{\"peft_type\":\"LORA\",\"task_type\":\"CAUSAL_LM\",\"r\":16,\"lora_alpha\":32,\"lora_dropout\":0.0,\"target_modules\":$attn}" ;;
@@ -81,7 +97,7 @@ for model in $MODELS; do
     write_config "$model" > "$WORK/$model.config.json"
     "$CLI" init-model --config "$WORK/$model.config.json" --out "$dir" --seed 0 >&2
   fi
-  fam=llama; grep -q '"gpt2"' "$dir/config.json" && fam=gpt2
+  fam=llama; grep -q '"gpt2"' "$dir/config.json" && fam=gpt2; grep -q '"phi3"' "$dir/config.json" && fam=phi3
   read -r B T <<<"$(shape_of "$model")"
   for prec in $PRECISIONS; do
     for m in $METHODS; do

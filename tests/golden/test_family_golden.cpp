@@ -132,3 +132,62 @@ TEST(FamilyGolden, LoraTrainingLowersTheLossAndMerges) {
         EXPECT_LT((model.forward(ids) - unmerged).abs().max().item<double>(), 1e-4);
     }
 }
+
+// --- our own tiny models (tests/golden/families, make_tiny_families.py) -------------------------
+// What the shared fixtures leave out: an untied Qwen3 lm_head, linear RoPE scaling on Gemma 3's
+// global layer (the sliding ones unscaled), and Phi-3 longrope with partial rotary, both the short
+// factors ([1,12], within the original context of 32) and the long ones ([1,48], past it). The
+// references are independent float64 forwards; the generator checks that each feature moves the
+// logits (by 2..29), so a forward that ignored it would fail here. test_gguf_llama_cpp checks the
+// same models' greedy continuations in the real llama.cpp.
+
+namespace {
+
+const char* kOwnModels[] = {"qwen3-untied", "gemma3-rope-linear", "phi3-longrope"};
+
+std::string ownModel(const std::string& name) {
+    const char* s = std::getenv("PEFT_SOURCE_DIR");
+    return std::string(s ? s : ".") + "/tests/golden/families/" + name;
+}
+
+}  // namespace
+
+TEST(FamilyGolden, OwnModelsLogits) {
+    for (const char* m : kOwnModels) {
+        auto lm = loadModel(ownModel(m));
+        auto ref = loadSafetensors(ownModel(m) + "/reference.safetensors");
+        int cases = 0;
+        for (const char* c : {"short", "long"}) {
+            if (!ref.count(std::string("ids_") + c)) continue;
+            ++cases;
+            torch::NoGradGuard ng;
+            torch::Tensor logits = lm.model->forward(ref.at(std::string("ids_") + c)).to(torch::kFloat32);
+            const torch::Tensor want = ref.at(std::string("logits_") + c);
+            ASSERT_EQ(logits.sizes(), want.sizes()) << m << " " << c;
+            EXPECT_LT((logits - want).abs().max().item<double>(), 1e-4) << m << " " << c;
+        }
+        EXPECT_EQ(cases, std::string(m) == "phi3-longrope" ? 2 : 1) << m;
+    }
+}
+
+// Greedy generation through the KV cache follows the reference's greedy path (Phi-3: prompts
+// within the original context keep the short factors, prompts past it take the long ones).
+TEST(FamilyGolden, OwnModelsGreedyEqualsReference) {
+    for (const char* m : kOwnModels) {
+        auto lm = loadModel(ownModel(m));
+        const json s = readJsonFile(ownModel(m) + "/summary.json");
+        int runs = 0;
+        for (const auto& [group, list] : s["greedy"].items())
+            for (const auto& g : list) {
+                ++runs;
+                GenerateOptions o;
+                o.greedy = true;
+                o.maxNewTokens = static_cast<int64_t>(g["ids"].size());
+                o.stopIds = {-1};
+                EXPECT_EQ(generateIds(*lm.model, g["prompt_ids"].get<std::vector<int64_t>>(), o),
+                          g["ids"].get<std::vector<int64_t>>())
+                    << m << " " << group << " prompt " << g["prompt_ids"].dump();
+            }
+        EXPECT_GE(runs, 3) << m;
+    }
+}

@@ -261,6 +261,122 @@ TEST(GgufLlamaCpp, TinyLlama3Rope) {
                   {test::fixture("tiny-llama3-rope/adapters/lora-all-r4"), strong}, strong});
 }
 
+// --- Qwen3, Gemma 3 and Phi-3 ------------------------------------------------------------------
+// llama.cpp architectures and keys used (core/export/gguf_arch.cpp):
+//  - qwen3: the llama keys (attention.key_length/value_length when head_dim != hidden/heads) and
+//    blk.N.attn_q_norm / attn_k_norm; NEOX RoPE, so q/k rows stay in HF order.
+//  - gemma3: attention.sliding_window, attention.key_length/value_length, rope.freq_base (global
+//    layers), rope.scaling.type/factor (linear, global layers only); blk.N.post_attention_norm,
+//    ffn_norm (HF pre_feedforward_layernorm), post_ffw_norm, attn_q_norm/attn_k_norm, every norm
+//    weight written as w+1; llama.cpp fixes the local layers' base at 1e4 and every 6th layer global.
+//  - phi3: attn_qkv and ffn_up (= HF gate_up_proj) fused as in HF, rope.dimension_count = the
+//    rotary dims (partial_rotary_factor), attention.sliding_window (0: none); longrope as
+//    rope_factors_long/rope_factors_short tensors, rope.scaling.original_context_length and
+//    rope.scaling.attn_factor.
+
+// A random LoRA on every linear layer of `model` (B non-zero, so it changes the outputs).
+std::string makeRandomLora(const std::string& model, const test::TempDir& tmp, const std::string& name) {
+    auto loaded = loadModel(model);
+    json cfg = {{"peft_type", "LORA"}, {"task_type", "CAUSAL_LM"}, {"r", 4}, {"lora_alpha", 8}, {"lora_dropout", 0.0},
+                {"target_modules", "all-linear"}, {"base_model_name_or_path", model}};
+    Adapter ad = attachAdapter(*loaded.model, cfg);
+    torch::manual_seed(11);
+    {
+        torch::NoGradGuard ng;
+        for (auto& [n, t] : ad.method->trainable()) t.copy_(torch::randn(t.sizes()) * 0.15);
+    }
+    const std::string dir = tmp.file(name);
+    saveAdapter(ad, dir);
+    return dir;
+}
+
+// llama.cpp's greedy continuations of `greedy` (summary.json's [{prompt_ids, ids}]) from the F32
+// GGUF of `modelDir` equal the reference's ids, and each step is our argmax too (or a tie).
+void expectSummaryGreedy(const std::string& modelDir, const json& greedy, const std::string& tag, int contextSize = 0) {
+    test::TempDir tmp;
+    const std::string f32 = tmp.file("f32.gguf");
+    exportTo(modelDir, "", f32, gguf::TensorType::F32);
+    std::vector<std::vector<int64_t>> prompts, expect;
+    for (const auto& g : greedy) {
+        prompts.push_back(g.at("prompt_ids").get<std::vector<int64_t>>());
+        expect.push_back(g.at("ids").get<std::vector<int64_t>>());
+    }
+    json job = {{"model", f32}, {"prompts", prompts}, {"steps", expect.at(0).size()}};
+    if (contextSize > 0) job["contextSize"] = contextSize;
+    json r = runLlama(job, tmp, "summary");
+    if (r.is_null()) return;
+    auto loaded = loadModel(modelDir);
+    const auto gen = toIds(r["generated"]);
+    ASSERT_EQ(gen.size(), prompts.size());
+    int agree = 0, total = 0;
+    for (size_t i = 0; i < prompts.size(); ++i) {
+        EXPECT_EQ(gen[i], expect[i]) << tag << ": llama.cpp's greedy tokens differ from the reference's, prompt " << i;
+        Greedy g = checkAlong(*loaded.model, prompts[i], gen[i]);
+        EXPECT_EQ(g.agree + g.ties, g.total) << tag << " prompt " << i << ": " << g.firstMismatch;
+        for (size_t k = 0; k < std::min(gen[i].size(), expect[i].size()); ++k) agree += gen[i][k] == expect[i][k];
+        total += static_cast<int>(expect[i].size());
+    }
+    std::printf("llama.cpp vs reference greedy %s: %d/%d tokens\n", tag.c_str(), agree, total);
+}
+
+void runFamilyFixture(const std::string& name) {
+    test::TempDir tmp;
+    const std::string dir = test::fixture(name + "/base");
+    runModelCase({name, dir, test::fixture("tokenizers/bytelevel/tokenizer_cases.json"), true,
+                  {makeRandomLora(dir, tmp, name + "-lora-all-r4")}});
+    expectSummaryGreedy(dir, readJsonFile(test::fixture(name + "/summary.json"))["greedy"], name);
+}
+
+TEST(GgufLlamaCpp, TinyQwen3) { runFamilyFixture("tiny-qwen3"); }
+TEST(GgufLlamaCpp, TinyGemma3) { runFamilyFixture("tiny-gemma3"); }
+TEST(GgufLlamaCpp, TinyPhi3) { runFamilyFixture("tiny-phi3"); }
+
+// Our own tiny models (tests/golden/families, made by make_tiny_families.py): the folder in the
+// source tree has config.json and weights; the shared bytelevel tokenizer is linked in beside them.
+std::string ownModelFolder(const test::TempDir& tmp, const std::string& name) {
+    const fs::path src = fs::path(sourceDir()) / "tests/golden/families" / name;
+    const fs::path dir = tmp.file(name);
+    fs::create_directories(dir);
+    for (const char* f : {"config.json", "model.safetensors"}) fs::create_symlink(fs::absolute(src / f), dir / f);
+    for (const char* f : {"tokenizer.json", "tokenizer_config.json"})
+        fs::create_symlink(fs::absolute(test::fixture(std::string("tiny-qwen3/base/") + f)), dir / f);
+    return dir.string();
+}
+
+json ownSummary(const std::string& name) {
+    return readJsonFile(sourceDir() + "/tests/golden/families/" + name + "/summary.json")["greedy"];
+}
+
+// qwen3 with output.weight (untied lm_head).
+TEST(GgufLlamaCpp, OwnQwen3Untied) {
+    test::TempDir tmp;
+    const std::string dir = ownModelFolder(tmp, "qwen3-untied");
+    expectSummaryGreedy(dir, ownSummary("qwen3-untied")["default"], "qwen3-untied");
+    // A LoRA merged, and as a llama.cpp adapter, on the untied model too.
+    runModelCase({"qwen3-untied", dir, test::fixture("tokenizers/bytelevel/tokenizer_cases.json"), true,
+                  {makeRandomLora(dir, tmp, "qwen3-untied-lora")}});
+}
+
+// gemma3 with rope.scaling.type linear, rope.scaling.factor 8: llama.cpp scales the global layer
+// only (its sliding layers take rope_freq_scale_train_swa = 1), as transformers does.
+TEST(GgufLlamaCpp, OwnGemma3GlobalRopeScaling) {
+    test::TempDir tmp;
+    expectSummaryGreedy(ownModelFolder(tmp, "gemma3-rope-linear"), ownSummary("gemma3-rope-linear")["default"],
+                        "gemma3-rope-linear");
+}
+
+// phi3 longrope. llama.cpp picks the long factors when its context exceeds
+// rope.scaling.original_context_length (32), transformers when the sequence does: a context of 32
+// with sequences that stay within it (short factors), and one of 128 with prompts already past 32
+// (long factors) make the two choose alike.
+TEST(GgufLlamaCpp, OwnPhi3Longrope) {
+    test::TempDir tmp;
+    const std::string dir = ownModelFolder(tmp, "phi3-longrope");
+    const json s = ownSummary("phi3-longrope");
+    expectSummaryGreedy(dir, s["short"], "phi3-longrope short factors", 32);
+    expectSummaryGreedy(dir, s["long"], "phi3-longrope long factors", 128);
+}
+
 TEST(GgufLlamaCpp, DemoModel) {
     test::TempDir tmp;
     const std::string base = sourceDir() + "/resources/demo/model", strong = makeRandomLora(tmp, base, "demo-lora");
@@ -331,6 +447,19 @@ TEST(GgufExportErrors, EachBadInputIsRefusedWithNoFile) {
     const std::string cfgText = cfg.dump(2);
     const std::string unsupported = modelVariant(tmp, test::fixture("tiny-gpt2/base"), "gptj", "config.json", &cfgText);
     expectRefused("--model " + q(unsupported), out, {"gptj", "cannot be exported to GGUF", "gpt2, llama"});
+
+    // A Gemma 3 that llama.cpp's gemma3 cannot express: a global layer where it has a sliding one,
+    // and a query scale other than 1/sqrt(head_dim).
+    json g3 = readJsonFile(test::fixture("tiny-gemma3/base/config.json"));
+    g3["layer_types"][2] = "full_attention";
+    std::string g3Text = g3.dump(2);
+    const std::string g3Layers = modelVariant(tmp, test::fixture("tiny-gemma3/base"), "g3layers", "config.json", &g3Text);
+    expectRefused("--model " + q(g3Layers), out, {"layer_types", "layer 2 is global", "every 6th layer"});
+    g3 = readJsonFile(test::fixture("tiny-gemma3/base/config.json"));
+    g3["query_pre_attn_scalar"] = 24;
+    g3Text = g3.dump(2);
+    const std::string g3Scale = modelVariant(tmp, test::fixture("tiny-gemma3/base"), "g3scale", "config.json", &g3Text);
+    expectRefused("--model " + q(g3Scale), out, {"query_pre_attn_scalar", "1/sqrt(head_dim)"});
 
     // A byte-level BPE whose split regex llama.cpp does not know.
     json tj = readJsonFile(test::fixture("tiny-gpt2/base/tokenizer.json"));

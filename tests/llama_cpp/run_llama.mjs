@@ -1,6 +1,7 @@
 // Runs the real llama.cpp (node-llama-cpp's prebuilt CPU binaries) on a GGUF for the export
 // tests: tokenises texts and continues prompts greedily. Usage: node run_llama.mjs JOB.json OUT.json
-// JOB: {"model": "m.gguf", "lora": "a.gguf"?, "texts": ["..."], "prompts": [[ids]], "steps": 32}
+// JOB: {"model": "m.gguf", "lora": "a.gguf"?, "texts": ["..."], "prompts": [[ids]], "steps": 32,
+//       "contextSize": n?}
 // OUT: {"tokens": [[ids]], "generated": [[ids]], "addBos": bool, "bos": id|null, "eos": id|null,
 //       "vocabularyType": "...", "warnings": ["..."]}
 import fs from "node:fs";
@@ -35,7 +36,9 @@ const out = {
 for (const text of job.texts ?? []) out.tokens.push(Array.from(model.tokenize(text, true)));
 
 if ((job.prompts ?? []).length > 0) {
-    const contextSize = Math.min(model.trainContextSize, 256);
+    // contextSize: a job may ask for a small one (Phi-3 longrope takes its short factors only
+    // while the context stays within the original length).
+    const contextSize = job.contextSize ?? Math.min(model.trainContextSize, 256);
     const context = await model.createContext({
         contextSize,
         batchSize: contextSize,
