@@ -209,6 +209,39 @@ TEST(GgufNames, RoutesAndPermutations) {
     EXPECT_EQ(findArchNames("bert"), nullptr);
 }
 
+// Qwen3, Gemma 3 and Phi-3 under llama.cpp's names (llama-arch.cpp): NEOX RoPE (no permutation),
+// Gemma's (1+w) norms written as w+1 (its projections untouched), Phi-3's fused tensors kept whole.
+TEST(GgufNames, Qwen3Gemma3Phi3) {
+    const ArchNames* qwen3 = findArchNames("qwen3");
+    ASSERT_NE(qwen3, nullptr);
+    EXPECT_EQ(qwen3->arch, "qwen3");
+    EXPECT_EQ(routeTensor(*qwen3, "model.layers.2.self_attn.k_norm.weight").name, "blk.2.attn_k_norm.weight");
+    EXPECT_FALSE(routeTensor(*qwen3, "model.layers.2.self_attn.k_norm.weight").plusOne);
+    EXPECT_FALSE(routeTensor(*qwen3, "model.layers.0.self_attn.q_proj.weight").permuteQ);
+    const ArchNames* gemma = findArchNames("gemma3_text");
+    ASSERT_NE(gemma, nullptr);
+    EXPECT_EQ(gemma->arch, "gemma3");
+    for (const auto& [hf, gg] : std::vector<std::pair<std::string, std::string>>{
+             {"model.layers.3.post_attention_layernorm.weight", "blk.3.post_attention_norm.weight"},
+             {"model.layers.3.pre_feedforward_layernorm.weight", "blk.3.ffn_norm.weight"},
+             {"model.layers.3.post_feedforward_layernorm.weight", "blk.3.post_ffw_norm.weight"},
+             {"model.layers.3.self_attn.q_norm.weight", "blk.3.attn_q_norm.weight"},
+             {"model.layers.3.input_layernorm.weight", "blk.3.attn_norm.weight"},
+             {"model.norm.weight", "output_norm.weight"}}) {
+        const TensorRoute r = routeTensor(*gemma, hf);
+        EXPECT_EQ(r.name, gg);
+        EXPECT_TRUE(r.plusOne) << hf;
+    }
+    EXPECT_FALSE(routeTensor(*gemma, "model.layers.0.mlp.gate_proj.weight").plusOne);
+    EXPECT_FALSE(routeTensor(*gemma, "model.embed_tokens.weight").plusOne);
+    const ArchNames* phi3 = findArchNames("phi3");
+    ASSERT_NE(phi3, nullptr);
+    EXPECT_EQ(phi3->arch, "phi3");
+    EXPECT_EQ(routeTensor(*phi3, "model.layers.1.self_attn.qkv_proj.weight").name, "blk.1.attn_qkv.weight");
+    EXPECT_EQ(routeTensor(*phi3, "model.layers.1.mlp.gate_up_proj.weight").name, "blk.1.ffn_up.weight");
+    EXPECT_EQ(routeTensor(*phi3, "model.layers.1.post_attention_layernorm.weight").name, "blk.1.ffn_norm.weight");
+}
+
 TEST(GgufTokenizer, PreTokenizerRegexes) {
     EXPECT_EQ(preTokenizerForRegex(R"((?i:'s|'t|'re|'ve|'m|'ll|'d)|[^\r\n\p{L}\p{N}]?\p{L}+|\p{N}{1,3}| ?[^\s\p{L}\p{N}]+[\r\n]*|\s*[\r\n]+|\s+(?!\S)|\s+)", "t"),
               "llama-bpe");
