@@ -137,12 +137,17 @@ void runDataParallel(RunConfig cfg, bool resume, const TrainHooks& hooks) {
         others.stopAll();
         throw PeftError(std::string(e.what()) + detail);
     }
-    // After the last step every rank passes a barrier: they are about to exit.
-    if (!others.waitAll(kDistTimeoutS)) spdlog::warn("data-parallel: a rank did not exit after the run; stopping it");
-    others.stopAll();
+    // After the last step every rank passes a barrier: they are about to exit. A run stopped
+    // before its first step (while preparing) left the other ranks waiting for rank 0: they are
+    // stopped here, and what they report about a rank 0 that left is not an error of the run.
     const bool stopped = hooks.stopRequested && hooks.stopRequested();
-    if (const auto* dead = others.firstFailure(); dead && !(stopped && dead->code == 130))
-        throw PeftError("The run ended, but one of its ranks failed.\n\n" + describeExit(*dead));
+    if (!others.waitAll(stopped ? 5 : kDistTimeoutS) && !stopped)
+        spdlog::warn("data-parallel: a rank did not exit after the run; stopping it");
+    others.stopAll();
+    if (const auto* dead = others.firstFailure(); dead) {
+        if (!stopped) throw PeftError("The run ended, but one of its ranks failed.\n\n" + describeExit(*dead));
+        if (dead->code != 130) spdlog::warn("data-parallel: after Stop, {}", describeExit(*dead));
+    }
 }
 
 }  // namespace
