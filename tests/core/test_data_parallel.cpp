@@ -398,11 +398,12 @@ TEST(DataParallel, EachRankDrawsItsOwnDropout) {
     auto a = metrics(one), b = metrics(two);
     ASSERT_EQ(a.size(), 3u);
     ASSERT_EQ(b.size(), 3u);
-    // Step 1's loss is the base model's (LoRA B starts at zero, whatever the masks); its gradient
-    // and every later loss carry the masks.
+    // Step 1's loss is the base model's (LoRA B starts at zero, whatever the masks); every step's
+    // gradient carries the masks. (Later losses barely move apart: Adam's first updates are about
+    // lr x sign(gradient), and the two runs' gradients mostly share their signs.)
     EXPECT_NEAR(a[1].loss, b[1].loss, 1e-5);
-    EXPECT_GT(std::fabs(a[1].gradNorm - b[1].gradNorm), 1e-4) << "rank 1 drew rank 0's dropout masks";
-    EXPECT_GT(std::fabs(a[2].loss - b[2].loss), 1e-6) << "rank 1 drew rank 0's dropout masks";
+    for (int64_t step = 1; step <= 3; ++step)
+        EXPECT_GT(std::fabs(a[step].gradNorm - b[step].gradNorm), 1e-4) << "step " << step << ": rank 1 drew rank 0's dropout masks";
 }
 
 TEST(DataParallel, TorchrunStartsTheRanks) {

@@ -329,6 +329,13 @@ void BudgetPage::refresh() {
                                               : QString()));
     }
     m_table->setRowCount(static_cast<int>(m_candidates.size()));
+    {
+        // Every data-parallel process holds the whole model and its own batch: the column is per process.
+        const budget::BudgetOptions o = optionsFor(json::object());
+        const bool perProcess = processCount(state()->runConfig()["training"], o.device == budget::Device::Cuda) > 1;
+        m_table->horizontalHeaderItem(4)->setText(perProcess ? (o.device == budget::Device::Cuda ? tr("Memory per GPU") : tr("Memory per process"))
+                                                             : tr("Training memory"));
+    }
     std::vector<budget::Estimate> est;
     QStringList names, problems;
     const auto& model = state()->model();
@@ -368,7 +375,6 @@ void BudgetPage::refresh() {
             const int64_t procs = processCount(state()->runConfig()["training"], !cpu);
             const uint64_t machineBytes = e.memory.trainingTotal() * static_cast<uint64_t>(cpu ? procs : 1);
             if (procs > 1) {
-                m_table->item(row, 4)->setText(tr("%1 per process").arg(QString::fromStdString(budget::humanBytes(e.memory.trainingTotal()))));
                 m_table->item(row, 4)->setToolTip(cpu ? tr("%1 processes on this machine: %2 in all")
                                                             .arg(procs)
                                                             .arg(QString::fromStdString(budget::humanBytes(machineBytes)))
