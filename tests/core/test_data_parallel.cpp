@@ -458,3 +458,28 @@ TEST(RankProcesses, PassesTheVariablesReportsAFailureAndLeavesNothingRunning) {
     EXPECT_EQ(missing.firstFailure()->code, 127);
     EXPECT_NE(missing.firstFailure()->logTail.find("cannot run"), std::string::npos);
 }
+
+TEST(DataParallel, ProcessesAndGpusKeysAreCheckedAndRoundTrip) {
+    json j = {{"model", "m"}, {"training", {{"processes", 3}}}};
+    peft::RunConfig c = peft::RunConfig::fromJson(j, "run.json");
+    EXPECT_EQ(c.training.processes, 3);
+    EXPECT_EQ(c.training.localRanks(), 3);
+    EXPECT_EQ(peft::RunConfig::fromJson(c.toJson(), "again").training.processes, 3);
+    EXPECT_EQ(peft::RunConfig::fromJson(json{{"model", "m"}}, "run.json").training.localRanks(), 1);  // one process by default
+    j["training"]["gpus"] = {2, 0};
+    c = peft::RunConfig::fromJson(j, "run.json");
+    EXPECT_EQ(c.training.localRanks(), 2);  // the GPU list, when set, is the rank count
+    EXPECT_EQ(peft::RunConfig::fromJson(c.toJson(), "again").training.gpus, (std::vector<int64_t>{2, 0}));
+    auto expectError = [](const json& training, const std::string& key) {
+        try {
+            peft::RunConfig::fromJson(json{{"model", "m"}, {"training", training}}, "run.json");
+            ADD_FAILURE() << "accepted " << training.dump();
+        } catch (const peft::PeftError& e) {
+            const std::string m = e.what();
+            EXPECT_NE(m.find("run.json"), std::string::npos) << m;
+            EXPECT_NE(m.find(key), std::string::npos) << m;
+        }
+    };
+    for (const json& bad : {json(0), json(-2), json(2000), json("2"), json(1.5)}) expectError({{"processes", bad}}, "training.processes");
+    for (const json& bad : {json(0), json("0,1"), json{0, 0}, json{-1}, json{0.5}}) expectError({{"gpus", bad}}, "training.gpus");
+}
