@@ -401,6 +401,8 @@ void BudgetPage::refresh() {
             problems << tr("%1: %2").arg(name, QString::fromStdString(e.what()));
         }
     }
+    // The per-process header is longer than the default column.
+    if (m_table->horizontalHeaderItem(4)->text() != tr("Training memory")) m_table->resizeColumnToContents(4);
     if (!model) banner()->showInfo(tr("Pick a model on the Model step to see the estimates."));
     else if (!problems.isEmpty()) banner()->showWarning(problems.join(QStringLiteral("<br>")));
     drawCharts(est, names);
