@@ -145,7 +145,7 @@ if [ "$MODE" = ranks ]; then
       m=$(printf '%s\n' "${vals[@]}" | median)
       # One thread's products bound one rank; two ranks or two threads have twice that to use.
       cores=1; [ "$name" != "1 rank x 1 thread" ] && cores=2
-      TABLE+=("$(awk -v p="$prec" -v n="$name" -v gb=$((2 * BATCH)) -v m="$m" -v runs="${vals[*]}" -v b="$base" -v f="$fm" -v c="$cores" -v fpt="$FLOP_PER_TOKEN" \
+      TABLE+=("$(awk -v p="$prec" -v n="$name" -v gb=$((2 * BATCH)) -v m="$m" -v runs="$(printf '%.1f ' "${vals[@]}")" -v b="$base" -v f="$fm" -v c="$cores" -v fpt="$FLOP_PER_TOKEN" \
         'BEGIN { printf "| %s | %s | %d x %d | %.1f | %s | %.2fx | %.1f | %.0f%% |", p, n, gb, '"$SEQ"', m, runs, m / b, f / 1e9, 100 * m * fpt / (c * f) }')")
     done
   done
