@@ -1,11 +1,22 @@
 // Worker-thread training controller.
 #include "ui/training_controller.h"
 
+#include <QCoreApplication>
+#include <QFileInfo>
+#include <QStandardPaths>
+
 #include <spdlog/spdlog.h>
 
+#include <csignal>
 #include <cmath>
+#include <cstdlib>
+#include <filesystem>
+#include <thread>
 
 #include "core/data/prepare.h"
+#include "core/dist/data_parallel.h"
+#include "core/dist/launcher.h"
+#include "core/util/atomic_file.h"
 #include "core/util/error.h"
 
 namespace peft::ui {
@@ -28,32 +39,125 @@ MetricPoint toMetricPoint(const StepMetrics& m) {
     return p;
 }
 
+namespace {
+
+namespace fs = std::filesystem;
+
+// Rendezvous and collectives of a GUI data-parallel run give up after this long (the CLI's
+// --dist-timeout default).
+constexpr double kDistTimeoutS = 60;
+
+// The program that runs ranks 1..N-1 of a GUI run: $PEFT_CLI (tests, unusual installs), else
+// peft-studio-cli beside this program (the build and the package), else on PATH.
+std::string cliProgram() {
+    if (const char* e = std::getenv("PEFT_CLI"); e && *e) return e;
+    const QString beside = QCoreApplication::applicationDirPath() + QStringLiteral("/peft-studio-cli");
+    if (QFileInfo(beside).isExecutable()) return beside.toStdString();
+    const QString onPath = QStandardPaths::findExecutable(QStringLiteral("peft-studio-cli"));
+    if (!onPath.isEmpty()) return onPath.toStdString();
+    fail("training.processes", "the other ranks run in peft-studio-cli, which is neither beside this program nor on PATH",
+         "Install peft-studio-cli with the GUI, or train with 1 process.");
+}
+
+// The Trainer from setup to the end of the run, as one rank (dp set) or alone.
+void runTrainer(const RunConfig& cfg, std::shared_ptr<dist::DataParallel> dp, bool resume, const TrainHooks& hooks) {
+    Trainer trainer(cfg);
+    trainer.setDataParallel(std::move(dp));
+    if (hooks.stopRequested) trainer.setCancelCheck(hooks.stopRequested);
+    try {
+        trainer.setup([&](const std::string& what, double f) {
+            if (hooks.onProgress) hooks.onProgress(what, f);
+        });
+    } catch (const data::Cancelled&) {
+        spdlog::info("stopped while preparing the dataset; nothing was trained");
+        return;
+    }
+    if (hooks.onWarning)
+        for (const auto& w : trainer.preflightReport().warnings) hooks.onWarning(w);
+    if (resume && !trainer.resumeFromLatest())
+        fail(trainer.config().outputDir, "there is no checkpoint to resume from",
+             "Start a new run instead, or pick the run folder that holds checkpoints/.");
+    if (hooks.stopRequested && hooks.stopRequested()) return;
+    if (hooks.onProgress) hooks.onProgress("training", 0.0);
+    const TrainResult r = trainer.run(
+        [&](const StepMetrics& m) {
+            if (hooks.onMetrics) hooks.onMetrics(toMetricPoint(m));
+        },
+        hooks.control);
+    if (r.status == TrainStatus::Failed) fail("training", r.message);
+    spdlog::info("training {}: {}", statusName(r.status), r.message);
+}
+
+std::string describeExit(const dist::RankProcesses::Exit& e) {
+    std::string s = "Rank " + std::to_string(e.rank) + " " +
+                    (e.signaled ? "was killed by signal " + std::to_string(e.code - 128) : "exited with code " + std::to_string(e.code)) + ".";
+    s += " Its log, " + e.log + (e.logTail.empty() ? ", is empty." : ", ends:\n" + e.logTail);
+    return s;
+}
+
+// training.processes (or .gpus) > 1: rank 0 runs here, on the training thread, so metrics,
+// progress and the Pause/Stop flags stay the in-process ones, and the trainer's stop/pause
+// agreement carries them to every rank. Ranks 1..N-1 are `peft-studio-cli train` children with
+// torchrun's variables, logging to <output_dir>/logs/rank-N.log; none outlives the run.
+void runDataParallel(RunConfig cfg, bool resume, const TrainHooks& hooks) {
+    const int nproc = static_cast<int>(cfg.training.localRanks());
+    // Checked here: the ranks would otherwise find out only after the rendezvous.
+    if (resume && latestCheckpoint(cfg.outputDir).empty())
+        fail(cfg.outputDir, "there is no checkpoint to resume from", "Start a new run instead, or pick the run folder that holds checkpoints/.");
+    const std::string program = cliProgram();
+    // Every rank must read the same config: a Hub model id or a relative path becomes the folder
+    // this process resolves it to (the CLI's own resolution then leaves it as it is).
+    cfg.resolveRelativePaths(fs::current_path().string());
+    // A rank that dies closes its sockets: writing to them must be an error here, not SIGPIPE.
+    std::signal(SIGPIPE, SIG_IGN);
+    const fs::path logDir = fs::path(cfg.outputDir) / "logs";
+    fs::create_directories(logDir);
+    // The other ranks read the same config (every rank checks that they agree).
+    const std::string configPath = (logDir / "ranks-run.json").string();
+    writeFileAtomic(configPath, cfg.toJson().dump(2) + "\n");
+    std::vector<std::string> args = {"train", "--config", configPath, "--quiet", "--dist-timeout", std::to_string(kDistTimeoutS)};
+    if (resume) args.push_back("--resume");
+    dist::RankEnv env;
+    env.world = env.localWorld = nproc;
+    env.masterPort = dist::freeLocalPort();
+    if (hooks.onProgress) hooks.onProgress("Starting " + std::to_string(nproc) + " processes", 0.0);
+    dist::RankProcesses others(program, args, 1, nproc, env.masterPort, logDir.string());
+    spdlog::info("data-parallel: rank 0 runs here, ranks 1..{} in {} (logs in {}/rank-N.log)", nproc - 1, program, logDir.string());
+    try {
+        auto dp = dist::joinRun(env, cfg, std::chrono::milliseconds(static_cast<int64_t>(kDistTimeoutS * 1000)));
+        runTrainer(cfg, dp, resume, hooks);
+    } catch (const std::exception& e) {
+        // Rank 0's error is often only the echo of another rank's death (a closed connection):
+        // name the rank that died first, with the end of its log.
+        const dist::RankProcesses::Exit* dead = others.firstFailure();
+        for (int i = 0; i < 20 && !dead; ++i) {
+            std::this_thread::sleep_for(std::chrono::milliseconds(100));
+            dead = others.firstFailure();
+        }
+        const std::string detail = dead ? "\n\n" + describeExit(*dead) : std::string();
+        others.stopAll();
+        throw PeftError(std::string(e.what()) + detail);
+    }
+    // After the last step every rank passes a barrier: they are about to exit. A run stopped
+    // before its first step (while preparing) left the other ranks waiting for rank 0: they are
+    // stopped here, and what they report about a rank 0 that left is not an error of the run.
+    const bool stopped = hooks.stopRequested && hooks.stopRequested();
+    if (!others.waitAll(stopped ? 5 : kDistTimeoutS) && !stopped)
+        spdlog::warn("data-parallel: a rank did not exit after the run; stopping it");
+    others.stopAll();
+    if (const auto* dead = others.firstFailure(); dead) {
+        if (!stopped) throw PeftError("The run ended, but one of its ranks failed.\n\n" + describeExit(*dead));
+        if (dead->code != 130) spdlog::warn("data-parallel: after Stop, {}", describeExit(*dead));
+    }
+}
+
+}  // namespace
+
 TrainJob coreTrainJob() {
     return [](const nlohmann::json& runConfig, bool resume, const TrainHooks& hooks) {
-        Trainer trainer(RunConfig::fromJson(runConfig, "project run config"));
-        if (hooks.stopRequested) trainer.setCancelCheck(hooks.stopRequested);
-        try {
-            trainer.setup([&](const std::string& what, double f) {
-                if (hooks.onProgress) hooks.onProgress(what, f);
-            });
-        } catch (const data::Cancelled&) {
-            spdlog::info("stopped while preparing the dataset; nothing was trained");
-            return;
-        }
-        if (hooks.onWarning)
-            for (const auto& w : trainer.preflightReport().warnings) hooks.onWarning(w);
-        if (resume && !trainer.resumeFromLatest())
-            fail(trainer.config().outputDir, "there is no checkpoint to resume from",
-                 "Start a new run instead, or pick the run folder that holds checkpoints/.");
-        if (hooks.stopRequested && hooks.stopRequested()) return;
-        if (hooks.onProgress) hooks.onProgress("training", 0.0);
-        const TrainResult r = trainer.run(
-            [&](const StepMetrics& m) {
-                if (hooks.onMetrics) hooks.onMetrics(toMetricPoint(m));
-            },
-            hooks.control);
-        if (r.status == TrainStatus::Failed) fail("training", r.message);
-        spdlog::info("training {}: {}", statusName(r.status), r.message);
+        RunConfig cfg = RunConfig::fromJson(runConfig, "project run config");
+        if (cfg.training.localRanks() > 1) runDataParallel(std::move(cfg), resume, hooks);
+        else runTrainer(cfg, nullptr, resume, hooks);
     };
 }
 

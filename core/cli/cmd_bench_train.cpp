@@ -1,6 +1,8 @@
 // `peft-studio-cli bench-train`: times the real Trainer (setup, batches, loss, backward, clip,
 // AdamW) on random token rows for a few steps after a warm-up, and prints one JSON line.
-// LoRA by default; --peft-config runs any method (the memory benchmark uses it).
+// LoRA by default; --peft-config runs any method (the memory benchmark uses it). Started as ranks
+// (torchrun's variables, e.g. by tests/bench/bench_cpu_lora.sh's RANKS mode) it trains data-parallel:
+// each rank --batch rows per step, tokens/s counted over all ranks.
 #include <sys/resource.h>
 #include <unistd.h>
 
@@ -19,6 +21,7 @@
 
 #include "core/cli/args.h"
 #include "core/cli/commands.h"
+#include "core/dist/data_parallel.h"
 #include "core/model/linear.h"
 #include "core/train/memory_stats.h"
 #include "core/train/trainer.h"
@@ -80,8 +83,10 @@ int cmdBenchTrain(const std::vector<std::string>& argv) {
         method = readJsonFile(p.string());
     }
     namespace fs = std::filesystem;
+    // Ranks must agree on the whole run config, the folder included: theirs is named by the rendezvous port.
+    const char* port = std::getenv("WORLD_SIZE") ? std::getenv("MASTER_PORT") : nullptr;
     const fs::path work = a.has("work-dir") ? fs::path(a.get("work-dir"))
-                                            : fs::temp_directory_path() / ("peft-bench-" + std::to_string(::getpid()));
+                                            : fs::temp_directory_path() / ("peft-bench-" + (port ? std::string("port-") + port : std::to_string(::getpid())));
     nlohmann::json run = {{"model", model},
                           {"method", method},
                           {"output_dir", work.string()},
@@ -99,12 +104,17 @@ int cmdBenchTrain(const std::vector<std::string>& argv) {
                             {"packed_weights", !a.has("no-packed-weights")},
                             {"threads", threads}}}};
     RunConfig cfg = RunConfig::fromJson(run, "bench-train");
+    // A rank of a data-parallel benchmark: every step takes --batch rows on each rank.
+    std::shared_ptr<dist::DataParallel> dp;
+    const std::optional<dist::RankEnv> rankEnv = dist::RankEnv::fromEnvironment();
+    const int64_t world = rankEnv ? rankEnv->world : 1;
+    if (world > 1) dp = dist::joinRun(*rankEnv, cfg, std::chrono::milliseconds(60000));
 
     // Random rows of `seq` tokens, every position a target (as the peer's language-model loss).
     TrainData data;
     std::mt19937_64 rng(static_cast<uint64_t>(a.getInt("seed", 0)));
     std::uniform_int_distribution<int64_t> tok(0, mc.vocabSize - 1);
-    for (int64_t i = 0; i < batch * (warmup + steps); ++i) {
+    for (int64_t i = 0; i < batch * world * (warmup + steps); ++i) {
         Example e;
         e.inputIds.resize(static_cast<size_t>(seq));
         for (auto& t : e.inputIds) t = tok(rng);
@@ -112,6 +122,7 @@ int cmdBenchTrain(const std::vector<std::string>& argv) {
         data.train.push_back(std::move(e));
     }
     Trainer trainer(cfg);
+    trainer.setDataParallel(dp);
     trainer.setData(std::move(data));
     trainer.setup();
     const double rssAfterSetup = currentRssBytes();
@@ -171,6 +182,7 @@ int cmdBenchTrain(const std::vector<std::string>& argv) {
                           {"layers", mc.numLayers},
                           {"d", mc.hiddenSize},
                           {"batch", batch},
+                          {"ranks", world},
                           {"seq", seq},
                           {"threads", at::get_num_threads()},
                           {"trainable", [&] {
@@ -180,7 +192,7 @@ int cmdBenchTrain(const std::vector<std::string>& argv) {
                            }()},
                           {"step_s", mean},
                           {"step_s_median", median},
-                          {"tokens_per_s", static_cast<double>(batch * seq) / mean},
+                          {"tokens_per_s", static_cast<double>(batch * world * seq) / mean},
                           {"first_loss", losses.empty() ? 0.0 : losses.front()},
                           {"last_loss", losses.empty() ? 0.0 : losses.back()},
                           {"peak_rss_mib", static_cast<double>(ru.ru_maxrss) / 1024.0},

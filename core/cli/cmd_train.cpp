@@ -47,7 +47,9 @@ int cmdTrain(const std::vector<std::string>& argv) {
     cfg.resolveRelativePaths(std::filesystem::path(path).parent_path().string());
     const double distTimeout = a.getDouble("dist-timeout", 60);
     if (!(distTimeout > 0)) fail("train --dist-timeout", "must be a positive number of seconds", "The default is 60.");
-    if (a.has("nproc")) {
+    // --nproc, or the config's training.processes / training.gpus outside a rank.
+    const bool insideRank = std::getenv("WORLD_SIZE") != nullptr;
+    if (a.has("nproc") || (!insideRank && cfg.training.localRanks() > 1)) {
         // Launcher: the same command without --nproc in N local ranks (core/dist/launcher.h).
         std::vector<std::string> rest;
         for (size_t i = 0; i < argv.size(); ++i) {
@@ -57,7 +59,7 @@ int cmdTrain(const std::vector<std::string>& argv) {
         }
         rest.insert(rest.begin(), "train");
         dist::LaunchOptions lo;
-        lo.nproc = static_cast<int>(a.getInt("nproc", 1));
+        lo.nproc = static_cast<int>(a.getInt("nproc", cfg.training.localRanks()));
         lo.logDir = (std::filesystem::path(cfg.outputDir) / "logs").string();
         lo.timeoutS = distTimeout;
         return dist::launchLocalRanks(rest, lo);
@@ -70,20 +72,8 @@ int cmdTrain(const std::vector<std::string>& argv) {
                   << "Run without --resume to start the run.\n";
         return 3;
     }
-    if (rankEnv && rankEnv->world > 1) {
-        dist::GroupOptions go;
-        go.timeout = std::chrono::milliseconds(static_cast<int64_t>(distTimeout * 1000));
-        go.configJson = cfg.toJson().dump();  // before the per-rank device below: every rank must agree on it
-        const std::string dev = cfg.training.device;
-        if (dev == "cuda" || (dev == "auto" && torch::cuda::is_available())) {
-            cfg.training.device = "cuda:" + std::to_string(rankEnv->localRank);  // one GPU per local rank
-            go.device = torch::Device(cfg.training.device);
-        }
-        dp = std::make_shared<dist::DataParallel>(*rankEnv, go);
-        // Automatic threads: the machine's cores shared by its ranks (torchrun sets OMP_NUM_THREADS itself).
-        if (cfg.training.threads == 0 && !std::getenv("OMP_NUM_THREADS"))
-            cfg.training.threads = std::max(1, resolveThreadCount(0) / std::max(1, rankEnv->localWorld));
-    }
+    if (rankEnv && rankEnv->world > 1)
+        dp = dist::joinRun(*rankEnv, cfg, std::chrono::milliseconds(static_cast<int64_t>(distTimeout * 1000)));
     const bool rank0 = !dp || dp->rank() == 0;
     Trainer trainer(cfg);
     trainer.setDataParallel(dp);

@@ -16,6 +16,7 @@
 #include <nlohmann/json.hpp>
 #include <thread>
 
+#include "core/util/cpu_cores.h"
 #include "core/util/error.h"
 
 namespace peft::dist {
@@ -260,6 +261,26 @@ std::pair<bool, bool> DataParallel::agree(bool stop, bool pause) {
 
 void DataParallel::barrier() {
     check("the final barrier", [&] { m_impl->group->barrier()->wait(m_opts.timeout); });
+}
+
+std::shared_ptr<DataParallel> joinRun(const RankEnv& env, RunConfig& cfg, std::chrono::milliseconds timeout) {
+    GroupOptions go;
+    go.timeout = timeout;
+    go.configJson = cfg.toJson().dump();  // before the per-rank changes below: every rank must agree on it
+    const std::string dev = cfg.training.device;
+    if (dev == "cuda" || (dev == "auto" && torch::cuda::is_available())) {
+        const auto& gpus = cfg.training.gpus;
+        if (!gpus.empty() && env.localRank >= static_cast<int>(gpus.size()))
+            fail("training.gpus", "lists " + std::to_string(gpus.size()) + " GPUs but this is local rank " + std::to_string(env.localRank),
+                 "List one GPU per local rank, or start as many ranks per machine as it lists.");
+        const int64_t gpu = gpus.empty() ? env.localRank : gpus[static_cast<size_t>(env.localRank)];
+        cfg.training.device = "cuda:" + std::to_string(gpu);  // one GPU per local rank
+        go.device = torch::Device(cfg.training.device);
+    }
+    auto dp = std::make_shared<DataParallel>(env, go);
+    if (cfg.training.threads == 0 && !std::getenv("OMP_NUM_THREADS"))
+        cfg.training.threads = std::max(1, resolveThreadCount(0) / std::max(1, env.localWorld));
+    return dp;
 }
 
 std::vector<data::Batch> localShare(const data::Batch& global, int rank, int world, int64_t maxRows) {

@@ -13,6 +13,7 @@
 
 #include "core/data/batcher.h"
 #include "core/dist/rank_env.h"
+#include "core/train/run_config.h"
 
 namespace peft::dist {
 
@@ -55,6 +56,13 @@ private:
     GroupOptions m_opts;
     std::unique_ptr<Impl> m_impl;
 };
+
+// This process as rank `env` of the run `cfg` (the CLI's ranks and the GUI's in-process rank 0):
+// connects with every rank agreeing on `cfg` as given, then adapts `cfg` to this rank: a CUDA run
+// trains on cuda:gpus[local rank] (cuda:local rank without training.gpus), and automatic threads
+// become this machine's cores shared by its local ranks (unless OMP_NUM_THREADS is set, as
+// torchrun does).
+std::shared_ptr<DataParallel> joinRun(const RankEnv& env, RunConfig& cfg, std::chrono::milliseconds timeout);
 
 // The rows of one global micro-batch (all ranks' rows) that `rank` computes: an equal contiguous
 // share (rows [r*n/W, (r+1)*n/W)), cut into chunks of at most `maxRows`. Empty when the batch has

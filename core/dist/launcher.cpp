@@ -45,7 +45,66 @@ std::string tail(const std::string& path, size_t lines) {
     return out;
 }
 
+// Forks and execs `program args...` with `vars` added to this environment (and torchrun's agent
+// store variable removed), output to `log` ("" = inherited). Everything the child needs is built
+// before fork(), so the child calls only async-signal-safe functions (the GUI forks from a thread).
+pid_t spawnRank(const std::string& program, const std::vector<std::string>& args, const std::vector<std::string>& vars,
+                const std::string& log) {
+    std::vector<std::string> env;
+    auto overridden = [&](const std::string& entry) {
+        const std::string key = entry.substr(0, entry.find('='));
+        if (key == "TORCHELASTIC_USE_AGENT_STORE") return true;
+        for (const auto& v : vars)
+            if (v.compare(0, key.size() + 1, key + "=") == 0) return true;
+        return false;
+    };
+    for (char** e = environ; e && *e; ++e)
+        if (!overridden(*e)) env.emplace_back(*e);
+    env.insert(env.end(), vars.begin(), vars.end());
+    std::vector<std::string> all = {"peft-studio-cli"};
+    all.insert(all.end(), args.begin(), args.end());
+    std::vector<char*> cargv, cenv;
+    for (auto& s : all) cargv.push_back(s.data());
+    cargv.push_back(nullptr);
+    for (auto& s : env) cenv.push_back(s.data());
+    cenv.push_back(nullptr);
+    int fd = -1;
+    if (!log.empty()) {
+        fd = ::open(log.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+        if (fd < 0) fail(log, std::string("cannot write a rank's log: ") + std::strerror(errno), "Check that the run folder is writable.");
+    }
+    static const char kExecFailed[] = "peft-studio-cli rank: cannot run the program (exec failed)\n";
+    const pid_t pid = ::fork();
+    if (pid < 0) {
+        const int err = errno;
+        if (fd >= 0) ::close(fd);
+        fail("train --nproc", std::string("cannot start a rank: ") + std::strerror(err), "Free some memory or processes and try again.");
+    }
+    if (pid == 0) {
+        sigset_t none;
+        sigemptyset(&none);
+        ::sigprocmask(SIG_SETMASK, &none, nullptr);
+        if (fd >= 0) {
+            ::dup2(fd, STDOUT_FILENO);
+            ::dup2(fd, STDERR_FILENO);
+        }
+        ::execve(program.c_str(), cargv.data(), cenv.data());
+        ssize_t ignored = ::write(STDERR_FILENO, kExecFailed, sizeof(kExecFailed) - 1);
+        (void)ignored;
+        ::_exit(127);
+    }
+    if (fd >= 0) ::close(fd);
+    return pid;
+}
+
+int exitCode(int status) { return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + (WIFSIGNALED(status) ? WTERMSIG(status) : 0); }
+
 }  // namespace
+
+std::vector<std::string> localRankVariables(int rank, int nproc, int port) {
+    return {"RANK=" + std::to_string(rank), "LOCAL_RANK=" + std::to_string(rank), "WORLD_SIZE=" + std::to_string(nproc),
+            "LOCAL_WORLD_SIZE=" + std::to_string(nproc), "MASTER_ADDR=127.0.0.1", "MASTER_PORT=" + std::to_string(port)};
+}
 
 int freeLocalPort() {
     int fd = ::socket(AF_INET, SOCK_STREAM, 0);
@@ -79,36 +138,13 @@ int launchLocalRanks(const std::vector<std::string>& args, const LaunchOptions& 
     ::sigprocmask(SIG_BLOCK, &block, &old);
     for (int r = 0; r < opts.nproc; ++r) {
         if (r > 0) logs[static_cast<size_t>(r)] = (fs::path(opts.logDir) / ("rank-" + std::to_string(r) + ".log")).string();
-        pid_t pid = ::fork();
-        if (pid < 0) {
+        pid_t pid = -1;
+        try {
+            pid = spawnRank(program, args, localRankVariables(r, opts.nproc, port), logs[static_cast<size_t>(r)]);
+        } catch (...) {
             forward(SIGKILL);
-            fail("train --nproc", std::string("cannot start rank ") + std::to_string(r) + ": " + std::strerror(errno));
-        }
-        if (pid == 0) {
             ::sigprocmask(SIG_SETMASK, &old, nullptr);
-            ::setenv("RANK", std::to_string(r).c_str(), 1);
-            ::setenv("LOCAL_RANK", std::to_string(r).c_str(), 1);
-            ::setenv("WORLD_SIZE", std::to_string(opts.nproc).c_str(), 1);
-            ::setenv("LOCAL_WORLD_SIZE", std::to_string(opts.nproc).c_str(), 1);
-            ::setenv("MASTER_ADDR", "127.0.0.1", 1);
-            ::setenv("MASTER_PORT", std::to_string(port).c_str(), 1);
-            ::unsetenv("TORCHELASTIC_USE_AGENT_STORE");
-            if (r > 0) {
-                int fd = ::open(logs[static_cast<size_t>(r)].c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
-                if (fd >= 0) {
-                    ::dup2(fd, STDOUT_FILENO);
-                    ::dup2(fd, STDERR_FILENO);
-                    ::close(fd);
-                }
-            }
-            std::vector<std::string> all = {"peft-studio-cli"};
-            all.insert(all.end(), args.begin(), args.end());
-            std::vector<char*> cargv;
-            for (auto& s : all) cargv.push_back(s.data());
-            cargv.push_back(nullptr);
-            ::execv(program.c_str(), cargv.data());
-            std::fprintf(stderr, "rank %d: cannot run %s: %s\n", r, program.c_str(), std::strerror(errno));
-            ::_exit(127);
+            throw;
         }
         g_children[static_cast<size_t>(r)] = pid;
     }
@@ -146,7 +182,7 @@ int launchLocalRanks(const std::vector<std::string>& args, const LaunchOptions& 
         if (r < 0) continue;
         g_children[static_cast<size_t>(r)] = -1;
         --running;
-        const int code = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + (WIFSIGNALED(status) ? WTERMSIG(status) : 0);
+        const int code = exitCode(status);
         if (code != 0 && !failed) {
             failed = true;
             firstCode = code;
@@ -163,6 +199,77 @@ int launchLocalRanks(const std::vector<std::string>& args, const LaunchOptions& 
     ::sigaction(SIGTERM, &oldTerm, nullptr);
     g_children.clear();
     return firstCode;
+}
+
+RankProcesses::RankProcesses(const std::string& program, const std::vector<std::string>& args, int firstRank, int nproc,
+                             int port, const std::string& logDir) {
+    std::error_code ec;
+    fs::create_directories(logDir, ec);
+    for (int r = firstRank; r < nproc; ++r) {
+        const std::string log = (fs::path(logDir) / ("rank-" + std::to_string(r) + ".log")).string();
+        try {
+            m_children.push_back({r, spawnRank(program, args, localRankVariables(r, nproc, port), log), log});
+        } catch (...) {
+            stopAll(0);
+            throw;
+        }
+    }
+}
+
+RankProcesses::~RankProcesses() { stopAll(); }
+
+void RankProcesses::reap(bool block) {
+    for (Child& c : m_children) {
+        if (c.pid <= 0) continue;
+        int status = 0;
+        pid_t got;
+        do got = ::waitpid(c.pid, &status, block ? 0 : WNOHANG);
+        while (got < 0 && errno == EINTR);
+        if (got != c.pid) continue;
+        c.pid = -1;
+        Exit e;
+        e.rank = c.rank;
+        e.code = exitCode(status);
+        e.signaled = WIFSIGNALED(status);
+        e.log = c.log;
+        e.logTail = tail(c.log, 15);
+        m_exits.push_back(std::move(e));
+    }
+}
+
+const RankProcesses::Exit* RankProcesses::firstFailure() {
+    reap(false);
+    for (const Exit& e : m_exits)
+        if (e.code != 0) return &e;
+    return nullptr;
+}
+
+bool RankProcesses::waitAll(double seconds) {
+    const auto until = std::chrono::steady_clock::now() + std::chrono::milliseconds(static_cast<int64_t>(seconds * 1000));
+    while (true) {
+        reap(false);
+        if (pids().empty()) return true;
+        if (std::chrono::steady_clock::now() >= until) return false;
+        std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    }
+}
+
+void RankProcesses::stopAll(double graceS) {
+    reap(false);
+    for (const Child& c : m_children)
+        if (c.pid > 0) ::kill(c.pid, SIGTERM);
+    if (!waitAll(graceS)) {
+        for (const Child& c : m_children)
+            if (c.pid > 0) ::kill(c.pid, SIGKILL);
+        reap(true);
+    }
+}
+
+std::vector<int> RankProcesses::pids() const {
+    std::vector<int> out;
+    for (const Child& c : m_children)
+        if (c.pid > 0) out.push_back(c.pid);
+    return out;
 }
 
 }  // namespace peft::dist

@@ -81,7 +81,8 @@ RunConfig RunConfig::fromJson(const json& j, const std::string& where) {
         checkKeys(t, {"epochs", "max_steps", "batch_size", "grad_accum", "lr", "weight_decay", "betas", "eps", "momentum",
                       "optimizer", "scheduler", "warmup_steps", "max_grad_norm", "seed", "shuffle", "precision",
                       "eval_every", "save_every", "keep_checkpoints", "early_stopping_patience", "device", "log_every",
-                      "quantize_base", "packed_weights", "generation_eval_every", "generation_eval_samples", "threads"},
+                      "quantize_base", "packed_weights", "generation_eval_every", "generation_eval_samples", "threads",
+                      "processes", "gpus"},
                   where, "training");
         TrainingConfig& o = c.training;
         const std::string s = "training";
@@ -116,6 +117,19 @@ RunConfig RunConfig::fromJson(const json& j, const std::string& where) {
         read(t, "generation_eval_every", o.generationEvalEvery, where, s);
         read(t, "generation_eval_samples", o.generationEvalSamples, where, s);
         read(t, "threads", o.threads, where, s);
+        read(t, "processes", o.processes, where, s);
+        if (t.contains("gpus")) {
+            const json& g = t["gpus"];
+            bool ok = g.is_array();
+            if (ok)
+                for (const auto& v : g) ok = ok && v.is_number_integer() && v.get<int64_t>() >= 0;
+            if (!ok) fail(where, "key 'training.gpus' must be a list of CUDA device numbers", "For example [0, 1] (or [] for cuda:0, cuda:1, ...).");
+            o.gpus = g.get<std::vector<int64_t>>();
+            for (size_t i = 0; i < o.gpus.size(); ++i)
+                for (size_t k = 0; k < i; ++k)
+                    if (o.gpus[i] == o.gpus[k])
+                        fail(where, "key 'training.gpus' lists GPU " + std::to_string(o.gpus[i]) + " twice", "Each rank needs its own GPU: list each once.");
+        }
     }
     const TrainingConfig& o = c.training;
     oneOf(o.optimizer, {"adamw", "adam", "sgd"}, "training.optimizer", where);
@@ -129,6 +143,8 @@ RunConfig RunConfig::fromJson(const json& j, const std::string& where) {
     if (!(o.lr > 0)) fail(where, "key 'training.lr' must be positive", "");
     if (o.threads < 0 || o.threads > 4096)
         fail(where, "key 'training.threads' is " + std::to_string(o.threads), "Use 0 (automatic: every usable core) or a thread count from 1 to 4096.");
+    if (o.processes < 1 || o.processes > 1024)
+        fail(where, "key 'training.processes' is " + std::to_string(o.processes), "Use 1 (one process) to 1024 local ranks.");
     if (o.keepCheckpoints < 1) fail(where, "key 'training.keep_checkpoints' must be at least 1", "");
     return c;
 }
@@ -206,7 +222,7 @@ json RunConfig::toJson() const {
               {"early_stopping_patience", o.earlyStoppingPatience}, {"device", o.device}, {"log_every", o.logEvery},
               {"quantize_base", o.quantizeBase}, {"packed_weights", o.packedWeights},
               {"generation_eval_every", o.generationEvalEvery}, {"generation_eval_samples", o.generationEvalSamples},
-              {"threads", o.threads}}},
+              {"threads", o.threads}, {"processes", o.processes}, {"gpus", o.gpus}}},
             {"objective", objective},
             {"output_dir", outputDir}};
 }

@@ -5,6 +5,7 @@
 
 #include <array>
 #include <string>
+#include <vector>
 
 namespace peft {
 
@@ -42,6 +43,14 @@ struct TrainingConfig {
     // CPU intra-op threads for this run's steps and evaluation; 0 = automatic (every usable
     // physical core: affinity mask, cgroup quota, SMT siblings counted once; core/util/cpu_cores.h).
     int64_t threads = 0;
+    // Data parallelism on this machine (core/dist): `train` without --nproc starts this many local
+    // ranks (1: one process). Ignored inside a rank (torchrun's or --nproc's WORLD_SIZE is set).
+    int64_t processes = 1;
+    // CUDA ranks: local rank r trains on cuda:gpus[r] (empty: cuda:r). When set, its length is the
+    // number of local ranks.
+    std::vector<int64_t> gpus;
+    // The local ranks this config asks for: gpus' length when set, else processes.
+    int64_t localRanks() const { return gpus.empty() ? processes : static_cast<int64_t>(gpus.size()); }
 };
 
 struct RunConfig {

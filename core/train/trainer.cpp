@@ -210,6 +210,9 @@ void Trainer::setup(const ProgressFn& progress) {
     if (m_dp)
         spdlog::info("data-parallel: {} ranks ({}), global batch {} x {} x {} = {} rows per optimizer step", worldSize(), m_dp->backend(),
                      t.batchSize, t.gradAccum, worldSize(), t.batchSize * t.gradAccum * worldSize());
+    // Dropout differs between ranks (seed + rank): one seed on every rank would drop the same units
+    // in every rank's rows. Everything above (initial weights, data order) used the run's seed.
+    if (m_dp && m_dp->rank() > 0) torch::manual_seed(t.seed + static_cast<uint64_t>(m_dp->rank()));
     report("Ready", 1.0);
 }
 
@@ -379,6 +382,10 @@ bool Trainer::resumeFromLatest() {
         }
     }
     m_step = state.at("step").get<int64_t>();
+    // The checkpoint holds rank 0's random state: the other ranks draw their dropout from
+    // seed + rank + the step instead, so they stay apart from rank 0 and from each other.
+    if (m_dp && m_dp->rank() > 0)
+        torch::manual_seed(m_cfg.training.seed + static_cast<uint64_t>(m_dp->rank()) + (static_cast<uint64_t>(m_step) << 20));
     // The global batch stays the checkpoint's when the world size changed: each rank then takes
     // a larger or smaller share of every micro-step, in chunks of at most batch_size rows.
     const int64_t micro = state.value("global_micro_batch", m_cfg.training.batchSize);

@@ -118,6 +118,7 @@ bool cpuHasFastBf16() {
 void overrideCpuHasFastBf16(std::optional<bool> value) { g_fastBf16Override = value ? int(*value) : -1; }
 
 bool cudaAvailable() { return torch::cuda::is_available(); }
+int cudaDeviceCount() { return static_cast<int>(torch::cuda::device_count()); }
 
 std::string suggestedPrecision() { return cudaAvailable() || cpuHasFastBf16() ? "bf16" : "fp32"; }
 

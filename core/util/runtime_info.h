@@ -53,6 +53,8 @@ bool cpuHasFastBf16();
 void overrideCpuHasFastBf16(std::optional<bool> value);
 // Whether LibTorch sees a CUDA device (false on a CPU-only LibTorch).
 bool cudaAvailable();
+// How many CUDA devices LibTorch sees (0 on a CPU-only LibTorch).
+int cudaDeviceCount();
 // The run precision to suggest for a new project: bf16 where it is fast (a CUDA device, or a CPU
 // with fast bf16), else fp32.
 std::string suggestedPrecision();

@@ -20,6 +20,12 @@
 # Per-pair ratios are printed too: this shared host's matrix-product speed flips between a fast
 # and a slow state within seconds (a probe product timed just before a run did not predict the
 # run's state, session 5), so the median over several pairs is the figure to quote.
+# MODE=ranks compares parallelism on the same global batch (2 x BATCH rows per step, ours only):
+# 1 rank x 1 thread, 1 rank x 2 threads, and 2 data-parallel ranks (Gloo) x 1 thread with BATCH
+# rows each, started with torchrun's variables; target: 2 ranks >= 1.7x 1 rank x 1 thread.
+# Both modes end with a Markdown table for tests/bench/RESULTS.md (medians, ratios, the CPU and
+# the load average before and after): numbers taken on a loaded machine are not valid figures.
+# A quick check that the script works: STEPS=1 WARMUP=0 SEQ=16 tests/bench/bench_cpu_lora.sh build 1 fp32
 set -euo pipefail
 ROOT="$(cd "$(dirname "$0")/../.." && pwd)"
 BUILD="${1:-$ROOT/build}"
@@ -31,6 +37,11 @@ PY="${PY:-/usr/bin/python3}"
 BATCH="${BATCH:-2}" SEQ="${SEQ:-128}" STEPS="${STEPS:-5}" WARMUP="${WARMUP:-2}"
 WORK="${WORK:-/tmp/peft-bench-gpt2}"
 THREADS="${THREADS:-1 all}"
+MODE="${MODE:-peer}"
+case "$MODE" in peer|ranks) ;; *) echo "MODE must be peer or ranks, not '$MODE'" >&2; exit 2 ;; esac
+COMMAND="MODE=$MODE THREADS=\"$THREADS\" BATCH=$BATCH SEQ=$SEQ STEPS=$STEPS WARMUP=$WARMUP tests/bench/bench_cpu_lora.sh $BUILD $PAIRS \"$PRECISIONS\""
+LOAD_START=$(cut -d' ' -f1-3 /proc/loadavg)
+TABLE=()
 PEER_OPENBLAS_CORETYPE="${PEER_OPENBLAS_CORETYPE:-}"
 [ -x "$CLI" ] || { echo "no $CLI: build peft-studio-cli first" >&2; exit 2; }
 [ -f "$PEER" ] || { echo "no peer script at $PEER (set PEER=)" >&2; exit 2; }
@@ -86,6 +97,63 @@ for _ in range(3):
 print("%.4g" % (flop / best))
 PY
 }
+ours_run() {  # ours_run THREADS BATCH: one bench-train JSON line
+  OPENBLAS_NUM_THREADS="$1" "$CLI" bench-train --threads "$1" --model "$WORK/model" --precision "$prec" --batch "$2" --seq "$SEQ" \
+    --steps "$STEPS" --warmup "$WARMUP" --device cpu --r 16 --alpha 32 --targets c_attn --fan-in-fan-out 2>/dev/null | tail -1
+}
+two_ranks() {  # 2 ranks x 1 thread, BATCH rows each: rank 0's JSON line (tokens/s over both ranks)
+  local port; port=$("$PY" -c "import socket; s = socket.socket(); s.bind(('127.0.0.1', 0)); print(s.getsockname()[1])")
+  local pids=()
+  for r in 0 1; do
+    RANK=$r LOCAL_RANK=$r WORLD_SIZE=2 LOCAL_WORLD_SIZE=2 MASTER_ADDR=127.0.0.1 MASTER_PORT=$port OPENBLAS_NUM_THREADS=1 \
+      "$CLI" bench-train --threads 1 --model "$WORK/model" --precision "$prec" --batch "$BATCH" --seq "$SEQ" --steps "$STEPS" \
+      --warmup "$WARMUP" --device cpu --r 16 --alpha 32 --targets c_attn --fan-in-fan-out > "$WORK/rank$r.out" 2> "$WORK/rank$r.err" &
+    pids+=($!)
+  done
+  local rc=0
+  for p in "${pids[@]}"; do wait "$p" || rc=$?; done
+  [ "$rc" = 0 ] || { echo "2 ranks failed ($rc): $(tail -3 "$WORK/rank0.err" "$WORK/rank1.err")" >&2; return 1; }
+  tail -1 "$WORK/rank0.out"
+}
+print_table() {
+  echo
+  echo "### bench_cpu_lora.sh, $MODE mode ($(date -u +%Y-%m-%d))"
+  echo
+  echo "Command: \`$COMMAND\`"
+  echo "CPU: $(lscpu | sed -n 's/^Model name: *//p') ($(nproc) CPUs; all cores = $all_threads threads). Load average (1/5/15 min) before: $LOAD_START; after: $(cut -d' ' -f1-3 /proc/loadavg)."
+  echo "Batch $BATCH x seq $SEQ, $STEPS timed steps after $WARMUP warm-up, median of $PAIRS runs; GPT-2 124M shape, LoRA r16 on c_attn."
+  echo
+  printf '%s\n' "${TABLE[@]}"
+}
+if [ "$MODE" = ranks ]; then
+  TABLE+=("| precision | setting | global batch | tokens/s (median) | runs | vs 1 rank x 1 thread | products GFLOP/s (1 thread) | efficiency |"
+          "|---|---|---|---|---|---|---|---|")
+  for prec in $PRECISIONS; do
+    one=(); two_thr=(); ranks2=(); prods=()
+    for i in $(seq "$PAIRS"); do
+      echo "round $i $prec: load average $(cut -d' ' -f1-3 /proc/loadavg)"
+      prods+=("$(products 1 "$prec")")
+      o=$(ours_run 1 $((2 * BATCH))); one+=("$(echo "$o" | field tokens_per_s)")
+      o=$(ours_run 2 $((2 * BATCH))); two_thr+=("$(echo "$o" | field tokens_per_s)")
+      o=$(two_ranks); ranks2+=("$(echo "$o" | field tokens_per_s)")
+      echo "round $i $prec: 1x1 ${one[-1]}, 1x2 threads ${two_thr[-1]}, 2 ranks x 1 ${ranks2[-1]} tok/s; products ${prods[-1]} FLOP/s"
+    done
+    fm=$(printf '%s\n' "${prods[@]}" | median)
+    base=$(printf '%s\n' "${one[@]}" | median)
+    for setting in "1 rank x 1 thread:one" "1 rank x 2 threads:two_thr" "2 ranks x 1 thread:ranks2"; do
+      name=${setting%%:*}; arr="${setting##*:}[@]"; vals=("${!arr}")
+      m=$(printf '%s\n' "${vals[@]}" | median)
+      # One thread's products bound one rank; two ranks or two threads have twice that to use.
+      cores=1; [ "$name" != "1 rank x 1 thread" ] && cores=2
+      TABLE+=("$(awk -v p="$prec" -v n="$name" -v gb=$((2 * BATCH)) -v m="$m" -v runs="$(printf '%.1f ' "${vals[@]}")" -v b="$base" -v f="$fm" -v c="$cores" -v fpt="$FLOP_PER_TOKEN" \
+        'BEGIN { printf "| %s | %s | %d x %d | %.1f | %s | %.2fx | %.1f | %.0f%% |", p, n, gb, '"$SEQ"', m, runs, m / b, f / 1e9, 100 * m * fpt / (c * f) }')")
+    done
+  done
+  print_table
+  exit 0
+fi
+TABLE+=("| precision | threads | ours tok/s | peer tok/s | ours / peer (median of pair ratios) | products GFLOP/s | efficiency ours | efficiency peer | peak RSS ours / peer MiB |"
+        "|---|---|---|---|---|---|---|---|---|")
 for thr in $THREADS; do
   [ "$thr" = all ] && thr=$all_threads
   for prec in $PRECISIONS; do
@@ -112,5 +180,9 @@ for thr in $THREADS; do
     awk -v p="$prec" -v n="$thr" -v om="$om" -v pm="$pm" -v orss="$orss" -v prss="$prss" -v f="$fm" -v fpt="$FLOP_PER_TOKEN" 'BEGIN {
       printf "RESULT %s x %d threads: ours %.1f tok/s, peer %.1f tok/s, ratio %.2fx; products %.1f GFLOP/s, efficiency ours %.0f%%, peer %.0f%%; peak RSS ours %.0f MiB, peer %.0f MiB (%.2fx)\n",
              p, n, om, pm, om / pm, f / 1e9, 100 * om * fpt / f, 100 * pm * fpt / f, orss, prss, orss / prss }'
+    rm=$(printf '%s\n' "${ratios[@]}" | median)
+    TABLE+=("$(awk -v p="$prec" -v n="$thr" -v om="$om" -v pm="$pm" -v rm="$rm" -v f="$fm" -v fpt="$FLOP_PER_TOKEN" -v orss="$orss" -v prss="$prss" \
+      'BEGIN { printf "| %s | %d | %.1f | %.1f | %.2fx (%.2fx) | %.1f | %.0f%% | %.0f%% | %.0f / %.0f |", p, n, om, pm, om / pm, rm, f / 1e9, 100 * om * fpt / f, 100 * pm * fpt / f, orss, prss }')")
   done
 done
+print_table

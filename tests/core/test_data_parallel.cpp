@@ -359,3 +359,127 @@ TEST(DataParallel, NprocTwoOnTheDemoRunFinishesAndItsAdapterLoads) {
                                                  "/adapter --prompt hello --max-new-tokens 3 --greedy");
     EXPECT_EQ(g.rc, 0) << g.out;
 }
+
+TEST(DataParallel, ProcessesInTheConfigStartTheRanks) {
+    // training.processes 2 (what the GUI's Processes setting writes) without --nproc: the same run
+    // as one process with the whole global batch.
+    peft::test::TempDir d;
+    json m = lora({"c_attn"});
+    m["fan_in_fan_out"] = true;
+    const std::string data = lmData(d);
+    const std::string one = d.file("one"), two = d.file("two");
+    ASSERT_EQ(train(d, runConfig("tiny-gpt2", data, one, 4, 1, m, 4), "one", 0), 0) << readAll(d.file("one.log"));
+    json cfg = runConfig("tiny-gpt2", data, two, 2, 1, m, 4);
+    cfg["training"]["processes"] = 2;
+    ASSERT_EQ(train(d, cfg, "two", 0), 0) << readAll(d.file("two.log")) << readAll(two + "/logs/rank-1.log");
+    expectSameRun(one, two, "training.processes 2");
+    EXPECT_NE(readAll(two + "/log.txt").find("data-parallel: 2 ranks (Gloo)"), std::string::npos);
+}
+
+TEST(DataParallel, EachRankDrawsItsOwnDropout) {
+    // Every row is the same text, so both ranks see the same rows. With one dropout seed on every
+    // rank, rank 1 would repeat rank 0's masks exactly and 2 ranks x batch 1 would equal 1 process x
+    // batch 1 step for step; with seed + rank the ranks' masks, hence gradients, differ.
+    peft::test::TempDir d;
+    std::string s;
+    for (int i = 0; i < 8; ++i) s += json{{"text", "the adapter learns a low rank update of weights quickly"}}.dump() + "\n";
+    writeText(d.file("same.jsonl"), s);
+    json m = lora({"q_proj", "v_proj"});
+    m["lora_dropout"] = 0.5;
+    auto cfg = [&](const std::string& out) {
+        json c = runConfig("tiny-llama", d.file("same.jsonl"), out, 1, 1, m, 3);
+        c["training"]["shuffle"] = false;
+        c["training"]["max_grad_norm"] = 0.0;
+        return c;
+    };
+    const std::string one = d.file("one"), two = d.file("two");
+    ASSERT_EQ(train(d, cfg(one), "one", 0), 0) << readAll(d.file("one.log"));
+    ASSERT_EQ(train(d, cfg(two), "two", 2), 0) << readAll(d.file("two.log")) << readAll(two + "/logs/rank-1.log");
+    auto a = metrics(one), b = metrics(two);
+    ASSERT_EQ(a.size(), 3u);
+    ASSERT_EQ(b.size(), 3u);
+    // Step 1's loss is the base model's (LoRA B starts at zero, whatever the masks); every step's
+    // gradient carries the masks. (Later losses barely move apart: Adam's first updates are about
+    // lr x sign(gradient), and the two runs' gradients mostly share their signs.)
+    EXPECT_NEAR(a[1].loss, b[1].loss, 1e-5);
+    for (int64_t step = 1; step <= 3; ++step)
+        EXPECT_GT(std::fabs(a[step].gradNorm - b[step].gradNorm), 1e-4) << "step " << step << ": rank 1 drew rank 0's dropout masks";
+}
+
+TEST(DataParallel, TorchrunStartsTheRanks) {
+    // torchrun (torch.distributed.run) starts the ranks and serves the rendezvous itself.
+    if (std::system("/usr/bin/python3 -c 'import torch.distributed.run' >/dev/null 2>&1") != 0)
+        GTEST_SKIP() << "torch.distributed.run is not installed (Debian: python3-torch)";
+    peft::test::TempDir d;
+    const std::string data = lmData(d);
+    const json method = lora({"q_proj", "v_proj"});
+    const std::string one = d.file("one"), two = d.file("two");
+    ASSERT_EQ(train(d, runConfig("tiny-llama", data, one, 4, 1, method, 4), "one", 0), 0) << readAll(d.file("one.log"));
+    writeText(d.file("two.json"), runConfig("tiny-llama", data, two, 2, 1, method, 4).dump(2));
+    // Underscored flags: torchrun 1.13 knows no others (newer ones take both). "-r 1 -t 1" works
+    // around torch 1.13 on Python 3.11, whose default "no redirect" fails to parse.
+    const std::string cmd = "timeout 300 /usr/bin/python3 -m torch.distributed.run --no_python --nnodes 1 --nproc_per_node 2 --master_port " +
+                            std::to_string(peft::dist::freeLocalPort()) + " -r 1 -t 1 --log_dir " + d.file("torchrun-logs") + " " +
+                            peft::test::cliPath() + " train --config " + d.file("two.json") + " --quiet > " + d.file("torchrun.log") + " 2>&1";
+    ASSERT_EQ(std::system(cmd.c_str()), 0) << readAll(d.file("torchrun.log"));
+    expectSameRun(one, two, "torchrun --nproc_per_node 2");
+    EXPECT_NE(readAll(two + "/log.txt").find("data-parallel: 2 ranks (Gloo)"), std::string::npos) << readAll(two + "/log.txt");
+}
+
+TEST(RankProcesses, PassesTheVariablesReportsAFailureAndLeavesNothingRunning) {
+    peft::test::TempDir d;
+    {
+        // Rank 1 prints its variables and fails; rank 2 succeeds.
+        peft::dist::RankProcesses ranks("/bin/sh", {"-c", "echo rank $RANK of $WORLD_SIZE at $MASTER_ADDR:$MASTER_PORT; [ $RANK = 2 ] || exit 3"},
+                                        1, 3, 4321, d.file("logs"));
+        ASSERT_TRUE(ranks.waitAll(30));
+        const auto* f = ranks.firstFailure();
+        ASSERT_NE(f, nullptr);
+        EXPECT_EQ(f->rank, 1);
+        EXPECT_EQ(f->code, 3);
+        EXPECT_FALSE(f->signaled);
+        EXPECT_EQ(f->log, d.file("logs") + "/rank-1.log");
+        EXPECT_NE(f->logTail.find("rank 1 of 3 at 127.0.0.1:4321"), std::string::npos) << f->logTail;
+        EXPECT_NE(readAll(d.file("logs") + "/rank-2.log").find("rank 2 of 3"), std::string::npos);
+    }
+    // Ranks that would run for minutes are stopped when the set goes out of scope.
+    std::vector<int> pids;
+    {
+        peft::dist::RankProcesses ranks("/bin/sh", {"-c", "sleep 300"}, 1, 3, 4321, d.file("logs2"));
+        pids = ranks.pids();
+        ASSERT_EQ(pids.size(), 2u);
+        for (int p : pids) EXPECT_EQ(::kill(p, 0), 0);
+    }
+    for (int p : pids) EXPECT_NE(::kill(p, 0), 0) << "rank process " << p << " still exists";
+    // A program that does not exist: the rank exits 127 and says why in its log.
+    peft::dist::RankProcesses missing(d.file("no-such-program"), {}, 1, 2, 4321, d.file("logs3"));
+    ASSERT_TRUE(missing.waitAll(30));
+    ASSERT_NE(missing.firstFailure(), nullptr);
+    EXPECT_EQ(missing.firstFailure()->code, 127);
+    EXPECT_NE(missing.firstFailure()->logTail.find("cannot run"), std::string::npos);
+}
+
+TEST(DataParallel, ProcessesAndGpusKeysAreCheckedAndRoundTrip) {
+    json j = {{"model", "m"}, {"training", {{"processes", 3}}}};
+    peft::RunConfig c = peft::RunConfig::fromJson(j, "run.json");
+    EXPECT_EQ(c.training.processes, 3);
+    EXPECT_EQ(c.training.localRanks(), 3);
+    EXPECT_EQ(peft::RunConfig::fromJson(c.toJson(), "again").training.processes, 3);
+    EXPECT_EQ(peft::RunConfig::fromJson(json{{"model", "m"}}, "run.json").training.localRanks(), 1);  // one process by default
+    j["training"]["gpus"] = {2, 0};
+    c = peft::RunConfig::fromJson(j, "run.json");
+    EXPECT_EQ(c.training.localRanks(), 2);  // the GPU list, when set, is the rank count
+    EXPECT_EQ(peft::RunConfig::fromJson(c.toJson(), "again").training.gpus, (std::vector<int64_t>{2, 0}));
+    auto expectError = [](const json& training, const std::string& key) {
+        try {
+            peft::RunConfig::fromJson(json{{"model", "m"}, {"training", training}}, "run.json");
+            ADD_FAILURE() << "accepted " << training.dump();
+        } catch (const peft::PeftError& e) {
+            const std::string m = e.what();
+            EXPECT_NE(m.find("run.json"), std::string::npos) << m;
+            EXPECT_NE(m.find(key), std::string::npos) << m;
+        }
+    };
+    for (const json& bad : {json(0), json(-2), json(2000), json("2"), json(1.5)}) expectError({{"processes", bad}}, "training.processes");
+    for (const json& bad : {json(0), json("0,1"), json{0, 0}, json{-1}, json{0.5}}) expectError({{"gpus", bad}}, "training.gpus");
+}

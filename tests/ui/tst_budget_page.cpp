@@ -2,6 +2,8 @@
 // peft's (the fixture's summary.json), and each row matches core/budget's estimate.
 #include <QtTest>
 
+#include <unistd.h>
+
 #include "core/budget/budget.h"
 #include "core/io/model_config.h"
 #include "tests/ui/ui_test_util.h"
@@ -69,6 +71,60 @@ private Q_SLOTS:
         QVERIFY2(n[0].startsWith(describeMethod(a)) && n[0].contains(QStringLiteral("lora_dropout=0.0")), qPrintable(n[0]));
         QVERIFY2(n[1].contains(QStringLiteral("lora_dropout=0.05")), qPrintable(n[1]));
         QCOMPARE(n[2], describeMethod(ia3));  // unique labels stay as they are
+    }
+    void dataParallelProcessesShowMemoryPerProcessAndCheckTheMachineTogether() {
+        const QString dir = peft::uitest::fixture(QStringLiteral("tiny-llama/base"));
+        const peft::ModelConfig mc = peft::ModelConfig::load(dir.toStdString());
+        ProjectState state;
+        state.setModel(dir, mc);
+        json t = state.runConfig()["training"];
+        t["device"] = "cpu";
+        t["precision"] = "fp32";
+        t["processes"] = 3;
+        state.setSection("training", t);
+        BudgetPage page(&state);
+        const json lora = {{"peft_type", "LORA"}, {"task_type", "CAUSAL_LM"}, {"r", 4}, {"lora_alpha", 8},
+                           {"target_modules", {"q_proj", "v_proj"}}};
+        page.addCandidate(lora);
+        const auto* assumes = page.findChild<QLabel*>(QStringLiteral("budgetAssumes"));
+        QVERIFY(assumes);
+        QVERIFY2(assumes->text().contains(QStringLiteral("per process × 3 processes")), qPrintable(assumes->text()));
+        const int row = int(page.candidates().size()) - 1;
+        const peft::budget::BudgetOptions o = page.optionsFor(lora);
+        const uint64_t one = peft::budget::estimate(mc, lora, o).memory.trainingTotal();
+        const QString perProcess = QString::fromStdString(peft::budget::humanBytes(one));
+        QCOMPARE(page.table()->item(row, 4)->text(), perProcess);
+        QCOMPARE(page.table()->horizontalHeaderItem(4)->text(), QStringLiteral("Memory per process"));
+        QVERIFY2(page.table()->item(row, 4)->toolTip().contains(
+                     QStringLiteral("3 processes on this machine: %1 in all").arg(QString::fromStdString(peft::budget::humanBytes(3 * one)))),
+                 qPrintable(page.table()->item(row, 4)->toolTip()));
+
+        // A batch that fits this machine once but not three times: the banner names the processes.
+        const long pages = sysconf(_SC_PHYS_PAGES), pageSize = sysconf(_SC_PAGE_SIZE);
+        const uint64_t ram = static_cast<uint64_t>(pages) * static_cast<uint64_t>(pageSize);
+        int fitsOnce = 0;
+        for (int b = 1; b <= 1 << 20 && !fitsOnce; b *= 2) {
+            peft::budget::BudgetOptions ob = o;
+            ob.batch = b;
+            const uint64_t m = peft::budget::estimate(mc, lora, ob).memory.trainingTotal();
+            if (m <= ram && 3 * m > ram) fitsOnce = b;
+            if (m > ram) break;
+        }
+        if (!fitsOnce) QSKIP("no power-of-two batch fits this machine's RAM once but not three times");
+        t["batch_size"] = fitsOnce;
+        state.setSection("training", t);
+        page.refresh();
+        QVERIFY(!page.banner()->isHidden());
+        QVERIFY2(page.banner()->text().contains(QStringLiteral("for 3 processes, more than this machine's")),
+                 qPrintable(page.banner()->text()));
+        // One process of the same batch fits: no warning.
+        t["processes"] = 1;
+        state.setSection("training", t);
+        page.refresh();
+        QVERIFY2(page.banner()->isHidden() || !page.banner()->text().contains(QStringLiteral("processes")),
+                 qPrintable(page.banner()->text()));
+        QCOMPARE(page.table()->horizontalHeaderItem(4)->text(), QStringLiteral("Training memory"));
+        QVERIFY(page.table()->item(row, 4)->toolTip().isEmpty());
     }
     void withoutAModelItSaysWhatToDo() {
         ProjectState state;

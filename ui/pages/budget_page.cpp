@@ -100,6 +100,14 @@ uint64_t machineRam() {
     const long pages = sysconf(_SC_PHYS_PAGES), pageSize = sysconf(_SC_PAGE_SIZE);
     return pages > 0 && pageSize > 0 ? static_cast<uint64_t>(pages) * static_cast<uint64_t>(pageSize) : 0;
 }
+// Data-parallel processes of the Train page's settings: the checked GPUs of a CUDA run, else
+// training.processes (each holds the whole model and its own batch_size rows).
+int64_t processCount(const json& training, bool cuda) {
+    const json gpus = training.value("gpus", json::array());
+    if (cuda && gpus.is_array() && !gpus.empty()) return static_cast<int64_t>(gpus.size());
+    const json p = training.value("processes", json(1));
+    return p.is_number_integer() ? std::max<int64_t>(1, p.get<int64_t>()) : 1;
+}
 // The run config's method section minus run-only keys, as an adapter_config.json.
 json adapterConfig(const json& method) {
     json c = stripCandidateKeys(method);
@@ -309,16 +317,26 @@ void BudgetPage::refresh() {
     m_machine->setText(tr("This machine: %1 RAM").arg(QString::fromStdString(humanBytes(ram))));
     {
         const budget::BudgetOptions o = optionsFor(json::object());
-        m_assumes->setText(tr("Batch %1 × %2 tokens, %3, %4%5")
+        const int64_t procs = processCount(state()->runConfig()["training"], o.device == budget::Device::Cuda);
+        m_assumes->setText(tr("Batch %1 × %2 tokens%6, %3, %4%5")
                                .arg(o.batch)
                                .arg(o.seqLen)
                                .arg(QString::fromStdString(budget::toString(o.precision)),
                                     o.device == budget::Device::Cuda ? tr("GPU") : tr("CPU"),
                                     o.precision == budget::Precision::Bf16 && o.device == budget::Device::Cpu && !o.packedWeights
                                         ? tr(", no packed copies")
-                                        : QString()));
+                                        : QString())
+                               .arg(procs > 1 ? (o.device == budget::Device::Cuda ? tr(" per GPU × %1 GPUs") : tr(" per process × %1 processes")).arg(procs)
+                                              : QString()));
     }
     m_table->setRowCount(static_cast<int>(m_candidates.size()));
+    {
+        // Every data-parallel process holds the whole model and its own batch: the column is per process.
+        const budget::BudgetOptions o = optionsFor(json::object());
+        const bool perProcess = processCount(state()->runConfig()["training"], o.device == budget::Device::Cuda) > 1;
+        m_table->horizontalHeaderItem(4)->setText(perProcess ? (o.device == budget::Device::Cuda ? tr("Memory per GPU") : tr("Memory per process"))
+                                                             : tr("Training memory"));
+    }
     std::vector<budget::Estimate> est;
     QStringList names, problems;
     const auto& model = state()->model();
@@ -352,7 +370,26 @@ void BudgetPage::refresh() {
             m_table->item(row, 7)->setToolTip(parts.join(QLatin1Char('\n')));
             m_table->item(row, 7)->setData(Qt::UserRole, QVariant::fromValue<qulonglong>(e.memory.weights));
             m_table->item(row, 1)->setToolTip(QString::number(e.params.trainable));
-            if (ram > 0 && e.memory.trainingTotal() > ram) {
+            // Data parallel: every process holds the whole model and its own batch, so CPU processes
+            // together need that many times one's memory (GPU ranks each have their own GPU).
+            const bool cpu = o.device == budget::Device::Cpu;
+            const int64_t procs = processCount(state()->runConfig()["training"], !cpu);
+            const uint64_t machineBytes = e.memory.trainingTotal() * static_cast<uint64_t>(cpu ? procs : 1);
+            if (procs > 1) {
+                m_table->item(row, 4)->setToolTip(cpu ? tr("%1 processes on this machine: %2 in all")
+                                                            .arg(procs)
+                                                            .arg(QString::fromStdString(budget::humanBytes(machineBytes)))
+                                                      : tr("On each of %1 GPUs").arg(procs));
+            }
+            if (ram > 0 && cpu && procs > 1 && machineBytes > ram) {
+                m_table->item(row, 4)->setForeground(QColor(200, 40, 40));
+                problems << tr("%1 needs about %2 per process, %3 for %4 processes, more than this machine's %5 RAM: "
+                               "use fewer processes, lower the batch size or max length, or pick a lighter method.")
+                                .arg(name, QString::fromStdString(budget::humanBytes(e.memory.trainingTotal())),
+                                     QString::fromStdString(budget::humanBytes(machineBytes)))
+                                .arg(procs)
+                                .arg(QString::fromStdString(humanBytes(ram)));
+            } else if (ram > 0 && e.memory.trainingTotal() > ram) {
                 m_table->item(row, 4)->setForeground(QColor(200, 40, 40));
                 problems << tr("%1 needs about %2 for a training step, more than this machine's %3 RAM: lower the "
                                "batch size or max length, use bf16, or pick a lighter method.")
@@ -365,6 +402,8 @@ void BudgetPage::refresh() {
             problems << tr("%1: %2").arg(name, QString::fromStdString(e.what()));
         }
     }
+    // The per-process header is longer than the default column.
+    if (m_table->horizontalHeaderItem(4)->text() != tr("Training memory")) m_table->resizeColumnToContents(4);
     if (!model) banner()->showInfo(tr("Pick a model on the Model step to see the estimates."));
     else if (!problems.isEmpty()) banner()->showWarning(problems.join(QStringLiteral("<br>")));
     drawCharts(est, names);

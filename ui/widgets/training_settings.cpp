@@ -6,6 +6,7 @@
 #include <QFormLayout>
 #include <QLabel>
 #include <QLineEdit>
+#include <QListWidget>
 #include <QLocale>
 #include <QSpinBox>
 
@@ -106,6 +107,24 @@ TrainingSettings::TrainingSettings(ProjectState* state, QWidget* parent)
                             "(%1).").arg(QString::fromStdString(why)),
                          tr("auto (%1)").arg(autoThreads));
     }
+    m_processes = spin(this, 1, 1024, QStringLiteral("processes"),
+                       tr("Data-parallel training on this machine: this many processes each take an equal share of "
+                          "every optimizer step, and their gradients are summed. The step's batch grows with them "
+                          "(batch size x accumulation x processes); automatic threads are shared between them. "
+                          "Charts come from the first process; Pause and Stop reach them all."));
+    if (const int n = cudaDeviceCount(); n > 0) {
+        m_gpus = new QListWidget(this);
+        m_gpus->setObjectName(QStringLiteral("gpus"));
+        m_gpus->setToolTip(tr("The GPUs to train on, one process each (data parallel over NCCL). None checked: the "
+                              "first GPU alone."));
+        for (int i = 0; i < n; ++i) {
+            auto* item = new QListWidgetItem(tr("GPU %1 (cuda:%1)").arg(i), m_gpus);
+            item->setFlags(item->flags() | Qt::ItemIsUserCheckable);
+            item->setCheckState(Qt::Unchecked);
+            item->setData(Qt::UserRole, i);
+        }
+        m_gpus->setMaximumHeight(m_gpus->sizeHintForRow(0) * std::min(n, 4) + 2 * m_gpus->frameWidth() + 4);
+    }
     m_precisionHint = new QLabel(tr("This CPU has no AVX-512: bf16 runs about 14× slower than fp32 here. Pick fp32."), this);
     m_precisionHint->setObjectName(QStringLiteral("precisionHint"));
     m_precisionHint->setWordWrap(true);
@@ -123,6 +142,7 @@ TrainingSettings::TrainingSettings(ProjectState* state, QWidget* parent)
     // Mnemonics avoid the page's buttons (&Start, &Pause, S&top, &Resume, &Back, &Next), the run
     // name and the menus (&File, &Go, &View, &Help).
     auto* form = new QFormLayout(this);
+    m_form = form;
     form->setContentsMargins(8, 6, 8, 6);
     form->setFieldGrowthPolicy(QFormLayout::FieldsStayAtSizeHint);
     form->addRow(tr("Pre&cision:"), m_precision);
@@ -140,6 +160,8 @@ TrainingSettings::TrainingSettings(ProjectState* state, QWidget* parent)
     form->addRow(tr("Chec&kpoint every:"), m_saveEvery);
     form->addRow(tr("See&d:"), m_seed);
     form->addRow(tr("CPU threads:"), m_threads);
+    form->addRow(tr("Processes:"), m_processes);
+    if (m_gpus) form->addRow(tr("GPUs:"), m_gpus);
     form->addRow(m_packed);
     form->addRow(m_summary);
     m_summary->setWordWrap(true);
@@ -165,6 +187,14 @@ TrainingSettings::TrainingSettings(ProjectState* state, QWidget* parent)
     // 0 in the box is the config's -1 (no step limit).
     connect(m_maxSteps, qOverload<int>(&QSpinBox::valueChanged), this, [=](int v) { write("max_steps", v > 0 ? v : -1); });
     connect(m_packed, &QCheckBox::toggled, this, [=](bool on) { write("packed_weights", on); });
+    connect(m_processes, qOverload<int>(&QSpinBox::valueChanged), this, [=](int v) { write("processes", v); });
+    if (m_gpus)
+        connect(m_gpus, &QListWidget::itemChanged, this, [=] {
+            json list = json::array();
+            for (int i = 0; i < m_gpus->count(); ++i)
+                if (m_gpus->item(i)->checkState() == Qt::Checked) list.push_back(m_gpus->item(i)->data(Qt::UserRole).toInt());
+            write("gpus", list);
+        });
     connect(m_lr, &QLineEdit::editingFinished, this, [=] {
         if (m_loading) return;
         bool ok = false;
@@ -203,6 +233,16 @@ void TrainingSettings::loadFromState() {
     m_seed->setValue(clampedInt(t.value("seed", json(42)), 42, m_seed));
     m_packed->setChecked(t.value("packed_weights", true));
     m_threads->setValue(clampedInt(t.value("threads", json(0)), 0, m_threads));
+    m_processes->setValue(clampedInt(t.value("processes", json(1)), 1, m_processes));
+    if (m_gpus) {
+        const json g = t.value("gpus", json::array());
+        for (int i = 0; i < m_gpus->count(); ++i) {
+            bool on = false;
+            if (g.is_array())
+                for (const auto& v : g) on = on || (v.is_number_integer() && v.get<int>() == m_gpus->item(i)->data(Qt::UserRole).toInt());
+            m_gpus->item(i)->setCheckState(on ? Qt::Checked : Qt::Unchecked);
+        }
+    }
     if (!m_lr->hasFocus()) {
         const json lr = t.value("lr", json(2e-4));
         m_lr->setText(lr.is_number() ? QString::number(lr.get<double>(), 'g', 6) : QString());
@@ -211,6 +251,18 @@ void TrainingSettings::loadFromState() {
     m_loading = false;
     updateSummary();
     updatePrecisionHint();
+    updateRankRows();
+}
+
+bool TrainingSettings::trainsOnCuda() const {
+    const QString device = m_device->currentText();
+    return m_gpus && (device.startsWith(QLatin1String("cuda")) || device == QLatin1String("auto"));
+}
+
+void TrainingSettings::updateRankRows() {
+    const bool cuda = trainsOnCuda();
+    m_form->setRowVisible(m_processes, !cuda);
+    if (m_gpus) m_form->setRowVisible(m_gpus, cuda);
 }
 
 void TrainingSettings::updatePrecisionHint() {
@@ -221,15 +273,23 @@ void TrainingSettings::updatePrecisionHint() {
 
 void TrainingSettings::updateSummary() {
     const int64_t seqLen = m_state->runConfig()["dataset"].value("max_length", int64_t(512));
-    const int64_t sequences = int64_t(m_batch->value()) * m_accum->value();
+    int64_t ranks = m_processes->value();
+    if (trainsOnCuda()) {
+        ranks = 0;
+        for (int i = 0; i < m_gpus->count(); ++i) ranks += m_gpus->item(i)->checkState() == Qt::Checked;
+        ranks = std::max<int64_t>(1, ranks);
+    }
+    const int64_t sequences = int64_t(m_batch->value()) * m_accum->value() * ranks;
     const int steps = m_maxSteps->value(), epochs = m_epochs->value();
     const QString length = steps > 0 ? (steps == 1 ? tr("1 optimizer step") : tr("%1 optimizer steps").arg(steps))
                                      : (epochs == 1 ? tr("1 epoch") : tr("%1 epochs").arg(epochs));
     const QString seqs = sequences == 1 ? tr("1 sequence") : tr("%1 sequences").arg(sequences);
-    m_summary->setText(tr("Each optimizer step: %1 of up to %2 tokens (%3 tokens). The run: %4.")
+    const QString split = ranks > 1 ? tr(", split over %1 processes").arg(ranks) : QString();
+    m_summary->setText(tr("Each optimizer step: %1 of up to %2 tokens (%3 tokens%4). The run: %5.")
                            .arg(seqs)
                            .arg(seqLen)
                            .arg(QLocale().toString(static_cast<qlonglong>(sequences * seqLen)))
+                           .arg(split)
                            .arg(length));
 }
 

@@ -1,6 +1,6 @@
 // The run config's training section as a form (Train page): precision, device, batch size and
 // accumulation, length (epochs or max steps), learning rate and schedule, optimizer, evaluation
-// and checkpoint intervals, seed, CPU threads and the CPU bf16 packed-weight copies. Every change is written
+// and checkpoint intervals, seed, CPU threads, data-parallel processes (or GPUs) and the CPU bf16 packed-weight copies. Every change is written
 // to the project at once (ProjectState::setSection), so the Budget page and a saved project see it.
 #pragma once
 #include <QGroupBox>
@@ -9,6 +9,7 @@ class QCheckBox;
 class QComboBox;
 class QLabel;
 class QLineEdit;
+class QListWidget;
 class QSpinBox;
 
 namespace peft::ui {
@@ -38,6 +39,12 @@ public:
     QCheckBox* packedWeights() const { return m_packed; }
     // training.threads: 0 shows "auto (N)", N being the count the trainer would pick here.
     QSpinBox* threads() const { return m_threads; }
+    // training.processes: local data-parallel ranks on the CPU (1: one process). Shown unless the
+    // run trains on CUDA GPUs, where gpus() replaces it.
+    QSpinBox* processes() const { return m_processes; }
+    // training.gpus: one checkable row per CUDA device, each checked one a rank. Exists only when
+    // LibTorch sees CUDA devices (nullptr otherwise).
+    QListWidget* gpus() const { return m_gpus; }
     QLabel* summary() const { return m_summary; }
     // Shown when bf16 would run on a CPU without fast bf16 products (runtime_info.h).
     QLabel* precisionHint() const { return m_precisionHint; }
@@ -51,6 +58,9 @@ private:
     void commit();
     void updateSummary();
     void updatePrecisionHint();
+    // Processes for a CPU run, GPUs for a CUDA one.
+    void updateRankRows();
+    bool trainsOnCuda() const;
     ProjectState* m_state;
     bool m_loading = false;
     QComboBox* m_precision;
@@ -68,6 +78,9 @@ private:
     QSpinBox* m_seed;
     QCheckBox* m_packed;
     QSpinBox* m_threads;
+    QSpinBox* m_processes;
+    QListWidget* m_gpus = nullptr;
+    class QFormLayout* m_form;
     QLabel* m_summary;
     QLabel* m_precisionHint;
 };

@@ -1,0 +1,193 @@
+// The Train page driving a data-parallel run of the real core (training.processes 2 on the
+// tiny-llama fixture): rank 0 runs in the GUI process and feeds the charts, rank 1 is a
+// peft-studio-cli child; Pause, Resume and Stop reach both ranks; a rank that dies shows its exit
+// and its log in the page's banner; no rank process outlives a run. Also the settings rows.
+#include <QtTest>
+
+#include <dirent.h>
+#include <signal.h>
+#include <unistd.h>
+
+#include <fstream>
+#include <sstream>
+
+#include "core/train/trainer.h"
+#include "core/util/runtime_info.h"
+#include "ui/pages/train_page.h"
+#include "ui/project_state.h"
+#include "ui/training_controller.h"
+#include "ui/widgets/error_banner.h"
+#include "ui/widgets/training_settings.h"
+#include "ui_test_util.h"
+
+using namespace peft::ui;
+
+namespace {
+
+// 2 processes x batch 2, fp32, on the tiny model; a checkpoint every 2 steps.
+nlohmann::json twoRankRun(const QTemporaryDir& dir, int maxSteps) {
+    const QString data = dir.filePath(QStringLiteral("train.jsonl"));
+    std::ofstream out(data.toStdString());
+    for (int i = 0; i < 24; ++i)
+        out << nlohmann::json{{"text", "The quick brown fox number " + std::to_string(i) + " jumps over the lazy dog."}}.dump() << "\n";
+    out.close();
+    nlohmann::json c = defaultRunConfig();
+    c["model"] = peft::uitest::fixture(QStringLiteral("tiny-llama/base")).toStdString();
+    c["dataset"]["path"] = data.toStdString();
+    c["dataset"]["max_length"] = 32;
+    c["dataset"]["validation_split"] = 0;
+    c["method"]["r"] = 4;
+    c["method"]["lora_dropout"] = 0.0;
+    c["training"]["max_steps"] = maxSteps;
+    c["training"]["batch_size"] = 2;
+    c["training"]["precision"] = "fp32";
+    c["training"]["eval_every"] = 0;
+    c["training"]["save_every"] = 2;
+    c["training"]["lr"] = 1e-3;
+    c["training"]["device"] = "cpu";
+    c["training"]["threads"] = 1;
+    c["training"]["processes"] = 2;
+    c["output_dir"] = dir.filePath(QStringLiteral("run")).toStdString();
+    return c;
+}
+
+QString readAll(const QString& path) {
+    QFile f(path);
+    return f.open(QIODevice::ReadOnly) ? QString::fromUtf8(f.readAll()) : QString();
+}
+
+// Processes whose parent is this test (the ranks it started), from /proc.
+std::vector<pid_t> childProcesses() {
+    std::vector<pid_t> out;
+    DIR* d = ::opendir("/proc");
+    if (!d) return out;
+    while (dirent* e = ::readdir(d)) {
+        const pid_t pid = static_cast<pid_t>(std::atoi(e->d_name));
+        if (pid <= 0) continue;
+        std::ifstream stat("/proc/" + std::string(e->d_name) + "/stat");
+        std::string line;
+        std::getline(stat, line);
+        const auto close = line.rfind(')');
+        if (close == std::string::npos) continue;
+        std::istringstream rest(line.substr(close + 2));
+        char state = 0;
+        pid_t ppid = 0;
+        rest >> state >> ppid;
+        if (ppid == ::getpid() && state != 'Z') out.push_back(pid);
+    }
+    ::closedir(d);
+    return out;
+}
+
+void loadIntoState(ProjectState& state, const nlohmann::json& cfg) {
+    for (const char* k : {"model", "dataset", "method", "training", "output_dir"}) state.setSection(k, cfg[k]);
+}
+
+}  // namespace
+
+class TstDataParallelTraining : public QObject {
+    Q_OBJECT
+private Q_SLOTS:
+    void settingsHaveProcessesAndGpusOnlyWithCuda() {
+        ProjectState state;
+        TrainingSettings settings(&state);
+        QVERIFY(settings.processes());
+        settings.processes()->setValue(3);
+        QCOMPARE(state.runConfig()["training"]["processes"].get<int>(), 3);
+        QVERIFY2(settings.summary()->text().contains(QStringLiteral("split over 3 processes")), qPrintable(settings.summary()->text()));
+        // The GPU list exists exactly when LibTorch sees CUDA devices.
+        QCOMPARE(settings.gpus() != nullptr, peft::cudaDeviceCount() > 0);
+        // A project written with 2 processes shows 2.
+        nlohmann::json t = state.runConfig()["training"];
+        t["processes"] = 2;
+        state.setSection("training", t);
+        QCOMPARE(settings.processes()->value(), 2);
+    }
+
+    void twoProcessesPauseResumeStopAndResumeReachBothRanks() {
+        QTemporaryDir dir;
+        QVERIFY(dir.isValid());
+        TrainingRunner runner;
+        ProjectState state;
+        loadIntoState(state, twoRankRun(dir, 10000));
+        TrainPage page(&state, &runner);
+        QSignalSpy metrics(&runner, &TrainingRunner::metrics);
+        QSignalSpy finished(&runner, &TrainingRunner::finished);
+        QSignalSpy failed(&runner, &TrainingRunner::failed);
+        page.start();
+        QTRY_VERIFY_WITH_TIMEOUT(metrics.count() >= 3 || failed.count(), 180000);
+        if (failed.count()) QFAIL(qPrintable(failed.first().first().toString()));
+        const QString runDir = dir.filePath(QStringLiteral("run"));
+        QCOMPARE(childProcesses().size(), size_t(1));  // rank 1
+
+        // Pause: no rank steps (rank 1 cannot step alone: every step sums both ranks' gradients,
+        // so a running rank 1 would show as a growing step count once resumed together).
+        runner.pause();
+        QTRY_COMPARE(runner.state(), TrainingController::State::Paused);
+        QTest::qWait(1500);
+        const int atPause = metrics.count();
+        QTest::qWait(1500);
+        QCOMPARE(metrics.count(), atPause);
+        QCOMPARE(childProcesses().size(), size_t(1));  // rank 1 waits, it did not exit
+        runner.resume();
+        QTRY_VERIFY_WITH_TIMEOUT(metrics.count() >= atPause + 2, 60000);
+
+        // Stop: both ranks stop; rank 1 says so in its log and exits; a checkpoint exists.
+        runner.stop();
+        QTRY_COMPARE_WITH_TIMEOUT(finished.count(), 1, 120000);
+        if (failed.count()) QFAIL(qPrintable(failed.first().first().toString()));
+        QCOMPARE(finished.first().first().toBool(), true);
+        QCOMPARE(runner.state(), TrainingController::State::Stopped);
+        QVERIFY(childProcesses().empty());
+        // The run's log (flushed when its trainer ends) says it ran data-parallel.
+        QVERIFY(readAll(runDir + QStringLiteral("/log.txt")).contains(QStringLiteral("data-parallel: 2 ranks (Gloo)")));
+        const QString rank1 = readAll(runDir + QStringLiteral("/logs/rank-1.log"));
+        QVERIFY2(rank1.contains(QStringLiteral("stopped: stopped at step")), qPrintable(rank1));
+        const std::string ck = peft::latestCheckpoint(runDir.toStdString());
+        QVERIFY(!ck.empty());
+        const qint64 stoppedAt = metrics.last().first().value<MetricPoint>().step;
+
+        // Resume from the checkpoint with both ranks, 2 steps further: it continues, not restarts.
+        nlohmann::json t = state.runConfig()["training"];
+        t["max_steps"] = stoppedAt + 2;
+        state.setSection("training", t);
+        metrics.clear();
+        page.resumeRun();
+        QTRY_COMPARE_WITH_TIMEOUT(finished.count(), 2, 180000);
+        if (failed.count()) QFAIL(qPrintable(failed.first().first().toString()));
+        QCOMPARE(finished.last().first().toBool(), false);
+        QVERIFY(metrics.count() >= 1);
+        QCOMPARE(metrics.last().first().value<MetricPoint>().step, stoppedAt + 2);
+        QVERIFY(metrics.first().first().value<MetricPoint>().step > 1);
+        QVERIFY(QFile::exists(runDir + QStringLiteral("/adapter/adapter_model.safetensors")));
+        QVERIFY(childProcesses().empty());
+    }
+
+    void aRankThatDiesShowsItsExitAndLog() {
+        QTemporaryDir dir;
+        TrainingRunner runner;
+        ProjectState state;
+        loadIntoState(state, twoRankRun(dir, 10000));
+        TrainPage page(&state, &runner);
+        QSignalSpy metrics(&runner, &TrainingRunner::metrics);
+        QSignalSpy failed(&runner, &TrainingRunner::failed);
+        page.start();
+        QTRY_VERIFY_WITH_TIMEOUT(metrics.count() >= 2 || failed.count(), 180000);
+        QCOMPARE(failed.count(), 0);
+        const std::vector<pid_t> ranks = childProcesses();
+        QCOMPARE(ranks.size(), size_t(1));
+        ::kill(ranks[0], SIGKILL);
+        // Rank 0 (here) stops within the rendezvous timeout and names the dead rank.
+        QTRY_COMPARE_WITH_TIMEOUT(failed.count(), 1, 90000);
+        QTRY_COMPARE(runner.state(), TrainingController::State::Failed);
+        const QString msg = failed.first().first().toString();
+        QVERIFY2(msg.contains(QStringLiteral("Rank 1 was killed by signal 9")), qPrintable(msg));
+        QVERIFY2(msg.contains(QStringLiteral("rank-1.log")), qPrintable(msg));
+        QVERIFY2(msg.contains(QStringLiteral("data-parallel")), qPrintable(msg));  // the tail of rank 1's log
+        QVERIFY(page.banner()->text().contains(QStringLiteral("Rank 1 was killed")));
+        QVERIFY(childProcesses().empty());
+    }
+};
+
+QTEST_MAIN(TstDataParallelTraining)
+#include "tst_data_parallel_training.moc"
