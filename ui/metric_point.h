@@ -7,6 +7,9 @@
 #include <cmath>
 #include <cstdint>
 #include <limits>
+#include <map>
+#include <set>
+#include <string>
 
 namespace peft::ui {
 
@@ -23,7 +26,15 @@ struct MetricPoint {
     double evalLoss = kNone;
     double evalPerplexity = kNone;
     double evalAccuracy = kNone;
+    // The objective's own metrics (preference: rewards_chosen, rewards_accuracy, ..., and after an
+    // evaluation eval_rewards_accuracy, ...), by their metrics.jsonl names.
+    std::map<std::string, double> objective;
     bool hasEval() const { return !std::isnan(evalLoss); }
+    // NaN when the step did not report `name`.
+    double objectiveMetric(const std::string& name) const {
+        auto it = objective.find(name);
+        return it == objective.end() ? kNone : it->second;
+    }
 
     // Reads a metrics.jsonl object; absent fields stay NaN.
     static MetricPoint fromJson(const nlohmann::json& j) {
@@ -45,6 +56,13 @@ struct MetricPoint {
         if (std::isnan(p.evalPerplexity)) p.evalPerplexity = num("eval_ppl");  // the core trainer's name
         if (std::isnan(p.evalPerplexity) && !std::isnan(p.evalLoss)) p.evalPerplexity = std::exp(p.evalLoss);
         p.evalAccuracy = num("eval_accuracy");
+        // Every other number is the objective's (generation metrics, gen_*, are not).
+        static const std::set<std::string> kCommon = {"step",      "total_steps", "epoch",    "loss",
+                                                      "grad_norm", "lr",          "tokens_per_s", "elapsed_s",
+                                                      "eval_loss", "eval_ppl",    "eval_perplexity", "eval_accuracy"};
+        for (auto it = j.begin(); it != j.end(); ++it)
+            if (it->is_number() && !kCommon.count(it.key()) && it.key().rfind("gen_", 0) != 0)
+                p.objective[it.key()] = it->get<double>();
         return p;
     }
 };

@@ -24,6 +24,7 @@ MetricPoint toMetricPoint(const StepMetrics& m) {
     if (m.evalPerplexity) p.evalPerplexity = *m.evalPerplexity;
     else if (m.evalLoss) p.evalPerplexity = std::exp(*m.evalLoss);
     if (m.evalAccuracy) p.evalAccuracy = *m.evalAccuracy;
+    p.objective = m.objectiveMetrics;
     return p;
 }
 

@@ -14,6 +14,8 @@
 #include <unistd.h>
 
 #include "core/budget/budget.h"
+#include "core/budget/preference_budget.h"
+#include "core/train/objectives/objective_spec.h"
 #include "core/io/architecture.h"
 #include "ui/method_catalog.h"
 #include "ui/model_summary.h"
@@ -317,6 +319,20 @@ void BudgetPage::refresh() {
                                         ? tr(", no packed copies")
                                         : QString()));
     }
+    // A preference objective (Method page) runs two sequences per pair and maybe a reference.
+    json objective = {{"type", "sft"}};
+    try {
+        objective = resolveObjectiveConfig(state()->runConfig().value("objective", json()), "project");
+    } catch (const std::exception&) {
+        // The Method page reports a bad objective; estimate as SFT meanwhile.
+    }
+    const ObjectiveSpec& objSpec = objectiveSpec(objective["type"].get<std::string>());
+    if (objSpec.preference)
+        m_assumes->setText(m_assumes->text() + tr(", %1: batch = pairs, 2 sequences each%2")
+                                                   .arg(QString::fromStdString(objSpec.displayName),
+                                                        objSpec.usesReference && !objective.value("precompute_reference", false)
+                                                            ? tr(" + reference forward")
+                                                            : QString()));
     m_table->setRowCount(static_cast<int>(m_candidates.size()));
     std::vector<budget::Estimate> est;
     QStringList names, problems;
@@ -332,7 +348,8 @@ void BudgetPage::refresh() {
             json ac = adapterConfig(m_candidates[i]);
             const budget::BudgetOptions o = optionsFor(m_candidates[i]);
             if (ac.value("peft_type", std::string()) == "FULL") ac = json();
-            const budget::Estimate e = budget::estimate(*model, ac, o);
+            const budget::PreferenceCost pc = budget::estimateWithObjective(*model, ac, o, objective);
+            const budget::Estimate& e = pc.estimate;
             auto cell = [&](int c, const std::string& s) { m_table->item(row, c)->setText(QString::fromStdString(s)); };
             cell(1, budget::humanCount(e.params.trainable));
             m_table->item(row, 2)->setText(QString::number(e.params.percent(), 'g', 3) + QStringLiteral(" %"));
@@ -349,6 +366,10 @@ void BudgetPage::refresh() {
                             "training memory; the Train page's 'Pre-pack frozen weights' turns them off)")
                              .arg(QString::fromStdString(budget::humanBytes(e.memory.packedWeights)));
             m_table->item(row, 7)->setToolTip(parts.join(QLatin1Char('\n')));
+            QStringList assumed;
+            for (const auto& a : budget::objectiveAssumptions(objective, pc, o.batch)) assumed << QString::fromStdString(a);
+            if (!assumed.isEmpty())
+                m_table->item(row, 4)->setToolTip(tr("%1 assumes: %2.").arg(QString::fromStdString(objSpec.displayName), assumed.join(QStringLiteral("; "))));
             m_table->item(row, 7)->setData(Qt::UserRole, QVariant::fromValue<qulonglong>(e.memory.weights));
             m_table->item(row, 1)->setToolTip(QString::number(e.params.trainable));
             if (ram > 0 && e.memory.trainingTotal() > ram) {

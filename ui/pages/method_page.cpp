@@ -36,6 +36,7 @@
 #include "ui/project_state.h"
 #include "ui/widgets/importance_heatmap.h"
 #include "ui/widgets/method_diagram.h"
+#include "ui/widgets/objective_picker.h"
 #include "ui/widgets/target_module_picker.h"
 
 namespace peft::ui {
@@ -154,6 +155,8 @@ MethodPage::MethodPage(ProjectState* state, QWidget* parent)
     m_note->setWordWrap(true);
     m_note->setForegroundRole(QPalette::PlaceholderText);
     right->addWidget(m_note);
+    m_objective = new ObjectivePicker(details);
+    right->addWidget(m_objective);
     right->addStretch(1);
     top->addLayout(right, 1);
     dl->addLayout(top);
@@ -197,7 +200,27 @@ MethodPage::MethodPage(ProjectState* state, QWidget* parent)
         if (m_picker->hasModel()) commit();
     });
     connect(state, &ProjectState::projectReplaced, this, &MethodPage::loadFromState);
+    connect(m_objective, &ObjectivePicker::objectiveChanged, this, [this](const json& obj) {
+        if (m_loading) return;
+        if (!m_mismatch.isEmpty() || banner()->level() == ErrorBanner::Level::Error) banner()->clear();
+        m_mismatch.clear();
+        this->state()->setSection("objective", obj);
+        checkObjectiveFitsDataset();
+    });
+    connect(m_objective, &ObjectivePicker::problem, this, [this](const QString& msg) { banner()->showError(msg.toHtmlEscaped()); });
     loadFromState();
+}
+
+QString MethodPage::checkObjectiveFitsDataset() {
+    const std::string detected = state()->uiState().value("dataset_format", std::string());
+    const QString msg = objectiveDatasetMismatch(state()->runConfig(), detected);
+    if (msg.isEmpty()) {
+        if (!m_mismatch.isEmpty()) banner()->clear();
+    } else {
+        banner()->showWarning(msg);
+    }
+    m_mismatch = msg;
+    return msg;
 }
 
 void MethodPage::loadFromState() {
@@ -225,6 +248,12 @@ void MethodPage::loadFromState() {
     m_picker->setSelection(method);
     m_rankPattern = method.contains("rank_pattern") && method["rank_pattern"].is_object() ? method["rank_pattern"] : json::object();
     m_alphaPattern = method.contains("alpha_pattern") && method["alpha_pattern"].is_object() ? method["alpha_pattern"] : json::object();
+    try {
+        m_objective->setObjective(state()->runConfig().contains("objective") ? state()->runConfig()["objective"] : json(),
+                                  "project run config");
+    } catch (const std::exception& e) {
+        banner()->showError(tr("The project's objective is not usable: %1").arg(QString::fromUtf8(e.what()).toHtmlEscaped()));
+    }
     m_loading = false;
     syncQuantizeBase();
 }
