@@ -317,7 +317,7 @@ void MainWindow::openDemo(const QString& dir) {
     if (QFileInfo::exists(d.filePath(QStringLiteral("run.json")))) {
         try {
             const nlohmann::json rj = readJsonFile(d.filePath(QStringLiteral("run.json")).toStdString());
-            for (const char* k : {"method", "training"})
+            for (const char* k : {"method", "training", "objective"})
                 if (rj.contains(k)) m_state->setSection(k, rj[k]);
             if (rj.contains("dataset") && rj["dataset"].is_object()) {
                 nlohmann::json ds = rj["dataset"];
