@@ -32,6 +32,7 @@
 #include <QComboBox>
 #include <QDoubleSpinBox>
 #include <QLabel>
+#include <QProcess>
 #include <QTableWidget>
 #include <QTextEdit>
 
@@ -363,6 +364,49 @@ private Q_SLOTS:
         QVERIFY2(page.table()->item(0, 4)->toolTip().contains(QStringLiteral("frozen copy")), qPrintable(page.table()->item(0, 4)->toolTip()));
         QVERIFY2(page.table()->item(1, 4)->toolTip().contains(QStringLiteral("adapter switched off")), qPrintable(page.table()->item(1, 4)->toolTip()));
         QVERIFY(page.findChild<QLabel*>(QStringLiteral("budgetAssumes"))->text().contains(QStringLiteral("DPO")));
+    }
+
+    // `peft-studio-cli estimate --objective` gives estimateWithObjective's numbers and says what it assumed.
+    void estimateCliCountsPairsAndTheReference() {
+        const char* cli = std::getenv("PEFT_CLI");
+        if (!cli) QSKIP("PEFT_CLI is not set (run through ctest)");
+        const QString model = peft::uitest::fixture(QStringLiteral("tiny-llama/base"));
+        const QString adapter = peft::uitest::fixture(QStringLiteral("tiny-llama/adapters/lora-qv-r4"));
+        QProcess p;
+        p.start(QString::fromLocal8Bit(cli), {QStringLiteral("estimate"), QStringLiteral("--model"), model, QStringLiteral("--peft-config"),
+                                              adapter, QStringLiteral("--with-full"), QStringLiteral("--batch-size"), QStringLiteral("3"),
+                                              QStringLiteral("--seq-len"), QStringLiteral("64"), QStringLiteral("--objective"),
+                                              QStringLiteral("{\"type\": \"dpo\", \"beta\": 0.2}"), QStringLiteral("--json")});
+        QVERIFY(p.waitForFinished(60000));
+        QCOMPARE(p.exitCode(), 0);
+        const json out = json::parse(p.readAllStandardOutput().toStdString());
+        QCOMPARE(out.size(), size_t(2));
+        const peft::ModelConfig mc = peft::ModelConfig::load(model.toStdString());
+        const json dpo = peft::resolveObjectiveConfig(json{{"type", "dpo"}, {"beta", 0.2}}, "test");
+        peft::budget::BudgetOptions o;
+        o.batch = 3;
+        o.seqLen = 64;
+        const json adapterCfg = peft::readJsonFile((adapter + QStringLiteral("/adapter_config.json")).toStdString());
+        for (size_t i = 0; i < 2; ++i) {
+            const json& row = out[i];
+            QCOMPARE(row["objective"], dpo);
+            QCOMPARE(row["pairs_per_step"], json(3));
+            QCOMPARE(row["sequences_per_step"], json(6));
+            QCOMPARE(row["reference_forward"], json(true));
+            const peft::budget::PreferenceCost c = peft::budget::estimateWithObjective(mc, i == 0 ? adapterCfg : json(), o, dpo);
+            QCOMPARE(row["reference_copy_bytes"].get<uint64_t>(), c.referenceCopyBytes);
+            QVERIFY(!row["assumptions"].empty());
+        }
+        QCOMPARE(out[0]["reference_copy_bytes"], json(0));  // LoRA: the adapter switched off
+        QVERIFY(out[1]["reference_copy_bytes"].get<uint64_t>() > 0);  // full fine-tuning: a frozen copy
+        // A bad setting is refused with the key named.
+        p.setProcessChannelMode(QProcess::MergedChannels);
+        p.start(QString::fromLocal8Bit(cli), {QStringLiteral("estimate"), QStringLiteral("--model"), model, QStringLiteral("--objective"),
+                                              QStringLiteral("{\"type\": \"simpo\", \"lambda\": 1}")});
+        QVERIFY(p.waitForFinished(60000));
+        QVERIFY(p.exitCode() != 0);
+        const QByteArray err = p.readAll();
+        QVERIFY2(err.contains("objective.lambda"), err.constData());
     }
 };
 
