@@ -284,9 +284,8 @@ private Q_SLOTS:
 
     // SFT lines leave the charts hidden; ORPO's terms get their own chart.
     void chartsShowOnlyForPreferenceRuns() {
-        PreferenceCharts charts;
-        QWidget host;
-        charts.setParent(&host);
+        QWidget host;  // declared first: it outlives (and does not delete) the charts
+        PreferenceCharts charts(&host);
         charts.append(MetricPoint::fromJson(json{{"step", 1}, {"loss", 2.0}, {"lr", 1e-3}, {"gen_em", 0.5}}));
         QVERIFY(!charts.hasPreferenceData());
         QVERIFY(!charts.isVisibleTo(&host));

@@ -594,4 +594,6 @@ bool EvaluatePage::exportCsv(const QString& path) {
     }
 }
 
+void EvaluatePage::showPairsTab() { m_tabs->setCurrentWidget(m_pairs); }
+
 }  // namespace peft::ui

@@ -57,6 +57,8 @@ public:
     QTableWidget* rowsTable() const { return m_rows; }
     // Base vs tuned preference accuracy on the validation pairs (preference datasets).
     PreferenceEvalPanel* pairsPanel() const { return m_pairs; }
+    // Brings the 'Preference pairs' tab to the front (a preference run's screenshots).
+    void showPairsTab();
     QCustomPlot* metricsChart() const { return m_chart; }
     QProgressBar* evalProgress() const { return m_evalProgress; }
     // Writes the report's per-example rows as CSV; false (and a banner) on failure.
