@@ -155,8 +155,6 @@ MethodPage::MethodPage(ProjectState* state, QWidget* parent)
     m_note->setWordWrap(true);
     m_note->setForegroundRole(QPalette::PlaceholderText);
     right->addWidget(m_note);
-    m_objective = new ObjectivePicker(details);
-    right->addWidget(m_objective);
     right->addStretch(1);
     top->addLayout(right, 1);
     dl->addLayout(top);
@@ -169,7 +167,14 @@ MethodPage::MethodPage(ProjectState* state, QWidget* parent)
     m_scoring = new BackgroundTask(this);
     m_targetTabs->addTab(buildImportancePanel(m_targetTabs), tr("Suggest from &importance"));
     tl->addWidget(m_targetTabs);
-    dl->addWidget(m_targetsBox, 1);
+    // The objective sits beside the module tree, which can give up height; stacked under the
+    // hyperparameters its settings were squeezed into one another at 800 pixels high.
+    auto* bottom = new QHBoxLayout();
+    bottom->addWidget(m_targetsBox, 1);
+    m_objective = new ObjectivePicker(details);
+    m_objective->setFixedWidth(340);
+    bottom->addWidget(m_objective);
+    dl->addLayout(bottom, 1);
     split->addWidget(scroll);
     split->addWidget(details);
     split->setStretchFactor(0, 2);

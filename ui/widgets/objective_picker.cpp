@@ -56,6 +56,7 @@ ObjectivePicker::ObjectivePicker(QWidget* parent) : QGroupBox(tr("Objective"), p
     lay->addWidget(m_summary);
     m_form = new QFormLayout();
     lay->addLayout(m_form);
+    lay->addStretch(1);  // top-aligned when the box is taller than its settings
     connect(m_type, &QComboBox::currentIndexChanged, this, [this] {
         if (m_loading) return;
         m_byType[m_value.value("type", std::string("sft"))] = m_value;
