@@ -46,7 +46,7 @@ ObjectivePicker::ObjectivePicker(QWidget* parent) : QGroupBox(tr("Objective"), p
         m_type->addItem(QString::fromStdString(s.displayName), QString::fromStdString(s.type));
     m_type->setToolTip(tr("What training optimises. SFT learns from examples; DPO, ORPO and SimPO learn from pairs of a "
                           "chosen and a rejected answer (a preference dataset)."));
-    auto* typeLabel = new QLabel(tr("O&bjective:"), this);
+    auto* typeLabel = new QLabel(tr("Ob&jective:"), this);
     typeLabel->setBuddy(m_type);
     row->addRow(typeLabel, m_type);
     lay->addLayout(row);
