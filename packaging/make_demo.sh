@@ -46,6 +46,8 @@ fi
 # 2. Corpus, pretraining rows, the demo's chat dataset, and a 2048-token byte-level BPE.
 python3 "$HERE/make_demo_data.py" --dump "$WORK/kjv.txt" --out "$WORK" --demo "$DEMO" --rows 1600 \
   --quiz-share 1.0 --heldout-per-book 20
+# The preference pairs follow the chat dataset (its answers vs rambling ones), for run_dpo.json.
+python3 "$HERE/make_demo_preferences.py" --dataset "$DEMO/dataset.jsonl" --out "$DEMO/preferences.jsonl"
 if [ "${DEMO_KEEP_BASE:-0}" = 1 ] && [ -f "$DEMO/model/model.safetensors" ]; then
   echo "make_demo.sh: DEMO_KEEP_BASE=1: keeping $DEMO/model"
 else
@@ -98,5 +100,9 @@ if [ "${DEMO_SCORE:-0}" = 1 ]; then
       python3 "$HERE/score_demo.py" --cli "$CLI" --model "$out" --heldout "$DEMO/heldout.jsonl"
     fi
   done
+  # The DPO run on the preference pairs: base vs tuned preference accuracy on its validation pairs.
+  rm -rf "$WORK/score-dpo"
+  OMP_NUM_THREADS=1 "$CLI" train --quiet --config "$DEMO/run_dpo.json" --output-dir "$WORK/score-dpo"
+  "$CLI" evaluate-pairs --run "$WORK/score-dpo"
 fi
 du -sh "$DEMO"

@@ -26,6 +26,7 @@
 #include <spdlog/spdlog.h>
 
 #include "core/io/model_config.h"
+#include "core/train/objectives/objective_spec.h"
 #include "core/util/runtime_info.h"
 #include "ui/log_panel.h"
 #include "ui/pages/budget_page.h"
@@ -40,6 +41,7 @@
 #include "ui/workspace.h"
 #include "ui/safe_names.h"
 #include "ui/training_controller.h"
+#include "ui/widgets/preference_eval_panel.h"
 
 namespace peft::ui {
 
@@ -317,7 +319,7 @@ void MainWindow::openDemo(const QString& dir) {
     if (QFileInfo::exists(d.filePath(QStringLiteral("run.json")))) {
         try {
             const nlohmann::json rj = readJsonFile(d.filePath(QStringLiteral("run.json")).toStdString());
-            for (const char* k : {"method", "training"})
+            for (const char* k : {"method", "training", "objective"})
                 if (rj.contains(k)) m_state->setSection(k, rj[k]);
             if (rj.contains("dataset") && rj["dataset"].is_object()) {
                 nlohmann::json ds = rj["dataset"];
@@ -369,7 +371,7 @@ void MainWindow::openDemo(const QString& dir) {
         if (QFileInfo::exists(run + QStringLiteral("/run.json"))) {
             try {
                 const nlohmann::json rj = readJsonFile((run + QStringLiteral("/run.json")).toStdString());
-                for (const char* k : {"dataset", "method", "training"}) {
+                for (const char* k : {"dataset", "method", "training", "objective"}) {
                     if (!rj.contains(k)) continue;
                     nlohmann::json section = rj[k];
                     // A run's dataset path is relative to where it was started: resolve it in DIR.
@@ -422,7 +424,21 @@ QStringList MainWindow::saveScreenshots(const QString& dir) {
             }
             for (int k = 0; k < 5; ++k) QApplication::processEvents();
         }
-        if (m_pageList[i] == m_evaluate && QFileInfo::exists(QString::fromStdString(
+        bool preferenceRun = false;
+        const nlohmann::json& objective = m_state->runConfig().contains("objective") ? m_state->runConfig()["objective"] : nlohmann::json();
+        for (const ObjectiveSpec& spec : objectiveSpecs())
+            preferenceRun = preferenceRun || (objective.is_object() && spec.preference && objective.value("type", std::string()) == spec.type);
+        if (m_pageList[i] == m_evaluate && preferenceRun) {
+            // A preference run: its pairs' base vs tuned preference accuracy, not a task evaluation.
+            m_evaluate->showPairsTab();
+            QElapsedTimer t;
+            t.start();
+            if (m_evaluate->pairsPanel()->evaluate())
+                while (m_evaluate->pairsPanel()->isRunning() && t.elapsed() < 600000) {
+                    QApplication::processEvents(QEventLoop::AllEvents, 50);
+                    QThread::msleep(10);
+                }
+        } else if (m_pageList[i] == m_evaluate && QFileInfo::exists(QString::fromStdString(
                                                   m_state->runConfig().value("output_dir", std::string()) + "/adapter"))) {
             // Show the playground answering: base first, then tuned.
             m_evaluate->generate();

@@ -8,6 +8,7 @@
 #include <cstdint>
 #include <limits>
 #include <map>
+#include <set>
 #include <string>
 
 namespace peft::ui {
@@ -28,7 +29,15 @@ struct MetricPoint {
     // training.generation_eval_every: the generation metrics of this step, without the "gen_"
     // prefix (em, contains, rougeL, bleu, chrf, ...); empty on the other steps.
     std::map<std::string, double> generation;
+    // The objective's own metrics (preference: rewards_chosen, rewards_accuracy, ..., and after an
+    // evaluation eval_rewards_accuracy, ...), by their metrics.jsonl names.
+    std::map<std::string, double> objective;
     bool hasEval() const { return !std::isnan(evalLoss); }
+    // NaN when the step did not report `name`.
+    double objectiveMetric(const std::string& name) const {
+        auto it = objective.find(name);
+        return it == objective.end() ? kNone : it->second;
+    }
 
     // Reads a metrics.jsonl object; absent fields stay NaN.
     static MetricPoint fromJson(const nlohmann::json& j) {
@@ -52,6 +61,13 @@ struct MetricPoint {
         p.evalAccuracy = num("eval_accuracy");
         for (auto it = j.begin(); it != j.end(); ++it)
             if (it.key().rfind("gen_", 0) == 0 && it->is_number()) p.generation[it.key().substr(4)] = it->get<double>();
+        // Every other number is the objective's (generation metrics, gen_*, are not).
+        static const std::set<std::string> kCommon = {"step",      "total_steps", "epoch",    "loss",
+                                                      "grad_norm", "lr",          "tokens_per_s", "elapsed_s",
+                                                      "eval_loss", "eval_ppl",    "eval_perplexity", "eval_accuracy"};
+        for (auto it = j.begin(); it != j.end(); ++it)
+            if (it->is_number() && !kCommon.count(it.key()) && it.key().rfind("gen_", 0) != 0)
+                p.objective[it.key()] = it->get<double>();
         return p;
     }
 };

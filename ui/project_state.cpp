@@ -6,6 +6,7 @@
 #include <spdlog/spdlog.h>
 
 #include "core/data/dataset_config.h"
+#include "core/train/objectives/objective_spec.h"
 #include "core/train/run_config.h"
 #include "core/util/atomic_file.h"
 #include "core/util/error.h"
@@ -34,6 +35,8 @@ json defaultRunConfig() {
                   {"target_modules", json::array({"q_proj", "v_proj"})},
                   {"init_from", nullptr}}},
                 {"training", training},
+                // What the run optimises (core/train/objectives): SFT unless the Method page picks another.
+                {"objective", {{"type", "sft"}}},
                 // New runs go into the workspace once the user has one (see ui/workspace.h).
                 {"output_dir", workspaceChosen() ? QDir(workspaceRunsDir()).filePath(QStringLiteral("my-run")).toStdString()
                                                  : std::string("runs/my-run")}};
@@ -148,8 +151,15 @@ void ProjectState::load(const QString& path) {
         if (!method.is_object()) fail(file, "key 'method' must be a JSON object", "Fix that key.");
         runIn.erase("method");
     }
+    // The objective's keys depend on its type: the core's own reader checks them (naming the key).
+    json objective;
+    if (runIn.is_object() && runIn.contains("objective")) {
+        objective = resolveObjectiveConfig(runIn["objective"], file);
+        runIn.erase("objective");
+    }
     json merged = mergeChecked(defaults, runIn, file, "");
     if (!method.is_null()) merged["method"] = method;
+    if (!objective.is_null()) merged["objective"] = objective;
     json ui = j.value("ui", json::object());
     if (!ui.is_object()) fail(file, "key 'ui' must be a JSON object", "Fix or remove that key.");
     m_config = merged;

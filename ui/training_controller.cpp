@@ -36,6 +36,7 @@ MetricPoint toMetricPoint(const StepMetrics& m) {
     else if (m.evalLoss) p.evalPerplexity = std::exp(*m.evalLoss);
     if (m.evalAccuracy) p.evalAccuracy = *m.evalAccuracy;
     p.generation = m.generation;
+    p.objective = m.objectiveMetrics;
     return p;
 }
 

@@ -5,6 +5,9 @@
 #pragma once
 #include <nlohmann/json.hpp>
 
+#include <string>
+#include <vector>
+
 #include "core/budget/budget.h"
 
 namespace peft::budget {
@@ -19,5 +22,9 @@ struct PreferenceCost {
 // estimate() unchanged. opts.batch counts pairs.
 PreferenceCost estimateWithObjective(const ModelConfig& mc, const nlohmann::json& methodCfg, BudgetOptions opts,
                                      const nlohmann::json& objective);
+
+// What a preference estimate assumed, one sentence each (the CLI's `estimate --objective` and the
+// Budget page show them); empty for SFT. `pairs` is opts.batch as given.
+std::vector<std::string> objectiveAssumptions(const nlohmann::json& objective, const PreferenceCost& cost, int64_t pairs);
 
 }  // namespace peft::budget

@@ -6,11 +6,13 @@
 #include <sstream>
 
 #include "core/budget/budget.h"
+#include "core/budget/preference_budget.h"
 #include "core/cli/args.h"
 #include "core/cli/commands.h"
 #include "core/model/dnnl_cpu.h"
 #include "core/io/model_config.h"
 #include "core/model/causal_lm.h"
+#include "core/train/objectives/objective_spec.h"
 #include "core/util/error.h"
 
 namespace peft::cli {
@@ -30,12 +32,31 @@ nlohmann::json loadMethodConfig(const std::string& path) {
     return readJsonFile(p.string());
 }
 
+// --objective: a type (dpo), inline JSON ({"type": "dpo", "beta": 0.1}), or a file holding
+// either an objective or a whole run.json (its "objective" is used). Resolved with its defaults.
+nlohmann::json loadObjective(const std::string& value) {
+    const std::string where = "estimate --objective";
+    nlohmann::json j;
+    if (!value.empty() && value.front() == '{') {
+        j = nlohmann::json::parse(value, nullptr, false);
+        if (j.is_discarded()) fail(where, "is not valid JSON: " + value, "Give a type (dpo, orpo, simpo, sft), a JSON object or a file.");
+    } else if (std::filesystem::is_regular_file(value)) {
+        j = readJsonFile(value);
+        if (j.is_object() && j.contains("objective")) j = j["objective"];
+        else if (j.is_object() && (j.contains("model") || j.contains("training"))) j = nullptr;  // a run.json without one: SFT
+        return resolveObjectiveConfig(j, value);
+    } else {
+        j = {{"type", value}};
+    }
+    return resolveObjectiveConfig(j, where);
+}
+
 }  // namespace
 
 int cmdEstimate(const std::vector<std::string>& argv) {
     Args a(argv,
            {"model", "peft-config", "batch-size", "seq-len", "precision", "optimizer", "quantize", "num-labels",
-            "dataset-tokens", "epochs", "tokens-per-second", "generation-context", "device", "attention"},
+            "dataset-tokens", "epochs", "tokens-per-second", "generation-context", "device", "attention", "objective"},
            {"json", "with-full", "gradient-checkpointing", "no-packed-weights"}, "estimate");
     const std::string modelPath = a.require("model");
     const ModelConfig mc = ModelConfig::load(modelPath);
@@ -71,14 +92,18 @@ int cmdEstimate(const std::vector<std::string>& argv) {
     const long long datasetTokens = a.getInt("dataset-tokens", 0);
     const double epochs = a.getDouble("epochs", 1.0);
 
+    const nlohmann::json objective = loadObjective(a.get("objective", "sft"));
     std::vector<budget::Estimate> est;
+    std::vector<budget::PreferenceCost> costs;
     for (const auto& r : rows) {
         try {
-            est.push_back(budget::estimate(mc, r.cfg, o));
+            costs.push_back(budget::estimateWithObjective(mc, r.cfg, o, objective));
+            est.push_back(costs.back().estimate);
         } catch (const PeftError& e) {
             fail(r.source, e.what(), "");
         }
     }
+    const bool preference = objectiveSpec(objective["type"].get<std::string>()).preference;
 
     if (a.has("json")) {
         nlohmann::json out = nlohmann::json::array();
@@ -86,6 +111,14 @@ int cmdEstimate(const std::vector<std::string>& argv) {
             nlohmann::json j = budget::toJson(est[i]);
             j["source"] = rows[i].source;
             if (timed) j["time_seconds"] = budget::estimateSeconds(tps, datasetTokens, epochs);
+            j["objective"] = objective;
+            if (preference) {
+                j["pairs_per_step"] = o.batch;
+                j["sequences_per_step"] = 2 * o.batch;
+                j["reference_forward"] = costs[i].referenceForward;
+                j["reference_copy_bytes"] = costs[i].referenceCopyBytes;
+                j["assumptions"] = budget::objectiveAssumptions(objective, costs[i], o.batch);
+            }
             out.push_back(j);
         }
         std::cout << out.dump(2) << "\n";
@@ -96,7 +129,11 @@ int cmdEstimate(const std::vector<std::string>& argv) {
               << mc.hiddenSize << ", vocab " << mc.vocabSize << ")\n"
               << "batch " << o.batch << " x seq " << o.seqLen << ", " << budget::toString(o.precision) << ", "
               << budget::toString(o.optimizer) << (o.quantizeBase != budget::BaseQuant::None ? ", base " + budget::toString(o.quantizeBase) : "")
-              << (o.gradientCheckpointing ? ", gradient checkpointing" : "") << "\n\n";
+              << (o.gradientCheckpointing ? ", gradient checkpointing" : "") << "\n";
+    if (preference)
+        std::cout << "objective: " << objectiveSpec(objective["type"].get<std::string>()).displayName << " " << objective.dump()
+                  << " (batch = " << o.batch << " pairs)\n";
+    std::cout << "\n";
     const std::vector<std::pair<std::string, size_t>> cols = {
         {"method", 20}, {"trainable", 11}, {"%", 8}, {"total", 10}, {"weights", 11}, {"grads", 11},
         {"optimizer", 11}, {"activations", 12}, {"train peak", 11}, {"adapter file", 13}};
@@ -116,6 +153,8 @@ int cmdEstimate(const std::vector<std::string>& argv) {
                                             budget::humanBytes(e.adapterFileBytes)};
         for (size_t c = 0; c < cols.size(); ++c) std::cout << pad(v[c], cols[c].second, c != 0) << (c + 1 < cols.size() ? " " : "\n");
         for (const auto& n : e.params.notes) std::cout << "  note: " << n << "\n";
+        for (const auto& n : budget::objectiveAssumptions(objective, costs[static_cast<size_t>(&e - est.data())], o.batch))
+            std::cout << "  assumed: " << n << "\n";
     }
     const auto& first = est.front();
     for (const auto& e : est)

@@ -32,6 +32,7 @@ int cmdEstimate(const std::vector<std::string>& args);
 int cmdRankModules(const std::vector<std::string>& args);
 int cmdBenchTrain(const std::vector<std::string>& args);
 int cmdEvaluate(const std::vector<std::string>& args);
+int cmdEvaluatePairs(const std::vector<std::string>& args);
 int cmdModels(const std::vector<std::string>& args);
 int cmdDownload(const std::vector<std::string>& args);
 

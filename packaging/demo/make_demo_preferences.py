@@ -2,10 +2,11 @@
 # Makes the demo's preference dataset from its chat dataset: for each row, the prompt is the user
 # turn, "chosen" is the dataset's own answer (in the task's form: "The book of Proverbs.", or the
 # verse's continuation), and "rejected" is a rambling answer around the same words, built from a
-# fixed set of filler phrases. Deterministic (seeded). Standard library only.
+# fixed set of filler phrases. --rows pairs are drawn (seeded) from the whole dataset, so every book
+# of the quiz is in it. Deterministic. Standard library only.
 #
 #   packaging/demo/make_demo_preferences.py [--dataset resources/demo/dataset.jsonl]
-#                                           [--out resources/demo/preferences.jsonl]
+#                                           [--out resources/demo/preferences.jsonl] [--rows 400]
 import argparse
 import json
 import random
@@ -30,12 +31,15 @@ def main():
     ap.add_argument("--dataset", default="resources/demo/dataset.jsonl")
     ap.add_argument("--out", default="resources/demo/preferences.jsonl")
     ap.add_argument("--seed", type=int, default=7)
+    ap.add_argument("--rows", type=int, default=400, help="pairs to write (0: one per dataset row)")
     args = ap.parse_args()
     rng = random.Random(args.seed)
     rows = []
-    for line in open(args.dataset, encoding="utf-8"):
-        if not line.strip():
-            continue
+    lines = [line for line in open(args.dataset, encoding="utf-8") if line.strip()]
+    if 0 < args.rows < len(lines):
+        keep = sorted(rng.sample(range(len(lines)), args.rows))
+        lines = [lines[i] for i in keep]
+    for line in lines:
         msgs = json.loads(line)["messages"]
         prompt = [m for m in msgs if m["role"] != "assistant"]
         answers = [m["content"] for m in msgs if m["role"] == "assistant"]

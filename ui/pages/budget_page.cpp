@@ -14,6 +14,8 @@
 #include <unistd.h>
 
 #include "core/budget/budget.h"
+#include "core/budget/preference_budget.h"
+#include "core/train/objectives/objective_spec.h"
 #include "core/io/architecture.h"
 #include "core/peft/method_spec.h"
 #include "ui/method_catalog.h"
@@ -329,6 +331,20 @@ void BudgetPage::refresh() {
                                .arg(procs > 1 ? (o.device == budget::Device::Cuda ? tr(" per GPU × %1 GPUs") : tr(" per process × %1 processes")).arg(procs)
                                               : QString()));
     }
+    // A preference objective (Method page) runs two sequences per pair and maybe a reference.
+    json objective = {{"type", "sft"}};
+    try {
+        objective = resolveObjectiveConfig(state()->runConfig().value("objective", json()), "project");
+    } catch (const std::exception&) {
+        // The Method page reports a bad objective; estimate as SFT meanwhile.
+    }
+    const ObjectiveSpec& objSpec = objectiveSpec(objective["type"].get<std::string>());
+    if (objSpec.preference)
+        m_assumes->setText(m_assumes->text() + tr(", %1: batch = pairs, 2 sequences each%2")
+                                                   .arg(QString::fromStdString(objSpec.displayName),
+                                                        objSpec.usesReference && !objective.value("precompute_reference", false)
+                                                            ? tr(" + reference forward")
+                                                            : QString()));
     m_table->setRowCount(static_cast<int>(m_candidates.size()));
     {
         // Every data-parallel process holds the whole model and its own batch: the column is per process.
@@ -351,7 +367,8 @@ void BudgetPage::refresh() {
             json ac = adapterConfig(m_candidates[i]);
             const budget::BudgetOptions o = optionsFor(m_candidates[i]);
             if (const MethodSpec* sp = findMethodSpec(ac.value("peft_type", std::string())); sp && sp->replacesBase()) ac = json();
-            const budget::Estimate e = budget::estimate(*model, ac, o);
+            const budget::PreferenceCost pc = budget::estimateWithObjective(*model, ac, o, objective);
+            const budget::Estimate& e = pc.estimate;
             auto cell = [&](int c, const std::string& s) { m_table->item(row, c)->setText(QString::fromStdString(s)); };
             cell(1, budget::humanCount(e.params.trainable));
             m_table->item(row, 2)->setText(QString::number(e.params.percent(), 'g', 3) + QStringLiteral(" %"));
@@ -368,6 +385,10 @@ void BudgetPage::refresh() {
                             "training memory; the Train page's 'Pre-pack frozen weights' turns them off)")
                              .arg(QString::fromStdString(budget::humanBytes(e.memory.packedWeights)));
             m_table->item(row, 7)->setToolTip(parts.join(QLatin1Char('\n')));
+            QStringList assumed;
+            for (const auto& a : budget::objectiveAssumptions(objective, pc, o.batch)) assumed << QString::fromStdString(a);
+            if (!assumed.isEmpty())
+                m_table->item(row, 4)->setToolTip(tr("%1 assumes: %2.").arg(QString::fromStdString(objSpec.displayName), assumed.join(QStringLiteral("; "))));
             m_table->item(row, 7)->setData(Qt::UserRole, QVariant::fromValue<qulonglong>(e.memory.weights));
             m_table->item(row, 1)->setToolTip(QString::number(e.params.trainable));
             // Data parallel: every process holds the whole model and its own batch, so CPU processes

@@ -45,6 +45,19 @@ namespace peft::ui {
 using nlohmann::json;
 
 namespace {
+// A list of chat messages (a chat row, or a preference pair's prompt/chosen/rejected) as
+// "role: content" lines; a null string for anything else.
+QString messagesText(const json& v) {
+    if (!v.is_array() || v.empty()) return {};
+    QStringList lines;
+    for (const auto& m : v) {
+        if (!m.is_object() || !m.contains("content") || !m["content"].is_string()) return {};
+        lines << QStringLiteral("%1: %2").arg(QString::fromStdString(m.value("role", std::string("?"))),
+                                             QString::fromStdString(m["content"].get<std::string>()));
+    }
+    return lines.join(QLatin1Char('\n'));
+}
+
 
 // A raw look at the first rows, so the user can check the columns; the core's import does the
 // real parsing and reports rejected rows. Runs on the import worker (a big .json is parsed whole).
@@ -189,8 +202,10 @@ DatasetPage::DatasetPage(ProjectState* state, QWidget* parent)
     auto* right = new QFormLayout();
     m_format = new QComboBox(opts);
     m_format->addItems({QStringLiteral("auto"), QStringLiteral("text"), QStringLiteral("instruction"),
-                        QStringLiteral("chat"), QStringLiteral("classification"), QStringLiteral("tokens")});
-    m_format->setToolTip(tr("auto detects the format from the first rows; pick one to override."));
+                        QStringLiteral("chat"), QStringLiteral("classification"), QStringLiteral("tokens"),
+                        QStringLiteral("preference")});
+    m_format->setToolTip(tr("auto detects the format from the first rows; pick one to override. preference: pairs of a "
+                            "chosen and a rejected answer to one prompt (for DPO, ORPO, SimPO)."));
     m_template = new QComboBox(opts);
     m_template->addItems({QStringLiteral("auto"), QStringLiteral("chatml"), QStringLiteral("llama3"),
                           QStringLiteral("llama2"), QStringLiteral("zephyr"), QStringLiteral("alpaca"),
@@ -431,8 +446,8 @@ bool DatasetPage::refreshReport() {
                     for (size_t c = 0; c < cols.size(); ++c) {
                         if (!pv.rows[i].is_object() || !pv.rows[i].contains(cols[c])) continue;
                         const json& v = pv.rows[i][cols[c]];
-                        QString text = v.is_string() ? QString::fromStdString(v.get<std::string>())
-                                                     : QString::fromStdString(v.dump());
+                        QString text = v.is_string() ? QString::fromStdString(v.get<std::string>()) : messagesText(v);
+                        if (text.isNull()) text = QString::fromStdString(v.dump());
                         if (text.size() > 300) text = text.left(300) + QStringLiteral("…");
                         m_preview->setItem(static_cast<int>(i), static_cast<int>(c), new QTableWidgetItem(text));
                     }
@@ -453,6 +468,19 @@ bool DatasetPage::refreshReport() {
     });
     return true;
 }
+
+namespace {
+// A rendered example's segments as HTML: masked ones grey, trained ones green.
+QString segmentsHtml(const std::vector<data::Segment>& segs) {
+    QString html;
+    for (const auto& seg : segs) {
+        const QString t = QString::fromStdString(seg.text).toHtmlEscaped();
+        html += seg.trained ? QStringLiteral("<span style='background:#dff3df'>%1</span>").arg(t)
+                            : QStringLiteral("<span style='background:#e4e4e4;color:#555'>%1</span>").arg(t);
+    }
+    return html;
+}
+}  // namespace
 
 void DatasetPage::showReport(const data::ValidationReport& r) {
     // Summary.
@@ -529,17 +557,23 @@ void DatasetPage::showReport(const data::ValidationReport& r) {
     }
     m_histogram->replot();
 
-    // The rendered example: the masked (untrained) part shaded.
+    // The rendered example: the masked (untrained) part shaded; a preference pair's chosen and
+    // rejected sides next to each other.
     QString ex = tr("<p style='color:#555'>Row at line %1. <span style='background:#e4e4e4'>grey</span>: masked, no "
-                    "loss is taken; <span style='background:#dff3df'>green</span>: trained.</p><pre style='white-space:pre-wrap'>")
+                    "loss is taken; <span style='background:#dff3df'>green</span>: trained.</p>")
                      .arg(r.exampleLine);
-    for (const auto& seg : r.example) {
-        const QString t = QString::fromStdString(seg.text).toHtmlEscaped();
-        ex += seg.trained ? QStringLiteral("<span style='background:#dff3df'>%1</span>").arg(t)
-                          : QStringLiteral("<span style='background:#e4e4e4;color:#555'>%1</span>").arg(t);
+    if (r.exampleRejected.empty()) {
+        ex += QStringLiteral("<pre style='white-space:pre-wrap'>") + segmentsHtml(r.example) + QStringLiteral("</pre>");
+    } else {
+        ex += tr("<table width='100%' cellspacing='0' cellpadding='6' border='1' style='border-color:#bbb'><tr>"
+                 "<th width='50%'>Chosen</th><th width='50%'>Rejected</th></tr><tr>"
+                 "<td valign='top'><pre style='white-space:pre-wrap'>%1</pre></td>"
+                 "<td valign='top'><pre style='white-space:pre-wrap'>%2</pre></td></tr></table>")
+                  .arg(segmentsHtml(r.example), segmentsHtml(r.exampleRejected));
     }
-    ex += QStringLiteral("</pre>");
     m_example->setHtml(ex);
+    // The Method page compares the objective with what the import found for a format of "auto".
+    state()->setUiValue("dataset_format", r.format);
 }
 
 void DatasetPage::dragEnterEvent(QDragEnterEvent* e) {

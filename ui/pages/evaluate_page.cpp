@@ -35,6 +35,7 @@
 #include "core/peft/method.h"
 #include "core/tokenizer/tokenizer.h"
 #include "ui/project_state.h"
+#include "ui/widgets/preference_eval_panel.h"
 #include "ui/widgets/qcp.h"
 
 namespace peft::ui {
@@ -168,6 +169,8 @@ EvaluatePage::EvaluatePage(ProjectState* state, QWidget* parent)
     split->setStretchFactor(1, 3);
     tl->addWidget(split, 1);
     m_tabs->addTab(task, tr("Task evaluation"));
+    m_pairs = new PreferenceEvalPanel(state, m_tabs);
+    m_tabs->addTab(m_pairs, tr("Preference pairs"));
     m_tabs->addTab(play, tr("Playground"));
     body()->addWidget(m_tabs, 1);
 
@@ -590,5 +593,7 @@ bool EvaluatePage::exportCsv(const QString& path) {
         return false;
     }
 }
+
+void EvaluatePage::showPairsTab() { m_tabs->setCurrentWidget(m_pairs); }
 
 }  // namespace peft::ui

@@ -27,6 +27,8 @@ class QCustomPlot;
 
 namespace peft::ui {
 
+class PreferenceEvalPanel;
+
 class EvaluatePage : public Page {
     Q_OBJECT
 public:
@@ -53,6 +55,10 @@ public:
     // The latest finished evaluation (nullptr before the first).
     const eval::EvalReport* report() const { return m_report.get(); }
     QTableWidget* rowsTable() const { return m_rows; }
+    // Base vs tuned preference accuracy on the validation pairs (preference datasets).
+    PreferenceEvalPanel* pairsPanel() const { return m_pairs; }
+    // Brings the 'Preference pairs' tab to the front (a preference run's screenshots).
+    void showPairsTab();
     QCustomPlot* metricsChart() const { return m_chart; }
     QProgressBar* evalProgress() const { return m_evalProgress; }
     // Writes the report's per-example rows as CSV; false (and a banner) on failure.
@@ -91,6 +97,7 @@ private:
     std::shared_ptr<Loaded> m_loaded;
 
     QTabWidget* m_tabs = nullptr;
+    PreferenceEvalPanel* m_pairs = nullptr;
     std::vector<QCheckBox*> m_metricBoxes;
     QSpinBox* m_evalLimit = nullptr;
     QPushButton* m_evalButton = nullptr;

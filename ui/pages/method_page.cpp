@@ -36,6 +36,7 @@
 #include "ui/project_state.h"
 #include "ui/widgets/importance_heatmap.h"
 #include "ui/widgets/method_diagram.h"
+#include "ui/widgets/objective_picker.h"
 #include "ui/widgets/target_module_picker.h"
 
 namespace peft::ui {
@@ -166,7 +167,14 @@ MethodPage::MethodPage(ProjectState* state, QWidget* parent)
     m_scoring = new BackgroundTask(this);
     m_targetTabs->addTab(buildImportancePanel(m_targetTabs), tr("Suggest from &importance"));
     tl->addWidget(m_targetTabs);
-    dl->addWidget(m_targetsBox, 1);
+    // The objective sits beside the module tree, which can give up height; stacked under the
+    // hyperparameters its settings were squeezed into one another at 800 pixels high.
+    auto* bottom = new QHBoxLayout();
+    bottom->addWidget(m_targetsBox, 1);
+    m_objective = new ObjectivePicker(details);
+    m_objective->setFixedWidth(340);
+    bottom->addWidget(m_objective);
+    dl->addLayout(bottom, 1);
     split->addWidget(scroll);
     split->addWidget(details);
     split->setStretchFactor(0, 2);
@@ -197,7 +205,27 @@ MethodPage::MethodPage(ProjectState* state, QWidget* parent)
         if (m_picker->hasModel()) commit();
     });
     connect(state, &ProjectState::projectReplaced, this, &MethodPage::loadFromState);
+    connect(m_objective, &ObjectivePicker::objectiveChanged, this, [this](const json& obj) {
+        if (m_loading) return;
+        if (!m_mismatch.isEmpty() || banner()->level() == ErrorBanner::Level::Error) banner()->clear();
+        m_mismatch.clear();
+        this->state()->setSection("objective", obj);
+        checkObjectiveFitsDataset();
+    });
+    connect(m_objective, &ObjectivePicker::problem, this, [this](const QString& msg) { banner()->showError(msg.toHtmlEscaped()); });
     loadFromState();
+}
+
+QString MethodPage::checkObjectiveFitsDataset() {
+    const std::string detected = state()->uiState().value("dataset_format", std::string());
+    const QString msg = objectiveDatasetMismatch(state()->runConfig(), detected);
+    if (msg.isEmpty()) {
+        if (!m_mismatch.isEmpty()) banner()->clear();
+    } else {
+        banner()->showWarning(msg);
+    }
+    m_mismatch = msg;
+    return msg;
 }
 
 void MethodPage::loadFromState() {
@@ -225,6 +253,12 @@ void MethodPage::loadFromState() {
     m_picker->setSelection(method);
     m_rankPattern = method.contains("rank_pattern") && method["rank_pattern"].is_object() ? method["rank_pattern"] : json::object();
     m_alphaPattern = method.contains("alpha_pattern") && method["alpha_pattern"].is_object() ? method["alpha_pattern"] : json::object();
+    try {
+        m_objective->setObjective(state()->runConfig().contains("objective") ? state()->runConfig()["objective"] : json(),
+                                  "project run config");
+    } catch (const std::exception& e) {
+        banner()->showError(tr("The project's objective is not usable: %1").arg(QString::fromUtf8(e.what()).toHtmlEscaped()));
+    }
     m_loading = false;
     syncQuantizeBase();
 }

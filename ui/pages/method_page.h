@@ -33,6 +33,7 @@ namespace peft::ui {
 class BackgroundTask;
 class ImportanceHeatmap;
 class MethodDiagram;
+class ObjectivePicker;
 class TargetModulePicker;
 struct MethodInfo;
 
@@ -70,6 +71,13 @@ public:
     BackgroundTask* scoringTask() const { return m_scoring; }
     // Shows the importance tab (screenshots) or the module tree.
     void showImportanceTab(bool on);
+    // The objective (SFT, DPO, ORPO, SimPO) and its settings: run.json's "objective".
+    ObjectivePicker* objectivePicker() const { return m_objective; }
+    // Warns in the banner when the objective does not fit the dataset (preference objective on
+    // single examples, or the reverse); returns the message (empty when they fit or the dataset's
+    // kind is not known yet).
+    QString checkObjectiveFitsDataset();
+    void enterPage() override { checkObjectiveFitsDataset(); }
 
 Q_SIGNALS:
     // The candidate method config (with "_label"/"_suggested") that "Use suggestion" produced.
@@ -93,6 +101,8 @@ private:
     QLabel* m_note;
     QGroupBox* m_targetsBox;
     TargetModulePicker* m_picker;
+    ObjectivePicker* m_objective;
+    QString m_mismatch;  // the objective/dataset warning on show, if any
     QTabWidget* m_targetTabs;
     // Importance panel.
     QComboBox* m_scoreMethod;

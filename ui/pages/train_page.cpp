@@ -16,6 +16,8 @@
 
 #include "ui/project_state.h"
 #include "ui/safe_names.h"
+#include "ui/widgets/objective_picker.h"
+#include "ui/widgets/preference_charts.h"
 #include "ui/widgets/training_charts.h"
 #include "ui/widgets/training_settings.h"
 
@@ -97,7 +99,11 @@ TrainPage::TrainPage(ProjectState* state, TrainingRunner* runner, QWidget* paren
     side->addWidget(m_settings);
     side->addStretch(1);
     main->addLayout(side);
-    main->addWidget(m_charts, 1);
+    auto* chartColumn = new QVBoxLayout();
+    chartColumn->addWidget(m_charts, 3);
+    m_prefCharts = new PreferenceCharts(this);
+    chartColumn->addWidget(m_prefCharts, 2);
+    main->addLayout(chartColumn, 1);
     body()->addLayout(main, 1);
 
     connect(m_start, &QPushButton::clicked, this, &TrainPage::start);
@@ -157,6 +163,7 @@ bool TrainPage::loadRunHistory(const QString& runDir) {
     std::ifstream in(QDir(runDir).filePath(QStringLiteral("metrics.jsonl")).toStdString());
     if (!in) return false;
     m_charts->clear();
+    m_prefCharts->clear();
     std::string line;
     MetricPoint last;
     int n = 0;
@@ -166,9 +173,11 @@ bool TrainPage::loadRunHistory(const QString& runDir) {
         last = MetricPoint::fromJson(j);
         if (last.totalSteps <= 0) last.totalSteps = last.step;
         m_charts->append(last);
+        m_prefCharts->append(last);
         ++n;
     }
     m_charts->flush();
+    m_prefCharts->flush();
     if (n == 0) return false;
     onMetrics(last);
     m_status->setText(tr("Showing the run in %1 (%2 steps). Resume continues it from its newest checkpoint.").arg(runDir).arg(last.step));
@@ -177,8 +186,15 @@ bool TrainPage::loadRunHistory(const QString& runDir) {
 
 void TrainPage::start() {
     banner()->clear();
+    // A preference objective on single examples (or the reverse) is refused before anything loads.
+    const QString mismatch = objectiveDatasetMismatch(state()->runConfig(), state()->uiState().value("dataset_format", std::string()));
+    if (!mismatch.isEmpty()) {
+        banner()->showError(mismatch);
+        return;
+    }
     m_warnings.clear();
     m_charts->clear();
+    m_prefCharts->clear();
     m_lastStep = 0;
     m_progress->setValue(0);
     m_runner->start(state()->runConfig(), false);
@@ -202,6 +218,7 @@ void TrainPage::stop() { m_runner->stop(); }
 
 void TrainPage::onMetrics(const MetricPoint& p) {
     m_charts->append(p);
+    m_prefCharts->append(p);
     m_lastStep = p.step;
     if (p.totalSteps > 0) {
         m_progress->setMaximum(static_cast<int>(p.totalSteps));

@@ -13,6 +13,7 @@ class QPushButton;
 
 namespace peft::ui {
 
+class PreferenceCharts;
 class TrainingCharts;
 class TrainingSettings;
 
@@ -21,6 +22,8 @@ class TrainPage : public Page {
 public:
     TrainPage(ProjectState* state, TrainingRunner* runner, QWidget* parent = nullptr);
     TrainingCharts* charts() const { return m_charts; }
+    // Reward accuracy, margin, chosen vs rejected: shown only for preference runs.
+    PreferenceCharts* preferenceCharts() const { return m_prefCharts; }
     TrainingSettings* settings() const { return m_settings; }
     TrainingRunner* runner() const { return m_runner; }
     // Shows a finished run's history (its metrics.jsonl) in the charts; false when there is none.
@@ -46,6 +49,7 @@ private:
     QLineEdit* m_runName;
     QLabel* m_runFolder;
     TrainingCharts* m_charts;
+    PreferenceCharts* m_prefCharts;
     TrainingSettings* m_settings;
     QPushButton* m_start;
     QPushButton* m_pause;

@@ -52,6 +52,7 @@ const std::vector<ObjectiveSpec>& objectiveSpecs() {
             s.preference = true;
             s.usesReference = true;
             s.defaults = {{"beta", 0.1}, {"label_smoothing", 0.0}, {"reference", "auto"}, {"precompute_reference", false}};
+            s.choices = {{"reference", {"auto", "adapter_disabled", "frozen_copy"}}};
             s.help = {{"beta", "How far the model may move from the reference: higher keeps it closer (0.1 is usual)."},
                       {"label_smoothing", "Assumed fraction of pairs whose preference is wrong (conservative DPO); 0 trusts every pair."},
                       {"reference", "auto: the adapter switched off where that gives the base model, else a frozen copy; "
@@ -61,9 +62,6 @@ const std::vector<ObjectiveSpec>& objectiveSpecs() {
             s.check = [](const json& j, const std::string& where) {
                 positive(j, "beta", where);
                 smoothing(j, where);
-                const std::string r = j.at("reference").get<std::string>();
-                if (r != "auto" && r != "adapter_disabled" && r != "frozen_copy")
-                    fail(where + ": objective.reference", "'" + r + "' is not allowed", "Use one of: auto, adapter_disabled, frozen_copy.");
             };
             v.push_back(s);
         }
@@ -141,6 +139,16 @@ json resolveObjectiveConfig(const json& j, const std::string& where) {
             fail(where + ": objective." + it.key(), "has the wrong type (" + v.dump() + ")",
                  std::string("Expected ") + (d->is_number() ? "a number" : d->is_boolean() ? "true/false" : "a string") + ".");
         out[it.key()] = v;
+    }
+    for (auto c = spec.choices.begin(); c != spec.choices.end(); ++c) {
+        const json& v = out.at(c.key());
+        bool known = false;
+        std::string list;
+        for (const auto& allowed : *c) {
+            known = known || v == allowed;
+            list += (list.empty() ? "" : ", ") + allowed.get<std::string>();
+        }
+        if (!known) fail(where + ": objective." + c.key(), "'" + v.get<std::string>() + "' is not allowed", "Use one of: " + list + ".");
     }
     if (spec.check) spec.check(out, where);
     return out;

@@ -18,6 +18,7 @@ struct ObjectiveSpec {
     bool usesReference = false;        // needs a reference model's log-probabilities
     nlohmann::json defaults = nlohmann::json::object();  // every setting but "type", with its default (and so its type)
     nlohmann::json help = nlohmann::json::object();      // setting -> one line
+    nlohmann::json choices = nlohmann::json::object();   // string setting -> its allowed values (checked, listed by the GUI)
     // Value checks on the resolved settings; throws PeftError naming `where`.key.
     std::function<void(const nlohmann::json& resolved, const std::string& where)> check;
 };
