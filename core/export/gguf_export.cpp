@@ -8,6 +8,8 @@
 #include <sys/mman.h>
 #include <unistd.h>
 
+#include <algorithm>
+#include <cctype>
 #include <cmath>
 #include <filesystem>
 #include <map>
@@ -250,10 +252,51 @@ struct Source {
     std::function<torch::Tensor()> fetch;
 };
 
+// llama.cpp's vocabulary loader keys a Phi-3 rule on general.name: when the lowercased name
+// contains "phi-3" or "phi3" it looks up "</s>", "<unk>", "<s>" and "<|endoftext|>" by string
+// with map::at, so a vocabulary without one of them fails to load ("error loading model
+// vocabulary: _Map_base::at"), whatever the architecture. The published Phi-3 vocabularies have
+// all four; for any other (a Phi-3 with a byte-level BPE, a folder such as "my-phi3-lora") the
+// name is written with the match broken ("phi3" -> "phi 3"), so the file loads, without that
+// rule (which only strips spaces after special tokens).
+std::string llamaCppLoadableName(const std::string& name, const std::string& tokDir) {
+    std::string lower = name;
+    std::transform(lower.begin(), lower.end(), lower.begin(), [](unsigned char ch) { return std::tolower(ch); });
+    if (lower.find("phi3") == std::string::npos && lower.find("phi-3") == std::string::npos) return name;
+    const nlohmann::json tj = readJsonFile((fs::path(tokDir) / "tokenizer.json").string());
+    auto has = [&](const std::string& t) {
+        if (tj.contains("model") && tj["model"].contains("vocab") && tj["model"]["vocab"].is_object() &&
+            tj["model"]["vocab"].contains(t))
+            return true;
+        if (tj.contains("added_tokens"))
+            for (const auto& at : tj["added_tokens"])
+                if (at.value("content", "") == t) return true;
+        return false;
+    };
+    std::vector<std::string> missing;
+    for (const char* t : {"</s>", "<unk>", "<s>", "<|endoftext|>"})
+        if (!has(t)) missing.push_back(t);
+    if (missing.empty()) return name;
+    std::string out;
+    for (size_t i = 0; i < name.size();) {
+        const std::string rest = lower.substr(i);
+        if (rest.rfind("phi3", 0) == 0 || rest.rfind("phi-3", 0) == 0) {
+            out += name.substr(i, 3) + " 3";
+            i += rest.rfind("phi3", 0) == 0 ? 4 : 5;
+        } else {
+            out += name[i++];
+        }
+    }
+    spdlog::info("GGUF general.name '{}' written as '{}': llama.cpp fails to load a model named like Phi-3 whose "
+                 "vocabulary lacks '{}'",
+                 name, out, missing.front());
+    return out;
+}
+
 TokenizerSummary buildModelWriter(Writer& w, const ModelConfig& c, const std::string& tokDir, const std::string& name,
                                   TensorType type, const std::vector<Source>& tensors, const std::string& where) {
     const ArchNames& a = requireArch(c, where);
-    setModelKeys(w, a, c, name, type, (fs::path(where) / "config.json").string());
+    setModelKeys(w, a, c, llamaCppLoadableName(name, tokDir), type, (fs::path(where) / "config.json").string());
     TokenizerSummary tok = addTokenizerMetadata(w, tokDir, c);
     addRopeFreqs(w, c);
     for (const auto& s : tensors) addRouted(w, a, c, s.name, s.shape, type, s.fetch, true);

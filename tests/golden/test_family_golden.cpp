@@ -136,7 +136,7 @@ TEST(FamilyGolden, LoraTrainingLowersTheLossAndMerges) {
 // --- our own tiny models (tests/golden/families, make_tiny_families.py) -------------------------
 // What the shared fixtures leave out: an untied Qwen3 lm_head, linear RoPE scaling on Gemma 3's
 // global layer (the sliding ones unscaled), and Phi-3 longrope with partial rotary, both the short
-// factors ([1,12], within the original context of 32) and the long ones ([1,48], past it). The
+// factors ([1,12], within the original context of 256) and the long ones ([1,264], past it). The
 // references are independent float64 forwards; the generator checks that each feature moves the
 // logits (by 2..29), so a forward that ignored it would fail here. test_gguf_llama_cpp checks the
 // same models' greedy continuations in the real llama.cpp.

@@ -44,6 +44,14 @@ if ((job.prompts ?? []).length > 0) {
         batchSize: contextSize,
         sequences: 1,
         threads: 2,
+        // Exact attention: without these, llama.cpp's CPU flash attention and its F16 K/V cache
+        // round enough to flip near ties (tiny-qwen3's F32 GGUF, "Hello world", step 29: our top-2
+        // margin 0.0095, flipped with flash attention on, equal to ours with it off). The tests
+        // compare the GGUF's weights (F32, F16, BF16, Q8_0) with our fp32 model, not llama.cpp's
+        // runtime options, so the runtime computes attention in F32.
+        flashAttention: false,
+        experimentalKvCacheKeyType: "F32",
+        experimentalKvCacheValueType: "F32",
         ...(job.lora ? {lora: {adapters: [{filePath: job.lora, scale: 1}]}} : {})
     });
     for (const prompt of job.prompts) {

@@ -7,7 +7,9 @@
 #   gemma3-rope-linear Gemma 3 whose global layer has linear RoPE scaling (factor 8), as the
 #                      published Gemma-3-4B config; the sliding layers stay unscaled
 #   phi3-longrope      Phi-3/Phi-4-mini longrope with partial rotary: short factors up to the
-#                      original context (32 here), long ones past it, attention factor from the ratio
+#                      original context (256 here), long ones past it, attention factor from the
+#                      ratio 1024/256. 256, because llama.cpp pads its context to a multiple of 256
+#                      and takes the long factors when that context exceeds the original one
 #
 # The forward below is written from the published architectures (the Hugging Face modeling files
 # read, not copied; transformers is not installed here): float64 throughout, from the float32
@@ -263,19 +265,19 @@ MODELS = {
     "phi3-longrope": dict(COMMON, architectures=["Phi3ForCausalLM"], model_type="phi3", hidden_size=32,
                           intermediate_size=64, num_hidden_layers=2, num_attention_heads=2, num_key_value_heads=1,
                           hidden_act="silu", rms_norm_eps=1e-5, rope_theta=10000.0, partial_rotary_factor=0.75,
-                          original_max_position_embeddings=32,
+                          max_position_embeddings=1024, original_max_position_embeddings=256,
                           rope_scaling={"type": "longrope", "short_factor": [1.0, 1.0, 1.1, 1.25, 1.5, 2.0],
                                         "long_factor": [1.0, 1.6, 2.8, 4.5, 7.0, 12.0]},
                           tie_word_embeddings=False, sliding_window=None),
 }
 
 # Token-id prompts for llama.cpp's greedy cross-check. Phi-3: one set stays within the original
-# context of 32 (short factors: llama.cpp runs with a context of 32), one starts past it (long
-# factors: llama.cpp's context of 128 exceeds 32, and so does every sequence).
+# context of 256 (short factors: llama.cpp runs with a context of 256), one starts past it (long
+# factors: llama.cpp's context of 512 exceeds 256, and so does every sequence).
 def prompts(name, g):
     if name == "phi3-longrope":
         short = [[42, 288, 78, 81], [100, 200, 300, 400, 7, 9], [5, 6, 7, 8, 9, 10, 11, 12, 13, 14]]
-        long = [torch.randint(1, VOCAB, (n,), generator=g).tolist() for n in (34, 40, 48)]
+        long = [torch.randint(1, VOCAB, (n,), generator=g).tolist() for n in (260, 270, 290)]
         return {"short": short, "long": long}
     return {"default": [[42, 288, 78, 81], [43, 86, 457, 223, 20], [100, 200, 300, 11, 12, 13, 14, 15, 16]]}
 
@@ -290,10 +292,10 @@ def build(name, cfg, seed):
         f.write("\n")
     save_safetensors(os.path.join(out, "model.safetensors"), W)
 
-    # Logits cases: [1,12] for all; Phi-3 also [1,48], past its original context of 32.
+    # Logits cases: [1,12] for all; Phi-3 also [1,264], past its original context of 256.
     cases = {"ids_short": torch.randint(1, VOCAB, (1, 12), generator=g)}
     if name == "phi3-longrope":
-        cases["ids_long"] = torch.randint(1, VOCAB, (1, 48), generator=g)
+        cases["ids_long"] = torch.randint(1, VOCAB, (1, 264), generator=g)
     ref = {}
     for key, ids in cases.items():
         logits = forward(cfg, W, ids[0].tolist(), {})
