@@ -7,6 +7,7 @@
 #include <QComboBox>
 #include <QGroupBox>
 #include <QLabel>
+#include <QRegularExpression>
 #include <QMenuBar>
 #include <QTabWidget>
 
@@ -198,7 +199,7 @@ private Q_SLOTS:
             const int i = text.indexOf(QLatin1Char('&'));
             return i >= 0 && i + 1 < text.size() ? text.at(i + 1).toLower() : QChar();
         };
-        QStringList clashes;
+        QStringList clashes, stray;
         for (int step = 0; step < int(w.stepCount()); ++step) {
             w.goToStep(step);
             QMap<QChar, QStringList> owners;
@@ -206,6 +207,14 @@ private Q_SLOTS:
             for (QWidget* wd : w.findChildren<QWidget*>()) {
                 if (!wd->isVisible()) continue;
                 QString text;
+                if (auto* l = qobject_cast<QLabel*>(wd); l && !l->buddy()) {
+                    // Without a buddy a label shows its '&' as is: "T&ype:" on screen.
+                    QString t = l->text();
+                    t.remove(QRegularExpression(QStringLiteral("&[A-Za-z#0-9]+;")));  // HTML entities
+                    t.replace(QStringLiteral("&&"), QString());
+                    if (QRegularExpression(QStringLiteral("&\\w")).match(t).hasMatch())
+                        stray << QStringLiteral("step %1: '%2'").arg(step).arg(l->text());
+                }
                 if (auto* l = qobject_cast<QLabel*>(wd); l && l->buddy()) text = l->text();
                 else if (auto* b = qobject_cast<QAbstractButton*>(wd)) text = b->text();
                 else if (auto* g = qobject_cast<QGroupBox*>(wd)) text = g->title();
@@ -219,6 +228,7 @@ private Q_SLOTS:
                     clashes << QStringLiteral("step %1 '%2': %3").arg(step).arg(it.key()).arg(it.value().join(QStringLiteral(" | ")));
         }
         QVERIFY2(clashes.isEmpty(), qPrintable(clashes.join(QLatin1Char('\n'))));
+        QVERIFY2(stray.isEmpty(), qPrintable(QStringLiteral("labels with a mnemonic but no buddy:\n") + stray.join(QLatin1Char('\n'))));
     }
 
     void logPanelShowsSpdlogLines() {

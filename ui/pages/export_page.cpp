@@ -137,7 +137,11 @@ ExportPage::ExportPage(ProjectState* state, QWidget* parent)
     m_ggufSize->setObjectName(QStringLiteral("ggufSize"));
     typeRow->addWidget(m_ggufType);
     typeRow->addWidget(m_ggufSize, 1);
-    gf->addRow(tr("T&ype:"), typeRow);
+    // A layout gets no buddy from addRow(QString, ...): the label is made here so Alt+Y works and
+    // the '&' is not shown.
+    auto* typeLabel = new QLabel(tr("T&ype:"), gguf);
+    typeLabel->setBuddy(m_ggufType);
+    gf->addRow(typeLabel, typeRow);
     auto* runRow = new QHBoxLayout();
     m_ggufExport = new QPushButton(tr("Export GG&UF"), gguf);
     m_ggufExport->setObjectName(QStringLiteral("ggufExport"));
