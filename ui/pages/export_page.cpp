@@ -139,7 +139,7 @@ ExportPage::ExportPage(ProjectState* state, QWidget* parent)
     typeRow->addWidget(m_ggufSize, 1);
     // A layout gets no buddy from addRow(QString, ...): the label is made here so Alt+Y works and
     // the '&' is not shown.
-    auto* typeLabel = new QLabel(tr("T&ype:"), gguf);
+    auto* typeLabel = new QLabel(tr("Ty&pe:"), gguf);
     typeLabel->setBuddy(m_ggufType);
     gf->addRow(typeLabel, typeRow);
     auto* runRow = new QHBoxLayout();
