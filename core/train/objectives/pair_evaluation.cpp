@@ -49,16 +49,6 @@ SequenceLogps batchLogps(CausalLMImpl& model, const data::Batch& b, torch::Devic
     return {s.logps.to(torch::kCPU), s.tokens.to(torch::kCPU)};
 }
 
-PairLogps toPairs(const SequenceLogps& s, int64_t P) {
-    PairLogps x;
-    x.chosen = s.logps.slice(0, 0, P);
-    x.rejected = s.logps.slice(0, P, 2 * P);
-    x.chosenTokens = s.tokens.slice(0, 0, P);
-    x.rejectedTokens = s.tokens.slice(0, P, 2 * P);
-    x.chosenNll = -x.chosen.sum() / x.chosenTokens.sum().clamp_min(1.0);
-    return x;
-}
-
 void addComparisons(SideSums& acc, const PairLogps& x, const PreferenceObjective* obj) {
     acc.logpWins += x.chosen.gt(x.rejected).sum().item<double>();
     torch::Tensor a = x.chosen / x.chosenTokens.clamp_min(1.0), b = x.rejected / x.rejectedTokens.clamp_min(1.0);  // [P]
@@ -157,12 +147,12 @@ PairEvalReport evaluatePreferencePairs(const RunConfig& run, const PairEvalOptio
             if (!job.adapterDir.empty()) off.emplace(*base.model);
             baseLp = batchLogps(*base.model, b, mo.device);
         }
-        PairLogps bx = toPairs(baseLp, P);
+        PairLogps bx = splitPairs(baseLp, P);
         // The base is the reference of a reference-based objective: its own rewards would be 0 by definition.
         addComparisons(sums[0], bx, spec.usesReference ? nullptr : pref);
         if (hasTuned) {
             SequenceLogps tunedLp = batchLogps(job.tunedModelDir.empty() ? *base.model : *tunedModel.model, b, mo.device);
-            PairLogps tx = toPairs(tunedLp, P);
+            PairLogps tx = splitPairs(tunedLp, P);
             tx.refChosen = bx.chosen;
             tx.refRejected = bx.rejected;
             addComparisons(sums[1], tx, pref);

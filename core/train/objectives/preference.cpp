@@ -117,18 +117,23 @@ std::pair<torch::Tensor, torch::Tensor> PreferenceObjective::referenceLogps(cons
     return {s.logps.slice(0, 0, P), s.logps.slice(0, P, 2 * P)};
 }
 
-PairLogps PreferenceObjective::forwardPairs(const data::Batch& b) {
-    if (b.pairs <= 0) fail("objective", spec().displayName + " needs batches of preference pairs", "Use a preference dataset.");
-    const int64_t P = b.pairs;
-    torch::Tensor ids = b.inputIds.to(m_ctx.device), mask = b.attentionMask.to(m_ctx.device);
-    torch::Tensor hidden = m_ctx.model->hiddenStates(ids, mask);                               // [2P,T,C]
-    SequenceLogps s = sequenceLogps(*m_ctx.model, hidden, alignLabels(hidden, b.labels.to(m_ctx.device)));  // [2P]
+PairLogps splitPairs(const SequenceLogps& s, int64_t P) {
     PairLogps x;
     x.chosen = s.logps.slice(0, 0, P);
     x.rejected = s.logps.slice(0, P, 2 * P);
     x.chosenTokens = s.tokens.slice(0, 0, P);
     x.rejectedTokens = s.tokens.slice(0, P, 2 * P);
     x.chosenNll = -x.chosen.sum() / x.chosenTokens.sum().clamp_min(1.0);
+    return x;
+}
+
+PairLogps PreferenceObjective::forwardPairs(const data::Batch& b) {
+    if (b.pairs <= 0) fail("objective", spec().displayName + " needs batches of preference pairs", "Use a preference dataset.");
+    const int64_t P = b.pairs;
+    torch::Tensor ids = b.inputIds.to(m_ctx.device), mask = b.attentionMask.to(m_ctx.device);
+    torch::Tensor hidden = m_ctx.model->hiddenStates(ids, mask);                               // [2P,T,C]
+    SequenceLogps s = sequenceLogps(*m_ctx.model, hidden, alignLabels(hidden, b.labels.to(m_ctx.device)));  // [2P]
+    PairLogps x = splitPairs(s, P);
     if (spec().usesReference) {
         if (b.refLogps.defined()) {
             torch::Tensor r = b.refLogps.to(m_ctx.device);  // [2P], precomputed

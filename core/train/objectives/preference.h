@@ -6,6 +6,7 @@
 #pragma once
 #include <nlohmann/json.hpp>
 
+#include "core/train/lm_loss.h"
 #include "core/train/objectives/objective.h"
 
 namespace peft {
@@ -17,6 +18,10 @@ struct PairLogps {
     torch::Tensor refChosen, refRejected;        // log ref, summed (no grad); undefined without a reference
     torch::Tensor chosenNll;                     // scalar: NLL of the chosen answers, mean over their tokens
 };
+
+// A pair batch's per-sequence sums [2P] (chosen rows first, then rejected) as pairs, with the
+// chosen answers' NLL; no reference. The trainer's forward and evaluate-pairs both use it.
+PairLogps splitPairs(const SequenceLogps& s, int64_t pairs);
 
 // A preference loss for each pair and the values reported for it (batch means in metrics.jsonl).
 struct PairLoss {
