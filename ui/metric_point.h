@@ -1,4 +1,5 @@
-// One training step's metrics as the trainer reports them (a metrics.jsonl line).
+// One training step's metrics as the trainer reports them: a metrics.jsonl line, which is also how
+// a live step reaches the GUI (StepMetrics::toJson is the one writer, fromJson the one reader).
 #pragma once
 #include <QMetaType>
 
@@ -55,16 +56,16 @@ struct MetricPoint {
         p.tokensPerS = num("tokens_per_s");
         p.elapsedS = num("elapsed_s");
         p.evalLoss = num("eval_loss");
-        p.evalPerplexity = num("eval_perplexity");
-        if (std::isnan(p.evalPerplexity)) p.evalPerplexity = num("eval_ppl");  // the core trainer's name
-        if (std::isnan(p.evalPerplexity) && !std::isnan(p.evalLoss)) p.evalPerplexity = std::exp(p.evalLoss);
+        // Only a language-modelling loss has a perplexity: the trainer leaves it out for preference
+        // objectives, and so does this (no exp(loss) of a DPO loss).
+        p.evalPerplexity = num("eval_ppl");
         p.evalAccuracy = num("eval_accuracy");
         for (auto it = j.begin(); it != j.end(); ++it)
             if (it.key().rfind("gen_", 0) == 0 && it->is_number()) p.generation[it.key().substr(4)] = it->get<double>();
         // Every other number is the objective's (generation metrics, gen_*, are not).
         static const std::set<std::string> kCommon = {"step",      "total_steps", "epoch",    "loss",
                                                       "grad_norm", "lr",          "tokens_per_s", "elapsed_s",
-                                                      "eval_loss", "eval_ppl",    "eval_perplexity", "eval_accuracy"};
+                                                      "eval_loss", "eval_ppl",    "eval_accuracy"};
         for (auto it = j.begin(); it != j.end(); ++it)
             if (it->is_number() && !kCommon.count(it.key()) && it.key().rfind("gen_", 0) != 0)
                 p.objective[it.key()] = it->get<double>();

@@ -21,24 +21,7 @@
 
 namespace peft::ui {
 
-MetricPoint toMetricPoint(const StepMetrics& m) {
-    MetricPoint p;
-    p.step = m.step;
-    p.totalSteps = m.totalSteps;
-    p.epoch = m.epoch;
-    p.loss = m.loss;
-    p.gradNorm = m.gradNorm;
-    p.lr = m.lr;
-    p.tokensPerS = m.tokensPerS;
-    p.elapsedS = m.elapsedS;
-    if (m.evalLoss) p.evalLoss = *m.evalLoss;
-    if (m.evalPerplexity) p.evalPerplexity = *m.evalPerplexity;
-    else if (m.evalLoss) p.evalPerplexity = std::exp(*m.evalLoss);
-    if (m.evalAccuracy) p.evalAccuracy = *m.evalAccuracy;
-    p.generation = m.generation;
-    p.objective = m.objectiveMetrics;
-    return p;
-}
+MetricPoint toMetricPoint(const StepMetrics& m) { return MetricPoint::fromJson(m.toJson()); }
 
 namespace {
 
@@ -169,7 +152,6 @@ TrainingController::TrainingController(TrainJob job, QObject* parent) : QObject(
 // late Running overwrite it (seen as a flaky test: the run waited paused, the page said running).
 void TrainingController::requestPause() {
     std::lock_guard<std::mutex> lock(m_mutex);
-    m_paused = true;
     m_control.pause = true;
     Q_EMIT stateChanged(State::Paused);
 }
@@ -177,7 +159,6 @@ void TrainingController::requestPause() {
 void TrainingController::requestResume() {
     {
         std::lock_guard<std::mutex> lock(m_mutex);
-        m_paused = false;
         m_control.pause = false;
         Q_EMIT stateChanged(State::Running);
     }
@@ -187,7 +168,6 @@ void TrainingController::requestResume() {
 void TrainingController::requestStop() {
     {
         std::lock_guard<std::mutex> lock(m_mutex);
-        m_stop = true;
         m_control.stop = true;
         Q_EMIT stateChanged(State::Stopping);
     }
@@ -196,8 +176,6 @@ void TrainingController::requestStop() {
 
 void TrainingController::prepareRun() {
     std::lock_guard<std::mutex> lock(m_mutex);
-    m_stop = false;
-    m_paused = false;
     m_control.stop = false;
     m_control.pause = false;
 }
@@ -207,7 +185,7 @@ void TrainingController::run(const QString& runConfigJson, bool resume) {
     // stop requested while the run is starting is kept, not lost.
     {
         std::lock_guard<std::mutex> lock(m_mutex);
-        Q_EMIT stateChanged(m_stop.load() ? State::Stopping : m_paused.load() ? State::Paused : State::Running);
+        Q_EMIT stateChanged(m_control.stop.load() ? State::Stopping : m_control.pause.load() ? State::Paused : State::Running);
     }
     if (!m_job) {
         Q_EMIT failed(tr("Training cannot start: this window was built without a training job."));
@@ -216,7 +194,7 @@ void TrainingController::run(const QString& runConfigJson, bool resume) {
     }
     TrainHooks hooks;
     hooks.onMetrics = [this](const MetricPoint& p) { Q_EMIT metrics(p); };
-    hooks.stopRequested = [this] { return m_stop.load(); };
+    hooks.stopRequested = [this] { return m_control.stop.load(); };
     hooks.onProgress = [this](const std::string& what, double f) {
         Q_EMIT progress(QString::fromStdString(what), f);
     };
@@ -224,12 +202,12 @@ void TrainingController::run(const QString& runConfigJson, bool resume) {
     hooks.control = &m_control;
     hooks.waitWhilePaused = [this] {
         std::unique_lock<std::mutex> lock(m_mutex);
-        m_cv.wait(lock, [this] { return !m_paused.load() || m_stop.load(); });
+        m_cv.wait(lock, [this] { return !m_control.pause.load() || m_control.stop.load(); });
     };
     try {
         const nlohmann::json config = nlohmann::json::parse(runConfigJson.toStdString());
         m_job(config, resume, hooks);
-        const bool stopped = m_stop.load();
+        const bool stopped = m_control.stop.load();
         Q_EMIT stateChanged(stopped ? State::Stopped : State::Finished);
         Q_EMIT finished(stopped);
     } catch (const std::exception& e) {

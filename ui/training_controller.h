@@ -28,7 +28,7 @@ struct TrainHooks {
     std::function<void(const std::string& what, double fraction)> onProgress;
     // Pre-run warnings (the preflight's memory and precision checks), one sentence each.
     std::function<void(const std::string& message)> onWarning;
-    // The same pause/stop flags as atomics, for the core Trainer to poll between steps.
+    // The same pause/stop flags, for the core Trainer to poll between steps.
     TrainerControl* control = nullptr;
 };
 
@@ -55,7 +55,7 @@ public:
     void requestPause();
     void requestResume();
     void requestStop();
-    bool isPaused() const { return m_paused.load(); }
+    bool isPaused() const { return m_control.pause.load(); }
 
 public Q_SLOTS:
     // Runs on the worker thread (invoked through a queued connection).
@@ -71,9 +71,9 @@ Q_SIGNALS:
 
 private:
     TrainJob m_job;
+    // The one pair of pause/stop flags: the core Trainer polls them between steps (hooks.control),
+    // a stand-in job asks through stopRequested/waitWhilePaused; changes are made under m_mutex.
     TrainerControl m_control;
-    std::atomic<bool> m_paused{false};
-    std::atomic<bool> m_stop{false};
     std::mutex m_mutex;
     std::condition_variable m_cv;
 };

@@ -103,29 +103,12 @@ std::string toString(Optimizer o) {
 std::string toString(BaseQuant q) { return q == BaseQuant::None ? "none" : q == BaseQuant::Nf4 ? "nf4" : "nf4-dq"; }
 int bytesOf(Precision p) { return p == Precision::Fp32 ? 4 : 2; }
 
-Estimate estimate(const ModelConfig& mcIn, const nlohmann::json& cfg, const BudgetOptions& o) {
-    const std::string where = "estimate";
-    if (o.batch <= 0 || o.seqLen <= 0) fail(where, "batch size and sequence length must be positive", "");
-    ModelConfig mc = mcIn;
-    if (o.numLabels > 0) mc.numLabels = o.numLabels;
-    const MethodSpec& spec = methodSpec(peftTypeOf(cfg, where));
-    if (o.quantizeBase != BaseQuant::None && !spec.supportsQuantizedBase())
-        fail(where, spec.displayName() + " trains the base weights, which cannot be stored in NF4",
-             "Use --quantize none, or a PEFT method (QLoRA is LoRA over an NF4 base).");
+namespace {
 
-    Estimate e;
-    e.peftType = spec.peftType();
-    e.displayName = spec.displayName();
-    e.options = o;
-    e.params = spec.count(mc, cfg);
-    const TrainingFootprint fp = spec.footprint(mc, cfg);
-    const TaskHead head = cfg.is_object() ? taskHeadFromConfig(cfg, where) : TaskHead::CausalLm;
-    const ModuleTree tree = moduleTree(mc, head);
-    const ArchTable& arch = tree.arch;
+// What the weights take (MemoryParts::weights, weightsByDtype, packedWeights).
+void addWeights(MemoryParts& m, const ModuleTree& tree, const MethodSpec& spec, int64_t addedParams, const BudgetOptions& o) {
     const u64 s = static_cast<u64>(bytesOf(o.precision));
     const std::string sName = toString(o.precision);
-    MemoryParts& m = e.memory;
-
     // ---- Weights -------------------------------------------------------------------------------
     // Base parameters in the chosen precision, except (with --quantize) the weights of the decoder
     // layers' linears, stored NF4 (embeddings, head, norms and biases stay in the precision, as
@@ -144,7 +127,7 @@ Estimate estimate(const ModelConfig& mcIn, const nlohmann::json& cfg, const Budg
             m.weightsByDtype[sName] += (w + b) * s;
         }
     }
-    m.weightsByDtype["fp32"] += U(e.params.added) * 4;
+    m.weightsByDtype["fp32"] += U(addedParams) * 4;
     // CPU bf16 training: each frozen decoder-layer weight gets two oneDNN copies (forward and
     // input-gradient layouts, core/model/linear.h) up to the process-wide cap. Full fine-tuning
     // trains those weights (no copies); NF4 weights are dequantised per step instead.
@@ -159,13 +142,16 @@ Estimate estimate(const ModelConfig& mcIn, const nlohmann::json& cfg, const Budg
         if (it->second == 0) it = m.weightsByDtype.erase(it);
         else m.weights += (it++)->second;
     }
+}
 
+// Gradients and the optimizer's state (MemoryParts::gradients, optimizerState).
+void addGradientsAndOptimizerState(MemoryParts& m, const ParamReport& params, const BudgetOptions& o) {
+    const u64 s = static_cast<u64>(bytesOf(o.precision));
     // ---- Gradients and optimizer state ----------------------------------------------------------
     // One gradient per trainable parameter in its own dtype: added (adapter) parameters fp32,
     // trainable base parameters (FULL, BitFit, LoRA bias) in the precision.
-    const u64 trainAdded = U(e.params.trainable - e.params.trainableBase);
-    const u64 trainBase = U(e.params.trainableBase);
-    const u64 trainable = U(e.params.trainable);
+    const u64 trainAdded = U(params.trainable - params.trainableBase);
+    const u64 trainBase = U(params.trainableBase);
     m.gradients = trainAdded * 4 + trainBase * s;
     // AdamW/Adam: two moments (exp_avg, exp_avg_sq) per trainable parameter, SGD with momentum one
     // buffer, plain SGD none. Adapter parameters are fp32, and so is their state. Base weights
@@ -178,7 +164,22 @@ Estimate estimate(const ModelConfig& mcIn, const nlohmann::json& cfg, const Budg
         case Optimizer::SgdMomentum: m.optimizerState = trainAdded * 4 + trainBase * (4 + master); break;
         case Optimizer::Sgd: m.optimizerState = trainBase * master; break;
     }
+}
 
+// What the activation pass leaves for the step's peak and the compute estimate.
+struct KeptActivations {
+    u64 keptLayers = 0, keptAttention = 0, topKept = 0, lossFreedBeforeLayers = 0, ids = 0, attnTransient = 0;
+    std::vector<u64> layerKept;  // bytes kept per layer
+    int64_t first = 0;           // the lowest layer a gradient reaches
+    bool gradAtTop = false;
+    u64 Tk = 0, Dq = 0;
+};
+
+// What autograd keeps for backward (MemoryParts::activation*).
+KeptActivations addActivations(MemoryParts& m, const ModelConfig& mc, const TrainingFootprint& fp, const ArchTable& arch,
+                               TaskHead head, const BudgetOptions& o) {
+    const u64 s = static_cast<u64>(bytesOf(o.precision));
+    const bool quant = o.quantizeBase != BaseQuant::None;
     // ---- Activations ----------------------------------------------------------------------------
     // What LibTorch's autograd keeps for backward in our models (core/model/*.cpp, core/peft/*),
     // in bytes per token, times B*Tq tokens. Tq = T + prompt-tuning virtual tokens; Tk = Tq +
@@ -335,6 +336,29 @@ Estimate estimate(const ModelConfig& mcIn, const nlohmann::json& cfg, const Budg
     }
     m.activations = m.activationLayers + m.activationAttention + m.activationLoss + m.activationTransient;
 
+    KeptActivations k;
+    k.keptLayers = keptLayers;
+    k.keptAttention = keptAttention;
+    k.topKept = topKept;
+    k.lossFreedBeforeLayers = lossFreedBeforeLayers;
+    k.ids = ids;
+    k.attnTransient = attnTransient;
+    k.layerKept = std::move(layerKept);
+    k.first = first;
+    k.gradAtTop = gradAtTop;
+    k.Tk = Tk;
+    k.Dq = Dq;
+    return k;
+}
+
+// The step's peak (MemoryParts::stepPeak, optimizerTransient).
+void addStepPeak(MemoryParts& m, const KeptActivations& k, const ParamReport& params, const ModuleTree& tree, const MethodSpec& spec,
+                 int64_t L, const BudgetOptions& o) {
+    const bool fp32Run = bytesOf(o.precision) == 4;
+    const u64 trainable = U(params.trainable);
+    const u64 keptLayers = k.keptLayers, keptAttention = k.keptAttention, topKept = k.topKept, ids = k.ids;
+    const u64 lossFreedBeforeLayers = k.lossFreedBeforeLayers, attnTransient = k.attnTransient;
+    const std::vector<u64>& layerKept = k.layerKept;
     // ---- The step's peak: activations and gradients live together ------------------------------
     // Backward runs from the top layer down: layer l's kept tensors are freed after its backward,
     // and its parameters' gradients appear then. So the live set at layer l is the kept tensors
@@ -357,13 +381,13 @@ Estimate estimate(const ModelConfig& mcIn, const nlohmann::json& cfg, const Budg
                     gTop += gradOf(mod.kind == ModuleKind::Head && mod.tiedToEmbedding ? mod.in * mod.out : mod.params());
                 largestBase = std::max(largestBase, U(mod.weightParams()));
             }
-        const u64 gOut = std::min(gTop, gradOf(e.params.outsideLayers));
+        const u64 gOut = std::min(gTop, gradOf(params.outsideLayers));
         u64 gAbove = 0;  // gradients of layers >= l
         u64 keptBelow = keptLayers + keptAttention;  // kept tensors of layers <= l (+ top of model)
         const u64 always = (o.loss == LossImpl::Chunked ? topKept : topKept - lossFreedBeforeLayers) + ids;
         u64 peak = m.activations;  // the loss backward
         for (int64_t l = L - 1; l >= 0; --l) {
-            gAbove += gradOf(e.params.byLayer[static_cast<size_t>(l)]);
+            gAbove += gradOf(params.byLayer[static_cast<size_t>(l)]);
             peak = std::max(peak, always + keptBelow + gOut + gAbove + attnTransient);
             keptBelow -= std::min(keptBelow, layerKept[static_cast<size_t>(l)]);
         }
@@ -374,7 +398,58 @@ Estimate estimate(const ModelConfig& mcIn, const nlohmann::json& cfg, const Budg
         peak = std::max(peak, ids + m.gradients + m.optimizerTransient);
         m.stepPeak = peak;
     }
+}
 
+// Matmul FLOPs per trained token (Estimate::trainFlopsPerToken).
+double trainFlopsPerToken(const ModuleTree& tree, const KeptActivations& k, const ParamReport& params, int64_t L) {
+    const u64 Tk = k.Tk, Dq = k.Dq;
+    const int64_t first = k.first;
+    const bool gradAtTop = k.gradAtTop;
+    // ---- Compute --------------------------------------------------------------------------------
+    // Matmul FLOPs per token: forward 2*(layer linears + head) + attention 4*Tk*Dq per layer;
+    // backward through the layers that pass a gradient the same again; weight gradients
+    // 2*trainable; the adapters' own forward 2*added. Full fine-tuning comes to ~6*N.
+    double linearParams = 0;
+    for (const auto& mod : tree.modules)
+        if (mod.kind == ModuleKind::Linear || mod.kind == ModuleKind::Head) linearParams += static_cast<double>(mod.weightParams());
+    const double attnFlops = 4.0 * static_cast<double>(Tk) * static_cast<double>(Dq) * static_cast<double>(L);
+    const double fwd = 2.0 * linearParams + attnFlops;
+    const double frac = L > 0 ? static_cast<double>(L - std::min(first, L)) / static_cast<double>(L) : 0.0;
+    return fwd + (gradAtTop ? frac * fwd : 0.0) + 2.0 * static_cast<double>(params.trainable) +
+           2.0 * static_cast<double>(params.added);
+}
+}  // namespace
+
+Estimate estimate(const ModelConfig& mcIn, const nlohmann::json& cfg, const BudgetOptions& o) {
+    const std::string where = "estimate";
+    if (o.batch <= 0 || o.seqLen <= 0) fail(where, "batch size and sequence length must be positive", "");
+    ModelConfig mc = mcIn;
+    if (o.numLabels > 0) mc.numLabels = o.numLabels;
+    const MethodSpec& spec = methodSpec(peftTypeOf(cfg, where));
+    if (o.quantizeBase != BaseQuant::None && !spec.supportsQuantizedBase())
+        fail(where, spec.displayName() + " trains the base weights, which cannot be stored in NF4",
+             "Use --quantize none, or a PEFT method (QLoRA is LoRA over an NF4 base).");
+
+    Estimate e;
+    e.peftType = spec.peftType();
+    e.displayName = spec.displayName();
+    e.options = o;
+    e.params = spec.count(mc, cfg);
+    const TrainingFootprint fp = spec.footprint(mc, cfg);
+    const TaskHead head = cfg.is_object() ? taskHeadFromConfig(cfg, where) : TaskHead::CausalLm;
+    const ModuleTree tree = moduleTree(mc, head);
+    const ArchTable& arch = tree.arch;
+    const u64 s = static_cast<u64>(bytesOf(o.precision));
+    MemoryParts& m = e.memory;
+
+    addWeights(m, tree, spec, e.params.added, o);
+    addGradientsAndOptimizerState(m, e.params, o);
+    const KeptActivations kept = addActivations(m, mc, fp, arch, head, o);
+    addStepPeak(m, kept, e.params, tree, spec, mc.numLayers, o);
+
+    const int64_t L = mc.numLayers;
+    const u64 B = U(o.batch);
+    const u64 V = head == TaskHead::CausalLm ? U(mc.vocabSize) : U(mc.numLabels);
     // ---- Generation -----------------------------------------------------------------------------
     // KV cache: keys and values of every layer, key/value heads only (GQA), in the precision, for
     // batch x (context + prompt/prefix virtual tokens); plus one step's fp32 logits [B, V].
@@ -390,18 +465,7 @@ Estimate estimate(const ModelConfig& mcIn, const nlohmann::json& cfg, const Budg
     e.fullModelBytes = methodSpec("FULL").adapterBytes(mc, nullptr, static_cast<int>(s));
     e.checkpointBytes = e.adapterFileBytes + m.optimizerState;
 
-    // ---- Compute --------------------------------------------------------------------------------
-    // Matmul FLOPs per token: forward 2*(layer linears + head) + attention 4*Tk*Dq per layer;
-    // backward through the layers that pass a gradient the same again; weight gradients
-    // 2*trainable; the adapters' own forward 2*added. Full fine-tuning comes to ~6*N.
-    double linearParams = 0;
-    for (const auto& mod : tree.modules)
-        if (mod.kind == ModuleKind::Linear || mod.kind == ModuleKind::Head) linearParams += static_cast<double>(mod.weightParams());
-    const double attnFlops = 4.0 * static_cast<double>(Tk) * static_cast<double>(Dq) * static_cast<double>(L);
-    const double fwd = 2.0 * linearParams + attnFlops;
-    const double frac = L > 0 ? static_cast<double>(L - std::min(first, L)) / static_cast<double>(L) : 0.0;
-    e.trainFlopsPerToken = fwd + (gradAtTop ? frac * fwd : 0.0) + 2.0 * static_cast<double>(e.params.trainable) +
-                           2.0 * static_cast<double>(e.params.added);
+    e.trainFlopsPerToken = trainFlopsPerToken(tree, kept, e.params, mc.numLayers);
     return e;
 }
 

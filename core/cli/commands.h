@@ -29,6 +29,7 @@ int cmdExportGguf(const std::vector<std::string>& args);
 int cmdLogits(const std::vector<std::string>& args);
 int cmdDataset(const std::vector<std::string>& args);
 int cmdEstimate(const std::vector<std::string>& args);
+int cmdEstimateTime(const std::vector<std::string>& args);
 int cmdRankModules(const std::vector<std::string>& args);
 int cmdBenchTrain(const std::vector<std::string>& args);
 int cmdEvaluate(const std::vector<std::string>& args);

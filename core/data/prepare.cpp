@@ -241,6 +241,139 @@ std::vector<PreparedExample> packExamples(const std::vector<PreparedExample>& ex
     return out;
 }
 
+namespace {
+
+// What every row is prepared with: the dataset's settings, the tokenizer (none: render only), the
+// format and template, and the tokens a template adds.
+struct RowContext {
+    const DatasetConfig& cfg;
+    const Tokenizer* tok;
+    DataFormat format;
+    std::optional<TemplateKind> templateKind;
+    TemplateTokens ttok;
+    SpecialAffixes affixes;
+    int64_t eosId = -1;
+    bool needsTemplate = false;
+    bool trainAll = false;
+};
+
+// One row: parsed, rendered with the template, tokenised and truncated (RowError or PeftError when
+// it cannot be used). The first training row also becomes the report's example.
+Pending prepareRow(const RowContext& rc, const RawRow& row, bool fromValidationFile, ValidationReport& rep) {
+    Example ex = parseExample(applyColumnMapping(row.value, rc.cfg.columnMapping), rc.format, row.line);
+    std::vector<Segment> segs, rejectedSegs;
+    bool addSpecials = true;
+    switch (rc.format) {
+        case DataFormat::Text: segs = {{ex.text, true}}; break;
+        case DataFormat::Classification: segs = {{ex.text, false}}; break;
+        case DataFormat::Instruction:
+            if (rc.templateKind)
+                segs = renderInstruction(*rc.templateKind, ex.instruction, ex.input, ex.output, rc.ttok);
+            addSpecials = !rc.templateKind || !isChatTemplate(*rc.templateKind);
+            break;
+        case DataFormat::Chat:
+            if (rc.templateKind) segs = renderChat(*rc.templateKind, ex.messages, false, rc.ttok);
+            addSpecials = !rc.templateKind || !isChatTemplate(*rc.templateKind);
+            break;
+        case DataFormat::Preference:
+            if (rc.templateKind && !ex.preferenceTokens) {
+                segs = renderAnswer(*rc.templateKind, ex.prompt, ex.chosen, rc.ttok);
+                rejectedSegs = renderAnswer(*rc.templateKind, ex.prompt, ex.rejected, rc.ttok);
+            }
+            addSpecials = !rc.templateKind || !isChatTemplate(*rc.templateKind);
+            break;
+        case DataFormat::Tokens: break;
+    }
+    Pending p;
+    p.ex.line = row.line;
+    p.fromValidationFile = fromValidationFile;
+    p.labelInt = ex.labelInt;
+    p.labelString = ex.labelString;
+    bool haveIds = false;
+    auto checkVocab = [&](const std::vector<int64_t>& ids, const char* field) {
+        if (rc.tok)
+            for (auto id : ids)
+                if (id >= rc.tok->vocabSize())
+                    throw RowError(std::string(field) + " holds " + std::to_string(id) + ", outside the vocabulary (" +
+                                   std::to_string(rc.tok->vocabSize()) + " tokens)");
+    };
+    if (rc.format == DataFormat::Preference) {
+        if (ex.preferenceTokens) {
+            checkVocab(ex.promptIds, "prompt_ids");
+            checkVocab(ex.chosenIds, "chosen_ids");
+            checkVocab(ex.rejectedIds, "rejected_ids");
+            auto join = [&](const std::vector<int64_t>& answer, std::vector<int64_t>& ids, std::vector<int64_t>& labels) {
+                ids = ex.promptIds;
+                ids.insert(ids.end(), answer.begin(), answer.end());
+                labels.assign(ex.promptIds.size(), kIgnoreIndex);
+                labels.insert(labels.end(), answer.begin(), answer.end());
+            };
+            join(ex.chosenIds, p.ex.inputIds, p.ex.labels);
+            join(ex.rejectedIds, p.ex.rejectedIds, p.ex.rejectedLabels);
+            haveIds = true;
+        } else if (rc.tok && rc.templateKind) {
+            // Only answer tokens count, whatever train_on says: the pair is compared on them.
+            auto c = tokenizeImpl(*rc.tok, segs, false, addSpecials ? &rc.affixes : nullptr);
+            auto r = tokenizeImpl(*rc.tok, rejectedSegs, false, addSpecials ? &rc.affixes : nullptr);
+            p.ex.inputIds = std::move(c.ids);
+            p.ex.labels = std::move(c.labels);
+            p.ex.rejectedIds = std::move(r.ids);
+            p.ex.rejectedLabels = std::move(r.labels);
+            haveIds = true;
+        }
+        if (haveIds) {
+            p.fullLength = static_cast<int64_t>(std::max(p.ex.inputIds.size(), p.ex.rejectedIds.size()));
+            p.truncated = truncatePair(p.ex, rc.cfg.maxLength);
+        }
+    } else if (rc.format == DataFormat::Tokens) {
+        checkVocab(ex.inputIds, "input_ids");
+        p.ex.inputIds = ex.inputIds;
+        p.ex.labels = ex.labels.empty() ? ex.inputIds : ex.labels;
+        haveIds = true;
+    } else if (rc.tok && (!rc.needsTemplate || rc.templateKind)) {
+        auto t = tokenizeImpl(*rc.tok, segs, rc.trainAll || rc.format == DataFormat::Text, addSpecials ? &rc.affixes : nullptr);
+        if (rc.format == DataFormat::Text && rc.eosId >= 0 && (t.ids.empty() || t.ids.back() != rc.eosId)) {
+            t.ids.push_back(rc.eosId);
+            t.labels.push_back(rc.eosId);
+        }
+        p.ex.inputIds = std::move(t.ids);
+        if (rc.format != DataFormat::Classification) p.ex.labels = std::move(t.labels);
+        haveIds = true;
+    }
+    if (haveIds && rc.format != DataFormat::Preference) {
+        if (p.ex.inputIds.empty()) throw RowError("the row tokenises to no tokens");
+        p.fullLength = static_cast<int64_t>(p.ex.inputIds.size());
+        if (!rc.cfg.packing && p.fullLength > rc.cfg.maxLength) {
+            p.truncated = true;
+            p.ex.inputIds.resize(static_cast<size_t>(rc.cfg.maxLength));
+            if (!p.ex.labels.empty()) p.ex.labels.resize(static_cast<size_t>(rc.cfg.maxLength));
+            if (rc.format != DataFormat::Classification &&
+                std::all_of(p.ex.labels.begin(), p.ex.labels.end(),
+                            [](int64_t v) { return v == kIgnoreIndex; }))
+                throw RowError("over-long: " + std::to_string(p.fullLength) +
+                               " tokens, and truncation to max_length " + std::to_string(rc.cfg.maxLength) +
+                               " leaves no response token to train on");
+        }
+    }
+    if (rep.example.empty() && !p.fromValidationFile) {
+        rep.exampleLine = row.line;
+        if (rc.format == DataFormat::Tokens) {
+            rep.example = tokenRuns(p.ex.inputIds, p.ex.labels, rc.tok);
+        } else if (rc.format == DataFormat::Preference) {
+            rep.example = ex.preferenceTokens ? tokenRuns(p.ex.inputIds, p.ex.labels, rc.tok) : segs;
+            rep.exampleRejected =
+                ex.preferenceTokens ? tokenRuns(p.ex.rejectedIds, p.ex.rejectedLabels, rc.tok) : rejectedSegs;
+        } else if (rc.trainAll && rc.format != DataFormat::Classification) {
+            for (auto sg : segs) rep.example.push_back({sg.text, true});
+        } else {
+            rep.example = segs;
+        }
+    }
+    return p;
+}
+
+}  // namespace
+
 PreparedDataset prepareDataset(const DatasetConfig& cfg, const Tokenizer* tok, const PrepareOptions& opts) {
     PreparedDataset pd;
     ValidationReport& rep = pd.report;
@@ -320,10 +453,9 @@ PreparedDataset prepareDataset(const DatasetConfig& cfg, const Tokenizer* tok, c
         pd.padId = tok->padId() ? *tok->padId() : (pd.eosId >= 0 ? pd.eosId : 0);
         rep.tokenized = true;
     }
-    const bool trainAll = cfg.trainOn == "all";
     const bool canTokenize = tok != nullptr;
-    SpecialAffixes affixes;
-    if (tok) affixes = specialAffixes(*tok);
+    RowContext rows{cfg, tok, pd.format, pd.templateKind, ttok, tok ? specialAffixes(*tok) : SpecialAffixes{}, pd.eosId, needsTemplate,
+                    cfg.trainOn == "all"};
 
     std::vector<Pending> pending;
     auto reject = [&](const std::string& file, int64_t line, const std::string& reason) {
@@ -338,120 +470,7 @@ PreparedDataset prepareDataset(const DatasetConfig& cfg, const Tokenizer* tok, c
         for (const auto& row : ds.rows) {
             if ((++rowsSeen & 255) == 0) checkCancel();
             try {
-                Example ex = parseExample(applyColumnMapping(row.value, cfg.columnMapping), pd.format, row.line);
-                std::vector<Segment> segs, rejectedSegs;
-                bool addSpecials = true;
-                switch (pd.format) {
-                    case DataFormat::Text: segs = {{ex.text, true}}; break;
-                    case DataFormat::Classification: segs = {{ex.text, false}}; break;
-                    case DataFormat::Instruction:
-                        if (pd.templateKind)
-                            segs = renderInstruction(*pd.templateKind, ex.instruction, ex.input, ex.output, ttok);
-                        addSpecials = !pd.templateKind || !isChatTemplate(*pd.templateKind);
-                        break;
-                    case DataFormat::Chat:
-                        if (pd.templateKind) segs = renderChat(*pd.templateKind, ex.messages, false, ttok);
-                        addSpecials = !pd.templateKind || !isChatTemplate(*pd.templateKind);
-                        break;
-                    case DataFormat::Preference:
-                        if (pd.templateKind && !ex.preferenceTokens) {
-                            segs = renderAnswer(*pd.templateKind, ex.prompt, ex.chosen, ttok);
-                            rejectedSegs = renderAnswer(*pd.templateKind, ex.prompt, ex.rejected, ttok);
-                        }
-                        addSpecials = !pd.templateKind || !isChatTemplate(*pd.templateKind);
-                        break;
-                    case DataFormat::Tokens: break;
-                }
-                Pending p;
-                p.ex.line = row.line;
-                p.fromValidationFile = fi == 1;
-                p.labelInt = ex.labelInt;
-                p.labelString = ex.labelString;
-                bool haveIds = false;
-                auto checkVocab = [&](const std::vector<int64_t>& ids, const char* field) {
-                    if (tok)
-                        for (auto id : ids)
-                            if (id >= tok->vocabSize())
-                                throw RowError(std::string(field) + " holds " + std::to_string(id) + ", outside the vocabulary (" +
-                                               std::to_string(tok->vocabSize()) + " tokens)");
-                };
-                if (pd.format == DataFormat::Preference) {
-                    if (ex.preferenceTokens) {
-                        checkVocab(ex.promptIds, "prompt_ids");
-                        checkVocab(ex.chosenIds, "chosen_ids");
-                        checkVocab(ex.rejectedIds, "rejected_ids");
-                        auto join = [&](const std::vector<int64_t>& answer, std::vector<int64_t>& ids, std::vector<int64_t>& labels) {
-                            ids = ex.promptIds;
-                            ids.insert(ids.end(), answer.begin(), answer.end());
-                            labels.assign(ex.promptIds.size(), kIgnoreIndex);
-                            labels.insert(labels.end(), answer.begin(), answer.end());
-                        };
-                        join(ex.chosenIds, p.ex.inputIds, p.ex.labels);
-                        join(ex.rejectedIds, p.ex.rejectedIds, p.ex.rejectedLabels);
-                        haveIds = true;
-                    } else if (canTokenize && pd.templateKind) {
-                        // Only answer tokens count, whatever train_on says: the pair is compared on them.
-                        auto c = tokenizeImpl(*tok, segs, false, addSpecials ? &affixes : nullptr);
-                        auto r = tokenizeImpl(*tok, rejectedSegs, false, addSpecials ? &affixes : nullptr);
-                        p.ex.inputIds = std::move(c.ids);
-                        p.ex.labels = std::move(c.labels);
-                        p.ex.rejectedIds = std::move(r.ids);
-                        p.ex.rejectedLabels = std::move(r.labels);
-                        haveIds = true;
-                    }
-                    if (haveIds) {
-                        p.fullLength = static_cast<int64_t>(std::max(p.ex.inputIds.size(), p.ex.rejectedIds.size()));
-                        p.truncated = truncatePair(p.ex, cfg.maxLength);
-                    }
-                } else if (pd.format == DataFormat::Tokens) {
-                    if (tok)
-                        for (auto id : ex.inputIds)
-                            if (id >= tok->vocabSize())
-                                throw RowError("input_ids holds " + std::to_string(id) + ", outside the vocabulary (" +
-                                               std::to_string(tok->vocabSize()) + " tokens)");
-                    p.ex.inputIds = ex.inputIds;
-                    p.ex.labels = ex.labels.empty() ? ex.inputIds : ex.labels;
-                    haveIds = true;
-                } else if (canTokenize && (!needsTemplate || pd.templateKind)) {
-                    auto t = tokenizeImpl(*tok, segs, trainAll || pd.format == DataFormat::Text, addSpecials ? &affixes : nullptr);
-                    if (pd.format == DataFormat::Text && pd.eosId >= 0 && (t.ids.empty() || t.ids.back() != pd.eosId)) {
-                        t.ids.push_back(pd.eosId);
-                        t.labels.push_back(pd.eosId);
-                    }
-                    p.ex.inputIds = std::move(t.ids);
-                    if (pd.format != DataFormat::Classification) p.ex.labels = std::move(t.labels);
-                    haveIds = true;
-                }
-                if (haveIds && pd.format != DataFormat::Preference) {
-                    if (p.ex.inputIds.empty()) throw RowError("the row tokenises to no tokens");
-                    p.fullLength = static_cast<int64_t>(p.ex.inputIds.size());
-                    if (!cfg.packing && p.fullLength > cfg.maxLength) {
-                        p.truncated = true;
-                        p.ex.inputIds.resize(static_cast<size_t>(cfg.maxLength));
-                        if (!p.ex.labels.empty()) p.ex.labels.resize(static_cast<size_t>(cfg.maxLength));
-                        if (pd.format != DataFormat::Classification &&
-                            std::all_of(p.ex.labels.begin(), p.ex.labels.end(),
-                                        [](int64_t v) { return v == kIgnoreIndex; }))
-                            throw RowError("over-long: " + std::to_string(p.fullLength) +
-                                           " tokens, and truncation to max_length " + std::to_string(cfg.maxLength) +
-                                           " leaves no response token to train on");
-                    }
-                }
-                if (rep.example.empty() && !p.fromValidationFile) {
-                    rep.exampleLine = row.line;
-                    if (pd.format == DataFormat::Tokens) {
-                        rep.example = tokenRuns(p.ex.inputIds, p.ex.labels, tok);
-                    } else if (pd.format == DataFormat::Preference) {
-                        rep.example = ex.preferenceTokens ? tokenRuns(p.ex.inputIds, p.ex.labels, tok) : segs;
-                        rep.exampleRejected =
-                            ex.preferenceTokens ? tokenRuns(p.ex.rejectedIds, p.ex.rejectedLabels, tok) : rejectedSegs;
-                    } else if (trainAll && pd.format != DataFormat::Classification) {
-                        for (auto sg : segs) rep.example.push_back({sg.text, true});
-                    } else {
-                        rep.example = segs;
-                    }
-                }
-                pending.push_back(std::move(p));
+                pending.push_back(prepareRow(rows, row, fi == 1, rep));
             } catch (const RowError& e) {
                 reject(ds.path, row.line, e.what());
             } catch (const PeftError& e) {

@@ -16,6 +16,7 @@
 #include <nlohmann/json.hpp>
 #include <thread>
 
+#include "core/data/dataset_format.h"
 #include "core/util/cpu_cores.h"
 #include "core/util/error.h"
 
@@ -278,9 +279,13 @@ std::shared_ptr<DataParallel> joinRun(const RankEnv& env, RunConfig& cfg, std::c
         go.device = torch::Device(cfg.training.device);
     }
     auto dp = std::make_shared<DataParallel>(env, go);
-    if (cfg.training.threads == 0 && !std::getenv("OMP_NUM_THREADS"))
-        cfg.training.threads = std::max(1, resolveThreadCount(0) / std::max(1, env.localWorld));
+    cfg.training.threads = rankThreads(cfg.training.threads, env.localWorld);
     return dp;
+}
+
+int64_t rankThreads(int64_t configured, int localWorld) {
+    if (configured != 0 || std::getenv("OMP_NUM_THREADS")) return configured;
+    return std::max(1, resolveThreadCount(0) / std::max(1, localWorld));
 }
 
 std::vector<data::Batch> localShare(const data::Batch& global, int rank, int world, int64_t maxRows) {
@@ -301,7 +306,7 @@ std::vector<data::Batch> localShare(const data::Batch& global, int rank, int wor
         b.labels = global.labels.narrow(0, s, len);
         b.epoch = global.epoch;
         b.numTokens = b.attentionMask.sum().item<int64_t>();
-        b.numLabels = b.labels.dim() == 1 ? len : b.labels.ne(-100).sum().item<int64_t>();
+        b.numLabels = b.labels.dim() == 1 ? len : b.labels.ne(data::kIgnoreIndex).sum().item<int64_t>();
         out.push_back(std::move(b));
     }
     return out;

@@ -64,6 +64,10 @@ private:
 // torchrun does).
 std::shared_ptr<DataParallel> joinRun(const RankEnv& env, RunConfig& cfg, std::chrono::milliseconds timeout);
 
+// training.threads for one of `localWorld` ranks on this machine: as configured when set (> 0),
+// or when OMP_NUM_THREADS is (torchrun sets it), else this machine's cores shared among the ranks.
+int64_t rankThreads(int64_t configured, int localWorld);
+
 // The rows of one global micro-batch (all ranks' rows) that `rank` computes: an equal contiguous
 // share (rows [r*n/W, (r+1)*n/W)), cut into chunks of at most `maxRows`. Empty when the batch has
 // fewer rows than ranks and this rank's share is none. With world 1 and maxRows >= the batch's

@@ -88,4 +88,24 @@ protected:
     ModulesToSave m_modules;
 };
 
+// A TensorListMethod whose modules sit in the model's adapter slots under the adapter's name
+// (prompt and prefix tuning, bottleneck adapters): detach() empties those slots everywhere and
+// gives modules_to_save back.
+class ModelSlotMethod : public TensorListMethod {
+public:
+    void detach() override {
+        m_model->removeAdapterEverywhere(m_name);
+        m_modules.detach();
+    }
+
+protected:
+    // First thing attach() does.
+    void bindModel(CausalLMImpl& model, const std::string& name) {
+        m_model = &model;
+        m_name = name;
+    }
+    CausalLMImpl* m_model = nullptr;
+    std::string m_name;
+};
+
 }  // namespace peft

@@ -9,7 +9,11 @@
 #include <string>
 #include <vector>
 
+#include "core/util/error.h"
+
 namespace peft::tok {
+
+class Regex;
 
 // A piece of text on its way to the model. `atStart`: the piece begins at offset 0 of the
 // original input (HF's `offsets_original().0 == 0`, used by Metaspace's prepend_scheme "first").
@@ -60,5 +64,30 @@ std::string typeOf(const nlohmann::json& j, const std::string& where);
 std::string patternSource(const nlohmann::json& j, const std::string& where, bool* isString = nullptr);
 // A single Unicode character given as a JSON string (Metaspace replacement, Strip content).
 std::string singleChar(const nlohmann::json& j, const std::string& key, const std::string& where);
+
+// tokenizers' Replace, a normalizer and a decoder alike: every match of a `{"String": s}` or
+// `{"Regex": r}` pattern becomes `content`.
+class ReplacePattern {
+public:
+    ReplacePattern(const nlohmann::json& j, const std::string& where);
+    ~ReplacePattern();
+    void apply(std::string& s) const;
+
+private:
+    std::string m_literal;
+    std::unique_ptr<Regex> m_regex;
+    std::string m_content;
+};
+
+// The steps of a "Sequence" component: `j[key]` must be a list, and `make(entry, where)` builds
+// each entry (where names it: "<where>.<key>[i]").
+template <class Step, class Make>
+std::vector<std::unique_ptr<Step>> sequenceSteps(const nlohmann::json& j, const std::string& key, const std::string& where, Make make) {
+    const nlohmann::json& list = member(j, key, where);
+    if (!list.is_array()) fail(where + "." + key, "expected a list");
+    std::vector<std::unique_ptr<Step>> steps;
+    for (size_t i = 0; i < list.size(); ++i) steps.push_back(make(list[i], where + "." + key + "[" + std::to_string(i) + "]"));
+    return steps;
+}
 
 }  // namespace peft::tok

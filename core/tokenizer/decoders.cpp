@@ -48,39 +48,13 @@ private:
 
 class ReplaceDec : public Decoder {
 public:
-    ReplaceDec(const json& j, const std::string& where) {
-        bool isString = false;
-        std::string src = patternSource(member(j, "pattern", where), where + ".pattern", &isString);
-        if (isString) {
-            m_literal = j["pattern"]["String"].get<std::string>();
-            if (m_literal.empty()) fail(where + ".pattern", "an empty String pattern cannot be replaced");
-        } else {
-            m_regex = std::make_unique<Regex>(src, where + ".pattern");
-        }
-        m_content = stringMember(j, "content", where);
-    }
+    ReplaceDec(const json& j, const std::string& where) : m_replace(j, where) {}
     void decodeChain(std::vector<std::string>& tokens) const override {
-        for (auto& t : tokens) {
-            if (!m_regex) {
-                t = replaceAll(t, m_literal, m_content);
-                continue;
-            }
-            std::string out;
-            size_t prev = 0;
-            for (auto [a, b] : m_regex->findAll(t)) {
-                out.append(t, prev, a - prev);
-                out += m_content;
-                prev = b;
-            }
-            out.append(t, prev, std::string::npos);
-            t = std::move(out);
-        }
+        for (auto& t : tokens) m_replace.apply(t);
     }
 
 private:
-    std::string m_literal;
-    std::unique_ptr<Regex> m_regex;
-    std::string m_content;
+    ReplacePattern m_replace;
 };
 
 class ByteFallbackDec : public Decoder {
@@ -189,10 +163,7 @@ std::unique_ptr<Decoder> makeDecoder(const json& j, const std::string& where) {
                                           countMember(j, "stop", where));
     if (type == "Sequence") {
         auto seq = std::make_unique<SequenceDec>();
-        const json& list = member(j, "decoders", where);
-        if (!list.is_array()) fail(where + ".decoders", "expected a list");
-        for (size_t i = 0; i < list.size(); ++i)
-            seq->m_steps.push_back(makeDecoder(list[i], where + ".decoders[" + std::to_string(i) + "]"));
+        seq->m_steps = sequenceSteps<Decoder>(j, "decoders", where, makeDecoder);
         return seq;
     }
     fail(where, "unsupported decoder type '" + type + "'",

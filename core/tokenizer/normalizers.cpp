@@ -40,6 +40,36 @@ std::string patternSource(const json& j, const std::string& where, bool* isStrin
     fail(where, "expected a pattern {\"String\": ...} or {\"Regex\": ...}, found " + j.dump());
 }
 
+ReplacePattern::ReplacePattern(const json& j, const std::string& where) {
+    bool isString = false;
+    std::string src = patternSource(member(j, "pattern", where), where + ".pattern", &isString);
+    if (isString) {
+        m_literal = j["pattern"]["String"].get<std::string>();
+        if (m_literal.empty()) fail(where + ".pattern", "an empty String pattern cannot be replaced");
+    } else {
+        m_regex = std::make_unique<Regex>(src, where + ".pattern");
+    }
+    m_content = stringMember(j, "content", where);
+}
+
+ReplacePattern::~ReplacePattern() = default;
+
+void ReplacePattern::apply(std::string& s) const {
+    if (!m_regex) {
+        s = replaceAll(s, m_literal, m_content);
+        return;
+    }
+    std::string out;
+    size_t prev = 0;
+    for (auto [a, b] : m_regex->findAll(s)) {
+        out.append(s, prev, a - prev);
+        out += m_content;
+        prev = b;
+    }
+    out.append(s, prev, std::string::npos);
+    s = std::move(out);
+}
+
 std::string singleChar(const json& j, const std::string& key, const std::string& where) {
     std::string s = stringMember(j, key, where);
     if (!isValidUtf8(s) || s.empty() || toCodePoints(s).size() != 1)
@@ -67,37 +97,11 @@ public:
 
 class ReplaceNormalizer : public Normalizer {
 public:
-    ReplaceNormalizer(const json& j, const std::string& where) {
-        bool isString = false;
-        std::string src = patternSource(member(j, "pattern", where), where + ".pattern", &isString);
-        if (isString) {
-            m_literal = j["pattern"]["String"].get<std::string>();
-            if (m_literal.empty()) fail(where + ".pattern", "an empty String pattern cannot be replaced");
-        } else {
-            m_regex = std::make_unique<Regex>(src, where + ".pattern");
-        }
-        m_content = stringMember(j, "content", where);
-    }
-    void normalize(std::string& s) const override {
-        if (!m_regex) {
-            s = replaceAll(s, m_literal, m_content);
-            return;
-        }
-        std::string out;
-        size_t prev = 0;
-        for (auto [a, b] : m_regex->findAll(s)) {
-            out.append(s, prev, a - prev);
-            out += m_content;
-            prev = b;
-        }
-        out.append(s, prev, std::string::npos);
-        s = std::move(out);
-    }
+    ReplaceNormalizer(const json& j, const std::string& where) : m_replace(j, where) {}
+    void normalize(std::string& s) const override { m_replace.apply(s); }
 
 private:
-    std::string m_literal;
-    std::unique_ptr<Regex> m_regex;
-    std::string m_content;
+    ReplacePattern m_replace;
 };
 
 class UnicodeNormalizer : public Normalizer {
@@ -115,10 +119,7 @@ std::unique_ptr<Normalizer> makeNormalizer(const json& j, const std::string& whe
     const std::string type = typeOf(j, where);
     if (type == "Sequence") {
         auto seq = std::make_unique<SequenceNormalizer>();
-        const json& list = member(j, "normalizers", where);
-        if (!list.is_array()) fail(where + ".normalizers", "expected a list");
-        for (size_t i = 0; i < list.size(); ++i)
-            seq->m_steps.push_back(makeNormalizer(list[i], where + ".normalizers[" + std::to_string(i) + "]"));
+        seq->m_steps = sequenceSteps<Normalizer>(j, "normalizers", where, makeNormalizer);
         return seq;
     }
     if (type == "Prepend") {

@@ -100,10 +100,7 @@ std::unique_ptr<PostProcessor> makePostProcessor(const json& j, const std::strin
     if (type == "BertProcessing" || type == "RobertaProcessing") return std::make_unique<ClsSepPost>(j, where);
     if (type == "Sequence") {
         auto seq = std::make_unique<SequencePost>();
-        const json& list = member(j, "processors", where);
-        if (!list.is_array()) fail(where + ".processors", "expected a list");
-        for (size_t i = 0; i < list.size(); ++i)
-            seq->m_steps.push_back(makePostProcessor(list[i], where + ".processors[" + std::to_string(i) + "]"));
+        seq->m_steps = sequenceSteps<PostProcessor>(j, "processors", where, makePostProcessor);
         return seq;
     }
     fail(where, "unsupported post-processor type '" + type + "'",

@@ -174,10 +174,7 @@ std::unique_ptr<PreTokenizer> makePreTokenizer(const json& j, const std::string&
     const std::string type = typeOf(j, where);
     if (type == "Sequence") {
         auto seq = std::make_unique<SequencePre>();
-        const json& list = member(j, "pretokenizers", where);
-        if (!list.is_array()) fail(where + ".pretokenizers", "expected a list");
-        for (size_t i = 0; i < list.size(); ++i)
-            seq->m_steps.push_back(makePreTokenizer(list[i], where + ".pretokenizers[" + std::to_string(i) + "]"));
+        seq->m_steps = sequenceSteps<PreTokenizer>(j, "pretokenizers", where, makePreTokenizer);
         return seq;
     }
     if (type == "ByteLevel")

@@ -29,6 +29,13 @@ namespace peft {
 namespace fs = std::filesystem;
 using nlohmann::json;
 
+int64_t plannedSteps(const TrainingConfig& t, int64_t trainExamples, int64_t rowsPerMicroStep) {
+    if (t.maxSteps > 0) return t.maxSteps;
+    const int64_t rows = std::max<int64_t>(1, rowsPerMicroStep);
+    const int64_t microSteps = (trainExamples + rows - 1) / rows;  // the batcher keeps a last, smaller batch
+    return t.epochs * std::max<int64_t>(1, microSteps / std::max<int64_t>(1, t.gradAccum));
+}
+
 std::string statusName(TrainStatus s) {
     switch (s) {
         case TrainStatus::Finished: return "finished";
@@ -202,8 +209,7 @@ void Trainer::setup(const ProgressFn& progress) {
     bo.padId = m_data.padId;
     m_batchOptions = bo;
     m_batcher = std::make_unique<data::Batcher>(std::make_shared<const std::vector<Example>>(m_data.train), bo);
-    const int64_t stepsPerEpoch = std::max<int64_t>(1, m_batcher->batchesPerEpoch() / t.gradAccum);
-    m_totalSteps = t.maxSteps > 0 ? t.maxSteps : t.epochs * stepsPerEpoch;
+    m_totalSteps = plannedSteps(t, n, bo.batchSize);
     spdlog::info("training {} examples ({} validation), {} steps, {} trainable tensors on {}", n, m_data.validation.size(),
                  m_totalSteps, params.size(), m_device.str());
     if (m_device.is_cpu()) spdlog::info("CPU threads: {} ({})", threads, threadsWhy);
@@ -227,11 +233,14 @@ double Trainer::stepLoss(const std::vector<data::Batch>& micro, int64_t count) {
     return total / static_cast<double>(std::max<int64_t>(1, count));
 }
 
-EvalResult Trainer::evaluateAll() {
+EvalResult Trainer::evaluateAll(int64_t maxRows) {
     torch::NoGradGuard ng;
     bool wasTraining = m_model->is_training();
     m_model->eval();
-    EvalResult r = m_objective->evaluate(m_data.validation, m_cfg.training.batchSize, m_data.padId);
+    const auto& all = m_data.validation;
+    EvalResult r = maxRows > 0 && maxRows < static_cast<int64_t>(all.size())
+                       ? m_objective->evaluate(std::vector<Example>(all.begin(), all.begin() + maxRows), m_cfg.training.batchSize, m_data.padId)
+                       : m_objective->evaluate(all, m_cfg.training.batchSize, m_data.padId);
     if (wasTraining) m_model->train();
     return r;
 }
@@ -394,8 +403,7 @@ bool Trainer::resumeFromLatest() {
                      micro, worldSize(), m_cfg.training.batchSize);
         m_batchOptions.batchSize = micro;
         m_batcher = std::make_unique<data::Batcher>(std::make_shared<const std::vector<Example>>(m_data.train), m_batchOptions);
-        if (m_cfg.training.maxSteps <= 0)
-            m_totalSteps = m_cfg.training.epochs * std::max<int64_t>(1, m_batcher->batchesPerEpoch() / m_cfg.training.gradAccum);
+        m_totalSteps = plannedSteps(m_cfg.training, m_batcher->size(), micro);
     }
     m_batcher->setPosition(data::DataPosition::fromJson(state.at("data_position"), where));
     m_elapsedBefore = state.value("elapsed_s", 0.0);
@@ -428,6 +436,17 @@ TrainResult Trainer::run(const MetricsSink& sink, TrainerControl* control) {
     // Time spent in earlier sessions of this run (restored on resume); checkpoints store the total.
     const double elapsedAtStart = m_elapsedBefore;
     auto elapsed = [&] { return elapsedAtStart + std::chrono::duration<double>(Clock::now() - start).count(); };
+    // A step that went wrong before anything was updated: nothing is saved (the weights may be
+    // partly updated or the state is not finite); the message says where the last good checkpoint is.
+    auto failWithoutSaving = [&](const std::string& msg) {
+        m_optimizer->zeroGrad();
+        result.status = TrainStatus::Failed;
+        result.steps = m_step;
+        result.lastCheckpoint = m_lastCheckpoint;
+        result.message = msg + (m_lastCheckpoint.empty() ? "No checkpoint was written yet." : "The last good checkpoint is " + m_lastCheckpoint + ".");
+        spdlog::error("{}", result.message);
+        return result;
+    };
     auto stopWithCheckpoint = [&](TrainStatus s, const std::string& msg) {
         m_elapsedBefore = elapsed();
         result.lastCheckpoint = saveCheckpoint();
@@ -435,6 +454,12 @@ TrainResult Trainer::run(const MetricsSink& sink, TrainerControl* control) {
         result.message = msg;
         result.steps = m_step;
         return result;
+    };
+    // An allocation that failed mid-step: the weights are as the last step left them, so they are saved.
+    auto outOfMemory = [&] {
+        m_optimizer->zeroGrad();
+        return stopWithCheckpoint(TrainStatus::Failed, "out of memory at step " + std::to_string(m_step + 1) +
+                                                           ": lower batch_size or max_length, or use gradient accumulation");
     };
     // The oneDNN copies of frozen weights (core/model/linear.h) live for the run only.
     struct ReleasePacked {
@@ -470,44 +495,24 @@ TrainResult Trainer::run(const MetricsSink& sink, TrainerControl* control) {
             std::string what = e.what_without_backtrace();
             if (what.find("alloc") != std::string::npos || what.find("memory") != std::string::npos) {
                 spdlog::error("allocation failed: {}", what);
-                m_optimizer->zeroGrad();
-                return stopWithCheckpoint(TrainStatus::Failed, "out of memory at step " + std::to_string(m_step + 1) +
-                                                                   ": lower batch_size or max_length, or use gradient accumulation");
+                return outOfMemory();
             }
             throw;
         } catch (const std::bad_alloc&) {
-            m_optimizer->zeroGrad();
-            return stopWithCheckpoint(TrainStatus::Failed, "out of memory at step " + std::to_string(m_step + 1) +
-                                                               ": lower batch_size or max_length, or use gradient accumulation");
+            return outOfMemory();
         }
         if (m_dp) {  // once per optimizer step: the sum of every rank's gradients and loss
             std::vector<torch::Tensor> ps;
             for (const auto& [name, p] : m_optimizer->params()) ps.push_back(p);
             loss = m_dp->allReduceGradients(ps, loss);
         }
-        if (!std::isfinite(loss)) {
-            m_optimizer->zeroGrad();
-            result.status = TrainStatus::Failed;
-            result.steps = m_step;
-            result.lastCheckpoint = m_lastCheckpoint;
-            result.message = "the loss became " + std::string(std::isnan(loss) ? "NaN" : "infinite") + " at step " +
-                             std::to_string(m_step + 1) + ". Lower the learning rate, use fp32, or check the data. " +
-                             (m_lastCheckpoint.empty() ? "No checkpoint was written yet." : "The last good checkpoint is " + m_lastCheckpoint + ".");
-            spdlog::error("{}", result.message);
-            return result;
-        }
+        if (!std::isfinite(loss))
+            return failWithoutSaving("the loss became " + std::string(std::isnan(loss) ? "NaN" : "infinite") + " at step " +
+                                     std::to_string(m_step + 1) + ". Lower the learning rate, use fp32, or check the data. ");
         const double gradNorm = clipGradNorm(m_optimizer->params(), t.maxGradNorm);
-        if (!std::isfinite(gradNorm)) {
-            m_optimizer->zeroGrad();
-            result.status = TrainStatus::Failed;
-            result.steps = m_step;
-            result.lastCheckpoint = m_lastCheckpoint;
-            result.message = "the gradient norm exploded (" + std::to_string(gradNorm) + ") at step " + std::to_string(m_step + 1) +
-                             ". Lower the learning rate or set max_grad_norm. " +
-                             (m_lastCheckpoint.empty() ? "" : "The last good checkpoint is " + m_lastCheckpoint + ".");
-            spdlog::error("{}", result.message);
-            return result;
-        }
+        if (!std::isfinite(gradNorm))
+            return failWithoutSaving("the gradient norm exploded (" + std::to_string(gradNorm) + ") at step " + std::to_string(m_step + 1) +
+                                     ". Lower the learning rate or set max_grad_norm. ");
         const double lr = scheduledLr(t, m_step, m_totalSteps);
         try {
             m_optimizer->step(lr);
@@ -517,15 +522,8 @@ TrainResult Trainer::run(const MetricsSink& sink, TrainerControl* control) {
             // The weights may be partly updated: no save.
             const auto* ce = dynamic_cast<const c10::Error*>(&ex);
             const std::string what = ce ? ce->what_without_backtrace() : ex.what();
-            m_optimizer->zeroGrad();
-            result.status = TrainStatus::Failed;
-            result.steps = m_step;
-            result.lastCheckpoint = m_lastCheckpoint;
-            result.message = "the optimizer step failed at step " + std::to_string(m_step + 1) + " with learning rate " +
-                             std::to_string(lr) + " (" + what + "). Lower the learning rate. " +
-                             (m_lastCheckpoint.empty() ? "" : "The last good checkpoint is " + m_lastCheckpoint + ".");
-            spdlog::error("{}", result.message);
-            return result;
+            return failWithoutSaving("the optimizer step failed at step " + std::to_string(m_step + 1) + " with learning rate " +
+                                     std::to_string(lr) + " (" + what + "). Lower the learning rate. ");
         }
         m_optimizer->zeroGrad();
         ++m_step;

@@ -104,8 +104,9 @@ public:
 
     // Mean eval loss (token-weighted) and accuracy (classification) over the validation split.
     std::pair<double, std::optional<double>> evaluate();
-    // The same evaluation with the objective's metrics (preference: rewards on validation pairs).
-    EvalResult evaluateAll();
+    // The same evaluation with the objective's metrics (preference: rewards on validation pairs);
+    // maxRows > 0 takes only the split's first maxRows rows (the time estimate's sample).
+    EvalResult evaluateAll(int64_t maxRows = 0);
 
     // Saves a checkpoint now (also used on stop). Returns its folder.
     std::string saveCheckpoint();
@@ -162,6 +163,10 @@ private:
 };
 
 std::string statusName(TrainStatus s);
+
+// Optimizer steps of a run over `trainExamples` rows taken `rowsPerMicroStep` at a time (batch_size
+// x world size): max_steps when set, else epochs x the micro-steps of an epoch / grad_accum.
+int64_t plannedSteps(const TrainingConfig& t, int64_t trainExamples, int64_t rowsPerMicroStep);
 
 // The newest checkpoint folder in <outputDir>/checkpoints, or "".
 std::string latestCheckpoint(const std::string& outputDir);

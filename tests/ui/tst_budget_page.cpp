@@ -1,6 +1,9 @@
 // The Budget page shows the core's numbers: its trainable count for a LoRA candidate equals HF
 // peft's (the fixture's summary.json), and each row matches core/budget's estimate.
 #include <QtTest>
+#include <QProgressBar>
+#include <QPushButton>
+#include <QTemporaryDir>
 
 #include <unistd.h>
 
@@ -125,6 +128,76 @@ private Q_SLOTS:
                  qPrintable(page.banner()->text()));
         QCOMPARE(page.table()->horizontalHeaderItem(4)->text(), QStringLiteral("Training memory"));
         QVERIFY(page.table()->item(row, 4)->toolTip().isEmpty());
+    }
+    void measuresRunTimeInTheBackgroundAndMarksItStale() {
+        const QString dir = peft::uitest::fixture(QStringLiteral("tiny-llama/base"));
+        const peft::ModelConfig mc = peft::ModelConfig::load(dir.toStdString());
+        QTemporaryDir tmp;
+        {
+            QFile f(tmp.filePath(QStringLiteral("data.jsonl")));
+            QVERIFY(f.open(QIODevice::WriteOnly));
+            for (int i = 0; i < 24; ++i)
+                f.write(QStringLiteral("{\"text\": \"row %1 of a small data set to time\"}\n").arg(i).toUtf8());
+        }
+        ProjectState state;
+        state.setModel(dir, mc);
+        json t = state.runConfig()["training"];
+        t["device"] = "cpu";
+        t["precision"] = "fp32";
+        t["batch_size"] = 2;
+        t["epochs"] = 3;
+        state.setSection("training", t);
+        state.setSection("dataset", {{"path", tmp.filePath(QStringLiteral("data.jsonl")).toStdString()}, {"format", "text"},
+                                     {"max_length", 24}, {"validation_split", 0.25}});
+        BudgetPage page(&state);
+        const json lora = {{"peft_type", "LORA"}, {"task_type", "CAUSAL_LM"}, {"r", 4}, {"lora_alpha", 8},
+                           {"target_modules", {"q_proj", "v_proj"}}};
+        const json ia3 = {{"peft_type", "IA3"}, {"task_type", "CAUSAL_LM"}, {"target_modules", {"k_proj", "v_proj", "down_proj"}},
+                          {"feedforward_modules", {"down_proj"}}};
+        page.addCandidate(lora);
+        page.addCandidate(ia3);
+        QCOMPARE(page.table()->item(0, 8)->text(), QStringLiteral("—"));
+        QSignalSpy done(&page, &BudgetPage::measurementFinished);
+        page.measureRunTimes();
+        QVERIFY(page.isMeasuring());
+        auto* cancel = page.findChild<QPushButton*>(QStringLiteral("budgetCancelMeasure"));
+        auto* progress = page.findChild<QProgressBar*>(QStringLiteral("budgetMeasureProgress"));
+        QVERIFY(cancel && progress);
+        QVERIFY(!cancel->isHidden() && !progress->isHidden());
+        QVERIFY(done.wait(180000));
+        QCOMPARE(done.first().first().toBool(), true);
+        QVERIFY(cancel->isHidden() && progress->isHidden());
+        // 18 training rows, 2 per step, 3 epochs: 27 steps, in each row's breakdown.
+        for (int r = 0; r < 2; ++r) {
+            QTableWidgetItem* cell = page.table()->item(r, 8);
+            QVERIFY2(cell->data(Qt::UserRole).toDouble() > 0, qPrintable(cell->text()));
+            QVERIFY2(cell->toolTip().startsWith(QStringLiteral("27 steps × ")), qPrintable(cell->toolTip()));
+            QVERIFY2(cell->toolTip().contains(QStringLiteral("checkpoints ×")), qPrintable(cell->toolTip()));
+        }
+        // The times are the project's: a new page on the same project shows them.
+        {
+            BudgetPage again(&state);
+            Q_EMIT state.projectReplaced();
+            QCOMPARE(again.table()->item(0, 8)->text(), page.table()->item(0, 8)->text());
+        }
+        // A setting the time depends on changes: the cell says so instead of showing an old figure.
+        t["batch_size"] = 4;
+        state.setSection("training", t);
+        page.refresh();
+        QVERIFY2(page.table()->item(0, 8)->text().contains(QStringLiteral("settings changed")), qPrintable(page.table()->item(0, 8)->text()));
+        // Cancel: the page is free again at once and says so.
+        done.clear();
+        page.measureRunTimes();
+        cancel->click();
+        QCOMPARE(done.size(), 1);
+        QCOMPARE(done.first().first().toBool(), false);
+        QVERIFY(!page.isMeasuring());
+        QVERIFY(page.banner()->text().contains(QStringLiteral("cancelled")));
+        // Without a dataset it says where to get one.
+        state.setSection("dataset", json::object());
+        page.measureRunTimes();
+        QVERIFY(!page.isMeasuring());
+        QVERIFY2(page.banner()->text().contains(QStringLiteral("Dataset step")), qPrintable(page.banner()->text()));
     }
     void withoutAModelItSaysWhatToDo() {
         ProjectState state;

@@ -19,6 +19,7 @@
 #include "ui/background_task.h"
 #include "ui/pages/budget_page.h"
 #include "ui/pages/dataset_page.h"
+#include "ui/pages/evaluate_page.h"
 #include "ui/pages/method_page.h"
 #include "ui/pages/train_page.h"
 #include "ui/project_state.h"
@@ -280,6 +281,19 @@ private Q_SLOTS:
         // The table shows the numbers.
         QCOMPARE(panel.table()->item(1, 3)->text(), QStringLiteral("%1 %").arg(acc * 100.0, 0, 'f', 1));
         QCOMPARE(panel.table()->item(0, 3)->text(), QStringLiteral("—"));
+
+        // The Evaluate page's summary of the trainer's last evaluation line: a DPO loss has no
+        // perplexity (not exp of the loss), and its accuracy is the reward accuracy.
+        QVERIFY(!lastEval.contains("eval_ppl"));
+        EvaluatePage evalPage(&state);
+        evalPage.onMetrics(MetricPoint::fromJson(lastEval));
+        QCOMPARE(evalPage.metricText(QStringLiteral("Perplexity")), QStringLiteral("—"));
+        QCOMPARE(evalPage.metricText(QStringLiteral("Accuracy")),
+                 QStringLiteral("%1 %").arg(lastEval["eval_rewards_accuracy"].get<double>() * 100.0, 0, 'f', 1));
+        // An SFT line keeps its perplexity, as the trainer wrote it.
+        evalPage.onMetrics(MetricPoint::fromJson(json{{"step", 3}, {"eval_loss", 1.25}, {"eval_ppl", 3.4903}}));
+        QCOMPARE(evalPage.metricText(QStringLiteral("Perplexity")), QStringLiteral("3.49"));
+        QCOMPARE(evalPage.metricText(QStringLiteral("Accuracy")), QStringLiteral("—"));
     }
 
     // SFT lines leave the charts hidden; ORPO's terms get their own chart.

@@ -1,11 +1,14 @@
 // Budget page: candidates side by side with the core's estimates.
 #include "ui/pages/budget_page.h"
 
+#include <QCoreApplication>
 #include <QHBoxLayout>
 
 #include <algorithm>
 #include <QHeaderView>
 #include <QLabel>
+#include <QPointer>
+#include <QProgressBar>
 #include <QPushButton>
 #include <QSplitter>
 #include <QTableWidget>
@@ -15,9 +18,13 @@
 
 #include "core/budget/budget.h"
 #include "core/budget/preference_budget.h"
+#include "core/data/prepare.h"
 #include "core/train/objectives/objective_spec.h"
+#include "core/train/run_config.h"
+#include "core/train/time_estimate.h"
 #include "core/io/architecture.h"
 #include "core/peft/method_spec.h"
+#include "ui/background_task.h"
 #include "ui/method_catalog.h"
 #include "ui/model_summary.h"
 #include "core/util/runtime_info.h"
@@ -147,7 +154,22 @@ BudgetPage::BudgetPage(ProjectState* state, QWidget* parent)
     auto* remove = new QPushButton(tr("&Remove"), this);
     auto* use = new QPushButton(tr("&Use selected"), this);
     use->setToolTip(tr("Makes the selected candidate the project's method."));
-    for (QPushButton* b : {add, addStd, remove, use}) row->addWidget(b);
+    m_measure = new QPushButton(tr("Measure run &time"), this);
+    m_measure->setObjectName(QStringLiteral("budgetMeasure"));
+    m_measure->setToolTip(tr("Times every candidate with a few real training steps on the project's dataset and "
+                             "settings (and one checkpoint and one evaluation), then scales them to the whole run. "
+                             "Loads the model once per candidate."));
+    for (QPushButton* b : {add, addStd, remove, use, m_measure}) row->addWidget(b);
+    m_measureProgress = new QProgressBar(this);
+    m_measureProgress->setObjectName(QStringLiteral("budgetMeasureProgress"));
+    m_measureProgress->setRange(0, 1000);
+    m_measureProgress->setTextVisible(true);
+    m_measureProgress->setVisible(false);
+    row->addWidget(m_measureProgress, 1);
+    m_cancelMeasure = new QPushButton(tr("Cancel"), this);
+    m_cancelMeasure->setObjectName(QStringLiteral("budgetCancelMeasure"));
+    m_cancelMeasure->setVisible(false);
+    row->addWidget(m_cancelMeasure);
     row->addStretch(1);
     m_assumes = new QLabel(this);
     m_assumes->setObjectName(QStringLiteral("budgetAssumes"));
@@ -161,10 +183,16 @@ BudgetPage::BudgetPage(ProjectState* state, QWidget* parent)
     body()->addLayout(row);
 
     auto* split = new QSplitter(Qt::Vertical, this);
-    m_table = new QTableWidget(0, 8, split);
+    m_table = new QTableWidget(0, 9, split);
     m_table->setObjectName(QStringLiteral("budgetTable"));
     m_table->setHorizontalHeaderLabels({tr("Candidate"), tr("Trainable"), tr("% of all"), tr("All params"),
-                                        tr("Training memory"), tr("Adapter file"), tr("Checkpoint"), tr("Weights")});
+                                        tr("Training memory"), tr("Adapter file"), tr("Checkpoint"), tr("Weights"),
+                                        tr("Run time")});
+    m_table->horizontalHeaderItem(8)->setToolTip(
+        tr("The whole run's wall time, measured: 'Measure run time' trains each candidate for a warm-up and three "
+           "timed steps on this project's dataset and settings, writes one checkpoint and evaluates, then scales "
+           "to the run's steps, checkpoints and evaluations. With several processes or GPUs, one rank is measured "
+           "as it would run. Hover a cell for the breakdown."));
     m_table->horizontalHeaderItem(4)->setToolTip(
         tr("Tensor memory of a training step: weights + optimizer state + the step's peak of activations and "
            "gradients, as LibTorch allocates it (on a GPU: the CUDA allocator's peak). Not included: the "
@@ -195,6 +223,34 @@ BudgetPage::BudgetPage(ProjectState* state, QWidget* parent)
     split->setStretchFactor(1, 3);
     body()->addWidget(split, 1);
 
+    m_timing = new BackgroundTask(this);
+    connect(m_measure, &QPushButton::clicked, this, &BudgetPage::measureRunTimes);
+    connect(m_cancelMeasure, &QPushButton::clicked, this, &BudgetPage::cancelMeasurement);
+    connect(m_timing, &BackgroundTask::started, this, [this](const QString& what) {
+        m_measureProgress->setFormat(what);
+        m_measureProgress->setValue(0);
+        m_measureProgress->setVisible(true);
+        m_cancelMeasure->setVisible(true);
+        m_measure->setEnabled(false);
+    });
+    connect(m_timing, &BackgroundTask::progress, this, [this](const QString& what, double f) {
+        m_measureProgress->setFormat(what);
+        if (f >= 0) m_measureProgress->setValue(static_cast<int>(f * 1000));
+    });
+    connect(m_timing, &BackgroundTask::finished, this, [this] {
+        m_measureProgress->setVisible(false);
+        m_cancelMeasure->setVisible(false);
+        m_measure->setEnabled(true);
+    });
+    connect(m_timing, &BackgroundTask::succeeded, this, [this] { Q_EMIT measurementFinished(true); });
+    connect(m_timing, &BackgroundTask::failed, this, [this](const QString& msg) {
+        banner()->showError(msg);
+        Q_EMIT measurementFinished(false);
+    });
+    connect(m_timing, &BackgroundTask::cancelled, this, [this] {
+        banner()->showInfo(tr("Measurement cancelled; the times measured before it stay."));
+        Q_EMIT measurementFinished(false);
+    });
     connect(add, &QPushButton::clicked, this, [this] { addCandidate(currentCandidate()); });
     connect(addStd, &QPushButton::clicked, this, &BudgetPage::addStandardCandidates);
     connect(remove, &QPushButton::clicked, this, [this] { removeCandidate(m_table->currentRow()); });
@@ -219,6 +275,7 @@ BudgetPage::BudgetPage(ProjectState* state, QWidget* parent)
         const json& ui = this->state()->uiState();
         if (ui.contains("budget_candidates") && ui["budget_candidates"].is_array())
             for (const auto& c : ui["budget_candidates"]) m_candidates.push_back(c);
+        m_times = ui.contains("budget_times") && ui["budget_times"].is_object() ? ui["budget_times"] : json::object();
         refresh();
     });
     connect(state, &ProjectState::modelChanged, this, &BudgetPage::refresh);
@@ -361,7 +418,8 @@ void BudgetPage::refresh() {
         const int row = static_cast<int>(i);
         const QString name = labels[row];
         m_table->setItem(row, 0, new QTableWidgetItem(name));
-        for (int c = 1; c < 8; ++c) m_table->setItem(row, c, new QTableWidgetItem(QStringLiteral("—")));
+        for (int c = 1; c < 9; ++c) m_table->setItem(row, c, new QTableWidgetItem(QStringLiteral("—")));
+        showRunTime(row, m_candidates[i]);
         if (!model) continue;
         try {
             json ac = adapterConfig(m_candidates[i]);
@@ -428,6 +486,140 @@ void BudgetPage::refresh() {
     if (!model) banner()->showInfo(tr("Pick a model on the Model step to see the estimates."));
     else if (!problems.isEmpty()) banner()->showWarning(problems.join(QStringLiteral("<br>")));
     drawCharts(est, names);
+}
+
+std::string BudgetPage::timingKey(const json& candidate) const {
+    json run = state()->runConfig();
+    run.erase("method");
+    run.erase("output_dir");
+    json t = run.value("training", json::object());
+    // Settings that only say when to stop or how the run is shown do not change a step's time;
+    // everything else (batch, precision, threads, processes, eval and save cadence) does.
+    for (const char* k : {"log_every", "early_stopping_patience", "keep_checkpoints"}) t.erase(k);
+    run["training"] = t;
+    return json{{"candidate", candidate}, {"run", run}}.dump();
+}
+
+void BudgetPage::showRunTime(int row, const json& candidate) {
+    QTableWidgetItem* item = m_table->item(row, 8);
+    const std::string key = timingKey(candidate);
+    if (!m_times.contains(key)) {
+        // A time measured under other settings would mislead: say it is stale instead.
+        bool stale = false;
+        const std::string mine = json(candidate).dump();
+        for (auto it = m_times.begin(); it != m_times.end() && !stale; ++it) {
+            try {
+                stale = json::parse(it.key()).value("candidate", json()).dump() == mine;
+            } catch (const std::exception&) {
+            }
+        }
+        item->setText(stale ? tr("— (settings changed)") : QStringLiteral("—"));
+        item->setToolTip(stale ? tr("Measured under other settings (batch, length, precision, processes, dataset or "
+                                    "objective). Press 'Measure run time' again.")
+                               : tr("Not measured yet: press 'Measure run time'."));
+        return;
+    }
+    const json& e = m_times[key];
+    if (e.contains("error")) {
+        item->setText(tr("failed"));
+        item->setForeground(QColor(200, 40, 40));
+        item->setToolTip(QString::fromStdString(e["error"].get<std::string>()));
+        return;
+    }
+    const double total = e.value("total_seconds", 0.0);
+    item->setText(QString::fromStdString(humanDuration(total)));
+    item->setData(Qt::UserRole, total);
+    QStringList tip;
+    tip << tr("%1 steps × %2 s (median of %3 timed) = %4")
+               .arg(e.value("total_steps", int64_t{0}))
+               .arg(e.value("median_step_seconds", 0.0), 0, 'f', 3)
+               .arg(e.value("step_seconds", json::array()).size())
+               .arg(QString::fromStdString(humanDuration(e.value("steps_seconds", 0.0))));
+    tip << tr("setup (model, method, data): %1").arg(QString::fromStdString(humanDuration(e.value("setup_seconds", 0.0))));
+    if (e.value("evaluations", int64_t{0}) > 0)
+        tip << tr("%1 evaluations × %2 s").arg(e.value("evaluations", int64_t{0})).arg(e.value("evaluation_seconds", 0.0), 0, 'f', 2);
+    tip << (e.value("checkpoint_timed", false)
+                ? tr("%1 checkpoints × %2 s").arg(e.value("checkpoints", int64_t{0})).arg(e.value("checkpoint_seconds", 0.0), 0, 'f', 2)
+                : tr("checkpoints not timed"));
+    const int64_t world = e.value("world_size", int64_t{1});
+    const int threads = e.value("threads_per_process", 0);
+    tip << (world > 1 ? tr("%1 processes on %2").arg(world) : tr("one process on %2"))
+               .arg(QString::fromStdString(e.value("device", std::string("cpu"))) +
+                    (threads > 0 ? tr(", %1 threads each").arg(threads) : QString()));
+    for (const auto& a : e.value("assumptions", json::array()))
+        if (a.is_string()) tip << tr("assumes: %1").arg(QString::fromStdString(a.get<std::string>()));
+    item->setToolTip(tip.join(QLatin1Char('\n')));
+}
+
+bool BudgetPage::isMeasuring() const { return m_timing->isRunning(); }
+
+void BudgetPage::cancelMeasurement() { m_timing->cancel(); }
+
+void BudgetPage::measureRunTimes() {
+    banner()->clear();
+    if (!state()->model()) {
+        banner()->showWarning(tr("Pick a model on the Model step first."));
+        return;
+    }
+    if (m_candidates.empty()) {
+        banner()->showWarning(tr("Add a candidate first."));
+        return;
+    }
+    const json run = state()->runConfig();
+    if (!run.value("dataset", json::object()).contains("path")) {
+        banner()->showWarning(tr("Import a dataset on the Dataset step first: the time is measured on it."));
+        return;
+    }
+    struct Job {
+        std::string key;
+        json candidate;
+        QString name;
+    };
+    std::vector<Job> jobs;
+    const QStringList names = describeCandidates(m_candidates);
+    for (size_t i = 0; i < m_candidates.size(); ++i)
+        jobs.push_back({timingKey(m_candidates[i]), m_candidates[i], names[static_cast<int>(i)]});
+    // Each result lands as soon as it is measured, so a Cancel keeps those before it.
+    QPointer<BudgetPage> self(this);
+    m_timing->start(tr("Measuring run time"), [jobs, run, self](const TaskContext& ctx) -> BackgroundTask::Apply {
+        const double n = static_cast<double>(jobs.size());
+        for (size_t i = 0; i < jobs.size() && !ctx.cancelled(); ++i) {
+            const Job& job = jobs[i];
+            json result;
+            try {
+                json cfgJson = run;
+                cfgJson["method"] = adapterConfig(job.candidate);
+                json t = cfgJson.value("training", json::object());
+                t["quantize_base"] = job.candidate.value("_quantize_base", false);
+                cfgJson["training"] = t;
+                RunConfig cfg = RunConfig::fromJson(cfgJson, "project");
+                const TimeEstimate e = estimateRunTime(
+                    cfg, {},
+                    [&](const std::string& what, double f) {
+                        ctx.progress(QObject::tr("%1 (%2 of %3): %4")
+                                         .arg(job.name)
+                                         .arg(i + 1)
+                                         .arg(jobs.size())
+                                         .arg(QString::fromStdString(what)),
+                                     (static_cast<double>(i) + f) / n);
+                    },
+                    [&] { return ctx.cancelled(); });
+                result = e.toJson();
+            } catch (const data::Cancelled&) {
+                break;
+            } catch (const std::exception& ex) {
+                result = {{"error", ex.what()}};
+            }
+            // Hand each result to the page at once (a later Cancel drops only the job's Apply).
+            QMetaObject::invokeMethod(qApp, [self, key = job.key, result] {
+                if (!self) return;
+                self->m_times[key] = result;
+                self->state()->setUiValue("budget_times", self->m_times);
+                self->refresh();
+            }, Qt::QueuedConnection);
+        }
+        return [] {};
+    });
 }
 
 void BudgetPage::drawCharts(const std::vector<budget::Estimate>& est, const QStringList& names) {

@@ -9,12 +9,16 @@
 
 class QCustomPlot;
 class QLabel;
+class QProgressBar;
+class QPushButton;
 class QTableWidget;
 
 #include "core/budget/budget.h"
 
 
 namespace peft::ui {
+
+class BackgroundTask;
 
 class BudgetPage : public Page {
     Q_OBJECT
@@ -40,8 +44,21 @@ public:
     QTableWidget* table() const { return m_table; }
     // Recomputes every estimate from the core (core/budget).
     void refresh();
+    // Times every candidate with a few real steps on the project's dataset and settings
+    // (core/train/time_estimate.h), in the background with progress and Cancel; the "Run time"
+    // column shows the results until a setting they depend on changes.
+    void measureRunTimes();
+    void cancelMeasurement();
+    bool isMeasuring() const;
+    // The key a candidate's time was measured under: the candidate and every run setting that
+    // changes the time (model, dataset, training, objective).
+    std::string timingKey(const nlohmann::json& candidate) const;
+
+Q_SIGNALS:
+    void measurementFinished(bool ok);
 
 private:
+    void showRunTime(int row, const nlohmann::json& candidate);
     void drawCharts(const std::vector<peft::budget::Estimate>& est, const QStringList& names);
     QTableWidget* m_table;
     QLabel* m_assumes;
@@ -49,7 +66,13 @@ private:
     QLabel* m_note = nullptr;
     QCustomPlot* m_params;
     QCustomPlot* m_memory;
+    QPushButton* m_measure;
+    QPushButton* m_cancelMeasure;
+    QProgressBar* m_measureProgress;
+    BackgroundTask* m_timing;
     std::vector<nlohmann::json> m_candidates;
+    // timingKey -> TimeEstimate::toJson() (or {"error": message}); kept in the project's UI state.
+    nlohmann::json m_times = nlohmann::json::object();
 };
 
 // "LoRA r=8 [q_proj, v_proj]" for a method config ("_label" when it has one; QLoRA when

@@ -380,8 +380,16 @@ void EvaluatePage::onMetrics(const MetricPoint& p) {
     if (!p.hasEval()) return;
     m_loss->setText(QString::number(p.evalLoss, 'f', 4));
     m_ppl->setText(std::isfinite(p.evalPerplexity) ? QString::number(p.evalPerplexity, 'f', 2) : QStringLiteral("—"));
-    m_acc->setText(std::isfinite(p.evalAccuracy) ? QStringLiteral("%1 %").arg(p.evalAccuracy * 100.0, 0, 'f', 1)
-                                                 : QStringLiteral("—"));
+    // A preference run (DPO, ORPO, SimPO) has no perplexity; its accuracy is the reward accuracy on
+    // the validation pairs (the chosen answer's reward above the rejected one's).
+    const double rewardAcc = p.objectiveMetric("eval_rewards_accuracy");
+    const bool preference = std::isfinite(rewardAcc);
+    m_ppl->setToolTip(preference ? tr("A preference loss has no perplexity: see the reward accuracy and the Preference pairs tab.")
+                                 : tr("exp(eval loss): the tuned model's perplexity on the validation split."));
+    const double acc = std::isfinite(p.evalAccuracy) ? p.evalAccuracy : rewardAcc;
+    m_acc->setText(std::isfinite(acc) ? QStringLiteral("%1 %").arg(acc * 100.0, 0, 'f', 1) : QStringLiteral("—"));
+    m_acc->setToolTip(preference ? tr("Reward accuracy: the share of validation pairs whose chosen answer gets the higher reward.")
+                                 : tr("Classification accuracy on the validation split."));
 }
 
 QString EvaluatePage::metricText(const QString& name) const {

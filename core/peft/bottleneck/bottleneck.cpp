@@ -39,13 +39,12 @@ public:
     std::unique_ptr<Bottleneck> mh, out;
 };
 
-class BottleneckMethod : public TensorListMethod {
+class BottleneckMethod : public ModelSlotMethod {
 public:
     std::string peftType() const override { return "BOTTLENECK_ADAPTER"; }
 
     void attach(CausalLMImpl& model, const nlohmann::json& config, const std::string& name) override {
-        m_model = &model;
-        m_name = name;
+        bindModel(model, name);
         const int64_t C = model.config().hiddenSize;
         // Keys as core/peft/bottleneck/bottleneck_spec.cpp (the config side) defines them.
         const std::string type = cfgString(config, "architecture", "houlsby");
@@ -118,14 +117,8 @@ public:
         c["mh_adapter"] = m_mh;
         c["output_adapter"] = m_out;
     }
-    void detach() override {
-        m_model->removeAdapterEverywhere(m_name);
-        m_modules.detach();
-    }
 
 private:
-    CausalLMImpl* m_model = nullptr;
-    std::string m_name;
     std::string m_nonLinearity;
     int64_t m_size = 0;
     bool m_mh = false, m_out = true;

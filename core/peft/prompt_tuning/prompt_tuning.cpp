@@ -24,13 +24,12 @@ public:
     torch::Tensor weight;  // [P, C]
 };
 
-class PromptTuningMethod : public TensorListMethod {
+class PromptTuningMethod : public ModelSlotMethod {
 public:
     std::string peftType() const override { return "PROMPT_TUNING"; }
 
     void attach(CausalLMImpl& model, const nlohmann::json& config, const std::string& name) override {
-        m_model = &model;
-        m_name = name;
+        bindModel(model, name);
         const int64_t P = cfgInt(config, "num_virtual_tokens", 0);
         if (P <= 0) fail("adapter_config.json", "'num_virtual_tokens' must be a positive integer", "Use e.g. 8.");
         const int64_t subs = cfgInt(config, "num_transformer_submodules", 1);
@@ -95,14 +94,8 @@ public:
         c["num_layers"] = m_model->config().numLayers;
         if (!c.contains("prompt_tuning_init")) c["prompt_tuning_init"] = "RANDOM";
     }
-    void detach() override {
-        m_model->removeAdapterEverywhere(m_name);
-        m_modules.detach();
-    }
 
 private:
-    CausalLMImpl* m_model = nullptr;
-    std::string m_name;
     std::shared_ptr<Prompt> m_prompt;
     int64_t m_P = 0;
 };
