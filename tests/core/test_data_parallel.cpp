@@ -426,6 +426,31 @@ TEST(DataParallel, TorchrunStartsTheRanks) {
     EXPECT_NE(readAll(two + "/log.txt").find("data-parallel: 2 ranks (Gloo)"), std::string::npos) << readAll(two + "/log.txt");
 }
 
+TEST(DataParallel, TorchrunTwoMachinesEqualOneProcess) {
+    // README's multi-machine command: one torchrun agent per machine, c10d rendezvous at the first
+    // machine. Here both "machines" are this one: each agent starts one rank that is local rank 0 of
+    // a local world of 1, and the second agent's rank reaches the first's store as a client.
+    if (std::system("/usr/bin/python3 -c 'import torch.distributed.run' >/dev/null 2>&1") != 0)
+        GTEST_SKIP() << "torch.distributed.run is not installed (Debian: python3-torch)";
+    peft::test::TempDir d;
+    const std::string data = lmData(d);
+    const json method = lora({"q_proj", "v_proj"});
+    const std::string one = d.file("one"), two = d.file("two");
+    ASSERT_EQ(train(d, runConfig("tiny-llama", data, one, 4, 1, method, 4), "one", 0), 0) << readAll(d.file("one.log"));
+    writeText(d.file("two.json"), runConfig("tiny-llama", data, two, 2, 1, method, 4).dump(2));
+    const std::string endpoint = "127.0.0.1:" + std::to_string(peft::dist::freeLocalPort());
+    auto agent = [&](int node) {
+        return "timeout 300 /usr/bin/python3 -m torch.distributed.run --no_python --nnodes 2 --nproc_per_node 1 --rdzv_backend c10d --rdzv_endpoint " +
+               endpoint + " --rdzv_id peft-two-machines -r 1 -t 1 --log_dir " + d.file("logs-" + std::to_string(node)) + " " +
+               peft::test::cliPath() + " train --config " + d.file("two.json") + " --quiet > " + d.file("agent-" + std::to_string(node) + ".log") + " 2>&1";
+    };
+    const std::string cmd = "(" + agent(1) + ") & " + agent(0) + "; a=$?; wait $!; b=$?; exit $((a | b))";
+    ASSERT_EQ(std::system(cmd.c_str()), 0) << readAll(d.file("agent-0.log")) << readAll(d.file("agent-1.log"));
+    expectSameRun(one, two, "two torchrun agents (--nnodes 2, c10d rendezvous)");
+    const std::string log = readAll(two + "/log.txt");
+    EXPECT_NE(log.find("data-parallel: 2 ranks (Gloo)"), std::string::npos) << log;
+}
+
 TEST(RankProcesses, PassesTheVariablesReportsAFailureAndLeavesNothingRunning) {
     peft::test::TempDir d;
     {
