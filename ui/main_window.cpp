@@ -7,6 +7,8 @@
 #include <QDir>
 #include <QDockWidget>
 #include <QElapsedTimer>
+
+#include <functional>
 #include <QFile>
 #include <QThread>
 #include <QFileDialog>
@@ -398,31 +400,33 @@ void MainWindow::openDemo(const QString& dir) {
     }
 }
 
+namespace {
+// Runs the event loop while `busy` (a page's worker) says so, at most `ms`, then lets the page settle.
+void waitWhile(const std::function<bool()>& busy, qint64 ms) {
+    QElapsedTimer t;
+    t.start();
+    while (busy() && t.elapsed() < ms) {
+        QApplication::processEvents(QEventLoop::AllEvents, 50);
+        QThread::msleep(10);
+    }
+    for (int k = 0; k < 5; ++k) QApplication::processEvents();
+}
+}  // namespace
+
 QStringList MainWindow::saveScreenshots(const QString& dir) {
     QDir().mkpath(dir);
     QStringList written;
     for (int i = 0; i < stepCount(); ++i) {
         goToStep(i);
         for (int k = 0; k < 5; ++k) QApplication::processEvents();
-        if (m_pageList[i] == m_dataset && m_dataset->isImporting()) {
-            // The import runs on a worker: capture its report, not the busy bar.
-            QElapsedTimer t;
-            t.start();
-            while (m_dataset->isImporting() && t.elapsed() < 120000) {
-                QApplication::processEvents(QEventLoop::AllEvents, 50);
-                QThread::msleep(10);
-            }
-            for (int k = 0; k < 5; ++k) QApplication::processEvents();
-        }
-        if (m_pageList[i] == m_method && m_method->isScoring()) {
-            // --score-modules: capture the heatmap once the worker is done.
-            QElapsedTimer t;
-            t.start();
-            while (m_method->isScoring() && t.elapsed() < 120000) {
-                QApplication::processEvents(QEventLoop::AllEvents, 50);
-                QThread::msleep(10);
-            }
-            for (int k = 0; k < 5; ++k) QApplication::processEvents();
+        // The import runs on a worker: capture its report, not the busy bar.
+        if (m_pageList[i] == m_dataset) waitWhile([this] { return m_dataset->isImporting(); }, 120000);
+        // --score-modules: capture the heatmap once the worker is done.
+        if (m_pageList[i] == m_method) waitWhile([this] { return m_method->isScoring(); }, 120000);
+        // The Budget page with every candidate's run time measured on the demo's data.
+        if (m_pageList[i] == m_budget) {
+            m_budget->measureRunTimes();
+            waitWhile([this] { return m_budget->isMeasuring(); }, 600000);
         }
         bool preferenceRun = false;
         const nlohmann::json& objective = m_state->runConfig().contains("objective") ? m_state->runConfig()["objective"] : nlohmann::json();
@@ -431,30 +435,16 @@ QStringList MainWindow::saveScreenshots(const QString& dir) {
         if (m_pageList[i] == m_evaluate && preferenceRun) {
             // A preference run: its pairs' base vs tuned preference accuracy, not a task evaluation.
             m_evaluate->showPairsTab();
-            QElapsedTimer t;
-            t.start();
-            if (m_evaluate->pairsPanel()->evaluate())
-                while (m_evaluate->pairsPanel()->isRunning() && t.elapsed() < 600000) {
-                    QApplication::processEvents(QEventLoop::AllEvents, 50);
-                    QThread::msleep(10);
-                }
+            if (m_evaluate->pairsPanel()->evaluate()) waitWhile([this] { return m_evaluate->pairsPanel()->isRunning(); }, 600000);
         } else if (m_pageList[i] == m_evaluate && QFileInfo::exists(QString::fromStdString(
                                                   m_state->runConfig().value("output_dir", std::string()) + "/adapter"))) {
             // Show the playground answering: base first, then tuned.
             m_evaluate->generate();
-            QElapsedTimer t;
-            t.start();
-            while (m_evaluate->isGenerating() && t.elapsed() < 120000) {
-                QApplication::processEvents(QEventLoop::AllEvents, 50);
-                QThread::msleep(10);
-            }
+            waitWhile([this] { return m_evaluate->isGenerating(); }, 120000);
             // ...and the task evaluation's bars and rows (evaluated now when the run has none yet).
             if (!m_evaluate->report()) {
                 m_evaluate->evaluateValidation();
-                while (m_evaluate->isEvaluating() && t.elapsed() < 600000) {
-                    QApplication::processEvents(QEventLoop::AllEvents, 50);
-                    QThread::msleep(10);
-                }
+                waitWhile([this] { return m_evaluate->isEvaluating(); }, 600000);
             }
         }
         QThread::msleep(150);  // let throttled chart replots land

@@ -12,15 +12,17 @@
 namespace peft::cli {
 
 int cmdEstimateTime(const std::vector<std::string>& argv) {
-    Args a(argv, {"config", "steps", "warmup", "eval-rows", "processes", "threads", "scratch-dir"}, {"json"}, "estimate-time");
+    Args a(argv, {"config", "steps", "min-seconds", "warmup", "eval-rows", "processes", "threads", "scratch-dir"}, {"json"}, "estimate-time");
     RunConfig rc = RunConfig::load(a.require("config"));
     TimeEstimateOptions o;
-    o.timedSteps = a.getInt("steps", 3);
+    o.timedSteps = a.getInt("steps", 5);
+    o.minTimedSeconds = a.getDouble("min-seconds", 3.0);
     o.warmupSteps = a.getInt("warmup", 1);
     o.evalRows = a.getInt("eval-rows", 32);
     o.scratchDir = a.get("scratch-dir");
-    if (o.timedSteps < 1 || o.warmupSteps < 0 || o.evalRows < 0)
-        fail("estimate-time", "--steps must be at least 1, --warmup and --eval-rows not negative", "Use e.g. --steps 3 --warmup 1.");
+    if (o.timedSteps < 1 || o.warmupSteps < 0 || o.evalRows < 0 || !(o.minTimedSeconds >= 0))
+        fail("estimate-time", "--steps must be at least 1, --warmup, --eval-rows and --min-seconds not negative",
+             "Use e.g. --steps 5 --min-seconds 3 --warmup 1.");
     // The run as it would go with another number of processes or threads, without editing run.json.
     if (a.has("processes")) {
         rc.training.processes = a.getInt("processes", 1);
@@ -41,8 +43,9 @@ int cmdEstimateTime(const std::vector<std::string>& argv) {
         return 0;
     }
     std::printf("run time: %s (%.0f s)\n", humanDuration(e.totalSeconds()).c_str(), e.totalSeconds());
-    std::printf("  %lld steps x %.3f s (median of %zu timed)  %s\n", static_cast<long long>(e.totalSteps), e.medianStepSeconds,
-                e.stepSeconds.size(), humanDuration(e.stepsSeconds()).c_str());
+    std::printf("  %lld steps x %.3f s (mean of %zu timed)%s  %s\n", static_cast<long long>(e.totalSteps), e.meanStepSeconds,
+                e.stepSeconds.size(), e.allReduceTimed ? (" + " + std::to_string(e.allReduceSeconds) + " s all-reduce").c_str() : "",
+                humanDuration(e.stepsSeconds()).c_str());
     std::printf("  setup (model, method, data)           %s\n", humanDuration(e.setupSeconds).c_str());
     std::printf("  %lld evaluations x %.2f s\n", static_cast<long long>(e.evaluations), e.evalSeconds);
     std::printf("  %lld checkpoints x %.2f s%s\n", static_cast<long long>(e.checkpoints), e.checkpointSeconds,

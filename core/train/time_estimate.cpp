@@ -8,10 +8,13 @@
 #include <cmath>
 #include <cstdio>
 #include <filesystem>
+#include <mutex>
 #include <random>
+#include <thread>
 
 #include "core/data/prepare.h"
 #include "core/dist/data_parallel.h"
+#include "core/dist/launcher.h"
 #include "core/train/objectives/objective_spec.h"
 #include "core/train/trainer.h"
 #include "core/util/cpu_cores.h"
@@ -61,6 +64,52 @@ int64_t evaluationsIn(int64_t totalSteps, int64_t evalEvery) {
     return totalSteps / evalEvery + (totalSteps % evalEvery != 0 ? 1 : 0);
 }
 
+// One optimizer step's collectives between `world` CPU ranks of this machine, as the trainer makes
+// them (the stop/pause agreement and the all-reduce of `numel` fp32 gradients and the loss): Gloo
+// over loopback, one thread per rank in this process; the median of `reps` after one warm-up.
+double timeCpuAllReduce(int64_t numel, int world, int reps) {
+    const int port = dist::freeLocalPort();
+    std::vector<double> times;
+    std::mutex mu;
+    std::string error;
+    std::vector<std::thread> ranks;
+    for (int r = 0; r < world; ++r)
+        ranks.emplace_back([&, r] {
+            try {
+                dist::RankEnv env;
+                env.rank = r;
+                env.world = world;
+                env.localRank = r;
+                env.localWorld = world;
+                env.masterPort = port;
+                dist::GroupOptions go;
+                go.timeout = std::chrono::milliseconds(30000);
+                go.configJson = "{}";
+                dist::DataParallel dp(env, go);
+                torch::Tensor p = torch::zeros({std::max<int64_t>(1, numel)}).set_requires_grad(true);
+                p.mutable_grad() = torch::ones_like(p);
+                for (int i = 0; i <= reps; ++i) {
+                    dp.barrier();
+                    const auto t0 = Clock::now();
+                    dp.agree(false, false);
+                    dp.allReduceGradients({p}, 0.0);
+                    if (r == 0 && i > 0) {
+                        std::lock_guard<std::mutex> lock(mu);
+                        times.push_back(since(t0));
+                    }
+                }
+            } catch (const std::exception& e) {
+                std::lock_guard<std::mutex> lock(mu);
+                if (error.empty()) error = e.what();
+            }
+        });
+    for (auto& t : ranks) t.join();
+    if (!error.empty() || times.empty())
+        fail("time estimate", "timing the ranks' all-reduce failed: " + error, "Measure with one process, or check the loopback network.");
+    std::sort(times.begin(), times.end());
+    return times[times.size() / 2];
+}
+
 int64_t checkpointsIn(int64_t totalSteps, int64_t saveEvery) {
     // Every save_every steps before the last, and one at the end.
     return (saveEvery > 0 ? (totalSteps - 1) / saveEvery : 0) + 1;
@@ -79,7 +128,9 @@ nlohmann::json TimeEstimate::toJson() const {
             {"train_examples", trainExamples},
             {"total_steps", totalSteps},
             {"step_seconds", stepSeconds},
-            {"median_step_seconds", medianStepSeconds},
+            {"mean_step_seconds", meanStepSeconds},
+            {"all_reduce_seconds", allReduceSeconds},
+            {"all_reduce_timed", allReduceTimed},
             {"setup_seconds", setupSeconds},
             {"evaluation_seconds", evalSeconds},
             {"evaluations", evaluations},
@@ -145,10 +196,19 @@ TimeEstimate estimateRunTime(const RunConfig& cfg, const TimeEstimateOptions& op
     est.totalSteps = plannedSteps(t, est.trainExamples, t.batchSize * est.worldSize);
     checkCancel();
 
-    // Warm-up and timed steps; the sink leaves run() once they are done (nothing saved).
-    const int64_t want = std::min(options.warmupSteps + options.timedSteps, trainer.totalSteps());
-    const int64_t warm = std::min(options.warmupSteps, std::max<int64_t>(0, want - 1));
+    // Warm-up and timed steps; the sink leaves run() once they are done (nothing saved). A step's
+    // time varies (batch lengths, the allocator, the OS), so small models are timed for at least
+    // minTimedSeconds (up to maxTimedSteps steps) to make the mean worth having.
+    const int64_t total = trainer.totalSteps();
+    const int64_t warm = std::min(options.warmupSteps, std::max<int64_t>(0, total - 1));
     std::vector<double> all;
+    double timedSum = 0;
+    auto done = [&](int64_t step) {
+        const int64_t timed = step - warm;
+        if (step >= total) return true;
+        if (timed < options.timedSteps) return false;
+        return timedSum >= options.minTimedSeconds || timed >= std::max(options.timedSteps, options.maxTimedSteps);
+    };
     Clock::time_point last = Clock::now();
     bool enough = false;
     TrainResult result;
@@ -156,9 +216,12 @@ TimeEstimate estimateRunTime(const RunConfig& cfg, const TimeEstimateOptions& op
         result = trainer.run([&](const StepMetrics& m) {
             all.push_back(since(last));
             last = Clock::now();
-            report("Timing step " + std::to_string(m.step) + " of " + std::to_string(want), 0.4 + 0.4 * static_cast<double>(m.step) / static_cast<double>(want));
+            if (m.step > warm) timedSum += all.back();
+            const double f = std::min(1.0, std::max(static_cast<double>(m.step) / static_cast<double>(warm + options.timedSteps),
+                                                    timedSum / std::max(1e-9, options.minTimedSeconds)));
+            report("Timing step " + std::to_string(m.step), 0.4 + 0.4 * f);
             checkCancel();
-            if (m.step >= want) throw EnoughSteps{};
+            if (done(m.step)) throw EnoughSteps{};
         });
     } catch (const EnoughSteps&) {
         enough = true;
@@ -167,10 +230,7 @@ TimeEstimate estimateRunTime(const RunConfig& cfg, const TimeEstimateOptions& op
         fail("time estimate", "the timing run ended after " + std::to_string(all.size()) + " steps: " + result.message,
              "Fix what the message names, then measure again.");
     est.stepSeconds.assign(all.begin() + warm, all.end());
-    std::vector<double> sorted = est.stepSeconds;
-    std::sort(sorted.begin(), sorted.end());
-    const size_t n = sorted.size();
-    est.medianStepSeconds = n % 2 ? sorted[n / 2] : 0.5 * (sorted[n / 2 - 1] + sorted[n / 2]);
+    for (double x : est.stepSeconds) est.meanStepSeconds += x / static_cast<double>(est.stepSeconds.size());
 
     // One checkpoint, as the run writes them, unless it is too large to write for a timing.
     est.checkpoints = checkpointsIn(est.totalSteps, t.saveEvery);
@@ -206,14 +266,22 @@ TimeEstimate estimateRunTime(const RunConfig& cfg, const TimeEstimateOptions& op
     }
     if (t.generationEvalEvery > 0)
         est.assumptions.push_back("the generation checks every " + std::to_string(t.generationEvalEvery) + " steps are not included");
-    if (est.worldSize > 1)
-        est.assumptions.push_back(std::to_string(est.worldSize) +
-                                  " ranks run side by side as fast as the one measured (" +
-                                  (trainer.device().is_cpu() ? std::to_string(est.threadsPerProcess) + " threads each" : std::string("one GPU each")) +
-                                  "); the gradient all-reduce once per step is not included");
+    if (est.worldSize > 1) {
+        int64_t numel = 0;
+        for (const auto& [name, p] : trainer.adapter().method->trainable()) numel += p.numel();
+        if (trainer.device().is_cpu()) {
+            report("Timing the ranks' all-reduce", 0.95);
+            est.allReduceSeconds = timeCpuAllReduce(numel, static_cast<int>(est.worldSize), 5);
+            est.allReduceTimed = true;
+        }
+        est.assumptions.push_back(std::to_string(est.worldSize) + " ranks run side by side as fast as the one measured (" +
+                                  (trainer.device().is_cpu() ? std::to_string(est.threadsPerProcess) + " threads each"
+                                                             : std::string("one GPU each; the all-reduce over NCCL is not included")) +
+                                  ")");
+    }
     report("Done", 1.0);
-    spdlog::info("time estimate: {} steps x {:.3f} s + setup {:.1f} s + {} evaluations x {:.2f} s + {} checkpoints x {:.2f} s = {}",
-                 est.totalSteps, est.medianStepSeconds, est.setupSeconds, est.evaluations, est.evalSeconds, est.checkpoints,
+    spdlog::info("time estimate: {} steps x ({:.3f} s, the mean of {} timed, + all-reduce {:.3f} s) + setup {:.1f} s + {} evaluations x {:.2f} s + {} checkpoints x {:.2f} s = {}",
+                 est.totalSteps, est.meanStepSeconds, est.stepSeconds.size(), est.allReduceSeconds, est.setupSeconds, est.evaluations, est.evalSeconds, est.checkpoints,
                  est.checkpointSeconds, humanDuration(est.totalSeconds()));
     return est;
 }

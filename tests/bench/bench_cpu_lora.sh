@@ -27,15 +27,13 @@
 # the load average before and after): numbers taken on a loaded machine are not valid figures.
 # A quick check that the script works: STEPS=1 WARMUP=0 SEQ=16 tests/bench/bench_cpu_lora.sh build 1 fp32
 set -euo pipefail
-ROOT="$(cd "$(dirname "$0")/../.." && pwd)"
-BUILD="${1:-$ROOT/build}"
+source "$(dirname "$0")/bench_env.sh"
+bench_env "${1:-}" /tmp/peft-bench-gpt2
 PAIRS="${2:-3}"
 PRECISIONS="${3:-bf16 fp32}"
-CLI="$BUILD/app/peft-studio-cli"
 PEER="${PEER:-$ROOT/../shared/bench/peer_cpu_lora_gpt2.py}"
 PY="${PY:-/usr/bin/python3}"
 BATCH="${BATCH:-2}" SEQ="${SEQ:-128}" STEPS="${STEPS:-5}" WARMUP="${WARMUP:-2}"
-WORK="${WORK:-/tmp/peft-bench-gpt2}"
 THREADS="${THREADS:-1 all}"
 MODE="${MODE:-peer}"
 case "$MODE" in peer|ranks) ;; *) echo "MODE must be peer or ranks, not '$MODE'" >&2; exit 2 ;; esac
@@ -43,11 +41,9 @@ COMMAND="MODE=$MODE THREADS=\"$THREADS\" BATCH=$BATCH SEQ=$SEQ STEPS=$STEPS WARM
 LOAD_START=$(cut -d' ' -f1-3 /proc/loadavg)
 TABLE=()
 PEER_OPENBLAS_CORETYPE="${PEER_OPENBLAS_CORETYPE:-}"
-[ -x "$CLI" ] || { echo "no $CLI: build peft-studio-cli first" >&2; exit 2; }
 [ -f "$PEER" ] || { echo "no peer script at $PEER (set PEER=)" >&2; exit 2; }
 "$PY" -c "import torch" 2>/dev/null || { echo "$PY has no torch: apt-get install -y python3-torch" >&2; exit 2; }
 
-mkdir -p "$WORK"
 if [ ! -f "$WORK/model/model.safetensors" ]; then
   cat > "$WORK/config.json" <<'JSON'
 {"model_type": "gpt2", "architectures": ["GPT2LMHeadModel"], "n_layer": 12, "n_embd": 768, "n_head": 12,

@@ -14,13 +14,9 @@
 # binary, before and after that change. Prints medians. Usage:
 #   tests/bench/bench_load.sh [BUILD_DIR] [RUNS]   (defaults: build 5; WORK=/tmp/peft-load-bench)
 set -euo pipefail
-ROOT="$(cd "$(dirname "$0")/../.." && pwd)"
-BUILD="${1:-$ROOT/build}"
+source "$(dirname "$0")/bench_env.sh"
+bench_env "${1:-}" /tmp/peft-load-bench
 RUNS="${2:-5}"
-CLI="$BUILD/app/peft-studio-cli"
-WORK="${WORK:-/tmp/peft-load-bench}"
-[ -x "$CLI" ] || { echo "no $CLI: build peft-studio-cli first" >&2; exit 2; }
-mkdir -p "$WORK"
 MODEL="$WORK/qwen2-0.5b-bf16"
 if [ ! -f "$MODEL/model.safetensors" ]; then
   cat > "$WORK/config.json" <<'JSON'

@@ -21,18 +21,14 @@
 # Env: STEPS (2), ALLOC (glibc malloc environment for the trained process, e.g.
 #      ALLOC="MALLOC_MMAP_THRESHOLD_=131072"), WORK (/tmp/peft-membench), OUT (table file, TSV).
 set -euo pipefail
-ROOT="$(cd "$(dirname "$0")/../.." && pwd)"
-BUILD="${1:-$ROOT/build}"
+source "$(dirname "$0")/bench_env.sh"
+bench_env "${1:-}" /tmp/peft-membench
 MODELS="${2:-tiny-llama tiny-gpt2 gpt2-124m smollm-135m}"
 PRECISIONS="${3:-fp32 bf16}"
 METHODS="${4:-lora dora ia3 prompt prefix bottleneck bitfit full}"
-CLI="$BUILD/app/peft-studio-cli"
 STEPS="${STEPS:-2}"
 ALLOC="${ALLOC:-}"
-WORK="${WORK:-/tmp/peft-membench}"
 OUT="${OUT:-$WORK/results.tsv}"
-[ -x "$CLI" ] || { echo "no $CLI: build peft-studio-cli first" >&2; exit 2; }
-mkdir -p "$WORK"
 
 # Model configs: two tiny ones (~4M parameters), GPT-2 124M, and a Llama of SmolLM-135M's shape
 # (30 layers, GQA 9/3 heads, tied 49k vocabulary). Batch x sequence per model.

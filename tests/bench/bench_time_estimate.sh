@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # The Budget page's run time against the run itself: for each demo run config (and, with
-# PROCESSES="1 2", for 1 and 2 local ranks), `peft-studio-cli estimate-time` (a warm-up and three
+# PROCESSES="1 2", for 1 and 2 local ranks), `peft-studio-cli estimate-time` (a warm-up and five
 # timed steps, one checkpoint, one evaluation, scaled) and then the real `train` of the same config,
 # timed from start to exit. Prints a Markdown table for tests/bench/RESULTS.md with the ratio
 # estimate / actual, the CPU and the load average before and after (figures from a loaded machine
@@ -9,18 +9,16 @@
 #   (default: build, resources/demo/run.json resources/demo/configs/lora.json resources/demo/run_dpo.json)
 # MAX_STEPS=N caps every run at N steps (both sides), for a quick sitting.
 set -euo pipefail
-ROOT="$(cd "$(dirname "$0")/../.." && pwd)"
-BUILD="$(cd "${1:-$ROOT/build}" && pwd)"
+source "$(dirname "$0")/bench_env.sh"
+bench_env "${1:-}" /tmp/peft-bench-time
 shift || true
 CONFIGS=("$@")
 [ ${#CONFIGS[@]} -gt 0 ] || CONFIGS=("$ROOT/resources/demo/run.json" "$ROOT/resources/demo/configs/lora.json" "$ROOT/resources/demo/run_dpo.json")
-CLI="$BUILD/app/peft-studio-cli"
 PROCESSES="${PROCESSES:-1}"
 MAX_STEPS="${MAX_STEPS:-}"
-WORK="${WORK:-/tmp/peft-bench-time}"
 PY="${PY:-/usr/bin/python3}"
-[ -x "$CLI" ] || { echo "no $CLI: build peft-studio-cli first" >&2; exit 2; }
-rm -rf "$WORK" && mkdir -p "$WORK"
+# Each sitting in a folder of its own under WORK (nothing is deleted).
+WORK=$(mktemp -d "$WORK/sitting-XXXXXX")
 LOAD_START=$(cut -d' ' -f1-3 /proc/loadavg)
 ROWS=()
 for cfg in "${CONFIGS[@]}"; do
@@ -47,7 +45,7 @@ PY
     est_json=$("$CLI" estimate-time --config "$WORK/$name-p$procs.json" --json 2>"$WORK/$name-p$procs.estimate.log")
     est=$(echo "$est_json" | "$PY" -c 'import json,sys; print(json.load(sys.stdin)["total_seconds"])')
     steps=$(echo "$est_json" | "$PY" -c 'import json,sys; print(json.load(sys.stdin)["total_steps"])')
-    step_s=$(echo "$est_json" | "$PY" -c 'import json,sys; print("%.4f" % json.load(sys.stdin)["median_step_seconds"])')
+    step_s=$(echo "$est_json" | "$PY" -c 'import json,sys; d = json.load(sys.stdin); print("%.4f + %.4f" % (d["mean_step_seconds"], d["all_reduce_seconds"]))')
     t0=$(date +%s.%N)
     "$CLI" train --quiet --config "$WORK/$name-p$procs.json" > "$WORK/$name-p$procs.train.log" 2>&1
     t1=$(date +%s.%N)
@@ -62,6 +60,6 @@ echo
 echo "CPU: $(lscpu | sed -n 's/^Model name: *//p') ($(nproc) CPUs); load average before: $LOAD_START, after: $LOAD_END"
 echo "Command: PROCESSES=\"$PROCESSES\" MAX_STEPS=$MAX_STEPS tests/bench/bench_time_estimate.sh $BUILD ${CONFIGS[*]}"
 echo
-echo "| config | processes | steps | measured step (s) | estimate (s) | actual (s) | estimate / actual |"
+echo "| config | processes | steps | measured step + all-reduce (s) | estimate (s) | actual (s) | estimate / actual |"
 echo "| --- | ---: | ---: | ---: | ---: | ---: | ---: |"
 printf '%s\n' "${ROWS[@]}"

@@ -406,16 +406,27 @@ TEST(DataParallel, EachRankDrawsItsOwnDropout) {
         EXPECT_GT(std::fabs(a[step].gradNorm - b[step].gradNorm), 1e-4) << "step " << step << ": rank 1 drew rank 0's dropout masks";
 }
 
-TEST(DataParallel, TorchrunStartsTheRanks) {
-    // torchrun (torch.distributed.run) starts the ranks and serves the rendezvous itself.
-    if (std::system("/usr/bin/python3 -c 'import torch.distributed.run' >/dev/null 2>&1") != 0)
-        GTEST_SKIP() << "torch.distributed.run is not installed (Debian: python3-torch)";
-    peft::test::TempDir d;
+namespace {
+bool torchrunInstalled() { return std::system("/usr/bin/python3 -c 'import torch.distributed.run' >/dev/null 2>&1") == 0; }
+
+// A run trained in one process with batch 4 ("one") and the same run for two ranks of batch 2
+// (two.json, writing to "two"), for the torchrun tests.
+void oneRunAndItsTwoRankConfig(peft::test::TempDir& d, std::string& one, std::string& two) {
     const std::string data = lmData(d);
     const json method = lora({"q_proj", "v_proj"});
-    const std::string one = d.file("one"), two = d.file("two");
+    one = d.file("one");
+    two = d.file("two");
     ASSERT_EQ(train(d, runConfig("tiny-llama", data, one, 4, 1, method, 4), "one", 0), 0) << readAll(d.file("one.log"));
     writeText(d.file("two.json"), runConfig("tiny-llama", data, two, 2, 1, method, 4).dump(2));
+}
+}  // namespace
+
+TEST(DataParallel, TorchrunStartsTheRanks) {
+    // torchrun (torch.distributed.run) starts the ranks and serves the rendezvous itself.
+    if (!torchrunInstalled()) GTEST_SKIP() << "torch.distributed.run is not installed (Debian: python3-torch)";
+    peft::test::TempDir d;
+    std::string one, two;
+    ASSERT_NO_FATAL_FAILURE(oneRunAndItsTwoRankConfig(d, one, two));
     // Underscored flags: torchrun 1.13 knows no others (newer ones take both). "-r 1 -t 1" works
     // around torch 1.13 on Python 3.11, whose default "no redirect" fails to parse.
     const std::string cmd = "timeout 300 /usr/bin/python3 -m torch.distributed.run --no_python --nnodes 1 --nproc_per_node 2 --master_port " +
@@ -430,14 +441,10 @@ TEST(DataParallel, TorchrunTwoMachinesEqualOneProcess) {
     // README's multi-machine command: one torchrun agent per machine, c10d rendezvous at the first
     // machine. Here both "machines" are this one: each agent starts one rank that is local rank 0 of
     // a local world of 1, and the second agent's rank reaches the first's store as a client.
-    if (std::system("/usr/bin/python3 -c 'import torch.distributed.run' >/dev/null 2>&1") != 0)
-        GTEST_SKIP() << "torch.distributed.run is not installed (Debian: python3-torch)";
+    if (!torchrunInstalled()) GTEST_SKIP() << "torch.distributed.run is not installed (Debian: python3-torch)";
     peft::test::TempDir d;
-    const std::string data = lmData(d);
-    const json method = lora({"q_proj", "v_proj"});
-    const std::string one = d.file("one"), two = d.file("two");
-    ASSERT_EQ(train(d, runConfig("tiny-llama", data, one, 4, 1, method, 4), "one", 0), 0) << readAll(d.file("one.log"));
-    writeText(d.file("two.json"), runConfig("tiny-llama", data, two, 2, 1, method, 4).dump(2));
+    std::string one, two;
+    ASSERT_NO_FATAL_FAILURE(oneRunAndItsTwoRankConfig(d, one, two));
     const std::string endpoint = "127.0.0.1:" + std::to_string(peft::dist::freeLocalPort());
     auto agent = [&](int node) {
         return "timeout 300 /usr/bin/python3 -m torch.distributed.run --no_python --nnodes 2 --nproc_per_node 1 --rdzv_backend c10d --rdzv_endpoint " +

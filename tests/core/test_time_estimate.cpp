@@ -74,6 +74,7 @@ TEST(TimeEstimate, AddsUpItsMeasuredPartsAndLeavesNothingBehind) {
     TimeEstimateOptions o;
     o.warmupSteps = 1;
     o.timedSteps = 2;
+    o.minTimedSeconds = 0;  // exactly two timed steps
     o.evalRows = 4;
     std::vector<double> fractions;
     const TimeEstimate e = estimateRunTime(cfg, o, [&](const std::string&, double f) { fractions.push_back(f); });
@@ -81,8 +82,10 @@ TEST(TimeEstimate, AddsUpItsMeasuredPartsAndLeavesNothingBehind) {
     EXPECT_EQ(e.trainExamples, n);
     EXPECT_EQ(e.totalSteps, steps);
     ASSERT_EQ(e.stepSeconds.size(), 2u);
-    EXPECT_GT(e.medianStepSeconds, 0);
-    EXPECT_DOUBLE_EQ(e.medianStepSeconds, 0.5 * (e.stepSeconds[0] + e.stepSeconds[1]));
+    EXPECT_GT(e.meanStepSeconds, 0);
+    EXPECT_DOUBLE_EQ(e.meanStepSeconds, 0.5 * (e.stepSeconds[0] + e.stepSeconds[1]));
+    EXPECT_EQ(e.allReduceSeconds, 0);  // one process
+    EXPECT_FALSE(e.allReduceTimed);
     EXPECT_GT(e.setupSeconds, 0);
     // eval_every 4 plus the last step; save_every 5 before the last step plus the last.
     EXPECT_EQ(e.evaluations, steps / 4 + (steps % 4 ? 1 : 0));
@@ -91,7 +94,7 @@ TEST(TimeEstimate, AddsUpItsMeasuredPartsAndLeavesNothingBehind) {
     EXPECT_GT(e.checkpointSeconds, 0);
     EXPECT_GT(e.evalSeconds, 0);
     EXPECT_NEAR(e.totalSeconds(),
-                e.setupSeconds + steps * e.medianStepSeconds + e.evaluations * e.evalSeconds + e.checkpoints * e.checkpointSeconds, 1e-9);
+                e.setupSeconds + steps * e.meanStepSeconds + e.evaluations * e.evalSeconds + e.checkpoints * e.checkpointSeconds, 1e-9);
     EXPECT_EQ(e.threadsPerProcess, resolveThreadCount(0));
     EXPECT_EQ(e.device, "cpu");
     // 10 validation rows, 4 timed: the evaluation is scaled and the assumption says so.
@@ -105,6 +108,12 @@ TEST(TimeEstimate, AddsUpItsMeasuredPartsAndLeavesNothingBehind) {
     const json j = e.toJson();
     EXPECT_EQ(j["total_steps"], steps);
     EXPECT_DOUBLE_EQ(j["total_seconds"].get<double>(), e.totalSeconds());
+
+    // Short steps are timed until they add up to minTimedSeconds, at most maxTimedSteps of them.
+    o.timedSteps = 1;
+    o.minTimedSeconds = 1e9;
+    o.maxTimedSteps = 4;
+    EXPECT_EQ(estimateRunTime(cfg, o).stepSeconds.size(), 4u);
 }
 
 TEST(TimeEstimate, DataParallelMeasuresOneRankAndCountsTheWorldsSteps) {
@@ -119,9 +128,14 @@ TEST(TimeEstimate, DataParallelMeasuresOneRankAndCountsTheWorldsSteps) {
     EXPECT_EQ(e.trainExamples, 30);
     EXPECT_EQ(e.totalSteps, 8);
     EXPECT_EQ(e.threadsPerProcess, resolveThreadCount(dist::rankThreads(0, 2)));
+    // The ranks' all-reduce was timed and is part of every step.
+    EXPECT_TRUE(e.allReduceTimed);
+    EXPECT_GT(e.allReduceSeconds, 0);
+    EXPECT_NEAR(e.stepsSeconds(), 8 * (e.meanStepSeconds + e.allReduceSeconds), 1e-9);
     bool said = false;
     for (const auto& a : e.assumptions) said = said || a.find("2 ranks run side by side") != std::string::npos;
     EXPECT_TRUE(said);
+    EXPECT_NE(e.toJson().dump().find("\"all_reduce_seconds\""), std::string::npos);
     // An explicit thread count is each rank's, as the ranks take it.
     EXPECT_EQ(dist::rankThreads(3, 2), 3);
 }

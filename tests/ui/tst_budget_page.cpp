@@ -16,6 +16,21 @@
 using namespace peft::ui;
 using nlohmann::json;
 
+namespace {
+// The project on tiny-llama, training on the CPU in fp32, with `extra` training settings on top.
+peft::ModelConfig tinyLlamaOnCpu(ProjectState& state, const json& extra) {
+    const QString dir = peft::uitest::fixture(QStringLiteral("tiny-llama/base"));
+    const peft::ModelConfig mc = peft::ModelConfig::load(dir.toStdString());
+    state.setModel(dir, mc);
+    json t = state.runConfig()["training"];
+    t["device"] = "cpu";
+    t["precision"] = "fp32";
+    for (auto it = extra.begin(); it != extra.end(); ++it) t[it.key()] = it.value();
+    state.setSection("training", t);
+    return mc;
+}
+}  // namespace
+
 class TstBudgetPage : public QObject {
     Q_OBJECT
 private Q_SLOTS:
@@ -76,15 +91,9 @@ private Q_SLOTS:
         QCOMPARE(n[2], describeMethod(ia3));  // unique labels stay as they are
     }
     void dataParallelProcessesShowMemoryPerProcessAndCheckTheMachineTogether() {
-        const QString dir = peft::uitest::fixture(QStringLiteral("tiny-llama/base"));
-        const peft::ModelConfig mc = peft::ModelConfig::load(dir.toStdString());
         ProjectState state;
-        state.setModel(dir, mc);
+        const peft::ModelConfig mc = tinyLlamaOnCpu(state, {{"processes", 3}});
         json t = state.runConfig()["training"];
-        t["device"] = "cpu";
-        t["precision"] = "fp32";
-        t["processes"] = 3;
-        state.setSection("training", t);
         BudgetPage page(&state);
         const json lora = {{"peft_type", "LORA"}, {"task_type", "CAUSAL_LM"}, {"r", 4}, {"lora_alpha", 8},
                            {"target_modules", {"q_proj", "v_proj"}}};
@@ -130,8 +139,6 @@ private Q_SLOTS:
         QVERIFY(page.table()->item(row, 4)->toolTip().isEmpty());
     }
     void measuresRunTimeInTheBackgroundAndMarksItStale() {
-        const QString dir = peft::uitest::fixture(QStringLiteral("tiny-llama/base"));
-        const peft::ModelConfig mc = peft::ModelConfig::load(dir.toStdString());
         QTemporaryDir tmp;
         {
             QFile f(tmp.filePath(QStringLiteral("data.jsonl")));
@@ -140,13 +147,8 @@ private Q_SLOTS:
                 f.write(QStringLiteral("{\"text\": \"row %1 of a small data set to time\"}\n").arg(i).toUtf8());
         }
         ProjectState state;
-        state.setModel(dir, mc);
+        tinyLlamaOnCpu(state, {{"batch_size", 2}, {"epochs", 3}});
         json t = state.runConfig()["training"];
-        t["device"] = "cpu";
-        t["precision"] = "fp32";
-        t["batch_size"] = 2;
-        t["epochs"] = 3;
-        state.setSection("training", t);
         state.setSection("dataset", {{"path", tmp.filePath(QStringLiteral("data.jsonl")).toStdString()}, {"format", "text"},
                                      {"max_length", 24}, {"validation_split", 0.25}});
         BudgetPage page(&state);

@@ -189,7 +189,7 @@ BudgetPage::BudgetPage(ProjectState* state, QWidget* parent)
                                         tr("Training memory"), tr("Adapter file"), tr("Checkpoint"), tr("Weights"),
                                         tr("Run time")});
     m_table->horizontalHeaderItem(8)->setToolTip(
-        tr("The whole run's wall time, measured: 'Measure run time' trains each candidate for a warm-up and three "
+        tr("The whole run's wall time, measured: 'Measure run time' trains each candidate for a warm-up and five "
            "timed steps on this project's dataset and settings, writes one checkpoint and evaluates, then scales "
            "to the run's steps, checkpoints and evaluations. With several processes or GPUs, one rank is measured "
            "as it would run. Hover a cell for the breakdown."));
@@ -530,10 +530,20 @@ void BudgetPage::showRunTime(int row, const json& candidate) {
     item->setText(QString::fromStdString(humanDuration(total)));
     item->setData(Qt::UserRole, total);
     QStringList tip;
-    tip << tr("%1 steps × %2 s (median of %3 timed) = %4")
+    // The timed steps' spread says how far one step's time moves with its batch.
+    double lo = 0, hi = 0;
+    for (const auto& x : e.value("step_seconds", json::array()))
+        if (x.is_number()) {
+            lo = lo == 0 ? x.get<double>() : std::min(lo, x.get<double>());
+            hi = std::max(hi, x.get<double>());
+        }
+    tip << tr("%1 steps × %2 s (mean of %3 timed, %4–%5 s)%6 = %7")
                .arg(e.value("total_steps", int64_t{0}))
-               .arg(e.value("median_step_seconds", 0.0), 0, 'f', 3)
+               .arg(e.value("mean_step_seconds", 0.0), 0, 'f', 3)
                .arg(e.value("step_seconds", json::array()).size())
+               .arg(lo, 0, 'f', 3)
+               .arg(hi, 0, 'f', 3)
+               .arg(e.value("all_reduce_timed", false) ? tr(" + %1 s all-reduce").arg(e.value("all_reduce_seconds", 0.0), 0, 'f', 3) : QString())
                .arg(QString::fromStdString(humanDuration(e.value("steps_seconds", 0.0))));
     tip << tr("setup (model, method, data): %1").arg(QString::fromStdString(humanDuration(e.value("setup_seconds", 0.0))));
     if (e.value("evaluations", int64_t{0}) > 0)
