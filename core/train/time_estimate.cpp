@@ -280,8 +280,9 @@ TimeEstimate estimateRunTime(const RunConfig& cfg, const TimeEstimateOptions& op
                                   ")");
     }
     report("Done", 1.0);
-    spdlog::info("time estimate: {} steps x ({:.3f} s, the mean of {} timed, + all-reduce {:.3f} s) + setup {:.1f} s + {} evaluations x {:.2f} s + {} checkpoints x {:.2f} s = {}",
-                 est.totalSteps, est.meanStepSeconds, est.stepSeconds.size(), est.allReduceSeconds, est.setupSeconds, est.evaluations, est.evalSeconds, est.checkpoints,
+    const std::string allReduce = est.allReduceTimed ? fmt::format(" + all-reduce {:.3f} s", est.allReduceSeconds) : std::string();
+    spdlog::info("time estimate: {} steps x ({:.3f} s, the mean of {} timed{}) + setup {:.1f} s + {} evaluations x {:.2f} s + {} checkpoints x {:.2f} s = {}",
+                 est.totalSteps, est.meanStepSeconds, est.stepSeconds.size(), allReduce, est.setupSeconds, est.evaluations, est.evalSeconds, est.checkpoints,
                  est.checkpointSeconds, humanDuration(est.totalSeconds()));
     return est;
 }

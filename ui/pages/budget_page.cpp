@@ -144,7 +144,8 @@ QCustomPlot* makePlot(QWidget* parent) {
 BudgetPage::BudgetPage(ProjectState* state, QWidget* parent)
     : Page(state, tr("Budget"),
            tr("Compare candidate configurations before training: trainable parameters, memory for a training "
-              "step and adapter size, computed from config.json alone (no weights)."),
+              "step and adapter size, computed from config.json alone (no weights); and the run's time, measured "
+              "with a few real steps on your data (Measure run time)."),
            parent) {
     auto* row = new QHBoxLayout();
     auto* add = new QPushButton(tr("&Add current method"), this);
