@@ -7,10 +7,13 @@
 #include <cstdio>
 #include <cstdlib>
 #include <filesystem>
+#include <fstream>
+#include <functional>
 #include <random>
 #include <string>
 
 #include "core/util/blas_tune.h"
+#include "core/util/error.h"
 
 namespace peft::test {
 
@@ -69,5 +72,22 @@ public:
 private:
     std::filesystem::path m_path;
 };
+
+// Writes `bytes` to `name` in `d` (binary) and returns its path.
+inline std::string write(const TempDir& d, const std::string& name, const std::string& bytes) {
+    std::ofstream f(d.file(name), std::ios::binary);
+    f << bytes;
+    return d.file(name);
+}
+
+// The message of the PeftError `fn` throws, or "" when it throws none.
+inline std::string errorOf(const std::function<void()>& fn) {
+    try {
+        fn();
+    } catch (const peft::PeftError& e) {
+        return e.what();
+    }
+    return "";
+}
 
 }  // namespace peft::test

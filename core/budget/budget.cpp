@@ -336,19 +336,7 @@ KeptActivations addActivations(MemoryParts& m, const ModelConfig& mc, const Trai
     }
     m.activations = m.activationLayers + m.activationAttention + m.activationLoss + m.activationTransient;
 
-    KeptActivations k;
-    k.keptLayers = keptLayers;
-    k.keptAttention = keptAttention;
-    k.topKept = topKept;
-    k.lossFreedBeforeLayers = lossFreedBeforeLayers;
-    k.ids = ids;
-    k.attnTransient = attnTransient;
-    k.layerKept = std::move(layerKept);
-    k.first = first;
-    k.gradAtTop = gradAtTop;
-    k.Tk = Tk;
-    k.Dq = Dq;
-    return k;
+    return {keptLayers, keptAttention, topKept, lossFreedBeforeLayers, ids, attnTransient, std::move(layerKept), first, gradAtTop, Tk, Dq};
 }
 
 // The step's peak (MemoryParts::stepPeak, optimizerTransient).

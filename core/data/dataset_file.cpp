@@ -96,6 +96,21 @@ std::string shortParseError(const json::parse_error& e) {
     return w;
 }
 
+// One row's text, which must be a JSON object: accepted, or rejected with the parser's reason.
+void acceptObject(Sink& sink, int64_t line, const std::string& text) {
+    try {
+        json v = json::parse(text);
+        if (!v.is_object())
+            sink.reject(line, std::string("expected a JSON object, found ") + v.type_name());
+        else
+            sink.accept(std::move(v), line);
+    } catch (const json::parse_error& e) {
+        sink.reject(line, "bad JSON (" + shortParseError(e) + ")");
+    } catch (const json::exception& e) {
+        sink.reject(line, "bad JSON (" + shortJsonError(e) + ")");
+    }
+}
+
 void readJsonl(const std::string& bytes, Sink& sink) {
     size_t pos = 0;
     int64_t line = 0;
@@ -109,17 +124,7 @@ void readJsonl(const std::string& bytes, Sink& sink) {
             if (nl == bytes.size()) break;
             continue;
         }
-        try {
-            json v = json::parse(text);
-            if (!v.is_object())
-                sink.reject(line, std::string("expected a JSON object, found ") + v.type_name());
-            else
-                sink.accept(std::move(v), line);
-        } catch (const json::parse_error& e) {
-            sink.reject(line, "bad JSON (" + shortParseError(e) + ")");
-        } catch (const json::exception& e) {
-            sink.reject(line, "bad JSON (" + shortJsonError(e) + ")");
-        }
+        acceptObject(sink, line, text);
         if (nl == bytes.size()) break;
     }
 }
@@ -174,17 +179,7 @@ void readJsonArray(const std::string& path, const std::string& bytes, Sink& sink
         if (skipWs(text, 0) == text.size()) {
             sink.reject(line, "bad JSON (empty array element)");
         } else {
-            try {
-                json v = json::parse(text);
-                if (!v.is_object())
-                    sink.reject(line, std::string("expected a JSON object, found ") + v.type_name());
-                else
-                    sink.accept(std::move(v), line);
-            } catch (const json::parse_error& e) {
-                sink.reject(line, "bad JSON (" + shortParseError(e) + ")");
-            } catch (const json::exception& e) {
-                sink.reject(line, "bad JSON (" + shortJsonError(e) + ")");
-            }
+            acceptObject(sink, line, text);
         }
         if (bytes[i] == ',') ++i;
     }

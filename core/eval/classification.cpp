@@ -44,17 +44,14 @@ ClassificationReport classificationReport(const std::vector<std::string>& truth,
 namespace {
 // Per answer: 1 when the normalised answer equals the normalised label. Over a set this is
 // sklearn's accuracy_score on the normalised strings (the report adds macro-F1 and the matrix).
-class Accuracy : public TextMetric {
+class Accuracy : public MatchMetric {
 public:
-    explicit Accuracy(Normalization n) : m_norm(n) {}
+    using MatchMetric::MatchMetric;
     std::string name() const override { return "acc"; }
-    double score(const std::string& answer, const std::vector<std::string>& refs) const override {
-        const std::string a = normalizeAnswer(answer, m_norm);
-        return !refs.empty() && normalizeAnswer(refs.front(), m_norm) == a ? 1.0 : 0.0;
-    }
 
-private:
-    Normalization m_norm;
+protected:
+    bool matches(const std::string& a, const std::string& label) const override { return a == label; }
+    size_t referencesUsed(size_t given) const override { return std::min<size_t>(given, 1); }  // the label
 };
 }  // namespace
 

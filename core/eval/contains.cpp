@@ -6,21 +6,15 @@
 namespace peft::eval {
 
 namespace {
-class Contains : public TextMetric {
+class Contains : public MatchMetric {
 public:
-    explicit Contains(Normalization n) : m_norm(n) {}
+    using MatchMetric::MatchMetric;
     std::string name() const override { return "contains"; }
-    double score(const std::string& answer, const std::vector<std::string>& refs) const override {
-        const std::string a = normalizeAnswer(answer, m_norm);
-        for (const auto& r : refs) {
-            const std::string n = normalizeAnswer(r, m_norm);
-            if (n.empty() ? a.empty() : a.find(n) != std::string::npos) return 1.0;
-        }
-        return 0.0;
-    }
 
-private:
-    Normalization m_norm;
+protected:
+    bool matches(const std::string& a, const std::string& ref) const override {
+        return ref.empty() ? a.empty() : a.find(ref) != std::string::npos;
+    }
 };
 }  // namespace
 

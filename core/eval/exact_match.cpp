@@ -5,19 +5,13 @@
 namespace peft::eval {
 
 namespace {
-class ExactMatch : public TextMetric {
+class ExactMatch : public MatchMetric {
 public:
-    explicit ExactMatch(Normalization n) : m_norm(n) {}
+    using MatchMetric::MatchMetric;
     std::string name() const override { return "em"; }
-    double score(const std::string& answer, const std::vector<std::string>& refs) const override {
-        const std::string a = normalizeAnswer(answer, m_norm);
-        for (const auto& r : refs)
-            if (normalizeAnswer(r, m_norm) == a) return 1.0;
-        return 0.0;
-    }
 
-private:
-    Normalization m_norm;
+protected:
+    bool matches(const std::string& a, const std::string& ref) const override { return a == ref; }
 };
 }  // namespace
 

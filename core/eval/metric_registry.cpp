@@ -20,6 +20,13 @@ const std::vector<Entry>& entries() {
 }
 }  // namespace
 
+double MatchMetric::score(const std::string& answer, const std::vector<std::string>& references) const {
+    const std::string a = normalizeAnswer(answer, m_norm);
+    for (size_t i = 0; i < referencesUsed(references.size()); ++i)
+        if (matches(a, normalizeAnswer(references[i], m_norm))) return 1.0;
+    return 0.0;
+}
+
 double TextMetric::corpusScore(const std::vector<std::string>& answers,
                                const std::vector<std::vector<std::string>>& references) const {
     if (answers.empty()) return 0.0;

@@ -45,6 +45,22 @@ public:
                                const std::vector<std::vector<std::string>>& references) const;
 };
 
+// 1 when the normalised answer matches a normalised reference by matches() (exact match,
+// contains, classification accuracy), else 0.
+class MatchMetric : public TextMetric {
+public:
+    explicit MatchMetric(Normalization n) : m_norm(n) {}
+    double score(const std::string& answer, const std::vector<std::string>& references) const override;
+
+protected:
+    virtual bool matches(const std::string& answer, const std::string& reference) const = 0;
+    // How many of the references count: all (several acceptable answers), or the first (a label).
+    virtual size_t referencesUsed(size_t given) const { return given; }
+
+private:
+    Normalization m_norm;
+};
+
 using MetricFactory = std::function<std::unique_ptr<TextMetric>(const MetricOptions&)>;
 
 // The registry: names in the order reports list them.

@@ -9,22 +9,10 @@
 
 using namespace peft::data;
 
+using peft::test::write;
+using peft::test::errorOf;
+
 namespace {
-
-std::string write(const peft::test::TempDir& d, const std::string& name, const std::string& bytes) {
-    std::ofstream f(d.file(name), std::ios::binary);
-    f << bytes;
-    return d.file(name);
-}
-
-std::string errorOf(const std::function<void()>& fn) {
-    try {
-        fn();
-    } catch (const peft::PeftError& e) {
-        return e.what();
-    }
-    return "";
-}
 
 bool has(const std::string& s, const std::string& sub) { return s.find(sub) != std::string::npos; }
 

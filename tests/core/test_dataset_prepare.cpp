@@ -14,6 +14,8 @@
 using namespace peft::data;
 using nlohmann::json;
 
+using peft::test::write;
+
 namespace {
 
 // A small word-level tokenizer for tests: special strings are matched first; other text is split
@@ -89,12 +91,6 @@ private:
     mutable std::vector<std::string> m_pieces, m_specials;
     mutable std::map<std::string, int64_t> m_ids;
 };
-
-std::string write(const peft::test::TempDir& d, const std::string& name, const std::string& bytes) {
-    std::ofstream f(d.file(name), std::ios::binary);
-    f << bytes;
-    return d.file(name);
-}
 
 std::string trainedText(const WordTokenizer& tok, const PreparedExample& e) {
     std::vector<int64_t> ids;

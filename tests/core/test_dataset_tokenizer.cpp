@@ -12,13 +12,9 @@
 
 using namespace peft::data;
 
-namespace {
+using peft::test::write;
 
-std::string write(const peft::test::TempDir& d, const std::string& name, const std::string& bytes) {
-    std::ofstream f(d.file(name), std::ios::binary);
-    f << bytes;
-    return d.file(name);
-}
+namespace {
 
 struct Runs {
     int count = 0;  // number of maximal runs of trained labels

@@ -21,6 +21,8 @@
 namespace fs = std::filesystem;
 using nlohmann::json;
 
+using peft::test::errorOf;
+
 namespace {
 
 // Limits the size of any file this process writes to `bytes` while alive.
@@ -42,15 +44,6 @@ private:
     rlimit m_old{};
     void (*m_oldHandler)(int) = nullptr;
 };
-
-std::string errorOf(const std::function<void()>& f) {
-    try {
-        f();
-    } catch (const peft::PeftError& e) {
-        return e.what();
-    }
-    return "";
-}
 
 // Files whose name holds ".tmp" anywhere under `dir`.
 std::vector<std::string> leftovers(const std::string& dir) {

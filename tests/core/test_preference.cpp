@@ -27,18 +27,11 @@ namespace fs = std::filesystem;
 using nlohmann::json;
 using namespace peft;
 
+using peft::test::errorOf;
+
 namespace {
 
 bool contains(const std::string& s, const std::string& part) { return s.find(part) != std::string::npos; }
-
-std::string errorOf(const std::function<void()>& f) {
-    try {
-        f();
-    } catch (const PeftError& e) {
-        return e.what();
-    }
-    return "(no error)";
-}
 
 std::unique_ptr<PreferenceObjective> preferenceObjective(const json& cfg) {
     std::unique_ptr<Objective> o = makeObjective(resolveObjectiveConfig(cfg, "test"), false);

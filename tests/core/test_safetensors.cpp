@@ -9,20 +9,14 @@
 
 using namespace peft;
 
+using peft::test::errorOf;
+
 namespace {
 void writeRaw(const std::string& path, const std::string& header, const std::string& data) {
     std::ofstream o(path, std::ios::binary);
     uint64_t n = header.size();
     for (int i = 0; i < 8; ++i) o.put(static_cast<char>(n >> (8 * i)));
     o << header << data;
-}
-std::string errorOf(const std::function<void()>& f) {
-    try {
-        f();
-    } catch (const PeftError& e) {
-        return e.what();
-    }
-    return "";
 }
 }  // namespace
 

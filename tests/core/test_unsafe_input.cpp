@@ -18,16 +18,9 @@
 namespace fs = std::filesystem;
 using nlohmann::json;
 
-namespace {
+using peft::test::errorOf;
 
-std::string errorOf(const std::function<void()>& f) {
-    try {
-        f();
-    } catch (const peft::PeftError& e) {
-        return e.what();
-    }
-    return "";
-}
+namespace {
 
 void writeRaw(const std::string& path, const std::string& header, const std::string& data) {
     std::ofstream o(path, std::ios::binary);
