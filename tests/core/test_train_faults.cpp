@@ -143,6 +143,46 @@ TEST(TrainFaults, EveryLabelMaskedFromTheDataFileIsRefused) {
     }
 }
 
+TEST(TrainFaults, MoreClassesThanTheScoreHeadIsRefusedAtSetup) {
+    // Three classes (0, 1, 2) against num_labels 2: refused before any step, naming the row, the
+    // class and the fix, instead of an index error from deep inside the loss.
+    peft::test::TempDir d;
+    {
+        std::ofstream data(d.file("cls.jsonl"));
+        for (int i = 0; i < 9; ++i) data << json{{"text", "review number " + std::to_string(i)}, {"label", i % 3}}.dump() << "\n";
+    }
+    json ds = {{"path", d.file("cls.jsonl")}, {"format", "classification"}, {"max_length", 16}, {"validation_split", 0.0}};
+    // The head's size is the model's num_labels (config.json): 2 here, as transformers' default.
+    const std::string model = d.file("model");
+    fs::copy(peft::test::fixture("tiny-llama/base"), model, fs::copy_options::recursive);
+    json mc = json::parse(std::ifstream(model + "/config.json"));
+    mc["num_labels"] = 2;
+    mc.erase("id2label");
+    mc.erase("label2id");
+    std::ofstream(model + "/config.json") << mc.dump(2);
+    peft::RunConfig cfg = makeConfig(d, json::object(), ds);
+    cfg.model = model;
+    cfg.method = {{"peft_type", "LORA"}, {"task_type", "SEQ_CLS"}, {"r", 4}, {"target_modules", {"q_proj", "v_proj"}}};
+    peft::Trainer t(cfg);
+    try {
+        t.setup();
+        FAIL() << "a class beyond num_labels was accepted";
+    } catch (const peft::PeftError& e) {
+        const std::string m = e.what();
+        EXPECT_TRUE(contains(m, "class 2 is outside the score head's 2 labels")) << m;
+        EXPECT_TRUE(contains(m, "cls.jsonl:3")) << m;  // the first row with class 2
+        EXPECT_TRUE(contains(m, "\"num_labels\": 3")) << m;
+        EXPECT_TRUE(contains(m, "config.json")) << m;
+    }
+    // With num_labels 3 in config.json the same data trains.
+    mc["num_labels"] = 3;
+    std::ofstream(model + "/config.json") << mc.dump(2);
+    cfg.outputDir = d.file("run3");
+    peft::Trainer ok(cfg);
+    ASSERT_NO_THROW(ok.setup());
+    EXPECT_EQ(ok.run().status, peft::TrainStatus::Finished);
+}
+
 TEST(TrainFaults, StopWhilePreparingDataEndsSetupWithoutARun) {
     // A Stop pressed while setup() prepares the dataset (the GUI passes its stop flag): setup
     // throws data::Cancelled and no checkpoint or metrics file exists.

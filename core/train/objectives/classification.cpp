@@ -9,10 +9,22 @@ namespace peft {
 const ObjectiveSpec& ClassificationObjective::spec() const { return objectiveSpec("sft"); }
 
 void ClassificationObjective::checkData(const std::vector<data::PreparedExample>& train, const std::string& where) const {
-    for (const auto& e : train)
+    const data::PreparedExample* largest = nullptr;
+    for (const auto& e : train) {
         if (e.classLabel < 0)
             fail(where, "has rows without a class label, but the method's task_type is SEQ_CLS",
                  "Use a classification dataset (text + label), or task_type CAUSAL_LM.");
+        if (!largest || e.classLabel > largest->classLabel) largest = &e;
+    }
+    // The score head has num_labels rows: a larger class id would index past it.
+    const int64_t heads = m_ctx.model && m_ctx.model->classification() ? m_ctx.model->scoreWeight().size(0) : -1;
+    if (largest && heads > 0 && largest->classLabel >= heads)
+        fail(where + ":" + std::to_string(largest->line),
+             "class " + std::to_string(largest->classLabel) + " is outside the score head's " + std::to_string(heads) +
+                 " labels (the model's num_labels, from its config.json; classes 0.." + std::to_string(heads - 1) + ")",
+             "Set \"num_labels\": " + std::to_string(largest->classLabel + 1) +
+                 " (or an id2label with that many entries) in the model folder's config.json, as transformers' "
+                 "AutoModelForSequenceClassification(num_labels=...) would, or merge the extra classes.");
 }
 
 torch::Tensor ClassificationObjective::backward(const data::Batch& b, int64_t count, MetricSums&) {
