@@ -237,7 +237,8 @@ TimeEstimate estimateRunTime(const RunConfig& cfg, const TimeEstimateOptions& op
     uint64_t ckBytes = 0;
     for (const auto& [name, p] : trainer.adapter().method->trainable())
         ckBytes += static_cast<uint64_t>(p.numel()) * static_cast<uint64_t>(p.element_size());
-    ckBytes *= t.optimizer == "sgd" ? 1 : 3;  // the tensors and, with Adam(W), two moments
+    // The tensors and their optimizer state: Adam(W) two moments, SGD with momentum one buffer.
+    ckBytes *= t.optimizer == "sgd" ? (t.momentum > 0 ? 2 : 1) : 3;
     if (ckBytes <= options.maxCheckpointBytes) {
         report("Timing a checkpoint", 0.85);
         t0 = Clock::now();

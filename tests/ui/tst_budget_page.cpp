@@ -195,6 +195,16 @@ private Q_SLOTS:
         QCOMPARE(done.first().first().toBool(), false);
         QVERIFY(!page.isMeasuring());
         QVERIFY(page.banner()->text().contains(QStringLiteral("cancelled")));
+        // A timing that fails (the dataset file is gone) says so in the banner and in the cells.
+        state.setSection("dataset", {{"path", tmp.filePath(QStringLiteral("gone.jsonl")).toStdString()}, {"format", "text"},
+                                     {"max_length", 24}});
+        done.clear();
+        page.measureRunTimes();
+        QVERIFY(done.wait(120000));
+        QCOMPARE(page.table()->item(0, 8)->text(), QStringLiteral("failed"));
+        QVERIFY2(page.banner()->text().contains(QStringLiteral("measuring the run time failed")) &&
+                     page.banner()->text().contains(QStringLiteral("gone.jsonl")),
+                 qPrintable(page.banner()->text()));
         // Without a dataset it says where to get one.
         state.setSection("dataset", json::object());
         page.measureRunTimes();

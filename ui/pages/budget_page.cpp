@@ -420,7 +420,9 @@ void BudgetPage::refresh() {
         const QString name = labels[row];
         m_table->setItem(row, 0, new QTableWidgetItem(name));
         for (int c = 1; c < 9; ++c) m_table->setItem(row, c, new QTableWidgetItem(QStringLiteral("—")));
-        showRunTime(row, m_candidates[i]);
+        // A timing that failed says why in the banner too, not only in its cell's tooltip.
+        if (const QString err = showRunTime(row, m_candidates[i]); !err.isEmpty())
+            problems << tr("%1: measuring the run time failed: %2").arg(name, err.toHtmlEscaped());
         if (!model) continue;
         try {
             json ac = adapterConfig(m_candidates[i]);
@@ -501,7 +503,7 @@ std::string BudgetPage::timingKey(const json& candidate) const {
     return json{{"candidate", candidate}, {"run", run}}.dump();
 }
 
-void BudgetPage::showRunTime(int row, const json& candidate) {
+QString BudgetPage::showRunTime(int row, const json& candidate) {
     QTableWidgetItem* item = m_table->item(row, 8);
     const std::string key = timingKey(candidate);
     if (!m_times.contains(key)) {
@@ -518,14 +520,14 @@ void BudgetPage::showRunTime(int row, const json& candidate) {
         item->setToolTip(stale ? tr("Measured under other settings (batch, length, precision, processes, dataset or "
                                     "objective). Press 'Measure run time' again.")
                                : tr("Not measured yet: press 'Measure run time'."));
-        return;
+        return {};
     }
     const json& e = m_times[key];
     if (e.contains("error")) {
         item->setText(tr("failed"));
         item->setForeground(QColor(200, 40, 40));
         item->setToolTip(QString::fromStdString(e["error"].get<std::string>()));
-        return;
+        return item->toolTip();
     }
     const double total = e.value("total_seconds", 0.0);
     item->setText(QString::fromStdString(humanDuration(total)));
@@ -560,6 +562,7 @@ void BudgetPage::showRunTime(int row, const json& candidate) {
     for (const auto& a : e.value("assumptions", json::array()))
         if (a.is_string()) tip << tr("assumes: %1").arg(QString::fromStdString(a.get<std::string>()));
     item->setToolTip(tip.join(QLatin1Char('\n')));
+    return {};
 }
 
 bool BudgetPage::isMeasuring() const { return m_timing->isRunning(); }

@@ -58,7 +58,8 @@ Q_SIGNALS:
     void measurementFinished(bool ok);
 
 private:
-    void showRunTime(int row, const nlohmann::json& candidate);
+    // Fills the row's "Run time" cell; returns the timing's error, if it failed.
+    QString showRunTime(int row, const nlohmann::json& candidate);
     void drawCharts(const std::vector<peft::budget::Estimate>& est, const QStringList& names);
     QTableWidget* m_table;
     QLabel* m_assumes;
