@@ -1,11 +1,13 @@
-// The methods the Method page offers: plain-language text, the adapter_config.json fields each
-// one writes, and the hyperparameters. One table; the page and the diagram read it, and nothing
-// else switches over methods. Hyperparameter tooltips come from the core (paramHelp).
+// The methods the Method page offers, as Qt values: each registered MethodSpec's cards()
+// (plain-language text, form fields, diagram) with the spec's defaults filled in. The page and the
+// diagram read it; nothing in ui/ switches over methods. Tooltips come from the core (paramHelp).
 #pragma once
 #include <QString>
 #include <QStringList>
 
 #include <nlohmann/json.hpp>
+
+#include "core/peft/method_card.h"
 
 #include <string>
 #include <vector>
@@ -13,7 +15,7 @@
 namespace peft::ui {
 
 struct ParamSpec {
-    enum class Type { Int, Double, Bool, Choice, Text };
+    using Type = CardParam::Kind;
     std::string key;  // adapter_config.json field
     QString label;
     Type type = Type::Int;
@@ -34,6 +36,7 @@ struct MethodInfo {
     QString defaultPreset;     // "qv", "attention", "linear", "mlp", "ia3"
     QString note;              // a caveat shown under the form
     bool quantizeBase = false; // QLoRA: the run's training.quantize_base (NF4 base weights)
+    CardDiagram diagram;       // where the block diagram marks the method
 };
 
 const std::vector<MethodInfo>& methodCatalog();

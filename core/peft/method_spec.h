@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "core/io/model_config.h"
+#include "core/peft/method_card.h"
 
 namespace peft {
 
@@ -108,6 +109,9 @@ public:
     // A new, unattached torch side of this method (core/peft/<method>/<method>.cpp). The spec
     // registry is the one list of methods; createMethod() asks it.
     virtual std::unique_ptr<Method> create() const = 0;
+    // The Method page's cards for this method (LoRA has four: LoRA, rsLoRA, DoRA, QLoRA). The GUI
+    // builds its catalog from these alone: a method is one folder and one line in the registry.
+    virtual std::vector<MethodCard> cards() const = 0;
     // Fields peft writes for this method that PEFT Studio accepts without reading, with the values
     // peft writes by default (LoRA's loftq_config, megatron_core, ...). validate() accepts them and
     // savedConfig() writes them, so a saved config has peft's whole key set.

@@ -43,13 +43,19 @@ PromptDims promptDims(const ModelConfig& mc, const nlohmann::json& cfg, bool pre
     return d;
 }
 
-const std::vector<FieldRule>& promptLearningRules() {
-    static const std::vector<FieldRule> k = {{"num_virtual_tokens", "int"},
-                                             {"token_dim", "int|null"},
-                                             {"num_transformer_submodules", "int|null"},
-                                             {"num_attention_heads", "int|null"},
-                                             {"num_layers", "int|null"}};
-    return k;
+std::vector<Field> promptLearningFields(const char* virtualTokensHelp, const char* tokenDimHelp,
+                                        const char* headsHelp) {
+    return {{"num_virtual_tokens", 20, "int", virtualTokensHelp},
+            {"token_dim", nullptr, "int|null", tokenDimHelp},
+            {"num_transformer_submodules", nullptr, "int|null", "1 for decoder-only models (2 for encoder-decoder); filled in."},
+            {"num_attention_heads", nullptr, "int|null", headsHelp},
+            {"num_layers", nullptr, "int|null", "The model's decoder layers; filled in."},
+            modulesToSaveField()};
+}
+
+void requireVirtualTokens(const nlohmann::json& cfg, const std::string& where) {
+    if (!cfg.contains("num_virtual_tokens")) fail(where, "missing key 'num_virtual_tokens'", "For example 20.");
+    requirePositive(cfg, "num_virtual_tokens", where);
 }
 
 }  // namespace peft::spec

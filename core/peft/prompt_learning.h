@@ -21,7 +21,12 @@ struct PromptDims {
 PromptDims promptDims(const ModelConfig& mc, const nlohmann::json& cfg, bool prefix,
                       const std::string& where = "prompt-learning config");
 
-// Field rules and known fields every prompt-learning config shares.
-const std::vector<FieldRule>& promptLearningRules();
+// The fields every prompt-learning config shares (num_virtual_tokens, token_dim,
+// num_transformer_submodules, num_attention_heads, num_layers, modules_to_save), with the help
+// texts that differ between prompt and prefix tuning.
+std::vector<Field> promptLearningFields(const char* virtualTokensHelp, const char* tokenDimHelp,
+                                        const char* headsHelp);
+// num_virtual_tokens is required and positive.
+void requireVirtualTokens(const nlohmann::json& cfg, const std::string& where);
 
 }  // namespace peft::spec

@@ -212,16 +212,46 @@ void applyModulesToSave(const ModuleTree& tree, const nlohmann::json& cfg, TaskH
         if (!matchesTarget(names, m.path)) continue;
         report.addAdapter(m.params(), m.name, m.layer);
         if (saved) {
-            std::vector<int64_t> wshape;
-            if (m.kind == ModuleKind::Norm) wshape = {m.in};
-            else if (m.kind == ModuleKind::Embedding) wshape = {m.in, m.out};
-            else if (m.conv1d) wshape = {m.in, m.out};
-            else wshape = {m.out, m.in};
-            saved->push_back({prefix + m.path + ".weight", wshape, true});
+            saved->push_back({prefix + m.path + ".weight", savedWeightShape(m), true});
             if (m.bias) saved->push_back({prefix + m.path + ".bias", {m.out}, true});
         }
     }
 }
+
+std::vector<int64_t> savedWeightShape(const ModuleEntry& m) {
+    if (m.kind == ModuleKind::Norm) return {m.in};
+    if (m.kind == ModuleKind::Embedding || m.conv1d) return {m.in, m.out};
+    return {m.out, m.in};
+}
+
+Field modulesToSaveField() {
+    return {"modules_to_save", nullptr, nullptr,
+            "Whole modules (for example a classification head) to train in full and store in the adapter."};
+}
+
+nlohmann::json TableSpec::defaults() const {
+    nlohmann::json d = {{"peft_type", peftType()}, {"task_type", "CAUSAL_LM"}};
+    for (const Field& f : fields()) d[f.name] = f.def;
+    return d;
+}
+
+nlohmann::json TableSpec::help() const {
+    nlohmann::json h = nlohmann::json::object();
+    for (const Field& f : fields())
+        if (f.help) h[f.name] = f.help;
+    return h;
+}
+
+void TableSpec::validate(const nlohmann::json& cfg, const std::string& where) const {
+    if (cfg.is_null() && peftTypeOf(cfg, where) == peftType()) return;
+    std::vector<FieldRule> rules;
+    for (const Field& f : fields())
+        if (f.types) rules.push_back({f.name, f.types});
+    checkFields(cfg, where, rules, acceptedUnread());
+    checkValues(cfg, where);
+}
+
+void TableSpec::checkValues(const nlohmann::json&, const std::string&) const {}
 
 ParamReport emptyReport(const ModelConfig& mc, const ModuleTree& tree) {
     ParamReport r;

@@ -51,12 +51,45 @@ void applyModulesToSave(const ModuleTree& tree, const nlohmann::json& cfg, TaskH
 // The report's base/byLayer set up for `tree`.
 ParamReport emptyReport(const ModelConfig& mc, const ModuleTree& tree);
 
+// The saved shape of a module's weight as transformers stores it ([out, in]; [in, out] for an
+// embedding or GPT-2's Conv1D; [in] for a norm).
+std::vector<int64_t> savedWeightShape(const ModuleEntry& m);
+
 // A footprint sized for `mc` with nothing saved.
 TrainingFootprint emptyFootprint(const ModelConfig& mc);
 
+// One adapter_config.json field a method reads, defined once: the default peft writes, the types
+// it may hold (as FieldRule; nullptr where commonRules() has it), and its one-line help (GUI
+// tooltips, CLI help; nullptr for none).
+struct Field {
+    const char* name;
+    nlohmann::json def;
+    const char* types;
+    const char* help;
+};
+// The row every method with modules_to_save shares.
+Field modulesToSaveField();
+
+// A spec whose fields are one table: defaults() (peft_type, task_type CAUSAL_LM and each field's
+// default), help() and validate()'s type and unknown-key check all read fields(). A null config
+// is valid only for the type peftTypeOf() gives it (FULL).
+class TableSpec : public MethodSpec {
+public:
+    nlohmann::json defaults() const override;
+    nlohmann::json help() const override;
+    void validate(const nlohmann::json& cfg, const std::string& where) const override;
+
+protected:
+    virtual const std::vector<Field>& fields() const = 0;
+    // The method's own value checks, after the types are known to be right.
+    virtual void checkValues(const nlohmann::json& cfg, const std::string& where) const;
+    // Keys accepted without being read: peftOnlyFields() unless a method accepts more.
+    virtual std::vector<std::string> acceptedUnread() const { return keysOf(peftOnlyFields()); }
+};
+
 // The shape most specs share: the counts and the saved tensors come from one planning pass over
 // the module tree (`plan`, written once per method), and errors name one config ("BitFit config").
-class PlannedSpec : public MethodSpec {
+class PlannedSpec : public TableSpec {
 public:
     ParamReport count(const ModelConfig& mc, const nlohmann::json& cfg) const override { return plan(mc, cfg, nullptr); }
     std::vector<SavedTensor> savedTensors(const ModelConfig& mc, const nlohmann::json& cfg) const override {

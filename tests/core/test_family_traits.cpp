@@ -354,4 +354,14 @@ TEST(Traits, NoMethodNameComparisonOutsideTheRegistries) {
     EXPECT_GT(s.scanned, 100);
     EXPECT_GT(s.allowedHits, 0) << "the scan must see the method folders' own comparisons";
     EXPECT_TRUE(s.hits.empty()) << "ask the MethodSpec's predicates instead of comparing method names:" << listed(s.hits);
+
+    // Nor are the Method page's card ids ("lora", "houlsby", ...): the GUI reads a card's fields
+    // (its diagram, quantizeBase, fixed fields), which the method's own spec defines.
+    std::string ids;
+    for (const MethodSpec* spec : allMethodSpecs())
+        for (const MethodCard& c : spec->cards()) ids += (ids.empty() ? "" : "|") + c.id;
+    const SourceScan cards =
+        scanSources(root, std::regex(R"((\bid|\.id|\bid\(\))\s*[!=]=\s*(QLatin1String|QStringLiteral)?\(?"()" + ids + ")\""),
+                    {"core/peft/"});
+    EXPECT_TRUE(cards.hits.empty()) << "read the card's fields instead of comparing card ids:" << listed(cards.hits);
 }

@@ -97,3 +97,36 @@ TEST(MethodSpecConsistency, LoraConfigReadOnce) {
     expectError({{"peft_type", "LORA"}, {"bias", "some"}}, "bias");
     expectError({{"peft_type", "LORA"}, {"r", 0}}, "'r'");
 }
+
+// One definition per method: a spec's field table gives its defaults, help and the type check;
+// its cards (what the Method page shows) name only fields of that table, and card ids are unique
+// across the registry, since projects store them.
+TEST(MethodSpecConsistency, CardsAndFieldsComeFromOneTable) {
+    std::set<std::string> ids;
+    for (const MethodSpec* spec : allMethodSpecs()) {
+        SCOPED_TRACE(spec->peftType());
+        const json d = spec->defaults();
+        const json help = spec->help();
+        EXPECT_EQ(d["peft_type"], spec->peftType());
+        for (auto it = help.begin(); it != help.end(); ++it)
+            EXPECT_TRUE(d.contains(it.key())) << it.key() << " has help but no default";
+        // The defaults themselves pass the spec's own validation, and a key it does not know fails.
+        EXPECT_NO_THROW(spec->validate(d, "defaults"));
+        json unknown = d;
+        unknown["no_such_field"] = 1;
+        EXPECT_THROW(spec->validate(unknown, "defaults"), PeftError);
+        const std::vector<MethodCard> cards = spec->cards();
+        ASSERT_FALSE(cards.empty());
+        for (const MethodCard& c : cards) {
+            EXPECT_TRUE(ids.insert(c.id).second) << "card id used twice: " << c.id;
+            EXPECT_FALSE(c.name.empty() || c.summary.empty()) << c.id;
+            for (const CardParam& p : c.params) {
+                EXPECT_TRUE(d.contains(p.key)) << c.id << ": " << p.key << " is not a field of the spec";
+                EXPECT_TRUE(help.contains(p.key)) << c.id << ": " << p.key << " has no help text";
+            }
+            EXPECT_NO_THROW(spec->validate(spec->withDefaults(c.fixed), "card " + c.id)) << c.id;
+            if (c.quantizeBase) EXPECT_TRUE(spec->supportsQuantizedBase()) << c.id;
+        }
+    }
+    EXPECT_GE(ids.size(), 11u);
+}

@@ -4,6 +4,8 @@
 #include <QPainter>
 #include <QPainterPath>
 
+#include "ui/method_catalog.h"
+
 namespace peft::ui {
 
 namespace {
@@ -46,10 +48,14 @@ void paintMethodDiagram(QPainter& p, const QRectF& rect, const QString& id, cons
     c.accent = pal.color(QPalette::Highlight);
     c.accentText = pal.color(QPalette::HighlightedText);
     c.frame = pal.color(QPalette::Mid);
-    const bool lora = id == QLatin1String("lora") || id == QLatin1String("rslora") || id == QLatin1String("dora") ||
-                      id == QLatin1String("qlora");
-    const bool full = id == QLatin1String("full");
-    const bool bitfit = id == QLatin1String("bitfit");
+    // Where the method acts comes from its card (the core's MethodSpec::cards()); an unknown id
+    // draws the bare block.
+    using Place = CardDiagram::Place;
+    const MethodInfo* card = findMethod(id);
+    const CardDiagram d = card ? card->diagram : CardDiagram{};
+    auto at = [&](Place place) { return card && d.place == place; };
+    const bool lora = at(Place::LowRankBeside), full = at(Place::Everything), bitfit = at(Place::Biases);
+    const bool ia3 = at(Place::Scales);
 
     // Leave a right-hand lane for side branches (LoRA, adapters) and a left one for prefixes.
     const double w = rect.width(), h = rect.height();
@@ -60,7 +66,7 @@ void paintMethodDiagram(QPainter& p, const QRectF& rect, const QString& id, cons
     auto row = [&](double r) { return rect.bottom() - (r + 1) * unit; };
 
     // Tokens (row 0), with virtual tokens for prompt tuning.
-    const bool prompt = id == QLatin1String("prompt");
+    const bool prompt = at(Place::Prompt);
     const int nTok = 4, nVirt = prompt ? 2 : 0;
     const double tokW = bw / (nTok + 2 + 0.5);
     for (int i = 0; i < nTok + nVirt; ++i) {
@@ -94,7 +100,7 @@ void paintMethodDiagram(QPainter& p, const QRectF& rect, const QString& id, cons
     QRectF qkvRects[3];
     for (int i = 0; i < 3; ++i) {
         qkvRects[i] = QRectF(x0 + i * (subW + bw / 12.0), row(3.7), subW, unit * 0.85);
-        const bool hot = full || (lora && (i == 0 || i == 2)) || (id == QLatin1String("ia3") && i >= 1);
+        const bool hot = full || (lora && (i == 0 || i == 2)) || (ia3 && i >= 1);
         box(p, qkvRects[i], qkv[i], hot, c, fontPx);
     }
     QRectF attn(x0, row(4.9), bw, unit * 0.9);
@@ -107,7 +113,7 @@ void paintMethodDiagram(QPainter& p, const QRectF& rect, const QString& id, cons
     QRectF up(x0, row(7.8), bw, unit * 0.85);
     box(p, up, QObject::tr("MLP up"), full, c, fontPx);
     QRectF down(x0, row(8.9), bw, unit * 0.85);
-    box(p, down, QObject::tr("MLP down"), full || id == QLatin1String("ia3"), c, fontPx);
+    box(p, down, QObject::tr("MLP down"), full || ia3, c, fontPx);
 
     // Residual stream arrows on the left edge of the boxes.
     arrowUp(p, QPointF(x0 + bw / 2, row(0) + unit * 0.1), QPointF(x0 + bw / 2, emb.bottom()), c.frame);
@@ -115,14 +121,12 @@ void paintMethodDiagram(QPainter& p, const QRectF& rect, const QString& id, cons
     // Method-specific marks in the side lanes.
     const double rx = x0 + bw + 6, rw = laneR - 8;
     if (lora) {
-        const QString label = id == QLatin1String("dora")     ? QStringLiteral("m·BA")
-                               : id == QLatin1String("rslora") ? QStringLiteral("BA/√r")
-                                                               : QStringLiteral("BA");
+        const QString label = QString::fromStdString(d.branchLabel);
         QRectF lr(rx, row(3.9), rw, unit * 1.3);
         box(p, lr, label, true, c, fontPx * 0.9);
         p.setPen(QPen(c.accent, 1.2));
         p.drawLine(QPointF(qkvRects[2].right(), qkvRects[2].center().y()), QPointF(rx, lr.center().y()));
-        if (id == QLatin1String("qlora")) {
+        if (card->quantizeBase) {
             // The frozen base stored in 4 bits: hatch the weight boxes.
             p.setPen(Qt::NoPen);
             QColor hatch = c.fg;
@@ -133,7 +137,7 @@ void paintMethodDiagram(QPainter& p, const QRectF& rect, const QString& id, cons
             p.setFont(small);
             p.drawText(QRectF(rx - 2, row(8.9), rw + 6, unit * 0.85), Qt::AlignCenter, QStringLiteral("4-bit"));
         }
-    } else if (id == QLatin1String("ia3")) {
+    } else if (ia3) {
         p.setFont(small);
         for (const QRectF& r : {qkvRects[1], qkvRects[2], down}) {
             QRectF dot(r.right() - unit * 0.45, r.top() - unit * 0.25, unit * 0.5, unit * 0.5);
@@ -145,24 +149,24 @@ void paintMethodDiagram(QPainter& p, const QRectF& rect, const QString& id, cons
         }
         p.drawText(QRectF(rx, row(5.5), rw + 4, unit * 1.2), Qt::AlignCenter | Qt::TextWordWrap,
                    QObject::tr("scale\nl"));
-    } else if (id == QLatin1String("prefix")) {
+    } else if (at(Place::Prefix)) {
         QRectF pk(rect.left() + 2, row(4.9), laneL - 6, unit * 2.1);
         box(p, pk, QStringLiteral("P"), true, c, fontPx);
         p.setPen(QPen(c.accent, 1.2));
         p.drawLine(QPointF(pk.right(), pk.center().y()), QPointF(attn.left(), attn.center().y()));
-    } else if (id == QLatin1String("prompt")) {
+    } else if (prompt) {
         p.setFont(small);
         p.setPen(c.fg);
         p.drawText(QRectF(rect.left(), row(0) - unit * 0.1, laneL + tokW * 2, unit * 0.3), Qt::AlignLeft,
                    QString());
-    } else if (id == QLatin1String("houlsby") || id == QLatin1String("pfeiffer")) {
+    } else if (at(Place::Adapters)) {
         auto adapter = [&](double r) {
             QRectF a(rx, row(r), rw, unit * 0.8);
             box(p, a, QStringLiteral("A"), true, c, fontPx);
             p.setPen(QPen(c.accent, 1.2));
             p.drawLine(QPointF(x0 + bw, a.center().y()), QPointF(rx, a.center().y()));
         };
-        if (id == QLatin1String("houlsby")) adapter(5.8);
+        if (d.afterAttention) adapter(5.8);
         adapter(9.6);
     } else if (bitfit) {
         // A bias dot on every module that has one.

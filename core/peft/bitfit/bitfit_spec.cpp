@@ -19,15 +19,14 @@ public:
     std::string displayName() const override { return "BitFit"; }
     std::unique_ptr<Method> create() const override { return makeBitFitMethod(); }
 
-    nlohmann::json defaults() const override {
-        return {{"peft_type", "BITFIT"}, {"task_type", "CAUSAL_LM"}, {"train_norms", false}, {"modules_to_save", nullptr}};
-    }
-    nlohmann::json help() const override {
-        return {{"train_norms", "Also train the LayerNorm/RMSNorm scale vectors (needed on models without bias terms, such as Llama)."},
-                {"modules_to_save", "Whole modules (for example a classification head) to train in full and store in the adapter."}};
-    }
-    void validate(const nlohmann::json& cfg, const std::string& where) const override {
-        spec::checkFields(cfg, where, {{"train_norms", "bool"}}, {});
+    std::vector<MethodCard> cards() const override {
+        MethodCard c;
+        c.id = "bitfit";
+        c.name = displayName();
+        c.summary = "Trains only the bias vectors of the model and freezes every weight matrix. It is tiny and "
+                    "simple, but needs a model that has biases (GPT-2 does, Llama does not).";
+        c.diagram.place = CardDiagram::Place::Biases;
+        return {c};
     }
 
     TrainingFootprint footprint(const ModelConfig& mc, const nlohmann::json& cfg) const override {
@@ -45,6 +44,13 @@ public:
 
 private:
     std::string configName() const override { return "BitFit config"; }
+    const std::vector<spec::Field>& fields() const override {
+        static const std::vector<spec::Field> k = {
+            {"train_norms", false, "bool",
+             "Also train the LayerNorm/RMSNorm scale vectors (needed on models without bias terms, such as Llama)."},
+            spec::modulesToSaveField()};
+        return k;
+    }
 
     ParamReport plan(const ModelConfig& mc, const nlohmann::json& cfg, std::vector<SavedTensor>* saved) const override {
         auto [head, tree, r] = start(mc, cfg);

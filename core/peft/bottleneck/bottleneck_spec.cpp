@@ -25,39 +25,26 @@ public:
     std::string displayName() const override { return "Bottleneck adapter"; }
     std::unique_ptr<Method> create() const override { return makeBottleneckMethod(); }
 
-    nlohmann::json defaults() const override {
-        return {{"peft_type", "BOTTLENECK_ADAPTER"}, {"task_type", "CAUSAL_LM"}, {"architecture", "houlsby"},
-                {"reduction_factor", 16}, {"bottleneck_size", nullptr}, {"non_linearity", "relu"},
-                {"mh_adapter", nullptr}, {"output_adapter", nullptr}, {"layers_to_transform", nullptr},
-                {"init_scale", 0.0}, {"modules_to_save", nullptr}};
-    }
-
-    nlohmann::json help() const override {
-        return {{"architecture", "\"houlsby\": an adapter after attention and after the feed-forward block; \"pfeiffer\": after the feed-forward block only."},
-                {"reduction_factor", "Bottleneck width = hidden size / reduction_factor (ignored when bottleneck_size is set)."},
-                {"bottleneck_size", "Bottleneck width in units; overrides reduction_factor."},
-                {"non_linearity", "Activation between the down and up projections: relu, gelu, swish (silu) or tanh."},
-                {"mh_adapter", "Override: put an adapter after the attention block (true/false); null follows architecture."},
-                {"output_adapter", "Override: put an adapter after the feed-forward block; null follows architecture."},
-                {"layers_to_transform", "Decoder layer indices that get adapters (an int or a list); empty means all."},
-                {"init_scale", "Standard deviation of the up-projection's initial weights; 0 makes it exactly zero, so training starts from the base model."},
-                {"modules_to_save", "Whole modules (for example a classification head) to train in full and store in the adapter."}};
-    }
-
-    void validate(const nlohmann::json& cfg, const std::string& where) const override {
-        static const std::vector<spec::FieldRule> rules = {
-            {"architecture", "string"},        {"reduction_factor", "number"}, {"bottleneck_size", "int|null"},
-            {"non_linearity", "string"},       {"mh_adapter", "bool|null"},    {"output_adapter", "bool|null"},
-            {"layers_to_transform", "int|list|null"}, {"init_scale", "number"}};
-        spec::checkFields(cfg, where, rules, {});
-        const std::string t = spec::getString(cfg, "architecture", "houlsby");
-        if (t != "houlsby" && t != "pfeiffer")
-            fail(where, "key 'architecture' must be \"houlsby\" or \"pfeiffer\" (got \"" + t + "\")", "");
-        const std::string a = spec::getString(cfg, "non_linearity", "relu");
-        if (a != "relu" && a != "gelu" && a != "gelu_new" && a != "swish" && a != "silu" && a != "tanh")
-            fail(where, "key 'non_linearity' must be relu, gelu, gelu_new, swish, silu or tanh (got \"" + a + "\")", "");
-        spec::requirePositive(cfg, "reduction_factor", where);
-        spec::requirePositive(cfg, "bottleneck_size", where);
+    std::vector<MethodCard> cards() const override {
+        const std::vector<CardParam> params = {
+            {"reduction_factor", "Reduction factor", CardParam::Kind::Int, 1, 4096},
+            {"non_linearity", "Activation", CardParam::Kind::Choice, 0, 0, 0, {"relu", "gelu", "gelu_new", "silu", "tanh"}}};
+        MethodCard houlsby;
+        houlsby.id = "houlsby";
+        houlsby.name = "Adapter (Houlsby)";
+        houlsby.summary = "Inserts a small bottleneck network after the attention and after the feed-forward "
+                          "sub-layer of every block. Only these adapters are trained.";
+        houlsby.fixed = {{"architecture", "houlsby"}};
+        houlsby.params = params;
+        houlsby.diagram = {CardDiagram::Place::Adapters, "", true};
+        MethodCard pfeiffer = houlsby;
+        pfeiffer.id = "pfeiffer";
+        pfeiffer.name = "Adapter (Pfeiffer)";
+        pfeiffer.summary = "Like Houlsby adapters, but with a single bottleneck after the feed-forward sub-layer. "
+                           "Half the adapters, usually nearly the same quality.";
+        pfeiffer.fixed = {{"architecture", "pfeiffer"}};
+        pfeiffer.diagram.afterAttention = false;
+        return {houlsby, pfeiffer};
     }
 
     struct Shape {
@@ -87,6 +74,38 @@ public:
 
 private:
     std::string configName() const override { return "bottleneck adapter config"; }
+    const std::vector<spec::Field>& fields() const override {
+        static const std::vector<spec::Field> k = {
+            {"architecture", "houlsby", "string",
+             "\"houlsby\": an adapter after attention and after the feed-forward block; \"pfeiffer\": after the "
+             "feed-forward block only."},
+            {"reduction_factor", 16, "number",
+             "Bottleneck width = hidden size / reduction_factor (ignored when bottleneck_size is set)."},
+            {"bottleneck_size", nullptr, "int|null", "Bottleneck width in units; overrides reduction_factor."},
+            {"non_linearity", "relu", "string",
+             "Activation between the down and up projections: relu, gelu, swish (silu) or tanh."},
+            {"mh_adapter", nullptr, "bool|null",
+             "Override: put an adapter after the attention block (true/false); null follows architecture."},
+            {"output_adapter", nullptr, "bool|null",
+             "Override: put an adapter after the feed-forward block; null follows architecture."},
+            {"layers_to_transform", nullptr, "int|list|null",
+             "Decoder layer indices that get adapters (an int or a list); empty means all."},
+            {"init_scale", 0.0, "number",
+             "Standard deviation of the up-projection's initial weights; 0 makes it exactly zero, so training "
+             "starts from the base model."},
+            spec::modulesToSaveField()};
+        return k;
+    }
+    void checkValues(const nlohmann::json& cfg, const std::string& where) const override {
+        const std::string t = spec::getString(cfg, "architecture", "houlsby");
+        if (t != "houlsby" && t != "pfeiffer")
+            fail(where, "key 'architecture' must be \"houlsby\" or \"pfeiffer\" (got \"" + t + "\")", "");
+        const std::string a = spec::getString(cfg, "non_linearity", "relu");
+        if (a != "relu" && a != "gelu" && a != "gelu_new" && a != "swish" && a != "silu" && a != "tanh")
+            fail(where, "key 'non_linearity' must be relu, gelu, gelu_new, swish, silu or tanh (got \"" + a + "\")", "");
+        spec::requirePositive(cfg, "reduction_factor", where);
+        spec::requirePositive(cfg, "bottleneck_size", where);
+    }
 
     ParamReport plan(const ModelConfig& mc, const nlohmann::json& cfg, std::vector<SavedTensor>* saved) const override {
         return plan(mc, cfg, saved, nullptr);

@@ -19,13 +19,14 @@ public:
     std::unique_ptr<Method> create() const override { return makeFullMethod(); }
     bool replacesBase() const override { return true; }
 
-    nlohmann::json defaults() const override { return {{"peft_type", "FULL"}, {"task_type", "CAUSAL_LM"}}; }
-    nlohmann::json help() const override {
-        return {{"task_type", "CAUSAL_LM (next-token prediction) or SEQ_CLS (a classification head on the last token)."}};
-    }
-    void validate(const nlohmann::json& cfg, const std::string& where) const override {
-        if (cfg.is_null()) return;
-        spec::checkFields(cfg, where, {}, {});
+    std::vector<MethodCard> cards() const override {
+        MethodCard c;
+        c.id = "full";
+        c.name = displayName();
+        c.summary = "Trains every parameter of the model. It is the reference for quality, and by far the most "
+                    "expensive in memory and disk.";
+        c.diagram.place = CardDiagram::Place::Everything;
+        return {c};
     }
 
     TrainingFootprint footprint(const ModelConfig& mc, const nlohmann::json& cfg) const override {
@@ -42,6 +43,12 @@ public:
 
 private:
     std::string configName() const override { return "full fine-tuning config"; }
+    const std::vector<spec::Field>& fields() const override {
+        static const std::vector<spec::Field> k = {
+            {"task_type", "CAUSAL_LM", nullptr,
+             "CAUSAL_LM (next-token prediction) or SEQ_CLS (a classification head on the last token)."}};
+        return k;
+    }
 
     ParamReport plan(const ModelConfig& mc, const nlohmann::json& cfg, std::vector<SavedTensor>* saved) const override {
         auto [head, tree, r] = start(mc, cfg);
@@ -49,11 +56,7 @@ private:
             if (m.tiedToEmbedding) continue;  // shares the embedding's tensor
             r.trainBase(m.params(), spec::moduleTypeLabel(m), m.layer);
             if (saved) {
-                std::vector<int64_t> w;
-                if (m.kind == ModuleKind::Norm) w = {m.in};
-                else if (m.kind == ModuleKind::Embedding || m.conv1d) w = {m.in, m.out};
-                else w = {m.out, m.in};
-                saved->push_back({m.path + ".weight", w, true});
+                saved->push_back({m.path + ".weight", spec::savedWeightShape(m), true});
                 if (m.bias) saved->push_back({m.path + ".bias", {m.out}, true});
             }
         }

@@ -13,35 +13,24 @@ std::unique_ptr<Method> makeIa3Method();  // the torch side, ia3/ia3.cpp
 
 namespace {
 
-class Ia3Spec : public MethodSpec {
+class Ia3Spec : public spec::TableSpec {
 public:
     std::string peftType() const override { return "IA3"; }
     std::string displayName() const override { return "(IA)\u00b3"; }
     std::unique_ptr<Method> create() const override { return makeIa3Method(); }
     bool mergesIntoBase() const override { return true; }
 
-    nlohmann::json defaults() const override {
-        return {{"peft_type", "IA3"},          {"task_type", "CAUSAL_LM"},    {"target_modules", nullptr},
-                {"feedforward_modules", nullptr}, {"exclude_modules", nullptr}, {"fan_in_fan_out", false},
-                {"modules_to_save", nullptr},  {"init_ia3_weights", true}};
-    }
-
-    nlohmann::json help() const override {
-        return {{"target_modules", "Modules whose activations get a learned per-channel scale (list of names, or a regex for the whole path)."},
-                {"feedforward_modules", "Targeted modules whose input, not output, is scaled (the feed-forward down projection). Must also be in target_modules."},
-                {"exclude_modules", "Modules never to adapt, written like target_modules."},
-                {"fan_in_fan_out", "Set when the base layer stores its weight as [in, out] (GPT-2's Conv1D)."},
-                {"modules_to_save", "Whole modules (for example a classification head) to train in full and store in the adapter."},
-                {"init_ia3_weights", "Start the scales at 1 so training starts from the base model."}};
-    }
-
-    void validate(const nlohmann::json& cfg, const std::string& where) const override {
-        static const std::vector<spec::FieldRule> rules = {{"target_modules", "list|string|null"},
-                                                           {"feedforward_modules", "list|string|null"},
-                                                           {"exclude_modules", "list|string|null"},
-                                                           {"fan_in_fan_out", "bool"},
-                                                           {"init_ia3_weights", "bool"}};
-        spec::checkFields(cfg, where, rules, {});
+    std::vector<MethodCard> cards() const override {
+        MethodCard c;
+        c.id = "ia3";
+        c.name = displayName();
+        c.summary = "Learns one scaling vector per adapted module that rescales keys, values and the feed-forward "
+                    "activations. It trains the fewest parameters of all methods here.";
+        c.usesTargets = true;
+        c.defaultPreset = "ia3";
+        c.note = "Feed-forward modules (scaled on their input) are set automatically from the chosen targets.";
+        c.diagram.place = CardDiagram::Place::Scales;
+        return {c};
     }
 
     struct Plan {
@@ -107,6 +96,21 @@ public:
     }
     TrainingFootprint footprint(const ModelConfig& mc, const nlohmann::json& cfg) const override {
         return plan(mc, cfg, false).fp;
+    }
+
+private:
+    const std::vector<spec::Field>& fields() const override {
+        static const std::vector<spec::Field> k = {
+            {"target_modules", nullptr, "list|string|null",
+             "Modules whose activations get a learned per-channel scale (list of names, or a regex for the whole path)."},
+            {"feedforward_modules", nullptr, "list|string|null",
+             "Targeted modules whose input, not output, is scaled (the feed-forward down projection). Must also be in "
+             "target_modules."},
+            {"exclude_modules", nullptr, "list|string|null", "Modules never to adapt, written like target_modules."},
+            {"fan_in_fan_out", false, "bool", "Set when the base layer stores its weight as [in, out] (GPT-2's Conv1D)."},
+            spec::modulesToSaveField(),
+            {"init_ia3_weights", true, "bool", "Start the scales at 1 so training starts from the base model."}};
+        return k;
     }
 };
 

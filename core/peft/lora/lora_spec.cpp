@@ -19,34 +19,13 @@ namespace {
 
 const char* kPrefix = "base_model.model.";
 
-class LoraSpec : public MethodSpec {
+class LoraSpec : public spec::TableSpec {
 public:
     std::string peftType() const override { return "LORA"; }
     std::string displayName() const override { return "LoRA"; }
     std::unique_ptr<Method> create() const override { return makeLoraMethod(); }
     bool lowRankUpdate() const override { return true; }
     bool mergesIntoBase() const override { return true; }
-
-    nlohmann::json defaults() const override {
-        return {{"peft_type", "LORA"},
-                {"task_type", "CAUSAL_LM"},
-                {"r", 8},
-                {"lora_alpha", 8},
-                {"lora_dropout", 0.0},
-                {"target_modules", nullptr},
-                {"exclude_modules", nullptr},
-                {"fan_in_fan_out", false},
-                {"bias", "none"},
-                {"use_rslora", false},
-                {"use_dora", false},
-                {"lora_bias", false},
-                {"modules_to_save", nullptr},
-                {"init_lora_weights", true},
-                {"layers_to_transform", nullptr},
-                {"layers_pattern", nullptr},
-                {"rank_pattern", nlohmann::json::object()},
-                {"alpha_pattern", nlohmann::json::object()}};
-    }
 
     // What peft 0.21's LoraConfig writes for the fields this project does not read.
     nlohmann::json peftOnlyFields() const override {
@@ -70,48 +49,50 @@ public:
                 {"velora_config", nullptr}};
     }
 
-    nlohmann::json help() const override {
-        return {
-            {"r", "Rank of the update: each adapted weight W gets a product B·A with A of r rows and B of r columns."},
-            {"lora_alpha", "Scale numerator: the update is multiplied by lora_alpha / r (or / sqrt(r) with rsLoRA)."},
-            {"lora_dropout", "Dropout probability applied to the input of the LoRA branch during training."},
-            {"target_modules", "Modules to adapt: a list of names (exact path or its last dotted part), a regex matched against the whole module path, or \"all-linear\"."},
-            {"exclude_modules", "Modules never to adapt, written like target_modules."},
-            {"fan_in_fan_out", "Set when the base layer stores its weight as [in, out] (GPT-2's Conv1D)."},
-            {"bias", "Which bias terms train too: \"none\", \"all\" (every bias in the model) or \"lora_only\" (biases of adapted layers)."},
-            {"use_rslora", "Rank-stabilised LoRA: scale by lora_alpha / sqrt(r) instead of lora_alpha / r."},
-            {"use_dora", "DoRA: split the weight into magnitude (a trained vector per output) and direction (updated by LoRA)."},
-            {"lora_bias", "Give lora_B a trainable bias of its own."},
-            {"modules_to_save", "Whole modules (for example a classification head) to train in full and store in the adapter."},
-            {"init_lora_weights", "Initialise A randomly and B to zero so training starts from the base model (false: both random, for tests)."},
-            {"layers_to_transform", "Decoder layer indices to adapt (an int or a list); empty means all layers."},
-            {"layers_pattern", "Name of the layer container (\"layers\", \"h\") that layers_to_transform refers to."},
-            {"rank_pattern", "Per-module rank overrides: {module name or regex: r}."},
-            {"alpha_pattern", "Per-module alpha overrides: {module name or regex: lora_alpha}."}};
+    std::vector<MethodCard> cards() const override {
+        const std::vector<CardParam> params = {
+            {"r", "Rank r", CardParam::Kind::Int, 1, 1024},
+            {"lora_alpha", "Alpha", CardParam::Kind::Int, 1, 4096},
+            {"lora_dropout", "Dropout", CardParam::Kind::Double, 0.0, 0.9, 2},
+            {"bias", "Train biases", CardParam::Kind::Choice, 0, 0, 0, {"none", "all", "lora_only"}}};
+        MethodCard lora;
+        lora.id = "lora";
+        lora.name = "LoRA";
+        lora.summary = "Adds a small low-rank update B·A beside chosen weight matrices and trains only that. The "
+                       "base model stays frozen, and the update can be merged back afterwards.";
+        lora.fixed = {{"use_rslora", false}, {"use_dora", false}};
+        lora.params = params;
+        lora.usesTargets = true;
+        lora.defaultPreset = "qv";
+        lora.diagram = {CardDiagram::Place::LowRankBeside, "BA"};
+        MethodCard rslora = lora;
+        rslora.id = "rslora";
+        rslora.name = "rsLoRA";
+        rslora.summary = "LoRA with the update scaled by alpha / √r instead of alpha / r. Higher ranks then keep "
+                         "learning well instead of being damped.";
+        rslora.fixed["use_rslora"] = true;
+        rslora.diagram.branchLabel = "BA/√r";
+        MethodCard dora = lora;
+        dora.id = "dora";
+        dora.name = "DoRA";
+        dora.summary = "Splits each adapted weight into a magnitude and a direction, trains the magnitude vector and "
+                       "a LoRA update of the direction. Often closer to full fine-tuning at the same rank, at some "
+                       "extra compute.";
+        dora.fixed["use_dora"] = true;
+        dora.diagram.branchLabel = "m·BA";
+        MethodCard qlora = lora;
+        qlora.id = "qlora";
+        qlora.name = "QLoRA";
+        qlora.summary = "LoRA on top of a base model stored in 4-bit NF4, which cuts the memory for frozen weights "
+                        "about fourfold. The adapter is an ordinary LoRA adapter.";
+        qlora.defaultPreset = "linear";
+        qlora.note = "Training stores the frozen layer weights in NF4 (training.quantize_base); the Budget step "
+                     "shows the 4-bit weight memory. The adapter file is plain LoRA.";
+        qlora.quantizeBase = true;
+        return {lora, rslora, dora, qlora};
     }
 
-    void validate(const nlohmann::json& cfg, const std::string& where) const override {
-        using spec::FieldRule;
-        static const std::vector<FieldRule> rules = {
-            {"r", "int"},
-            {"lora_alpha", "number"},
-            {"lora_dropout", "number"},
-            {"target_modules", "list|string|null"},
-            {"exclude_modules", "list|string|null"},
-            {"fan_in_fan_out", "bool"},
-            {"bias", "string"},
-            {"use_rslora", "bool"},
-            {"use_dora", "bool"},
-            {"lora_bias", "bool"},
-            {"init_lora_weights", "bool|string"},
-            {"layers_to_transform", "int|list|null"},
-            {"layers_pattern", "string|list|null"},
-            {"rank_pattern", "object|null"},
-            {"alpha_pattern", "object|null"}};
-        // peft's runtime_config is never saved, but a config may carry it.
-        std::vector<std::string> known = spec::keysOf(peftOnlyFields());
-        known.push_back("runtime_config");
-        spec::checkFields(cfg, where, rules, known);
+    void checkValues(const nlohmann::json& cfg, const std::string& where) const override {
         spec::requirePositive(cfg, "r", where);
         const std::string bias = spec::getString(cfg, "bias", "none");
         if (bias != "none" && bias != "all" && bias != "lora_only")
@@ -136,6 +117,41 @@ public:
         if (t.is_array() && t.empty()) fail(where, "key 'target_modules' is an empty list", "Name at least one module.");
         if (!spec::getJson(cfg, "target_parameters").is_null() && !spec::getJson(cfg, "target_parameters").empty())
             fail(where, "key 'target_parameters' is not supported", "Use target_modules.");
+    }
+
+    const std::vector<spec::Field>& fields() const override {
+        static const std::vector<spec::Field> k = {
+            {"r", 8, "int", "Rank of the update: each adapted weight W gets a product B·A with A of r rows and B of r columns."},
+            {"lora_alpha", 8, "number", "Scale numerator: the update is multiplied by lora_alpha / r (or / sqrt(r) with rsLoRA)."},
+            {"lora_dropout", 0.0, "number", "Dropout probability applied to the input of the LoRA branch during training."},
+            {"target_modules", nullptr, "list|string|null",
+             "Modules to adapt: a list of names (exact path or its last dotted part), a regex matched against the whole "
+             "module path, or \"all-linear\"."},
+            {"exclude_modules", nullptr, "list|string|null", "Modules never to adapt, written like target_modules."},
+            {"fan_in_fan_out", false, "bool", "Set when the base layer stores its weight as [in, out] (GPT-2's Conv1D)."},
+            {"bias", "none", "string",
+             "Which bias terms train too: \"none\", \"all\" (every bias in the model) or \"lora_only\" (biases of adapted layers)."},
+            {"use_rslora", false, "bool", "Rank-stabilised LoRA: scale by lora_alpha / sqrt(r) instead of lora_alpha / r."},
+            {"use_dora", false, "bool",
+             "DoRA: split the weight into magnitude (a trained vector per output) and direction (updated by LoRA)."},
+            {"lora_bias", false, "bool", "Give lora_B a trainable bias of its own."},
+            spec::modulesToSaveField(),
+            {"init_lora_weights", true, "bool|string",
+             "Initialise A randomly and B to zero so training starts from the base model (false: both random, for tests)."},
+            {"layers_to_transform", nullptr, "int|list|null",
+             "Decoder layer indices to adapt (an int or a list); empty means all layers."},
+            {"layers_pattern", nullptr, "string|list|null",
+             "Name of the layer container (\"layers\", \"h\") that layers_to_transform refers to."},
+            {"rank_pattern", nlohmann::json::object(), "object|null", "Per-module rank overrides: {module name or regex: r}."},
+            {"alpha_pattern", nlohmann::json::object(), "object|null",
+             "Per-module alpha overrides: {module name or regex: lora_alpha}."}};
+        return k;
+    }
+    // peft's runtime_config is never saved, but a config may carry it.
+    std::vector<std::string> acceptedUnread() const override {
+        std::vector<std::string> known = spec::keysOf(peftOnlyFields());
+        known.push_back("runtime_config");
+        return known;
     }
 
     // Everything count(), savedTensors() and footprint() need, in one pass.

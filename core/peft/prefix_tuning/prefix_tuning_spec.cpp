@@ -21,34 +21,20 @@ public:
     std::unique_ptr<Method> create() const override { return makePrefixTuningMethod(); }
     bool addsVirtualTokens() const override { return true; }
 
-    nlohmann::json defaults() const override {
-        return {{"peft_type", "PREFIX_TUNING"}, {"task_type", "CAUSAL_LM"}, {"num_virtual_tokens", 20},
-                {"token_dim", nullptr}, {"num_transformer_submodules", nullptr}, {"num_attention_heads", nullptr},
-                {"num_layers", nullptr}, {"encoder_hidden_size", nullptr}, {"prefix_projection", false},
-                {"modules_to_save", nullptr}};
-    }
-
     nlohmann::json peftOnlyFields() const override { return {{"init_weights", nullptr}}; }
 
-    nlohmann::json help() const override {
-        return {{"num_virtual_tokens", "How many trained key/value positions every attention layer sees before the real tokens."},
-                {"token_dim", "Width of each prefix vector; filled in (the key/value width on grouped-query models)."},
-                {"num_transformer_submodules", "1 for decoder-only models; filled in."},
-                {"num_attention_heads", "Attention heads of the prefix (key/value heads on grouped-query models); filled in."},
-                {"num_layers", "The model's decoder layers; filled in."},
-                {"prefix_projection", "Produce the prefixes with a small trained MLP instead of training them directly (more parameters while training, same adapter size)."},
-                {"encoder_hidden_size", "Hidden width of that MLP (defaults to token_dim)."},
-                {"modules_to_save", "Whole modules (for example a classification head) to train in full and store in the adapter."}};
-    }
-
-    void validate(const nlohmann::json& cfg, const std::string& where) const override {
-        std::vector<spec::FieldRule> rules = spec::promptLearningRules();
-        rules.push_back({"encoder_hidden_size", "int|null"});
-        rules.push_back({"prefix_projection", "bool"});
-        spec::checkFields(cfg, where, rules, spec::keysOf(peftOnlyFields()));
-        if (!cfg.contains("num_virtual_tokens")) fail(where, "missing key 'num_virtual_tokens'", "For example 20.");
-        spec::requirePositive(cfg, "num_virtual_tokens", where);
-        spec::requirePositive(cfg, "encoder_hidden_size", where);
+    std::vector<MethodCard> cards() const override {
+        MethodCard c;
+        c.id = "prefix";
+        c.name = displayName();
+        c.summary = "Learns key and value vectors that every attention layer sees as if they came before the "
+                    "input. It steers each layer without changing its weights.";
+        c.params = {{"num_virtual_tokens", "Prefix length", CardParam::Kind::Int, 1, 512},
+                    {"prefix_projection", "Reparameterise with an MLP", CardParam::Kind::Bool},
+                    // 0 shows as "auto" and writes null: peft then uses the model's width (token_dim).
+                    {"encoder_hidden_size", "MLP hidden size", CardParam::Kind::Int, 0, 65536}};
+        c.diagram.place = CardDiagram::Place::Prefix;
+        return {c};
     }
 
     TrainingFootprint footprint(const ModelConfig& mc, const nlohmann::json& cfg) const override {
@@ -60,6 +46,24 @@ public:
 
 private:
     std::string configName() const override { return "prefix tuning config"; }
+    const std::vector<spec::Field>& fields() const override {
+        static const std::vector<spec::Field> k = [] {
+            std::vector<spec::Field> f = spec::promptLearningFields(
+                "How many trained key/value positions every attention layer sees before the real tokens.",
+                "Width of each prefix vector; filled in (the key/value width on grouped-query models).",
+                "Attention heads of the prefix (key/value heads on grouped-query models); filled in.");
+            f.push_back({"prefix_projection", false, "bool",
+                         "Produce the prefixes with a small trained MLP instead of training them directly (more "
+                         "parameters while training, same adapter size)."});
+            f.push_back({"encoder_hidden_size", nullptr, "int|null", "Hidden width of that MLP (defaults to token_dim)."});
+            return f;
+        }();
+        return k;
+    }
+    void checkValues(const nlohmann::json& cfg, const std::string& where) const override {
+        spec::requireVirtualTokens(cfg, where);
+        spec::requirePositive(cfg, "encoder_hidden_size", where);
+    }
 
     ParamReport plan(const ModelConfig& mc, const nlohmann::json& cfg, std::vector<SavedTensor>* saved) const override {
         auto [head, tree, r] = start(mc, cfg);

@@ -19,40 +19,17 @@ public:
     std::unique_ptr<Method> create() const override { return makePromptTuningMethod(); }
     bool addsVirtualTokens() const override { return true; }
 
-    nlohmann::json defaults() const override {
-        return {{"peft_type", "PROMPT_TUNING"}, {"task_type", "CAUSAL_LM"}, {"num_virtual_tokens", 20},
-                {"token_dim", nullptr}, {"num_transformer_submodules", nullptr}, {"num_attention_heads", nullptr},
-                {"num_layers", nullptr}, {"prompt_tuning_init", "RANDOM"}, {"prompt_tuning_init_text", nullptr},
-                {"tokenizer_name_or_path", nullptr}, {"tokenizer_kwargs", nullptr}, {"modules_to_save", nullptr}};
-    }
-
-    nlohmann::json help() const override {
-        return {{"num_virtual_tokens", "How many trained embedding vectors are put in front of every input."},
-                {"token_dim", "Width of each virtual token; filled in from the model's hidden size."},
-                {"num_transformer_submodules", "1 for decoder-only models (2 for encoder-decoder); filled in."},
-                {"num_attention_heads", "The model's attention heads; filled in."},
-                {"num_layers", "The model's decoder layers; filled in."},
-                {"prompt_tuning_init", "How the virtual tokens start: RANDOM, TEXT (the embeddings of prompt_tuning_init_text) or SAMPLE_VOCAB."},
-                {"prompt_tuning_init_text", "Text whose token embeddings initialise the virtual tokens when prompt_tuning_init is TEXT."},
-                {"tokenizer_name_or_path", "Tokenizer for prompt_tuning_init_text (defaults to the model's)."},
-                {"tokenizer_kwargs", "Extra options for loading that tokenizer."},
-                {"modules_to_save", "Whole modules (for example a classification head) to train in full and store in the adapter."}};
-    }
-
-    void validate(const nlohmann::json& cfg, const std::string& where) const override {
-        std::vector<spec::FieldRule> rules = spec::promptLearningRules();
-        rules.push_back({"prompt_tuning_init", "string"});
-        rules.push_back({"prompt_tuning_init_text", "string|null"});
-        rules.push_back({"tokenizer_name_or_path", "string|null"});
-        rules.push_back({"tokenizer_kwargs", "object|null"});
-        spec::checkFields(cfg, where, rules, {});
-        if (!cfg.contains("num_virtual_tokens")) fail(where, "missing key 'num_virtual_tokens'", "For example 20.");
-        spec::requirePositive(cfg, "num_virtual_tokens", where);
-        const std::string init = spec::getString(cfg, "prompt_tuning_init", "RANDOM");
-        if (init != "RANDOM" && init != "TEXT" && init != "SAMPLE_VOCAB")
-            fail(where, "key 'prompt_tuning_init' must be RANDOM, TEXT or SAMPLE_VOCAB (got " + init + ")", "");
-        if (init == "TEXT" && spec::getString(cfg, "prompt_tuning_init_text", "").empty())
-            fail(where, "prompt_tuning_init is TEXT but 'prompt_tuning_init_text' is empty", "Give the initial text.");
+    std::vector<MethodCard> cards() const override {
+        MethodCard c;
+        c.id = "prompt";
+        c.name = displayName();
+        c.summary = "Learns a few virtual token embeddings that are put in front of every input. The model itself "
+                    "is untouched; only those vectors are trained.";
+        c.params = {{"num_virtual_tokens", "Virtual tokens", CardParam::Kind::Int, 1, 512},
+                    {"prompt_tuning_init", "Initialisation", CardParam::Kind::Choice, 0, 0, 0, {"RANDOM", "TEXT"}},
+                    {"prompt_tuning_init_text", "Init text", CardParam::Kind::Text}};
+        c.diagram.place = CardDiagram::Place::Prompt;
+        return {c};
     }
 
     TrainingFootprint footprint(const ModelConfig& mc, const nlohmann::json& cfg) const override {
@@ -65,6 +42,31 @@ public:
 
 private:
     std::string configName() const override { return "prompt tuning config"; }
+    const std::vector<spec::Field>& fields() const override {
+        static const std::vector<spec::Field> k = [] {
+            std::vector<spec::Field> f = spec::promptLearningFields(
+                "How many trained embedding vectors are put in front of every input.",
+                "Width of each virtual token; filled in from the model's hidden size.",
+                "The model's attention heads; filled in.");
+            f.push_back({"prompt_tuning_init", "RANDOM", "string",
+                         "How the virtual tokens start: RANDOM, TEXT (the embeddings of prompt_tuning_init_text) or SAMPLE_VOCAB."});
+            f.push_back({"prompt_tuning_init_text", nullptr, "string|null",
+                         "Text whose token embeddings initialise the virtual tokens when prompt_tuning_init is TEXT."});
+            f.push_back({"tokenizer_name_or_path", nullptr, "string|null",
+                         "Tokenizer for prompt_tuning_init_text (defaults to the model's)."});
+            f.push_back({"tokenizer_kwargs", nullptr, "object|null", "Extra options for loading that tokenizer."});
+            return f;
+        }();
+        return k;
+    }
+    void checkValues(const nlohmann::json& cfg, const std::string& where) const override {
+        spec::requireVirtualTokens(cfg, where);
+        const std::string init = spec::getString(cfg, "prompt_tuning_init", "RANDOM");
+        if (init != "RANDOM" && init != "TEXT" && init != "SAMPLE_VOCAB")
+            fail(where, "key 'prompt_tuning_init' must be RANDOM, TEXT or SAMPLE_VOCAB (got " + init + ")", "");
+        if (init == "TEXT" && spec::getString(cfg, "prompt_tuning_init_text", "").empty())
+            fail(where, "prompt_tuning_init is TEXT but 'prompt_tuning_init_text' is empty", "Give the initial text.");
+    }
 
     ParamReport plan(const ModelConfig& mc, const nlohmann::json& cfg, std::vector<SavedTensor>* saved) const override {
         auto [head, tree, r] = start(mc, cfg);
