@@ -29,6 +29,13 @@ inline std::string fixtures() {
 
 inline std::string fixture(const std::string& rel) { return fixtures() + "/" + rel; }
 
+// A path in the source tree (PEFT_SOURCE_DIR, which CTest sets; "." without it).
+inline std::string sourcePath(const std::string& rel = "") {
+    const char* s = std::getenv("PEFT_SOURCE_DIR");
+    const std::string root = s ? s : ".";
+    return rel.empty() ? root : root + "/" + rel;
+}
+
 inline std::string cliPath() {
     const char* f = std::getenv("PEFT_CLI");
     return f ? std::string(f) : std::string("peft-studio-cli");
@@ -78,6 +85,15 @@ inline std::string write(const TempDir& d, const std::string& name, const std::s
     std::ofstream f(d.file(name), std::ios::binary);
     f << bytes;
     return d.file(name);
+}
+
+// A safetensors file as bytes: the 8-byte little-endian header length, `header` (JSON, not
+// checked, so tests can write broken ones) and `data`.
+inline void writeRaw(const std::string& path, const std::string& header, const std::string& data) {
+    std::ofstream o(path, std::ios::binary);
+    uint64_t n = header.size();
+    for (int i = 0; i < 8; ++i) o.put(static_cast<char>(n >> (8 * i)));
+    o << header << data;
 }
 
 // The message of the PeftError `fn` throws, or "" when it throws none.

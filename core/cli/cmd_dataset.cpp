@@ -3,6 +3,7 @@
 
 #include "core/cli/args.h"
 #include "core/cli/commands.h"
+#include "core/cli/dataset_args.h"
 #include "core/data/prepare.h"
 #include "core/tokenizer/tokenizer.h"
 #include "core/util/error.h"
@@ -13,12 +14,7 @@ int cmdDataset(const std::vector<std::string>& argv) {
     Args a(argv, {"file", "format", "tokenizer", "max-length", "template", "train-on", "validation-file",
                   "validation-split", "column", "seed"},
            {"json", "packing", "stop-on-error"}, "dataset");
-    data::DatasetConfig cfg;
-    cfg.path = a.require("file");
-    cfg.format = a.get("format", "auto");
-    cfg.maxLength = a.getInt("max-length", 512);
-    cfg.templateName = a.get("template", "auto");
-    cfg.trainOn = a.get("train-on", "responses");
+    data::DatasetConfig cfg = datasetFromArgs(a, "file");
     cfg.packing = a.has("packing");
     cfg.validationSplit = a.getDouble("validation-split", 0.1);
     if (a.has("validation-file")) cfg.validationPath = a.get("validation-file");

@@ -9,6 +9,7 @@
 
 #include "core/cli/args.h"
 #include "core/cli/commands.h"
+#include "core/cli/dataset_args.h"
 #include "core/data/prepare.h"
 #include "core/model/loader.h"
 #include "core/select/importance.h"
@@ -58,12 +59,7 @@ int cmdRankModules(const std::vector<std::string>& argv) {
            {"json", "allocate-ranks"}, "rank-modules");
     const std::string modelDir = a.require("model");
 
-    data::DatasetConfig dc;
-    dc.path = a.require("dataset");
-    dc.format = a.get("format", "auto");
-    dc.maxLength = a.getInt("max-length", 512);
-    dc.templateName = a.get("template", "auto");
-    dc.trainOn = a.get("train-on", "responses");
+    data::DatasetConfig dc = datasetFromArgs(a, "dataset");
     dc.validationSplit = 0.0;  // score on every example
     dc = data::DatasetConfig::fromJson(dc.toJson(), "dataset options");
 

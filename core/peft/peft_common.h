@@ -108,4 +108,19 @@ protected:
     std::string m_name;
 };
 
+// Folds (merging) or takes back (unmerging) the update of every adapted linear of a method whose
+// update lives in the weight (LoRA, (IA)3): each layer `l` has `lin` (the base linear) and `ad`
+// (its adapter, with mergedWeight, unmergedWeight and merged). `bias(l, merging)` adjusts the
+// base bias where the method's update has one.
+template <class Layer, class BiasFn>
+void foldIntoWeights(std::vector<Layer>& layers, bool merging, BiasFn bias) {
+    torch::NoGradGuard ng;
+    for (auto& l : layers) {
+        const torch::Tensor w = l.lin->denseWeight();
+        l.lin->setDenseWeight(merging ? l.ad->mergedWeight(w) : l.ad->unmergedWeight(w));
+        bias(l, merging);
+        l.ad->merged = merging;
+    }
+}
+
 }  // namespace peft

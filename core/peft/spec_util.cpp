@@ -253,6 +253,15 @@ void TableSpec::validate(const nlohmann::json& cfg, const std::string& where) co
 
 void TableSpec::checkValues(const nlohmann::json&, const std::string&) const {}
 
+MethodCard TableSpec::card(const char* id, const char* summary, CardDiagram::Place place) const {
+    MethodCard c;
+    c.id = id;
+    c.name = displayName();
+    c.summary = summary;
+    c.diagram.place = place;
+    return c;
+}
+
 ParamReport emptyReport(const ModelConfig& mc, const ModuleTree& tree) {
     ParamReport r;
     r.base = tree.baseParams;

@@ -73,24 +73,46 @@ Field modulesToSaveField();
 // A spec whose fields are one table: defaults() (peft_type, task_type CAUSAL_LM and each field's
 // default), help() and validate()'s type and unknown-key check all read fields(). A null config
 // is valid only for the type peftTypeOf() gives it (FULL).
+// What names a method: its peft_type and display name.
+struct Identity {
+    const char* peftType;
+    const char* displayName;
+};
+
 class TableSpec : public MethodSpec {
 public:
+    explicit TableSpec(Identity id) : m_id(id) {}
+    std::string peftType() const override { return m_id.peftType; }
+    std::string displayName() const override { return m_id.displayName; }
     nlohmann::json defaults() const override;
     nlohmann::json help() const override;
     void validate(const nlohmann::json& cfg, const std::string& where) const override;
 
 protected:
-    virtual const std::vector<Field>& fields() const = 0;
+    virtual std::vector<Field> fields() const = 0;
     // The method's own value checks, after the types are known to be right.
     virtual void checkValues(const nlohmann::json& cfg, const std::string& where) const;
     // Keys accepted without being read: peftOnlyFields() unless a method accepts more.
     virtual std::vector<std::string> acceptedUnread() const { return keysOf(peftOnlyFields()); }
+    // A card named after the method, with no form fields of its own.
+    MethodCard card(const char* id, const char* summary, CardDiagram::Place place) const;
+
+private:
+    Identity m_id;
 };
+
+// The one instance of a spec, for its accessor in the registry's list (spec_registry.cpp).
+template <class Spec>
+const MethodSpec& instance() {
+    static const Spec k;
+    return k;
+}
 
 // The shape most specs share: the counts and the saved tensors come from one planning pass over
 // the module tree (`plan`, written once per method), and errors name one config ("BitFit config").
 class PlannedSpec : public TableSpec {
 public:
+    using TableSpec::TableSpec;
     ParamReport count(const ModelConfig& mc, const nlohmann::json& cfg) const override { return plan(mc, cfg, nullptr); }
     std::vector<SavedTensor> savedTensors(const ModelConfig& mc, const nlohmann::json& cfg) const override {
         std::vector<SavedTensor> s;

@@ -8,6 +8,7 @@
 #include <cmath>
 #include <filesystem>
 #include <fstream>
+#include <optional>
 #include <random>
 #include <thread>
 
@@ -85,37 +86,73 @@ void Trainer::setData(TrainData data) {
     m_haveData = true;
 }
 
+namespace {
+
+// training.device: "auto" takes the GPU when LibTorch has one.
+torch::Device resolveDevice(const std::string& device) {
+    if (device == "auto") return torch::cuda::is_available() ? torch::Device(torch::kCUDA) : torch::Device(torch::kCPU);
+    std::optional<torch::Device> d;
+    try {
+        d.emplace(device);
+    } catch (const std::exception&) {
+        fail("training.device", "'" + device + "' is not a device", "Use auto, cpu, cuda or cuda:N.");
+    }
+    if (d->is_cuda() && !torch::cuda::is_available())
+        fail("training.device", "CUDA was requested but this LibTorch build or machine has no GPU", "Use \"auto\" or \"cpu\".");
+    return *d;
+}
+
+}  // namespace
+
+// The flow of setup, one step per helper below: the device and the run folder; the objective (and
+// whether the data suits it) before anything loads; the memory check; the base model; the method
+// and the optimizer; the data and its batches.
 void Trainer::setup(const ProgressFn& progress) {
     const TrainingConfig& t = m_cfg.training;
     auto report = [&](const std::string& w, double f) {
         if (progress) progress(w, f);
     };
-    // Device: automatic, with an override.
-    if (t.device == "auto") {
-        m_device = torch::cuda::is_available() ? torch::Device(torch::kCUDA) : torch::Device(torch::kCPU);
-    } else {
-        try {
-            m_device = torch::Device(t.device);
-        } catch (const std::exception&) {
-            fail("training.device", "'" + t.device + "' is not a device", "Use auto, cpu, cuda or cuda:N.");
-        }
-        if (m_device.is_cuda() && !torch::cuda::is_available())
-            fail("training.device", "CUDA was requested but this LibTorch build or machine has no GPU", "Use \"auto\" or \"cpu\".");
-    }
+    m_device = resolveDevice(t.device);
     torch::manual_seed(t.seed);
-    fs::create_directories(m_cfg.outputDir);
+    openRunFolder();
     std::string threadsWhy;
     const int threads = resolveThreadCount(t.threads, &threadsWhy);
-    // The run's log file, beside its metrics.
-    if (isWriter()) {  // ranks other than 0 log to their own output only
-        auto sink = std::make_shared<spdlog::sinks::basic_file_sink_mt>((fs::path(m_cfg.outputDir) / "log.txt").string());
-        spdlog::default_logger()->sinks().push_back(sink);
-        m_logSink = sink;
-        // Absolute input paths: the run folder reads the same from any working directory.
-        writeFileAtomic((fs::path(m_cfg.outputDir) / "run.json").string(), m_cfg.forRunFolder().toJson().dump(2) + "\n");
-    }
+    setupObjective();
+    m_preflight = preflight(m_cfg, m_device.is_cuda() ? "cuda" : "cpu");
+    for (const auto& w : m_preflight.warnings) spdlog::warn("{}", w);
 
-    // The objective, and whether the dataset suits it, before anything loads.
+    report("Loading model", 0.1);
+    loadBaseModel();
+    report("Attaching method", 0.4);
+    const NamedTensors params = attachMethod();
+    setupOptimizer(params);
+    if (!m_haveData) report("Preparing data", 0.6);
+    setupData();
+
+    spdlog::info("training {} examples ({} validation), {} steps, {} trainable tensors on {}", m_data.train.size(),
+                 m_data.validation.size(), m_totalSteps, params.size(), m_device.str());
+    if (m_device.is_cpu()) spdlog::info("CPU threads: {} ({})", threads, threadsWhy);
+    if (m_dp)
+        spdlog::info("data-parallel: {} ranks ({}), global batch {} x {} x {} = {} rows per optimizer step", worldSize(), m_dp->backend(),
+                     t.batchSize, t.gradAccum, worldSize(), t.batchSize * t.gradAccum * worldSize());
+    // Dropout differs between ranks (seed + rank): one seed on every rank would drop the same units
+    // in every rank's rows. Everything above (initial weights, data order) used the run's seed.
+    if (m_dp && m_dp->rank() > 0) torch::manual_seed(t.seed + static_cast<uint64_t>(m_dp->rank()));
+    report("Ready", 1.0);
+}
+
+void Trainer::openRunFolder() {
+    fs::create_directories(m_cfg.outputDir);
+    if (!isWriter()) return;  // ranks other than 0 log to their own output only
+    // The run's log file, beside its metrics.
+    auto sink = std::make_shared<spdlog::sinks::basic_file_sink_mt>((fs::path(m_cfg.outputDir) / "log.txt").string());
+    spdlog::default_logger()->sinks().push_back(sink);
+    m_logSink = sink;
+    // Absolute input paths: the run folder reads the same from any working directory.
+    writeFileAtomic((fs::path(m_cfg.outputDir) / "run.json").string(), m_cfg.forRunFolder().toJson().dump(2) + "\n");
+}
+
+void Trainer::setupObjective() {
     m_classification = m_cfg.method.value("task_type", std::string("CAUSAL_LM")) == "SEQ_CLS";
     m_objective = makeObjective(m_cfg.objective, m_classification);
     // A preference batch holds its chosen rows then its rejected rows: a row split across ranks
@@ -124,20 +161,17 @@ void Trainer::setup(const ProgressFn& progress) {
         fail("objective", "the " + m_objective->spec().displayName + " objective does not run data-parallel yet",
              "Train it in one process (without --nproc or torchrun).");
     if (!m_haveData) checkObjectiveMatchesDataset(m_cfg);
+}
 
-    m_preflight = preflight(m_cfg, m_device.is_cuda() ? "cuda" : "cpu");
-    for (const auto& w : m_preflight.warnings) spdlog::warn("{}", w);
-
-    report("Loading model", 0.1);
+void Trainer::loadBaseModel() {
+    const TrainingConfig& t = m_cfg.training;
     ModelOptions mo;
     mo.dtype = t.precision == "bf16" ? torch::kBFloat16 : torch::kFloat32;
     mo.device = m_device;
-    LoadedModel lm = loadModel(m_cfg.model, mo);
-    m_model = lm.model;
+    m_model = loadModel(m_cfg.model, mo).model;
     // The trainer reads no output at padding positions (labels ignored; the classifier takes each
     // row's last real token): right-padded batches get plain causal (fused) attention.
     m_model->setPadRowsUnread(true);
-
     if (t.quantizeBase) {
         // QLoRA: frozen layer linears stored as NF4 (blocks of 64, double-quantised scales),
         // dequantised on the fly; the adapter stays an ordinary LoRA adapter.
@@ -145,12 +179,11 @@ void Trainer::setup(const ProgressFn& progress) {
         spdlog::info("base quantised to NF4: {} weights, {:.1f} MB -> {:.1f} MB ({:.3f} bytes/param)", q.params,
                      q.bytesBefore / 1e6, q.bytesAfter / 1e6, q.bytesPerParam());
     }
-    report("Attaching method", 0.4);
+}
+
+NamedTensors Trainer::attachMethod() {
     const json& method = m_cfg.method;
-    if (m_classification) {
-        int64_t labels = method.value("num_labels", m_model->config().numLabels);
-        m_model->enableClassification(labels);
-    }
+    if (m_classification) m_model->enableClassification(m_model->config().numLabels);
     // The saved config names the base as the user gave it (a path or a repo id) unless the method
     // config names one itself, so the run's output loads by itself (and FULL copies the tokenizer).
     const std::string baseName = method.contains("base_model_name_or_path") && method["base_model_name_or_path"].is_string()
@@ -170,7 +203,11 @@ void Trainer::setup(const ProgressFn& progress) {
     // Trainable tensors stay fp32 (master weights) whatever the base precision.
     NamedTensors params = m_adapter.method->trainable();
     if (params.empty()) fail("method", "the method has no trainable parameters", "Check target_modules and the method's settings.");
-    m_optimizer = std::make_unique<Optimizer>(params, t);
+    return params;
+}
+
+void Trainer::setupOptimizer(const NamedTensors& params) {
+    m_optimizer = std::make_unique<Optimizer>(params, m_cfg.training);
     ObjectiveContext octx;
     octx.model = m_model;
     octx.adapter = &m_adapter;
@@ -179,29 +216,30 @@ void Trainer::setup(const ProgressFn& progress) {
     m_objective->bind(octx);
     if (m_dp) {  // every rank starts from rank 0's initial weights
         std::vector<torch::Tensor> ts;
-        for (auto& [name, p] : params) ts.push_back(p);
+        for (const auto& [name, p] : params) ts.push_back(p);
         m_dp->broadcast(ts);
     }
+}
 
+void Trainer::setupData() {
+    const TrainingConfig& t = m_cfg.training;
+    const std::string dataPath = m_cfg.dataset.value("path", std::string("dataset"));
     if (!m_haveData) {
-        report("Preparing data", 0.6);
         data::DatasetConfig dc = data::DatasetConfig::fromJson(m_cfg.dataset, "dataset");
         auto tok = Tokenizer::load(m_cfg.model);
         data::PrepareOptions po;
         po.seed = t.seed;
         po.cancelled = m_cancel;
         data::PreparedDataset pd = data::prepareDataset(dc, tok.get(), po);
-        for (const auto& r : pd.report.rejections)
-            spdlog::warn("{}:{}: {}", dc.path, r.line, r.reason);
+        for (const auto& r : pd.report.rejections) spdlog::warn("{}:{}: {}", dc.path, r.line, r.reason);
         m_data.train = std::move(pd.train);
         m_data.validation = std::move(pd.validation);
         m_data.padId = pd.padId;
         m_haveData = true;
     }
-    if (m_data.train.empty()) fail(m_cfg.dataset.value("path", std::string("dataset")), "no training examples", "Check the dataset file and its format.");
-    m_objective->checkData(m_data.train, m_cfg.dataset.value("path", std::string("dataset")));
+    if (m_data.train.empty()) fail(dataPath, "no training examples", "Check the dataset file and its format.");
+    m_objective->checkData(m_data.train, dataPath);
     m_objective->prepareData(m_data.train, m_data.validation, m_cfg.outputDir, t.batchSize, m_data.padId);
-    const int64_t n = static_cast<int64_t>(m_data.train.size());
     data::BatcherOptions bo;
     bo.batchSize = t.batchSize * worldSize();  // one micro-step of every rank: an order independent of the world size
     bo.shuffle = t.shuffle;
@@ -209,17 +247,7 @@ void Trainer::setup(const ProgressFn& progress) {
     bo.padId = m_data.padId;
     m_batchOptions = bo;
     m_batcher = std::make_unique<data::Batcher>(std::make_shared<const std::vector<Example>>(m_data.train), bo);
-    m_totalSteps = plannedSteps(t, n, bo.batchSize);
-    spdlog::info("training {} examples ({} validation), {} steps, {} trainable tensors on {}", n, m_data.validation.size(),
-                 m_totalSteps, params.size(), m_device.str());
-    if (m_device.is_cpu()) spdlog::info("CPU threads: {} ({})", threads, threadsWhy);
-    if (m_dp)
-        spdlog::info("data-parallel: {} ranks ({}), global batch {} x {} x {} = {} rows per optimizer step", worldSize(), m_dp->backend(),
-                     t.batchSize, t.gradAccum, worldSize(), t.batchSize * t.gradAccum * worldSize());
-    // Dropout differs between ranks (seed + rank): one seed on every rank would drop the same units
-    // in every rank's rows. Everything above (initial weights, data order) used the run's seed.
-    if (m_dp && m_dp->rank() > 0) torch::manual_seed(t.seed + static_cast<uint64_t>(m_dp->rank()));
-    report("Ready", 1.0);
+    m_totalSteps = plannedSteps(t, static_cast<int64_t>(m_data.train.size()), bo.batchSize);
 }
 
 double Trainer::stepLoss(const std::vector<data::Batch>& micro, int64_t count) {

@@ -123,6 +123,14 @@ public:
     Objective& objective() { return *m_objective; }
 
 private:
+    // setup()'s steps, in order (trainer.cpp says what each one sets up).
+    void openRunFolder();
+    void setupObjective();
+    void loadBaseModel();
+    NamedTensors attachMethod();  // the trainable tensors
+    void setupOptimizer(const NamedTensors& params);
+    void setupData();
+
     double stepLoss(const std::vector<data::Batch>& micro, int64_t count);
     void appendMetrics(const StepMetrics& m);
     void pruneCheckpoints();

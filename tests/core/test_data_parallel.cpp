@@ -345,8 +345,7 @@ TEST(DataParallel, RendezvousFaultsHaveClearErrors) {
 
 TEST(DataParallel, NprocTwoOnTheDemoRunFinishesAndItsAdapterLoads) {
     peft::test::TempDir d;
-    const char* src = std::getenv("PEFT_SOURCE_DIR");
-    const std::string demo = std::string(src ? src : ".") + "/resources/demo";
+    const std::string demo = peft::test::sourcePath("resources/demo");
     const std::string out = d.file("demo-run");
     // The demo's LoRA config (its run.json is full fine-tuning, whose output is a model folder).
     const int rc = waitExit(spawn({"train", "--config", demo + "/configs/lora.json", "--output-dir", out, "--max-steps", "4", "--quiet", "--nproc", "2"},

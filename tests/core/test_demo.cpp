@@ -27,10 +27,7 @@ using namespace peft;
 
 namespace {
 
-std::string demoDir() {
-    const char* s = std::getenv("PEFT_SOURCE_DIR");
-    return (fs::path(s ? s : ".") / "resources" / "demo").string();
-}
+std::string demoDir() { return peft::test::sourcePath("resources/demo"); }
 
 // One chat row of the demo's files: the user turn and the assistant's answer.
 struct ChatRow {

@@ -27,10 +27,7 @@ namespace fs = std::filesystem;
 using namespace peft;
 
 namespace {
-std::string demoDir() {
-    const char* s = std::getenv("PEFT_SOURCE_DIR");
-    return (fs::path(s ? s : ".") / "resources" / "demo").string();
-}
+std::string demoDir() { return peft::test::sourcePath("resources/demo"); }
 
 void writeText(const std::string& path, const std::string& text) {
     std::ofstream(path) << text;

@@ -319,10 +319,7 @@ static SourceScan scanSources(const fs::path& root, const std::regex& pattern, c
     return out;
 }
 
-static fs::path sourceRoot() {
-    const char* src = std::getenv("PEFT_SOURCE_DIR");
-    return src ? fs::path(src) : fs::path(".");
-}
+static fs::path sourceRoot() { return peft::test::sourcePath(); }
 
 static std::string listed(const std::vector<std::string>& hits) {
     std::ostringstream all;
@@ -348,7 +345,10 @@ TEST(Traits, NoFamilyComparisonOutsideTheRegistries) {
 TEST(Traits, NoMethodNameComparisonOutsideTheRegistries) {
     const fs::path root = sourceRoot();
     ASSERT_TRUE(fs::exists(root / "core/peft/spec_registry.cpp")) << "set PEFT_SOURCE_DIR to the source tree";
-    const std::string names = "(LORA|IA3|PROMPT_TUNING|PREFIX_TUNING|BOTTLENECK_ADAPTER|BITFIT|FULL)";
+    // Every registered peft_type, so a new method is covered without editing this test.
+    std::string names;
+    for (const MethodSpec* spec : allMethodSpecs()) names += (names.empty() ? "(" : "|") + spec->peftType();
+    names += ")";
     const SourceScan s = scanSources(root, std::regex("[!=]=\\s*\"" + names + "\"|\"" + names + "\"\\s*[!=]="),
                                      {"core/peft/"});
     EXPECT_GT(s.scanned, 100);

@@ -26,10 +26,7 @@ namespace {
 
 using Body = std::function<void(const uint8_t*, size_t)>;
 
-fs::path sourceDir() {
-    const char* s = std::getenv("PEFT_SOURCE_DIR");
-    return s ? fs::path(s) : fs::path(".");
-}
+fs::path sourceDir() { return peft::test::sourcePath(); }
 
 // Feeds every file of corpus/<target> and regressions/<target>; returns how many were fed.
 int replay(const std::string& target, const Body& body) {

@@ -265,11 +265,10 @@ std::string shellQuote(const std::string& s) { return "'" + s + "'"; }
 
 // Builds tests/ollama/render_template.go once per test process; empty when Go is missing.
 std::string goRenderer(const test::TempDir& tmp) {
-    const char* src = std::getenv("PEFT_SOURCE_DIR");
     const std::string bin = tmp.file("render_template");
     const std::string home = std::getenv("HOME") ? std::getenv("HOME") : tmp.path();
     const std::string cmd = "GOCACHE=\"${GOCACHE:-" + home + "/.cache/go-build}\" go build -o " + shellQuote(bin) + " " +
-                            shellQuote(std::string(src ? src : ".") + "/tests/ollama/render_template.go") + " 2>&1";
+                            shellQuote(test::sourcePath("tests/ollama/render_template.go")) + " 2>&1";
     FILE* p = popen(cmd.c_str(), "r");
     std::string log;
     char buf[4096];

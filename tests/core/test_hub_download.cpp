@@ -42,10 +42,7 @@ std::string gitBlobId(const std::string& path) {
     return out;
 }
 
-std::string sourceDir() {
-    const char* s = std::getenv("PEFT_SOURCE_DIR");
-    return s ? s : ".";
-}
+std::string sourceDir() { return peft::test::sourcePath(); }
 
 // One server for the whole suite: started in SetUpTestSuite, killed in TearDownTestSuite, and
 // gone by itself after its lifetime in any case.

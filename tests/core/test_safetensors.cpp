@@ -10,15 +10,8 @@
 using namespace peft;
 
 using peft::test::errorOf;
+using peft::test::writeRaw;
 
-namespace {
-void writeRaw(const std::string& path, const std::string& header, const std::string& data) {
-    std::ofstream o(path, std::ios::binary);
-    uint64_t n = header.size();
-    for (int i = 0; i < 8; ++i) o.put(static_cast<char>(n >> (8 * i)));
-    o << header << data;
-}
-}  // namespace
 
 TEST(Safetensors, RoundTripKeepsValuesAndMetadata) {
     test::TempDir d;

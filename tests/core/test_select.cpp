@@ -58,6 +58,17 @@ Fixture load(const std::string& family, const peft::test::TempDir& d, int rows =
     return f;
 }
 
+// Two batches of two rows: enough for every module to get a score on the tiny models.
+select::ScoreOptions twoBatches() {
+    select::ScoreOptions so;
+    so.batches = 2;
+    so.batchSize = 2;
+    return so;
+}
+select::ImportanceReport scoreTwoBatches(Fixture& f) {
+    return select::scoreModules(*f.lm.model, f.pd.train, f.pd.padId, twoBatches());
+}
+
 double relErr(double a, double b) { return std::abs(a - b) / std::max(1e-12, std::max(std::abs(a), std::abs(b))); }
 
 // dL/dW of `path` by plain autograd for a batch, with L = sum_n l_n / rows (the scorer's loss).
@@ -133,9 +144,7 @@ TEST(Importance, MatchesAutogradGemma3) { checkAgainstAutograd("tiny-gemma3"); }
 TEST(Importance, DeterministicForASeed) {
     peft::test::TempDir d;
     Fixture f = load("tiny-llama", d, 16);
-    select::ScoreOptions so;
-    so.batches = 2;
-    so.batchSize = 2;
+    select::ScoreOptions so = twoBatches();
     so.seed = 11;
     auto a = select::scoreModules(*f.lm.model, f.pd.train, f.pd.padId, so);
     auto b = select::scoreModules(*f.lm.model, f.pd.train, f.pd.padId, so);
@@ -175,9 +184,7 @@ TEST(Importance, TheModuleThatDecidesRanksFirst) {
             if (k.find("layernorm") != std::string::npos && k != "model.layers.1.post_attention_layernorm.weight") p.value().zero_();
         }
     }
-    select::ScoreOptions so;
-    so.batches = 2;
-    so.batchSize = 2;
+    const select::ScoreOptions so = twoBatches();
     // First: the whole of layer 1's MLP is live; every method puts its three modules on top.
     auto rep = select::scoreModules(*f.lm.model, f.pd.train, f.pd.padId, so);
     const std::set<std::string> mlp1 = {"model.layers.1.mlp.gate_proj", "model.layers.1.mlp.up_proj", "model.layers.1.mlp.down_proj"};
@@ -212,10 +219,7 @@ TEST(Importance, TheModuleThatDecidesRanksFirst) {
 TEST(Selection, HonoursTheBudgetExactly) {
     peft::test::TempDir d;
     Fixture f = load("tiny-llama", d, 8);
-    select::ScoreOptions so;
-    so.batches = 2;
-    so.batchSize = 2;
-    auto rep = select::scoreModules(*f.lm.model, f.pd.train, f.pd.padId, so);
+    auto rep = scoreTwoBatches(f);
     const ModelConfig& mc = f.lm.model->config();
     const MethodSpec& lora = methodSpec("LORA");
     for (int64_t budget : {3000LL, 7777LL, 20000LL, 54321LL}) {
@@ -292,10 +296,7 @@ TEST(Selection, HonoursTheBudgetExactly) {
 TEST(Selection, TopKAndThreshold) {
     peft::test::TempDir d;
     Fixture f = load("tiny-gpt2", d, 8);
-    select::ScoreOptions so;
-    so.batches = 2;
-    so.batchSize = 2;
-    auto rep = select::scoreModules(*f.lm.model, f.pd.train, f.pd.padId, so);
+    auto rep = scoreTwoBatches(f);
     ASSERT_EQ(rep.modules.size(), 8u);  // 2 layers x (c_attn, c_proj, c_fc, mlp.c_proj)
     select::SelectionOptions o;
     o.method = ImportanceMethod::Taylor;
@@ -356,10 +357,7 @@ TEST(RankModulesCli, JsonParsesAndMatchesTheLibrary) {
     dc.maxLength = 32;
     dc.validationSplit = 0.0;
     auto pd = data::prepareDataset(dc, tok.get());
-    select::ScoreOptions so;
-    so.batches = 2;
-    so.batchSize = 2;
-    auto rep = select::scoreModules(*lm.model, pd.train, pd.padId, so);
+    auto rep = select::scoreModules(*lm.model, pd.train, pd.padId, twoBatches());
     for (size_t i = 0; i < rep.modules.size(); ++i)
         EXPECT_LT(relErr(rep.modules[i].fisher, j["scores"]["modules"][i]["fisher"].get<double>()), 1e-9);
 

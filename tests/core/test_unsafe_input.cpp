@@ -19,15 +19,10 @@ namespace fs = std::filesystem;
 using nlohmann::json;
 
 using peft::test::errorOf;
+using peft::test::writeRaw;
 
 namespace {
 
-void writeRaw(const std::string& path, const std::string& header, const std::string& data) {
-    std::ofstream o(path, std::ios::binary);
-    uint64_t n = header.size();
-    for (int i = 0; i < 8; ++i) o.put(static_cast<char>(n >> (8 * i)));
-    o << header << data;
-}
 
 // A model folder with the tiny Llama's config and tokenizer but the weights left to the test.
 std::string modelFolderWithoutWeights(const peft::test::TempDir& d) {

@@ -145,10 +145,7 @@ namespace {
 
 const char* kOwnModels[] = {"qwen3-untied", "gemma3-rope-linear", "phi3-longrope"};
 
-std::string ownModel(const std::string& name) {
-    const char* s = std::getenv("PEFT_SOURCE_DIR");
-    return std::string(s ? s : ".") + "/tests/golden/families/" + name;
-}
+std::string ownModel(const std::string& name) { return peft::test::sourcePath("tests/golden/families/" + name); }
 
 }  // namespace
 

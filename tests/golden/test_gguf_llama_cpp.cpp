@@ -25,10 +25,7 @@ using json = nlohmann::json;
 
 namespace {
 
-std::string sourceDir() {
-    const char* s = std::getenv("PEFT_SOURCE_DIR");
-    return s ? s : ".";
-}
+std::string sourceDir() { return peft::test::sourcePath(); }
 
 std::string nodeDir() { return sourceDir() + "/tests/llama_cpp"; }
 

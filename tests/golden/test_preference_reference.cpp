@@ -24,10 +24,7 @@ const char* kPairs =
     R"({"prompt_ids": [1, 72, 199, 540, 12], "chosen_ids": [640, 2], "rejected_ids": [3, 381, 2]})" "\n"
     R"({"prompt_ids": [1, 250], "chosen_ids": [77, 78, 79, 2], "rejected_ids": [501, 502, 503, 504, 505, 2]})" "\n";
 
-std::string sourceDir() {
-    const char* s = std::getenv("PEFT_SOURCE_DIR");
-    return s ? s : ".";
-}
+std::string sourceDir() { return peft::test::sourcePath(); }
 
 // |a - b| within 1e-5 of the larger magnitude. Values that are differences of log-probabilities
 // (margins, log-odds, rewards near zero) carry the fp32 rounding of the log-probabilities they come

@@ -21,30 +21,7 @@ using namespace peft::ui;
 
 namespace {
 // A small text dataset plus a run config for 6 fp32 steps of batch 2 on the tiny model.
-nlohmann::json tinyRun(const QTemporaryDir& dir, int maxSteps = 6) {
-    const QString data = dir.filePath(QStringLiteral("train.jsonl"));
-    std::ofstream out(data.toStdString());
-    for (int i = 0; i < 24; ++i)
-        out << nlohmann::json{{"text", "The quick brown fox number " + std::to_string(i) + " jumps over the lazy dog."}}.dump()
-            << "\n";
-    out.close();
-    nlohmann::json c = defaultRunConfig();
-    c["model"] = peft::uitest::fixture(QStringLiteral("tiny-llama/base")).toStdString();
-    c["dataset"]["path"] = data.toStdString();
-    c["dataset"]["max_length"] = 32;
-    c["dataset"]["validation_split"] = 0.25;
-    c["method"]["r"] = 4;
-    c["method"]["lora_dropout"] = 0.0;
-    c["training"]["max_steps"] = maxSteps;
-    c["training"]["batch_size"] = 2;
-    c["training"]["precision"] = "fp32";
-    c["training"]["eval_every"] = 3;
-    c["training"]["save_every"] = 100;
-    c["training"]["lr"] = 1e-3;
-    c["training"]["device"] = "cpu";
-    c["output_dir"] = dir.filePath(QStringLiteral("run")).toStdString();
-    return c;
-}
+nlohmann::json tinyRun(const QTemporaryDir& dir, int maxSteps = 6) { return peft::uitest::tinyTextRun(dir, maxSteps); }
 }  // namespace
 
 class TstCoreTraining : public QObject {

@@ -26,28 +26,12 @@ namespace {
 
 // 2 processes x batch 2, fp32, on the tiny model; a checkpoint every 2 steps.
 nlohmann::json twoRankRun(const QTemporaryDir& dir, int maxSteps) {
-    const QString data = dir.filePath(QStringLiteral("train.jsonl"));
-    std::ofstream out(data.toStdString());
-    for (int i = 0; i < 24; ++i)
-        out << nlohmann::json{{"text", "The quick brown fox number " + std::to_string(i) + " jumps over the lazy dog."}}.dump() << "\n";
-    out.close();
-    nlohmann::json c = defaultRunConfig();
-    c["model"] = peft::uitest::fixture(QStringLiteral("tiny-llama/base")).toStdString();
-    c["dataset"]["path"] = data.toStdString();
-    c["dataset"]["max_length"] = 32;
+    nlohmann::json c = peft::uitest::tinyTextRun(dir, maxSteps);
     c["dataset"]["validation_split"] = 0;
-    c["method"]["r"] = 4;
-    c["method"]["lora_dropout"] = 0.0;
-    c["training"]["max_steps"] = maxSteps;
-    c["training"]["batch_size"] = 2;
-    c["training"]["precision"] = "fp32";
     c["training"]["eval_every"] = 0;
     c["training"]["save_every"] = 2;
-    c["training"]["lr"] = 1e-3;
-    c["training"]["device"] = "cpu";
     c["training"]["threads"] = 1;
     c["training"]["processes"] = 2;
-    c["output_dir"] = dir.filePath(QStringLiteral("run")).toStdString();
     return c;
 }
 

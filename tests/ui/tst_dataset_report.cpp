@@ -38,6 +38,14 @@ QString writeBig(const QTemporaryDir& dir, int rows) {
             << "\n";
     return file;
 }
+// The tiny-llama fixture with the plain template and `maxLength` tokens per row (0: the default).
+void usePlainTinyLlama(ProjectState& state, int maxLength = 0) {
+    state.setSection("model", peft::uitest::fixture(QStringLiteral("tiny-llama/base")).toStdString());
+    nlohmann::json d = state.runConfig()["dataset"];
+    d["template"] = "plain";
+    if (maxLength > 0) d["max_length"] = maxLength;
+    state.setSection("dataset", d);
+}
 }  // namespace
 
 class TstDatasetReport : public QObject {
@@ -55,11 +63,7 @@ private Q_SLOTS:
         lines.insert(lines.begin() + 2, "{this is not json");
         writeLines(file, lines);
         ProjectState state;
-        state.setSection("model", peft::uitest::fixture(QStringLiteral("tiny-llama/base")).toStdString());
-        nlohmann::json d = state.runConfig()["dataset"];
-        d["template"] = "plain";
-        d["max_length"] = 24;
-        state.setSection("dataset", d);
+        usePlainTinyLlama(state, 24);
         DatasetPage page(&state);
         QVERIFY2(page.openFile(file), qPrintable(page.banner()->text()));
         QVERIFY2(waitImport(page), qPrintable(page.banner()->text()));
@@ -117,10 +121,7 @@ private Q_SLOTS:
         QTemporaryDir dir;
         const QString file = writeBig(dir, 40000);
         ProjectState state;
-        state.setSection("model", peft::uitest::fixture(QStringLiteral("tiny-llama/base")).toStdString());
-        nlohmann::json d = state.runConfig()["dataset"];
-        d["template"] = "plain";
-        state.setSection("dataset", d);
+        usePlainTinyLlama(state);
         DatasetPage page(&state);
         waitImport(page);  // nothing to import yet
         QSignalSpy done(&page, &DatasetPage::importFinished);
@@ -148,10 +149,7 @@ private Q_SLOTS:
         QTemporaryDir dir;
         const QString file = writeBig(dir, 40000);
         ProjectState state;
-        state.setSection("model", peft::uitest::fixture(QStringLiteral("tiny-llama/base")).toStdString());
-        nlohmann::json d = state.runConfig()["dataset"];
-        d["template"] = "plain";
-        state.setSection("dataset", d);
+        usePlainTinyLlama(state);
         DatasetPage page(&state);
         QSignalSpy done(&page, &DatasetPage::importFinished);
         QSignalSpy cancelled(page.importTask(), &BackgroundTask::cancelled);

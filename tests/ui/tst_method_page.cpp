@@ -7,6 +7,7 @@
 #include "ui/method_catalog.h"
 #include "ui/pages/method_page.h"
 #include "ui/project_state.h"
+#include "ui/widgets/method_diagram.h"
 #include "ui/widgets/target_module_picker.h"
 
 using namespace peft::ui;
@@ -65,6 +66,30 @@ private Q_SLOTS:
                 QFAIL(e.what());
             }
         }
+    }
+    // The block diagram draws what each card says (MethodCard::diagram, from the core's spec):
+    // every card differs from the bare block an unknown id gets, and from every other card.
+    // PEFT_DIAGRAM_DIR=DIR saves the drawings there, to look at.
+    void everyCardDrawsItsOwnDiagram() {
+        auto draw = [](const QString& id) {
+            QImage img(200, 250, QImage::Format_ARGB32);
+            img.fill(Qt::white);
+            QPainter p(&img);
+            paintMethodDiagram(p, QRectF(0, 0, 200, 250), id, QApplication::palette());
+            return img;
+        };
+        const QImage bare = draw(QStringLiteral("no-such-card"));
+        const QString dir = qEnvironmentVariable("PEFT_DIAGRAM_DIR");
+        std::vector<std::pair<QString, QImage>> seen;
+        for (const auto& m : methodCatalog()) {
+            const QImage img = draw(m.id);
+            if (!dir.isEmpty()) img.save(QDir(dir).filePath(m.id + QStringLiteral(".png")));
+            QVERIFY2(img != bare, qPrintable(m.id + QStringLiteral(" draws the bare block")));
+            for (const auto& [id, other] : seen)
+                QVERIFY2(img != other, qPrintable(m.id + QStringLiteral(" draws like ") + id));
+            seen.emplace_back(m.id, img);
+        }
+        QCOMPARE(seen.size(), methodCatalog().size());
     }
     void pfeifferCardAsksForPfeiffer() {
         ProjectState state;

@@ -15,18 +15,14 @@ namespace {
 
 class BitFitSpec : public spec::PlannedSpec {
 public:
-    std::string peftType() const override { return "BITFIT"; }
-    std::string displayName() const override { return "BitFit"; }
+    BitFitSpec() : PlannedSpec({"BITFIT", "BitFit"}) {}
     std::unique_ptr<Method> create() const override { return makeBitFitMethod(); }
 
     std::vector<MethodCard> cards() const override {
-        MethodCard c;
-        c.id = "bitfit";
-        c.name = displayName();
-        c.summary = "Trains only the bias vectors of the model and freezes every weight matrix. It is tiny and "
-                    "simple, but needs a model that has biases (GPT-2 does, Llama does not).";
-        c.diagram.place = CardDiagram::Place::Biases;
-        return {c};
+        return {card("bitfit",
+                     "Trains only the bias vectors of the model and freezes every weight matrix. It is tiny and "
+                     "simple, but needs a model that has biases (GPT-2 does, Llama does not).",
+                     CardDiagram::Place::Biases)};
     }
 
     TrainingFootprint footprint(const ModelConfig& mc, const nlohmann::json& cfg) const override {
@@ -44,12 +40,11 @@ public:
 
 private:
     std::string configName() const override { return "BitFit config"; }
-    const std::vector<spec::Field>& fields() const override {
-        static const std::vector<spec::Field> k = {
+    std::vector<spec::Field> fields() const override {
+        return {
             {"train_norms", false, "bool",
              "Also train the LayerNorm/RMSNorm scale vectors (needed on models without bias terms, such as Llama)."},
             spec::modulesToSaveField()};
-        return k;
     }
 
     ParamReport plan(const ModelConfig& mc, const nlohmann::json& cfg, std::vector<SavedTensor>* saved) const override {
@@ -76,9 +71,6 @@ private:
 
 }  // namespace
 
-const MethodSpec& bitfitMethodSpec() {
-    static const BitFitSpec k;
-    return k;
-}
+const MethodSpec& bitfitMethodSpec() { return spec::instance<BitFitSpec>(); }
 
 }  // namespace peft

@@ -21,8 +21,7 @@ namespace {
 
 class BottleneckSpec : public spec::PlannedSpec {
 public:
-    std::string peftType() const override { return "BOTTLENECK_ADAPTER"; }
-    std::string displayName() const override { return "Bottleneck adapter"; }
+    BottleneckSpec() : PlannedSpec({"BOTTLENECK_ADAPTER", "Bottleneck adapter"}) {}
     std::unique_ptr<Method> create() const override { return makeBottleneckMethod(); }
 
     std::vector<MethodCard> cards() const override {
@@ -74,27 +73,25 @@ public:
 
 private:
     std::string configName() const override { return "bottleneck adapter config"; }
-    const std::vector<spec::Field>& fields() const override {
-        static const std::vector<spec::Field> k = {
-            {"architecture", "houlsby", "string",
-             "\"houlsby\": an adapter after attention and after the feed-forward block; \"pfeiffer\": after the "
-             "feed-forward block only."},
-            {"reduction_factor", 16, "number",
-             "Bottleneck width = hidden size / reduction_factor (ignored when bottleneck_size is set)."},
-            {"bottleneck_size", nullptr, "int|null", "Bottleneck width in units; overrides reduction_factor."},
-            {"non_linearity", "relu", "string",
-             "Activation between the down and up projections: relu, gelu, swish (silu) or tanh."},
-            {"mh_adapter", nullptr, "bool|null",
-             "Override: put an adapter after the attention block (true/false); null follows architecture."},
-            {"output_adapter", nullptr, "bool|null",
-             "Override: put an adapter after the feed-forward block; null follows architecture."},
-            {"layers_to_transform", nullptr, "int|list|null",
-             "Decoder layer indices that get adapters (an int or a list); empty means all."},
-            {"init_scale", 0.0, "number",
-             "Standard deviation of the up-projection's initial weights; 0 makes it exactly zero, so training "
-             "starts from the base model."},
-            spec::modulesToSaveField()};
-        return k;
+    std::vector<spec::Field> fields() const override {
+        return {{"architecture", "houlsby", "string",
+                 "\"houlsby\": an adapter after attention and after the feed-forward block; \"pfeiffer\": after the "
+                 "feed-forward block only."},
+                {"reduction_factor", 16, "number",
+                 "Bottleneck width = hidden size / reduction_factor (ignored when bottleneck_size is set)."},
+                {"bottleneck_size", nullptr, "int|null", "Bottleneck width in units; overrides reduction_factor."},
+                {"non_linearity", "relu", "string",
+                 "Activation between the down and up projections: relu, gelu, swish (silu) or tanh."},
+                {"mh_adapter", nullptr, "bool|null",
+                 "Override: put an adapter after the attention block (true/false); null follows architecture."},
+                {"output_adapter", nullptr, "bool|null",
+                 "Override: put an adapter after the feed-forward block; null follows architecture."},
+                {"layers_to_transform", nullptr, "int|list|null",
+                 "Decoder layer indices that get adapters (an int or a list); empty means all."},
+                {"init_scale", 0.0, "number",
+                 "Standard deviation of the up-projection's initial weights; 0 makes it exactly zero, so training "
+                 "starts from the base model."},
+                spec::modulesToSaveField()};
     }
     void checkValues(const nlohmann::json& cfg, const std::string& where) const override {
         const std::string t = spec::getString(cfg, "architecture", "houlsby");
@@ -151,9 +148,6 @@ private:
 
 }  // namespace
 
-const MethodSpec& bottleneckMethodSpec() {
-    static const BottleneckSpec k;
-    return k;
-}
+const MethodSpec& bottleneckMethodSpec() { return spec::instance<BottleneckSpec>(); }
 
 }  // namespace peft

@@ -14,19 +14,15 @@ namespace {
 
 class FullSpec : public spec::PlannedSpec {
 public:
-    std::string peftType() const override { return "FULL"; }
-    std::string displayName() const override { return "Full fine-tuning"; }
+    FullSpec() : PlannedSpec({"FULL", "Full fine-tuning"}) {}
     std::unique_ptr<Method> create() const override { return makeFullMethod(); }
     bool replacesBase() const override { return true; }
 
     std::vector<MethodCard> cards() const override {
-        MethodCard c;
-        c.id = "full";
-        c.name = displayName();
-        c.summary = "Trains every parameter of the model. It is the reference for quality, and by far the most "
-                    "expensive in memory and disk.";
-        c.diagram.place = CardDiagram::Place::Everything;
-        return {c};
+        return {card("full",
+                     "Trains every parameter of the model. It is the reference for quality, and by far the most "
+                     "expensive in memory and disk.",
+                     CardDiagram::Place::Everything)};
     }
 
     TrainingFootprint footprint(const ModelConfig& mc, const nlohmann::json& cfg) const override {
@@ -43,11 +39,9 @@ public:
 
 private:
     std::string configName() const override { return "full fine-tuning config"; }
-    const std::vector<spec::Field>& fields() const override {
-        static const std::vector<spec::Field> k = {
-            {"task_type", "CAUSAL_LM", nullptr,
-             "CAUSAL_LM (next-token prediction) or SEQ_CLS (a classification head on the last token)."}};
-        return k;
+    std::vector<spec::Field> fields() const override {
+        return {{"task_type", "CAUSAL_LM", nullptr,
+                 "CAUSAL_LM (next-token prediction) or SEQ_CLS (a classification head on the last token)."}};
     }
 
     ParamReport plan(const ModelConfig& mc, const nlohmann::json& cfg, std::vector<SavedTensor>* saved) const override {
@@ -66,9 +60,6 @@ private:
 
 }  // namespace
 
-const MethodSpec& fullMethodSpec() {
-    static const FullSpec k;
-    return k;
-}
+const MethodSpec& fullMethodSpec() { return spec::instance<FullSpec>(); }
 
 }  // namespace peft

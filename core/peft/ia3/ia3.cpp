@@ -75,27 +75,20 @@ public:
     bool canMerge() const override { return true; }
     bool merged() const override { return m_merged; }
     void merge() override {
-        if (m_merged) return;
-        torch::NoGradGuard ng;
-        for (auto& l : m_layers) {
-            l.lin->setDenseWeight(l.ad->mergedWeight(l.lin->denseWeight()));
-            // peft scales the bias too for output scaling.
-            if (!l.ad->feedforward && l.lin->bias.defined())
-                l.lin->bias.mul_(l.ad->l.detach().flatten().to(l.lin->bias.scalar_type()));
-            l.ad->merged = true;
-        }
-        m_merged = true;
+        if (!m_merged) setMerged(true);
     }
     void unmerge() override {
-        if (!m_merged) return;
-        torch::NoGradGuard ng;
-        for (auto& l : m_layers) {
-            l.lin->setDenseWeight(l.ad->unmergedWeight(l.lin->denseWeight()));
-            if (!l.ad->feedforward && l.lin->bias.defined())
-                l.lin->bias.div_(l.ad->l.detach().flatten().to(l.lin->bias.scalar_type()) + 1e-8);
-            l.ad->merged = false;
-        }
-        m_merged = false;
+        if (m_merged) setMerged(false);
+    }
+    void setMerged(bool merging) {
+        // peft scales the bias too for output scaling.
+        foldIntoWeights(m_layers, merging, [](auto& l, bool in) {
+            if (l.ad->feedforward || !l.lin->bias.defined()) return;
+            const torch::Tensor s = l.ad->l.detach().flatten().to(l.lin->bias.scalar_type());
+            if (in) l.lin->bias.mul_(s);
+            else l.lin->bias.div_(s + 1e-8);
+        });
+        m_merged = merging;
     }
     void detach() override {
         for (auto& l : m_layers) l.lin->removeAdapter(m_name);

@@ -15,21 +15,19 @@ namespace {
 
 class Ia3Spec : public spec::TableSpec {
 public:
-    std::string peftType() const override { return "IA3"; }
-    std::string displayName() const override { return "(IA)\u00b3"; }
+    Ia3Spec() : TableSpec({"IA3", "(IA)\u00b3"}) {}
     std::unique_ptr<Method> create() const override { return makeIa3Method(); }
     bool mergesIntoBase() const override { return true; }
 
     std::vector<MethodCard> cards() const override {
-        MethodCard c;
-        c.id = "ia3";
-        c.name = displayName();
-        c.summary = "Learns one scaling vector per adapted module that rescales keys, values and the feed-forward "
-                    "activations. It trains the fewest parameters of all methods here.";
+        MethodCard c =
+            card("ia3",
+                 "Learns one scaling vector per adapted module that rescales keys, values and the feed-forward "
+                 "activations. It trains the fewest parameters of all methods here.",
+                 CardDiagram::Place::Scales);
         c.usesTargets = true;
         c.defaultPreset = "ia3";
         c.note = "Feed-forward modules (scaled on their input) are set automatically from the chosen targets.";
-        c.diagram.place = CardDiagram::Place::Scales;
         return {c};
     }
 
@@ -99,26 +97,24 @@ public:
     }
 
 private:
-    const std::vector<spec::Field>& fields() const override {
-        static const std::vector<spec::Field> k = {
+    std::vector<spec::Field> fields() const override {
+        return {
             {"target_modules", nullptr, "list|string|null",
-             "Modules whose activations get a learned per-channel scale (list of names, or a regex for the whole path)."},
+             "Modules whose activations get a learned per-channel scale (list of names, or a regex for the whole "
+             "path)."},
             {"feedforward_modules", nullptr, "list|string|null",
              "Targeted modules whose input, not output, is scaled (the feed-forward down projection). Must also be in "
              "target_modules."},
             {"exclude_modules", nullptr, "list|string|null", "Modules never to adapt, written like target_modules."},
-            {"fan_in_fan_out", false, "bool", "Set when the base layer stores its weight as [in, out] (GPT-2's Conv1D)."},
+            {"fan_in_fan_out", false, "bool",
+             "Set when the base layer stores its weight as [in, out] (GPT-2's Conv1D)."},
             spec::modulesToSaveField(),
             {"init_ia3_weights", true, "bool", "Start the scales at 1 so training starts from the base model."}};
-        return k;
     }
 };
 
 }  // namespace
 
-const MethodSpec& ia3MethodSpec() {
-    static const Ia3Spec k;
-    return k;
-}
+const MethodSpec& ia3MethodSpec() { return spec::instance<Ia3Spec>(); }
 
 }  // namespace peft

@@ -124,24 +124,19 @@ public:
             if (l.ad->Bbias.defined() && !l.lin->bias.defined())
                 fail(l.path, "lora_bias cannot merge into a projection without a bias", "Keep the adapter unmerged.");
         }
-        torch::NoGradGuard ng;
-        for (auto& l : m_layers) {
-            l.lin->setDenseWeight(l.ad->mergedWeight(l.lin->denseWeight()));
-            if (l.ad->Bbias.defined()) l.lin->bias.add_((l.ad->Bbias.detach() * l.ad->scaling).to(l.lin->bias.scalar_type()));
-            l.ad->merged = true;
-        }
-        m_merged = true;
+        setMerged(true);
     }
-
     void unmerge() override {
-        if (!m_merged) return;
-        torch::NoGradGuard ng;
-        for (auto& l : m_layers) {
-            l.lin->setDenseWeight(l.ad->unmergedWeight(l.lin->denseWeight()));
-            if (l.ad->Bbias.defined()) l.lin->bias.sub_((l.ad->Bbias.detach() * l.ad->scaling).to(l.lin->bias.scalar_type()));
-            l.ad->merged = false;
-        }
-        m_merged = false;
+        if (m_merged) setMerged(false);
+    }
+    void setMerged(bool merging) {
+        foldIntoWeights(m_layers, merging, [](auto& l, bool in) {
+            if (!l.ad->Bbias.defined()) return;
+            const torch::Tensor b = (l.ad->Bbias.detach() * l.ad->scaling).to(l.lin->bias.scalar_type());
+            if (in) l.lin->bias.add_(b);
+            else l.lin->bias.sub_(b);
+        });
+        m_merged = merging;
     }
 
     void detach() override {

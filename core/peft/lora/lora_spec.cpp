@@ -21,8 +21,7 @@ const char* kPrefix = "base_model.model.";
 
 class LoraSpec : public spec::TableSpec {
 public:
-    std::string peftType() const override { return "LORA"; }
-    std::string displayName() const override { return "LoRA"; }
+    LoraSpec() : TableSpec({"LORA", "LoRA"}) {}
     std::unique_ptr<Method> create() const override { return makeLoraMethod(); }
     bool lowRankUpdate() const override { return true; }
     bool mergesIntoBase() const override { return true; }
@@ -119,33 +118,41 @@ public:
             fail(where, "key 'target_parameters' is not supported", "Use target_modules.");
     }
 
-    const std::vector<spec::Field>& fields() const override {
-        static const std::vector<spec::Field> k = {
-            {"r", 8, "int", "Rank of the update: each adapted weight W gets a product B·A with A of r rows and B of r columns."},
-            {"lora_alpha", 8, "number", "Scale numerator: the update is multiplied by lora_alpha / r (or / sqrt(r) with rsLoRA)."},
-            {"lora_dropout", 0.0, "number", "Dropout probability applied to the input of the LoRA branch during training."},
+    std::vector<spec::Field> fields() const override {
+        return {
+            {"r", 8, "int",
+             "Rank of the update: each adapted weight W gets a product B·A with A of r rows and B of r columns."},
+            {"lora_alpha", 8, "number",
+             "Scale numerator: the update is multiplied by lora_alpha / r (or / sqrt(r) with rsLoRA)."},
+            {"lora_dropout", 0.0, "number",
+             "Dropout probability applied to the input of the LoRA branch during training."},
             {"target_modules", nullptr, "list|string|null",
-             "Modules to adapt: a list of names (exact path or its last dotted part), a regex matched against the whole "
+             "Modules to adapt: a list of names (exact path or its last dotted part), a regex matched against the "
+             "whole "
              "module path, or \"all-linear\"."},
             {"exclude_modules", nullptr, "list|string|null", "Modules never to adapt, written like target_modules."},
-            {"fan_in_fan_out", false, "bool", "Set when the base layer stores its weight as [in, out] (GPT-2's Conv1D)."},
+            {"fan_in_fan_out", false, "bool",
+             "Set when the base layer stores its weight as [in, out] (GPT-2's Conv1D)."},
             {"bias", "none", "string",
-             "Which bias terms train too: \"none\", \"all\" (every bias in the model) or \"lora_only\" (biases of adapted layers)."},
-            {"use_rslora", false, "bool", "Rank-stabilised LoRA: scale by lora_alpha / sqrt(r) instead of lora_alpha / r."},
+             "Which bias terms train too: \"none\", \"all\" (every bias in the model) or \"lora_only\" (biases of "
+             "adapted layers)."},
+            {"use_rslora", false, "bool",
+             "Rank-stabilised LoRA: scale by lora_alpha / sqrt(r) instead of lora_alpha / r."},
             {"use_dora", false, "bool",
              "DoRA: split the weight into magnitude (a trained vector per output) and direction (updated by LoRA)."},
             {"lora_bias", false, "bool", "Give lora_B a trainable bias of its own."},
             spec::modulesToSaveField(),
             {"init_lora_weights", true, "bool|string",
-             "Initialise A randomly and B to zero so training starts from the base model (false: both random, for tests)."},
+             "Initialise A randomly and B to zero so training starts from the base model (false: both random, for "
+             "tests)."},
             {"layers_to_transform", nullptr, "int|list|null",
              "Decoder layer indices to adapt (an int or a list); empty means all layers."},
             {"layers_pattern", nullptr, "string|list|null",
              "Name of the layer container (\"layers\", \"h\") that layers_to_transform refers to."},
-            {"rank_pattern", nlohmann::json::object(), "object|null", "Per-module rank overrides: {module name or regex: r}."},
+            {"rank_pattern", nlohmann::json::object(), "object|null",
+             "Per-module rank overrides: {module name or regex: r}."},
             {"alpha_pattern", nlohmann::json::object(), "object|null",
              "Per-module alpha overrides: {module name or regex: lora_alpha}."}};
-        return k;
     }
     // peft's runtime_config is never saved, but a config may carry it.
     std::vector<std::string> acceptedUnread() const override {
@@ -284,9 +291,6 @@ double LoraConfig::scaling(const std::string& path) const {
     return rslora ? p.alpha / std::sqrt(static_cast<double>(p.r)) : p.alpha / static_cast<double>(p.r);
 }
 
-const MethodSpec& loraMethodSpec() {
-    static const LoraSpec k;
-    return k;
-}
+const MethodSpec& loraMethodSpec() { return spec::instance<LoraSpec>(); }
 
 }  // namespace peft

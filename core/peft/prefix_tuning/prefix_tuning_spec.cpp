@@ -16,24 +16,21 @@ namespace {
 
 class PrefixTuningSpec : public spec::PlannedSpec {
 public:
-    std::string peftType() const override { return "PREFIX_TUNING"; }
-    std::string displayName() const override { return "Prefix tuning"; }
+    PrefixTuningSpec() : PlannedSpec({"PREFIX_TUNING", "Prefix tuning"}) {}
     std::unique_ptr<Method> create() const override { return makePrefixTuningMethod(); }
     bool addsVirtualTokens() const override { return true; }
 
     nlohmann::json peftOnlyFields() const override { return {{"init_weights", nullptr}}; }
 
     std::vector<MethodCard> cards() const override {
-        MethodCard c;
-        c.id = "prefix";
-        c.name = displayName();
-        c.summary = "Learns key and value vectors that every attention layer sees as if they came before the "
-                    "input. It steers each layer without changing its weights.";
+        MethodCard c = card("prefix",
+                            "Learns key and value vectors that every attention layer sees as if they came before the "
+                            "input. It steers each layer without changing its weights.",
+                            CardDiagram::Place::Prefix);
         c.params = {{"num_virtual_tokens", "Prefix length", CardParam::Kind::Int, 1, 512},
                     {"prefix_projection", "Reparameterise with an MLP", CardParam::Kind::Bool},
                     // 0 shows as "auto" and writes null: peft then uses the model's width (token_dim).
                     {"encoder_hidden_size", "MLP hidden size", CardParam::Kind::Int, 0, 65536}};
-        c.diagram.place = CardDiagram::Place::Prefix;
         return {c};
     }
 
@@ -46,19 +43,16 @@ public:
 
 private:
     std::string configName() const override { return "prefix tuning config"; }
-    const std::vector<spec::Field>& fields() const override {
-        static const std::vector<spec::Field> k = [] {
-            std::vector<spec::Field> f = spec::promptLearningFields(
-                "How many trained key/value positions every attention layer sees before the real tokens.",
-                "Width of each prefix vector; filled in (the key/value width on grouped-query models).",
-                "Attention heads of the prefix (key/value heads on grouped-query models); filled in.");
-            f.push_back({"prefix_projection", false, "bool",
-                         "Produce the prefixes with a small trained MLP instead of training them directly (more "
-                         "parameters while training, same adapter size)."});
-            f.push_back({"encoder_hidden_size", nullptr, "int|null", "Hidden width of that MLP (defaults to token_dim)."});
-            return f;
-        }();
-        return k;
+    std::vector<spec::Field> fields() const override {
+        std::vector<spec::Field> f = spec::promptLearningFields(
+            "How many trained key/value positions every attention layer sees before the real tokens.",
+            "Width of each prefix vector; filled in (the key/value width on grouped-query models).",
+            "Attention heads of the prefix (key/value heads on grouped-query models); filled in.");
+        f.push_back({"prefix_projection", false, "bool",
+                     "Produce the prefixes with a small trained MLP instead of training them directly (more "
+                     "parameters while training, same adapter size)."});
+        f.push_back({"encoder_hidden_size", nullptr, "int|null", "Hidden width of that MLP (defaults to token_dim)."});
+        return f;
     }
     void checkValues(const nlohmann::json& cfg, const std::string& where) const override {
         spec::requireVirtualTokens(cfg, where);
@@ -86,9 +80,6 @@ private:
 
 }  // namespace
 
-const MethodSpec& prefixTuningMethodSpec() {
-    static const PrefixTuningSpec k;
-    return k;
-}
+const MethodSpec& prefixTuningMethodSpec() { return spec::instance<PrefixTuningSpec>(); }
 
 }  // namespace peft

@@ -14,21 +14,19 @@ namespace {
 
 class PromptTuningSpec : public spec::PlannedSpec {
 public:
-    std::string peftType() const override { return "PROMPT_TUNING"; }
-    std::string displayName() const override { return "Prompt tuning"; }
+    PromptTuningSpec() : PlannedSpec({"PROMPT_TUNING", "Prompt tuning"}) {}
     std::unique_ptr<Method> create() const override { return makePromptTuningMethod(); }
     bool addsVirtualTokens() const override { return true; }
 
     std::vector<MethodCard> cards() const override {
-        MethodCard c;
-        c.id = "prompt";
-        c.name = displayName();
-        c.summary = "Learns a few virtual token embeddings that are put in front of every input. The model itself "
-                    "is untouched; only those vectors are trained.";
+        MethodCard c =
+            card("prompt",
+                 "Learns a few virtual token embeddings that are put in front of every input. The model itself "
+                 "is untouched; only those vectors are trained.",
+                 CardDiagram::Place::Prompt);
         c.params = {{"num_virtual_tokens", "Virtual tokens", CardParam::Kind::Int, 1, 512},
                     {"prompt_tuning_init", "Initialisation", CardParam::Kind::Choice, 0, 0, 0, {"RANDOM", "TEXT"}},
                     {"prompt_tuning_init_text", "Init text", CardParam::Kind::Text}};
-        c.diagram.place = CardDiagram::Place::Prompt;
         return {c};
     }
 
@@ -42,22 +40,20 @@ public:
 
 private:
     std::string configName() const override { return "prompt tuning config"; }
-    const std::vector<spec::Field>& fields() const override {
-        static const std::vector<spec::Field> k = [] {
-            std::vector<spec::Field> f = spec::promptLearningFields(
-                "How many trained embedding vectors are put in front of every input.",
-                "Width of each virtual token; filled in from the model's hidden size.",
-                "The model's attention heads; filled in.");
-            f.push_back({"prompt_tuning_init", "RANDOM", "string",
-                         "How the virtual tokens start: RANDOM, TEXT (the embeddings of prompt_tuning_init_text) or SAMPLE_VOCAB."});
-            f.push_back({"prompt_tuning_init_text", nullptr, "string|null",
-                         "Text whose token embeddings initialise the virtual tokens when prompt_tuning_init is TEXT."});
-            f.push_back({"tokenizer_name_or_path", nullptr, "string|null",
-                         "Tokenizer for prompt_tuning_init_text (defaults to the model's)."});
-            f.push_back({"tokenizer_kwargs", nullptr, "object|null", "Extra options for loading that tokenizer."});
-            return f;
-        }();
-        return k;
+    std::vector<spec::Field> fields() const override {
+        std::vector<spec::Field> f =
+            spec::promptLearningFields("How many trained embedding vectors are put in front of every input.",
+                                       "Width of each virtual token; filled in from the model's hidden size.",
+                                       "The model's attention heads; filled in.");
+        f.push_back({"prompt_tuning_init", "RANDOM", "string",
+                     "How the virtual tokens start: RANDOM, TEXT (the embeddings of prompt_tuning_init_text) or "
+                     "SAMPLE_VOCAB."});
+        f.push_back({"prompt_tuning_init_text", nullptr, "string|null",
+                     "Text whose token embeddings initialise the virtual tokens when prompt_tuning_init is TEXT."});
+        f.push_back({"tokenizer_name_or_path", nullptr, "string|null",
+                     "Tokenizer for prompt_tuning_init_text (defaults to the model's)."});
+        f.push_back({"tokenizer_kwargs", nullptr, "object|null", "Extra options for loading that tokenizer."});
+        return f;
     }
     void checkValues(const nlohmann::json& cfg, const std::string& where) const override {
         spec::requireVirtualTokens(cfg, where);
@@ -81,9 +77,6 @@ private:
 
 }  // namespace
 
-const MethodSpec& promptTuningMethodSpec() {
-    static const PromptTuningSpec k;
-    return k;
-}
+const MethodSpec& promptTuningMethodSpec() { return spec::instance<PromptTuningSpec>(); }
 
 }  // namespace peft
