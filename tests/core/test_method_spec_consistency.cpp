@@ -1,6 +1,7 @@
 // The config side (MethodSpec: counts from config.json alone) and the torch side (Method: real
 // modules) must agree for every method: same trainable count, same saved keys and shapes. This
 // is what keeps the budget page honest when a method changes.
+#include <cmath>
 #include <set>
 
 #include "core/io/model_config.h"
@@ -127,4 +128,41 @@ TEST(MethodSpecConsistency, CardsAndFieldsComeFromOneTable) {
         }
     }
     EXPECT_GE(ids.size(), 11u);
+}
+
+// init_lora_weights as peft reads it: true (A Kaiming-uniform, bound 1/sqrt(in); B zero),
+// "gaussian" (A normal with std 1/r; B zero), false (B Kaiming-uniform over its r inputs too);
+// an initialisation computed from the weights (pissa, ...) is refused by name.
+TEST(MethodSpecConsistency, LoraInitLoraWeights) {
+    const int64_t r = 4;
+    auto tensorsOf = [&](const json& init) {
+        auto lm = loadModel(test::fixture("tiny-llama/base"));
+        json cfg = {{"peft_type", "LORA"}, {"r", r}, {"target_modules", {"q_proj"}}, {"init_lora_weights", init}};
+        Adapter a = attachAdapter(*lm.model, cfg);
+        std::vector<torch::Tensor> as, bs;
+        for (const auto& [name, t] : a.method->trainable())
+            (name.find("lora_A") != std::string::npos ? as : bs).push_back(t.detach().clone());
+        return std::make_pair(torch::cat(as).flatten(), torch::cat(bs).flatten());
+    };
+    const int64_t in = ModelConfig::load(test::fixture("tiny-llama/base")).hiddenSize;
+    {
+        auto [A, B] = tensorsOf(true);
+        EXPECT_LE(A.abs().max().item<double>(), 1.0 / std::sqrt(static_cast<double>(in)));
+        EXPECT_EQ(B.abs().max().item<double>(), 0.0);
+    }
+    {
+        auto [A, B] = tensorsOf("gaussian");
+        EXPECT_NEAR(A.std().item<double>(), 1.0 / r, 0.2 / r) << A.numel() << " draws";
+        EXPECT_GT(A.abs().max().item<double>(), 1.0 / std::sqrt(static_cast<double>(in))) << "not the uniform default";
+        EXPECT_EQ(B.abs().max().item<double>(), 0.0);
+    }
+    {
+        auto [A, B] = tensorsOf(false);
+        EXPECT_GT(B.abs().max().item<double>(), 0.0);
+        EXPECT_LE(B.abs().max().item<double>(), 1.0 / std::sqrt(static_cast<double>(r)));
+    }
+    const std::string e = test::errorOf([&] { tensorsOf("pissa"); });
+    EXPECT_NE(e.find("init_lora_weights"), std::string::npos) << e;
+    EXPECT_NE(e.find("pissa"), std::string::npos) << e;
+    EXPECT_NE(e.find("\"gaussian\""), std::string::npos) << e;
 }

@@ -19,9 +19,7 @@ using nlohmann::json;
 namespace {
 // The project on tiny-llama, training on the CPU in fp32, with `extra` training settings on top.
 peft::ModelConfig tinyLlamaOnCpu(ProjectState& state, const json& extra) {
-    const QString dir = peft::uitest::fixture(QStringLiteral("tiny-llama/base"));
-    const peft::ModelConfig mc = peft::ModelConfig::load(dir.toStdString());
-    state.setModel(dir, mc);
+    const peft::ModelConfig mc = peft::uitest::openTinyLlama(state);
     json t = state.runConfig()["training"];
     t["device"] = "cpu";
     t["precision"] = "fp32";
@@ -35,10 +33,8 @@ class TstBudgetPage : public QObject {
     Q_OBJECT
 private Q_SLOTS:
     void showsTheCoreNumbers() {
-        const QString dir = peft::uitest::fixture(QStringLiteral("tiny-llama/base"));
-        const peft::ModelConfig mc = peft::ModelConfig::load(dir.toStdString());
         ProjectState state;
-        state.setModel(dir, mc);
+        const peft::ModelConfig mc = peft::uitest::openTinyLlama(state);
         BudgetPage page(&state);
         const json lora = {{"peft_type", "LORA"}, {"task_type", "CAUSAL_LM"}, {"r", 4}, {"lora_alpha", 8},
                            {"target_modules", {"q_proj", "v_proj"}}};

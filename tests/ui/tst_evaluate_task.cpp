@@ -24,10 +24,7 @@
 using namespace peft::ui;
 
 namespace {
-QString demoDir() {
-    const char* s = std::getenv("PEFT_SOURCE_DIR");
-    return QDir(s ? QString::fromLocal8Bit(s) : QStringLiteral(".")).filePath(QStringLiteral("resources/demo"));
-}
+QString demoDir() { return peft::uitest::sourcePath(QStringLiteral("resources/demo")); }
 }  // namespace
 
 class TstEvaluateTask : public QObject {

@@ -25,10 +25,7 @@ private:
     QTemporaryDir m_tmp;
     QProcess m_server;
 
-    QString source(const QString& rel) const {
-        const char* s = std::getenv("PEFT_SOURCE_DIR");
-        return QDir(s ? QString::fromLocal8Bit(s) : QStringLiteral(".")).filePath(rel);
-    }
+    QString source(const QString& rel) const { return peft::uitest::sourcePath(rel); }
 
 private Q_SLOTS:
     void initTestCase() {

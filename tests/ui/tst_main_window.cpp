@@ -111,7 +111,7 @@ private Q_SLOTS:
         // resources/demo/run.json (full fine-tuning, max_length 160) is what the demo opens on; the
         // Budget step starts with that run plus the standard comparison set and says why; the Runs
         // page offers the demo's ready runs.
-        const QString demo = QString::fromLocal8Bit(qgetenv("PEFT_SOURCE_DIR")) + QStringLiteral("/resources/demo");
+        const QString demo = peft::uitest::sourcePath(QStringLiteral("resources/demo"));
         QVERIFY(QFileInfo::exists(demo + QStringLiteral("/run.json")));
         MainWindow w;
         w.show();
@@ -141,7 +141,7 @@ private Q_SLOTS:
     void readyRunLoadsIntoTheProjectAndAsksToTrain() {
         // The demo's LoRA config, chosen on the Runs page: its settings (paths resolved beside the
         // config) become the project's, its output goes to the workspace, and training is requested.
-        const QString demo = QString::fromLocal8Bit(qgetenv("PEFT_SOURCE_DIR")) + QStringLiteral("/resources/demo");
+        const QString demo = peft::uitest::sourcePath(QStringLiteral("resources/demo"));
         QTemporaryDir ws;
         peft::ui::ProjectState state;
         peft::ui::RunsPage page(&state);

@@ -42,10 +42,7 @@ using nlohmann::json;
 
 namespace {
 
-QString demo(const QString& rel) {
-    const char* src = std::getenv("PEFT_SOURCE_DIR");
-    return QDir(src ? QString::fromLocal8Bit(src) : QStringLiteral(".")).filePath(QStringLiteral("resources/demo/") + rel);
-}
+QString demo(const QString& rel) { return peft::uitest::sourcePath(QStringLiteral("resources/demo/") + rel); }
 
 // The shipped DPO run on the demo, shortened, into `dir`.
 json demoDpoRun(const QTemporaryDir& dir, int steps) {
@@ -357,10 +354,8 @@ private Q_SLOTS:
 
     // DPO with full fine-tuning counts a frozen copy of the weights; with LoRA it counts none.
     void budgetCountsTheReference() {
-        const QString dir = peft::uitest::fixture(QStringLiteral("tiny-llama/base"));
-        const peft::ModelConfig mc = peft::ModelConfig::load(dir.toStdString());
         ProjectState state;
-        state.setModel(dir, mc);
+        const peft::ModelConfig mc = peft::uitest::openTinyLlama(state);
         BudgetPage page(&state);
         page.addCandidate(json{{"peft_type", "FULL"}, {"task_type", "CAUSAL_LM"}});
         page.addCandidate(json{{"peft_type", "LORA"}, {"task_type", "CAUSAL_LM"}, {"r", 4}, {"target_modules", {"q_proj", "v_proj"}}});

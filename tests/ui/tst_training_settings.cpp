@@ -153,10 +153,8 @@ private Q_SLOTS:
     }
 
     void budgetFollowsTheSettings() {
-        const QString dir = peft::uitest::fixture(QStringLiteral("tiny-llama/base"));
-        const peft::ModelConfig mc = peft::ModelConfig::load(dir.toStdString());
         ProjectState state;
-        state.setModel(dir, mc);
+        const peft::ModelConfig mc = peft::uitest::openTinyLlama(state);
         TrainingSettings w(&state);
         BudgetPage page(&state);
         const json lora = {{"peft_type", "LORA"}, {"task_type", "CAUSAL_LM"}, {"r", 4}, {"lora_alpha", 8},

@@ -10,6 +10,7 @@
 #include <fstream>
 #include <string>
 
+#include "core/io/model_config.h"
 #include "ui/project_state.h"
 
 namespace peft::uitest {
@@ -17,6 +18,20 @@ namespace peft::uitest {
 inline QString fixture(const QString& rel) {
     const char* f = std::getenv("PEFT_FIXTURES");
     return QDir(f ? QString::fromLocal8Bit(f) : QStringLiteral("../shared/fixtures")).filePath(rel);
+}
+
+// A path in the source tree (PEFT_SOURCE_DIR, which CTest sets; "." without it).
+inline QString sourcePath(const QString& rel) {
+    const char* s = std::getenv("PEFT_SOURCE_DIR");
+    return QDir(s ? QString::fromLocal8Bit(s) : QStringLiteral(".")).filePath(rel);
+}
+
+// Opens the tiny-llama fixture in `state` (as the Model page does) and returns its config.
+inline ModelConfig openTinyLlama(ui::ProjectState& state) {
+    const QString dir = fixture(QStringLiteral("tiny-llama/base"));
+    const ModelConfig mc = ModelConfig::load(dir.toStdString());
+    state.setModel(dir, mc);
+    return mc;
 }
 
 // A 24-row text dataset written into `dir`, and a run config for `maxSteps` fp32 LoRA (r 4) steps

@@ -1,14 +1,13 @@
 // PreferenceCharts: three (ORPO: four) MetricCharts in a row, fed the objective metrics of each step.
 #include "ui/widgets/preference_charts.h"
 
-#include <QDir>
 #include <QHBoxLayout>
 
 #include "ui/widgets/metric_chart.h"
 
 namespace peft::ui {
 
-PreferenceCharts::PreferenceCharts(QWidget* parent) : QWidget(parent) {
+PreferenceCharts::PreferenceCharts(QWidget* parent) : ChartPanel(parent) {
     setObjectName(QStringLiteral("preferenceCharts"));
     auto* row = new QHBoxLayout(this);
     row->setContentsMargins(0, 0, 0, 0);
@@ -31,6 +30,10 @@ PreferenceCharts::PreferenceCharts(QWidget* parent) : QWidget(parent) {
     m_logOdds = m_orpo->addSeries(tr("log odds ratio"), QColor(255, 127, 14));
     m_orpo->setAxisLabels(tr("step"), QString());
     for (MetricChart* c : {m_accuracy, m_margin, m_rewards, m_orpo}) row->addWidget(c);
+    addChart(m_accuracy, QStringLiteral("rewards_accuracy.png"));
+    addChart(m_margin, QStringLiteral("rewards_margin.png"));
+    addChart(m_rewards, QStringLiteral("rewards.png"));
+    addChart(m_orpo, QStringLiteral("orpo.png"));  // hidden until a step reports ORPO's terms
     m_orpo->hide();
     hide();
 }
@@ -57,23 +60,10 @@ void PreferenceCharts::append(const MetricPoint& p) {
 }
 
 void PreferenceCharts::clear() {
-    for (MetricChart* c : {m_accuracy, m_margin, m_rewards, m_orpo}) c->clearData();
+    clearCharts();
     m_orpo->hide();
     m_seen = false;
     hide();
-}
-
-void PreferenceCharts::flush() {
-    for (MetricChart* c : {m_accuracy, m_margin, m_rewards, m_orpo}) c->flush();
-}
-
-bool PreferenceCharts::savePngs(const QString& dir) {
-    QDir d(dir);
-    bool ok = m_accuracy->savePng(d.filePath(QStringLiteral("rewards_accuracy.png"))) &&
-              m_margin->savePng(d.filePath(QStringLiteral("rewards_margin.png"))) &&
-              m_rewards->savePng(d.filePath(QStringLiteral("rewards.png")));
-    if (ok && m_orpo->pointCount(m_nll) > 0) ok = m_orpo->savePng(d.filePath(QStringLiteral("orpo.png")));
-    return ok;
 }
 
 }  // namespace peft::ui

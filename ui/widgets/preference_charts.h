@@ -3,23 +3,20 @@
 // evaluation; ORPO's NLL and log-odds ratio when the run reports them. Fed the same MetricPoints
 // as TrainingCharts; hidden until a point carries preference metrics.
 #pragma once
-#include <QWidget>
-
-#include "ui/metric_point.h"
+#include "ui/widgets/chart_panel.h"
 
 namespace peft::ui {
 
 class MetricChart;
 
-class PreferenceCharts : public QWidget {
+class PreferenceCharts : public ChartPanel {
     Q_OBJECT
 public:
     explicit PreferenceCharts(QWidget* parent = nullptr);
     // Adds the point's preference metrics; the first point that has them shows the charts.
-    void append(const MetricPoint& p);
+    void append(const MetricPoint& p) override;
     // Drops every point and hides the charts (a new run may be SFT).
-    void clear();
-    void flush();
+    void clear() override;
     // True once a point with preference metrics arrived since the last clear().
     bool hasPreferenceData() const { return m_seen; }
     MetricChart* accuracyChart() const { return m_accuracy; }
@@ -35,8 +32,7 @@ public:
     int rejectedSeries() const { return m_rejected; }
     int nllSeries() const { return m_nll; }
     int logOddsSeries() const { return m_logOdds; }
-    // Writes rewards_accuracy.png, rewards_margin.png, rewards.png (and orpo.png) into `dir`.
-    bool savePngs(const QString& dir);
+    // savePngs() writes rewards_accuracy.png, rewards_margin.png, rewards.png (and orpo.png).
 
 private:
     MetricChart* m_accuracy;

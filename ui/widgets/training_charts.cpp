@@ -1,7 +1,6 @@
 // Four MetricCharts in a grid, fed one MetricPoint at a time.
 #include "ui/widgets/training_charts.h"
 
-#include <QDir>
 #include <QGridLayout>
 
 #include "ui/widgets/generation_chart.h"
@@ -9,7 +8,7 @@
 
 namespace peft::ui {
 
-TrainingCharts::TrainingCharts(QWidget* parent) : QWidget(parent) {
+TrainingCharts::TrainingCharts(QWidget* parent) : ChartPanel(parent) {
     auto* grid = new QGridLayout(this);
     grid->setContentsMargins(0, 0, 0, 0);
     m_loss = new MetricChart(tr("Loss"), this);
@@ -33,6 +32,11 @@ TrainingCharts::TrainingCharts(QWidget* parent) : QWidget(parent) {
     // The generation chart shares the throughput's row when a run has one (placeGenerationChart),
     // so the page keeps three rows of charts and still fits 1280x800.
     m_gen = new GenerationChart(this);
+    addChart(m_loss, QStringLiteral("loss.png"));
+    addChart(m_lr, QStringLiteral("lr.png"));
+    addChart(m_grad, QStringLiteral("grad_norm.png"));
+    addChart(m_speed, QStringLiteral("throughput.png"));
+    addChart(m_gen, QStringLiteral("generation.png"));  // hidden until a step reports generation metrics
     grid->setRowStretch(0, 3);
     grid->setRowStretch(1, 2);
     grid->setRowStretch(2, 2);
@@ -64,22 +68,9 @@ void TrainingCharts::append(const MetricPoint& p) {
 }
 
 void TrainingCharts::clear() {
-    for (MetricChart* c : {m_loss, m_lr, m_grad, m_speed}) c->clearData();
+    clearCharts();
     m_gen->reset();
     placeGenerationChart(false);
-}
-
-void TrainingCharts::flush() {
-    for (MetricChart* c : {m_loss, m_lr, m_grad, m_speed, static_cast<MetricChart*>(m_gen)}) c->flush();
-}
-
-bool TrainingCharts::savePngs(const QString& dir) {
-    QDir d(dir);
-    return m_loss->savePng(d.filePath(QStringLiteral("loss.png"))) &&
-           m_lr->savePng(d.filePath(QStringLiteral("lr.png"))) &&
-           m_grad->savePng(d.filePath(QStringLiteral("grad_norm.png"))) &&
-           m_speed->savePng(d.filePath(QStringLiteral("throughput.png"))) &&
-           (!m_gen->hasData() || m_gen->savePng(d.filePath(QStringLiteral("generation.png"))));
 }
 
 }  // namespace peft::ui

@@ -1,22 +1,19 @@
 // The Train page's live charts: loss (raw, smoothed, eval), learning rate, gradient norm,
 // throughput, and the generation metrics when the run computes them.
 #pragma once
-#include <QWidget>
-
-#include "ui/metric_point.h"
+#include "ui/widgets/chart_panel.h"
 
 namespace peft::ui {
 
 class GenerationChart;
 class MetricChart;
 
-class TrainingCharts : public QWidget {
+class TrainingCharts : public ChartPanel {
     Q_OBJECT
 public:
     explicit TrainingCharts(QWidget* parent = nullptr);
-    void append(const MetricPoint& p);
-    void clear();
-    void flush();
+    void append(const MetricPoint& p) override;
+    void clear() override;
     MetricChart* lossChart() const { return m_loss; }
     MetricChart* lrChart() const { return m_lr; }
     MetricChart* gradChart() const { return m_grad; }
@@ -27,8 +24,7 @@ public:
     int rawLossSeries() const { return m_rawLoss; }
     int smoothLossSeries() const { return m_smoothLoss; }
     int evalLossSeries() const { return m_evalLoss; }
-    // Writes loss.png, lr.png, grad_norm.png, throughput.png into `dir` (the run report).
-    bool savePngs(const QString& dir);
+    // savePngs() writes loss.png, lr.png, grad_norm.png, throughput.png (and generation.png).
 
 private:
     // Beside the throughput chart when shown; the throughput spans the row when not.

@@ -10,14 +10,21 @@
 
 namespace peft {
 
-LoraLinear::LoraLinear(int64_t in, int64_t out, int64_t r, double scaling_, double dropout_, LinearImpl& base)
+LoraLinear::LoraLinear(int64_t in, int64_t out, int64_t r, double scaling_, double dropout_, LinearImpl& base,
+                       LoraInit init)
     : scaling(scaling_), dropout(dropout_) {
     auto opts = torch::TensorOptions().dtype(torch::kFloat32).device(base.bias.defined() ? base.bias.device()
                                                                      : base.weight.device());
     // peft's default init: A Kaiming-uniform with a=sqrt(5) (bound 1/sqrt(in)), B zeros.
     const double bound = 1.0 / std::sqrt(static_cast<double>(in));
-    A = torch::empty({r, in}, opts).uniform_(-bound, bound).set_requires_grad(true);
-    B = torch::zeros({out, r}, opts).set_requires_grad(true);
+    A = torch::empty({r, in}, opts).uniform_(-bound, bound);
+    B = torch::zeros({out, r}, opts);
+    // peft's reset_lora_parameters: "gaussian" redraws A with std 1/r; false leaves both as
+    // nn.Linear made them, so B is Kaiming-uniform over its r inputs too.
+    if (init == LoraInit::Gaussian) A.normal_(0.0, 1.0 / static_cast<double>(r));
+    if (init == LoraInit::Random) B.uniform_(-1.0 / std::sqrt(static_cast<double>(r)), 1.0 / std::sqrt(static_cast<double>(r)));
+    A.set_requires_grad(true);
+    B.set_requires_grad(true);
 }
 
 torch::Tensor LoraLinear::deltaWeight() const { return torch::mm(B, A) * scaling; }  // [out,r]@[r,in]
@@ -73,7 +80,7 @@ public:
         for (auto& [path, lin] : targets) {
             const int64_t rank = c.forModule(path).r;
             auto ad = std::make_shared<LoraLinear>(lin->inFeatures(), lin->outFeatures(), rank, c.scaling(path), c.dropout,
-                                                   *lin);
+                                                   *lin, c.init);
             if (c.dora) ad->variant = makeDoraVariant(*ad, *lin);
             if (c.loraBias) {
                 ad->Bbias = torch::zeros({lin->outFeatures()}, ad->B.options()).set_requires_grad(true);

@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "core/model/linear.h"
+#include "core/peft/lora/lora_spec.h"
 
 namespace peft {
 
@@ -41,7 +42,8 @@ public:
 // One LoRA adapter on one projection. A [r,in], B [out,r], all fp32.
 class LoraLinear : public LinearAdapter {
 public:
-    LoraLinear(int64_t in, int64_t out, int64_t r, double scaling, double dropout, LinearImpl& base);
+    LoraLinear(int64_t in, int64_t out, int64_t r, double scaling, double dropout, LinearImpl& base,
+               LoraInit init = LoraInit::Default);
 
     torch::Tensor transformOutput(const torch::Tensor& x, const torch::Tensor& baseOut, LinearImpl& base) override;
     torch::Tensor mergedWeight(const torch::Tensor& weight) override;

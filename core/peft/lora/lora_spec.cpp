@@ -112,6 +112,13 @@ public:
                     fail(where, "key 'rank_pattern' gives '" + it.key() + "' a rank below 1", "Use whole ranks of 1 or more.");
         if (spec::getBool(cfg, "lora_bias", false) && spec::getBool(cfg, "use_dora", false))
             fail(where, "key 'lora_bias' cannot be combined with 'use_dora'", "Turn one of them off.");
+        // peft also initialises from the weights (pissa, olora, loftq, eva, corda, orthogonal):
+        // refused by name rather than trained as the default without a word.
+        const auto& init = spec::getJson(cfg, "init_lora_weights");
+        if (init.is_string() && init.get<std::string>() != "gaussian")
+            fail(where, "key 'init_lora_weights' is \"" + init.get<std::string>() + "\", which PEFT Studio does not support",
+                 "Use true (peft's default), \"gaussian\" or false; initialisations computed from the base weights "
+                 "(pissa, olora, loftq, eva, corda, orthogonal) are not available.");
         const auto& t = spec::getJson(cfg, "target_modules");
         if (t.is_array() && t.empty()) fail(where, "key 'target_modules' is an empty list", "Name at least one module.");
         if (!spec::getJson(cfg, "target_parameters").is_null() && !spec::getJson(cfg, "target_parameters").empty())
@@ -143,8 +150,8 @@ public:
             {"lora_bias", false, "bool", "Give lora_B a trainable bias of its own."},
             spec::modulesToSaveField(),
             {"init_lora_weights", true, "bool|string",
-             "Initialise A randomly and B to zero so training starts from the base model (false: both random, for "
-             "tests)."},
+             "Initialise A randomly and B to zero so training starts from the base model (\"gaussian\": A normal "
+             "with std 1/r; false: both random, for tests)."},
             {"layers_to_transform", nullptr, "int|list|null",
              "Decoder layer indices to adapt (an int or a list); empty means all layers."},
             {"layers_pattern", nullptr, "string|list|null",
@@ -274,6 +281,8 @@ LoraConfig LoraConfig::parse(const nlohmann::json& cfg, const std::string& where
     c.dora = d["use_dora"].get<bool>();
     c.loraBias = d["lora_bias"].get<bool>();
     c.bias = d["bias"].get<std::string>();
+    const nlohmann::json& init = d["init_lora_weights"];
+    c.init = init.is_string() ? LoraInit::Gaussian : init.get<bool>() ? LoraInit::Default : LoraInit::Random;
     c.rankPattern = d["rank_pattern"].is_object() ? d["rank_pattern"] : nlohmann::json::object();
     c.alphaPattern = d["alpha_pattern"].is_object() ? d["alpha_pattern"] : nlohmann::json::object();
     return c;

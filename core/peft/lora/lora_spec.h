@@ -2,6 +2,7 @@
 #pragma once
 #include "core/peft/method_spec.h"
 
+
 namespace peft {
 
 const MethodSpec& loraMethodSpec();
@@ -13,6 +14,11 @@ struct LoraModuleParams {
 };
 LoraModuleParams loraParamsFor(const nlohmann::json& cfg, const std::string& fullModulePath);
 
+// How A and B start (init_lora_weights): peft's default (A Kaiming-uniform, B zero), "gaussian"
+// (A normal with std 1/r, B zero) or false (both as nn.Linear initialises them: training does
+// not start from the base model).
+enum class LoraInit { Default, Gaussian, Random };
+
 // LoRA's adapter_config.json read once: parse() validates with the spec and fills the spec's
 // defaults (peft's LoraConfig), so the torch side (lora.cpp) and the budget never restate them.
 struct LoraConfig {
@@ -23,6 +29,7 @@ struct LoraConfig {
     bool dora = false;
     bool loraBias = false;
     std::string bias;  // "none" | "all" | "lora_only"
+    LoraInit init = LoraInit::Default;  // init_lora_weights: true, "gaussian" or false
     nlohmann::json rankPattern, alphaPattern;
 
     static LoraConfig parse(const nlohmann::json& cfg, const std::string& where);
