@@ -283,6 +283,28 @@ std::string moduleTypeLabel(const ModuleEntry& m) {
     return m.name;
 }
 
+OnePassSpec::Plan OnePassSpec::startPlan(const ModelConfig& mc, const nlohmann::json& cfg, const std::string& where,
+                                         bool wantSaved) const {
+    validate(cfg, where);
+    const TaskHead head = taskHeadFromConfig(cfg, where);
+    Plan p{head, moduleTree(mc, head), {}, {}, emptyFootprint(mc), wantSaved};
+    p.report = emptyReport(mc, p.tree);
+    p.fp.firstGradLayer = mc.numLayers;
+    return p;
+}
+
+LinearFootprint& OnePassSpec::keptFor(Plan& p, const ModuleEntry& m) {
+    p.fp.firstGradLayer = std::min(p.fp.firstGradLayer, m.layer);
+    return p.fp.linears[static_cast<size_t>(m.layer)][static_cast<size_t>(m.linearIndex)];
+}
+
+void OnePassSpec::finishPlan(Plan& p, const nlohmann::json& cfg) {
+    const int64_t before = p.report.trainable;
+    applyModulesToSave(p.tree, cfg, p.head, p.report, p.wantSaved ? &p.saved : nullptr);
+    if (p.report.trainable > before) p.fp.lmHeadTrains = true;  // the head copy: its input is kept
+    p.fp.anyTrainable = p.report.trainable > 0;
+}
+
 PlannedSpec::Start PlannedSpec::start(const ModelConfig& mc, const nlohmann::json& cfg) const {
     validate(cfg, configName());
     const TaskHead head = cfg.is_null() ? TaskHead::CausalLm : taskHeadFromConfig(cfg, configName());

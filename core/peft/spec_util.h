@@ -108,6 +108,41 @@ const MethodSpec& instance() {
     return k;
 }
 
+// Specs whose counts, saved tensors and footprint all come from one pass over their targets
+// (LoRA, (IA)3): each writes plan(), which starts with startPlan() and ends with finishPlan().
+class OnePassSpec : public TableSpec {
+public:
+    using TableSpec::TableSpec;
+    ParamReport count(const ModelConfig& mc, const nlohmann::json& cfg) const override {
+        return plan(mc, cfg, false).report;
+    }
+    std::vector<SavedTensor> savedTensors(const ModelConfig& mc, const nlohmann::json& cfg) const override {
+        return plan(mc, cfg, true).saved;
+    }
+    TrainingFootprint footprint(const ModelConfig& mc, const nlohmann::json& cfg) const override {
+        return plan(mc, cfg, false).fp;
+    }
+
+protected:
+    struct Plan {
+        TaskHead head;
+        ModuleTree tree;
+        ParamReport report;
+        std::vector<SavedTensor> saved;  // filled only when wantSaved
+        TrainingFootprint fp;
+        bool wantSaved = false;
+    };
+    virtual Plan plan(const ModelConfig& mc, const nlohmann::json& cfg, bool wantSaved) const = 0;
+    // The config validated (errors name `where`), its task head and module tree, an empty report,
+    // and a footprint in which no layer keeps anything yet.
+    Plan startPlan(const ModelConfig& mc, const nlohmann::json& cfg, const std::string& where, bool wantSaved) const;
+    // What autograd keeps for target linear `m`; notes that the gradient reaches m's layer.
+    static LinearFootprint& keptFor(Plan& p, const ModuleEntry& m);
+    // modules_to_save (and SEQ_CLS's head) booked, the head's input kept when a copy trains, and
+    // whether anything trains.
+    static void finishPlan(Plan& p, const nlohmann::json& cfg);
+};
+
 // The shape most specs share: the counts and the saved tensors come from one planning pass over
 // the module tree (`plan`, written once per method), and errors name one config ("BitFit config").
 class PlannedSpec : public TableSpec {

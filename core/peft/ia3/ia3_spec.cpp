@@ -13,9 +13,9 @@ std::unique_ptr<Method> makeIa3Method();  // the torch side, ia3/ia3.cpp
 
 namespace {
 
-class Ia3Spec : public spec::TableSpec {
+class Ia3Spec : public spec::OnePassSpec {
 public:
-    Ia3Spec() : TableSpec({"IA3", "(IA)\u00b3"}) {}
+    Ia3Spec() : OnePassSpec({"IA3", "(IA)\u00b3"}) {}
     std::unique_ptr<Method> create() const override { return makeIa3Method(); }
     bool mergesIntoBase() const override { return true; }
 
@@ -31,21 +31,10 @@ public:
         return {c};
     }
 
-    struct Plan {
-        ParamReport report;
-        std::vector<SavedTensor> saved;
-        TrainingFootprint fp;
-    };
-
-    Plan plan(const ModelConfig& mc, const nlohmann::json& cfg, bool wantSaved) const {
+    Plan plan(const ModelConfig& mc, const nlohmann::json& cfg, bool wantSaved) const override {
         const std::string where = "IA3 config";
-        validate(cfg, where);
-        const TaskHead head = taskHeadFromConfig(cfg, where);
-        ModuleTree tree = moduleTree(mc, head);
-        Plan p;
-        p.report = spec::emptyReport(mc, tree);
-        p.fp = spec::emptyFootprint(mc);
-        p.fp.firstGradLayer = mc.numLayers;
+        Plan p = startPlan(mc, cfg, where, wantSaved);
+        const ModuleTree& tree = p.tree;
         nlohmann::json ff = spec::getJson(cfg, "feedforward_modules");
         if (ff.is_null() && spec::getJson(cfg, "target_modules").is_null()) ff = spec::defaultFeedforward(mc);
         // peft: feedforward_modules must be a subset of target_modules.
@@ -76,25 +65,14 @@ public:
             }
             // x * ia3 keeps x cast to fp32 (feedforward: the linear's input, ia3.cpp scales it in
             // fp32); out * ia3 keeps the linear's output in the precision.
-            LinearFootprint& f = p.fp.linears[static_cast<size_t>(m->layer)][static_cast<size_t>(m->linearIndex)];
+            LinearFootprint& f = keptFor(p, *m);
             if (isFf) f.adapterInputFp32 = true;
             else f.extraSaved += m->out;
-            p.fp.firstGradLayer = std::min(p.fp.firstGradLayer, m->layer);
         }
-        const int64_t before = p.report.trainable;
-        spec::applyModulesToSave(tree, cfg, head, p.report, wantSaved ? &p.saved : nullptr);
-        if (p.report.trainable > before) p.fp.lmHeadTrains = true;
-        p.fp.anyTrainable = p.report.trainable > 0;
+        finishPlan(p, cfg);
         return p;
     }
 
-    ParamReport count(const ModelConfig& mc, const nlohmann::json& cfg) const override { return plan(mc, cfg, false).report; }
-    std::vector<SavedTensor> savedTensors(const ModelConfig& mc, const nlohmann::json& cfg) const override {
-        return plan(mc, cfg, true).saved;
-    }
-    TrainingFootprint footprint(const ModelConfig& mc, const nlohmann::json& cfg) const override {
-        return plan(mc, cfg, false).fp;
-    }
 
 private:
     std::vector<spec::Field> fields() const override {

@@ -19,9 +19,9 @@ namespace {
 
 const char* kPrefix = "base_model.model.";
 
-class LoraSpec : public spec::TableSpec {
+class LoraSpec : public spec::OnePassSpec {
 public:
-    LoraSpec() : TableSpec({"LORA", "LoRA"}) {}
+    LoraSpec() : OnePassSpec({"LORA", "LoRA"}) {}
     std::unique_ptr<Method> create() const override { return makeLoraMethod(); }
     bool lowRankUpdate() const override { return true; }
     bool mergesIntoBase() const override { return true; }
@@ -169,21 +169,10 @@ public:
     }
 
     // Everything count(), savedTensors() and footprint() need, in one pass.
-    struct Plan {
-        ParamReport report;
-        std::vector<SavedTensor> saved;
-        TrainingFootprint fp;
-    };
-
-    Plan plan(const ModelConfig& mc, const nlohmann::json& cfg, bool wantSaved) const {
+    Plan plan(const ModelConfig& mc, const nlohmann::json& cfg, bool wantSaved) const override {
         const std::string where = "LoRA config";
-        validate(cfg, where);
-        const TaskHead head = taskHeadFromConfig(cfg, where);
-        ModuleTree tree = moduleTree(mc, head);
-        Plan p;
-        p.report = spec::emptyReport(mc, tree);
-        p.fp = spec::emptyFootprint(mc);
-        p.fp.firstGradLayer = mc.numLayers;
+        Plan p = startPlan(mc, cfg, where, wantSaved);
+        const ModuleTree& tree = p.tree;
         const bool dora = spec::getBool(cfg, "use_dora", false);
         const bool loraBias = spec::getBool(cfg, "lora_bias", false);
         const std::string bias = spec::getString(cfg, "bias", "none");
@@ -225,11 +214,10 @@ public:
             // to fp32 (lora_A's weight trains; a copy per adapted linear unless the run is fp32),
             // A's output [r] for lora_B, with dropout its output [in]; DoRA also the base output and
             // the LoRA output [out] each, for the magnitude's gradient.
-            LinearFootprint& f = p.fp.linears[static_cast<size_t>(m->layer)][static_cast<size_t>(m->linearIndex)];
+            LinearFootprint& f = keptFor(p, *m);
             f.adapterInputFp32 = true;
             f.extraSavedFp32 += r + (dropout > 0 ? m->in : 0) + (dora ? 2 * m->out : 0);
             f.actDtypeInLowPrecision = !dora;  // bf16/fp16 activations: the two products in that dtype
-            p.fp.firstGradLayer = std::min(p.fp.firstGradLayer, m->layer);
         }
         if (bias == "all") {
             for (const auto& m : tree.modules) {
@@ -240,21 +228,8 @@ public:
                 if (m.layer >= 0) p.fp.firstGradLayer = std::min(p.fp.firstGradLayer, m.layer);
             }
         }
-        const int64_t before = p.report.trainable;
-        spec::applyModulesToSave(tree, cfg, head, p.report, wantSaved ? &p.saved : nullptr);
-        if (p.report.trainable > before) p.fp.lmHeadTrains = true;  // the head copy: its input is kept
-        p.fp.anyTrainable = p.report.trainable > 0;
+        finishPlan(p, cfg);
         return p;
-    }
-
-    ParamReport count(const ModelConfig& mc, const nlohmann::json& cfg) const override {
-        return plan(mc, cfg, false).report;
-    }
-    std::vector<SavedTensor> savedTensors(const ModelConfig& mc, const nlohmann::json& cfg) const override {
-        return plan(mc, cfg, true).saved;
-    }
-    TrainingFootprint footprint(const ModelConfig& mc, const nlohmann::json& cfg) const override {
-        return plan(mc, cfg, false).fp;
     }
 };
 
