@@ -102,4 +102,18 @@ void BackgroundTask::cancel() {
     Q_EMIT finished();
 }
 
+void reapWorker(QThread*& thread) {
+    if (!thread) return;
+    thread->wait();
+    thread->deleteLater();
+    thread = nullptr;
+}
+
+void joinWorker(QThread*& thread) {
+    if (!thread) return;
+    thread->wait();
+    delete thread;
+    thread = nullptr;
+}
+
 }  // namespace peft::ui

@@ -71,4 +71,10 @@ private:
     QString m_what;
 };
 
+// For pages that run one worker QThread of their own: after it reported (its last queued
+// signal), waits for it to end, schedules its deletion and clears `thread`.
+void reapWorker(QThread*& thread);
+// On the page's destruction: waits for the worker (its cancel flag already set) and deletes it.
+void joinWorker(QThread*& thread);
+
 }  // namespace peft::ui

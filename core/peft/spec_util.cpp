@@ -11,25 +11,26 @@
 
 namespace peft {
 
+namespace {
+// `n` more trainable parameters, in the breakdowns by module type and by layer.
+void bookTrainable(ParamReport& r, int64_t n, const std::string& moduleType, int64_t layer) {
+    r.trainable += n;
+    r.byModule[moduleType] += n;
+    if (layer >= 0 && layer < static_cast<int64_t>(r.byLayer.size()))
+        r.byLayer[static_cast<size_t>(layer)] += n;
+    else
+        r.outsideLayers += n;
+}
+}  // namespace
+
 void ParamReport::addAdapter(int64_t n, const std::string& moduleType, int64_t layer, bool isTrainable) {
     added += n;
-    if (!isTrainable) return;
-    trainable += n;
-    byModule[moduleType] += n;
-    if (layer >= 0 && layer < static_cast<int64_t>(byLayer.size()))
-        byLayer[static_cast<size_t>(layer)] += n;
-    else
-        outsideLayers += n;
+    if (isTrainable) bookTrainable(*this, n, moduleType, layer);
 }
 
 void ParamReport::trainBase(int64_t n, const std::string& moduleType, int64_t layer) {
-    trainable += n;
     trainableBase += n;
-    byModule[moduleType] += n;
-    if (layer >= 0 && layer < static_cast<int64_t>(byLayer.size()))
-        byLayer[static_cast<size_t>(layer)] += n;
-    else
-        outsideLayers += n;
+    bookTrainable(*this, n, moduleType, layer);
 }
 
 uint64_t safetensorsFileBytes(const std::vector<SavedTensor>& tensors, int baseDtypeBytes) {

@@ -1,6 +1,8 @@
 // Evaluate page: metrics, task evaluation on the validation set, and the side-by-side playground.
 #include "ui/pages/evaluate_page.h"
 
+#include "ui/background_task.h"
+
 #include <QFormLayout>
 #include <QGroupBox>
 #include <QHBoxLayout>
@@ -187,11 +189,7 @@ EvaluatePage::EvaluatePage(ProjectState* state, QWidget* parent)
         m_evalProgress->setFormat(tr("%v of %m answers"));
     }, Qt::QueuedConnection);
     connect(this, &EvaluatePage::evaluationDone, this, [this](const QString& error) {
-        if (m_evalWorker) {
-            m_evalWorker->wait();
-            m_evalWorker->deleteLater();
-            m_evalWorker = nullptr;
-        }
+        reapWorker(m_evalWorker);
         m_evalButton->setEnabled(true);
         m_evalCancel->setEnabled(false);
         m_evalProgress->setVisible(false);
@@ -229,11 +227,7 @@ EvaluatePage::EvaluatePage(ProjectState* state, QWidget* parent)
         out->insertPlainText(text);
     }, Qt::QueuedConnection);
     connect(this, &EvaluatePage::generationDone, this, [this](const QString& error) {
-        if (m_worker) {
-            m_worker->wait();
-            m_worker->deleteLater();
-            m_worker = nullptr;
-        }
+        reapWorker(m_worker);
         m_generate->setEnabled(true);
         m_cancel->setEnabled(false);
         if (!error.isEmpty()) banner()->showError(error);
@@ -243,16 +237,10 @@ EvaluatePage::EvaluatePage(ProjectState* state, QWidget* parent)
 }
 
 EvaluatePage::~EvaluatePage() {
-    if (m_evalWorker) {
-        if (m_evalCancelFlag) m_evalCancelFlag->store(true);
-        m_evalWorker->wait();
-        delete m_evalWorker;
-    }
-    if (m_worker) {
-        if (m_cancelFlag) m_cancelFlag->store(true);
-        m_worker->wait();
-        delete m_worker;
-    }
+    if (m_evalWorker && m_evalCancelFlag) m_evalCancelFlag->store(true);
+    if (m_worker && m_cancelFlag) m_cancelFlag->store(true);
+    joinWorker(m_evalWorker);
+    joinWorker(m_worker);
 }
 
 void EvaluatePage::setPrompt(const QString& prompt) { m_prompt->setPlainText(prompt); }

@@ -75,11 +75,7 @@ ExportPage::ExportPage(ProjectState* state, QWidget* parent)
     connect(m_export, &QPushButton::clicked, this, &ExportPage::exportNow);
     connect(this, &ExportPage::exportProgress, m_exportStatus, &QLabel::setText, Qt::QueuedConnection);
     connect(this, &ExportPage::workerDone, this, [this](const QString& error, const QString& reportDir, const QString& note) {
-        if (m_worker) {
-            m_worker->wait();
-            m_worker->deleteLater();
-            m_worker = nullptr;
-        }
+        reapWorker(m_worker);
         m_export->setEnabled(true);
         if (!error.isEmpty()) {
             m_exportStatus->setText(tr("Export failed."));
@@ -226,10 +222,7 @@ ExportPage::ExportPage(ProjectState* state, QWidget* parent)
 }
 
 ExportPage::~ExportPage() {
-    if (m_worker) {
-        m_worker->wait();
-        delete m_worker;
-    }
+    joinWorker(m_worker);
 }
 
 QString ExportPage::exportDir() const {

@@ -28,37 +28,50 @@ void smoothing(const json& j, const std::string& where) {
              "Use 0 (no smoothing) or a small value such as 0.1 for noisy preference labels.");
 }
 
+// An objective's name and text.
+ObjectiveSpec named(const char* type, const char* displayName, const char* summary) {
+    ObjectiveSpec s;
+    s.type = type;
+    s.displayName = displayName;
+    s.summary = summary;
+    return s;
+}
+// One setting, its default and its help written side by side.
+void setting(ObjectiveSpec& s, const char* key, json def, const char* help) {
+    s.defaults[key] = std::move(def);
+    s.help[key] = help;
+}
+void labelSmoothingSetting(ObjectiveSpec& s) {
+    setting(s, "label_smoothing", 0.0,
+            "Assumed fraction of pairs whose preference is wrong (conservative smoothing); 0 trusts every pair.");
+}
+
 }  // namespace
 
 const std::vector<ObjectiveSpec>& objectiveSpecs() {
     static const std::vector<ObjectiveSpec> k = [] {
         std::vector<ObjectiveSpec> v;
+        v.push_back(named("sft", "SFT",
+                          "Supervised fine-tuning: the model learns to continue each prompt with the answer in the data. "
+                          "Use it first, on examples of the behaviour you want."));
         {
-            ObjectiveSpec s;
-            s.type = "sft";
-            s.displayName = "SFT";
-            s.summary = "Supervised fine-tuning: the model learns to continue each prompt with the answer in the data. "
-                        "Use it first, on examples of the behaviour you want.";
-            v.push_back(s);
-        }
-        {
-            ObjectiveSpec s;
-            s.type = "dpo";
-            s.displayName = "DPO";
-            s.summary = "Direct preference optimisation: on pairs of a chosen and a rejected answer, the model learns to "
-                        "raise the chosen one's likelihood relative to the rejected one's, measured against a frozen "
-                        "reference. The reference is the same model with the adapter switched off, so no second copy is "
-                        "needed for adapter methods.";
+            ObjectiveSpec s = named(
+                "dpo", "DPO",
+                "Direct preference optimisation: on pairs of a chosen and a rejected answer, the model learns to raise "
+                "the chosen one's likelihood relative to the rejected one's, measured against a frozen reference. The "
+                "reference is the same model with the adapter switched off, so no second copy is needed for adapter "
+                "methods.");
             s.preference = true;
             s.usesReference = true;
-            s.defaults = {{"beta", 0.1}, {"label_smoothing", 0.0}, {"reference", "auto"}, {"precompute_reference", false}};
+            setting(s, "beta", 0.1, "How far the model may move from the reference: higher keeps it closer (0.1 is usual).");
+            labelSmoothingSetting(s);
+            setting(s, "reference", "auto",
+                    "auto: the adapter switched off where that gives the base model, else a frozen copy; "
+                    "adapter_disabled; frozen_copy.");
             s.choices = {{"reference", {"auto", "adapter_disabled", "frozen_copy"}}};
-            s.help = {{"beta", "How far the model may move from the reference: higher keeps it closer (0.1 is usual)."},
-                      {"label_smoothing", "Assumed fraction of pairs whose preference is wrong (conservative DPO); 0 trusts every pair."},
-                      {"reference", "auto: the adapter switched off where that gives the base model, else a frozen copy; "
-                                    "adapter_disabled; frozen_copy."},
-                      {"precompute_reference", "Compute the reference log-probabilities once before training and keep "
-                                               "them with the run (no reference forward during training)."}};
+            setting(s, "precompute_reference", false,
+                    "Compute the reference log-probabilities once before training and keep them with the run (no "
+                    "reference forward during training).");
             s.check = [](const json& j, const std::string& where) {
                 positive(j, "beta", where);
                 smoothing(j, where);
@@ -66,31 +79,27 @@ const std::vector<ObjectiveSpec>& objectiveSpecs() {
             v.push_back(s);
         }
         {
-            ObjectiveSpec s;
-            s.type = "orpo";
-            s.displayName = "ORPO";
-            s.summary = "Odds-ratio preference optimisation: supervised fine-tuning on the chosen answers plus a penalty "
-                        "that raises their odds over the rejected ones'. It needs no reference model, so it can replace "
-                        "SFT followed by DPO with one run.";
+            ObjectiveSpec s = named(
+                "orpo", "ORPO",
+                "Odds-ratio preference optimisation: supervised fine-tuning on the chosen answers plus a penalty that "
+                "raises their odds over the rejected ones'. It needs no reference model, so it can replace SFT followed "
+                "by DPO with one run.");
             s.preference = true;
-            s.defaults = {{"lambda", 0.1}};
-            s.help = {{"lambda", "Weight of the odds-ratio term against the chosen answers' NLL (0.1 is usual)."}};
+            setting(s, "lambda", 0.1, "Weight of the odds-ratio term against the chosen answers' NLL (0.1 is usual).");
             s.check = [](const json& j, const std::string& where) { nonNegative(j, "lambda", where); };
             v.push_back(s);
         }
         {
-            ObjectiveSpec s;
-            s.type = "simpo";
-            s.displayName = "SimPO";
-            s.summary = "Simple preference optimisation: the chosen answer's average log-probability per token must beat "
-                        "the rejected one's by a margin. Like ORPO it needs no reference model, and the per-token average "
-                        "keeps it from favouring long answers.";
+            ObjectiveSpec s = named(
+                "simpo", "SimPO",
+                "Simple preference optimisation: the chosen answer's average log-probability per token must beat the "
+                "rejected one's by a margin. Like ORPO it needs no reference model, and the per-token average keeps it "
+                "from favouring long answers.");
             s.preference = true;
-            s.defaults = {{"beta", 2.0}, {"gamma", 1.0}, {"label_smoothing", 0.0}, {"sft_weight", 0.0}};
-            s.help = {{"beta", "Scale of the reward (the average log-probability); 2 to 2.5 is usual."},
-                      {"gamma", "Target margin between chosen and rejected rewards."},
-                      {"label_smoothing", "Assumed fraction of pairs whose preference is wrong; 0 trusts every pair."},
-                      {"sft_weight", "Weight of an added NLL loss on the chosen answers (0: none)."}};
+            setting(s, "beta", 2.0, "Scale of the reward (the average log-probability); 2 to 2.5 is usual.");
+            setting(s, "gamma", 1.0, "Target margin between chosen and rejected rewards.");
+            labelSmoothingSetting(s);
+            setting(s, "sft_weight", 0.0, "Weight of an added NLL loss on the chosen answers (0: none).");
             s.check = [](const json& j, const std::string& where) {
                 positive(j, "beta", where);
                 smoothing(j, where);
