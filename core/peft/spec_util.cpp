@@ -140,9 +140,12 @@ void checkFields(const nlohmann::json& cfg, const std::string& where, const std:
         }
         bool isKnown = std::find(known.begin(), known.end(), k) != known.end() ||
                        std::find(commonPeftFields().begin(), commonPeftFields().end(), k) != commonPeftFields().end();
-        if (!isKnown)
+        if (!isKnown) {
+            std::string read;
+            for (const auto& r : rules) read += (read.empty() ? "" : ", ") + std::string(r.name);
             fail(where, "unknown key '" + k + "' for peft_type " + getString(cfg, "peft_type", "?"),
-                 "Remove it or check its spelling; see `peft-studio-cli estimate --help` for the fields.");
+                 "Remove it or check its spelling" + (read.empty() ? std::string(".") : "; this method reads " + read + "."));
+        }
     }
 }
 

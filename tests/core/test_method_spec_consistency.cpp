@@ -128,6 +128,12 @@ TEST(MethodSpecConsistency, CardsAndFieldsComeFromOneTable) {
         }
     }
     EXPECT_GE(ids.size(), 11u);
+    // The unknown-key error lists what the method reads, so the fix is in the message itself.
+    const std::string e = test::errorOf([] {
+        methodSpec("LORA").validate({{"peft_type", "LORA"}, {"lora_alfa", 16}}, "adapter_config.json");
+    });
+    EXPECT_NE(e.find("unknown key 'lora_alfa'"), std::string::npos) << e;
+    EXPECT_NE(e.find("lora_alpha"), std::string::npos) << e;
 }
 
 // init_lora_weights as peft reads it: true (A Kaiming-uniform, bound 1/sqrt(in); B zero),

@@ -64,26 +64,28 @@ public:
         lora.usesTargets = true;
         lora.defaultPreset = "qv";
         lora.diagram = {CardDiagram::Place::LowRankBeside, "BA"};
-        MethodCard rslora = lora;
-        rslora.id = "rslora";
-        rslora.name = "rsLoRA";
-        rslora.summary = "LoRA with the update scaled by alpha / √r instead of alpha / r. Higher ranks then keep "
-                         "learning well instead of being damped.";
+        // rsLoRA, DoRA and QLoRA: the LoRA card with its own name and text, and one setting changed.
+        auto twin = [&](const char* id, const char* name, const char* summary) {
+            MethodCard c = lora;
+            c.id = id;
+            c.name = name;
+            c.summary = summary;
+            return c;
+        };
+        MethodCard rslora = twin("rslora", "rsLoRA",
+                                 "LoRA with the update scaled by alpha / √r instead of alpha / r. Higher ranks then "
+                                 "keep learning well instead of being damped.");
         rslora.fixed["use_rslora"] = true;
         rslora.diagram.branchLabel = "BA/√r";
-        MethodCard dora = lora;
-        dora.id = "dora";
-        dora.name = "DoRA";
-        dora.summary = "Splits each adapted weight into a magnitude and a direction, trains the magnitude vector and "
-                       "a LoRA update of the direction. Often closer to full fine-tuning at the same rank, at some "
-                       "extra compute.";
+        MethodCard dora = twin("dora", "DoRA",
+                               "Splits each adapted weight into a magnitude and a direction, trains the magnitude "
+                               "vector and a LoRA update of the direction. Often closer to full fine-tuning at the "
+                               "same rank, at some extra compute.");
         dora.fixed["use_dora"] = true;
         dora.diagram.branchLabel = "m·BA";
-        MethodCard qlora = lora;
-        qlora.id = "qlora";
-        qlora.name = "QLoRA";
-        qlora.summary = "LoRA on top of a base model stored in 4-bit NF4, which cuts the memory for frozen weights "
-                        "about fourfold. The adapter is an ordinary LoRA adapter.";
+        MethodCard qlora = twin("qlora", "QLoRA",
+                                "LoRA on top of a base model stored in 4-bit NF4, which cuts the memory for frozen "
+                                "weights about fourfold. The adapter is an ordinary LoRA adapter.");
         qlora.defaultPreset = "linear";
         qlora.note = "Training stores the frozen layer weights in NF4 (training.quantize_base); the Budget step "
                      "shows the 4-bit weight memory. The adapter file is plain LoRA.";
