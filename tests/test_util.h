@@ -9,6 +9,7 @@
 #include <filesystem>
 #include <fstream>
 #include <functional>
+#include <initializer_list>
 #include <random>
 #include <string>
 
@@ -46,19 +47,23 @@ struct CliResult {
     std::string out;
 };
 
-// Runs peft-studio-cli with `args` (shell-quoted by the caller) and collects its stdout, and its
-// stderr too when `withStderr`.
-inline CliResult runCli(const std::string& args, bool withStderr = true) {
+// Runs `cmd` through the shell and collects its stdout (append " 2>&1" for stderr too). rc is the
+// exit status, or -1 when the shell could not start or was killed by a signal.
+inline CliResult runShell(const std::string& cmd) {
     CliResult r;
-    std::string cmd = cliPath() + " " + args + (withStderr ? " 2>&1" : " 2>/dev/null");
     FILE* p = popen(cmd.c_str(), "r");
     if (!p) return r;
     char buf[4096];
-    size_t n;
-    while ((n = fread(buf, 1, sizeof buf, p)) > 0) r.out.append(buf, n);
-    int status = pclose(p);
+    for (size_t n; (n = fread(buf, 1, sizeof buf, p)) > 0;) r.out.append(buf, n);
+    const int status = pclose(p);
     r.rc = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
     return r;
+}
+
+// Runs peft-studio-cli with `args` (shell-quoted by the caller) and collects its stdout, and its
+// stderr too when `withStderr`.
+inline CliResult runCli(const std::string& args, bool withStderr = true) {
+    return runShell(cliPath() + " " + args + (withStderr ? " 2>&1" : " 2>/dev/null"));
 }
 
 // A fresh empty folder under the system temp dir, removed when the object dies.
@@ -87,6 +92,12 @@ inline std::string write(const TempDir& d, const std::string& name, const std::s
     return d.file(name);
 }
 
+// Writes `bytes` to `path`, creating its folders.
+inline void writeAt(const std::filesystem::path& path, const std::string& bytes) {
+    std::filesystem::create_directories(path.parent_path());
+    std::ofstream(path, std::ios::binary) << bytes;
+}
+
 // A safetensors file as bytes: the 8-byte little-endian header length, `header` (JSON, not
 // checked, so tests can write broken ones) and `data`.
 inline void writeRaw(const std::string& path, const std::string& header, const std::string& data) {
@@ -104,6 +115,15 @@ inline std::string errorOf(const std::function<void()>& fn) {
         return e.what();
     }
     return "";
+}
+
+// Passes when `text` contains every one of `parts`; the failure shows the text and what is missing.
+inline ::testing::AssertionResult mentions(const std::string& text, std::initializer_list<std::string> parts) {
+    std::string missing;
+    for (const std::string& p : parts)
+        if (text.find(p) == std::string::npos) missing += " '" + p + "'";
+    if (missing.empty()) return ::testing::AssertionSuccess();
+    return ::testing::AssertionFailure() << "missing" << missing << " in: " << text;
 }
 
 }  // namespace peft::test

@@ -3,6 +3,7 @@
 
 #include <QDateTime>
 #include <QPointer>
+#include <QProgressBar>
 #include <QThread>
 
 #include <algorithm>
@@ -114,6 +115,18 @@ void joinWorker(QThread*& thread) {
     thread->wait();
     delete thread;
     thread = nullptr;
+}
+
+void showProgressOn(BackgroundTask* task, QProgressBar* bar) {
+    QObject::connect(task, &BackgroundTask::progress, bar, [bar](const QString& what, double fraction) {
+        if (fraction < 0) {
+            bar->setRange(0, 0);
+        } else {
+            bar->setRange(0, 1000);
+            bar->setValue(static_cast<int>(fraction * 1000));
+        }
+        bar->setFormat(what);
+    });
 }
 
 }  // namespace peft::ui

@@ -10,6 +10,8 @@
 #include <memory>
 #include <vector>
 
+class QProgressBar;
+
 class QThread;
 
 namespace peft::ui {
@@ -70,6 +72,10 @@ private:
     bool m_running = false;
     QString m_what;
 };
+
+// Shows `task`'s progress on `bar` (owned by the same page): the step's text, and its fraction
+// over a 0..1000 range, or a busy bar while the fraction is unknown (negative).
+void showProgressOn(BackgroundTask* task, QProgressBar* bar);
 
 // For pages that run one worker QThread of their own: after it reported (its last queued
 // signal), waits for it to end, schedules its deletion and clears `thread`.

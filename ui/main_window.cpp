@@ -40,6 +40,7 @@
 #include "ui/pages/runs_page.h"
 #include "ui/pages/train_page.h"
 #include "ui/project_state.h"
+#include "ui/recent_list.h"
 #include "ui/workspace.h"
 #include "ui/safe_names.h"
 #include "ui/training_controller.h"
@@ -283,19 +284,13 @@ bool MainWindow::saveProjectAs(const QString& typedPath) {
 }
 
 void MainWindow::addRecentProject(const QString& path) {
-    QSettings s;
-    QStringList list = s.value(QLatin1String(kRecentProjects)).toStringList();
-    const QString abs = QFileInfo(path).absoluteFilePath();
-    list.removeAll(abs);
-    list.prepend(abs);
-    while (list.size() > 8) list.removeLast();
-    s.setValue(QLatin1String(kRecentProjects), list);
+    pushRecent(kRecentProjects, QFileInfo(path).absoluteFilePath(), 8);
     rebuildRecentMenu();
 }
 
 void MainWindow::rebuildRecentMenu() {
     m_recentMenu->clear();
-    const QStringList list = QSettings().value(QLatin1String(kRecentProjects)).toStringList();
+    const QStringList list = recentList(kRecentProjects);
     for (const QString& p : list) m_recentMenu->addAction(p, this, [this, p] { openProject(p); });
     m_recentMenu->setEnabled(!list.isEmpty());
 }

@@ -145,7 +145,7 @@ TrainJob coreTrainJob() {
     };
 }
 
-TrainingController::TrainingController(TrainJob job, QObject* parent) : QObject(parent), m_job(std::move(job)) {}
+TrainingController::TrainingController(TrainJob job, QObject* parent) : TrainingEvents(parent), m_job(std::move(job)) {}
 
 // State changes that depend on the flags are posted under m_mutex, here and at the start of
 // run(): otherwise run() could read "not paused", a Pause click then post Paused, and run()'s
@@ -223,18 +223,19 @@ void TrainingController::run(const QString& runConfigJson, bool resume) {
 }
 
 TrainingRunner::TrainingRunner(TrainJob job, QObject* parent)
-    : QObject(parent), m_job(job), m_controller(new TrainingController(std::move(job))) {
+    : TrainingEvents(parent), m_job(job), m_controller(new TrainingController(std::move(job))) {
     qRegisterMetaType<peft::ui::MetricPoint>();
-    qRegisterMetaType<peft::ui::TrainingController::State>();
+    qRegisterMetaType<peft::ui::TrainingEvents::State>();
     m_thread.setObjectName(QStringLiteral("training"));
     m_controller->moveToThread(&m_thread);
     connect(&m_thread, &QThread::finished, m_controller, &QObject::deleteLater);
     connect(this, &TrainingRunner::startRequested, m_controller, &TrainingController::run, Qt::QueuedConnection);
-    connect(m_controller, &TrainingController::metrics, this, &TrainingRunner::metrics, Qt::QueuedConnection);
-    connect(m_controller, &TrainingController::failed, this, &TrainingRunner::failed, Qt::QueuedConnection);
-    connect(m_controller, &TrainingController::finished, this, &TrainingRunner::finished, Qt::QueuedConnection);
-    connect(m_controller, &TrainingController::progress, this, &TrainingRunner::progress, Qt::QueuedConnection);
-    connect(m_controller, &TrainingController::warning, this, &TrainingRunner::warning, Qt::QueuedConnection);
+    // The controller's signals, re-emitted on this (the GUI) thread; stateChanged also keeps m_state.
+    connect(m_controller, &TrainingEvents::metrics, this, &TrainingEvents::metrics, Qt::QueuedConnection);
+    connect(m_controller, &TrainingEvents::failed, this, &TrainingEvents::failed, Qt::QueuedConnection);
+    connect(m_controller, &TrainingEvents::warning, this, &TrainingEvents::warning, Qt::QueuedConnection);
+    connect(m_controller, &TrainingEvents::finished, this, &TrainingEvents::finished, Qt::QueuedConnection);
+    connect(m_controller, &TrainingEvents::progress, this, &TrainingEvents::progress, Qt::QueuedConnection);
     connect(m_controller, &TrainingController::stateChanged, this,
             [this](TrainingController::State s) {
                 m_state = s;

@@ -42,11 +42,29 @@ using TrainJob = std::function<void(const nlohmann::json& runConfig, bool resume
 // The job that drives the core Trainer, or an empty function when this build has none.
 TrainJob coreTrainJob();
 
-class TrainingController : public QObject {
+// The signals of a training run, declared once: TrainingController emits them on the worker
+// thread and TrainingRunner re-emits them, queued, on the GUI thread.
+class TrainingEvents : public QObject {
     Q_OBJECT
 public:
     enum class State { Idle, Running, Paused, Stopping, Finished, Stopped, Failed };
     Q_ENUM(State)
+    using QObject::QObject;
+
+Q_SIGNALS:
+    void metrics(const peft::ui::MetricPoint& point);
+    void stateChanged(peft::ui::TrainingEvents::State state);
+    void failed(const QString& message);
+    void finished(bool stopped);
+    // Setup progress ("loading model", 0..1) before the first step.
+    void progress(const QString& what, double fraction);
+    // A pre-run warning from the trainer's preflight (shown on the Train page; the run goes on).
+    void warning(const QString& message);
+};
+
+class TrainingController : public TrainingEvents {
+    Q_OBJECT
+public:
     explicit TrainingController(TrainJob job, QObject* parent = nullptr);
 
     // Thread-safe; called directly from the GUI thread while the worker is busy.
@@ -61,14 +79,6 @@ public Q_SLOTS:
     // Runs on the worker thread (invoked through a queued connection).
     void run(const QString& runConfigJson, bool resume);
 
-Q_SIGNALS:
-    void metrics(const peft::ui::MetricPoint& point);
-    void stateChanged(peft::ui::TrainingController::State state);
-    void failed(const QString& message);
-    void finished(bool stopped);
-    void progress(const QString& what, double fraction);
-    void warning(const QString& message);
-
 private:
     TrainJob m_job;
     // The one pair of pause/stop flags: the core Trainer polls them between steps (hooks.control),
@@ -79,7 +89,7 @@ private:
 };
 
 // Owned by the GUI thread: holds the worker thread and the controller, and forwards calls.
-class TrainingRunner : public QObject {
+class TrainingRunner : public TrainingEvents {
     Q_OBJECT
 public:
     explicit TrainingRunner(TrainJob job = coreTrainJob(), QObject* parent = nullptr);
@@ -95,13 +105,6 @@ public:
     void stopAndWait(int timeoutMs = 30000);
 
 Q_SIGNALS:
-    void metrics(const peft::ui::MetricPoint& point);
-    void stateChanged(peft::ui::TrainingController::State state);
-    void failed(const QString& message);
-    void finished(bool stopped);
-    void progress(const QString& what, double fraction);
-    // A pre-run warning from the trainer's preflight (shown on the Train page; the run goes on).
-    void warning(const QString& message);
     void startRequested(const QString& runConfigJson, bool resume);
 
 private:

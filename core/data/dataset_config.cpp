@@ -91,19 +91,11 @@ DatasetConfig DatasetConfig::fromJson(const json& j, const std::string& where) {
 }
 
 json DatasetConfig::toJson() const {
-    json j;
-    j["path"] = path;
-    j["format"] = format;
-    j["validation_path"] = validationPath ? json(*validationPath) : json(nullptr);
-    j["validation_split"] = validationSplit;
-    j["max_length"] = maxLength;
-    j["template"] = templateName;
-    j["train_on"] = trainOn;
-    j["packing"] = packing;
-    j["column_mapping"] = json::object();
-    for (const auto& [k, v] : columnMapping) j["column_mapping"][k] = v;
-    j["on_error"] = onError;
-    return j;
+    return json{{"path", path}, {"format", format},
+                {"validation_path", validationPath ? json(*validationPath) : json(nullptr)},
+                {"validation_split", validationSplit}, {"max_length", maxLength}, {"template", templateName},
+                {"train_on", trainOn}, {"packing", packing}, {"column_mapping", json(columnMapping)},
+                {"on_error", onError}};
 }
 
 }  // namespace peft::data

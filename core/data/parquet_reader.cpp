@@ -76,6 +76,15 @@ public:
         if (n > static_cast<uint64_t>(m_end - m_p) + 1) bad("list longer than the footer");
         return {b & 0x0F, n};
     }
+    // A list of `elemType` elements (any other type is the error `wrongType`); `readOne` reads each.
+    template <class ReadOne>
+    void list(int elemType, const char* wrongType, ReadOne readOne) {
+        auto [et, n] = listHeader();
+        for (uint64_t i = 0; i < n; ++i) {
+            if (et != elemType) bad(wrongType);
+            readOne();
+        }
+    }
     bool boolValue(int type) { return type == kTrue; }  // struct fields carry the bool in the type
     void skip(int type, int depth = 0) {
         if (depth > kMaxDepth) bad("nesting deeper than " + std::to_string(kMaxDepth));
@@ -222,11 +231,7 @@ ColumnMeta readColumnMeta(Thrift& t) {
     for (int ty; (ty = t.fieldHeader(id)) != kStop;) {
         if (id == 1 && ty == kI32) c.type = readI32(t);
         else if (id == 3 && ty == kList) {
-            auto [et, n] = t.listHeader();
-            for (uint64_t i = 0; i < n; ++i) {
-                if (et != kBinary) t.bad("path_in_schema is not a list of strings");
-                c.path.push_back(t.binary());
-            }
+            t.list(kBinary, "path_in_schema is not a list of strings", [&] { c.path.push_back(t.binary()); });
         } else if (id == 4 && ty == kI32) c.codec = readI32(t);
         else if (id == 5 && ty == kI64) c.numValues = t.zigzag();
         else if (id == 7 && ty == kI64) c.totalCompressedSize = t.zigzag();
@@ -242,9 +247,7 @@ RowGroup readRowGroup(Thrift& t) {
     int16_t id = 0;
     for (int ty; (ty = t.fieldHeader(id)) != kStop;) {
         if (id == 1 && ty == kList) {
-            auto [et, n] = t.listHeader();
-            for (uint64_t i = 0; i < n; ++i) {
-                if (et != kStruct) t.bad("row group columns are not structs");
+            t.list(kStruct, "row group columns are not structs", [&] {
                 ColumnMeta c;
                 bool have = false;
                 int16_t cid = 0;
@@ -260,7 +263,7 @@ RowGroup readRowGroup(Thrift& t) {
                 }
                 if (!have) t.bad("a column chunk has no metadata");
                 g.columns.push_back(std::move(c));
-            }
+            });
         } else if (id == 3 && ty == kI64) {
             g.numRows = t.zigzag();
         } else {
@@ -275,19 +278,11 @@ FileMeta readFileMeta(Thrift& t) {
     int16_t id = 0;
     for (int ty; (ty = t.fieldHeader(id)) != kStop;) {
         if (id == 2 && ty == kList) {
-            auto [et, n] = t.listHeader();
-            for (uint64_t i = 0; i < n; ++i) {
-                if (et != kStruct) t.bad("schema is not a list of structs");
-                m.schema.push_back(readSchemaElement(t));
-            }
+            t.list(kStruct, "schema is not a list of structs", [&] { m.schema.push_back(readSchemaElement(t)); });
         } else if (id == 3 && ty == kI64) {
             m.numRows = t.zigzag();
         } else if (id == 4 && ty == kList) {
-            auto [et, n] = t.listHeader();
-            for (uint64_t i = 0; i < n; ++i) {
-                if (et != kStruct) t.bad("row groups are not structs");
-                m.rowGroups.push_back(readRowGroup(t));
-            }
+            t.list(kStruct, "row groups are not structs", [&] { m.rowGroups.push_back(readRowGroup(t)); });
         } else {
             t.skip(ty);
         }
@@ -530,6 +525,17 @@ struct ValueReader {
     }
     json text(std::string s) const { return validUtf8(s) ? json(std::move(s)) : json(); }
 
+    // `count` little-endian values of T from `in`, each made into json by `make`.
+    template <class T, class Make>
+    static void fixedWidth(Bytes& in, size_t count, std::vector<json>& out, Make make) {
+        const uint8_t* p = in.take(count * sizeof(T));
+        for (size_t i = 0; i < count; ++i) {
+            T v;
+            std::memcpy(&v, p + sizeof(T) * i, sizeof(T));
+            out.push_back(make(v));
+        }
+    }
+
     // PLAIN: `count` values from `in`.
     void plain(Bytes& in, size_t count, std::vector<json>& out) const {
         switch (type) {
@@ -538,43 +544,11 @@ struct ValueReader {
                 for (size_t i = 0; i < count; ++i) out.push_back(json(((p[i >> 3] >> (i & 7)) & 1) != 0));
                 return;
             }
-            case kInt32: {
-                const uint8_t* p = in.take(count * 4);
-                for (size_t i = 0; i < count; ++i) {
-                    int32_t v;
-                    std::memcpy(&v, p + 4 * i, 4);
-                    out.push_back(scaled(v));
-                }
-                return;
-            }
-            case kInt64: {
-                const uint8_t* p = in.take(count * 8);
-                for (size_t i = 0; i < count; ++i) {
-                    int64_t v;
-                    std::memcpy(&v, p + 8 * i, 8);
-                    out.push_back(scaled(v));
-                }
-                return;
-            }
+            case kInt32: return fixedWidth<int32_t>(in, count, out, [this](int32_t v) { return scaled(v); });
+            case kInt64: return fixedWidth<int64_t>(in, count, out, [this](int64_t v) { return scaled(v); });
             case kInt96: in.take(count * 12); out.insert(out.end(), count, json()); return;  // legacy timestamps
-            case kFloat: {
-                const uint8_t* p = in.take(count * 4);
-                for (size_t i = 0; i < count; ++i) {
-                    float v;
-                    std::memcpy(&v, p + 4 * i, 4);
-                    out.push_back(number(v));
-                }
-                return;
-            }
-            case kDoubleT: {
-                const uint8_t* p = in.take(count * 8);
-                for (size_t i = 0; i < count; ++i) {
-                    double v;
-                    std::memcpy(&v, p + 8 * i, 8);
-                    out.push_back(number(v));
-                }
-                return;
-            }
+            case kFloat: return fixedWidth<float>(in, count, out, [this](float v) { return number(v); });
+            case kDoubleT: return fixedWidth<double>(in, count, out, [this](double v) { return number(v); });
             case kByteArray:
                 for (size_t i = 0; i < count; ++i) {
                     uint32_t n = in.u32le();

@@ -33,41 +33,26 @@ std::vector<HistogramBin> makeHistogram(const std::vector<int64_t>& lengths, int
 }
 
 json ValidationReport::toJson() const {
-    json j;
-    j["file"] = file;
-    j["validation_file"] = validationFile.empty() ? json(nullptr) : json(validationFile);
-    j["file_type"] = fileType;
-    j["format"] = format;
-    j["format_detected"] = formatDetected;
-    j["template"] = templateName.empty() ? json(nullptr) : json(templateName);
-    j["template_detected"] = templateDetected;
-    j["train_on"] = trainOn;
-    j["rows_read"] = rowsRead;
-    j["rows_accepted"] = rowsAccepted;
-    j["rows_rejected"] = rowsRejected;
-    j["rejections"] = json::array();
-    for (const auto& r : rejections) j["rejections"].push_back({{"file", r.file}, {"line", r.line}, {"reason", r.reason}});
-    j["tokenized"] = tokenized;
-    j["max_length"] = maxLength;
-    j["histogram"] = json::array();
-    for (const auto& b : histogram) j["histogram"].push_back({{"lo", b.lo}, {"hi", b.hi}, {"count", b.count}});
-    j["min_tokens"] = minTokens;
-    j["max_tokens"] = maxTokens;
-    j["mean_tokens"] = meanTokens;
-    j["truncated_rows"] = truncatedRows;
-    j["trained_tokens"] = trainedTokens;
-    j["packing"] = packing;
-    j["train_examples"] = trainExamples;
-    j["validation_examples"] = validationExamples;
-    j["example_line"] = exampleLine;
-    j["example"] = json::array();
-    for (const auto& s : example) j["example"].push_back({{"text", s.text}, {"trained", s.trained}});
-    if (!exampleRejected.empty()) {
-        j["example_rejected"] = json::array();
-        for (const auto& s : exampleRejected) j["example_rejected"].push_back({{"text", s.text}, {"trained", s.trained}});
-    }
-    j["label_names"] = labelNames;
-    j["warnings"] = warnings;
+    auto nullIfEmpty = [](const std::string& s) { return s.empty() ? json(nullptr) : json(s); };
+    auto segments = [](const std::vector<Segment>& segs) {
+        json a = json::array();
+        for (const auto& s : segs) a.push_back({{"text", s.text}, {"trained", s.trained}});
+        return a;
+    };
+    json rejected = json::array(), bins = json::array();
+    for (const auto& r : rejections) rejected.push_back({{"file", r.file}, {"line", r.line}, {"reason", r.reason}});
+    for (const auto& b : histogram) bins.push_back({{"lo", b.lo}, {"hi", b.hi}, {"count", b.count}});
+    json j = {{"file", file}, {"validation_file", nullIfEmpty(validationFile)}, {"file_type", fileType},
+              {"format", format}, {"format_detected", formatDetected},
+              {"template", nullIfEmpty(templateName)}, {"template_detected", templateDetected}, {"train_on", trainOn},
+              {"rows_read", rowsRead}, {"rows_accepted", rowsAccepted}, {"rows_rejected", rowsRejected},
+              {"rejections", rejected}, {"tokenized", tokenized}, {"max_length", maxLength}, {"histogram", bins},
+              {"min_tokens", minTokens}, {"max_tokens", maxTokens}, {"mean_tokens", meanTokens},
+              {"truncated_rows", truncatedRows}, {"trained_tokens", trainedTokens}, {"packing", packing},
+              {"train_examples", trainExamples}, {"validation_examples", validationExamples},
+              {"example_line", exampleLine}, {"example", segments(example)},
+              {"label_names", labelNames}, {"warnings", warnings}};
+    if (!exampleRejected.empty()) j["example_rejected"] = segments(exampleRejected);
     return j;
 }
 

@@ -59,20 +59,10 @@ std::string csvNum(double x) {
 }  // namespace
 
 nlohmann::json EvalReport::toJson() const {
-    nlohmann::json j;
-    j["kind"] = kind;
-    j["model"] = model;
-    j["adapter"] = adapter;
-    j["dataset"] = dataset;
-    j["format"] = format;
-    j["template"] = templateName;
-    j["sides"] = sides;
-    j["metrics"] = metrics;
-    j["examples"] = rows.size();
-    j["cancelled"] = cancelled;
-    j["seconds"] = seconds;
-    j["aggregate"] = sideMap(aggregate);
-    j["stderr"] = sideMap(stderrs);
+    nlohmann::json j = {{"kind", kind}, {"model", model}, {"adapter", adapter}, {"dataset", dataset},
+                        {"format", format}, {"template", templateName}, {"sides", sides}, {"metrics", metrics},
+                        {"examples", rows.size()}, {"cancelled", cancelled}, {"seconds", seconds},
+                        {"aggregate", sideMap(aggregate)}, {"stderr", sideMap(stderrs)}};
     nlohmann::json cls = nlohmann::json::object();
     for (const auto& [side, c] : classification)
         cls[side] = {{"labels", c.labels}, {"confusion", c.confusion}, {"f1", c.f1},

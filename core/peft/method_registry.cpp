@@ -1,12 +1,12 @@
 // The torch side's entry point: peft_type -> a new Method, from the one list of methods, the spec
-// registry (spec_registry.cpp). Adding a method = a folder + one line there.
+// registry (spec_registry.cpp), where each spec stands beside its torch side's factory.
 #include "core/peft/method.h"
 #include "core/peft/method_spec.h"
 
 namespace peft {
 
 std::unique_ptr<Method> createMethod(const std::string& peftType) {
-    return methodSpec(peftType).create();  // an unknown type: PeftError listing the known ones
+    return methodFactory(peftType)();  // an unknown type: PeftError listing the known ones
 }
 
 std::vector<std::string> methodTypes() {

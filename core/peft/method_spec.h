@@ -106,9 +106,6 @@ public:
     virtual bool addsVirtualTokens() const { return false; }
     // The frozen base linears may be stored in 4-bit NF4 (QLoRA-style) under this method.
     virtual bool supportsQuantizedBase() const { return !replacesBase(); }
-    // A new, unattached torch side of this method (core/peft/<method>/<method>.cpp). The spec
-    // registry is the one list of methods; createMethod() asks it.
-    virtual std::unique_ptr<Method> create() const = 0;
     // The Method page's cards for this method (LoRA has four: LoRA, rsLoRA, DoRA, QLoRA). The GUI
     // builds its catalog from these alone: a method is one folder and one line in the registry.
     virtual std::vector<MethodCard> cards() const = 0;
@@ -128,8 +125,14 @@ public:
     nlohmann::json savedConfig(const nlohmann::json& cfg) const;
 };
 
-// The registry (core/peft/spec_registry.cpp). Throws PeftError listing the known types.
+// The registry (core/peft/spec_registry.cpp): one line per method pairs its spec with its torch
+// side, as peft's register_peft_method(name, config_cls, model_cls). Throws PeftError listing the
+// known types.
 const MethodSpec& methodSpec(const std::string& peftType);
+// The torch side registered beside the spec: a new, unattached Method (core/peft/<method>/
+// <method>.cpp). createMethod() (method.h) calls it. Throws as methodSpec() does.
+using MethodFactory = std::unique_ptr<Method> (*)();
+MethodFactory methodFactory(const std::string& peftType);
 // The same lookup without the throw: nullptr for a type no spec registers.
 const MethodSpec* findMethodSpec(const std::string& peftType);
 const std::vector<const MethodSpec*>& allMethodSpecs();

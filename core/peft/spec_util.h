@@ -73,10 +73,18 @@ Field modulesToSaveField();
 // A spec whose fields are one table: defaults() (peft_type, task_type CAUSAL_LM and each field's
 // default), help() and validate()'s type and unknown-key check all read fields(). A null config
 // is valid only for the type peftTypeOf() gives it (FULL).
-// What names a method: its peft_type and display name.
+// What a method is, declared once in its spec's constructor: its peft_type, its display name, and
+// the traits that MethodSpec's predicates answer (a `|` of Trait).
+enum Trait : unsigned {
+    kReplacesBase = 1,       // replacesBase()
+    kLowRankUpdate = 2,      // lowRankUpdate()
+    kMergesIntoBase = 4,     // mergesIntoBase()
+    kAddsVirtualTokens = 8,  // addsVirtualTokens()
+};
 struct Identity {
     const char* peftType;
     const char* displayName;
+    unsigned traits = 0;
 };
 
 class TableSpec : public MethodSpec {
@@ -84,6 +92,12 @@ public:
     explicit TableSpec(Identity id) : m_id(id) {}
     std::string peftType() const override { return m_id.peftType; }
     std::string displayName() const override { return m_id.displayName; }
+    bool replacesBase() const override { return m_id.traits & kReplacesBase; }
+    bool lowRankUpdate() const override { return m_id.traits & kLowRankUpdate; }
+    bool mergesIntoBase() const override { return m_id.traits & kMergesIntoBase; }
+    bool addsVirtualTokens() const override { return m_id.traits & kAddsVirtualTokens; }
+    // How errors name the config: "BitFit config".
+    std::string configName() const { return displayName() + " config"; }
     nlohmann::json defaults() const override;
     nlohmann::json help() const override;
     void validate(const nlohmann::json& cfg, const std::string& where) const override;
@@ -158,8 +172,6 @@ public:
 protected:
     // The report, and the adapter file's tensors appended to `saved` when it is non-null.
     virtual ParamReport plan(const ModelConfig& mc, const nlohmann::json& cfg, std::vector<SavedTensor>* saved) const = 0;
-    // How errors name the config: "BitFit config".
-    virtual std::string configName() const = 0;
 
     // What every plan starts from: the config validated, its task head (causal LM for a null
     // config), the module tree for that head and an empty report.

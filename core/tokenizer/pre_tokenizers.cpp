@@ -156,10 +156,9 @@ private:
 
 class SequencePre : public PreTokenizer {
 public:
+    explicit SequencePre(std::vector<std::unique_ptr<PreTokenizer>> steps) : m_steps(std::move(steps)) {}
     std::vector<std::unique_ptr<PreTokenizer>> m_steps;
-    void preTokenize(std::vector<Piece>& pieces) const override {
-        for (const auto& s : m_steps) s->preTokenize(pieces);
-    }
+    void preTokenize(std::vector<Piece>& pieces) const override { for (const auto& s : m_steps) s->preTokenize(pieces); }
 };
 
 bool boolMember(const json& j, const std::string& key, bool def, const std::string& where) {
@@ -172,11 +171,7 @@ bool boolMember(const json& j, const std::string& key, bool def, const std::stri
 
 std::unique_ptr<PreTokenizer> makePreTokenizer(const json& j, const std::string& where) {
     const std::string type = typeOf(j, where);
-    if (type == "Sequence") {
-        auto seq = std::make_unique<SequencePre>();
-        seq->m_steps = sequenceSteps<PreTokenizer>(j, "pretokenizers", where, makePreTokenizer);
-        return seq;
-    }
+    if (type == "Sequence") return std::make_unique<SequencePre>(sequenceSteps<PreTokenizer>(j, "pretokenizers", where, makePreTokenizer));
     if (type == "ByteLevel")
         return std::make_unique<ByteLevelPre>(boolMember(j, "add_prefix_space", true, where),
                                               boolMember(j, "use_regex", true, where), where);

@@ -21,20 +21,21 @@ namespace fs = std::filesystem;
 
 namespace {
 
-template <typename T>
-T rd(const std::string& s, size_t& at) {
-    T v;
-    EXPECT_LE(at + sizeof(T), s.size());
-    std::memcpy(&v, s.data() + at, sizeof(T));
-    at += sizeof(T);
-    return v;
-}
-std::string rdStr(const std::string& s, size_t& at) {
-    uint64_t n = rd<uint64_t>(s, at);
-    std::string v = s.substr(at, n);
-    at += n;
-    return v;
-}
+// GGUF bytes written by hand from the format's description: little-endian numbers, a string as
+// its u64 length and its bytes.
+struct Le {
+    std::string bytes;
+    template <typename T>
+    Le& num(T v) {
+        bytes.append(reinterpret_cast<const char*>(&v), sizeof v);
+        return *this;
+    }
+    Le& str(const std::string& s) {
+        num<uint64_t>(s.size());
+        bytes += s;
+        return *this;
+    }
+};
 
 TEST(GgufQuant, Q8_0BlocksComputedByHand) {
     // Block 1: x = j - 16. amax 16, d = 16/127 = 0.125984..., as fp16 0x3008 (0.1259765625);
@@ -116,50 +117,24 @@ TEST(GgufWriter, LayoutReadsBack) {
     ASSERT_EQ(s.size(), w.fileSize());
     ASSERT_FALSE(prog.empty());
     EXPECT_EQ(prog.back().first, s.size());
-    size_t at = 0;
-    EXPECT_EQ(s.substr(0, 4), "GGUF");
-    at = 4;
-    EXPECT_EQ(rd<uint32_t>(s, at), 3u);
-    EXPECT_EQ(rd<uint64_t>(s, at), 2u);
-    EXPECT_EQ(rd<uint64_t>(s, at), 6u);
-    EXPECT_EQ(rdStr(s, at), "general.architecture");
-    EXPECT_EQ(rd<uint32_t>(s, at), 8u);
-    EXPECT_EQ(rdStr(s, at), "llama");
-    EXPECT_EQ(rdStr(s, at), "llama.block_count");
-    EXPECT_EQ(rd<uint32_t>(s, at), 4u);
-    EXPECT_EQ(rd<uint32_t>(s, at), 2u);
-    EXPECT_EQ(rdStr(s, at), "llama.rope.freq_base");
-    EXPECT_EQ(rd<uint32_t>(s, at), 6u);
-    EXPECT_EQ(rd<float>(s, at), 10000.0f);
-    EXPECT_EQ(rdStr(s, at), "tokenizer.ggml.add_bos_token");
-    EXPECT_EQ(rd<uint32_t>(s, at), 7u);
-    EXPECT_EQ(rd<uint8_t>(s, at), 1u);
-    EXPECT_EQ(rdStr(s, at), "tokenizer.ggml.tokens");
-    EXPECT_EQ(rd<uint32_t>(s, at), 9u);
-    EXPECT_EQ(rd<uint32_t>(s, at), 8u);
-    EXPECT_EQ(rd<uint64_t>(s, at), 3u);
-    EXPECT_EQ(rdStr(s, at), "a");
-    EXPECT_EQ(rdStr(s, at), "bc");
-    EXPECT_EQ(rdStr(s, at), "");
-    EXPECT_EQ(rdStr(s, at), "tokenizer.ggml.token_type");
-    EXPECT_EQ(rd<uint32_t>(s, at), 9u);
-    EXPECT_EQ(rd<uint32_t>(s, at), 5u);
-    EXPECT_EQ(rd<uint64_t>(s, at), 3u);
-    EXPECT_EQ(rd<int32_t>(s, at), 1);
-    EXPECT_EQ(rd<int32_t>(s, at), 3);
-    EXPECT_EQ(rd<int32_t>(s, at), 6);
-    // tensor infos: name, n_dims, ne..., type, offset
-    EXPECT_EQ(rdStr(s, at), "a.weight");
-    EXPECT_EQ(rd<uint32_t>(s, at), 1u);
-    EXPECT_EQ(rd<uint64_t>(s, at), 3u);
-    EXPECT_EQ(rd<uint32_t>(s, at), 0u);
-    EXPECT_EQ(rd<uint64_t>(s, at), 0u);
-    EXPECT_EQ(rdStr(s, at), "b.weight");
-    EXPECT_EQ(rd<uint32_t>(s, at), 2u);
-    EXPECT_EQ(rd<uint64_t>(s, at), 32u);
-    EXPECT_EQ(rd<uint64_t>(s, at), 2u);
-    EXPECT_EQ(rd<uint32_t>(s, at), 8u);
-    EXPECT_EQ(rd<uint64_t>(s, at), 32u);  // 12 bytes padded to the 32-byte alignment
+    // Header: magic, version 3, 2 tensors, 6 key-values. A key-value is its key, its value type
+    // (4 u32, 6 f32, 7 bool, 8 string, 9 array: item type and count) and its value.
+    Le want;
+    want.bytes = "GGUF";
+    want.num<uint32_t>(3).num<uint64_t>(2).num<uint64_t>(6);
+    want.str("general.architecture").num<uint32_t>(8).str("llama");
+    want.str("llama.block_count").num<uint32_t>(4).num<uint32_t>(2);
+    want.str("llama.rope.freq_base").num<uint32_t>(6).num<float>(10000.0f);
+    want.str("tokenizer.ggml.add_bos_token").num<uint32_t>(7).num<uint8_t>(1);
+    want.str("tokenizer.ggml.tokens").num<uint32_t>(9).num<uint32_t>(8).num<uint64_t>(3).str("a").str("bc").str("");
+    want.str("tokenizer.ggml.token_type").num<uint32_t>(9).num<uint32_t>(5).num<uint64_t>(3);
+    want.num<int32_t>(1).num<int32_t>(3).num<int32_t>(6);
+    // Tensor infos: name, n_dims, ne..., type (0 F32, 8 Q8_0), offset in the data section; a's 12
+    // bytes are padded to the 32-byte alignment, so b starts at 32.
+    want.str("a.weight").num<uint32_t>(1).num<uint64_t>(3).num<uint32_t>(0).num<uint64_t>(0);
+    want.str("b.weight").num<uint32_t>(2).num<uint64_t>(32).num<uint64_t>(2).num<uint32_t>(8).num<uint64_t>(32);
+    ASSERT_EQ(s.substr(0, want.bytes.size()), want.bytes);
+    const size_t at = want.bytes.size();
     const size_t data = (at + 31) / 32 * 32;
     for (size_t i = at; i < data; ++i) EXPECT_EQ(s[i], '\0');
     float back[3];
@@ -269,15 +244,10 @@ std::string goRenderer(const test::TempDir& tmp) {
     const std::string home = std::getenv("HOME") ? std::getenv("HOME") : tmp.path();
     const std::string cmd = "GOCACHE=\"${GOCACHE:-" + home + "/.cache/go-build}\" go build -o " + shellQuote(bin) + " " +
                             shellQuote(test::sourcePath("tests/ollama/render_template.go")) + " 2>&1";
-    FILE* p = popen(cmd.c_str(), "r");
-    std::string log;
-    char buf[4096];
-    size_t n;
-    while (p && (n = fread(buf, 1, sizeof buf, p)) > 0) log.append(buf, n);
-    const int rc = p ? pclose(p) : -1;
-    if (rc != 0 || !fs::exists(bin)) {
+    const test::CliResult build = test::runShell(cmd);
+    if (build.rc != 0 || !fs::exists(bin)) {
         ADD_FAILURE() << "could not build the Go template renderer (Debian's golang-go; packaging/setup-deps.sh "
-                         "installs it):\n" << log;
+                         "installs it):\n" << build.out;
         return {};
     }
     return bin;

@@ -34,10 +34,7 @@ std::string slurp(const std::string& path) {
 
 // `git hash-object FILE`: sha1("blob <size>\0" + bytes).
 std::string gitBlobId(const std::string& path) {
-    FILE* p = popen(("git hash-object '" + path + "'").c_str(), "r");
-    char buf[128] = {0};
-    std::string out = p && fgets(buf, sizeof buf, p) ? std::string(buf) : std::string();
-    if (p) pclose(p);
+    std::string out = peft::test::runShell("git hash-object '" + path + "'").out;
     while (!out.empty() && (out.back() == '\n' || out.back() == '\r')) out.pop_back();
     return out;
 }
@@ -326,13 +323,9 @@ TEST_F(HubDownload, FileSizeLimitSaysSoAndTheNextRunResumes) {
     setenv("HF_TOKEN", kToken, 1);
     const std::string cmd = "bash -c \"trap '' XFSZ; ulimit -f 256; exec '" + test::cliPath() +
                             "' download peft-test/gated-llama\" 2>&1";
-    FILE* p = popen(cmd.c_str(), "r");
-    ASSERT_NE(p, nullptr);
-    std::string out;
-    char buf[4096];
-    for (size_t n; (n = fread(buf, 1, sizeof buf, p)) > 0;) out.append(buf, n);
-    const int status = pclose(p);
-    EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) != 0) << out;
+    const test::CliResult r = test::runShell(cmd);
+    const std::string& out = r.out;
+    EXPECT_GT(r.rc, 0) << out;  // exited, with an error
     EXPECT_NE(out.find("model.safetensors"), std::string::npos) << out;
     EXPECT_NE(out.find("file size limit"), std::string::npos) << out;
     EXPECT_NE(out.find("raise the limit"), std::string::npos) << out;

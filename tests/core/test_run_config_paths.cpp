@@ -16,11 +16,6 @@ using namespace peft;
 
 namespace {
 
-void write(const fs::path& p, const std::string& s) {
-    fs::create_directories(p.parent_path());
-    std::ofstream(p) << s;
-}
-
 // Changes the working directory for the scope of a test.
 class Cwd {
 public:
@@ -37,9 +32,9 @@ TEST(RunConfigPaths, RelativeInputsResolveBesideTheConfig) {
     test::TempDir tmp;
     const fs::path root = tmp.path();
     fs::create_directories(root / "proj/model");
-    write(root / "proj/train.jsonl", "{\"text\": \"a\"}\n");
-    write(root / "proj/val.jsonl", "{\"text\": \"b\"}\n");
-    write(root / "proj/run.json",
+    test::writeAt(root / "proj/train.jsonl", "{\"text\": \"a\"}\n");
+    test::writeAt(root / "proj/val.jsonl", "{\"text\": \"b\"}\n");
+    test::writeAt(root / "proj/run.json",
           R"({"model": "model", "dataset": {"path": "train.jsonl", "validation_path": "val.jsonl"},
               "method": {"peft_type": "LORA", "init_from": "model"}, "output_dir": "runs/x"})");
     fs::create_directories(root / "elsewhere");
@@ -57,7 +52,7 @@ TEST(RunConfigPaths, PathsThatExistAsGivenKeepTheirMeaning) {
     const fs::path root = tmp.path();
     fs::create_directories(root / "proj/model");
     fs::create_directories(root / "work/model");  // exists relative to the cwd: wins
-    write(root / "proj/run.json", R"({"model": "model", "dataset": {"path": "missing.jsonl"}})");
+    test::writeAt(root / "proj/run.json", R"({"model": "model", "dataset": {"path": "missing.jsonl"}})");
     Cwd cwd(root / "work");
     RunConfig c = RunConfig::load((root / "proj/run.json").string());
     EXPECT_EQ(c.model, "model");
@@ -73,7 +68,7 @@ TEST(RunConfigPaths, RunFolderConfigHasAbsoluteInputs) {
     test::TempDir tmp;
     const fs::path root = tmp.path();
     fs::create_directories(root / "work/model");
-    write(root / "work/train.jsonl", "{\"text\": \"a\"}\n");
+    test::writeAt(root / "work/train.jsonl", "{\"text\": \"a\"}\n");
     Cwd cwd(root / "work");
     RunConfig c = RunConfig::fromJson(
         nlohmann::json{{"model", "model"}, {"dataset", {{"path", "train.jsonl"}, {"validation_path", "gone.jsonl"}}},
@@ -101,21 +96,14 @@ TEST(RunConfigPaths, TrainedRunFolderEvaluatesFromAnotherWorkingDirectory) {
         for (int i = 0; i < 8; ++i)
             data << nlohmann::json{{"instruction", rows[i % 4][0]}, {"output", rows[i % 4][1]}}.dump() << "\n";
     }
-    write(proj / "run.json",
+    test::writeAt(proj / "run.json",
           R"({"model": "model", "dataset": {"path": "data.jsonl", "format": "instruction", "template": "alpaca",
               "validation_split": 0.25, "max_length": 128},
               "method": {"peft_type": "LORA", "r": 2, "lora_alpha": 4, "target_modules": ["q_proj", "v_proj"]},
               "training": {"max_steps": 1, "batch_size": 2, "precision": "fp32", "device": "cpu", "eval_every": 0,
                            "save_every": 0}, "output_dir": "runs/r"})");
     const std::string cli = test::cliPath();
-    auto shell = [](const std::string& cmd) {
-        test::CliResult r;
-        FILE* p = popen((cmd + " 2>&1").c_str(), "r");
-        char buf[4096];
-        for (size_t n; p && (n = fread(buf, 1, sizeof buf, p)) > 0;) r.out.append(buf, n);
-        r.rc = p ? WEXITSTATUS(pclose(p)) : -1;
-        return r;
-    };
+    auto shell = [](const std::string& cmd) { return test::runShell(cmd + " 2>&1"); };
     auto t = shell("cd '" + proj.string() + "' && '" + cli + "' train --quiet --config run.json");
     ASSERT_EQ(t.rc, 0) << t.out;
     const fs::path run = proj / "runs/r";

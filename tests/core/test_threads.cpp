@@ -21,15 +21,20 @@ using namespace peft;
 
 namespace {
 
-void write(const fs::path& p, const std::string& s) {
-    fs::create_directories(p.parent_path());
-    std::ofstream(p) << s;
-}
+// A scratch folder standing in for "/": the /proc and /sys files a test writes, and countCpus
+// over them.
+class FakeRoot {
+public:
+    void put(const std::string& rel, const std::string& text) const { test::writeAt(fs::path(m_dir.path()) / rel, text); }
+    // cpuN's SMT sibling list.
+    void siblings(int cpu, const std::string& list) const {
+        put("sys/devices/system/cpu/cpu" + std::to_string(cpu) + "/topology/thread_siblings_list", list + "\n");
+    }
+    CpuCount count(const std::set<int>& cpus) const { return countCpus(cpus, m_dir.path()); }
 
-// cpuN's SMT sibling list in a fake /sys.
-void siblings(const fs::path& root, int cpu, const std::string& list) {
-    write(root / "sys/devices/system/cpu" / ("cpu" + std::to_string(cpu)) / "topology/thread_siblings_list", list + "\n");
-}
+private:
+    test::TempDir m_dir;
+};
 
 // Sets or clears an environment variable for a scope.
 class EnvVar {
@@ -82,68 +87,64 @@ TEST(CpuCores, ParsesCgroupQuotas) {
 }
 
 TEST(CpuCores, SmtSiblingsCountOnce) {
-    test::TempDir d;
-    const fs::path root(d.path());
+    FakeRoot root;
     // 4 logical CPUs, 2 cores: (0,2) and (1,3), as Linux numbers hyper-threads.
-    for (int c : {0, 2}) siblings(root, c, "0,2");
-    for (int c : {1, 3}) siblings(root, c, "1,3");
-    CpuCount all = countCpus({0, 1, 2, 3}, root.string());
+    for (int c : {0, 2}) root.siblings(c, "0,2");
+    for (int c : {1, 3}) root.siblings(c, "1,3");
+    CpuCount all = root.count({0, 1, 2, 3});
     EXPECT_EQ(all.allowed, 4);
     EXPECT_EQ(all.physical, 2);
     EXPECT_FALSE(all.quota);
     EXPECT_EQ(all.usable, 2);
     // An affinity mask of one thread per core still has two cores; both threads of one core, one.
-    EXPECT_EQ(countCpus({0, 1}, root.string()).physical, 2);
-    EXPECT_EQ(countCpus({0, 2}, root.string()).physical, 1);
-    EXPECT_EQ(countCpus({0, 2}, root.string()).usable, 1);
+    EXPECT_EQ(root.count({0, 1}).physical, 2);
+    EXPECT_EQ(root.count({0, 2}).physical, 1);
+    EXPECT_EQ(root.count({0, 2}).usable, 1);
     EXPECT_NE(all.describe().find("2 physical cores of 4 allowed CPUs"), std::string::npos) << all.describe();
 }
 
 TEST(CpuCores, NoTopologyMeansEveryCpuIsACore) {
-    test::TempDir d;
-    CpuCount c = countCpus({0, 1, 2}, fs::path(d.path()).string());
+    CpuCount c = FakeRoot().count({0, 1, 2});
     EXPECT_EQ(c.physical, 3);
     EXPECT_EQ(c.usable, 3);
     EXPECT_FALSE(c.quota);
 }
 
 TEST(CpuCores, CgroupV2QuotaCapsTheCount) {
-    test::TempDir d;
-    const fs::path root(d.path());
-    write(root / "proc/self/cgroup", "0::/user.slice/job\n");
-    write(root / "sys/fs/cgroup/user.slice/cpu.max", "max 100000\n");
-    write(root / "sys/fs/cgroup/user.slice/job/cpu.max", "250000 100000\n");
-    CpuCount c = countCpus({0, 1, 2, 3, 4, 5, 6, 7}, root.string());
+    FakeRoot root;
+    root.put("proc/self/cgroup", "0::/user.slice/job\n");
+    root.put("sys/fs/cgroup/user.slice/cpu.max", "max 100000\n");
+    root.put("sys/fs/cgroup/user.slice/job/cpu.max", "250000 100000\n");
+    CpuCount c = root.count({0, 1, 2, 3, 4, 5, 6, 7});
     ASSERT_TRUE(c.quota);
     EXPECT_DOUBLE_EQ(*c.quota, 2.5);
     EXPECT_EQ(c.physical, 8);
     EXPECT_EQ(c.usable, 2);  // 2.5 CPUs of time: a third thread would only be throttled
     EXPECT_NE(c.describe().find("cgroup quota 2.50 CPUs"), std::string::npos) << c.describe();
     // A tighter parent wins.
-    write(root / "sys/fs/cgroup/user.slice/cpu.max", "100000 100000\n");
-    EXPECT_EQ(countCpus({0, 1, 2, 3}, root.string()).usable, 1);
+    root.put("sys/fs/cgroup/user.slice/cpu.max", "100000 100000\n");
+    EXPECT_EQ(root.count({0, 1, 2, 3}).usable, 1);
     // Less than one CPU of quota still gets one thread.
-    write(root / "sys/fs/cgroup/user.slice/cpu.max", "20000 100000\n");
-    EXPECT_EQ(countCpus({0, 1, 2, 3}, root.string()).usable, 1);
+    root.put("sys/fs/cgroup/user.slice/cpu.max", "20000 100000\n");
+    EXPECT_EQ(root.count({0, 1, 2, 3}).usable, 1);
 }
 
 TEST(CpuCores, CgroupV1QuotaInAContainer) {
-    test::TempDir d;
-    const fs::path root(d.path());
+    FakeRoot root;
     // The path names the host's hierarchy; the container's mount shows its own cgroup at the root.
-    write(root / "proc/self/cgroup", "12:memory:/docker/abc\n4:cpu,cpuacct:/docker/abc\n0::/\n");
-    write(root / "sys/fs/cgroup/cpu,cpuacct/cpu.cfs_quota_us", "300000\n");
-    write(root / "sys/fs/cgroup/cpu,cpuacct/cpu.cfs_period_us", "100000\n");
-    CpuCount c = countCpus({0, 1, 2, 3, 4, 5}, root.string());
+    root.put("proc/self/cgroup", "12:memory:/docker/abc\n4:cpu,cpuacct:/docker/abc\n0::/\n");
+    root.put("sys/fs/cgroup/cpu,cpuacct/cpu.cfs_quota_us", "300000\n");
+    root.put("sys/fs/cgroup/cpu,cpuacct/cpu.cfs_period_us", "100000\n");
+    CpuCount c = root.count({0, 1, 2, 3, 4, 5});
     ASSERT_TRUE(c.quota);
     EXPECT_DOUBLE_EQ(*c.quota, 3.0);
     EXPECT_EQ(c.usable, 3);
     // -1: no quota.
-    write(root / "sys/fs/cgroup/cpu,cpuacct/cpu.cfs_quota_us", "-1\n");
-    EXPECT_FALSE(countCpus({0, 1}, root.string()).quota);
+    root.put("sys/fs/cgroup/cpu,cpuacct/cpu.cfs_quota_us", "-1\n");
+    EXPECT_FALSE(root.count({0, 1}).quota);
     // A garbled file is no limit rather than a crash.
-    write(root / "sys/fs/cgroup/cpu,cpuacct/cpu.cfs_quota_us", "garbage\n");
-    EXPECT_EQ(countCpus({0, 1}, root.string()).usable, 2);
+    root.put("sys/fs/cgroup/cpu,cpuacct/cpu.cfs_quota_us", "garbage\n");
+    EXPECT_EQ(root.count({0, 1}).usable, 2);
 }
 
 TEST(CpuCores, ThisProcessHasAtLeastOneUsableCore) {
@@ -217,14 +218,14 @@ TEST(Threads, InfoAndTrainingLogNameTheCount) {
     EXPECT_NE(info.out.find("threads: " + std::to_string(resolveThreadCount(0)) + " (auto"), std::string::npos) << info.out;
 
     test::TempDir d;
-    write(fs::path(d.path()) / "data.jsonl", "{\"text\": \"one small line to learn\"}\n{\"text\": \"and another one\"}\n");
+    test::writeAt(fs::path(d.path()) / "data.jsonl", "{\"text\": \"one small line to learn\"}\n{\"text\": \"and another one\"}\n");
     json cfg = {{"model", test::fixture("tiny-llama/base")},
                 {"dataset", {{"path", (fs::path(d.path()) / "data.jsonl").string()}, {"format", "text"}, {"max_length", 16}}},
                 {"method", {{"peft_type", "LORA"}, {"r", 2}, {"target_modules", {"q_proj"}}}},
                 {"training", {{"max_steps", 1}, {"batch_size", 2}, {"precision", "fp32"}, {"device", "cpu"},
                               {"eval_every", 0}, {"threads", 1}}},
                 {"output_dir", (fs::path(d.path()) / "out").string()}};
-    write(fs::path(d.path()) / "run.json", cfg.dump());
+    test::writeAt(fs::path(d.path()) / "run.json", cfg.dump());
     test::CliResult r = test::runCli("train --quiet --config " + (fs::path(d.path()) / "run.json").string());
     ASSERT_EQ(r.rc, 0) << r.out;
     std::ifstream in(fs::path(d.path()) / "out/log.txt");

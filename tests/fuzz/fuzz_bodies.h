@@ -1,7 +1,7 @@
 // The body of each fuzz target, shared by the libFuzzer binaries (tests/fuzz/fuzz_<name>.cpp) and
 // the regression test that replays the seed corpus and every crash input (test_fuzz_regressions).
-// Bad input must end in PeftError, which each body swallows; any other exception, crash or
-// sanitizer report is a finding.
+// Bad input must end in PeftError, which each body swallows (swallowPeftError); any other
+// exception, crash or sanitizer report is a finding.
 #pragma once
 #include <cstdint>
 #include <map>
@@ -47,7 +47,7 @@ namespace peft::fuzz {
 // A safetensors file (header and data) through File::open and readHeader.
 inline void safetensorsBody(const uint8_t* data, size_t size) {
     std::string path = writeScratch("model.safetensors", data, size);
-    try {
+    swallowPeftError([&] {
         auto f = peft::st::File::open(path);
         // Touch every byte of every tensor: offsets were validated, so this must stay in bounds.
         uint64_t sum = 0;
@@ -57,13 +57,11 @@ inline void safetensorsBody(const uint8_t* data, size_t size) {
             (void)t.numel();
         }
         (void)sum;
-    } catch (const peft::PeftError&) {
-    }
-    try {
+    });
+    swallowPeftError([&] {
         std::map<std::string, std::string> meta;
         (void)peft::st::readHeader(path, &meta);
-    } catch (const peft::PeftError&) {
-    }
+    });
 }
 #endif
 
@@ -71,11 +69,10 @@ inline void safetensorsBody(const uint8_t* data, size_t size) {
 // config.json through readJsonFile and ModelConfig::fromJson.
 inline void modelConfigBody(const uint8_t* data, size_t size) {
     std::string path = writeScratch("config.json", data, size);
-    try {
+    swallowPeftError([&] {
         auto j = peft::readJsonFile(path);
         (void)peft::ModelConfig::fromJson(j, path);
-    } catch (const peft::PeftError&) {
-    }
+    });
 }
 #endif
 
@@ -83,14 +80,13 @@ inline void modelConfigBody(const uint8_t* data, size_t size) {
 // tokenizer.json through Tokenizer::load, then encode/decode of a fixed text.
 inline void tokenizerBody(const uint8_t* data, size_t size) {
     std::string path = writeScratch("tokenizer.json", data, size);
-    try {
+    swallowPeftError([&] {
         auto tok = peft::Tokenizer::load(path);
         auto ids = tok->encode("Hello world! 123  <s></s> caf\xc3\xa9 \xe4\xbd\xa0\xe5\xa5\xbd\n\tx  abc", true);
         (void)tok->decode(ids, false);
         (void)tok->decode(ids, true);
         (void)tok->decode({0, 1, 2, -1, int64_t{1} << 30}, false);
-    } catch (const peft::PeftError&) {
-    }
+    });
 }
 #endif
 
@@ -106,7 +102,7 @@ inline void adapterConfigBody(const uint8_t* data, size_t size) {
         "config.json");
     auto j = nlohmann::json::parse(data, data + size, nullptr, false);
     if (j.is_discarded()) return;
-    try {
+    swallowPeftError([&] {
         const auto& spec = peft::methodSpec(peft::peftTypeOf(j, "adapter_config.json"));
         spec.validate(j, "adapter_config.json");
         (void)spec.count(mc, j).percent();
@@ -114,8 +110,7 @@ inline void adapterConfigBody(const uint8_t* data, size_t size) {
         (void)spec.footprint(mc, j);
         (void)spec.adapterBytes(mc, j, 2);
         (void)spec.withDefaults(j);
-    } catch (const peft::PeftError&) {
-    }
+    });
 }
 #endif
 
@@ -127,7 +122,7 @@ inline void datasetBody(const uint8_t* data, size_t size) {
     static const char* kNames[] = {"d.jsonl", "d.json", "d.csv", "d.tsv", "d.txt", "d.dat"};
     std::string name = kNames[data[0] % 6];
     std::string bytes(reinterpret_cast<const char*>(data + 1), size - 1);
-    try {
+    swallowPeftError([&] {
         peft::data::checkTextEncoding(name, bytes);
         auto ds = peft::data::parseDatasetBytes(name, bytes, peft::data::ErrorPolicy::Skip);
         peft::data::ColumnMapping mapping;
@@ -148,12 +143,10 @@ inline void datasetBody(const uint8_t* data, size_t size) {
             } catch (const peft::PeftError&) {
             }
         }
-    } catch (const peft::PeftError&) {
-    }
-    try {
+    });
+    swallowPeftError([&] {
         (void)peft::data::parseCsv(bytes, ',');
-    } catch (const peft::PeftError&) {
-    }
+    });
 }
 #endif
 
@@ -162,10 +155,9 @@ inline void datasetBody(const uint8_t* data, size_t size) {
 // every row is serialised, which also proves the strings are valid UTF-8.
 inline void parquetBody(const uint8_t* data, size_t size) {
     std::string bytes(reinterpret_cast<const char*>(data), size);
-    try {
+    swallowPeftError([&] {
         for (const auto& row : peft::data::readParquet("f.parquet", bytes)) (void)row.dump();
-    } catch (const peft::PeftError&) {
-    }
+    });
 }
 #endif
 
@@ -174,11 +166,10 @@ inline void parquetBody(const uint8_t* data, size_t size) {
 inline void runConfigBody(const uint8_t* data, size_t size) {
     auto j = nlohmann::json::parse(data, data + size, nullptr, false);
     if (j.is_discarded()) return;
-    try {
+    swallowPeftError([&] {
         auto rc = peft::RunConfig::fromJson(j, "run.json");
         (void)peft::RunConfig::fromJson(rc.toJson(), "run.json (round trip)");
-    } catch (const peft::PeftError&) {
-    }
+    });
 }
 #endif
 
@@ -190,7 +181,7 @@ inline void runConfigBody(const uint8_t* data, size_t size) {
 inline void evalBody(const uint8_t* data, size_t size) {
     if (size == 0) return;
     const std::string rest(reinterpret_cast<const char*>(data) + 1, size - 1);
-    try {
+    swallowPeftError([&] {
         if (data[0] == 'r') {
             auto j = nlohmann::json::parse(rest, nullptr, false);
             if (j.is_discarded()) return;
@@ -212,8 +203,7 @@ inline void evalBody(const uint8_t* data, size_t size) {
                 (void)m->corpusScore({a, b}, {{b}, {a}});
             }
         }
-    } catch (const peft::PeftError&) {
-    }
+    });
 }
 #endif
 

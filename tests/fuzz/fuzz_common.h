@@ -1,4 +1,5 @@
-// Shared helpers for the libFuzzer targets: a per-process scratch folder and a file writer.
+// Shared helpers for the libFuzzer targets: a per-process scratch folder, a file writer, and the
+// one place that says which exception ends bad input.
 #pragma once
 #include <unistd.h>
 
@@ -7,6 +8,8 @@
 #include <filesystem>
 #include <fstream>
 #include <string>
+
+#include "core/util/error.h"
 
 namespace peft::fuzz {
 
@@ -25,6 +28,16 @@ inline std::string writeScratch(const std::string& name, const uint8_t* data, si
     std::ofstream out(p, std::ios::binary | std::ios::trunc);
     out.write(reinterpret_cast<const char*>(data), static_cast<std::streamsize>(size));
     return p.string();
+}
+
+// Runs `fn`. A PeftError is how bad input must end, so it is swallowed; anything else (another
+// exception, a crash) escapes and is a finding.
+template <class Fn>
+void swallowPeftError(Fn&& fn) {
+    try {
+        fn();
+    } catch (const peft::PeftError&) {
+    }
 }
 
 }  // namespace peft::fuzz

@@ -40,14 +40,9 @@ json runLlama(const json& job, const test::TempDir& tmp, const std::string& tag)
     const std::string jobPath = tmp.file(tag + "-job.json"), outPath = tmp.file(tag + "-out.json");
     writeFileAtomic(jobPath, job.dump());
     const std::string cmd = "cd '" + nodeDir() + "' && node run_llama.mjs '" + jobPath + "' '" + outPath + "' 2>&1";
-    FILE* p = popen(cmd.c_str(), "r");
-    std::string log;
-    char buf[4096];
-    size_t n;
-    while (p && (n = fread(buf, 1, sizeof buf, p)) > 0) log.append(buf, n);
-    const int status = p ? pclose(p) : -1;
-    if (!(WIFEXITED(status) && WEXITSTATUS(status) == 0) || !fs::exists(outPath)) {
-        ADD_FAILURE() << "llama.cpp run failed for " << tag << ":\n" << log;
+    const test::CliResult run = test::runShell(cmd);
+    if (run.rc != 0 || !fs::exists(outPath)) {
+        ADD_FAILURE() << "llama.cpp run failed for " << tag << ":\n" << run.out;
         return json();
     }
     return json::parse(readFile(outPath));
@@ -114,6 +109,19 @@ struct ModelCase {
     double q8Floor = 0.95;              // Q8_0 top-1 agreement required (see runFamilyFixture)
 };
 
+// `cfg` attached to `model`, every trained tensor drawn from N(0, scale²) after seeding with
+// `seed` (B non-zero, so the adapter changes the outputs), and saved to `dir`. Returns `dir`.
+std::string saveRandomAdapter(CausalLMImpl& model, const json& cfg, uint64_t seed, double scale, const std::string& dir) {
+    Adapter ad = attachAdapter(model, cfg);
+    torch::manual_seed(seed);
+    {
+        torch::NoGradGuard ng;
+        for (auto& [n, t] : ad.method->trainable()) t.copy_(torch::randn(t.sizes()) * scale);
+    }
+    saveAdapter(ad, dir);
+    return dir;
+}
+
 // A random LoRA strong enough to change greedy tokens, so that the base + LoRA comparison below
 // can tell an applied adapter from an ignored one (the fixtures' small LoRAs leave every greedy
 // token of tiny-gpt2 and tiny-llama3-rope as it was). Llama-like models get every per-module scale
@@ -133,15 +141,7 @@ std::string makeRandomLora(const test::TempDir& tmp, const std::string& model, c
         cfg["rank_pattern"] = {{"q_proj", 4}, {"down_proj", 2}};
         cfg["alpha_pattern"] = {{"v_proj", 40}};
     }
-    Adapter ad = attachAdapter(*loaded.model, cfg);
-    torch::manual_seed(5);
-    {
-        torch::NoGradGuard ng;
-        for (auto& [n, t] : ad.method->trainable()) t.copy_(torch::randn(t.sizes()) * 0.08);
-    }
-    const std::string dir = tmp.file(tag);
-    saveAdapter(ad, dir);
-    return dir;
+    return saveRandomAdapter(*loaded.model, cfg, 5, 0.08, tmp.file(tag));
 }
 
 std::vector<std::string> promptsFor(const std::string& name) {
@@ -291,15 +291,7 @@ std::string makeRandomLora(const std::string& model, const test::TempDir& tmp, c
     auto loaded = loadModel(model);
     json cfg = {{"peft_type", "LORA"}, {"task_type", "CAUSAL_LM"}, {"r", 4}, {"lora_alpha", 8}, {"lora_dropout", 0.0},
                 {"target_modules", "all-linear"}, {"base_model_name_or_path", model}};
-    Adapter ad = attachAdapter(*loaded.model, cfg);
-    torch::manual_seed(11);
-    {
-        torch::NoGradGuard ng;
-        for (auto& [n, t] : ad.method->trainable()) t.copy_(torch::randn(t.sizes()) * 0.15);
-    }
-    const std::string dir = tmp.file(name);
-    saveAdapter(ad, dir);
-    return dir;
+    return saveRandomAdapter(*loaded.model, cfg, 11, 0.15, tmp.file(name));
 }
 
 // llama.cpp's greedy continuations of `greedy` (summary.json's [{prompt_ids, ids}]) from the F32

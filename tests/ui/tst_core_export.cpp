@@ -90,7 +90,7 @@ private Q_SLOTS:
 
     void evaluatePageShowsMetricsAndComparesModels() {
         ProjectState state;
-        for (const char* k : {"model", "dataset", "method", "training", "output_dir"}) state.setSection(k, m_cfg[k]);
+        peft::uitest::loadRun(state, m_cfg);
         // No template: the prompt goes to the models as typed (compared with generateText below).
         nlohmann::json d = m_cfg["dataset"];
         d["template"] = "auto";
@@ -130,7 +130,7 @@ private Q_SLOTS:
 
     void exportWritesALoadableAdapterMergedModelAndReport() {
         ProjectState state;
-        for (const char* k : {"model", "dataset", "method", "training", "output_dir"}) state.setSection(k, m_cfg[k]);
+        peft::uitest::loadRun(state, m_cfg);
         ExportPage page(&state);
         auto* merged = page.findChild<QCheckBox*>(QStringLiteral("merged"));
         QVERIFY(merged);
@@ -177,7 +177,7 @@ private Q_SLOTS:
 
     void ggufExportWritesTheFileTheModelfileAndShowsCommands() {
         ProjectState state;
-        for (const char* k : {"model", "dataset", "method", "training", "output_dir"}) state.setSection(k, m_cfg[k]);
+        peft::uitest::loadRun(state, m_cfg);
         ExportPage page(&state);
         auto* type = page.findChild<QComboBox*>(QStringLiteral("ggufType"));
         QVERIFY(type);
@@ -202,7 +202,7 @@ private Q_SLOTS:
 
     void ggufCancelLeavesNoFile() {
         ProjectState state;
-        for (const char* k : {"model", "dataset", "method", "training", "output_dir"}) state.setSection(k, m_cfg[k]);
+        peft::uitest::loadRun(state, m_cfg);
         state.setSection("output_dir", m_dir.filePath(QStringLiteral("run")).toStdString());
         auto* page = new ExportPage(&state);
         const QString dest = m_dir.filePath(QStringLiteral("gguf-cancel"));

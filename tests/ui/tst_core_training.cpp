@@ -113,7 +113,7 @@ private Q_SLOTS:
         ProjectState state;
         nlohmann::json cfg = tinyRun(dir, 2);
         cfg["training"]["precision"] = "bf16";
-        for (const char* k : {"model", "dataset", "method", "training", "output_dir"}) state.setSection(k, cfg[k]);
+        peft::uitest::loadRun(state, cfg);
         TrainPage page(&state, &runner);
         QSignalSpy warnings(&runner, &TrainingRunner::warning);
         QSignalSpy finished(&runner, &TrainingRunner::finished);
@@ -136,7 +136,7 @@ private Q_SLOTS:
         ProjectState state;
         nlohmann::json cfg = tinyRun(dir);
         cfg["dataset"]["path"] = dir.filePath(QStringLiteral("no-such-file.jsonl")).toStdString();
-        for (const char* k : {"model", "dataset", "method", "training", "output_dir"}) state.setSection(k, cfg[k]);
+        peft::uitest::loadRun(state, cfg);
         TrainPage page(&state, &runner);
         QSignalSpy failed(&runner, &TrainingRunner::failed);
         page.start();

@@ -9,6 +9,7 @@
 #include <unistd.h>
 
 #include <fstream>
+#include <memory>
 #include <sstream>
 
 #include "core/train/trainer.h"
@@ -63,9 +64,19 @@ std::vector<pid_t> childProcesses() {
     return out;
 }
 
-void loadIntoState(ProjectState& state, const nlohmann::json& cfg) {
-    for (const char* k : {"model", "dataset", "method", "training", "output_dir"}) state.setSection(k, cfg[k]);
-}
+// A two-rank run loaded on the Train page, with spies on the runner's signals.
+struct TwoRankRun {
+    explicit TwoRankRun(const QTemporaryDir& dir) {
+        peft::uitest::loadRun(state, twoRankRun(dir, 10000));
+        page = std::make_unique<TrainPage>(&state, &runner);
+    }
+    TrainingRunner runner;
+    ProjectState state;
+    std::unique_ptr<TrainPage> page;
+    QSignalSpy metrics{&runner, &TrainingRunner::metrics};
+    QSignalSpy finished{&runner, &TrainingRunner::finished};
+    QSignalSpy failed{&runner, &TrainingRunner::failed};
+};
 
 }  // namespace
 
@@ -91,37 +102,31 @@ private Q_SLOTS:
     void twoProcessesPauseResumeStopAndResumeReachBothRanks() {
         QTemporaryDir dir;
         QVERIFY(dir.isValid());
-        TrainingRunner runner;
-        ProjectState state;
-        loadIntoState(state, twoRankRun(dir, 10000));
-        TrainPage page(&state, &runner);
-        QSignalSpy metrics(&runner, &TrainingRunner::metrics);
-        QSignalSpy finished(&runner, &TrainingRunner::finished);
-        QSignalSpy failed(&runner, &TrainingRunner::failed);
-        page.start();
-        QTRY_VERIFY_WITH_TIMEOUT(metrics.count() >= 3 || failed.count(), 180000);
-        if (failed.count()) QFAIL(qPrintable(failed.first().first().toString()));
+        TwoRankRun r(dir);
+        r.page->start();
+        QTRY_VERIFY_WITH_TIMEOUT(r.metrics.count() >= 3 || r.failed.count(), 180000);
+        if (r.failed.count()) QFAIL(qPrintable(r.failed.first().first().toString()));
         const QString runDir = dir.filePath(QStringLiteral("run"));
         QCOMPARE(childProcesses().size(), size_t(1));  // rank 1
 
         // Pause: no rank steps (rank 1 cannot step alone: every step sums both ranks' gradients,
         // so a running rank 1 would show as a growing step count once resumed together).
-        runner.pause();
-        QTRY_COMPARE(runner.state(), TrainingController::State::Paused);
+        r.runner.pause();
+        QTRY_COMPARE(r.runner.state(), TrainingController::State::Paused);
         QTest::qWait(1500);
-        const int atPause = metrics.count();
+        const int atPause = r.metrics.count();
         QTest::qWait(1500);
-        QCOMPARE(metrics.count(), atPause);
+        QCOMPARE(r.metrics.count(), atPause);
         QCOMPARE(childProcesses().size(), size_t(1));  // rank 1 waits, it did not exit
-        runner.resume();
-        QTRY_VERIFY_WITH_TIMEOUT(metrics.count() >= atPause + 2, 60000);
+        r.runner.resume();
+        QTRY_VERIFY_WITH_TIMEOUT(r.metrics.count() >= atPause + 2, 60000);
 
         // Stop: both ranks stop; rank 1 says so in its log and exits; a checkpoint exists.
-        runner.stop();
-        QTRY_COMPARE_WITH_TIMEOUT(finished.count(), 1, 120000);
-        if (failed.count()) QFAIL(qPrintable(failed.first().first().toString()));
-        QCOMPARE(finished.first().first().toBool(), true);
-        QCOMPARE(runner.state(), TrainingController::State::Stopped);
+        r.runner.stop();
+        QTRY_COMPARE_WITH_TIMEOUT(r.finished.count(), 1, 120000);
+        if (r.failed.count()) QFAIL(qPrintable(r.failed.first().first().toString()));
+        QCOMPARE(r.finished.first().first().toBool(), true);
+        QCOMPARE(r.runner.state(), TrainingController::State::Stopped);
         QVERIFY(childProcesses().empty());
         // The run's log (flushed when its trainer ends) says it ran data-parallel.
         QVERIFY(readAll(runDir + QStringLiteral("/log.txt")).contains(QStringLiteral("data-parallel: 2 ranks (Gloo)")));
@@ -129,46 +134,41 @@ private Q_SLOTS:
         QVERIFY2(rank1.contains(QStringLiteral("stopped: stopped at step")), qPrintable(rank1));
         const std::string ck = peft::latestCheckpoint(runDir.toStdString());
         QVERIFY(!ck.empty());
-        const qint64 stoppedAt = metrics.last().first().value<MetricPoint>().step;
+        const qint64 stoppedAt = r.metrics.last().first().value<MetricPoint>().step;
 
         // Resume from the checkpoint with both ranks, 2 steps further: it continues, not restarts.
-        nlohmann::json t = state.runConfig()["training"];
+        nlohmann::json t = r.state.runConfig()["training"];
         t["max_steps"] = stoppedAt + 2;
-        state.setSection("training", t);
-        metrics.clear();
-        page.resumeRun();
-        QTRY_COMPARE_WITH_TIMEOUT(finished.count(), 2, 180000);
-        if (failed.count()) QFAIL(qPrintable(failed.first().first().toString()));
-        QCOMPARE(finished.last().first().toBool(), false);
-        QVERIFY(metrics.count() >= 1);
-        QCOMPARE(metrics.last().first().value<MetricPoint>().step, stoppedAt + 2);
-        QVERIFY(metrics.first().first().value<MetricPoint>().step > 1);
+        r.state.setSection("training", t);
+        r.metrics.clear();
+        r.page->resumeRun();
+        QTRY_COMPARE_WITH_TIMEOUT(r.finished.count(), 2, 180000);
+        if (r.failed.count()) QFAIL(qPrintable(r.failed.first().first().toString()));
+        QCOMPARE(r.finished.last().first().toBool(), false);
+        QVERIFY(r.metrics.count() >= 1);
+        QCOMPARE(r.metrics.last().first().value<MetricPoint>().step, stoppedAt + 2);
+        QVERIFY(r.metrics.first().first().value<MetricPoint>().step > 1);
         QVERIFY(QFile::exists(runDir + QStringLiteral("/adapter/adapter_model.safetensors")));
         QVERIFY(childProcesses().empty());
     }
 
     void aRankThatDiesShowsItsExitAndLog() {
         QTemporaryDir dir;
-        TrainingRunner runner;
-        ProjectState state;
-        loadIntoState(state, twoRankRun(dir, 10000));
-        TrainPage page(&state, &runner);
-        QSignalSpy metrics(&runner, &TrainingRunner::metrics);
-        QSignalSpy failed(&runner, &TrainingRunner::failed);
-        page.start();
-        QTRY_VERIFY_WITH_TIMEOUT(metrics.count() >= 2 || failed.count(), 180000);
-        QCOMPARE(failed.count(), 0);
+        TwoRankRun r(dir);
+        r.page->start();
+        QTRY_VERIFY_WITH_TIMEOUT(r.metrics.count() >= 2 || r.failed.count(), 180000);
+        QCOMPARE(r.failed.count(), 0);
         const std::vector<pid_t> ranks = childProcesses();
         QCOMPARE(ranks.size(), size_t(1));
         ::kill(ranks[0], SIGKILL);
         // Rank 0 (here) stops within the rendezvous timeout and names the dead rank.
-        QTRY_COMPARE_WITH_TIMEOUT(failed.count(), 1, 90000);
-        QTRY_COMPARE(runner.state(), TrainingController::State::Failed);
-        const QString msg = failed.first().first().toString();
+        QTRY_COMPARE_WITH_TIMEOUT(r.failed.count(), 1, 90000);
+        QTRY_COMPARE(r.runner.state(), TrainingController::State::Failed);
+        const QString msg = r.failed.first().first().toString();
         QVERIFY2(msg.contains(QStringLiteral("Rank 1 was killed by signal 9")), qPrintable(msg));
         QVERIFY2(msg.contains(QStringLiteral("rank-1.log")), qPrintable(msg));
         QVERIFY2(msg.contains(QStringLiteral("data-parallel")), qPrintable(msg));  // the tail of rank 1's log
-        QVERIFY(page.banner()->text().contains(QStringLiteral("Rank 1 was killed")));
+        QVERIFY(r.page->banner()->text().contains(QStringLiteral("Rank 1 was killed")));
         QVERIFY(childProcesses().empty());
     }
 };

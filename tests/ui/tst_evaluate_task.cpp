@@ -33,7 +33,7 @@ class TstEvaluateTask : public QObject {
     nlohmann::json m_cfg;
 
     void fill(ProjectState& state) {
-        for (const char* k : {"model", "dataset", "method", "training", "output_dir"}) state.setSection(k, m_cfg[k]);
+        peft::uitest::loadRun(state, m_cfg);
     }
 
 private Q_SLOTS:

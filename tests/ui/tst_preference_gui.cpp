@@ -207,7 +207,7 @@ private Q_SLOTS:
         QTemporaryDir dir;
         const json cfg = demoDpoRun(dir, 6);
         ProjectState state;
-        for (const char* k : {"model", "dataset", "method", "training", "objective", "output_dir"}) state.setSection(k, cfg[k]);
+        peft::uitest::loadRun(state, cfg);
         TrainingRunner runner;
         TrainPage page(&state, &runner);
         page.show();

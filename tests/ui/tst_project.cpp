@@ -13,6 +13,28 @@
 using namespace peft::ui;
 using nlohmann::json;
 
+namespace {
+
+// A version-1 project file in `tmp` holding `runConfig`; returns its path.
+QString projectWith(const QTemporaryDir& tmp, const json& runConfig) {
+    const QString file = tmp.filePath(QStringLiteral("p.peftproj"));
+    peft::writeFileAtomic(file.toStdString(),
+                          json{{"format", "peftproj"}, {"version", 1}, {"run_config", runConfig}}.dump());
+    return file;
+}
+
+// The message of the exception that loading `file` throws; empty when it loads.
+QString loadError(const QString& file) {
+    try {
+        ProjectState().load(file);
+    } catch (const std::exception& e) {
+        return QString::fromStdString(e.what());
+    }
+    return {};
+}
+
+}  // namespace
+
 class TstProject : public QObject {
     Q_OBJECT
 private Q_SLOTS:
@@ -89,42 +111,23 @@ private Q_SLOTS:
     }
     void missingKeysTakeDefaults() {
         QTemporaryDir tmp;
-        const QString file = tmp.filePath(QStringLiteral("p.peftproj"));
-        peft::writeFileAtomic(file.toStdString(),
-                              R"({"format":"peftproj","version":1,"run_config":{"training":{"lr":0.01}}})");
         ProjectState s;
-        s.load(file);
+        s.load(projectWith(tmp, {{"training", {{"lr", 0.01}}}}));
         QCOMPARE(s.runConfig()["training"]["lr"], json(0.01));
         QCOMPARE(s.runConfig()["training"]["batch_size"], json(4));
         QCOMPARE(s.runConfig()["dataset"]["max_length"], json(512));
     }
     void unknownKeyIsNamed() {
         QTemporaryDir tmp;
-        const QString file = tmp.filePath(QStringLiteral("p.peftproj"));
-        peft::writeFileAtomic(file.toStdString(),
-                              R"({"format":"peftproj","version":1,"run_config":{"training":{"learning_rate":0.01}}})");
-        ProjectState s;
-        try {
-            s.load(file);
-            QFAIL("expected an error");
-        } catch (const std::exception& e) {
-            const QString msg = QString::fromStdString(e.what());
-            QVERIFY2(msg.contains(QStringLiteral("training.learning_rate")), qPrintable(msg));
-            QVERIFY2(msg.contains(file), qPrintable(msg));
-        }
+        const QString file = projectWith(tmp, {{"training", {{"learning_rate", 0.01}}}});
+        const QString msg = loadError(file);
+        QVERIFY2(msg.contains(QStringLiteral("training.learning_rate")), qPrintable(msg));
+        QVERIFY2(msg.contains(file), qPrintable(msg));
     }
     void wrongTypeIsNamed() {
         QTemporaryDir tmp;
-        const QString file = tmp.filePath(QStringLiteral("p.peftproj"));
-        peft::writeFileAtomic(file.toStdString(),
-                              R"({"format":"peftproj","version":1,"run_config":{"dataset":{"max_length":"long"}}})");
-        ProjectState s;
-        QVERIFY_THROWS_EXCEPTION(std::exception, s.load(file));
-        try {
-            s.load(file);
-        } catch (const std::exception& e) {
-            QVERIFY2(QString::fromStdString(e.what()).contains(QStringLiteral("dataset.max_length")), e.what());
-        }
+        const QString msg = loadError(projectWith(tmp, {{"dataset", {{"max_length", "long"}}}}));
+        QVERIFY2(msg.contains(QStringLiteral("dataset.max_length")), qPrintable(msg));
     }
     void badFileShowsInThePageNotACrash() {
         QTemporaryDir tmp;

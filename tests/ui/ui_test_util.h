@@ -34,6 +34,13 @@ inline ModelConfig openTinyLlama(ui::ProjectState& state) {
     return mc;
 }
 
+// Puts a run config's sections into the project, as filling in the pages would (the objective
+// only when the run names one).
+inline void loadRun(ui::ProjectState& state, const nlohmann::json& run) {
+    for (const char* k : {"model", "dataset", "method", "training", "objective", "output_dir"})
+        if (run.contains(k)) state.setSection(k, run[k]);
+}
+
 // A 24-row text dataset written into `dir`, and a run config for `maxSteps` fp32 LoRA (r 4) steps
 // of batch 2 on the CPU with the tiny-llama fixture: a quarter of the rows validate every 3 steps.
 inline nlohmann::json tinyTextRun(const QTemporaryDir& dir, int maxSteps) {

@@ -481,7 +481,7 @@ QWidget* MethodPage::buildImportancePanel(QWidget* parent) {
     m_cancelButton->setObjectName(QStringLiteral("cancelScoring"));
     m_cancelButton->setEnabled(false);
     m_scoreProgress = new QProgressBar(panel);
-    m_scoreProgress->setRange(0, 100);
+    m_scoreProgress->setRange(0, 1000);
     m_scoreProgress->setValue(0);
     m_scoreProgress->setFormat(tr("not scored yet"));
     m_scoreProgress->setTextVisible(true);
@@ -512,14 +512,7 @@ QWidget* MethodPage::buildImportancePanel(QWidget* parent) {
         if (!m_budget->hasFocus()) updateSuggestion();  // arrows and programmatic changes at once
     });
     connect(m_allocate, &QCheckBox::toggled, this, [this] { updateSuggestion(); });
-    connect(m_scoring, &BackgroundTask::progress, this, [this](const QString& what, double f) {
-        if (f < 0) m_scoreProgress->setRange(0, 0);
-        else {
-            m_scoreProgress->setRange(0, 100);
-            m_scoreProgress->setValue(static_cast<int>(f * 100));
-        }
-        m_scoreProgress->setFormat(what);
-    });
+    showProgressOn(m_scoring, m_scoreProgress);
     connect(m_scoring, &BackgroundTask::started, this, [this] {
         m_scoreButton->setEnabled(false);
         m_cancelButton->setEnabled(true);
@@ -530,10 +523,10 @@ QWidget* MethodPage::buildImportancePanel(QWidget* parent) {
     connect(m_scoring, &BackgroundTask::finished, this, [this] {
         m_scoreButton->setEnabled(true);
         m_cancelButton->setEnabled(false);
-        m_scoreProgress->setRange(0, 100);
+        m_scoreProgress->setRange(0, 1000);
     });
     connect(m_scoring, &BackgroundTask::succeeded, this, [this] {
-        m_scoreProgress->setValue(100);
+        m_scoreProgress->setValue(1000);
         m_scoreProgress->setFormat(tr("scored %1 modules on %2 batches")
                                        .arg(m_report ? static_cast<qlonglong>(m_report->modules.size()) : 0)
                                        .arg(m_report ? static_cast<qlonglong>(m_report->batches) : 0));

@@ -18,6 +18,7 @@
 #include "core/budget/budget.h"
 #include "core/hub/hub_cache.h"
 #include "ui/project_state.h"
+#include "ui/recent_list.h"
 #include "ui/widgets/hub_download_box.h"
 
 namespace peft::ui {
@@ -221,16 +222,11 @@ void ModelPage::refreshCache() {
 }
 
 QStringList ModelPage::recentFolders() const {
-    return QSettings().value(QLatin1String(kRecentKey)).toStringList();
+    return recentList(kRecentKey);
 }
 
 void ModelPage::addRecent(const QString& folder) {
-    QSettings settings;
-    QStringList list = settings.value(QLatin1String(kRecentKey)).toStringList();
-    list.removeAll(folder);
-    list.prepend(folder);
-    while (list.size() > 10) list.removeLast();
-    settings.setValue(QLatin1String(kRecentKey), list);
+    pushRecent(kRecentKey, folder, 10);
     refreshRecent();
 }
 

@@ -65,11 +65,7 @@ HubDownloadBox::HubDownloadBox(hub::RepoType type, QWidget* parent)
     connect(m_start, &QPushButton::clicked, this, [this] { startDownload(m_repo->text().trimmed()); });
     connect(m_repo, &QLineEdit::returnPressed, this, [this] { startDownload(m_repo->text().trimmed()); });
     connect(m_cancel, &QPushButton::clicked, this, &HubDownloadBox::cancel);
-    connect(m_task, &BackgroundTask::progress, this, [this](const QString& what, double f) {
-        if (f >= 0) m_bar->setValue(static_cast<int>(f * 1000));
-        else m_bar->setRange(0, 0);
-        m_bar->setFormat(what);
-    });
+    showProgressOn(m_task, m_bar);
     connect(m_task, &BackgroundTask::finished, this, [this] {
         m_bar->setVisible(false);
         m_start->setEnabled(true);

@@ -29,7 +29,7 @@ PreferenceEvalPanel::PreferenceEvalPanel(ProjectState* state, QWidget* parent) :
     m_cancel = new QPushButton(tr("Cancel"), this);
     m_cancel->setEnabled(false);
     m_progress = new QProgressBar(this);
-    m_progress->setRange(0, 100);
+    m_progress->setRange(0, 1000);
     m_progress->setValue(0);
     m_progress->setFormat(tr("not evaluated yet"));
     m_progress->setTextVisible(true);
@@ -68,22 +68,14 @@ PreferenceEvalPanel::PreferenceEvalPanel(ProjectState* state, QWidget* parent) :
         m_progress->setRange(0, 0);
         m_progress->setFormat(tr("loading the model and the validation pairs…"));
     });
-    connect(m_task, &BackgroundTask::progress, this, [this](const QString& what, double f) {
-        if (f < 0) {
-            m_progress->setRange(0, 0);
-        } else {
-            m_progress->setRange(0, 100);
-            m_progress->setValue(static_cast<int>(f * 100));
-        }
-        m_progress->setFormat(what);
-    });
+    showProgressOn(m_task, m_progress);
     connect(m_task, &BackgroundTask::finished, this, [this] {
         m_run->setEnabled(true);
         m_cancel->setEnabled(false);
-        m_progress->setRange(0, 100);
+        m_progress->setRange(0, 1000);
     });
     connect(m_task, &BackgroundTask::succeeded, this, [this] {
-        m_progress->setValue(100);
+        m_progress->setValue(1000);
         m_progress->setFormat(tr("%1 pairs in %2 s").arg(m_report ? m_report->pairs : 0).arg(m_report ? m_report->seconds : 0.0, 0, 'f', 1));
         Q_EMIT finished(true);
     });

@@ -1,7 +1,6 @@
 // BitFit's MethodSpec (our BITFIT type): only the base model's bias terms train (LayerNorm biases
 // included), and the norm weights too when train_norms is set. Nothing is added; the
 // adapter file holds those tensors under their base names.
-#include "core/peft/method.h"
 #include "core/peft/method_spec.h"
 #include "core/peft/module_tree.h"
 #include "core/peft/spec_util.h"
@@ -9,21 +8,11 @@
 
 namespace peft {
 
-std::unique_ptr<Method> makeBitFitMethod();  // the torch side, bitfit/bitfit.cpp
-
 namespace {
 
 class BitFitSpec : public spec::PlannedSpec {
 public:
     BitFitSpec() : PlannedSpec({"BITFIT", "BitFit"}) {}
-    std::unique_ptr<Method> create() const override { return makeBitFitMethod(); }
-
-    std::vector<MethodCard> cards() const override {
-        return {card("bitfit",
-                     "Trains only the bias vectors of the model and freezes every weight matrix. It is tiny and "
-                     "simple, but needs a model that has biases (GPT-2 does, Llama does not).",
-                     CardDiagram::Place::Biases)};
-    }
 
     TrainingFootprint footprint(const ModelConfig& mc, const nlohmann::json& cfg) const override {
         TrainingFootprint f = startFootprint(mc, cfg);
@@ -38,8 +27,14 @@ public:
         return f;
     }
 
+    std::vector<MethodCard> cards() const override {
+        return {card("bitfit",
+                     "Trains only the bias vectors of the model and freezes every weight matrix. It is tiny and "
+                     "simple, but needs a model that has biases (GPT-2 does, Llama does not).",
+                     CardDiagram::Place::Biases)};
+    }
+
 private:
-    std::string configName() const override { return "BitFit config"; }
     std::vector<spec::Field> fields() const override {
         return {
             {"train_norms", false, "bool",

@@ -6,7 +6,6 @@
 // Saved keys: base_model.model.<layer>.mh_adapter.adapter_{down,up}.{weight,bias} and output_adapter.
 #include <cmath>
 
-#include "core/peft/method.h"
 #include "core/peft/method_spec.h"
 #include "core/peft/module_tree.h"
 #include "core/peft/spec_util.h"
@@ -15,36 +14,11 @@
 
 namespace peft {
 
-std::unique_ptr<Method> makeBottleneckMethod();  // the torch side, bottleneck/bottleneck.cpp
-
 namespace {
 
 class BottleneckSpec : public spec::PlannedSpec {
 public:
     BottleneckSpec() : PlannedSpec({"BOTTLENECK_ADAPTER", "Bottleneck adapter"}) {}
-    std::unique_ptr<Method> create() const override { return makeBottleneckMethod(); }
-
-    std::vector<MethodCard> cards() const override {
-        const std::vector<CardParam> params = {
-            {"reduction_factor", "Reduction factor", CardParam::Kind::Int, 1, 4096},
-            {"non_linearity", "Activation", CardParam::Kind::Choice, 0, 0, 0, {"relu", "gelu", "gelu_new", "silu", "tanh"}}};
-        MethodCard houlsby;
-        houlsby.id = "houlsby";
-        houlsby.name = "Adapter (Houlsby)";
-        houlsby.summary = "Inserts a small bottleneck network after the attention and after the feed-forward "
-                          "sub-layer of every block. Only these adapters are trained.";
-        houlsby.fixed = {{"architecture", "houlsby"}};
-        houlsby.params = params;
-        houlsby.diagram = {CardDiagram::Place::Adapters, "", true};
-        MethodCard pfeiffer = houlsby;
-        pfeiffer.id = "pfeiffer";
-        pfeiffer.name = "Adapter (Pfeiffer)";
-        pfeiffer.summary = "Like Houlsby adapters, but with a single bottleneck after the feed-forward sub-layer. "
-                           "Half the adapters, usually nearly the same quality.";
-        pfeiffer.fixed = {{"architecture", "pfeiffer"}};
-        pfeiffer.diagram.afterAttention = false;
-        return {houlsby, pfeiffer};
-    }
 
     struct Shape {
         int64_t b = 0;
@@ -71,8 +45,29 @@ public:
         return f;
     }
 
+    std::vector<MethodCard> cards() const override {
+        const std::vector<CardParam> params = {
+            {"reduction_factor", "Reduction factor", CardParam::Kind::Int, 1, 4096},
+            {"non_linearity", "Activation", CardParam::Kind::Choice, 0, 0, 0, {"relu", "gelu", "gelu_new", "silu", "tanh"}}};
+        MethodCard houlsby;
+        houlsby.id = "houlsby";
+        houlsby.name = "Adapter (Houlsby)";
+        houlsby.summary = "Inserts a small bottleneck network after the attention and after the feed-forward "
+                          "sub-layer of every block. Only these adapters are trained.";
+        houlsby.fixed = {{"architecture", "houlsby"}};
+        houlsby.params = params;
+        houlsby.diagram = {CardDiagram::Place::Adapters, "", true};
+        MethodCard pfeiffer = houlsby;
+        pfeiffer.id = "pfeiffer";
+        pfeiffer.name = "Adapter (Pfeiffer)";
+        pfeiffer.summary = "Like Houlsby adapters, but with a single bottleneck after the feed-forward sub-layer. "
+                           "Half the adapters, usually nearly the same quality.";
+        pfeiffer.fixed = {{"architecture", "pfeiffer"}};
+        pfeiffer.diagram.afterAttention = false;
+        return {houlsby, pfeiffer};
+    }
+
 private:
-    std::string configName() const override { return "bottleneck adapter config"; }
     std::vector<spec::Field> fields() const override {
         return {{"architecture", "houlsby", "string",
                  "\"houlsby\": an adapter after attention and after the feed-forward block; \"pfeiffer\": after the "

@@ -1,6 +1,5 @@
 // Full fine-tuning's MethodSpec (FULL): every base parameter trains; nothing is added; the export
 // is a whole model (model.safetensors with transformers' key names, the tied head saved once).
-#include "core/peft/method.h"
 #include "core/peft/method_spec.h"
 #include "core/peft/module_tree.h"
 #include "core/peft/spec_util.h"
@@ -8,22 +7,11 @@
 
 namespace peft {
 
-std::unique_ptr<Method> makeFullMethod();  // the torch side, full/full.cpp
-
 namespace {
 
 class FullSpec : public spec::PlannedSpec {
 public:
-    FullSpec() : PlannedSpec({"FULL", "Full fine-tuning"}) {}
-    std::unique_ptr<Method> create() const override { return makeFullMethod(); }
-    bool replacesBase() const override { return true; }
-
-    std::vector<MethodCard> cards() const override {
-        return {card("full",
-                     "Trains every parameter of the model. It is the reference for quality, and by far the most "
-                     "expensive in memory and disk.",
-                     CardDiagram::Place::Everything)};
-    }
+    FullSpec() : PlannedSpec({"FULL", "Full fine-tuning", spec::kReplacesBase}) {}
 
     TrainingFootprint footprint(const ModelConfig& mc, const nlohmann::json& cfg) const override {
         TrainingFootprint f = startFootprint(mc, cfg);
@@ -37,8 +25,14 @@ public:
         return f;
     }
 
+    std::vector<MethodCard> cards() const override {
+        return {card("full",
+                     "Trains every parameter of the model. It is the reference for quality, and by far the most "
+                     "expensive in memory and disk.",
+                     CardDiagram::Place::Everything)};
+    }
+
 private:
-    std::string configName() const override { return "full fine-tuning config"; }
     std::vector<spec::Field> fields() const override {
         return {{"task_type", "CAUSAL_LM", nullptr,
                  "CAUSAL_LM (next-token prediction) or SEQ_CLS (a classification head on the last token)."}};

@@ -1,6 +1,5 @@
 // (IA)^3's MethodSpec, as HF peft's IA3Config / IA3Model: one learned scaling vector per targeted
 // module, ia3_l [out, 1] on its output, or [1, in] on its input for feedforward_modules.
-#include "core/peft/method.h"
 #include "core/peft/method_spec.h"
 #include "core/peft/spec_targets.h"
 #include "core/peft/spec_util.h"
@@ -9,30 +8,14 @@
 
 namespace peft {
 
-std::unique_ptr<Method> makeIa3Method();  // the torch side, ia3/ia3.cpp
-
 namespace {
 
 class Ia3Spec : public spec::OnePassSpec {
 public:
-    Ia3Spec() : OnePassSpec({"IA3", "(IA)\u00b3"}) {}
-    std::unique_ptr<Method> create() const override { return makeIa3Method(); }
-    bool mergesIntoBase() const override { return true; }
-
-    std::vector<MethodCard> cards() const override {
-        MethodCard c =
-            card("ia3",
-                 "Learns one scaling vector per adapted module that rescales keys, values and the feed-forward "
-                 "activations. It trains the fewest parameters of all methods here.",
-                 CardDiagram::Place::Scales);
-        c.usesTargets = true;
-        c.defaultPreset = "ia3";
-        c.note = "Feed-forward modules (scaled on their input) are set automatically from the chosen targets.";
-        return {c};
-    }
+    Ia3Spec() : OnePassSpec({"IA3", "(IA)\u00b3", spec::kMergesIntoBase}) {}
 
     Plan plan(const ModelConfig& mc, const nlohmann::json& cfg, bool wantSaved) const override {
-        const std::string where = "IA3 config";
+        const std::string where = configName();
         Plan p = startPlan(mc, cfg, where, wantSaved);
         const ModuleTree& tree = p.tree;
         nlohmann::json ff = spec::getJson(cfg, "feedforward_modules");
@@ -73,6 +56,18 @@ public:
         return p;
     }
 
+
+    std::vector<MethodCard> cards() const override {
+        MethodCard c =
+            card("ia3",
+                 "Learns one scaling vector per adapted module that rescales keys, values and the feed-forward "
+                 "activations. It trains the fewest parameters of all methods here.",
+                 CardDiagram::Place::Scales);
+        c.usesTargets = true;
+        c.defaultPreset = "ia3";
+        c.note = "Feed-forward modules (scaled on their input) are set automatically from the chosen targets.";
+        return {c};
+    }
 
 private:
     std::vector<spec::Field> fields() const override {

@@ -5,7 +5,6 @@
 
 #include <cmath>
 
-#include "core/peft/method.h"
 #include "core/peft/spec_targets.h"
 #include "core/peft/spec_util.h"
 #include "core/peft/target_match.h"
@@ -13,18 +12,13 @@
 
 namespace peft {
 
-std::unique_ptr<Method> makeLoraMethod();  // the torch side, lora/lora.cpp
-
 namespace {
 
 const char* kPrefix = "base_model.model.";
 
 class LoraSpec : public spec::OnePassSpec {
 public:
-    LoraSpec() : OnePassSpec({"LORA", "LoRA"}) {}
-    std::unique_ptr<Method> create() const override { return makeLoraMethod(); }
-    bool lowRankUpdate() const override { return true; }
-    bool mergesIntoBase() const override { return true; }
+    LoraSpec() : OnePassSpec({"LORA", "LoRA", spec::kLowRankUpdate | spec::kMergesIntoBase}) {}
 
     // What peft 0.21's LoraConfig writes for the fields this project does not read.
     nlohmann::json peftOnlyFields() const override {
@@ -46,51 +40,6 @@ public:
                 {"use_bdlora", nullptr},
                 {"use_qalora", false},
                 {"velora_config", nullptr}};
-    }
-
-    std::vector<MethodCard> cards() const override {
-        const std::vector<CardParam> params = {
-            {"r", "Rank r", CardParam::Kind::Int, 1, 1024},
-            {"lora_alpha", "Alpha", CardParam::Kind::Int, 1, 4096},
-            {"lora_dropout", "Dropout", CardParam::Kind::Double, 0.0, 0.9, 2},
-            {"bias", "Train biases", CardParam::Kind::Choice, 0, 0, 0, {"none", "all", "lora_only"}}};
-        MethodCard lora;
-        lora.id = "lora";
-        lora.name = "LoRA";
-        lora.summary = "Adds a small low-rank update B·A beside chosen weight matrices and trains only that. The "
-                       "base model stays frozen, and the update can be merged back afterwards.";
-        lora.fixed = {{"use_rslora", false}, {"use_dora", false}};
-        lora.params = params;
-        lora.usesTargets = true;
-        lora.defaultPreset = "qv";
-        lora.diagram = {CardDiagram::Place::LowRankBeside, "BA"};
-        // rsLoRA, DoRA and QLoRA: the LoRA card with its own name and text, and one setting changed.
-        auto twin = [&](const char* id, const char* name, const char* summary) {
-            MethodCard c = lora;
-            c.id = id;
-            c.name = name;
-            c.summary = summary;
-            return c;
-        };
-        MethodCard rslora = twin("rslora", "rsLoRA",
-                                 "LoRA with the update scaled by alpha / √r instead of alpha / r. Higher ranks then "
-                                 "keep learning well instead of being damped.");
-        rslora.fixed["use_rslora"] = true;
-        rslora.diagram.branchLabel = "BA/√r";
-        MethodCard dora = twin("dora", "DoRA",
-                               "Splits each adapted weight into a magnitude and a direction, trains the magnitude "
-                               "vector and a LoRA update of the direction. Often closer to full fine-tuning at the "
-                               "same rank, at some extra compute.");
-        dora.fixed["use_dora"] = true;
-        dora.diagram.branchLabel = "m·BA";
-        MethodCard qlora = twin("qlora", "QLoRA",
-                                "LoRA on top of a base model stored in 4-bit NF4, which cuts the memory for frozen "
-                                "weights about fourfold. The adapter is an ordinary LoRA adapter.");
-        qlora.defaultPreset = "linear";
-        qlora.note = "Training stores the frozen layer weights in NF4 (training.quantize_base); the Budget step "
-                     "shows the 4-bit weight memory. The adapter file is plain LoRA.";
-        qlora.quantizeBase = true;
-        return {lora, rslora, dora, qlora};
     }
 
     void checkValues(const nlohmann::json& cfg, const std::string& where) const override {
@@ -172,7 +121,7 @@ public:
 
     // Everything count(), savedTensors() and footprint() need, in one pass.
     Plan plan(const ModelConfig& mc, const nlohmann::json& cfg, bool wantSaved) const override {
-        const std::string where = "LoRA config";
+        const std::string where = configName();
         Plan p = startPlan(mc, cfg, where, wantSaved);
         const ModuleTree& tree = p.tree;
         const bool dora = spec::getBool(cfg, "use_dora", false);
@@ -232,6 +181,50 @@ public:
         }
         finishPlan(p, cfg);
         return p;
+    }
+
+    std::vector<MethodCard> cards() const override {
+        const std::vector<CardParam> params = {
+            {"r", "Rank r", CardParam::Kind::Int, 1, 1024},
+            {"lora_alpha", "Alpha", CardParam::Kind::Int, 1, 4096},
+            {"lora_dropout", "Dropout", CardParam::Kind::Double, 0.0, 0.9, 2},
+            {"bias", "Train biases", CardParam::Kind::Choice, 0, 0, 0, {"none", "all", "lora_only"}}};
+        MethodCard lora;
+        lora.id = "lora";
+        lora.name = "LoRA";
+        lora.summary = "Adds a small low-rank update B·A beside chosen weight matrices and trains only that. The "
+                       "base model stays frozen, and the update can be merged back afterwards.";
+        lora.fixed = {{"use_rslora", false}, {"use_dora", false}};
+        lora.params = params;
+        lora.usesTargets = true;
+        lora.defaultPreset = "qv";
+        lora.diagram = {CardDiagram::Place::LowRankBeside, "BA"};
+        // rsLoRA, DoRA and QLoRA: the LoRA card with its own name and text, the setting it turns on
+        // (none for QLoRA: its adapter is plain LoRA) and the label of its branch in the diagram.
+        auto twin = [&](const char* id, const char* name, const char* setting, const char* branch, const char* summary) {
+            MethodCard c = lora;
+            c.id = id;
+            c.name = name;
+            c.summary = summary;
+            if (setting) c.fixed[setting] = true;
+            c.diagram.branchLabel = branch;
+            return c;
+        };
+        MethodCard rslora = twin("rslora", "rsLoRA", "use_rslora", "BA/√r",
+                                 "LoRA with the update scaled by alpha / √r instead of alpha / r. Higher ranks then "
+                                 "keep learning well instead of being damped.");
+        MethodCard dora = twin("dora", "DoRA", "use_dora", "m·BA",
+                               "Splits each adapted weight into a magnitude and a direction, trains the magnitude "
+                               "vector and a LoRA update of the direction. Often closer to full fine-tuning at the "
+                               "same rank, at some extra compute.");
+        MethodCard qlora = twin("qlora", "QLoRA", nullptr, "BA",
+                                "LoRA on top of a base model stored in 4-bit NF4, which cuts the memory for frozen "
+                                "weights about fourfold. The adapter is an ordinary LoRA adapter.");
+        qlora.defaultPreset = "linear";
+        qlora.note = "Training stores the frozen layer weights in NF4 (training.quantize_base); the Budget step "
+                     "shows the 4-bit weight memory. The adapter file is plain LoRA.";
+        qlora.quantizeBase = true;
+        return {lora, rslora, dora, qlora};
     }
 };
 

@@ -2,7 +2,6 @@
 // vectors. Without projection an embedding [P, L*2*token_dim]; with prefix_projection an
 // embedding [P, token_dim] and an MLP token_dim -> encoder_hidden_size -> L*2*token_dim (tanh),
 // all trainable, while the saved adapter holds only the projected prefix [P, L*2*token_dim].
-#include "core/peft/method.h"
 #include "core/peft/method_spec.h"
 #include "core/peft/prompt_learning.h"
 #include "core/peft/spec_util.h"
@@ -10,17 +9,20 @@
 
 namespace peft {
 
-std::unique_ptr<Method> makePrefixTuningMethod();  // the torch side, prefix_tuning/prefix_tuning.cpp
-
 namespace {
 
 class PrefixTuningSpec : public spec::PlannedSpec {
 public:
-    PrefixTuningSpec() : PlannedSpec({"PREFIX_TUNING", "Prefix tuning"}) {}
-    std::unique_ptr<Method> create() const override { return makePrefixTuningMethod(); }
-    bool addsVirtualTokens() const override { return true; }
+    PrefixTuningSpec() : PlannedSpec({"PREFIX_TUNING", "Prefix tuning", spec::kAddsVirtualTokens}) {}
 
     nlohmann::json peftOnlyFields() const override { return {{"init_weights", nullptr}}; }
+
+    TrainingFootprint footprint(const ModelConfig& mc, const nlohmann::json& cfg) const override {
+        TrainingFootprint f = startFootprint(mc, cfg);
+        f.extraKeyTokens = spec::promptDims(mc, cfg, true, configName()).virtualTokens;
+        f.firstGradLayer = 0;  // layer 0's prefix trains: the gradient runs through every layer
+        return f;
+    }
 
     std::vector<MethodCard> cards() const override {
         MethodCard c = card("prefix",
@@ -34,15 +36,7 @@ public:
         return {c};
     }
 
-    TrainingFootprint footprint(const ModelConfig& mc, const nlohmann::json& cfg) const override {
-        TrainingFootprint f = startFootprint(mc, cfg);
-        f.extraKeyTokens = spec::promptDims(mc, cfg, true, configName()).virtualTokens;
-        f.firstGradLayer = 0;  // layer 0's prefix trains: the gradient runs through every layer
-        return f;
-    }
-
 private:
-    std::string configName() const override { return "prefix tuning config"; }
     std::vector<spec::Field> fields() const override {
         std::vector<spec::Field> f = spec::promptLearningFields(
             "How many trained key/value positions every attention layer sees before the real tokens.",

@@ -1,6 +1,5 @@
 // Prompt tuning's MethodSpec, as HF peft's PromptTuningConfig: num_virtual_tokens trained input
 // embeddings [P * num_transformer_submodules, token_dim] prepended to every sequence.
-#include "core/peft/method.h"
 #include "core/peft/method_spec.h"
 #include "core/peft/prompt_learning.h"
 #include "core/peft/spec_util.h"
@@ -8,15 +7,19 @@
 
 namespace peft {
 
-std::unique_ptr<Method> makePromptTuningMethod();  // the torch side, prompt_tuning/prompt_tuning.cpp
-
 namespace {
 
 class PromptTuningSpec : public spec::PlannedSpec {
 public:
-    PromptTuningSpec() : PlannedSpec({"PROMPT_TUNING", "Prompt tuning"}) {}
-    std::unique_ptr<Method> create() const override { return makePromptTuningMethod(); }
-    bool addsVirtualTokens() const override { return true; }
+    PromptTuningSpec() : PlannedSpec({"PROMPT_TUNING", "Prompt tuning", spec::kAddsVirtualTokens}) {}
+
+    TrainingFootprint footprint(const ModelConfig& mc, const nlohmann::json& cfg) const override {
+        TrainingFootprint f = startFootprint(mc, cfg);
+        // The virtual tokens run through every layer; the gradient reaches the input.
+        f.extraQueryTokens = spec::promptDims(mc, cfg, false, configName()).virtualTokens;
+        f.firstGradLayer = 0;
+        return f;
+    }
 
     std::vector<MethodCard> cards() const override {
         MethodCard c =
@@ -30,16 +33,7 @@ public:
         return {c};
     }
 
-    TrainingFootprint footprint(const ModelConfig& mc, const nlohmann::json& cfg) const override {
-        TrainingFootprint f = startFootprint(mc, cfg);
-        // The virtual tokens run through every layer; the gradient reaches the input.
-        f.extraQueryTokens = spec::promptDims(mc, cfg, false, configName()).virtualTokens;
-        f.firstGradLayer = 0;
-        return f;
-    }
-
 private:
-    std::string configName() const override { return "prompt tuning config"; }
     std::vector<spec::Field> fields() const override {
         std::vector<spec::Field> f =
             spec::promptLearningFields("How many trained embedding vectors are put in front of every input.",

@@ -10,7 +10,6 @@ namespace {
 class DpoObjective : public PreferenceObjective {
 public:
     using PreferenceObjective::PreferenceObjective;
-    const ObjectiveSpec& spec() const override { return objectiveSpec("dpo"); }
 
     PairLoss pairLoss(const PairLogps& x) const override {
         const double beta = setting("beta");
@@ -27,6 +26,8 @@ public:
 
 }  // namespace
 
-std::unique_ptr<Objective> makeDpoObjective(const nlohmann::json& settings) { return std::make_unique<DpoObjective>(settings); }
+std::unique_ptr<Objective> makeDpoObjective(const ObjectiveSpec& spec, const nlohmann::json& settings) {
+    return std::make_unique<DpoObjective>(spec, settings);
+}
 
 }  // namespace peft

@@ -13,7 +13,6 @@ namespace {
 class OrpoObjective : public PreferenceObjective {
 public:
     using PreferenceObjective::PreferenceObjective;
-    const ObjectiveSpec& spec() const override { return objectiveSpec("orpo"); }
 
     PairLoss pairLoss(const PairLogps& x) const override {
         const double lambda = setting("lambda");
@@ -35,6 +34,8 @@ public:
 
 }  // namespace
 
-std::unique_ptr<Objective> makeOrpoObjective(const nlohmann::json& settings) { return std::make_unique<OrpoObjective>(settings); }
+std::unique_ptr<Objective> makeOrpoObjective(const ObjectiveSpec& spec, const nlohmann::json& settings) {
+    return std::make_unique<OrpoObjective>(spec, settings);
+}
 
 }  // namespace peft

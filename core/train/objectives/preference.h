@@ -36,7 +36,10 @@ torch::Tensor smoothedSigmoidLoss(const torch::Tensor& z, double labelSmoothing)
 
 class PreferenceObjective : public Objective {
 public:
-    explicit PreferenceObjective(nlohmann::json settings) : m_settings(std::move(settings)) {}
+    // `spec` is the registry's entry for this objective (registry.cpp): the objective never names itself.
+    PreferenceObjective(const ObjectiveSpec& spec, nlohmann::json settings)
+        : m_spec(spec), m_settings(std::move(settings)) {}
+    const ObjectiveSpec& spec() const override { return m_spec; }
     void bind(const ObjectiveContext& ctx) override;
     void checkData(const std::vector<data::PreparedExample>& train, const std::string& where) const override;
     int64_t targetCount(const data::Batch& b) const override { return b.pairs; }
@@ -59,6 +62,7 @@ protected:
     PairLogps forwardPairs(const data::Batch& b);
     double setting(const char* key) const { return m_settings.at(key).get<double>(); }
 
+    const ObjectiveSpec& m_spec;
     nlohmann::json m_settings;
     std::string m_referenceKind;
     CausalLM m_reference;  // the frozen copy, when the adapter cannot be switched off

@@ -12,13 +12,13 @@
 
 namespace peft {
 
-std::unique_ptr<Objective> makeDpoObjective(const nlohmann::json& settings);
-std::unique_ptr<Objective> makeOrpoObjective(const nlohmann::json& settings);
-std::unique_ptr<Objective> makeSimpoObjective(const nlohmann::json& settings);
+std::unique_ptr<Objective> makeDpoObjective(const ObjectiveSpec& spec, const nlohmann::json& settings);
+std::unique_ptr<Objective> makeOrpoObjective(const ObjectiveSpec& spec, const nlohmann::json& settings);
+std::unique_ptr<Objective> makeSimpoObjective(const ObjectiveSpec& spec, const nlohmann::json& settings);
 
 namespace {
 
-using Factory = std::unique_ptr<Objective> (*)(const nlohmann::json&);
+using Factory = std::unique_ptr<Objective> (*)(const ObjectiveSpec&, const nlohmann::json&);
 const std::map<std::string, Factory>& preferenceFactories() {
     static const std::map<std::string, Factory> k = {
         {"dpo", &makeDpoObjective},
@@ -42,7 +42,7 @@ std::unique_ptr<Objective> makeObjective(const nlohmann::json& objective, bool c
              "Use task_type CAUSAL_LM, or the objective {\"type\": \"sft\"}.");
     auto it = preferenceFactories().find(type);
     if (it == preferenceFactories().end()) fail("objective.type", "'" + type + "' has no implementation", "");
-    return it->second(objective);
+    return it->second(spec, objective);
 }
 
 void checkObjectiveMatchesDataset(const RunConfig& run) {

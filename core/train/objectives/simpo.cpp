@@ -10,7 +10,6 @@ namespace {
 class SimpoObjective : public PreferenceObjective {
 public:
     using PreferenceObjective::PreferenceObjective;
-    const ObjectiveSpec& spec() const override { return objectiveSpec("simpo"); }
 
     PairLoss pairLoss(const PairLogps& x) const override {
         const double beta = setting("beta"), gamma = setting("gamma"), sftWeight = setting("sft_weight");
@@ -31,6 +30,8 @@ public:
 
 }  // namespace
 
-std::unique_ptr<Objective> makeSimpoObjective(const nlohmann::json& settings) { return std::make_unique<SimpoObjective>(settings); }
+std::unique_ptr<Objective> makeSimpoObjective(const ObjectiveSpec& spec, const nlohmann::json& settings) {
+    return std::make_unique<SimpoObjective>(spec, settings);
+}
 
 }  // namespace peft
