@@ -32,13 +32,15 @@ int main(int argc, char** argv) {
                              QStringLiteral("Save a PNG of every page into DIR, then exit."), QStringLiteral("DIR"));
     QCommandLineOption project(QStringLiteral("project"), QStringLiteral("Open a .peftproj file."),
                                QStringLiteral("FILE"));
-    QCommandLineOption timeStartup(QStringLiteral("time-startup"),
-                                   QStringLiteral("Print the wall-clock time (ms since the epoch) at which the first "
-                                                  "window is exposed and painted, then exit (tests/bench/bench_startup.sh)."));
-    QCommandLineOption score(QStringLiteral("score-modules"),
-                             QStringLiteral("Score the modules of the opened model on its dataset at start and show the "
-                                            "importance heatmap on the Method step (with --screenshot-dir: before "
-                                            "capturing it)."));
+    QCommandLineOption timeStartup(
+        QStringLiteral("time-startup"),
+        QStringLiteral("Print the wall-clock time (ms since the epoch) at which the first "
+                       "window is exposed and painted, then exit (tests/bench/bench_startup.sh)."));
+    QCommandLineOption score(
+        QStringLiteral("score-modules"),
+        QStringLiteral("Score the modules of the opened model on its dataset at start and show the "
+                       "importance heatmap on the Method step (with --screenshot-dir: before "
+                       "capturing it)."));
     parser.addOption(demo);
     parser.addOption(score);
     parser.addOption(shots);
@@ -50,7 +52,8 @@ int main(int argc, char** argv) {
     peft::useThreads(0);  // every usable core by default, before any worker thread starts
     peft::logRuntimeInfo();
     // First launch: show (and let the user change) the workspace before the first project uses it.
-    if (!peft::ui::workspaceChosen() && !parser.isSet(shots) && !parser.isSet(timeStartup)) peft::ui::chooseWorkspace(nullptr, true);
+    if (!peft::ui::workspaceChosen() && !parser.isSet(shots) && !parser.isSet(timeStartup))
+        peft::ui::chooseWorkspace(nullptr, true);
     peft::ui::MainWindow w;
     if (parser.isSet(project)) w.openProject(parser.value(project));
     if (parser.isSet(demo)) w.openDemo(parser.value(demo));

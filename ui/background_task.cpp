@@ -83,13 +83,16 @@ void BackgroundTask::start(const QString& what, Job job) {
     });
     thread->setObjectName(QStringLiteral("task"));
     m_threads.push_back(thread);
-    connect(thread, &QThread::finished, this, [this, thread] {
-        auto it = std::find(m_threads.begin(), m_threads.end(), thread);
-        if (it == m_threads.end()) return;
-        m_threads.erase(it);
-        thread->wait();
-        delete thread;
-    }, Qt::QueuedConnection);
+    connect(
+        thread, &QThread::finished, this,
+        [this, thread] {
+            auto it = std::find(m_threads.begin(), m_threads.end(), thread);
+            if (it == m_threads.end()) return;
+            m_threads.erase(it);
+            thread->wait();
+            delete thread;
+        },
+        Qt::QueuedConnection);
     Q_EMIT started(what);
     thread->start();
 }

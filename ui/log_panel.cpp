@@ -45,8 +45,7 @@ void LogPanel::appendLine(int level, const QString& text) {
         appendHtml(QStringLiteral("<span style=\"color:#d03030\">%1</span>").arg(text.toHtmlEscaped()));
     else if (level == spdlog::level::warn)
         appendHtml(QStringLiteral("<span style=\"color:#b07000\">%1</span>").arg(text.toHtmlEscaped()));
-    else
-        appendPlainText(text);
+    else appendPlainText(text);
 }
 
 }  // namespace peft::ui

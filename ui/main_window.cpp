@@ -54,8 +54,9 @@ const char* kRecentProjects = "project/recent";
 
 QString aboutText() {
     auto blas = peft::activeBlas();
-    return QStringLiteral("<h3>PEFT Studio %1</h3><p>Guided parameter-efficient fine-tuning.</p>"
-                          "<p>LibTorch %2<br>BLAS: %3<br>Qt %4</p>")
+    return QStringLiteral(
+               "<h3>PEFT Studio %1</h3><p>Guided parameter-efficient fine-tuning.</p>"
+               "<p>LibTorch %2<br>BLAS: %3<br>Qt %4</p>")
         .arg(QString::fromStdString(peft::projectVersion()), QString::fromStdString(peft::torchVersion()),
              QString::fromStdString(blas.name + (blas.library.empty() ? "" : " (" + blas.library + ")")),
              QString::fromLatin1(qVersion()));
@@ -205,15 +206,15 @@ void MainWindow::back() { goToStep(currentStep() - 1); }
 void MainWindow::updateNav() {
     m_back->setEnabled(currentStep() > 0);
     m_next->setEnabled(currentStep() < stepCount() - 1);
-    m_next->setText(currentStep() < stepCount() - 1
-                        ? tr("&Next: %1 →").arg(m_pageList[currentStep() + 1]->title())
-                        : tr("&Next →"));
+    m_next->setText(currentStep() < stepCount() - 1 ? tr("&Next: %1 →").arg(m_pageList[currentStep() + 1]->title())
+                                                    : tr("&Next →"));
 }
 
 void MainWindow::updateTitle() {
     const QString path = m_state->filePath();
     const QString name = path.isEmpty() ? tr("Untitled project") : QFileInfo(path).fileName();
-    setWindowTitle(QStringLiteral("%1%2 — PEFT Studio").arg(name, m_state->isDirty() ? QStringLiteral(" *") : QString()));
+    setWindowTitle(
+        QStringLiteral("%1%2 — PEFT Studio").arg(name, m_state->isDirty() ? QStringLiteral(" *") : QString()));
 }
 
 void MainWindow::showAbout() { QMessageBox::about(this, tr("About PEFT Studio"), aboutText()); }
@@ -234,7 +235,8 @@ bool MainWindow::openProject(const QString& path) {
         m_state->load(path);
         addRecentProject(path);
         const auto& ui = m_state->uiState();
-        goToStep(ui.contains("current_step") && ui["current_step"].is_number_integer() ? ui["current_step"].get<int>() : 0);
+        goToStep(ui.contains("current_step") && ui["current_step"].is_number_integer() ? ui["current_step"].get<int>()
+                                                                                       : 0);
         return true;
     } catch (const std::exception& e) {
         m_pageList[currentStep()]->banner()->showError(
@@ -268,11 +270,12 @@ bool MainWindow::saveProjectAs(const QString& typedPath) {
         return false;
     }
     const QString file = c.name + QStringLiteral(".peftproj");
-    const QString path = fi.path() == QLatin1String(".") && !typedPath.startsWith(QLatin1String("./")) ? file
-                                                                                                    : fi.dir().filePath(file);
+    const QString path =
+        fi.path() == QLatin1String(".") && !typedPath.startsWith(QLatin1String("./")) ? file : fi.dir().filePath(file);
     try {
         m_state->save(path);
-        if (!c.message.isEmpty()) page->banner()->showWarning(tr("%1 Saved as %2.").arg(c.message, path.toHtmlEscaped()));
+        if (!c.message.isEmpty())
+            page->banner()->showWarning(tr("%1 Saved as %2.").arg(c.message, path.toHtmlEscaped()));
         addRecentProject(path);
         updateTitle();
         return true;
@@ -307,8 +310,8 @@ void MainWindow::openDemo(const QString& dir) {
         return;
     }
     const QString model = QFileInfo::exists(d.filePath(QStringLiteral("model/config.json")))
-                              ? d.filePath(QStringLiteral("model"))
-                              : d.path();
+        ? d.filePath(QStringLiteral("model"))
+        : d.path();
     m_model->openFolder(model);
     // The demo's ready run settings (DIR/run.json: dataset, method, training), with the dataset path
     // made absolute: the bundled demo then opens on the LoRA run its README describes, not defaults.
@@ -333,9 +336,12 @@ void MainWindow::openDemo(const QString& dir) {
         }
     }
     // The dataset: the first data file in DIR/data or DIR (HF model files are not datasets).
-    static const QStringList kNotData = {QStringLiteral("config.json"), QStringLiteral("generation_config.json"),
-                                         QStringLiteral("tokenizer.json"), QStringLiteral("tokenizer_config.json"),
-                                         QStringLiteral("special_tokens_map.json"), QStringLiteral("adapter_config.json")};
+    static const QStringList kNotData = {QStringLiteral("config.json"),
+                                         QStringLiteral("generation_config.json"),
+                                         QStringLiteral("tokenizer.json"),
+                                         QStringLiteral("tokenizer_config.json"),
+                                         QStringLiteral("special_tokens_map.json"),
+                                         QStringLiteral("adapter_config.json")};
     for (const QString& sub : {QStringLiteral("data"), QString()}) {
         if (datasetFromRun) break;
         const QDir dd(sub.isEmpty() ? d.path() : d.filePath(sub));
@@ -356,7 +362,8 @@ void MainWindow::openDemo(const QString& dir) {
     QStringList ready;
     if (QFileInfo::exists(d.filePath(QStringLiteral("run.json")))) ready << d.filePath(QStringLiteral("run.json"));
     const QDir configs(d.filePath(QStringLiteral("configs")));
-    for (const QString& f : configs.entryList({QStringLiteral("*.json")}, QDir::Files, QDir::Name)) ready << configs.filePath(f);
+    for (const QString& f : configs.entryList({QStringLiteral("*.json")}, QDir::Files, QDir::Name))
+        ready << configs.filePath(f);
     QString why;
     QFile choice(d.filePath(QStringLiteral("choice.txt")));
     if (choice.open(QIODevice::ReadOnly)) why = QString::fromUtf8(choice.readAll()).trimmed();
@@ -424,15 +431,19 @@ QStringList MainWindow::saveScreenshots(const QString& dir) {
             waitWhile([this] { return m_budget->isMeasuring(); }, 600000);
         }
         bool preferenceRun = false;
-        const nlohmann::json& objective = m_state->runConfig().contains("objective") ? m_state->runConfig()["objective"] : nlohmann::json();
+        const nlohmann::json& objective =
+            m_state->runConfig().contains("objective") ? m_state->runConfig()["objective"] : nlohmann::json();
         for (const ObjectiveSpec& spec : objectiveSpecs())
-            preferenceRun = preferenceRun || (objective.is_object() && spec.preference && objective.value("type", std::string()) == spec.type);
+            preferenceRun = preferenceRun ||
+                (objective.is_object() && spec.preference && objective.value("type", std::string()) == spec.type);
         if (m_pageList[i] == m_evaluate && preferenceRun) {
             // A preference run: its pairs' base vs tuned preference accuracy, not a task evaluation.
             m_evaluate->showPairsTab();
-            if (m_evaluate->pairsPanel()->evaluate()) waitWhile([this] { return m_evaluate->pairsPanel()->isRunning(); }, 600000);
-        } else if (m_pageList[i] == m_evaluate && QFileInfo::exists(QString::fromStdString(
-                                                  m_state->runConfig().value("output_dir", std::string()) + "/adapter"))) {
+            if (m_evaluate->pairsPanel()->evaluate())
+                waitWhile([this] { return m_evaluate->pairsPanel()->isRunning(); }, 600000);
+        } else if (m_pageList[i] == m_evaluate &&
+                   QFileInfo::exists(
+                       QString::fromStdString(m_state->runConfig().value("output_dir", std::string()) + "/adapter"))) {
             // Show the playground answering: base first, then tuned.
             m_evaluate->generate();
             waitWhile([this] { return m_evaluate->isGenerating(); }, 120000);
@@ -444,7 +455,8 @@ QStringList MainWindow::saveScreenshots(const QString& dir) {
         }
         QThread::msleep(150);  // let throttled chart replots land
         QApplication::processEvents();
-        const QString name = QStringLiteral("%1-%2.png").arg(i + 1, 2, 10, QLatin1Char('0')).arg(m_pageList[i]->title().toLower());
+        const QString name =
+            QStringLiteral("%1-%2.png").arg(i + 1, 2, 10, QLatin1Char('0')).arg(m_pageList[i]->title().toLower());
         const QString path = QDir(dir).filePath(name);
         if (grab().save(path)) written << path;
         else spdlog::error("Could not write screenshot {}", path.toStdString());

@@ -75,7 +75,8 @@ const MethodInfo* findMethod(const QString& id) {
 QString paramHelp(const MethodInfo& m, const ParamSpec& p) {
     try {
         const json help = methodSpec(m.peftType).help();
-        if (help.contains(p.key) && help[p.key].is_string()) return QString::fromStdString(help[p.key].get<std::string>());
+        if (help.contains(p.key) && help[p.key].is_string())
+            return QString::fromStdString(help[p.key].get<std::string>());
     } catch (const std::exception&) {
     }
     return {};

@@ -26,17 +26,17 @@ struct ParamSpec {
 };
 
 struct MethodInfo {
-    QString id;        // "lora", "rslora", ... (the card; stored in the project's UI state)
-    QString name;      // "LoRA"
+    QString id;            // "lora", "rslora", ... (the card; stored in the project's UI state)
+    QString name;          // "LoRA"
     std::string peftType;  // "LORA", "IA3", ...
-    QString summary;   // two plain sentences
+    QString summary;       // two plain sentences
     nlohmann::json fixed = nlohmann::json::object();  // fields every config of this card has
     std::vector<ParamSpec> params;
-    bool usesTargets = false;  // shows the target-module picker
-    QString defaultPreset;     // "qv", "attention", "linear", "mlp", "ia3"
-    QString note;              // a caveat shown under the form
-    bool quantizeBase = false; // QLoRA: the run's training.quantize_base (NF4 base weights)
-    CardDiagram diagram;       // where the block diagram marks the method
+    bool usesTargets = false;   // shows the target-module picker
+    QString defaultPreset;      // "qv", "attention", "linear", "mlp", "ia3"
+    QString note;               // a caveat shown under the form
+    bool quantizeBase = false;  // QLoRA: the run's training.quantize_base (NF4 base weights)
+    CardDiagram diagram;        // where the block diagram marks the method
 };
 
 const std::vector<MethodInfo>& methodCatalog();

@@ -63,7 +63,7 @@ struct MetricPoint {
         for (auto it = j.begin(); it != j.end(); ++it)
             if (it.key().rfind("gen_", 0) == 0 && it->is_number()) p.generation[it.key().substr(4)] = it->get<double>();
         // Every other number is the objective's (generation metrics, gen_*, are not).
-        static const std::set<std::string> kCommon = {"step",      "total_steps", "epoch",    "loss",
+        static const std::set<std::string> kCommon = {"step",      "total_steps", "epoch",        "loss",
                                                       "grad_norm", "lr",          "tokens_per_s", "elapsed_s",
                                                       "eval_loss", "eval_ppl",    "eval_accuracy"};
         for (auto it = j.begin(); it != j.end(); ++it)

@@ -81,8 +81,7 @@ ModelSummary inspectModelFolder(const std::string& folder) {
     int64_t best = -1;
     for (const auto& [name, n] : byDtype)
         if (n > best) best = n, s.weightDtype = name;
-    if (!s.hasTokenizer)
-        s.warnings.push_back("No tokenizer.json: datasets cannot be tokenised with this folder.");
+    if (!s.hasTokenizer) s.warnings.push_back("No tokenizer.json: datasets cannot be tokenised with this folder.");
     // GPT-2 ties lm_head to wte, so the file holds exactly the base count; an untied model's
     // file holds it as well. A mismatch means a head or tensors this build does not know.
     if (s.fileParams != s.baseParams)

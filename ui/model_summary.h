@@ -12,12 +12,12 @@ namespace peft::ui {
 struct ModelSummary {
     std::string folder;
     ModelConfig config;
-    std::string familyName;     // "GPT-2", "Llama (llama)", ...
-    int64_t baseParams = 0;     // from config.json (core/io/architecture.h)
-    int64_t fileParams = 0;     // numel summed over the safetensors headers
-    std::string weightDtype;    // dominant dtype in the weight files ("F32", "BF16", ...)
-    uint64_t weightBytes = 0;   // size of the weight files
-    uint64_t folderBytes = 0;   // every regular file in the folder
+    std::string familyName;    // "GPT-2", "Llama (llama)", ...
+    int64_t baseParams = 0;    // from config.json (core/io/architecture.h)
+    int64_t fileParams = 0;    // numel summed over the safetensors headers
+    std::string weightDtype;   // dominant dtype in the weight files ("F32", "BF16", ...)
+    uint64_t weightBytes = 0;  // size of the weight files
+    uint64_t folderBytes = 0;  // every regular file in the folder
     std::vector<std::string> weightFiles;
     bool hasTokenizer = false;  // tokenizer.json present
     std::vector<std::string> warnings;

@@ -38,8 +38,9 @@ json defaultRunConfig() {
                 // What the run optimises (core/train/objectives): SFT unless the Method page picks another.
                 {"objective", {{"type", "sft"}}},
                 // New runs go into the workspace once the user has one (see ui/workspace.h).
-                {"output_dir", workspaceChosen() ? QDir(workspaceRunsDir()).filePath(QStringLiteral("my-run")).toStdString()
-                                                 : std::string("runs/my-run")}};
+                {"output_dir",
+                 workspaceChosen() ? QDir(workspaceRunsDir()).filePath(QStringLiteral("my-run")).toStdString()
+                                   : std::string("runs/my-run")}};
 }
 
 namespace {
@@ -69,8 +70,9 @@ json mergeChecked(const json& defaults, const json& in, const std::string& file,
         } else if (d->is_null() || it->is_null() || sameKind(*d, *it)) {
             out[it.key()] = *it;
         } else {
-            fail(file, "key '" + key + "' has the wrong type: expected " + std::string(d->type_name()) + ", found " +
-                           it->dump(),
+            fail(file,
+                 "key '" + key + "' has the wrong type: expected " + std::string(d->type_name()) + ", found " +
+                     it->dump(),
                  "Fix the value of that key.");
         }
     }

@@ -59,8 +59,8 @@ std::string readmeCard(const json& run, const json& metrics, const std::string& 
     const std::string model = run.value("model", std::string("?"));
     const bool cls = method.value("task_type", std::string("CAUSAL_LM")) == "SEQ_CLS";
     std::ostringstream s;
-    s << "# " << method.value("peft_type", std::string("LORA")) << " adapter for `" << fs::path(model).filename().string()
-      << "`\n\n"
+    s << "# " << method.value("peft_type", std::string("LORA")) << " adapter for `"
+      << fs::path(model).filename().string() << "`\n\n"
       << "Trained with PEFT Studio. The adapter uses the Hugging Face peft layout "
          "(`adapter_config.json` + `adapter_model.safetensors`).\n\n"
       << "## Run\n\n"
@@ -82,8 +82,11 @@ std::string readmeCard(const json& run, const json& metrics, const std::string& 
     if (metrics.contains("eval_accuracy")) s << "| Eval accuracy | " << num(metrics, "eval_accuracy") << " |\n";
     s << "| Training time | " << num(metrics, "elapsed_s", 1) << " s |\n\n"
       << "Charts: `loss.png`, `lr.png`, `grad_norm.png`, `throughput.png`; every step: `metrics.jsonl`.\n\n"
-      << "## Use it\n\n```python\n" << peftSnippet(model, adapterRel, cls) << "```\n";
-    if (hasMerged) s << "\nA merged model folder (`merged/`) loads without peft: `AutoModelForCausalLM.from_pretrained(\"merged\")`.\n";
+      << "## Use it\n\n```python\n"
+      << peftSnippet(model, adapterRel, cls) << "```\n";
+    if (hasMerged)
+        s << "\nA merged model folder (`merged/`) loads without peft: "
+             "`AutoModelForCausalLM.from_pretrained(\"merged\")`.\n";
     return s.str();
 }
 }  // namespace
@@ -96,7 +99,8 @@ ExportResult exportRun(const ExportRequest& req, const std::function<void(const 
     const fs::path run(req.runDir), out(req.outDir);
     const fs::path adapterSrc = run / "adapter";
     if (!fs::exists(adapterSrc / "adapter_config.json") && !fs::exists(adapterSrc / "config.json"))
-        fail(adapterSrc.string(), "the run has no trained adapter", "Finish (or stop) a training run first; it writes adapter/.");
+        fail(adapterSrc.string(), "the run has no trained adapter",
+             "Finish (or stop) a training run first; it writes adapter/.");
     json runJson = json::object();
     if (fs::exists(run / "run.json")) runJson = readJsonFile((run / "run.json").string());
     const std::string modelDir = !req.modelDir.empty() ? req.modelDir : runJson.value("model", std::string());
@@ -115,13 +119,15 @@ ExportResult exportRun(const ExportRequest& req, const std::function<void(const 
     if (req.merged && !fs::exists(adapterSrc / "adapter_config.json")) {
         r.mergeSkipped = "full fine-tuning already wrote a whole model folder (adapter/); there is nothing to merge.";
     } else if (req.merged) {
-        if (modelDir.empty()) fail(req.runDir, "no base model is known for the merged folder", "Choose the model on the Model page.");
+        if (modelDir.empty())
+            fail(req.runDir, "no base model is known for the merged folder", "Choose the model on the Model page.");
         say("loading the base model");
         LoadedModel loaded = loadModel(modelDir);
         Adapter ad = loadAdapter(*loaded.model, adapterSrc.string());
         if (!ad.method->canMerge()) {
-            r.mergeSkipped = ad.method->peftType() + " adapters cannot be merged into the base weights; only LoRA, DoRA "
-                                                     "and (IA)3 merge. The adapter is exported as is.";
+            r.mergeSkipped = ad.method->peftType() +
+                " adapters cannot be merged into the base weights; only LoRA, DoRA "
+                "and (IA)3 merge. The adapter is exported as is.";
             say(r.mergeSkipped);
         } else {
             say("merging the adapter into the base weights");

@@ -6,10 +6,10 @@
 namespace peft::ui {
 
 struct NameCheck {
-    QString name;      // the safe name to use (empty when refused)
+    QString name;  // the safe name to use (empty when refused)
     bool changed = false;
     bool refused = false;
-    QString message;   // why it changed or was refused, with the fix ("" when accepted as typed)
+    QString message;  // why it changed or was refused, with the fix ("" when accepted as typed)
 };
 
 // `what` names the thing in the message ("run name", "project name").

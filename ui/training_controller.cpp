@@ -39,7 +39,8 @@ std::string cliProgram() {
     if (QFileInfo(beside).isExecutable()) return beside.toStdString();
     const QString onPath = QStandardPaths::findExecutable(QStringLiteral("peft-studio-cli"));
     if (!onPath.isEmpty()) return onPath.toStdString();
-    fail("training.processes", "the other ranks run in peft-studio-cli, which is neither beside this program nor on PATH",
+    fail("training.processes",
+         "the other ranks run in peft-studio-cli, which is neither beside this program nor on PATH",
          "Install peft-studio-cli with the GUI, or train with 1 process.");
 }
 
@@ -74,7 +75,9 @@ void runTrainer(const RunConfig& cfg, std::shared_ptr<dist::DataParallel> dp, bo
 
 std::string describeExit(const dist::RankProcesses::Exit& e) {
     std::string s = "Rank " + std::to_string(e.rank) + " " +
-                    (e.signaled ? "was killed by signal " + std::to_string(e.code - 128) : "exited with code " + std::to_string(e.code)) + ".";
+        (e.signaled ? "was killed by signal " + std::to_string(e.code - 128)
+                    : "exited with code " + std::to_string(e.code)) +
+        ".";
     s += " Its log, " + e.log + (e.logTail.empty() ? ", is empty." : ", ends:\n" + e.logTail);
     return s;
 }
@@ -87,7 +90,8 @@ void runDataParallel(RunConfig cfg, bool resume, const TrainHooks& hooks) {
     const int nproc = static_cast<int>(cfg.training.localRanks());
     // Checked here: the ranks would otherwise find out only after the rendezvous.
     if (resume && latestCheckpoint(cfg.outputDir).empty())
-        fail(cfg.outputDir, "there is no checkpoint to resume from", "Start a new run instead, or pick the run folder that holds checkpoints/.");
+        fail(cfg.outputDir, "there is no checkpoint to resume from",
+             "Start a new run instead, or pick the run folder that holds checkpoints/.");
     const std::string program = cliProgram();
     // Every rank must read the same config: a Hub model id or a relative path becomes the folder
     // this process resolves it to (the CLI's own resolution then leaves it as it is).
@@ -99,14 +103,16 @@ void runDataParallel(RunConfig cfg, bool resume, const TrainHooks& hooks) {
     // The other ranks read the same config (every rank checks that they agree).
     const std::string configPath = (logDir / "ranks-run.json").string();
     writeFileAtomic(configPath, cfg.toJson().dump(2) + "\n");
-    std::vector<std::string> args = {"train", "--config", configPath, "--quiet", "--dist-timeout", std::to_string(kDistTimeoutS)};
+    std::vector<std::string> args = {"train",   "--config",       configPath,
+                                     "--quiet", "--dist-timeout", std::to_string(kDistTimeoutS)};
     if (resume) args.push_back("--resume");
     dist::RankEnv env;
     env.world = env.localWorld = nproc;
     env.masterPort = dist::freeLocalPort();
     if (hooks.onProgress) hooks.onProgress("Starting " + std::to_string(nproc) + " processes", 0.0);
     dist::RankProcesses others(program, args, 1, nproc, env.masterPort, logDir.string());
-    spdlog::info("data-parallel: rank 0 runs here, ranks 1..{} in {} (logs in {}/rank-N.log)", nproc - 1, program, logDir.string());
+    spdlog::info("data-parallel: rank 0 runs here, ranks 1..{} in {} (logs in {}/rank-N.log)", nproc - 1, program,
+                 logDir.string());
     try {
         auto dp = dist::joinRun(env, cfg, std::chrono::milliseconds(static_cast<int64_t>(kDistTimeoutS * 1000)));
         runTrainer(cfg, dp, resume, hooks);
@@ -185,7 +191,9 @@ void TrainingController::run(const QString& runConfigJson, bool resume) {
     // stop requested while the run is starting is kept, not lost.
     {
         std::lock_guard<std::mutex> lock(m_mutex);
-        Q_EMIT stateChanged(m_control.stop.load() ? State::Stopping : m_control.pause.load() ? State::Paused : State::Running);
+        Q_EMIT stateChanged(m_control.stop.load()        ? State::Stopping
+                                : m_control.pause.load() ? State::Paused
+                                                         : State::Running);
     }
     if (!m_job) {
         Q_EMIT failed(tr("Training cannot start: this window was built without a training job."));
@@ -195,9 +203,7 @@ void TrainingController::run(const QString& runConfigJson, bool resume) {
     TrainHooks hooks;
     hooks.onMetrics = [this](const MetricPoint& p) { Q_EMIT metrics(p); };
     hooks.stopRequested = [this] { return m_control.stop.load(); };
-    hooks.onProgress = [this](const std::string& what, double f) {
-        Q_EMIT progress(QString::fromStdString(what), f);
-    };
+    hooks.onProgress = [this](const std::string& what, double f) { Q_EMIT progress(QString::fromStdString(what), f); };
     hooks.onWarning = [this](const std::string& w) { Q_EMIT warning(QString::fromStdString(w)); };
     hooks.control = &m_control;
     hooks.waitWhilePaused = [this] {
@@ -236,12 +242,13 @@ TrainingRunner::TrainingRunner(TrainJob job, QObject* parent)
     connect(m_controller, &TrainingEvents::warning, this, &TrainingEvents::warning, Qt::QueuedConnection);
     connect(m_controller, &TrainingEvents::finished, this, &TrainingEvents::finished, Qt::QueuedConnection);
     connect(m_controller, &TrainingEvents::progress, this, &TrainingEvents::progress, Qt::QueuedConnection);
-    connect(m_controller, &TrainingController::stateChanged, this,
-            [this](TrainingController::State s) {
-                m_state = s;
-                Q_EMIT stateChanged(s);
-            },
-            Qt::QueuedConnection);
+    connect(
+        m_controller, &TrainingController::stateChanged, this,
+        [this](TrainingController::State s) {
+            m_state = s;
+            Q_EMIT stateChanged(s);
+        },
+        Qt::QueuedConnection);
     m_thread.start();
 }
 

@@ -44,11 +44,12 @@ bool chooseWorkspace(QWidget* parent, bool firstLaunch) {
     dlg.setObjectName(QStringLiteral("workspaceDialog"));
     dlg.setWindowTitle(firstLaunch ? QObject::tr("Welcome to PEFT Studio") : QObject::tr("Workspace folder"));
     auto* v = new QVBoxLayout(&dlg);
-    auto* text = new QLabel(firstLaunch ? QObject::tr("PEFT Studio keeps your training runs, their adapters and exports in a "
-                                                      "workspace folder. You can change it later under File → Workspace folder.")
-                                        : QObject::tr("New runs, their adapters and exports go into this folder; the Runs "
-                                                      "page lists it."),
-                            &dlg);
+    auto* text =
+        new QLabel(firstLaunch ? QObject::tr("PEFT Studio keeps your training runs, their adapters and exports in a "
+                                             "workspace folder. You can change it later under File → Workspace folder.")
+                               : QObject::tr("New runs, their adapters and exports go into this folder; the Runs "
+                                             "page lists it."),
+                   &dlg);
     text->setWordWrap(true);
     v->addWidget(text);
     auto* row = new QHBoxLayout();
@@ -60,7 +61,8 @@ bool chooseWorkspace(QWidget* parent, bool firstLaunch) {
     row->addWidget(change);
     v->addLayout(row);
     QObject::connect(change, &QPushButton::clicked, &dlg, [&] {
-        const QString d = QFileDialog::getExistingDirectory(&dlg, QObject::tr("Choose the workspace folder"), path->text());
+        const QString d =
+            QFileDialog::getExistingDirectory(&dlg, QObject::tr("Choose the workspace folder"), path->text());
         if (!d.isEmpty()) path->setText(d);
     });
     auto* buttons = new QDialogButtonBox(QDialogButtonBox::Ok | QDialogButtonBox::Cancel, &dlg);

@@ -9,11 +9,11 @@ class QWidget;
 
 namespace peft::ui {
 
-QString defaultWorkspaceDir();     // <Documents>/PEFT Studio
-QString workspaceDir();            // the chosen one, else the default
-bool workspaceChosen();            // false until the user confirmed one (first launch)
+QString defaultWorkspaceDir();             // <Documents>/PEFT Studio
+QString workspaceDir();                    // the chosen one, else the default
+bool workspaceChosen();                    // false until the user confirmed one (first launch)
 void setWorkspaceDir(const QString& dir);  // creates it and remembers it
-QString workspaceRunsDir();        // <workspace>/runs
+QString workspaceRunsDir();                // <workspace>/runs
 
 // Shows the workspace folder with "Change…"; saves it when the user accepts. `firstLaunch` words
 // the dialog as a welcome. Returns whether it was accepted.

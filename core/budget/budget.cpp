@@ -106,7 +106,8 @@ int bytesOf(Precision p) { return p == Precision::Fp32 ? 4 : 2; }
 namespace {
 
 // What the weights take (MemoryParts::weights, weightsByDtype, packedWeights).
-void addWeights(MemoryParts& m, const ModuleTree& tree, const MethodSpec& spec, int64_t addedParams, const BudgetOptions& o) {
+void addWeights(MemoryParts& m, const ModuleTree& tree, const MethodSpec& spec, int64_t addedParams,
+                const BudgetOptions& o) {
     const u64 s = static_cast<u64>(bytesOf(o.precision));
     const std::string sName = toString(o.precision);
     // ---- Weights -------------------------------------------------------------------------------
@@ -176,8 +177,8 @@ struct KeptActivations {
 };
 
 // What autograd keeps for backward (MemoryParts::activation*).
-KeptActivations addActivations(MemoryParts& m, const ModelConfig& mc, const TrainingFootprint& fp, const ArchTable& arch,
-                               TaskHead head, const BudgetOptions& o) {
+KeptActivations addActivations(MemoryParts& m, const ModelConfig& mc, const TrainingFootprint& fp,
+                               const ArchTable& arch, TaskHead head, const BudgetOptions& o) {
     const u64 s = static_cast<u64>(bytesOf(o.precision));
     const bool quant = o.quantizeBase != BaseQuant::None;
     // ---- Activations ----------------------------------------------------------------------------
@@ -246,17 +247,17 @@ KeptActivations addActivations(MemoryParts& m, const ModelConfig& mc, const Trai
     // LayerNorm with frozen weight and bias (layers.h) keeps the bf16 input and two floats per row,
     // with a training weight or bias the fp32 copy it normalises.
     const u64 normIn = fp32Run ? s * H
-                       : rmsNorm ? 4 * H
-                       : cpu ? ((o.loss == LossImpl::Chunked && !fp.normAffineTrains) ? s * H + 8 : 4 * H)
-                             : s * H;
-    const u64 normWeight = fp.normWeightsTrain && rmsNorm ? s * H : 0;   // bytes per token
+        : rmsNorm              ? 4 * H
+        : cpu                  ? ((o.loss == LossImpl::Chunked && !fp.normAffineTrains) ? s * H + 8 : 4 * H)
+                               : s * H;
+    const u64 normWeight = fp.normWeightsTrain && rmsNorm ? s * H : 0;  // bytes per token
     // Our model on CPU without SDPA (LibTorch < 2.1) runs causal attention over equal-length
     // queries and keys (no prefix; right padding counts as none in training, causal_lm.cpp)
     // through a fused scale+mask+softmax that keeps only its output, in the precision.
     const bool ours = o.loss == LossImpl::Chunked;
     const bool fusedCausalCpu = ours && cpu && !o.fusedAttention && fp.extraKeyTokens == 0;
     const u64 attnEltBytes = o.fusedAttention ? 0
-                             : fusedCausalCpu ? U(o.attentionMatricesKept) * s
+        : fusedCausalCpu                      ? U(o.attentionMatricesKept) * s
                                               : 4 + (fp32Run ? 0 : s) + U(o.attentionMatricesKept - 1) * s;
 
     u64 maxLayerBytes = 0, keptLayers = 0, keptAttention = 0;
@@ -318,15 +319,18 @@ KeptActivations addActivations(MemoryParts& m, const ModelConfig& mc, const Trai
     // [B,heads,Tq,Tk] (fp32 softmax: an fp32 and a precision one; the fused causal softmax: both in
     // the precision); or, for GPT-2 on CPU, the tanh-GELU's fused backward (layers.h): the
     // incoming gradient and the result, [N,I] each in the precision.
-    u64 attnTransient = first < L && !o.fusedAttention
-                            ? B * heads * Tq * Tk * (fusedCausalCpu ? 2 * s : fp32Run ? 8 : 2 * s + 4)
-                            : 0;
+    u64 attnTransient = first < L && !o.fusedAttention ? B * heads * Tq * Tk *
+            (fusedCausalCpu ? 2 * s
+                 : fp32Run  ? 8
+                            : 2 * s + 4)
+                                                       : 0;
     // (Our model's GELU; a plain loop -- LossImpl::Eager, test_budget_measured -- uses the stock one.)
     if (first < L && !gatedMlp && cpu && ours) attnTransient = std::max(attnTransient, N * I * 2 * s);
     m.activationLayers = keptLayers;
     m.activationAttention = keptAttention;
     m.activationLoss = topKept + ids;
-    m.activationTransient = std::max(lossTransient, attnTransient > lossFreedBeforeLayers ? attnTransient - lossFreedBeforeLayers : 0);
+    m.activationTransient =
+        std::max(lossTransient, attnTransient > lossFreedBeforeLayers ? attnTransient - lossFreedBeforeLayers : 0);
     // An NF4 base dequantises one linear's weight at a time into the precision (the QLoRA linear's
     // custom backward dequantises again rather than keeping it): the largest such matrix is live.
     if (quant) {
@@ -336,12 +340,22 @@ KeptActivations addActivations(MemoryParts& m, const ModelConfig& mc, const Trai
     }
     m.activations = m.activationLayers + m.activationAttention + m.activationLoss + m.activationTransient;
 
-    return {keptLayers, keptAttention, topKept, lossFreedBeforeLayers, ids, attnTransient, std::move(layerKept), first, gradAtTop, Tk, Dq};
+    return {keptLayers,
+            keptAttention,
+            topKept,
+            lossFreedBeforeLayers,
+            ids,
+            attnTransient,
+            std::move(layerKept),
+            first,
+            gradAtTop,
+            Tk,
+            Dq};
 }
 
 // The step's peak (MemoryParts::stepPeak, optimizerTransient).
-void addStepPeak(MemoryParts& m, const KeptActivations& k, const ParamReport& params, const ModuleTree& tree, const MethodSpec& spec,
-                 int64_t L, const BudgetOptions& o) {
+void addStepPeak(MemoryParts& m, const KeptActivations& k, const ParamReport& params, const ModuleTree& tree,
+                 const MethodSpec& spec, int64_t L, const BudgetOptions& o) {
     const bool fp32Run = bytesOf(o.precision) == 4;
     const u64 trainable = U(params.trainable);
     const u64 keptLayers = k.keptLayers, keptAttention = k.keptAttention, topKept = k.topKept, ids = k.ids;
@@ -358,7 +372,8 @@ void addStepPeak(MemoryParts& m, const KeptActivations& k, const ParamReport& pa
     // in a non-fp32 run). With few trainable parameters this is the activation peak; for full
     // fine-tuning of a small batch the gradients dominate and do not add to the activation peak.
     {
-        const double gradPerParam = trainable > 0 ? static_cast<double>(m.gradients) / static_cast<double>(trainable) : 0.0;
+        const double gradPerParam =
+            trainable > 0 ? static_cast<double>(m.gradients) / static_cast<double>(trainable) : 0.0;
         auto gradOf = [&](int64_t n) { return static_cast<u64>(static_cast<double>(U(n)) * gradPerParam); };
         // Outside the layers: the head's and final norm's gradients appear first (full fine-tuning;
         // a tied head's gradient is the embedding's), the rest (embeddings, virtual tokens) last.
@@ -366,11 +381,12 @@ void addStepPeak(MemoryParts& m, const KeptActivations& k, const ParamReport& pa
         if (spec.replacesBase())
             for (const auto& mod : tree.modules) {
                 if (mod.kind == ModuleKind::Head || (mod.kind == ModuleKind::Norm && mod.layer < 0))
-                    gTop += gradOf(mod.kind == ModuleKind::Head && mod.tiedToEmbedding ? mod.in * mod.out : mod.params());
+                    gTop +=
+                        gradOf(mod.kind == ModuleKind::Head && mod.tiedToEmbedding ? mod.in * mod.out : mod.params());
                 largestBase = std::max(largestBase, U(mod.weightParams()));
             }
         const u64 gOut = std::min(gTop, gradOf(params.outsideLayers));
-        u64 gAbove = 0;  // gradients of layers >= l
+        u64 gAbove = 0;                              // gradients of layers >= l
         u64 keptBelow = keptLayers + keptAttention;  // kept tensors of layers <= l (+ top of model)
         const u64 always = (o.loss == LossImpl::Chunked ? topKept : topKept - lossFreedBeforeLayers) + ids;
         u64 peak = m.activations;  // the loss backward
@@ -399,12 +415,13 @@ double trainFlopsPerToken(const ModuleTree& tree, const KeptActivations& k, cons
     // 2*trainable; the adapters' own forward 2*added. Full fine-tuning comes to ~6*N.
     double linearParams = 0;
     for (const auto& mod : tree.modules)
-        if (mod.kind == ModuleKind::Linear || mod.kind == ModuleKind::Head) linearParams += static_cast<double>(mod.weightParams());
+        if (mod.kind == ModuleKind::Linear || mod.kind == ModuleKind::Head)
+            linearParams += static_cast<double>(mod.weightParams());
     const double attnFlops = 4.0 * static_cast<double>(Tk) * static_cast<double>(Dq) * static_cast<double>(L);
     const double fwd = 2.0 * linearParams + attnFlops;
     const double frac = L > 0 ? static_cast<double>(L - std::min(first, L)) / static_cast<double>(L) : 0.0;
     return fwd + (gradAtTop ? frac * fwd : 0.0) + 2.0 * static_cast<double>(params.trainable) +
-           2.0 * static_cast<double>(params.added);
+        2.0 * static_cast<double>(params.added);
 }
 }  // namespace
 
@@ -441,7 +458,8 @@ Estimate estimate(const ModelConfig& mcIn, const nlohmann::json& cfg, const Budg
     // ---- Generation -----------------------------------------------------------------------------
     // KV cache: keys and values of every layer, key/value heads only (GQA), in the precision, for
     // batch x (context + prompt/prefix virtual tokens); plus one step's fp32 logits [B, V].
-    const u64 ctx = U(o.generationContext > 0 ? o.generationContext : o.seqLen) + U(fp.extraQueryTokens + fp.extraKeyTokens);
+    const u64 ctx =
+        U(o.generationContext > 0 ? o.generationContext : o.seqLen) + U(fp.extraQueryTokens + fp.extraKeyTokens);
     m.kvCache = 2 * U(L) * B * ctx * U(mc.kvDim()) * s;
     m.generationTotal = m.weights + m.kvCache + B * V * 4;
 

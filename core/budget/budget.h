@@ -27,12 +27,12 @@ enum class LossImpl { Chunked, Eager };
 struct BudgetOptions {
     int64_t batch = 1;
     int64_t seqLen = 512;
-    Precision precision = Precision::Fp32;   // base weights, activations, gradients of base params
+    Precision precision = Precision::Fp32;  // base weights, activations, gradients of base params
     Optimizer optimizer = Optimizer::AdamW;
-    bool gradientCheckpointing = false;      // keep only each layer's input; recompute one layer in backward
+    bool gradientCheckpointing = false;        // keep only each layer's input; recompute one layer in backward
     BaseQuant quantizeBase = BaseQuant::None;  // QLoRA-style NF4 storage of the frozen layer linears
-    int64_t numLabels = 0;                   // SEQ_CLS head size; 0 = config.json's id2label count
-    int64_t generationContext = 0;           // KV cache length for generation; 0 = seqLen
+    int64_t numLabels = 0;                     // SEQ_CLS head size; 0 = config.json's id2label count
+    int64_t generationContext = 0;             // KV cache length for generation; 0 = seqLen
     // Where the step runs: some CPU kernels of LibTorch 1.x are slow in bf16, so the models compute
     // LayerNorm and SiLU in fp32 there and autograd keeps those fp32 copies (core/model/layers.h).
     Device device = Device::Cpu;
@@ -49,21 +49,48 @@ struct BudgetOptions {
     bool packedWeights = true;
 
     // Builders with chained setters (LibTorch's options style).
-    BudgetOptions& withBatch(int64_t b) { batch = b; return *this; }
-    BudgetOptions& withSeqLen(int64_t t) { seqLen = t; return *this; }
-    BudgetOptions& withPrecision(Precision p) { precision = p; return *this; }
-    BudgetOptions& withOptimizer(Optimizer o) { optimizer = o; return *this; }
-    BudgetOptions& withQuantizeBase(BaseQuant q) { quantizeBase = q; return *this; }
-    BudgetOptions& withGradientCheckpointing(bool g) { gradientCheckpointing = g; return *this; }
-    BudgetOptions& withDevice(Device d) { device = d; return *this; }
-    BudgetOptions& withLoss(LossImpl l) { loss = l; return *this; }
-    BudgetOptions& withFusedAttention(bool f) { fusedAttention = f; return *this; }
+    BudgetOptions& withBatch(int64_t b) {
+        batch = b;
+        return *this;
+    }
+    BudgetOptions& withSeqLen(int64_t t) {
+        seqLen = t;
+        return *this;
+    }
+    BudgetOptions& withPrecision(Precision p) {
+        precision = p;
+        return *this;
+    }
+    BudgetOptions& withOptimizer(Optimizer o) {
+        optimizer = o;
+        return *this;
+    }
+    BudgetOptions& withQuantizeBase(BaseQuant q) {
+        quantizeBase = q;
+        return *this;
+    }
+    BudgetOptions& withGradientCheckpointing(bool g) {
+        gradientCheckpointing = g;
+        return *this;
+    }
+    BudgetOptions& withDevice(Device d) {
+        device = d;
+        return *this;
+    }
+    BudgetOptions& withLoss(LossImpl l) {
+        loss = l;
+        return *this;
+    }
+    BudgetOptions& withFusedAttention(bool f) {
+        fusedAttention = f;
+        return *this;
+    }
 };
 
-Precision parsePrecision(const std::string& s, const std::string& where);      // fp32|bf16|fp16 (float32, ...)
-Optimizer parseOptimizer(const std::string& s, const std::string& where);      // adamw|adam|sgd|sgd-momentum
-BaseQuant parseQuant(const std::string& s, const std::string& where);          // none|nf4|nf4-dq
-Device parseDevice(const std::string& s, const std::string& where);            // cpu|cuda (cuda:N)
+Precision parsePrecision(const std::string& s, const std::string& where);  // fp32|bf16|fp16 (float32, ...)
+Optimizer parseOptimizer(const std::string& s, const std::string& where);  // adamw|adam|sgd|sgd-momentum
+BaseQuant parseQuant(const std::string& s, const std::string& where);      // none|nf4|nf4-dq
+Device parseDevice(const std::string& s, const std::string& where);        // cpu|cuda (cuda:N)
 std::string toString(Precision p);
 std::string toString(Optimizer o);
 std::string toString(BaseQuant q);
@@ -72,25 +99,25 @@ int bytesOf(Precision p);
 
 struct MemoryParts {
     // Training.
-    uint64_t weights = 0;                          // everything resident: frozen base + trainable
-    uint64_t packedWeights = 0;                    // CPU bf16: oneDNN copies of frozen layer weights
+    uint64_t weights = 0;                            // everything resident: frozen base + trainable
+    uint64_t packedWeights = 0;                      // CPU bf16: oneDNN copies of frozen layer weights
     std::map<std::string, uint64_t> weightsByDtype;  // "fp32", "bf16", "nf4", "nf4_constants"
     uint64_t gradients = 0;
     uint64_t optimizerState = 0;
-    uint64_t activations = 0;                      // peak of what autograd keeps + the backward transient
-    uint64_t activationLayers = 0;                 // per-layer hidden-size tensors kept for backward
-    uint64_t activationAttention = 0;              // [B,heads,T,T] attention matrices kept
-    uint64_t activationLoss = 0;                   // logits, fp32 log-probs, token ids
-    uint64_t activationTransient = 0;              // the largest short-lived gradient set during backward
-    uint64_t optimizerTransient = 0;               // the optimizer step's temporaries (base weights that train)
+    uint64_t activations = 0;          // peak of what autograd keeps + the backward transient
+    uint64_t activationLayers = 0;     // per-layer hidden-size tensors kept for backward
+    uint64_t activationAttention = 0;  // [B,heads,T,T] attention matrices kept
+    uint64_t activationLoss = 0;       // logits, fp32 log-probs, token ids
+    uint64_t activationTransient = 0;  // the largest short-lived gradient set during backward
+    uint64_t optimizerTransient = 0;   // the optimizer step's temporaries (base weights that train)
     // Activations and gradients never peak together (a layer's gradients appear as its kept
     // tensors are freed): the largest live set of the two during one step, <= their sum.
     uint64_t stepPeak = 0;
     // Peak memory of a training step: weights (and their packed copies) + optimizer state + stepPeak.
     uint64_t trainingTotal() const { return weights + packedWeights + optimizerState + stepPeak; }
     // Generation (not part of the training total).
-    uint64_t kvCache = 0;                          // keys and values for batch x generationContext
-    uint64_t generationTotal = 0;                  // weights + KV cache + one step's logits
+    uint64_t kvCache = 0;          // keys and values for batch x generationContext
+    uint64_t generationTotal = 0;  // weights + KV cache + one step's logits
 };
 
 struct Estimate {
@@ -98,10 +125,10 @@ struct Estimate {
     std::string displayName;
     ParamReport params;
     MemoryParts memory;
-    uint64_t adapterFileBytes = 0;     // adapter_model.safetensors (FULL: model.safetensors), exact
-    uint64_t checkpointBytes = 0;      // a resumable training checkpoint: the adapter file + optimizer state
-    uint64_t fullModelBytes = 0;       // a whole-model export (what full fine-tuning saves) in the base dtype
-    double trainFlopsPerToken = 0;     // forward + backward, matmuls only (see budget.cpp)
+    uint64_t adapterFileBytes = 0;  // adapter_model.safetensors (FULL: model.safetensors), exact
+    uint64_t checkpointBytes = 0;   // a resumable training checkpoint: the adapter file + optimizer state
+    uint64_t fullModelBytes = 0;    // a whole-model export (what full fine-tuning saves) in the base dtype
+    double trainFlopsPerToken = 0;  // forward + backward, matmuls only (see budget.cpp)
     BudgetOptions options;
 };
 

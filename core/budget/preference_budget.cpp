@@ -24,8 +24,8 @@ PreferenceCost estimateWithObjective(const ModelConfig& mc, const nlohmann::json
     // forward + backward.
     c.referenceForward = true;
     c.estimate.trainFlopsPerToken *= 4.0 / 3.0;
-    const bool modulesToSave = methodCfg.is_object() && methodCfg.contains("modules_to_save") && !methodCfg["modules_to_save"].is_null() &&
-                               !methodCfg["modules_to_save"].empty();
+    const bool modulesToSave = methodCfg.is_object() && methodCfg.contains("modules_to_save") &&
+        !methodCfg["modules_to_save"].is_null() && !methodCfg["modules_to_save"].empty();
     const std::string reference = objective.value("reference", std::string("auto"));
     const bool copy = reference == "frozen_copy" || c.estimate.params.trainableBase > 0 || modulesToSave;
     if (!copy) return c;
@@ -41,19 +41,21 @@ std::vector<std::string> objectiveAssumptions(const nlohmann::json& objective, c
     const ObjectiveSpec& spec = objectiveSpec(objective.value("type", std::string("sft")));
     std::vector<std::string> out;
     if (!spec.preference) return out;
-    out.push_back("the batch counts pairs: each step runs " + std::to_string(pairs) + " chosen + " + std::to_string(pairs) +
-                  " rejected sequences (the activations and time of " + std::to_string(2 * pairs) + " sequences)");
-    if (!spec.usesReference)
-        out.push_back(spec.displayName + " needs no reference model");
+    out.push_back("the batch counts pairs: each step runs " + std::to_string(pairs) + " chosen + " +
+                  std::to_string(pairs) + " rejected sequences (the activations and time of " +
+                  std::to_string(2 * pairs) + " sequences)");
+    if (!spec.usesReference) out.push_back(spec.displayName + " needs no reference model");
     else if (!c.referenceForward)
         out.push_back("reference log-probs precomputed once before training (no reference forward in the steps)");
     else if (c.referenceCopyBytes > 0)
-        out.push_back("reference: a frozen copy of the base weights (+" + humanBytes(c.referenceCopyBytes) +
-                      ", counted in the weights: the method trains the model's own weights, or reference is frozen_copy), "
-                      "one no-grad forward per step (+1/3 of the step's compute)");
+        out.push_back(
+            "reference: a frozen copy of the base weights (+" + humanBytes(c.referenceCopyBytes) +
+            ", counted in the weights: the method trains the model's own weights, or reference is frozen_copy), "
+            "one no-grad forward per step (+1/3 of the step's compute)");
     else
-        out.push_back("reference: the same model with the adapter switched off (no second copy), one no-grad forward "
-                      "per step (+1/3 of the step's compute; it keeps no activations for backward)");
+        out.push_back(
+            "reference: the same model with the adapter switched off (no second copy), one no-grad forward "
+            "per step (+1/3 of the step's compute; it keeps no activations for backward)");
     return out;
 }
 

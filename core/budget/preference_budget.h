@@ -13,9 +13,9 @@
 namespace peft::budget {
 
 struct PreferenceCost {
-    Estimate estimate;              // for 2 x batch sequences, the frozen copy counted in memory.weights
+    Estimate estimate;                // for 2 x batch sequences, the frozen copy counted in memory.weights
     uint64_t referenceCopyBytes = 0;  // the frozen reference's weights (0: none)
-    bool referenceForward = false;  // a no-grad reference forward runs each step
+    bool referenceForward = false;    // a no-grad reference forward runs each step
 };
 
 // `objective` is run.json's resolved "objective" (RunConfig::objective); for SFT this is
@@ -25,6 +25,7 @@ PreferenceCost estimateWithObjective(const ModelConfig& mc, const nlohmann::json
 
 // What a preference estimate assumed, one sentence each (the CLI's `estimate --objective` and the
 // Budget page show them); empty for SFT. `pairs` is opts.batch as given.
-std::vector<std::string> objectiveAssumptions(const nlohmann::json& objective, const PreferenceCost& cost, int64_t pairs);
+std::vector<std::string> objectiveAssumptions(const nlohmann::json& objective, const PreferenceCost& cost,
+                                              int64_t pairs);
 
 }  // namespace peft::budget

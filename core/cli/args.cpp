@@ -35,7 +35,8 @@ Args::Args(const std::vector<std::string>& argv, const std::vector<std::string>&
                 if (key == "model") value = hub::resolveModelPath(value);
                 m_values.emplace(key, value);
             } else {
-                fail(command, "unknown option --" + key, "Run 'peft-studio-cli " + command + " --help' for the options.");
+                fail(command, "unknown option --" + key,
+                     "Run 'peft-studio-cli " + command + " --help' for the options.");
             }
         } else {
             m_positional.push_back(a);

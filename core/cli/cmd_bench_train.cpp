@@ -54,7 +54,9 @@ double currentRssBytes() {
 }  // namespace
 
 int cmdBenchTrain(const std::vector<std::string>& argv) {
-    Args a(argv, {"model", "precision", "batch", "seq", "steps", "warmup", "device", "r", "alpha", "targets", "threads", "seed", "work-dir", "profile", "peft-config"},
+    Args a(argv,
+           {"model", "precision", "batch", "seq", "steps", "warmup", "device", "r", "alpha", "targets", "threads",
+            "seed", "work-dir", "profile", "peft-config"},
            {"fan-in-fan-out", "count-tensors", "no-packed-weights"}, "bench-train");
     const std::string model = a.require("model");
     const int64_t batch = a.getInt("batch", 2), seq = a.getInt("seq", 128);
@@ -86,7 +88,8 @@ int cmdBenchTrain(const std::vector<std::string>& argv) {
     // Ranks must agree on the whole run config, the folder included: theirs is named by the rendezvous port.
     const char* port = std::getenv("WORLD_SIZE") ? std::getenv("MASTER_PORT") : nullptr;
     const fs::path work = a.has("work-dir") ? fs::path(a.get("work-dir"))
-                                            : fs::temp_directory_path() / ("peft-bench-" + (port ? std::string("port-") + port : std::to_string(::getpid())));
+                                            : fs::temp_directory_path() /
+            ("peft-bench-" + (port ? std::string("port-") + port : std::to_string(::getpid())));
     nlohmann::json run = {{"model", model},
                           {"method", method},
                           {"output_dir", work.string()},
@@ -151,7 +154,8 @@ int cmdBenchTrain(const std::vector<std::string>& argv) {
         torch::autograd::profiler::RecordProfile guard(a.get("profile"));
         runAll();
 #else
-        fail("bench-train", "--profile needs the LibTorch 1.x legacy profiler", "Profile with torch.profiler from Python instead.");
+        fail("bench-train", "--profile needs the LibTorch 1.x legacy profiler",
+             "Profile with torch.profiler from Python instead.");
 #endif
     } else {
         runAll();
@@ -185,7 +189,8 @@ int cmdBenchTrain(const std::vector<std::string>& argv) {
                           {"ranks", world},
                           {"seq", seq},
                           {"threads", at::get_num_threads()},
-                          {"trainable", [&] {
+                          {"trainable",
+                           [&] {
                                int64_t n = 0;
                                for (const auto& [k, t] : trainer.adapter().method->trainable()) n += t.numel();
                                return n;

@@ -11,8 +11,9 @@
 namespace peft::cli {
 
 int cmdDataset(const std::vector<std::string>& argv) {
-    Args a(argv, {"file", "format", "tokenizer", "max-length", "template", "train-on", "validation-file",
-                  "validation-split", "column", "seed"},
+    Args a(argv,
+           {"file", "format", "tokenizer", "max-length", "template", "train-on", "validation-file", "validation-split",
+            "column", "seed"},
            {"json", "packing", "stop-on-error"}, "dataset");
     data::DatasetConfig cfg = datasetFromArgs(a, "file");
     cfg.packing = a.has("packing");
@@ -21,7 +22,8 @@ int cmdDataset(const std::vector<std::string>& argv) {
     if (a.has("stop-on-error")) cfg.onError = "stop";
     for (const auto& m : a.getAll("column")) {
         auto eq = m.find('=');
-        if (eq == std::string::npos) fail("dataset", "--column expects FIELD=COLUMN, got '" + m + "'", "E.g. --column output=response.");
+        if (eq == std::string::npos)
+            fail("dataset", "--column expects FIELD=COLUMN, got '" + m + "'", "E.g. --column output=response.");
         cfg.columnMapping[m.substr(0, eq)] = m.substr(eq + 1);
     }
     // Validate through the same strict reader the run config uses.
@@ -32,10 +34,8 @@ int cmdDataset(const std::vector<std::string>& argv) {
     data::PrepareOptions opts;
     opts.seed = static_cast<uint64_t>(a.getInt("seed", 42));
     data::PreparedDataset pd = data::prepareDataset(cfg, tok.get(), opts);
-    if (a.has("json"))
-        std::cout << pd.report.toJson().dump(2) << "\n";
-    else
-        std::cout << pd.report.toText();
+    if (a.has("json")) std::cout << pd.report.toJson().dump(2) << "\n";
+    else std::cout << pd.report.toText();
     return 0;
 }
 

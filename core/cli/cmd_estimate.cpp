@@ -39,11 +39,13 @@ nlohmann::json loadObjective(const std::string& value) {
     nlohmann::json j;
     if (!value.empty() && value.front() == '{') {
         j = nlohmann::json::parse(value, nullptr, false);
-        if (j.is_discarded()) fail(where, "is not valid JSON: " + value, "Give a type (dpo, orpo, simpo, sft), a JSON object or a file.");
+        if (j.is_discarded())
+            fail(where, "is not valid JSON: " + value, "Give a type (dpo, orpo, simpo, sft), a JSON object or a file.");
     } else if (std::filesystem::is_regular_file(value)) {
         j = readJsonFile(value);
         if (j.is_object() && j.contains("objective")) j = j["objective"];
-        else if (j.is_object() && (j.contains("model") || j.contains("training"))) j = nullptr;  // a run.json without one: SFT
+        else if (j.is_object() && (j.contains("model") || j.contains("training")))
+            j = nullptr;  // a run.json without one: SFT
         return resolveObjectiveConfig(j, value);
     } else {
         j = {{"type", value}};
@@ -74,7 +76,8 @@ int cmdEstimate(const std::vector<std::string>& argv) {
     // The step as this build's trainer runs it: on which device, eager or fused attention.
     o.device = budget::parseDevice(a.get("device", "cpu"), "estimate --device");
     const std::string attn = a.get("attention", fusedAttentionAvailable() ? "fused" : "eager");
-    if (attn != "eager" && attn != "fused") fail("estimate --attention", "'" + attn + "' is not eager or fused", "Use eager or fused.");
+    if (attn != "eager" && attn != "fused")
+        fail("estimate --attention", "'" + attn + "' is not eager or fused", "Use eager or fused.");
     o.fusedAttention = attn == "fused";
     if (o.batch <= 0) fail("estimate --batch-size", "must be positive", "");
     if (o.seqLen <= 0) fail("estimate --seq-len", "must be positive", "");
@@ -128,16 +131,18 @@ int cmdEstimate(const std::vector<std::string>& argv) {
     std::cout << "model: " << modelPath << " (" << mc.modelType << ", " << mc.numLayers << " layers, hidden "
               << mc.hiddenSize << ", vocab " << mc.vocabSize << ")\n"
               << "batch " << o.batch << " x seq " << o.seqLen << ", " << budget::toString(o.precision) << ", "
-              << budget::toString(o.optimizer) << (o.quantizeBase != budget::BaseQuant::None ? ", base " + budget::toString(o.quantizeBase) : "")
+              << budget::toString(o.optimizer)
+              << (o.quantizeBase != budget::BaseQuant::None ? ", base " + budget::toString(o.quantizeBase) : "")
               << (o.gradientCheckpointing ? ", gradient checkpointing" : "") << "\n";
     if (preference)
-        std::cout << "objective: " << objectiveSpec(objective["type"].get<std::string>()).displayName << " " << objective.dump()
-                  << " (batch = " << o.batch << " pairs)\n";
+        std::cout << "objective: " << objectiveSpec(objective["type"].get<std::string>()).displayName << " "
+                  << objective.dump() << " (batch = " << o.batch << " pairs)\n";
     std::cout << "\n";
     const std::vector<std::pair<std::string, size_t>> cols = {
-        {"method", 20}, {"trainable", 11}, {"%", 8}, {"total", 10}, {"weights", 11}, {"grads", 11},
+        {"method", 20},    {"trainable", 11},   {"%", 8},           {"total", 10},       {"weights", 11}, {"grads", 11},
         {"optimizer", 11}, {"activations", 12}, {"train peak", 11}, {"adapter file", 13}};
-    for (size_t c = 0; c < cols.size(); ++c) std::cout << pad(cols[c].first, cols[c].second, c != 0) << (c + 1 < cols.size() ? " " : "\n");
+    for (size_t c = 0; c < cols.size(); ++c)
+        std::cout << pad(cols[c].first, cols[c].second, c != 0) << (c + 1 < cols.size() ? " " : "\n");
     for (const auto& e : est) {
         std::ostringstream pct;
         pct << std::fixed << std::setprecision(e.params.percent() < 0.1 ? 4 : 2) << e.params.percent();
@@ -151,23 +156,27 @@ int cmdEstimate(const std::vector<std::string>& argv) {
                                             budget::humanBytes(e.memory.activations),
                                             budget::humanBytes(e.memory.trainingTotal()),
                                             budget::humanBytes(e.adapterFileBytes)};
-        for (size_t c = 0; c < cols.size(); ++c) std::cout << pad(v[c], cols[c].second, c != 0) << (c + 1 < cols.size() ? " " : "\n");
+        for (size_t c = 0; c < cols.size(); ++c)
+            std::cout << pad(v[c], cols[c].second, c != 0) << (c + 1 < cols.size() ? " " : "\n");
         for (const auto& n : e.params.notes) std::cout << "  note: " << n << "\n";
-        for (const auto& n : budget::objectiveAssumptions(objective, costs[static_cast<size_t>(&e - est.data())], o.batch))
+        for (const auto& n :
+             budget::objectiveAssumptions(objective, costs[static_cast<size_t>(&e - est.data())], o.batch))
             std::cout << "  assumed: " << n << "\n";
     }
     const auto& first = est.front();
     for (const auto& e : est)
         if (e.memory.packedWeights > 0) {
             std::cout << "\nweights include oneDNN packed copies of the frozen layer weights (CPU bf16 training, up to "
-                      << budget::humanBytes(kernels::kPackedWeightCapBytes) << "; --no-packed-weights estimates a run with training.packed_weights false)\n";
+                      << budget::humanBytes(kernels::kPackedWeightCapBytes)
+                      << "; --no-packed-weights estimates a run with training.packed_weights false)\n";
             break;
         }
     std::cout << "\nKV cache for generation (batch " << o.batch << "): " << budget::humanBytes(first.memory.kvCache)
               << "; whole-model export: " << budget::humanBytes(first.fullModelBytes) << "\n";
     if (timed)
-        std::cout << "time: " << std::fixed << std::setprecision(0) << budget::estimateSeconds(tps, datasetTokens, epochs)
-                  << " s for " << datasetTokens << " tokens x " << epochs << " epochs at " << tps << " tokens/s\n";
+        std::cout << "time: " << std::fixed << std::setprecision(0)
+                  << budget::estimateSeconds(tps, datasetTokens, epochs) << " s for " << datasetTokens << " tokens x "
+                  << epochs << " epochs at " << tps << " tokens/s\n";
     return 0;
 }
 

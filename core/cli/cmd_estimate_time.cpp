@@ -12,7 +12,8 @@
 namespace peft::cli {
 
 int cmdEstimateTime(const std::vector<std::string>& argv) {
-    Args a(argv, {"config", "steps", "min-seconds", "warmup", "eval-rows", "processes", "threads", "scratch-dir"}, {"json"}, "estimate-time");
+    Args a(argv, {"config", "steps", "min-seconds", "warmup", "eval-rows", "processes", "threads", "scratch-dir"},
+           {"json"}, "estimate-time");
     RunConfig rc = RunConfig::load(a.require("config"));
     TimeEstimateOptions o;
     o.timedSteps = a.getInt("steps", 5);
@@ -43,8 +44,9 @@ int cmdEstimateTime(const std::vector<std::string>& argv) {
         return 0;
     }
     std::printf("run time: %s (%.0f s)\n", humanDuration(e.totalSeconds()).c_str(), e.totalSeconds());
-    std::printf("  %lld steps x %.3f s (mean of %zu timed)%s  %s\n", static_cast<long long>(e.totalSteps), e.meanStepSeconds,
-                e.stepSeconds.size(), e.allReduceTimed ? (" + " + std::to_string(e.allReduceSeconds) + " s all-reduce").c_str() : "",
+    std::printf("  %lld steps x %.3f s (mean of %zu timed)%s  %s\n", static_cast<long long>(e.totalSteps),
+                e.meanStepSeconds, e.stepSeconds.size(),
+                e.allReduceTimed ? (" + " + std::to_string(e.allReduceSeconds) + " s all-reduce").c_str() : "",
                 humanDuration(e.stepsSeconds()).c_str());
     std::printf("  setup (model, method, data)           %s\n", humanDuration(e.setupSeconds).c_str());
     std::printf("  %lld evaluations x %.2f s\n", static_cast<long long>(e.evaluations), e.evalSeconds);

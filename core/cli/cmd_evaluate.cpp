@@ -66,7 +66,8 @@ int cmdEvaluate(const std::vector<std::string>& argv) {
     if (!a.has("run")) job.baseToo = a.has("base-too");
     if (job.modelDir.empty()) fail("evaluate", "--model is required (or --run)", "Give --model DIR.");
     job.datasetPath = a.get("dataset");
-    if (job.datasetPath.empty() && !job.run) fail("evaluate", "--dataset is required (or --run)", "Give --dataset FILE.");
+    if (job.datasetPath.empty() && !job.run)
+        fail("evaluate", "--dataset is required (or --run)", "Give --dataset FILE.");
     job.choices = a.has("choices");
     job.fewshot = a.getInt("fewshot", 0);
     job.limit = a.getInt("limit", -1);
@@ -76,7 +77,8 @@ int cmdEvaluate(const std::vector<std::string>& argv) {
     job.data.templateName = a.get("template", "auto");
     for (const auto& m : a.getAll("column")) {
         auto eq = m.find('=');
-        if (eq == std::string::npos) fail("evaluate", "--column expects FIELD=COLUMN, got '" + m + "'", "E.g. --column output=response.");
+        if (eq == std::string::npos)
+            fail("evaluate", "--column expects FIELD=COLUMN, got '" + m + "'", "E.g. --column output=response.");
         job.data.columnMapping[m.substr(0, eq)] = m.substr(eq + 1);
     }
     if (a.has("metrics")) job.eval.metrics = eval::parseMetricList(a.get("metrics"));
@@ -93,7 +95,8 @@ int cmdEvaluate(const std::vector<std::string>& argv) {
     const std::string csv = a.get("csv", csvPathFor(out));
     const bool quiet = a.has("quiet");
     job.eval.onProgress = [quiet](int64_t done, int64_t total) {
-        if (!quiet) std::fprintf(stderr, "\revaluating %lld/%lld", static_cast<long long>(done), static_cast<long long>(total));
+        if (!quiet)
+            std::fprintf(stderr, "\revaluating %lld/%lld", static_cast<long long>(done), static_cast<long long>(total));
         if (!quiet && done == total) std::fprintf(stderr, "\n");
     };
     eval::EvalReport rep = eval::runEvalJob(job);

@@ -32,7 +32,8 @@ int cmdEvaluatePairs(const std::vector<std::string>& argv) {
         std::cout << r.toJson().dump(2) << "\n";
         return 0;
     }
-    std::printf("%lld validation pairs, objective %s, %.1f s\n", static_cast<long long>(r.pairs), r.objective.c_str(), r.seconds);
+    std::printf("%lld validation pairs, objective %s, %.1f s\n", static_cast<long long>(r.pairs), r.objective.c_str(),
+                r.seconds);
     std::printf("%-6s %16s %18s %16s %16s %16s\n", "side", "logp accuracy", "per-token accuracy", "logp margin",
                 "reward accuracy", "reward margin");
     auto cell = [](double v) {
@@ -43,8 +44,9 @@ int cmdEvaluatePairs(const std::vector<std::string>& argv) {
     };
     for (const auto& side : r.sides) {
         const PairSideResult& s = r.results.at(side);
-        std::printf("%-6s %16s %18s %16s %16s %16s\n", side.c_str(), cell(s.logpAccuracy).c_str(), cell(s.perTokenAccuracy).c_str(),
-                    cell(s.meanLogpMargin).c_str(), cell(s.rewardAccuracy).c_str(), cell(s.meanRewardMargin).c_str());
+        std::printf("%-6s %16s %18s %16s %16s %16s\n", side.c_str(), cell(s.logpAccuracy).c_str(),
+                    cell(s.perTokenAccuracy).c_str(), cell(s.meanLogpMargin).c_str(), cell(s.rewardAccuracy).c_str(),
+                    cell(s.meanRewardMargin).c_str());
     }
     std::printf("%s\n", r.rewardNote.c_str());
     return 0;

@@ -14,10 +14,13 @@
 namespace peft::cli {
 
 int cmdGenerate(const std::vector<std::string>& argv) {
-    Args a(argv, {"model", "adapter", "prompt", "max-new-tokens", "temperature", "top-k", "top-p", "repetition-penalty", "seed", "stop", "precision", "template"},
+    Args a(argv,
+           {"model", "adapter", "prompt", "max-new-tokens", "temperature", "top-k", "top-p", "repetition-penalty",
+            "seed", "stop", "precision", "template"},
            {"greedy"}, "generate");
     // Without --model, the adapter's adapter_config.json names its base (a self-contained run folder).
-    const std::string dir = a.has("model") || !a.has("adapter") ? a.require("model") : adapterBaseModel(a.get("adapter"));
+    const std::string dir =
+        a.has("model") || !a.has("adapter") ? a.require("model") : adapterBaseModel(a.get("adapter"));
     ModelOptions mo;
     mo.dtype = parseDtype(a.get("precision", "fp32"));
     LoadedModel lm = loadModel(dir, mo);
@@ -42,11 +45,14 @@ int cmdGenerate(const std::vector<std::string>& argv) {
             bool found = false;
             k = data::recogniseTokenizerConfig(dir, &found);
             if (!k)
-                fail("--template auto", found ? dir + "/tokenizer_config.json has a chat_template PEFT Studio does not recognise"
-                                              : dir + " has no chat_template in tokenizer_config.json",
+                fail("--template auto",
+                     found ? dir + "/tokenizer_config.json has a chat_template PEFT Studio does not recognise"
+                           : dir + " has no chat_template in tokenizer_config.json",
                      "Name the template the run trained with: chatml, llama3, llama2, zephyr, alpaca or plain.");
         }
-        if (!k) fail("--template", "unknown template '" + t + "'", "Use auto, chatml, llama3, llama2, zephyr, alpaca or plain.");
+        if (!k)
+            fail("--template", "unknown template '" + t + "'",
+                 "Use auto, chatml, llama3, llama2, zephyr, alpaca or plain.");
         prompt = data::generationPrompt(*k, prompt);
     }
     std::cout << prompt << std::flush;

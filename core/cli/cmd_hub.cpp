@@ -39,9 +39,16 @@ int cmdModels(const std::vector<std::string>& argv) {
     if (a.has("json")) {
         nlohmann::json out = nlohmann::json::array();
         for (const auto& r : repos)
-            out.push_back({{"repo_id", r.repoId}, {"repo_type", hub::repoTypeName(r.type)}, {"snapshot", r.snapshotDir},
-                           {"commit", r.commit}, {"refs", r.refs}, {"size_on_disk", r.sizeOnDisk}, {"files", r.fileCount},
-                           {"model_type", r.modelType}, {"architecture", r.architecture}, {"supported", r.supported},
+            out.push_back({{"repo_id", r.repoId},
+                           {"repo_type", hub::repoTypeName(r.type)},
+                           {"snapshot", r.snapshotDir},
+                           {"commit", r.commit},
+                           {"refs", r.refs},
+                           {"size_on_disk", r.sizeOnDisk},
+                           {"files", r.fileCount},
+                           {"model_type", r.modelType},
+                           {"architecture", r.architecture},
+                           {"supported", r.supported},
                            {"why_not", r.whyNot}});
         std::cout << out.dump(2) << "\n";
         return 0;
@@ -54,7 +61,9 @@ int cmdModels(const std::vector<std::string>& argv) {
         std::string id = r.repoId + (r.type == hub::RepoType::Dataset ? " (dataset)" : "");
         std::printf("  %-44s %9s  %-22s %s\n", id.c_str(), budget::humanBytes(r.sizeOnDisk).c_str(),
                     (r.architecture.empty() ? r.modelType : r.architecture).c_str(),
-                    r.type == hub::RepoType::Dataset ? "" : r.supported ? "supported" : ("not supported: " + r.whyNot).c_str());
+                    r.type == hub::RepoType::Dataset ? ""
+                        : r.supported                ? "supported"
+                                                     : ("not supported: " + r.whyNot).c_str());
     }
     if (!shown) std::cout << "  (no models cached; fetch one with `peft-studio-cli download ORG/NAME`)\n";
     std::cout << "Use a model with --model ORG/NAME[@revision].\n";
@@ -64,7 +73,8 @@ int cmdModels(const std::vector<std::string>& argv) {
 int cmdDownload(const std::vector<std::string>& argv) {
     Args a(argv, {"revision", "include", "cache-dir", "repo-type"}, {"quiet"}, "download");
     if (a.positional().size() != 1)
-        fail("download", "expects one repo id", "Usage: peft-studio-cli download ORG/NAME [--revision R] [--include GLOB]...");
+        fail("download", "expects one repo id",
+             "Usage: peft-studio-cli download ORG/NAME [--revision R] [--include GLOB]...");
     hub::SnapshotRequest req;
     req.repoId = a.positional()[0];
     req.revision = a.get("revision", "main");
@@ -89,8 +99,8 @@ int cmdDownload(const std::vector<std::string>& argv) {
             std::string name = p.file.size() > 28 ? "..." + p.file.substr(p.file.size() - 25) : p.file;
             std::fprintf(stderr, "\r[%s] %s / %s  %s/s  ETA %s  %s (%d/%d)\033[K", bar.c_str(),
                          budget::humanBytes(p.bytesDone).c_str(), budget::humanBytes(p.bytesTotal).c_str(),
-                         budget::humanBytes(static_cast<int64_t>(p.bytesPerSecond)).c_str(), clock(p.etaSeconds).c_str(),
-                         name.c_str(), p.fileIndex, p.fileCount);
+                         budget::humanBytes(static_cast<int64_t>(p.bytesPerSecond)).c_str(),
+                         clock(p.etaSeconds).c_str(), name.c_str(), p.fileIndex, p.fileCount);
             std::fflush(stderr);
         });
     hub::SnapshotResult res;
@@ -103,8 +113,9 @@ int cmdDownload(const std::vector<std::string>& argv) {
     }
     if (tty) std::fprintf(stderr, "\n");
     std::signal(SIGINT, SIG_DFL);
-    std::cout << req.repoId << "@" << req.revision << " (commit " << res.commit << "): " << res.files.size() << " files, "
-              << res.filesDownloaded << " downloaded (" << budget::humanBytes(res.bytesDownloaded) << ")\n"
+    std::cout << req.repoId << "@" << req.revision << " (commit " << res.commit << "): " << res.files.size()
+              << " files, " << res.filesDownloaded << " downloaded (" << budget::humanBytes(res.bytesDownloaded)
+              << ")\n"
               << res.snapshotDir << "\n";
     if (req.type == hub::RepoType::Model) {
         std::string why = hub::modelSupportProblem(res.snapshotDir);

@@ -73,7 +73,9 @@ int cmdInfo(const std::vector<std::string>& argv) {
             if (!logits.isfinite().all().item<bool>()) std::cout << "warning: non-finite logits\n";
         }
         const auto t3 = Clock::now();
-        auto secs = [](Clock::time_point x, Clock::time_point y) { return std::chrono::duration<double>(y - x).count(); };
+        auto secs = [](Clock::time_point x, Clock::time_point y) {
+            return std::chrono::duration<double>(y - x).count();
+        };
         std::cout << "file_bytes: " << lm.bytesOnDisk << "\nload_s: " << secs(t0, t1) << "\ntouch_s: " << secs(t1, t2)
                   << "\nforward_s: " << secs(t2, t3) << "\nrss_start_mib: " << rssStart
                   << "\nrss_loaded_mib: " << rssMib("VmRSS") << "\npeak_rss_mib: " << rssMib("VmHWM")

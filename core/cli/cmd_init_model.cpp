@@ -25,7 +25,8 @@ int cmdInitModel(const std::vector<std::string>& argv) {
         for (auto& p : model->named_parameters()) {
             const std::string& n = p.key();
             const bool norm = n.find("norm") != std::string::npos || n.find("ln_") != std::string::npos;
-            if (n.size() >= 4 && n.compare(n.size() - 4, 4, "bias") == 0) p.value().set_data(torch::zeros_like(p.value()));
+            if (n.size() >= 4 && n.compare(n.size() - 4, 4, "bias") == 0)
+                p.value().set_data(torch::zeros_like(p.value()));
             else if (norm) p.value().set_data(torch::ones_like(p.value()));
             else p.value().set_data(torch::randn(p.value().sizes()) * std);
         }

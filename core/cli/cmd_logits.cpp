@@ -27,10 +27,11 @@ int cmdLogits(const std::vector<std::string>& argv) {
     if (ids.dim() != 2) fail(in, "'input_ids' must be [batch, tokens]", "");
     torch::Tensor mask;
     if (inputs.count("attention_mask")) mask = inputs.at("attention_mask").to(torch::kInt64);
-    if (mask.defined() && mask.sizes() != ids.sizes()) fail(in, "'attention_mask' must have the shape of input_ids", "");
+    if (mask.defined() && mask.sizes() != ids.sizes())
+        fail(in, "'attention_mask' must have the shape of input_ids", "");
     torch::NoGradGuard ng;
-    torch::Tensor logits = loaded.model->classification() ? loaded.model->classify(ids, mask)
-                                                          : loaded.model->forward(ids, mask);
+    torch::Tensor logits =
+        loaded.model->classification() ? loaded.model->classify(ids, mask) : loaded.model->forward(ids, mask);
     saveSafetensors(out, {{"logits", logits.to(torch::kFloat32).contiguous()}});
     std::cout << "logits [";
     for (int64_t i = 0; i < logits.dim(); ++i) std::cout << (i ? "," : "") << logits.size(i);

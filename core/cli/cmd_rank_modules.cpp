@@ -80,7 +80,8 @@ int cmdRankModules(const std::vector<std::string>& argv) {
     ModelOptions mo;
     mo.dtype = parseDtype(a.get("precision", "fp32"));
     const std::string dev = a.get("device", "auto");
-    if (dev == "auto") mo.device = torch::cuda::is_available() ? torch::Device(torch::kCUDA) : torch::Device(torch::kCPU);
+    if (dev == "auto")
+        mo.device = torch::cuda::is_available() ? torch::Device(torch::kCUDA) : torch::Device(torch::kCPU);
     else {
         try {
             mo.device = torch::Device(dev);
@@ -98,7 +99,9 @@ int cmdRankModules(const std::vector<std::string>& argv) {
 
     const bool json = a.has("json");
     so.progress = [json](int64_t done, int64_t total) {
-        if (!json) std::fprintf(stderr, "\rscoring batch %lld/%lld", static_cast<long long>(done), static_cast<long long>(total));
+        if (!json)
+            std::fprintf(stderr, "\rscoring batch %lld/%lld", static_cast<long long>(done),
+                         static_cast<long long>(total));
         if (!json && done == total) std::fprintf(stderr, "\n");
     };
     select::ImportanceReport rep = select::scoreModules(*lm.model, pd.train, pd.padId, so);
@@ -106,35 +109,37 @@ int cmdRankModules(const std::vector<std::string>& argv) {
 
     if (a.has("out")) writeFileAtomic(a.get("out"), s.adapterConfig.dump(2) + "\n");
     if (json) {
-        nlohmann::json out = {{"method", select::importanceMethodName(sel.method)}, {"scores", rep.toJson()}, {"selection", s.toJson()}};
+        nlohmann::json out = {
+            {"method", select::importanceMethodName(sel.method)}, {"scores", rep.toJson()}, {"selection", s.toJson()}};
         std::cout << out.dump(2) << "\n";
         return 0;
     }
 
-    std::cout << "Importance (" << select::importanceMethodName(sel.method) << ") of " << rep.modules.size() << " modules on "
-              << rep.batches << " batches (" << rep.examples << " examples, " << rep.tokens << " target tokens), mean loss "
-              << fmt(rep.meanLoss) << "\n\n";
+    std::cout << "Importance (" << select::importanceMethodName(sel.method) << ") of " << rep.modules.size()
+              << " modules on " << rep.batches << " batches (" << rep.examples << " examples, " << rep.tokens
+              << " target tokens), mean loss " << fmt(rep.meanLoss) << "\n\n";
     std::vector<int64_t> rankOf(rep.modules.size(), 0);
     std::map<std::string, int64_t> chosenRank;
     for (const auto& m : s.modules) chosenRank[m.path] = m.rank;
-    std::printf("%5s  %-44s %6s %12s %12s %12s  %s\n", "rank", "module", "layer", "grad", "taylor", "fisher", "selected");
+    std::printf("%5s  %-44s %6s %12s %12s %12s  %s\n", "rank", "module", "layer", "grad", "taylor", "fisher",
+                "selected");
     int64_t pos = 0;
     for (size_t idx : rep.ranking(sel.method)) {
         const auto& m = rep.modules[idx];
         auto it = chosenRank.find(m.path);
         std::string mark = it == chosenRank.end() ? "" : "r=" + std::to_string(it->second);
         std::printf("%5lld  %-44s %6lld %12s %12s %12s  %s\n", static_cast<long long>(++pos), m.path.c_str(),
-                    static_cast<long long>(m.layer), fmt(m.gradNorm).c_str(), fmt(m.taylor).c_str(), fmt(m.fisher).c_str(),
-                    mark.c_str());
+                    static_cast<long long>(m.layer), fmt(m.gradNorm).c_str(), fmt(m.taylor).c_str(),
+                    fmt(m.fisher).c_str(), mark.c_str());
     }
     std::printf("\n%6s %12s %12s %12s\n", "layer", "grad", "taylor", "fisher");
     for (const auto& l : rep.layers)
-        std::printf("%6lld %12s %12s %12s\n", static_cast<long long>(l.layer), fmt(l.gradNorm).c_str(), fmt(l.taylor).c_str(),
-                    fmt(l.fisher).c_str());
+        std::printf("%6lld %12s %12s %12s\n", static_cast<long long>(l.layer), fmt(l.gradNorm).c_str(),
+                    fmt(l.taylor).c_str(), fmt(l.fisher).c_str());
     std::cout << "\nSelected " << s.modules.size() << " modules, " << s.trainable << " trainable LoRA parameters";
     if (s.budget > 0) std::cout << " (budget " << s.budget << ")";
-    std::cout << "\ntarget_modules: " << nlohmann::json(s.targetModules).dump() << "\nrank_pattern: " << s.rankPattern.dump()
-              << "\n";
+    std::cout << "\ntarget_modules: " << nlohmann::json(s.targetModules).dump()
+              << "\nrank_pattern: " << s.rankPattern.dump() << "\n";
     if (a.has("out")) std::cout << "adapter config written to " << a.get("out") << "\n";
     return 0;
 }

@@ -53,7 +53,10 @@ int cmdTrain(const std::vector<std::string>& argv) {
         // Launcher: the same command without --nproc in N local ranks (core/dist/launcher.h).
         std::vector<std::string> rest;
         for (size_t i = 0; i < argv.size(); ++i) {
-            if (argv[i] == "--nproc") { ++i; continue; }
+            if (argv[i] == "--nproc") {
+                ++i;
+                continue;
+            }
             if (argv[i].rfind("--nproc=", 0) == 0) continue;
             rest.push_back(argv[i]);
         }
@@ -86,22 +89,24 @@ int cmdTrain(const std::vector<std::string>& argv) {
     std::signal(SIGTERM, onSigint);
     const bool tty = ::isatty(STDERR_FILENO) && !a.has("quiet") && rank0;
     const int64_t startStep = trainer.step();
-    TrainResult r = trainer.run([&](const StepMetrics& m) {
-        const double perStep = (m.step - startStep) > 0 ? m.elapsedS / static_cast<double>(m.step) : 0;
-        const double eta = perStep * static_cast<double>(m.totalSteps - m.step);
-        const int width = 30;
-        const int filled = m.totalSteps ? static_cast<int>(width * m.step / m.totalSteps) : 0;
-        char line[256];
-        std::snprintf(line, sizeof(line), "[%s%s] %lld/%lld loss %.4f lr %.2e gnorm %.3f %.0f tok/s ETA %s%s",
-                      std::string(static_cast<size_t>(filled), '#').c_str(),
-                      std::string(static_cast<size_t>(width - filled), '.').c_str(), static_cast<long long>(m.step),
-                      static_cast<long long>(m.totalSteps), m.loss, m.lr, m.gradNorm, m.tokensPerS,
-                      formatDuration(eta).c_str(),
-                      m.evalLoss ? (" eval " + std::to_string(*m.evalLoss).substr(0, 6)).c_str() : "");
-        if (tty) std::fprintf(stderr, "\r%s\033[K", line);
-        else if (!rank0) return;
-        else if (m.step == m.totalSteps || m.evalLoss || m.step % 10 == 0) std::fprintf(stderr, "%s\n", line);
-    }, &control);
+    TrainResult r = trainer.run(
+        [&](const StepMetrics& m) {
+            const double perStep = (m.step - startStep) > 0 ? m.elapsedS / static_cast<double>(m.step) : 0;
+            const double eta = perStep * static_cast<double>(m.totalSteps - m.step);
+            const int width = 30;
+            const int filled = m.totalSteps ? static_cast<int>(width * m.step / m.totalSteps) : 0;
+            char line[256];
+            std::snprintf(line, sizeof(line), "[%s%s] %lld/%lld loss %.4f lr %.2e gnorm %.3f %.0f tok/s ETA %s%s",
+                          std::string(static_cast<size_t>(filled), '#').c_str(),
+                          std::string(static_cast<size_t>(width - filled), '.').c_str(), static_cast<long long>(m.step),
+                          static_cast<long long>(m.totalSteps), m.loss, m.lr, m.gradNorm, m.tokensPerS,
+                          formatDuration(eta).c_str(),
+                          m.evalLoss ? (" eval " + std::to_string(*m.evalLoss).substr(0, 6)).c_str() : "");
+            if (tty) std::fprintf(stderr, "\r%s\033[K", line);
+            else if (!rank0) return;
+            else if (m.step == m.totalSteps || m.evalLoss || m.step % 10 == 0) std::fprintf(stderr, "%s\n", line);
+        },
+        &control);
     if (tty) std::fprintf(stderr, "\n");
     g_control = nullptr;
     std::signal(SIGINT, SIG_DFL);

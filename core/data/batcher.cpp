@@ -61,8 +61,9 @@ void Batcher::ensureOrder() {
 
 void Batcher::setPosition(const DataPosition& p) {
     if (p.epoch < 0 || p.index < 0 || p.index > size())
-        fail("data position", "(epoch " + std::to_string(p.epoch) + ", index " + std::to_string(p.index) +
-                                  ") is outside this dataset of " + std::to_string(size()) + " examples",
+        fail("data position",
+             "(epoch " + std::to_string(p.epoch) + ", index " + std::to_string(p.index) +
+                 ") is outside this dataset of " + std::to_string(size()) + " examples",
              "Resume with the same dataset the checkpoint was made with.");
     m_pos = p;
 }
@@ -77,7 +78,8 @@ Batch Batcher::next() {
     ensureOrder();
     int64_t end = std::min(n, m_pos.index + m_opts.batchSize);
     std::vector<const PreparedExample*> picked;
-    for (int64_t i = m_pos.index; i < end; ++i) picked.push_back(&(*m_examples)[static_cast<size_t>(m_order[static_cast<size_t>(i)])]);
+    for (int64_t i = m_pos.index; i < end; ++i)
+        picked.push_back(&(*m_examples)[static_cast<size_t>(m_order[static_cast<size_t>(i)])]);
     Batch b = collate(picked, m_opts.padId);
     b.epoch = m_pos.epoch;
     m_pos.index = end;

@@ -23,10 +23,8 @@ const NamedKind kKinds[] = {{"chatml", TemplateKind::ChatMl}, {"llama3", Templat
 // Appends to the last segment when the flag matches, so the output stays compact.
 void push(std::vector<Segment>& out, const std::string& text, bool trained) {
     if (text.empty()) return;
-    if (!out.empty() && out.back().trained == trained)
-        out.back().text += text;
-    else
-        out.push_back({text, trained});
+    if (!out.empty() && out.back().trained == trained) out.back().text += text;
+    else out.push_back({text, trained});
 }
 
 // Decodes one UTF-8 code point at i (the input is valid UTF-8 by the time it gets here).
@@ -44,7 +42,7 @@ uint32_t decodeAt(const std::string& s, size_t i, size_t& len) {
 
 bool pyIsSpace(uint32_t c) {
     return (c >= 0x09 && c <= 0x0D) || (c >= 0x1C && c <= 0x20) || c == 0x85 || c == 0xA0 || c == 0x1680 ||
-           (c >= 0x2000 && c <= 0x200A) || c == 0x2028 || c == 0x2029 || c == 0x202F || c == 0x205F || c == 0x3000;
+        (c >= 0x2000 && c <= 0x200A) || c == 0x2028 || c == 0x2029 || c == 0x202F || c == 0x205F || c == 0x3000;
 }
 
 std::string roleLabel(const std::string& role) {
@@ -163,8 +161,10 @@ std::vector<Segment> renderChat(TemplateKind k, const std::vector<ChatMessage>& 
                 const auto& m = messages[i];
                 size_t idx = i - first;
                 if ((m.role == "user") != (idx % 2 == 0))
-                    fail(w, "llama2 needs roles alternating user/assistant/user/... (after an optional first system "
-                            "message); message " + std::to_string(i + 1) + " is '" + m.role + "'",
+                    fail(w,
+                         "llama2 needs roles alternating user/assistant/user/... (after an optional first system "
+                         "message); message " +
+                             std::to_string(i + 1) + " is '" + m.role + "'",
                          "Fix the conversation or choose another template.");
                 std::string content = m.content;
                 if (idx == 0 && system) content = "<<SYS>>\n" + *system + "\n<</SYS>>\n\n" + content;
@@ -203,10 +203,8 @@ std::vector<Segment> renderChat(TemplateKind k, const std::vector<ChatMessage>& 
             for (size_t i = 0; i < messages.size(); ++i) {
                 const auto& m = messages[i];
                 if (i > 0) push(out, "\n", false);
-                if (m.role == "assistant")
-                    push(out, m.content + tok.eos, true);
-                else
-                    push(out, m.content, false);
+                if (m.role == "assistant") push(out, m.content + tok.eos, true);
+                else push(out, m.content, false);
             }
             if (addGen) push(out, "\n", false);
             break;
@@ -216,20 +214,20 @@ std::vector<Segment> renderChat(TemplateKind k, const std::vector<ChatMessage>& 
 }
 
 std::vector<Segment> renderInstruction(TemplateKind k, const std::string& instruction, const std::string& input,
-                                       const std::string& output, const TemplateTokens& tok,
-                                       const std::string& where) {
+                                       const std::string& output, const TemplateTokens& tok, const std::string& where) {
     std::vector<Segment> out;
     if (k == TemplateKind::Alpaca) {
         if (input.empty())
             push(out,
                  "Below is an instruction that describes a task. Write a response that appropriately completes the "
-                 "request.\n\n### Instruction:\n" + instruction + "\n\n### Response:\n",
+                 "request.\n\n### Instruction:\n" +
+                     instruction + "\n\n### Response:\n",
                  false);
         else
             push(out,
                  "Below is an instruction that describes a task, paired with an input that provides further context. "
-                 "Write a response that appropriately completes the request.\n\n### Instruction:\n" + instruction +
-                     "\n\n### Input:\n" + input + "\n\n### Response:\n",
+                 "Write a response that appropriately completes the request.\n\n### Instruction:\n" +
+                     instruction + "\n\n### Input:\n" + input + "\n\n### Response:\n",
                  false);
         push(out, output + tok.eos, true);
         return out;
@@ -294,7 +292,8 @@ std::optional<TemplateKind> recogniseChatTemplate(const std::string& jinja) {
         if (contains(n, f)) return std::nullopt;
     static const std::vector<Fingerprint> fps = {
         {TemplateKind::ChatMl,
-         {"'<|im_start|>'+message.role", "message.content+'<|im_end|>'", "<|im_start|>assistant", "add_generation_prompt"},
+         {"'<|im_start|>'+message.role", "message.content+'<|im_end|>'", "<|im_start|>assistant",
+          "add_generation_prompt"},
          {"<|start_header_id|>", "[inst]"}},
         {TemplateKind::Llama3,
          {"'<|start_header_id|>'+message.role+'<|end_header_id|>", "message.content|trim+'<|eot_id|>'", "bos_token",
@@ -337,7 +336,8 @@ std::optional<TemplateKind> recogniseTokenizerConfig(const std::string& pathOrDi
         text = ct.get<std::string>();
     } else if (ct.is_array()) {
         for (const auto& e : ct)
-            if (e.is_object() && e.value("name", "") == "default" && e.contains("template") && e["template"].is_string())
+            if (e.is_object() && e.value("name", "") == "default" && e.contains("template") &&
+                e["template"].is_string())
                 text = e["template"].get<std::string>();
     }
     if (found) *found = !text.empty();

@@ -42,7 +42,8 @@ DatasetConfig DatasetConfig::fromJson(const json& j, const std::string& where) {
             c.path = getString(v, k, where);
         } else if (k == "format") {
             c.format = getString(v, k, where);
-            oneOf(c.format, {"auto", "text", "instruction", "chat", "classification", "tokens", "preference"}, k, where);
+            oneOf(c.format, {"auto", "text", "instruction", "chat", "classification", "tokens", "preference"}, k,
+                  where);
         } else if (k == "validation_path") {
             if (v.is_null()) c.validationPath.reset();
             else c.validationPath = getString(v, k, where);
@@ -68,11 +69,13 @@ DatasetConfig DatasetConfig::fromJson(const json& j, const std::string& where) {
             oneOf(c.trainOn, {"responses", "all"}, k, where);
         } else if (k == "packing") {
             if (!v.is_boolean())
-                fail(where + "." + k, std::string("expected true or false, found ") + typeWord(v), "Fix the run config.");
+                fail(where + "." + k, std::string("expected true or false, found ") + typeWord(v),
+                     "Fix the run config.");
             c.packing = v.get<bool>();
         } else if (k == "column_mapping") {
             if (!v.is_object())
-                fail(where + "." + k, std::string("expected an object {canonical field: your column}, found ") + typeWord(v),
+                fail(where + "." + k,
+                     std::string("expected an object {canonical field: your column}, found ") + typeWord(v),
                      "E.g. {\"output\": \"response\"}.");
             for (auto m = v.begin(); m != v.end(); ++m) {
                 oneOf(m.key(), canonicalFields(), k + "." + m.key() + " (canonical field)", where);
@@ -91,10 +94,15 @@ DatasetConfig DatasetConfig::fromJson(const json& j, const std::string& where) {
 }
 
 json DatasetConfig::toJson() const {
-    return json{{"path", path}, {"format", format},
+    return json{{"path", path},
+                {"format", format},
                 {"validation_path", validationPath ? json(*validationPath) : json(nullptr)},
-                {"validation_split", validationSplit}, {"max_length", maxLength}, {"template", templateName},
-                {"train_on", trainOn}, {"packing", packing}, {"column_mapping", json(columnMapping)},
+                {"validation_split", validationSplit},
+                {"max_length", maxLength},
+                {"template", templateName},
+                {"train_on", trainOn},
+                {"packing", packing},
+                {"column_mapping", json(columnMapping)},
                 {"on_error", onError}};
 }
 

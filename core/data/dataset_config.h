@@ -11,15 +11,15 @@ namespace peft::data {
 
 struct DatasetConfig {
     std::string path;
-    std::string format = "auto";                 // auto | text | instruction | chat | classification | tokens | preference
-    std::optional<std::string> validationPath;   // "validation_path": null -> split by ratio
-    double validationSplit = 0.1;                // [0, 1)
+    std::string format = "auto";  // auto | text | instruction | chat | classification | tokens | preference
+    std::optional<std::string> validationPath;  // "validation_path": null -> split by ratio
+    double validationSplit = 0.1;               // [0, 1)
     int64_t maxLength = 512;
-    std::string templateName = "auto";           // "template": auto | chatml | llama3 | llama2 | zephyr | alpaca | plain
-    std::string trainOn = "responses";           // responses | all
+    std::string templateName = "auto";  // "template": auto | chatml | llama3 | llama2 | zephyr | alpaca | plain
+    std::string trainOn = "responses";  // responses | all
     bool packing = false;
     std::map<std::string, std::string> columnMapping;  // canonical field -> user column
-    std::string onError = "skip";                // skip | stop (bad rows)
+    std::string onError = "skip";                      // skip | stop (bad rows)
 
     // Missing keys keep the defaults above. Unknown keys, wrong types and invalid values throw
     // PeftError naming `where`.key (e.g. "run.json: dataset.max_length").

@@ -70,8 +70,7 @@ struct Sink {
     void reject(int64_t line, const std::string& reason) {
         ++ds.rowsRead;
         if (policy == ErrorPolicy::Stop)
-            fail(ds.path + ":" + std::to_string(line), reason,
-                 "Fix or remove that row, or choose to skip bad rows.");
+            fail(ds.path + ":" + std::to_string(line), reason, "Fix or remove that row, or choose to skip bad rows.");
         ds.rejections.push_back({ds.path, line, reason});
     }
     void accept(json v, int64_t line) {
@@ -100,10 +99,8 @@ std::string shortParseError(const json::parse_error& e) {
 void acceptObject(Sink& sink, int64_t line, const std::string& text) {
     try {
         json v = json::parse(text);
-        if (!v.is_object())
-            sink.reject(line, std::string("expected a JSON object, found ") + v.type_name());
-        else
-            sink.accept(std::move(v), line);
+        if (!v.is_object()) sink.reject(line, std::string("expected a JSON object, found ") + v.type_name());
+        else sink.accept(std::move(v), line);
     } catch (const json::parse_error& e) {
         sink.reject(line, "bad JSON (" + shortParseError(e) + ")");
     } catch (const json::exception& e) {
@@ -214,8 +211,8 @@ void readDelimited(const std::string& bytes, char delim, Sink& sink) {
     std::vector<std::string> names = header.fields;
     for (size_t k = 0; k < names.size(); ++k) {
         if (names[k].empty())
-            fail(sink.ds.path + ":" + std::to_string(header.line), "header column " + std::to_string(k + 1) + " is empty",
-                 "Give every column a name in the first row.");
+            fail(sink.ds.path + ":" + std::to_string(header.line),
+                 "header column " + std::to_string(k + 1) + " is empty", "Give every column a name in the first row.");
         for (size_t m = 0; m < k; ++m)
             if (names[m] == names[k])
                 fail(sink.ds.path + ":" + std::to_string(header.line), "header column '" + names[k] + "' appears twice",
@@ -228,8 +225,9 @@ void readDelimited(const std::string& bytes, char delim, Sink& sink) {
             continue;
         }
         if (rec.fields.size() != names.size()) {
-            sink.reject(rec.line, "expected " + std::to_string(names.size()) + " fields as in the header, found " +
-                                      std::to_string(rec.fields.size()));
+            sink.reject(rec.line,
+                        "expected " + std::to_string(names.size()) + " fields as in the header, found " +
+                            std::to_string(rec.fields.size()));
             continue;
         }
         json obj = json::object();
@@ -280,14 +278,14 @@ std::vector<CsvRecord> parseCsv(const std::string& text, char delim) {
                 if (i < n && text[i] != delim && text[i] != '\n' && text[i] != '\r') {
                     if (rec.error.empty())
                         rec.error = "unexpected character after a closing quote in field " +
-                                    std::to_string(rec.fields.size() + 1) + " (write a quote inside a field as \"\")";
+                            std::to_string(rec.fields.size() + 1) + " (write a quote inside a field as \"\")";
                     while (i < n && text[i] != delim && text[i] != '\n') field += text[i++];
                 }
             } else {
                 while (i < n && text[i] != delim && text[i] != '\n') {
                     if (text[i] == '"' && rec.error.empty())
                         rec.error = "a quote inside unquoted field " + std::to_string(rec.fields.size() + 1) +
-                                    " (quote the whole field and double the quote)";
+                            " (quote the whole field and double the quote)";
                     field += text[i++];
                 }
                 if (!field.empty() && field.back() == '\r' && (i >= n || text[i] == '\n')) field.pop_back();
@@ -329,7 +327,9 @@ void checkTextEncoding(const std::string& path, const std::string& b) {
                                    {"PAR1", 4, "a Parquet file"},
                                    {"\x28\xB5\x2F\xFD", 4, "a Zstandard-compressed file"},
                                    {"BZh", 3, "a bzip2-compressed file"},
-                                   {"\xFD" "7zXZ", 5, "an xz-compressed file"},
+                                   {"\xFD"
+                                    "7zXZ",
+                                    5, "an xz-compressed file"},
                                    {"ARROW1", 6, "an Arrow file"},
                                    {"%PDF", 4, "a PDF document"},
                                    {"\xD0\xCF\x11\xE0", 4, "an old Office document (.xls/.doc)"}};
@@ -350,8 +350,9 @@ void checkTextEncoding(const std::string& path, const std::string& b) {
             for (size_t k = 0; k < m; ++k)
                 if (b[k] == 0) ++(k % 2 ? zeroOdd : zeroEven);
             size_t half = m / 2;
-            bool utf16 = half > 0 && ((zeroOdd * 10 >= half * 9 && zeroEven * 10 <= half) ||
-                                      (zeroEven * 10 >= half * 9 && zeroOdd * 10 <= half));
+            bool utf16 = half > 0 &&
+                ((zeroOdd * 10 >= half * 9 && zeroEven * 10 <= half) ||
+                 (zeroEven * 10 >= half * 9 && zeroOdd * 10 <= half));
             fail(where(i),
                  utf16 ? "NUL bytes between characters: the file looks UTF-16 encoded (without a byte-order mark), "
                          "expected UTF-8"
@@ -436,10 +437,13 @@ RawDataset parseDatasetBytes(const std::string& path, std::string bytes, ErrorPo
             }
             if (!anyObject) {
                 size_t nl = bytes.find('\n', f);
-                std::string first = bytes.substr(f, std::min<size_t>(40, (nl == std::string::npos ? bytes.size() : nl) - f));
-                fail(path, "this does not look like JSONL: no line holds a JSON object (line 1 starts with \"" + first + "\")",
-                     "JSONL needs one {...} object per line. If this is CSV, TSV or plain text, give the file a .csv, "
-                     ".tsv or .txt extension.");
+                std::string first =
+                    bytes.substr(f, std::min<size_t>(40, (nl == std::string::npos ? bytes.size() : nl) - f));
+                fail(
+                    path,
+                    "this does not look like JSONL: no line holds a JSON object (line 1 starts with \"" + first + "\")",
+                    "JSONL needs one {...} object per line. If this is CSV, TSV or plain text, give the file a .csv, "
+                    ".tsv or .txt extension.");
             }
             readJsonl(bytes, sink);
             break;
@@ -449,8 +453,9 @@ RawDataset parseDatasetBytes(const std::string& path, std::string bytes, ErrorPo
         case FileType::Tsv: {
             size_t f = skipWs(bytes, 0);
             if (f < bytes.size() && (bytes[f] == '{' || bytes[f] == '['))
-                fail(path, "this looks like JSON, not " + std::string(ds.type == FileType::Csv ? "CSV" : "TSV") +
-                               " (it starts with '" + bytes[f] + "')",
+                fail(path,
+                     "this looks like JSON, not " + std::string(ds.type == FileType::Csv ? "CSV" : "TSV") +
+                         " (it starts with '" + bytes[f] + "')",
                      "Give the file a .jsonl (one object per line) or .json (an array) extension.");
             readDelimited(bytes, ds.type == FileType::Csv ? ',' : '\t', sink);
             break;
@@ -463,8 +468,7 @@ RawDataset parseDatasetBytes(const std::string& path, std::string bytes, ErrorPo
 
 RawDataset readDatasetFile(const std::string& path, ErrorPolicy policy) {
     std::error_code ec;
-    if (!std::filesystem::exists(path, ec))
-        fail(path, "the dataset file does not exist", "Check the path.");
+    if (!std::filesystem::exists(path, ec)) fail(path, "the dataset file does not exist", "Check the path.");
     if (std::filesystem::is_directory(path, ec))
         fail(path, "this is a folder, expected a dataset file (.jsonl, .json, .csv, .tsv, .txt, .parquet)",
              "Choose the file inside the folder.");

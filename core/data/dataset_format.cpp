@@ -29,9 +29,9 @@ std::optional<DataFormat> formatFromName(const std::string& n) {
 }
 
 const std::vector<std::string>& canonicalFields() {
-    static const std::vector<std::string> k = {"text",  "instruction", "input",     "output", "messages",
-                                               "conversations", "label", "input_ids", "labels",
-                                               "prompt", "chosen", "rejected", "prompt_ids", "chosen_ids", "rejected_ids"};
+    static const std::vector<std::string> k = {
+        "text",   "instruction", "input",  "output",   "messages",   "conversations", "label",       "input_ids",
+        "labels", "prompt",      "chosen", "rejected", "prompt_ids", "chosen_ids",    "rejected_ids"};
     return k;
 }
 
@@ -80,8 +80,7 @@ json unstring(const json& v) {
 
 const json& need(const json& r, const std::string& key, const char* what) {
     auto it = r.find(key);
-    if (it == r.end() || it->is_null())
-        throw RowError("missing field '" + key + "' (" + what + ")");
+    if (it == r.end() || it->is_null()) throw RowError("missing field '" + key + "' (" + what + ")");
     return *it;
 }
 
@@ -102,13 +101,15 @@ bool blank(const std::string& s) { return s.find_first_not_of(" \t\r\n") == std:
 
 std::vector<int64_t> intArray(const json& v0, const std::string& key) {
     json v = unstring(v0);
-    if (!v.is_array()) throw RowError("field '" + key + "' must be an array of integers, found " + std::string(v.type_name()));
+    if (!v.is_array())
+        throw RowError("field '" + key + "' must be an array of integers, found " + std::string(v.type_name()));
     std::vector<int64_t> out;
     out.reserve(v.size());
     for (size_t i = 0; i < v.size(); ++i) {
         const auto& e = v[i];
         if (!e.is_number_integer())
-            throw RowError("field '" + key + "' element " + std::to_string(i) + " is not an integer (" + e.dump() + ")");
+            throw RowError("field '" + key + "' element " + std::to_string(i) + " is not an integer (" + e.dump() +
+                           ")");
         out.push_back(e.get<int64_t>());
     }
     return out;
@@ -127,7 +128,8 @@ std::vector<ChatMessage> parseMessages(const json& msgs, const std::string& key,
         auto ri = m.find(roleKey);
         auto ci = m.find(contentKey);
         if (ri == m.end() || !ri->is_string()) throw RowError("missing field '" + std::string(roleKey) + "' in " + at);
-        if (ci == m.end() || !ci->is_string()) throw RowError("missing field '" + std::string(contentKey) + "' in " + at);
+        if (ci == m.end() || !ci->is_string())
+            throw RowError("missing field '" + std::string(contentKey) + "' in " + at);
         std::string role = ri->get<std::string>();
         if (role == "human" || role == "user") role = "user";
         else if (role == "gpt" || role == "assistant" || role == "chatgpt" || role == "bot") role = "assistant";
@@ -148,7 +150,9 @@ std::vector<ChatMessage> parseAnswer(const json& v0, const std::string& key) {
         if (blank(v.get_ref<const std::string&>())) throw RowError("empty response (field '" + key + "')");
         return {{"assistant", v.get<std::string>()}};
     }
-    if (!v.is_array()) throw RowError("field '" + key + "' must be a string or a list of messages, found " + std::string(v.type_name()));
+    if (!v.is_array())
+        throw RowError("field '" + key + "' must be a string or a list of messages, found " +
+                       std::string(v.type_name()));
     if (v.empty()) throw RowError("empty response (field '" + key + "' is an empty list)");
     auto msgs = parseMessages(v, key, false);
     for (size_t i = 0; i < msgs.size(); ++i)
@@ -169,12 +173,14 @@ void parsePreference(const json& r, Example& ex) {
         auto ids = [&](const char* key, bool required) {
             auto it = r.find(key);
             if (it == r.end() || it->is_null()) {
-                if (required) throw RowError(std::string("missing field '") + key + "' (pre-tokenised preference pair)");
+                if (required)
+                    throw RowError(std::string("missing field '") + key + "' (pre-tokenised preference pair)");
                 return std::vector<int64_t>{};
             }
             auto v = intArray(*it, key);
             for (auto id : v)
-                if (id < 0) throw RowError(std::string("field '") + key + "' holds a negative id (" + std::to_string(id) + ")");
+                if (id < 0)
+                    throw RowError(std::string("field '") + key + "' holds a negative id (" + std::to_string(id) + ")");
             return v;
         };
         ex.promptIds = ids("prompt_ids", true);
@@ -198,7 +204,8 @@ void parsePreference(const json& r, Example& ex) {
             if (p.empty()) throw RowError("empty prompt (field 'prompt' is an empty list)");
             ex.prompt = parseMessages(p, "prompt", false);
         } else {
-            throw RowError("field 'prompt' must be a string or a list of messages, found " + std::string(p.type_name()));
+            throw RowError("field 'prompt' must be a string or a list of messages, found " +
+                           std::string(p.type_name()));
         }
         ex.chosen = parseAnswer(c, "chosen");
         ex.rejected = parseAnswer(j, "rejected");
@@ -206,8 +213,9 @@ void parsePreference(const json& r, Example& ex) {
         // Shared history: the messages both conversations start with are the prompt.
         json cv = unstring(c), rv = unstring(j);
         if (!cv.is_array() || !rv.is_array())
-            throw RowError("no 'prompt' field, so 'chosen' and 'rejected' must be whole conversations (lists of messages) "
-                           "that share their history");
+            throw RowError(
+                "no 'prompt' field, so 'chosen' and 'rejected' must be whole conversations (lists of messages) "
+                "that share their history");
         auto cm = parseMessages(cv, "chosen", false), rm = parseMessages(rv, "rejected", false);
         size_t k = 0;
         while (k < cm.size() && k < rm.size() && sameMessage(cm[k], rm[k])) ++k;
@@ -220,7 +228,8 @@ void parsePreference(const json& r, Example& ex) {
         ex.rejected.assign(rm.begin() + static_cast<std::ptrdiff_t>(k), rm.end());
         for (const auto* side : {&ex.chosen, &ex.rejected}) {
             const char* key = side == &ex.chosen ? "chosen" : "rejected";
-            if (side->empty()) throw RowError(std::string("empty response ('") + key + "' has nothing after the shared history)");
+            if (side->empty())
+                throw RowError(std::string("empty response ('") + key + "' has nothing after the shared history)");
             for (const auto& m : *side)
                 if (m.role != "assistant")
                     throw RowError(std::string("'") + key + "' continues the shared history with a '" + m.role +
@@ -247,14 +256,16 @@ DataFormat detectFormat(const RawDataset& ds, const ColumnMapping& mapping) {
         if (!ds.rows.empty())
             for (auto it = ds.rows[0].value.begin(); it != ds.rows[0].value.end(); ++it)
                 keys += (keys.empty() ? "" : ", ") + it.key();
-        fail(ds.path, ds.rows.empty() ? "no readable rows, so the format cannot be detected"
-                                      : "cannot detect the dataset format from the columns {" + keys + "}",
+        fail(ds.path,
+             ds.rows.empty() ? "no readable rows, so the format cannot be detected"
+                             : "cannot detect the dataset format from the columns {" + keys + "}",
              "Expected text; instruction+output (Alpaca); messages or conversations (chat); text+label "
-             "(classification); input_ids (tokens); or chosen+rejected (preference pairs). Set dataset.format, or map your columns with "
+             "(classification); input_ids (tokens); or chosen+rejected (preference pairs). Set dataset.format, or map "
+             "your columns with "
              "dataset.column_mapping (e.g. {\"output\": \"response\"}).");
     }
-    auto best = std::max_element(votes.begin(), votes.end(),
-                                 [](const auto& a, const auto& b) { return a.second < b.second; });
+    auto best =
+        std::max_element(votes.begin(), votes.end(), [](const auto& a, const auto& b) { return a.second < b.second; });
     return best->first;
 }
 
@@ -277,7 +288,8 @@ Example parseExample(const json& r, DataFormat f, int64_t line) {
         case DataFormat::Chat: {
             bool sharegpt = !r.contains("messages") && r.contains("conversations");
             const std::string key = sharegpt ? "conversations" : "messages";
-            json msgs = unstring(need(r, key, "chat format: messages [{role, content}] or conversations [{from, value}]"));
+            json msgs =
+                unstring(need(r, key, "chat format: messages [{role, content}] or conversations [{from, value}]"));
             if (!msgs.is_array()) throw RowError("field '" + key + "' must be an array of messages");
             if (msgs.empty()) throw RowError("field '" + key + "' is an empty conversation");
             ex.messages = parseMessages(msgs, key, sharegpt);

@@ -43,12 +43,12 @@ DataFormat detectFormat(const RawDataset& ds, const ColumnMapping& mapping);
 struct Example {
     DataFormat format = DataFormat::Text;
     int64_t line = 0;
-    std::string text;                                 // text, classification
-    std::string instruction, input, output;           // instruction
-    std::vector<ChatMessage> messages;                // chat (roles already mapped to system/user/assistant)
-    std::optional<int64_t> labelInt;                  // classification: an integer label
-    std::string labelString;                          // classification: a string label
-    std::vector<int64_t> inputIds, labels;            // tokens (labels empty when not given)
+    std::string text;                        // text, classification
+    std::string instruction, input, output;  // instruction
+    std::vector<ChatMessage> messages;       // chat (roles already mapped to system/user/assistant)
+    std::optional<int64_t> labelInt;         // classification: an integer label
+    std::string labelString;                 // classification: a string label
+    std::vector<int64_t> inputIds, labels;   // tokens (labels empty when not given)
     // preference: the shared prompt (history up to the answer) and the two answers, each a list of
     // assistant messages; or, pre-tokenised, promptIds + chosenIds / rejectedIds.
     std::vector<ChatMessage> prompt, chosen, rejected;

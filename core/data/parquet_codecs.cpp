@@ -33,7 +33,8 @@ std::string codecName(int codec) {
 }
 
 [[noreturn]] void corrupt(const std::string& where, int codec, const std::string& detail) {
-    fail(where, "a " + codecName(codec) + " page does not decompress (" + detail + ")", "The file is damaged; re-download it.");
+    fail(where, "a " + codecName(codec) + " page does not decompress (" + detail + ")",
+         "The file is damaged; re-download it.");
 }
 }  // namespace
 
@@ -51,7 +52,8 @@ std::vector<std::string> parquetCodecs() {
     return out;
 }
 
-std::string parquetDecompress(int codec, const char* data, size_t size, size_t uncompressedSize, const std::string& where) {
+std::string parquetDecompress(int codec, const char* data, size_t size, size_t uncompressedSize,
+                              const std::string& where) {
     if (codec == 0) return std::string(data, size);
     std::string out(uncompressedSize, '\0');
     switch (codec) {
@@ -75,7 +77,8 @@ std::string parquetDecompress(int codec, const char* data, size_t size, size_t u
             int rc = inflate(&z, Z_FINISH);
             size_t produced = out.size() - z.avail_out;
             inflateEnd(&z);
-            if (rc != Z_STREAM_END || produced != uncompressedSize) corrupt(where, codec, "zlib code " + std::to_string(rc));
+            if (rc != Z_STREAM_END || produced != uncompressedSize)
+                corrupt(where, codec, "zlib code " + std::to_string(rc));
             return out;
         }
 #endif
@@ -89,13 +92,15 @@ std::string parquetDecompress(int codec, const char* data, size_t size, size_t u
 #endif
         default: break;
     }
-    fail(where, "pages compressed with " + codecName(codec) + " are not supported by this build",
-         "Re-write the file with snappy, gzip or zstd compression (or none); this build reads: " +
-             [] {
-                 std::string s = "uncompressed";
-                 for (const auto& c : parquetCodecs()) s += ", " + c;
-                 return s;
-             }() + ".");
+    fail(
+        where, "pages compressed with " + codecName(codec) + " are not supported by this build",
+        "Re-write the file with snappy, gzip or zstd compression (or none); this build reads: " +
+            [] {
+                std::string s = "uncompressed";
+                for (const auto& c : parquetCodecs()) s += ", " + c;
+                return s;
+            }() +
+            ".");
 }
 
 }  // namespace peft::data

@@ -16,7 +16,8 @@
 namespace peft::data {
 
 // parquet_codecs.cpp: decompresses one page; throws PeftError naming `where`.
-std::string parquetDecompress(int codec, const char* data, size_t size, size_t uncompressedSize, const std::string& where);
+std::string parquetDecompress(int codec, const char* data, size_t size, size_t uncompressedSize,
+                              const std::string& where);
 
 namespace {
 
@@ -24,13 +25,27 @@ using nlohmann::json;
 
 constexpr size_t kMaxPageBytes = size_t(1) << 30;  // a sane bound before allocating a page
 constexpr int kMaxDepth = 32;
-constexpr int32_t kMaxPageValues = 1 << 24;             // entries in one data page                       // Thrift nesting and schema depth
+constexpr int32_t kMaxPageValues =
+    1 << 24;  // entries in one data page                       // Thrift nesting and schema depth
 
 // ---------------------------------------------------------------------------------------------
 // Thrift compact protocol: just enough to read structs, lists, integers, binaries and booleans.
 
-enum TType { kStop = 0, kTrue = 1, kFalse = 2, kByte = 3, kI16 = 4, kI32 = 5, kI64 = 6, kDouble = 7, kBinary = 8,
-             kList = 9, kSet = 10, kMap = 11, kStruct = 12 };
+enum TType {
+    kStop = 0,
+    kTrue = 1,
+    kFalse = 2,
+    kByte = 3,
+    kI16 = 4,
+    kI32 = 5,
+    kI64 = 6,
+    kDouble = 7,
+    kBinary = 8,
+    kList = 9,
+    kSet = 10,
+    kMap = 11,
+    kStruct = 12
+};
 
 class Thrift {
 public:
@@ -126,7 +141,8 @@ public:
         }
     }
     [[noreturn]] void bad(const std::string& what) const {
-        fail(m_where, "corrupt Parquet metadata: " + what, "The file is damaged or not Parquet; re-export or re-download it.");
+        fail(m_where, "corrupt Parquet metadata: " + what,
+             "The file is damaged or not Parquet; re-export or re-download it.");
     }
 
 private:
@@ -146,7 +162,16 @@ private:
 // ---------------------------------------------------------------------------------------------
 // The metadata structs we read (field ids from parquet.thrift).
 
-enum PhysicalType { kBoolean = 0, kInt32 = 1, kInt64 = 2, kInt96 = 3, kFloat = 4, kDoubleT = 5, kByteArray = 6, kFixed = 7 };
+enum PhysicalType {
+    kBoolean = 0,
+    kInt32 = 1,
+    kInt64 = 2,
+    kInt96 = 3,
+    kFloat = 4,
+    kDoubleT = 5,
+    kByteArray = 6,
+    kFixed = 7
+};
 enum Repetition { kRequired = 0, kOptional = 1, kRepeated = 2 };
 enum Encoding { kPlain = 0, kPlainDictionary = 2, kRle = 3, kBitPacked = 4, kRleDictionary = 8 };
 enum PageType { kDataPage = 0, kIndexPage = 1, kDictionaryPage = 2, kDataPageV2 = 3 };
@@ -253,7 +278,8 @@ RowGroup readRowGroup(Thrift& t) {
                 int16_t cid = 0;
                 for (int ct; (ct = t.fieldHeader(cid)) != kStop;) {
                     if (cid == 1 && ct == kBinary) {
-                        if (!t.binary().empty()) t.bad("a column chunk lives in another file (file_path), which is not supported");
+                        if (!t.binary().empty())
+                            t.bad("a column chunk lives in another file (file_path), which is not supported");
                     } else if (cid == 3 && ct == kStruct) {
                         c = readColumnMeta(t);
                         have = true;
@@ -342,7 +368,7 @@ struct Node {
 struct Leaf {
     std::vector<int> path;  // node indices from the top-level field down to the leaf
     int maxDef = 0, maxRep = 0;
-    std::string name;       // dotted, for messages
+    std::string name;  // dotted, for messages
 };
 
 struct Schema {
@@ -358,7 +384,10 @@ Schema buildSchema(const std::vector<SchemaElement>& elems, const std::string& w
     s.nodes.resize(elems.size());
     size_t next = 1;
     // Iterative pre-order walk: the flattened schema lists each group's children after it.
-    struct Frame { int node; int left; };
+    struct Frame {
+        int node;
+        int left;
+    };
     std::vector<Frame> stack;
     s.nodes[0].e = elems[0];
     stack.push_back({0, std::max(0, elems[0].numChildren)});
@@ -369,7 +398,8 @@ Schema buildSchema(const std::vector<SchemaElement>& elems, const std::string& w
             continue;
         }
         --f.left;
-        if (next >= elems.size()) fail(where, "the Parquet schema lists fewer elements than its groups claim", "The file is damaged.");
+        if (next >= elems.size())
+            fail(where, "the Parquet schema lists fewer elements than its groups claim", "The file is damaged.");
         int idx = static_cast<int>(next++);
         Node& n = s.nodes[idx];
         n.e = elems[idx];
@@ -412,7 +442,8 @@ public:
     size_t left() const { return static_cast<size_t>(m_end - m_p); }
     const uint8_t* pos() const { return m_p; }
     void need(size_t n) const {
-        if (n > left()) fail(*m_where, "a Parquet page ends early", "The file is damaged; re-export or re-download it.");
+        if (n > left())
+            fail(*m_where, "a Parquet page ends early", "The file is damaged; re-export or re-download it.");
     }
     const uint8_t* take(size_t n) {
         need(n);
@@ -450,15 +481,15 @@ void decodeHybrid(Bytes& in, int width, size_t count, std::vector<uint32_t>& out
         uint64_t header = in.varint();
         if (header & 1) {  // bit-packed: (header >> 1) groups of 8 values, LSB first
             uint64_t groups = header >> 1;
-            if (groups == 0 || groups > in.left() + 1) fail(where, "a bit-packed run longer than its page", "The file is damaged.");
+            if (groups == 0 || groups > in.left() + 1)
+                fail(where, "a bit-packed run longer than its page", "The file is damaged.");
             size_t nbytes = static_cast<size_t>(groups) * static_cast<size_t>(width);
             const uint8_t* p = in.take(nbytes);
             size_t n = static_cast<size_t>(groups) * 8;
             for (size_t i = 0; i < n && done < count; ++i, ++done) {
                 uint64_t v = 0;
                 size_t bit = i * static_cast<size_t>(width);
-                for (int b = 0; b < width; ++b, ++bit)
-                    v |= uint64_t((p[bit >> 3] >> (bit & 7)) & 1) << b;
+                for (int b = 0; b < width; ++b, ++bit) v |= uint64_t((p[bit >> 3] >> (bit & 7)) & 1) << b;
                 out.push_back(static_cast<uint32_t>(v));
             }
         } else {  // a run of one value
@@ -546,7 +577,10 @@ struct ValueReader {
             }
             case kInt32: return fixedWidth<int32_t>(in, count, out, [this](int32_t v) { return scaled(v); });
             case kInt64: return fixedWidth<int64_t>(in, count, out, [this](int64_t v) { return scaled(v); });
-            case kInt96: in.take(count * 12); out.insert(out.end(), count, json()); return;  // legacy timestamps
+            case kInt96:
+                in.take(count * 12);
+                out.insert(out.end(), count, json());
+                return;  // legacy timestamps
             case kFloat: return fixedWidth<float>(in, count, out, [this](float v) { return number(v); });
             case kDoubleT: return fixedWidth<double>(in, count, out, [this](double v) { return number(v); });
             case kByteArray:
@@ -594,7 +628,7 @@ void readChunk(const std::string& bytes, const ColumnMeta& cm, const Leaf& leaf,
                const std::string& where, ColumnData& out) {
     const size_t fileSize = bytes.size();
     int64_t start = cm.dictionaryPageOffset > 0 && cm.dictionaryPageOffset < cm.dataPageOffset ? cm.dictionaryPageOffset
-                                                                                                 : cm.dataPageOffset;
+                                                                                               : cm.dataPageOffset;
     if (start < 4 || static_cast<uint64_t>(start) >= fileSize)
         fail(where, "a column chunk starts outside the file", "The file is damaged or truncated; re-download it.");
     size_t pos = static_cast<size_t>(start);
@@ -604,7 +638,8 @@ void readChunk(const std::string& bytes, const ColumnMeta& cm, const Leaf& leaf,
     int64_t valuesSeen = 0;
     const auto* base = reinterpret_cast<const uint8_t*>(bytes.data());
     while (valuesSeen < cm.numValues) {
-        if (pos >= fileSize - 8) fail(where, "the column chunk runs past the end of the data", "The file is truncated; re-download it.");
+        if (pos >= fileSize - 8)
+            fail(where, "the column chunk runs past the end of the data", "The file is truncated; re-download it.");
         Thrift t(base + pos, fileSize - 8 - pos, where);
         PageHeader h = readPageHeader(t);
         pos += t.consumed(base + pos);
@@ -617,11 +652,14 @@ void readChunk(const std::string& bytes, const ColumnMeta& cm, const Leaf& leaf,
         if (h.type == kIndexPage) continue;
         if (h.type == kDictionaryPage) {
             if (h.numValues < 0) fail(where, "a negative dictionary size", "The file is damaged.");
-            std::string page = parquetDecompress(cm.codec, raw, rawSize, static_cast<size_t>(h.uncompressedSize), where);
+            std::string page =
+                parquetDecompress(cm.codec, raw, rawSize, static_cast<size_t>(h.uncompressedSize), where);
             Bytes in(reinterpret_cast<const uint8_t*>(page.data()), page.size(), &where);
             if (h.encoding != kPlain && h.encoding != kPlainDictionary)
-                fail(where, "a dictionary page in " + encodingName(h.encoding) + " encoding", "Only PLAIN dictionaries exist in the format.");
-            if (static_cast<size_t>(h.numValues) > page.size() * 8 + 8) fail(where, "a dictionary larger than its page", "The file is damaged.");
+                fail(where, "a dictionary page in " + encodingName(h.encoding) + " encoding",
+                     "Only PLAIN dictionaries exist in the format.");
+            if (static_cast<size_t>(h.numValues) > page.size() * 8 + 8)
+                fail(where, "a dictionary larger than its page", "The file is damaged.");
             dictionary.clear();
             vr.plain(in, static_cast<size_t>(h.numValues), dictionary);
             haveDictionary = true;
@@ -639,9 +677,11 @@ void readChunk(const std::string& bytes, const ColumnMeta& cm, const Leaf& leaf,
         std::vector<uint32_t> rep, def;
         if (h.type == kDataPageV2) {
             // v2: levels first, never compressed, their byte lengths in the header; then the values.
-            if (h.repBytes < 0 || h.defBytes < 0 || static_cast<size_t>(h.repBytes) + static_cast<size_t>(h.defBytes) > rawSize)
+            if (h.repBytes < 0 || h.defBytes < 0 ||
+                static_cast<size_t>(h.repBytes) + static_cast<size_t>(h.defBytes) > rawSize)
                 fail(where, "level sizes larger than the page", "The file is damaged.");
-            Bytes lv(reinterpret_cast<const uint8_t*>(raw), static_cast<size_t>(h.repBytes) + static_cast<size_t>(h.defBytes), &where);
+            Bytes lv(reinterpret_cast<const uint8_t*>(raw),
+                     static_cast<size_t>(h.repBytes) + static_cast<size_t>(h.defBytes), &where);
             if (leaf.maxRep > 0) {
                 Bytes r(lv.take(static_cast<size_t>(h.repBytes)), static_cast<size_t>(h.repBytes), &where);
                 decodeHybrid(r, bitWidth(leaf.maxRep), n, rep, where);
@@ -653,7 +693,9 @@ void readChunk(const std::string& bytes, const ColumnMeta& cm, const Leaf& leaf,
                 decodeHybrid(d, bitWidth(leaf.maxDef), n, def, where);
             }
             size_t lvBytes = static_cast<size_t>(h.repBytes) + static_cast<size_t>(h.defBytes);
-            size_t valueUncompressed = static_cast<size_t>(h.uncompressedSize) >= lvBytes ? static_cast<size_t>(h.uncompressedSize) - lvBytes : 0;
+            size_t valueUncompressed = static_cast<size_t>(h.uncompressedSize) >= lvBytes
+                ? static_cast<size_t>(h.uncompressedSize) - lvBytes
+                : 0;
             if (h.compressed) {
                 page = parquetDecompress(cm.codec, raw + lvBytes, rawSize - lvBytes, valueUncompressed, where);
             } else {
@@ -670,7 +712,8 @@ void readChunk(const std::string& bytes, const ColumnMeta& cm, const Leaf& leaf,
                     decodeBitPackedLevels(in, bitWidth(maxLevel), n, dst);
                     return;
                 }
-                if (encoding != kRle) fail(where, "levels in " + encodingName(encoding) + " encoding", "The file is damaged.");
+                if (encoding != kRle)
+                    fail(where, "levels in " + encodingName(encoding) + " encoding", "The file is damaged.");
                 uint32_t len = in.u32le();
                 Bytes sub(in.take(len), len, &where);
                 decodeHybrid(sub, bitWidth(maxLevel), n, dst, where);
@@ -686,17 +729,21 @@ void readChunk(const std::string& bytes, const ColumnMeta& cm, const Leaf& leaf,
         def.resize(n);
         size_t defined = 0;
         for (uint32_t d : def) {
-            if (d > static_cast<uint32_t>(leaf.maxDef)) fail(where, "a definition level above the schema's maximum", "The file is damaged.");
+            if (d > static_cast<uint32_t>(leaf.maxDef))
+                fail(where, "a definition level above the schema's maximum", "The file is damaged.");
             if (d == static_cast<uint32_t>(leaf.maxDef)) ++defined;
         }
         for (uint32_t r : rep)
-            if (r > static_cast<uint32_t>(leaf.maxRep)) fail(where, "a repetition level above the schema's maximum", "The file is damaged.");
+            if (r > static_cast<uint32_t>(leaf.maxRep))
+                fail(where, "a repetition level above the schema's maximum", "The file is damaged.");
         Bytes values(p, size, &where);
         if (h.encoding == kPlain) {
-            if (cm.type != kBoolean && defined > size) fail(where, "more values than bytes in a page", "The file is damaged.");
+            if (cm.type != kBoolean && defined > size)
+                fail(where, "more values than bytes in a page", "The file is damaged.");
             vr.plain(values, defined, out.values);
         } else if (h.encoding == kRleDictionary || h.encoding == kPlainDictionary) {
-            if (!haveDictionary) fail(where, "a dictionary-encoded page without a dictionary page", "The file is damaged.");
+            if (!haveDictionary)
+                fail(where, "a dictionary-encoded page without a dictionary page", "The file is damaged.");
             if (defined > 0) {
                 int width = *values.take(1);
                 std::vector<uint32_t> idx;
@@ -835,14 +882,17 @@ bool looksLikeParquet(const std::string& bytes) {
 
 std::vector<json> readParquet(const std::string& path, const std::string& bytes) {
     if (!looksLikeParquet(bytes))
-        fail(path, bytes.size() >= 4 && bytes.compare(0, 4, "PAR1") == 0
-                       ? "the Parquet file is truncated (no footer)"
-                       : "not a Parquet file (no PAR1 magic)",
+        fail(path,
+             bytes.size() >= 4 && bytes.compare(0, 4, "PAR1") == 0 ? "the Parquet file is truncated (no footer)"
+                                                                   : "not a Parquet file (no PAR1 magic)",
              "Re-download or re-export the file.");
     const auto* base = reinterpret_cast<const uint8_t*>(bytes.data());
     size_t n = bytes.size();
-    uint32_t footerLen = uint32_t(base[n - 8]) | uint32_t(base[n - 7]) << 8 | uint32_t(base[n - 6]) << 16 | uint32_t(base[n - 5]) << 24;
-    if (footerLen > n - 12) fail(path, "the Parquet footer length points outside the file", "The file is damaged or truncated; re-download it.");
+    uint32_t footerLen =
+        uint32_t(base[n - 8]) | uint32_t(base[n - 7]) << 8 | uint32_t(base[n - 6]) << 16 | uint32_t(base[n - 5]) << 24;
+    if (footerLen > n - 12)
+        fail(path, "the Parquet footer length points outside the file",
+             "The file is damaged or truncated; re-download it.");
     Thrift t(base + n - 8 - footerLen, footerLen, path);
     FileMeta meta = readFileMeta(t);
     Schema schema = buildSchema(meta.schema, path);
@@ -852,11 +902,13 @@ std::vector<json> readParquet(const std::string& path, const std::string& bytes)
     for (size_t g = 0; g < meta.rowGroups.size(); ++g) {
         const RowGroup& rg = meta.rowGroups[g];
         if (rg.columns.size() != schema.leaves.size())
-            fail(path, "row group " + std::to_string(g) + " has " + std::to_string(rg.columns.size()) + " columns, the schema " +
-                           std::to_string(schema.leaves.size()),
+            fail(path,
+                 "row group " + std::to_string(g) + " has " + std::to_string(rg.columns.size()) +
+                     " columns, the schema " + std::to_string(schema.leaves.size()),
                  "The file is damaged.");
         if (rg.numRows < 0 || static_cast<uint64_t>(rg.numRows) > n * 8)
-            fail(path, "row group " + std::to_string(g) + " claims " + std::to_string(rg.numRows) + " rows", "The file is damaged.");
+            fail(path, "row group " + std::to_string(g) + " claims " + std::to_string(rg.numRows) + " rows",
+                 "The file is damaged.");
         const size_t first = rows.size();
         rows.resize(first + static_cast<size_t>(rg.numRows), json::object());
         // Per top-level field, the raw trees of its leaves (merged as they come).
@@ -866,31 +918,35 @@ std::vector<json> readParquet(const std::string& path, const std::string& bytes)
             const std::string where = path + ": column '" + leaf.name + "' (row group " + std::to_string(g) + ")";
             const ColumnMeta& cm = rg.columns[c];
             const Node& leafNode = schema.nodes[leaf.path.back()];
-            if (cm.type != leafNode.e.type) fail(where, "the column's type differs from the schema's", "The file is damaged.");
+            if (cm.type != leafNode.e.type)
+                fail(where, "the column's type differs from the schema's", "The file is damaged.");
             ColumnData data;
             readChunk(bytes, cm, leaf, leafNode, where, data);
-            const size_t top = static_cast<size_t>(std::find(root.children.begin(), root.children.end(), leaf.path.front()) -
-                                                   root.children.begin());
+            const size_t top = static_cast<size_t>(
+                std::find(root.children.begin(), root.children.end(), leaf.path.front()) - root.children.begin());
             std::vector<json> raw;
             raw.reserve(static_cast<size_t>(rg.numRows));
             size_t vi = 0;
             for (size_t i = 0; i < data.def.size(); ++i) {
                 if (data.rep[i] == 0) {
                     if (raw.size() >= static_cast<size_t>(rg.numRows))
-                        fail(where, "more rows than the row group's " + std::to_string(rg.numRows), "The file is damaged.");
+                        fail(where, "more rows than the row group's " + std::to_string(rg.numRows),
+                             "The file is damaged.");
                     raw.push_back(json::object());
                 } else if (raw.empty()) {
                     fail(where, "the first value continues a row that never started", "The file is damaged.");
                 }
                 const json* value = nullptr;
                 if (data.def[i] == static_cast<uint32_t>(leaf.maxDef)) {
-                    if (vi >= data.values.size()) fail(where, "fewer values than definition levels say", "The file is damaged.");
+                    if (vi >= data.values.size())
+                        fail(where, "fewer values than definition levels say", "The file is damaged.");
                     value = &data.values[vi++];
                 }
                 placeEntry(raw.back(), schema, leaf, data.rep[i], data.def[i], value);
             }
             if (raw.size() != static_cast<size_t>(rg.numRows))
-                fail(where, "holds " + std::to_string(raw.size()) + " rows, the row group " + std::to_string(rg.numRows),
+                fail(where,
+                     "holds " + std::to_string(raw.size()) + " rows, the row group " + std::to_string(rg.numRows),
                      "The file is damaged.");
             auto& dst = fieldRows[top];
             if (dst.empty()) {

@@ -82,7 +82,7 @@ std::string resolvePath(const std::string& p, const std::string& baseDir) {
 
 bool isChatTemplate(TemplateKind k) {
     return k == TemplateKind::ChatMl || k == TemplateKind::Llama3 || k == TemplateKind::Llama2 ||
-           k == TemplateKind::Zephyr;
+        k == TemplateKind::Zephyr;
 }
 
 // A preference answer rendered after its prompt: the whole conversation in the template, with only
@@ -127,14 +127,16 @@ std::vector<Segment> renderAnswer(TemplateKind k, const std::vector<ChatMessage>
 }
 
 // Runs of trained / masked tokens, decoded when a tokenizer is known (the report's example).
-std::vector<Segment> tokenRuns(const std::vector<int64_t>& ids, const std::vector<int64_t>& labels, const Tokenizer* tok) {
+std::vector<Segment> tokenRuns(const std::vector<int64_t>& ids, const std::vector<int64_t>& labels,
+                               const Tokenizer* tok) {
     std::vector<Segment> out;
     size_t s = 0;
     while (s < ids.size()) {
         bool tr = labels[s] != kIgnoreIndex;
         size_t e = s;
         while (e < ids.size() && (labels[e] != kIgnoreIndex) == tr) ++e;
-        std::vector<int64_t> run(ids.begin() + static_cast<std::ptrdiff_t>(s), ids.begin() + static_cast<std::ptrdiff_t>(e));
+        std::vector<int64_t> run(ids.begin() + static_cast<std::ptrdiff_t>(s),
+                                 ids.begin() + static_cast<std::ptrdiff_t>(e));
         std::string text;
         if (tok) {
             text = tok->decode(run, false);
@@ -177,7 +179,8 @@ bool truncatePair(PreparedExample& e, int64_t maxLength) {
     bool cut = false;
     if (excess > 0) {
         // Both sides share the prompt: the same number of leading tokens goes from each.
-        const int64_t left = std::min(excess, std::max<int64_t>(0, std::min(promptLen(e.labels), promptLen(e.rejectedLabels)) - 1));
+        const int64_t left =
+            std::min(excess, std::max<int64_t>(0, std::min(promptLen(e.labels), promptLen(e.rejectedLabels)) - 1));
         for (auto* v : {&e.inputIds, &e.labels, &e.rejectedIds, &e.rejectedLabels}) {
             v->erase(v->begin(), v->begin() + static_cast<std::ptrdiff_t>(left));
             if (static_cast<int64_t>(v->size()) > maxLength) v->resize(static_cast<size_t>(maxLength));
@@ -187,7 +190,8 @@ bool truncatePair(PreparedExample& e, int64_t maxLength) {
     if (!countsAfterShift(e.labels) || !countsAfterShift(e.rejectedLabels)) {
         const char* side = countsAfterShift(e.labels) ? "rejected" : "chosen";
         if (cut)
-            throw RowError("over-long: " + std::to_string(longest) + " tokens; after cutting the prompt from the left and the " +
+            throw RowError("over-long: " + std::to_string(longest) +
+                           " tokens; after cutting the prompt from the left and the " +
                            "answers from the right to max_length " + std::to_string(maxLength) + " the " + side +
                            " answer is empty");
         throw RowError(std::string("empty response: the ") + side + " answer has no token to train on");
@@ -302,7 +306,8 @@ Pending prepareRow(const RowContext& rc, const RawRow& row, bool fromValidationF
             checkVocab(ex.promptIds, "prompt_ids");
             checkVocab(ex.chosenIds, "chosen_ids");
             checkVocab(ex.rejectedIds, "rejected_ids");
-            auto join = [&](const std::vector<int64_t>& answer, std::vector<int64_t>& ids, std::vector<int64_t>& labels) {
+            auto join = [&](const std::vector<int64_t>& answer, std::vector<int64_t>& ids,
+                            std::vector<int64_t>& labels) {
                 ids = ex.promptIds;
                 ids.insert(ids.end(), answer.begin(), answer.end());
                 labels.assign(ex.promptIds.size(), kIgnoreIndex);
@@ -331,7 +336,8 @@ Pending prepareRow(const RowContext& rc, const RawRow& row, bool fromValidationF
         p.ex.labels = ex.labels.empty() ? ex.inputIds : ex.labels;
         haveIds = true;
     } else if (rc.tok && (!rc.needsTemplate || rc.templateKind)) {
-        auto t = tokenizeImpl(*rc.tok, segs, rc.trainAll || rc.format == DataFormat::Text, addSpecials ? &rc.affixes : nullptr);
+        auto t = tokenizeImpl(*rc.tok, segs, rc.trainAll || rc.format == DataFormat::Text,
+                              addSpecials ? &rc.affixes : nullptr);
         if (rc.format == DataFormat::Text && rc.eosId >= 0 && (t.ids.empty() || t.ids.back() != rc.eosId)) {
             t.ids.push_back(rc.eosId);
             t.labels.push_back(rc.eosId);
@@ -348,11 +354,9 @@ Pending prepareRow(const RowContext& rc, const RawRow& row, bool fromValidationF
             p.ex.inputIds.resize(static_cast<size_t>(rc.cfg.maxLength));
             if (!p.ex.labels.empty()) p.ex.labels.resize(static_cast<size_t>(rc.cfg.maxLength));
             if (rc.format != DataFormat::Classification &&
-                std::all_of(p.ex.labels.begin(), p.ex.labels.end(),
-                            [](int64_t v) { return v == kIgnoreIndex; }))
-                throw RowError("over-long: " + std::to_string(p.fullLength) +
-                               " tokens, and truncation to max_length " + std::to_string(rc.cfg.maxLength) +
-                               " leaves no response token to train on");
+                std::all_of(p.ex.labels.begin(), p.ex.labels.end(), [](int64_t v) { return v == kIgnoreIndex; }))
+                throw RowError("over-long: " + std::to_string(p.fullLength) + " tokens, and truncation to max_length " +
+                               std::to_string(rc.cfg.maxLength) + " leaves no response token to train on");
         }
     }
     if (rep.example.empty() && !p.fromValidationFile) {
@@ -377,8 +381,10 @@ Pending prepareRow(const RowContext& rc, const RawRow& row, bool fromValidationF
 PreparedDataset prepareDataset(const DatasetConfig& cfg, const Tokenizer* tok, const PrepareOptions& opts) {
     PreparedDataset pd;
     ValidationReport& rep = pd.report;
-    const ErrorPolicy policy = opts.policy ? *opts.policy : (cfg.onError == "stop" ? ErrorPolicy::Stop : ErrorPolicy::Skip);
-    if (cfg.path.empty()) fail("dataset.path", "no dataset file given", "Choose a .jsonl, .json, .csv, .tsv or .txt file.");
+    const ErrorPolicy policy =
+        opts.policy ? *opts.policy : (cfg.onError == "stop" ? ErrorPolicy::Stop : ErrorPolicy::Skip);
+    if (cfg.path.empty())
+        fail("dataset.path", "no dataset file given", "Choose a .jsonl, .json, .csv, .tsv or .txt file.");
 
     auto checkCancel = [&] {
         if (opts.cancelled && opts.cancelled()) throw Cancelled();
@@ -454,7 +460,14 @@ PreparedDataset prepareDataset(const DatasetConfig& cfg, const Tokenizer* tok, c
         rep.tokenized = true;
     }
     const bool canTokenize = tok != nullptr;
-    RowContext rows{cfg, tok, pd.format, pd.templateKind, ttok, tok ? specialAffixes(*tok) : SpecialAffixes{}, pd.eosId, needsTemplate,
+    RowContext rows{cfg,
+                    tok,
+                    pd.format,
+                    pd.templateKind,
+                    ttok,
+                    tok ? specialAffixes(*tok) : SpecialAffixes{},
+                    pd.eosId,
+                    needsTemplate,
                     cfg.trainOn == "all"};
 
     std::vector<Pending> pending;
@@ -489,7 +502,8 @@ PreparedDataset prepareDataset(const DatasetConfig& cfg, const Tokenizer* tok, c
             pd.labelNames.assign(names.begin(), names.end());
             for (auto& p : pending) {
                 std::string n = p.labelInt ? std::to_string(*p.labelInt) : p.labelString;
-                p.ex.classLabel = std::lower_bound(pd.labelNames.begin(), pd.labelNames.end(), n) - pd.labelNames.begin();
+                p.ex.classLabel =
+                    std::lower_bound(pd.labelNames.begin(), pd.labelNames.end(), n) - pd.labelNames.begin();
             }
         } else {
             int64_t mx = -1;
@@ -511,8 +525,8 @@ PreparedDataset prepareDataset(const DatasetConfig& cfg, const Tokenizer* tok, c
 
     // Token statistics over accepted rows (lengths before truncation).
     bool haveTokens = !pending.empty() &&
-                      (canTokenize || pd.format == DataFormat::Tokens || (pd.format == DataFormat::Preference && !textPairs)) &&
-                      (!needsTemplate || pd.templateKind);
+        (canTokenize || pd.format == DataFormat::Tokens || (pd.format == DataFormat::Preference && !textPairs)) &&
+        (!needsTemplate || pd.templateKind);
     if (haveTokens) {
         rep.tokenized = true;
         std::vector<int64_t> lengths;
@@ -560,12 +574,12 @@ PreparedDataset prepareDataset(const DatasetConfig& cfg, const Tokenizer* tok, c
         spdlog::warn("{}: {} of {} rows rejected (first: line {}: {})", main.path, rep.rowsRejected, rep.rowsRead,
                      rep.rejections[0].line, rep.rejections[0].reason);
     if (tok && pd.train.empty()) {
-        std::string first = rep.rejections.empty()
-                                ? std::string()
-                                : " First rejection: " + rep.rejections[0].file + ":" +
-                                      std::to_string(rep.rejections[0].line) + ": " + rep.rejections[0].reason + ".";
-        fail(main.path, "no usable training rows (" + std::to_string(rep.rowsRead) + " read, " +
-                            std::to_string(rep.rowsRejected) + " rejected)." + first,
+        std::string first = rep.rejections.empty() ? std::string()
+                                                   : " First rejection: " + rep.rejections[0].file + ":" +
+                std::to_string(rep.rejections[0].line) + ": " + rep.rejections[0].reason + ".";
+        fail(main.path,
+             "no usable training rows (" + std::to_string(rep.rowsRead) + " read, " + std::to_string(rep.rowsRejected) +
+                 " rejected)." + first,
              "Fix the rows, the format or the column mapping.");
     }
     return pd;

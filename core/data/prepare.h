@@ -66,9 +66,9 @@ std::vector<PreparedExample> packExamples(const std::vector<PreparedExample>& ex
                                           int64_t eosId);
 
 struct PrepareOptions {
-    uint64_t seed = 42;                  // the run's training.seed: split determinism
-    std::optional<ErrorPolicy> policy;   // overrides DatasetConfig::onError
-    std::string baseDir;                 // relative dataset paths are resolved against it
+    uint64_t seed = 42;                 // the run's training.seed: split determinism
+    std::optional<ErrorPolicy> policy;  // overrides DatasetConfig::onError
+    std::string baseDir;                // relative dataset paths are resolved against it
     // Polled after reading each file and every 256 rows; when it returns true, prepareDataset
     // stops and throws Cancelled (a GUI import the user cancelled, a run stopped while preparing).
     std::function<bool()> cancelled;

@@ -42,16 +42,33 @@ json ValidationReport::toJson() const {
     json rejected = json::array(), bins = json::array();
     for (const auto& r : rejections) rejected.push_back({{"file", r.file}, {"line", r.line}, {"reason", r.reason}});
     for (const auto& b : histogram) bins.push_back({{"lo", b.lo}, {"hi", b.hi}, {"count", b.count}});
-    json j = {{"file", file}, {"validation_file", nullIfEmpty(validationFile)}, {"file_type", fileType},
-              {"format", format}, {"format_detected", formatDetected},
-              {"template", nullIfEmpty(templateName)}, {"template_detected", templateDetected}, {"train_on", trainOn},
-              {"rows_read", rowsRead}, {"rows_accepted", rowsAccepted}, {"rows_rejected", rowsRejected},
-              {"rejections", rejected}, {"tokenized", tokenized}, {"max_length", maxLength}, {"histogram", bins},
-              {"min_tokens", minTokens}, {"max_tokens", maxTokens}, {"mean_tokens", meanTokens},
-              {"truncated_rows", truncatedRows}, {"trained_tokens", trainedTokens}, {"packing", packing},
-              {"train_examples", trainExamples}, {"validation_examples", validationExamples},
-              {"example_line", exampleLine}, {"example", segments(example)},
-              {"label_names", labelNames}, {"warnings", warnings}};
+    json j = {{"file", file},
+              {"validation_file", nullIfEmpty(validationFile)},
+              {"file_type", fileType},
+              {"format", format},
+              {"format_detected", formatDetected},
+              {"template", nullIfEmpty(templateName)},
+              {"template_detected", templateDetected},
+              {"train_on", trainOn},
+              {"rows_read", rowsRead},
+              {"rows_accepted", rowsAccepted},
+              {"rows_rejected", rowsRejected},
+              {"rejections", rejected},
+              {"tokenized", tokenized},
+              {"max_length", maxLength},
+              {"histogram", bins},
+              {"min_tokens", minTokens},
+              {"max_tokens", maxTokens},
+              {"mean_tokens", meanTokens},
+              {"truncated_rows", truncatedRows},
+              {"trained_tokens", trainedTokens},
+              {"packing", packing},
+              {"train_examples", trainExamples},
+              {"validation_examples", validationExamples},
+              {"example_line", exampleLine},
+              {"example", segments(example)},
+              {"label_names", labelNames},
+              {"warnings", warnings}};
     if (!exampleRejected.empty()) j["example_rejected"] = segments(exampleRejected);
     return j;
 }

@@ -34,13 +34,13 @@ struct ValidationReport {
     std::vector<HistogramBin> histogram;  // lengths before truncation, accepted rows
     int64_t minTokens = 0, maxTokens = 0;
     double meanTokens = 0;
-    int64_t truncatedRows = 0;   // rows longer than max_length (cut; with packing: split over blocks)
-    int64_t trainedTokens = 0;   // labels != -100 in the training set after truncation
+    int64_t truncatedRows = 0;  // rows longer than max_length (cut; with packing: split over blocks)
+    int64_t trainedTokens = 0;  // labels != -100 in the training set after truncation
 
     bool packing = false;
     int64_t trainExamples = 0, validationExamples = 0;  // after packing: blocks
 
-    std::vector<Segment> example;  // first accepted row rendered; trained segments are the response
+    std::vector<Segment> example;          // first accepted row rendered; trained segments are the response
     std::vector<Segment> exampleRejected;  // preference pairs: the same row's rejected side (else empty)
     int64_t exampleLine = 0;
     std::vector<std::string> labelNames;  // classification: id -> name

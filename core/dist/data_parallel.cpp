@@ -49,7 +49,8 @@ void diffJson(const json& a, const json& b, const std::string& path, std::vector
             else diffJson(*it, b[it.key()], p, out);
         }
         for (auto it = b.begin(); it != b.end(); ++it)
-            if (!a.contains(it.key())) out.push_back((path.empty() ? it.key() : path + "." + it.key()) + " (only on one rank)");
+            if (!a.contains(it.key()))
+                out.push_back((path.empty() ? it.key() : path + "." + it.key()) + " (only on one rank)");
         return;
     }
     if (a != b) out.push_back(path + " (" + a.dump() + " vs " + b.dump() + ")");
@@ -65,7 +66,8 @@ struct DataParallel::Impl {
     bool onDevice = false;  // collectives run on the training device (NCCL); else on CPU copies (Gloo)
 };
 
-DataParallel::DataParallel(const RankEnv& env, const GroupOptions& opts) : m_env(env), m_opts(opts), m_impl(std::make_unique<Impl>()) {
+DataParallel::DataParallel(const RankEnv& env, const GroupOptions& opts)
+    : m_env(env), m_opts(opts), m_impl(std::make_unique<Impl>()) {
     const std::string here = "data-parallel " + env.describe();
     const double secs = std::chrono::duration<double>(opts.timeout).count();
     const std::string endpoint = env.masterAddr + ":" + std::to_string(env.masterPort);
@@ -78,14 +80,19 @@ DataParallel::DataParallel(const RankEnv& env, const GroupOptions& opts) : m_env
     so.timeout = opts.timeout;
     try {
         auto tcp = c10::make_intrusive<c10d::TCPStore>(env.masterAddr, so);
-        m_impl->store = c10::make_intrusive<c10d::PrefixStore>("/peft-studio/attempt_" + std::to_string(env.restartCount), tcp);
+        m_impl->store =
+            c10::make_intrusive<c10d::PrefixStore>("/peft-studio/attempt_" + std::to_string(env.restartCount), tcp);
     } catch (const std::exception& e) {
         const std::string what = errorText(e);
         if (so.isServer && (what.find("in use") != std::string::npos || what.find("EADDRINUSE") != std::string::npos))
-            fail(here, "port " + std::to_string(env.masterPort) + " is in use on this machine (" + what + ")",
-                 "Another run or program holds it: set MASTER_PORT to a free port (with --nproc a free one is picked).");
-        fail(here, "cannot reach the rendezvous at " + endpoint + " within " + std::to_string(static_cast<int>(secs)) + " s (" + what + ")",
-             so.isServer ? "Check MASTER_ADDR names this machine." : "Check that rank 0 runs, and MASTER_ADDR and MASTER_PORT are the same on every rank.");
+            fail(
+                here, "port " + std::to_string(env.masterPort) + " is in use on this machine (" + what + ")",
+                "Another run or program holds it: set MASTER_PORT to a free port (with --nproc a free one is picked).");
+        fail(here,
+             "cannot reach the rendezvous at " + endpoint + " within " + std::to_string(static_cast<int>(secs)) +
+                 " s (" + what + ")",
+             so.isServer ? "Check MASTER_ADDR names this machine."
+                         : "Check that rank 0 runs, and MASTER_ADDR and MASTER_PORT are the same on every rank.");
     }
     // 2. Every rank publishes its world size and run config, then arrives; while waiting for the
     // others, configs already published are compared (a rank with another WORLD_SIZE would
@@ -96,7 +103,9 @@ DataParallel::DataParallel(const RankEnv& env, const GroupOptions& opts) : m_env
         auto compare = [&](int other) {
             const json theirs = json::parse(text(m_impl->store->get("config/" + std::to_string(other))));
             if (theirs["world"] != mine["world"])
-                fail(here, "WORLD_SIZE is " + std::to_string(env.world) + " here but " + theirs["world"].dump() + " on rank " + std::to_string(other),
+                fail(here,
+                     "WORLD_SIZE is " + std::to_string(env.world) + " here but " + theirs["world"].dump() +
+                         " on rank " + std::to_string(other),
                      "Start every rank with the same WORLD_SIZE.");
             std::vector<std::string> diffs;
             diffJson(mine["config"], theirs["config"], "", diffs);
@@ -104,14 +113,14 @@ DataParallel::DataParallel(const RankEnv& env, const GroupOptions& opts) : m_env
                 std::string list;
                 for (const auto& d : diffs) list += (list.empty() ? "" : ", ") + d;
                 fail(here, "the run config differs from rank " + std::to_string(other) + "'s: " + list,
-                     "Every rank must run the same run.json (same model, data, method, training settings and output_dir).");
+                     "Every rank must run the same run.json (same model, data, method, training settings and "
+                     "output_dir).");
             }
         };
         std::vector<int> others;
         if (env.rank == 0)
             for (int r = 1; r < env.world; ++r) others.push_back(r);
-        else
-            others.push_back(0);
+        else others.push_back(0);
         std::vector<bool> compared(others.size(), false);
         auto compareReady = [&] {
             for (size_t k = 0; k < others.size(); ++k)
@@ -129,9 +138,11 @@ DataParallel::DataParallel(const RankEnv& env, const GroupOptions& opts) : m_env
         }
         compareReady();
         if (n < env.world)
-            fail(here, "only " + std::to_string(n) + " of WORLD_SIZE=" + std::to_string(env.world) + " ranks arrived at " + endpoint +
-                           " within " + std::to_string(static_cast<int>(secs)) + " s",
-                 "A rank did not start, crashed, or has another MASTER_ADDR/MASTER_PORT/WORLD_SIZE: check every rank's log.");
+            fail(here,
+                 "only " + std::to_string(n) + " of WORLD_SIZE=" + std::to_string(env.world) + " ranks arrived at " +
+                     endpoint + " within " + std::to_string(static_cast<int>(secs)) + " s",
+                 "A rank did not start, crashed, or has another MASTER_ADDR/MASTER_PORT/WORLD_SIZE: check every rank's "
+                 "log.");
         if (n > env.world)
             fail(here, std::to_string(n) + " ranks arrived but WORLD_SIZE is " + std::to_string(env.world),
                  "Every rank must have the same WORLD_SIZE (and a port no other run uses).");
@@ -142,7 +153,8 @@ DataParallel::DataParallel(const RankEnv& env, const GroupOptions& opts) : m_env
         throw;
     } catch (const std::exception& e) {
         fail(here, "the rendezvous at " + endpoint + " failed: " + errorText(e),
-             "A rank stopped or did not answer within " + std::to_string(static_cast<int>(secs)) + " s; check every rank's log.");
+             "A rank stopped or did not answer within " + std::to_string(static_cast<int>(secs)) +
+                 " s; check every rank's log.");
     }
     // 4. The process group.
     try {
@@ -162,8 +174,7 @@ DataParallel::DataParallel(const RankEnv& env, const GroupOptions& opts) : m_env
                 go->devices.push_back(c10d::ProcessGroupGloo::createDeviceForInterface(ifname));
             else if (isLoopback(env.masterAddr))
                 go->devices.push_back(c10d::ProcessGroupGloo::createDeviceForHostname("127.0.0.1"));
-            else
-                go->devices.push_back(c10d::ProcessGroupGloo::createDefaultDevice());
+            else go->devices.push_back(c10d::ProcessGroupGloo::createDefaultDevice());
             go->threads = 2;
             m_impl->group = c10::make_intrusive<c10d::ProcessGroupGloo>(
                 c10::make_intrusive<c10d::PrefixStore>("gloo", m_impl->store), env.rank, env.world, go);
@@ -175,8 +186,11 @@ DataParallel::DataParallel(const RankEnv& env, const GroupOptions& opts) : m_env
     } catch (const PeftError&) {
         throw;
     } catch (const std::exception& e) {
-        fail(here, "the " + std::string(opts.device.is_cuda() ? "NCCL/Gloo" : "Gloo") + " process group could not connect: " + errorText(e),
-             "Check that every rank runs and can reach the others (set GLOO_SOCKET_IFNAME to the network interface to use).");
+        fail(here,
+             "the " + std::string(opts.device.is_cuda() ? "NCCL/Gloo" : "Gloo") +
+                 " process group could not connect: " + errorText(e),
+             "Check that every rank runs and can reach the others (set GLOO_SOCKET_IFNAME to the network interface to "
+             "use).");
     }
     spdlog::info("{}: connected ({})", here, backend());
 }
@@ -191,8 +205,7 @@ void DataParallel::check(const std::string& what, const std::function<void()>& f
     } catch (const PeftError&) {
         throw;
     } catch (const std::exception& e) {
-        fail("data-parallel " + m_env.describe(),
-             what + " failed: " + errorText(e),
+        fail("data-parallel " + m_env.describe(), what + " failed: " + errorText(e),
              "Another rank stopped, crashed or lost its connection, or did not answer within " +
                  std::to_string(static_cast<int>(std::chrono::duration<double>(m_opts.timeout).count())) +
                  " s, so every rank stops. Check each rank's log, then continue with --resume (any number of ranks).");
@@ -203,7 +216,8 @@ void DataParallel::broadcast(const std::vector<torch::Tensor>& tensors) {
     torch::NoGradGuard ng;
     for (const torch::Tensor& t : tensors) {
         check("broadcasting the initial weights", [&] {
-            std::vector<torch::Tensor> v = {m_impl->onDevice ? t.detach().contiguous() : t.detach().to(torch::kCPU).contiguous()};
+            std::vector<torch::Tensor> v = {m_impl->onDevice ? t.detach().contiguous()
+                                                             : t.detach().to(torch::kCPU).contiguous()};
             m_impl->group->broadcast(v)->wait(m_opts.timeout);
             if (!v[0].is_same(t)) t.detach().copy_(v[0]);
         });
@@ -272,7 +286,9 @@ std::shared_ptr<DataParallel> joinRun(const RankEnv& env, RunConfig& cfg, std::c
     if (dev == "cuda" || (dev == "auto" && torch::cuda::is_available())) {
         const auto& gpus = cfg.training.gpus;
         if (!gpus.empty() && env.localRank >= static_cast<int>(gpus.size()))
-            fail("training.gpus", "lists " + std::to_string(gpus.size()) + " GPUs but this is local rank " + std::to_string(env.localRank),
+            fail("training.gpus",
+                 "lists " + std::to_string(gpus.size()) + " GPUs but this is local rank " +
+                     std::to_string(env.localRank),
                  "List one GPU per local rank, or start as many ranks per machine as it lists.");
         const int64_t gpu = gpus.empty() ? env.localRank : gpus[static_cast<size_t>(env.localRank)];
         cfg.training.device = "cuda:" + std::to_string(gpu);  // one GPU per local rank

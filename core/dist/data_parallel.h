@@ -19,8 +19,8 @@ namespace peft::dist {
 
 struct GroupOptions {
     std::chrono::milliseconds timeout{60000};  // rendezvous and every collective
-    torch::Device device = torch::kCPU;         // where the trainer's gradients live
-    std::string configJson;                     // this rank's run config: every rank must agree
+    torch::Device device = torch::kCPU;        // where the trainer's gradients live
+    std::string configJson;                    // this rank's run config: every rank must agree
 };
 
 class DataParallel {

@@ -71,14 +71,17 @@ pid_t spawnRank(const std::string& program, const std::vector<std::string>& args
     int fd = -1;
     if (!log.empty()) {
         fd = ::open(log.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-        if (fd < 0) fail(log, std::string("cannot write a rank's log: ") + std::strerror(errno), "Check that the run folder is writable.");
+        if (fd < 0)
+            fail(log, std::string("cannot write a rank's log: ") + std::strerror(errno),
+                 "Check that the run folder is writable.");
     }
     static const char kExecFailed[] = "peft-studio-cli rank: cannot run the program (exec failed)\n";
     const pid_t pid = ::fork();
     if (pid < 0) {
         const int err = errno;
         if (fd >= 0) ::close(fd);
-        fail("train --nproc", std::string("cannot start a rank: ") + std::strerror(err), "Free some memory or processes and try again.");
+        fail("train --nproc", std::string("cannot start a rank: ") + std::strerror(err),
+             "Free some memory or processes and try again.");
     }
     if (pid == 0) {
         sigset_t none;
@@ -97,13 +100,19 @@ pid_t spawnRank(const std::string& program, const std::vector<std::string>& args
     return pid;
 }
 
-int exitCode(int status) { return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + (WIFSIGNALED(status) ? WTERMSIG(status) : 0); }
+int exitCode(int status) {
+    return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + (WIFSIGNALED(status) ? WTERMSIG(status) : 0);
+}
 
 }  // namespace
 
 std::vector<std::string> localRankVariables(int rank, int nproc, int port) {
-    return {"RANK=" + std::to_string(rank), "LOCAL_RANK=" + std::to_string(rank), "WORLD_SIZE=" + std::to_string(nproc),
-            "LOCAL_WORLD_SIZE=" + std::to_string(nproc), "MASTER_ADDR=127.0.0.1", "MASTER_PORT=" + std::to_string(port)};
+    return {"RANK=" + std::to_string(rank),
+            "LOCAL_RANK=" + std::to_string(rank),
+            "WORLD_SIZE=" + std::to_string(nproc),
+            "LOCAL_WORLD_SIZE=" + std::to_string(nproc),
+            "MASTER_ADDR=127.0.0.1",
+            "MASTER_PORT=" + std::to_string(port)};
 }
 
 int freeLocalPort() {
@@ -114,7 +123,8 @@ int freeLocalPort() {
     a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
     a.sin_port = 0;
     socklen_t len = sizeof(a);
-    if (::bind(fd, reinterpret_cast<sockaddr*>(&a), sizeof(a)) != 0 || ::getsockname(fd, reinterpret_cast<sockaddr*>(&a), &len) != 0) {
+    if (::bind(fd, reinterpret_cast<sockaddr*>(&a), sizeof(a)) != 0 ||
+        ::getsockname(fd, reinterpret_cast<sockaddr*>(&a), &len) != 0) {
         ::close(fd);
         fail("train --nproc", std::string("cannot find a free port on 127.0.0.1: ") + std::strerror(errno));
     }
@@ -123,7 +133,8 @@ int freeLocalPort() {
 }
 
 int launchLocalRanks(const std::vector<std::string>& args, const LaunchOptions& opts) {
-    if (opts.nproc < 1 || opts.nproc > 1024) fail("train --nproc", "is " + std::to_string(opts.nproc), "Use 1 to 1024 processes.");
+    if (opts.nproc < 1 || opts.nproc > 1024)
+        fail("train --nproc", "is " + std::to_string(opts.nproc), "Use 1 to 1024 processes.");
     const std::string program = opts.program.empty() ? std::string("/proc/self/exe") : opts.program;
     const int port = freeLocalPort();
     std::error_code ec;
@@ -137,7 +148,8 @@ int launchLocalRanks(const std::vector<std::string>& args, const LaunchOptions& 
     sigaddset(&block, SIGTERM);
     ::sigprocmask(SIG_BLOCK, &block, &old);
     for (int r = 0; r < opts.nproc; ++r) {
-        if (r > 0) logs[static_cast<size_t>(r)] = (fs::path(opts.logDir) / ("rank-" + std::to_string(r) + ".log")).string();
+        if (r > 0)
+            logs[static_cast<size_t>(r)] = (fs::path(opts.logDir) / ("rank-" + std::to_string(r) + ".log")).string();
         pid_t pid = -1;
         try {
             pid = spawnRank(program, args, localRankVariables(r, opts.nproc, port), logs[static_cast<size_t>(r)]);
@@ -148,7 +160,8 @@ int launchLocalRanks(const std::vector<std::string>& args, const LaunchOptions& 
         }
         g_children[static_cast<size_t>(r)] = pid;
     }
-    struct sigaction sa {}, oldInt{}, oldTerm{};
+    struct sigaction sa {
+    }, oldInt{}, oldTerm{};
     sa.sa_handler = forward;
     sigemptyset(&sa.sa_mask);
     ::sigaction(SIGINT, &sa, &oldInt);
@@ -169,7 +182,8 @@ int launchLocalRanks(const std::vector<std::string>& args, const LaunchOptions& 
         }
         if (pid == 0) {  // after a failure: poll until the others stop or their time is up
             if (std::chrono::steady_clock::now() >= killAt) {
-                std::cerr << "train --nproc: the other ranks did not stop within " << opts.timeoutS + 30 << " s: killing them\n";
+                std::cerr << "train --nproc: the other ranks did not stop within " << opts.timeoutS + 30
+                          << " s: killing them\n";
                 forward(SIGKILL);
                 killAt = std::chrono::steady_clock::time_point::max();
             }
@@ -190,9 +204,11 @@ int launchLocalRanks(const std::vector<std::string>& args, const LaunchOptions& 
                       << (WIFSIGNALED(status) ? "was killed by signal " + std::to_string(WTERMSIG(status))
                                               : "exited with code " + std::to_string(code))
                       << "; the others stop too (within " << opts.timeoutS << " s)\n";
-            if (r > 0) std::cerr << "  its log, " << logs[static_cast<size_t>(r)] << ", ends:\n" << tail(logs[static_cast<size_t>(r)], 15);
+            if (r > 0)
+                std::cerr << "  its log, " << logs[static_cast<size_t>(r)] << ", ends:\n"
+                          << tail(logs[static_cast<size_t>(r)], 15);
             killAt = std::chrono::steady_clock::now() +
-                     std::chrono::milliseconds(static_cast<int64_t>((opts.timeoutS + 30) * 1000));
+                std::chrono::milliseconds(static_cast<int64_t>((opts.timeoutS + 30) * 1000));
         }
     }
     ::sigaction(SIGINT, &oldInt, nullptr);
@@ -245,7 +261,8 @@ const RankProcesses::Exit* RankProcesses::firstFailure() {
 }
 
 bool RankProcesses::waitAll(double seconds) {
-    const auto until = std::chrono::steady_clock::now() + std::chrono::milliseconds(static_cast<int64_t>(seconds * 1000));
+    const auto until =
+        std::chrono::steady_clock::now() + std::chrono::milliseconds(static_cast<int64_t>(seconds * 1000));
     while (true) {
         reap(false);
         if (pids().empty()) return true;

@@ -9,9 +9,9 @@ namespace peft::dist {
 
 struct LaunchOptions {
     int nproc = 2;
-    std::string logDir;        // ranks 1..N-1 write their output to logDir/rank-N.log; rank 0 keeps the terminal
-    double timeoutS = 60;      // after one rank fails, the others get this long (+30 s) to stop by themselves
-    std::string program;       // the executable to start ("" = this one, /proc/self/exe)
+    std::string logDir;    // ranks 1..N-1 write their output to logDir/rank-N.log; rank 0 keeps the terminal
+    double timeoutS = 60;  // after one rank fails, the others get this long (+30 s) to stop by themselves
+    std::string program;   // the executable to start ("" = this one, /proc/self/exe)
 };
 
 // Runs `args` (the subcommand and its options, without --nproc) in N ranks. Returns 0 when every
@@ -35,7 +35,7 @@ class RankProcesses {
 public:
     struct Exit {
         int rank = -1;
-        int code = 0;         // 128+signal when killed
+        int code = 0;  // 128+signal when killed
         bool signaled = false;
         std::string log;      // its log file
         std::string logTail;  // the last lines of that log

@@ -23,7 +23,7 @@ std::string regexpRules(const std::string& in) {
         const unsigned char u = static_cast<unsigned char>(c);
         // ([\{-\~\[-\` -\&\(-\+\:-\@\/]) -> ' \1 '
         const bool punct = (u >= 0x7B && u <= 0x7E) || (u >= 0x5B && u <= 0x60) || (u >= 0x20 && u <= 0x26) ||
-                           (u >= 0x28 && u <= 0x2B) || (u >= 0x3A && u <= 0x40) || u == '/';
+            (u >= 0x28 && u <= 0x2B) || (u >= 0x3A && u <= 0x40) || u == '/';
         if (punct) {
             s += ' ';
             s += c;

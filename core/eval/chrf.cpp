@@ -55,7 +55,8 @@ double chrfFromStats(const std::vector<int64_t>& st, const ChrfOptions& o) {
     return 100 * (1 + factor) * avgPrec * avgRec / (factor * avgPrec + avgRec);
 }
 
-std::vector<int64_t> chrfSegmentStats(const std::string& hyp, const std::vector<std::string>& refs, const ChrfOptions& o) {
+std::vector<int64_t> chrfSegmentStats(const std::string& hyp, const std::vector<std::string>& refs,
+                                      const ChrfOptions& o) {
     const auto h = charNgrams(hyp, o);
     std::vector<int64_t> best;
     double bestF = -1.0;

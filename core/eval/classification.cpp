@@ -7,7 +7,8 @@
 
 namespace peft::eval {
 
-ClassificationReport classificationReport(const std::vector<std::string>& truth, const std::vector<std::string>& predicted) {
+ClassificationReport classificationReport(const std::vector<std::string>& truth,
+                                          const std::vector<std::string>& predicted) {
     ClassificationReport r;
     r.n = static_cast<int64_t>(truth.size());
     std::set<std::string> all(truth.begin(), truth.end());

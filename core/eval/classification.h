@@ -18,6 +18,7 @@ struct ClassificationReport {
     int64_t n = 0;
 };
 
-ClassificationReport classificationReport(const std::vector<std::string>& truth, const std::vector<std::string>& predicted);
+ClassificationReport classificationReport(const std::vector<std::string>& truth,
+                                          const std::vector<std::string>& predicted);
 
 }  // namespace peft::eval

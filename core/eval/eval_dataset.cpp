@@ -46,7 +46,8 @@ EvalItem generationItem(const data::Example& ex, std::optional<data::TemplateKin
             size_t last = ex.messages.size();
             while (last > 0 && ex.messages[last - 1].role != "assistant") --last;
             if (last == 0) throw data::RowError("the conversation has no assistant message to compare an answer with");
-            std::vector<data::ChatMessage> before(ex.messages.begin(), ex.messages.begin() + static_cast<std::ptrdiff_t>(last - 1));
+            std::vector<data::ChatMessage> before(ex.messages.begin(),
+                                                  ex.messages.begin() + static_cast<std::ptrdiff_t>(last - 1));
             if (before.empty()) throw data::RowError("the conversation starts with the assistant: there is no prompt");
             if (k) {
                 for (const auto& s : data::renderChat(*k, before, true, tt)) it.prompt += s.text;
@@ -81,7 +82,9 @@ std::string templateEndToken(data::TemplateKind k, const data::TemplateTokens& t
     }
 }
 
-data::TemplateTokens tokenizerTemplateTokens(data::TemplateKind k, const Tokenizer* tok) { return templateTokens(k, tok); }
+data::TemplateTokens tokenizerTemplateTokens(data::TemplateKind k, const Tokenizer* tok) {
+    return templateTokens(k, tok);
+}
 
 EvalSet loadGenerationSet(const std::string& path, const EvalDataOptions& opts, const Tokenizer* tok) {
     EvalSet set;
@@ -113,10 +116,11 @@ EvalSet loadGenerationSet(const std::string& path, const EvalDataOptions& opts, 
         }
     }
     if (set.items.empty())
-        fail(path, "no row to evaluate (" + std::to_string(raw.rowsRead) + " read" +
-                       (set.rejections.empty() ? std::string(")")
-                                               : "; first problem: line " + std::to_string(set.rejections[0].line) +
-                                                     ": " + set.rejections[0].reason + ")"),
+        fail(path,
+             "no row to evaluate (" + std::to_string(raw.rowsRead) + " read" +
+                 (set.rejections.empty() ? std::string(")")
+                                         : "; first problem: line " + std::to_string(set.rejections[0].line) + ": " +
+                          set.rejections[0].reason + ")"),
              "Fix the rows or choose the right format and column mapping.");
     return set;
 }
@@ -128,8 +132,9 @@ EvalSet runValidationSet(const RunConfig& run, const Tokenizer& tok, int64_t lim
     po.seed = run.training.seed;
     data::PreparedDataset pd = data::prepareDataset(dc, &tok, po);
     if (pd.validation.empty())
-        fail("run.json: dataset", "the run has no validation rows (validation_split " + std::to_string(dc.validationSplit) +
-                                      (dc.validationPath ? ", validation_path given" : "") + ")",
+        fail("run.json: dataset",
+             "the run has no validation rows (validation_split " + std::to_string(dc.validationSplit) +
+                 (dc.validationPath ? ", validation_path given" : "") + ")",
              "Set dataset.validation_split above 0 or give a validation_path, or evaluate on a file with --dataset.");
     std::set<int64_t> lines;
     for (const auto& e : pd.validation) lines.insert(e.line);
@@ -163,8 +168,7 @@ EvalSet loadChoiceSet(const std::string& path, int64_t fewshot, int64_t limit) {
             EvalItem it;
             it.line = row.line;
             const char* ctxKey = v.contains("question") ? "question" : v.contains("context") ? "context" : nullptr;
-            if (!ctxKey || !v[ctxKey].is_string())
-                throw data::RowError("needs a \"question\" or \"context\" string");
+            if (!ctxKey || !v[ctxKey].is_string()) throw data::RowError("needs a \"question\" or \"context\" string");
             it.prompt = v[ctxKey].get<std::string>();
             if (!v.contains("choices") || !v["choices"].is_array() || v["choices"].size() < 2)
                 throw data::RowError("needs \"choices\": a list of at least two strings");
@@ -192,14 +196,17 @@ EvalSet loadChoiceSet(const std::string& path, int64_t fewshot, int64_t limit) {
         }
     }
     if (all.empty())
-        fail(path, "no multiple-choice row (" + std::to_string(raw.rowsRead) + " read" +
-                       (set.rejections.empty() ? std::string(")")
-                                               : "; first problem: line " + std::to_string(set.rejections[0].line) +
-                                                     ": " + set.rejections[0].reason + ")"),
+        fail(path,
+             "no multiple-choice row (" + std::to_string(raw.rowsRead) + " read" +
+                 (set.rejections.empty() ? std::string(")")
+                                         : "; first problem: line " + std::to_string(set.rejections[0].line) + ": " +
+                          set.rejections[0].reason + ")"),
              "Each row needs {\"question\" or \"context\", \"choices\": [...], \"answer\": index}.");
     if (fewshot < 0 || fewshot >= static_cast<int64_t>(all.size()))
-        fail("--fewshot", std::to_string(fewshot) + " few-shot examples leave no question of " + std::to_string(all.size()) +
-                              " to score", "Use fewer few-shot examples than rows.");
+        fail("--fewshot",
+             std::to_string(fewshot) + " few-shot examples leave no question of " + std::to_string(all.size()) +
+                 " to score",
+             "Use fewer few-shot examples than rows.");
     // lm-evaluation-harness: labeled examples "context + target_delimiter + target" joined by the
     // fewshot delimiter "\n\n", then "\n\n" before the question.
     std::string prefix;

@@ -19,9 +19,9 @@ struct RunConfig;
 namespace peft::eval {
 
 struct EvalItem {
-    int64_t line = 0;            // 1-based line of the row in its file
-    std::string prompt;          // generation: the text the model continues (template applied);
-                                 // multiple choice: the context (few-shot prefix included)
+    int64_t line = 0;                     // 1-based line of the row in its file
+    std::string prompt;                   // generation: the text the model continues (template applied);
+                                          // multiple choice: the context (few-shot prefix included)
     std::vector<std::string> references;  // generation
     std::vector<std::string> choices;     // multiple choice
     int64_t answer = -1;                  // multiple choice: index into choices
@@ -36,10 +36,10 @@ struct EvalSet {
 };
 
 struct EvalDataOptions {
-    std::string format = "auto";    // auto | instruction | chat | classification
+    std::string format = "auto";  // auto | instruction | chat | classification
     std::string templateName = "auto";
     std::map<std::string, std::string> columnMapping;
-    int64_t limit = -1;             // first N items (-1: all)
+    int64_t limit = -1;  // first N items (-1: all)
 };
 
 // The token a template ends each answer with: <|im_end|> (chatml), <|eot_id|> (llama3), else eos.

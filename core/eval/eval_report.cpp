@@ -59,14 +59,23 @@ std::string csvNum(double x) {
 }  // namespace
 
 nlohmann::json EvalReport::toJson() const {
-    nlohmann::json j = {{"kind", kind}, {"model", model}, {"adapter", adapter}, {"dataset", dataset},
-                        {"format", format}, {"template", templateName}, {"sides", sides}, {"metrics", metrics},
-                        {"examples", rows.size()}, {"cancelled", cancelled}, {"seconds", seconds},
-                        {"aggregate", sideMap(aggregate)}, {"stderr", sideMap(stderrs)}};
+    nlohmann::json j = {{"kind", kind},
+                        {"model", model},
+                        {"adapter", adapter},
+                        {"dataset", dataset},
+                        {"format", format},
+                        {"template", templateName},
+                        {"sides", sides},
+                        {"metrics", metrics},
+                        {"examples", rows.size()},
+                        {"cancelled", cancelled},
+                        {"seconds", seconds},
+                        {"aggregate", sideMap(aggregate)},
+                        {"stderr", sideMap(stderrs)}};
     nlohmann::json cls = nlohmann::json::object();
     for (const auto& [side, c] : classification)
-        cls[side] = {{"labels", c.labels}, {"confusion", c.confusion}, {"f1", c.f1},
-                     {"accuracy", c.accuracy}, {"macro_f1", c.macroF1}, {"n", c.n}};
+        cls[side] = {{"labels", c.labels},     {"confusion", c.confusion}, {"f1", c.f1},
+                     {"accuracy", c.accuracy}, {"macro_f1", c.macroF1},    {"n", c.n}};
     j["classification"] = cls;
     nlohmann::json rs = nlohmann::json::array();
     for (const auto& r : rows) {
@@ -137,7 +146,8 @@ EvalReport EvalReport::fromJson(const nlohmann::json& j, const std::string& wher
             r.rows.push_back(std::move(row));
         }
         for (const auto& x : j.value("rejected", nlohmann::json::array()))
-            r.rejections.push_back({x.value("file", std::string()), x.value("line", int64_t{0}), x.value("reason", std::string())});
+            r.rejections.push_back(
+                {x.value("file", std::string()), x.value("line", int64_t{0}), x.value("reason", std::string())});
         return r;
     } catch (const nlohmann::json::exception& e) {
         fail(where, std::string("not an evaluation report (") + e.what() + ")",

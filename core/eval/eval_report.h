@@ -18,7 +18,7 @@ struct ExampleRow {
     int64_t line = 0;   // line in the dataset file
     std::string prompt;
     std::vector<std::string> references;
-    std::map<std::string, std::string> answers;                    // side -> generated answer
+    std::map<std::string, std::string> answers;                   // side -> generated answer
     std::map<std::string, std::map<std::string, double>> scores;  // side -> metric -> value
     // Multiple choice.
     std::vector<std::string> choices;
@@ -29,8 +29,8 @@ struct ExampleRow {
 struct EvalReport {
     std::string kind = "generation";  // generation | multiple_choice
     std::string model, adapter, dataset, format, templateName;
-    std::vector<std::string> sides;    // "base" and/or "tuned", in that order
-    std::vector<std::string> metrics;  // in the order asked for
+    std::vector<std::string> sides;                                  // "base" and/or "tuned", in that order
+    std::vector<std::string> metrics;                                // in the order asked for
     std::map<std::string, std::map<std::string, double>> aggregate;  // side -> metric -> value
     std::map<std::string, std::map<std::string, double>> stderrs;    // side -> metric -> standard error
     std::map<std::string, ClassificationReport> classification;      // side -> (when "acc" was asked for)

@@ -41,7 +41,8 @@ std::vector<int64_t> stopIdsFor(const CausalLMImpl& model, const Tokenizer& tok,
     std::vector<int64_t> ids = model.config().eosTokenIds;
     if (auto e = tok.eosId()) ids.push_back(*e);
     if (set.templateKind)
-        if (auto id = tok.tokenToId(templateEndToken(*set.templateKind, tokenizerTemplateTokens(*set.templateKind, &tok))))
+        if (auto id =
+                tok.tokenToId(templateEndToken(*set.templateKind, tokenizerTemplateTokens(*set.templateKind, &tok))))
             ids.push_back(*id);
     std::sort(ids.begin(), ids.end());
     ids.erase(std::unique(ids.begin(), ids.end()), ids.end());
@@ -136,8 +137,9 @@ ChoiceRequest encodePair(const Tokenizer& tok, const std::string& context, const
     std::string ctx = context, cont = continuationIn;
     if (ctx.empty()) {
         auto eos = tok.eosId();
-        if (!eos) fail("multiple choice", "an empty context needs an end-of-text token and the tokenizer has none",
-                       "Give every row a question or context.");
+        if (!eos)
+            fail("multiple choice", "an empty context needs an end-of-text token and the tokenizer has none",
+                 "Give every row a question or context.");
         r.context = {*eos};
         r.continuation = tok.encode(cont, false);
         return r;
@@ -149,7 +151,8 @@ ChoiceRequest encodePair(const Tokenizer& tok, const std::string& context, const
     }
     const auto whole = tok.encode(ctx + cont, false);
     r.context = tok.encode(ctx, false);
-    r.continuation.assign(whole.begin() + static_cast<std::ptrdiff_t>(std::min(r.context.size(), whole.size())), whole.end());
+    r.continuation.assign(whole.begin() + static_cast<std::ptrdiff_t>(std::min(r.context.size(), whole.size())),
+                          whole.end());
     return r;
 }
 
@@ -194,7 +197,8 @@ EvalReport evaluateChoices(CausalLMImpl& model, const Tokenizer& tok, const Eval
     }
     const auto dev = model.parameters().empty() ? torch::Device(torch::kCPU) : model.parameters().front().device();
     // The harness keeps the last max_length+1 tokens; learned position tables have a hard limit.
-    const int64_t maxLen = model.table().traits.positions == PositionKind::Learned ? model.config().maxPositions : INT64_MAX;
+    const int64_t maxLen =
+        model.table().traits.positions == PositionKind::Learned ? model.config().maxPositions : INT64_MAX;
     const int64_t total = static_cast<int64_t>(reqs.size() * opts.sides.size());
     int64_t done = 0;
     const size_t B = static_cast<size_t>(std::max<int64_t>(1, opts.batchSize));
@@ -217,11 +221,13 @@ EvalReport evaluateChoices(CausalLMImpl& model, const Tokenizer& tok, const Eval
                 inputs.push_back(std::move(all));
                 T = std::max(T, inputs.back().size());
             }
-            torch::Tensor ids = torch::zeros({static_cast<int64_t>(inputs.size()), static_cast<int64_t>(T)}, torch::kInt64);
+            torch::Tensor ids =
+                torch::zeros({static_cast<int64_t>(inputs.size()), static_cast<int64_t>(T)}, torch::kInt64);
             for (size_t k = 0; k < inputs.size(); ++k)
-                if (!inputs[k].empty()) ids[static_cast<int64_t>(k)].slice(0, 0, static_cast<int64_t>(inputs[k].size())) =
-                                        torch::tensor(inputs[k], torch::kInt64);
-            torch::Tensor logits = model.forward(ids.to(dev));  // [b,T(+P),V]
+                if (!inputs[k].empty())
+                    ids[static_cast<int64_t>(k)].slice(0, 0, static_cast<int64_t>(inputs[k].size())) =
+                        torch::tensor(inputs[k], torch::kInt64);
+            torch::Tensor logits = model.forward(ids.to(dev));              // [b,T(+P),V]
             const int64_t virt = logits.size(1) - static_cast<int64_t>(T);  // prompt-tuning virtual tokens come first
             for (size_t k = 0; k < inputs.size(); ++k) {
                 const auto& q = reqs[start + k];
@@ -230,8 +236,12 @@ EvalReport evaluateChoices(CausalLMImpl& model, const Tokenizer& tok, const Eval
                 double ll = 0;
                 if (m > 0) {
                     // Positions n-m .. n-1 predict the continuation's m tokens: [m,V] log-probabilities.
-                    torch::Tensor lp = logits[static_cast<int64_t>(k)].slice(0, virt + n - m, virt + n).to(torch::kFloat32).log_softmax(-1);
-                    torch::Tensor target = torch::tensor(q.continuation, torch::kInt64).to(lp.device()).unsqueeze(1);  // [m,1]
+                    torch::Tensor lp = logits[static_cast<int64_t>(k)]
+                                           .slice(0, virt + n - m, virt + n)
+                                           .to(torch::kFloat32)
+                                           .log_softmax(-1);
+                    torch::Tensor target =
+                        torch::tensor(q.continuation, torch::kInt64).to(lp.device()).unsqueeze(1);  // [m,1]
                     ll = lp.gather(1, target).sum().item<double>();
                 }
                 rep.rows[q.item].loglikelihoods[side][q.choice] = ll;
@@ -334,7 +344,8 @@ EvalReport runEvalJob(EvalJob job) {
                 o.onProgress = [&, k](int64_t done, int64_t total) {
                     userProgress(static_cast<int64_t>(k) * total + done, total * static_cast<int64_t>(parts.size()));
                 };
-            EvalReport part = job.choices ? evaluateChoices(*lm.model, *tok, set, o) : evaluateGeneration(*lm.model, *tok, set, o);
+            EvalReport part =
+                job.choices ? evaluateChoices(*lm.model, *tok, set, o) : evaluateGeneration(*lm.model, *tok, set, o);
             const std::string& side = parts[k].first;
             if (k == 0) {
                 rep = std::move(part);

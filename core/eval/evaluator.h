@@ -54,18 +54,18 @@ std::vector<int64_t> stopIdsFor(const CausalLMImpl& model, const Tokenizer& tok,
 // rows agree): load the model (and adapter), build the set, evaluate.
 struct EvalJob {
     std::string modelDir;
-    std::string adapterDir;            // empty: no adapter (only "base" is evaluated)
-    std::string tunedModelDir;         // a whole tuned model (a full fine-tuning run's output): the tuned side
-    std::optional<RunConfig> run;      // with no datasetPath: the run's validation split
-    std::string datasetPath;           // a file to evaluate on instead
-    EvalDataOptions data;              // format, template, column mapping, limit for datasetPath
-    bool choices = false;              // datasetPath holds multiple-choice rows
+    std::string adapterDir;        // empty: no adapter (only "base" is evaluated)
+    std::string tunedModelDir;     // a whole tuned model (a full fine-tuning run's output): the tuned side
+    std::optional<RunConfig> run;  // with no datasetPath: the run's validation split
+    std::string datasetPath;       // a file to evaluate on instead
+    EvalDataOptions data;          // format, template, column mapping, limit for datasetPath
+    bool choices = false;          // datasetPath holds multiple-choice rows
     int64_t fewshot = 0;
     int64_t limit = -1;
-    bool baseToo = true;               // with an adapter: also the base model
+    bool baseToo = true;  // with an adapter: also the base model
     std::string precision = "fp32";
-    std::string device = "auto";       // auto | cpu | cuda | cuda:N
-    EvalOptions eval;                  // metrics, generation limits, progress, cancel (sides set here)
+    std::string device = "auto";  // auto | cpu | cuda | cuda:N
+    EvalOptions eval;             // metrics, generation limits, progress, cancel (sides set here)
 };
 
 // The job for a run: its model, <output_dir>/adapter when it exists, its validation split.

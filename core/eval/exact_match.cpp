@@ -15,6 +15,8 @@ protected:
 };
 }  // namespace
 
-std::unique_ptr<TextMetric> makeExactMatch(const MetricOptions& o) { return std::make_unique<ExactMatch>(o.normalization); }
+std::unique_ptr<TextMetric> makeExactMatch(const MetricOptions& o) {
+    return std::make_unique<ExactMatch>(o.normalization);
+}
 
 }  // namespace peft::eval

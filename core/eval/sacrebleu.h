@@ -35,9 +35,9 @@ BleuResult corpusBleu(const std::vector<std::string>& hyps, const std::vector<st
 BleuResult sentenceBleu(const std::string& hyp, const std::vector<std::string>& refs);
 
 struct ChrfOptions {
-    int charOrder = 6;       // CHRF.CHAR_ORDER
-    double beta = 2;         // CHRF.BETA
-    bool whitespace = false; // keep whitespace in character n-grams
+    int charOrder = 6;          // CHRF.CHAR_ORDER
+    double beta = 2;            // CHRF.BETA
+    bool whitespace = false;    // keep whitespace in character n-grams
     bool epsSmoothing = false;  // chrF++.py-style smoothing instead of the effective order
 };
 // Per order: [hyp n-grams, ref n-grams, matches], flattened (3 * charOrder numbers).

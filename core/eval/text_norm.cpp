@@ -10,7 +10,7 @@ namespace peft::eval {
 bool pyIsSpace(char32_t c) {
     // CPython's _PyUnicode_IsWhitespace: bidirectional types WS, B, S plus the ASCII separators.
     return (c >= 0x09 && c <= 0x0D) || (c >= 0x1C && c <= 0x20) || c == 0x85 || c == 0xA0 || c == 0x1680 ||
-           (c >= 0x2000 && c <= 0x200A) || c == 0x2028 || c == 0x2029 || c == 0x202F || c == 0x205F || c == 0x3000;
+        (c >= 0x2000 && c <= 0x200A) || c == 0x2028 || c == 0x2029 || c == 0x202F || c == 0x205F || c == 0x3000;
 }
 
 std::u32string codePoints(const std::string& s) {
@@ -29,8 +29,8 @@ std::string toUtf8(const std::u32string& s) {
 std::u32string pyLower(const std::u32string& s) {
     std::u32string out;
     for (char32_t c : s) {
-        if ((c >= U'A' && c <= U'Z') || (c >= 0xC0 && c <= 0xDE && c != 0xD7) || (c >= 0x391 && c <= 0x3AB && c != 0x3A2) ||
-            (c >= 0x410 && c <= 0x42F)) {
+        if ((c >= U'A' && c <= U'Z') || (c >= 0xC0 && c <= 0xDE && c != 0xD7) ||
+            (c >= 0x391 && c <= 0x3AB && c != 0x3A2) || (c >= 0x410 && c <= 0x42F)) {
             c += 0x20;
         } else if (c >= 0x400 && c <= 0x40F) {
             c += 0x50;
@@ -100,7 +100,7 @@ std::string normalizeAnswer(const std::string& s, const Normalization& n) {
         std::u32string kept;
         for (char32_t c : t) {
             const bool punct = (c >= 0x21 && c <= 0x2F) || (c >= 0x3A && c <= 0x40) || (c >= 0x5B && c <= 0x60) ||
-                               (c >= 0x7B && c <= 0x7E);
+                (c >= 0x7B && c <= 0x7E);
             if (!punct) kept.push_back(c);
         }
         t.swap(kept);
@@ -111,7 +111,7 @@ std::string normalizeAnswer(const std::string& s, const Normalization& n) {
         // the common case), which differs from Python only next to non-ASCII symbols such as dashes.
         auto isWord = [](char32_t c) {
             return (c >= U'0' && c <= U'9') || (c >= U'a' && c <= U'z') || (c >= U'A' && c <= U'Z') || c == U'_' ||
-                   (c > 0x7F && !pyIsSpace(c) && c != 0x2018 && c != 0x2019 && c != 0x201C && c != 0x201D);
+                (c > 0x7F && !pyIsSpace(c) && c != 0x2018 && c != 0x2019 && c != 0x201C && c != 0x201D);
         };
         std::u32string out;
         size_t i = 0;
@@ -119,7 +119,8 @@ std::string normalizeAnswer(const std::string& s, const Normalization& n) {
             bool matched = false;
             if (i == 0 || !isWord(t[i - 1])) {
                 for (const std::u32string art : {U"the", U"an", U"a"}) {
-                    if (t.compare(i, art.size(), art) == 0 && (i + art.size() == t.size() || !isWord(t[i + art.size()]))) {
+                    if (t.compare(i, art.size(), art) == 0 &&
+                        (i + art.size() == t.size() || !isWord(t[i + art.size()]))) {
                         out.push_back(U' ');
                         i += art.size();
                         matched = true;

@@ -13,10 +13,9 @@ namespace {
 const std::vector<std::pair<std::string, std::string>> kLlamaGlobal = {
     {"model.embed_tokens", "token_embd"}, {"model.norm", "output_norm"}, {"lm_head", "output"}};
 const std::vector<std::pair<std::string, std::string>> kLlamaLayer = {
-    {"input_layernorm", "attn_norm"},    {"self_attn.q_proj", "attn_q"},   {"self_attn.k_proj", "attn_k"},
-    {"self_attn.v_proj", "attn_v"},      {"self_attn.o_proj", "attn_output"},
-    {"post_attention_layernorm", "ffn_norm"}, {"mlp.gate_proj", "ffn_gate"}, {"mlp.up_proj", "ffn_up"},
-    {"mlp.down_proj", "ffn_down"}};
+    {"input_layernorm", "attn_norm"}, {"self_attn.q_proj", "attn_q"},      {"self_attn.k_proj", "attn_k"},
+    {"self_attn.v_proj", "attn_v"},   {"self_attn.o_proj", "attn_output"}, {"post_attention_layernorm", "ffn_norm"},
+    {"mlp.gate_proj", "ffn_gate"},    {"mlp.up_proj", "ffn_up"},           {"mlp.down_proj", "ffn_down"}};
 
 // Qwen3: the Llama layer plus per-head RMSNorm on q and k (plain x*w, as llama.cpp's).
 std::vector<std::pair<std::string, std::string>> qwen3Layer() {
@@ -29,17 +28,25 @@ std::vector<std::pair<std::string, std::string>> qwen3Layer() {
 // Gemma 3: HF's post_attention_layernorm is llama.cpp's post_attention_norm; its
 // pre_feedforward_layernorm the ffn_norm; post_feedforward_layernorm the post_ffw_norm.
 const std::vector<std::pair<std::string, std::string>> kGemma3Layer = {
-    {"input_layernorm", "attn_norm"},       {"self_attn.q_proj", "attn_q"},       {"self_attn.k_proj", "attn_k"},
-    {"self_attn.v_proj", "attn_v"},         {"self_attn.o_proj", "attn_output"},  {"self_attn.q_norm", "attn_q_norm"},
-    {"self_attn.k_norm", "attn_k_norm"},    {"post_attention_layernorm", "post_attention_norm"},
-    {"pre_feedforward_layernorm", "ffn_norm"}, {"mlp.gate_proj", "ffn_gate"},    {"mlp.up_proj", "ffn_up"},
-    {"mlp.down_proj", "ffn_down"},          {"post_feedforward_layernorm", "post_ffw_norm"}};
+    {"input_layernorm", "attn_norm"},
+    {"self_attn.q_proj", "attn_q"},
+    {"self_attn.k_proj", "attn_k"},
+    {"self_attn.v_proj", "attn_v"},
+    {"self_attn.o_proj", "attn_output"},
+    {"self_attn.q_norm", "attn_q_norm"},
+    {"self_attn.k_norm", "attn_k_norm"},
+    {"post_attention_layernorm", "post_attention_norm"},
+    {"pre_feedforward_layernorm", "ffn_norm"},
+    {"mlp.gate_proj", "ffn_gate"},
+    {"mlp.up_proj", "ffn_up"},
+    {"mlp.down_proj", "ffn_down"},
+    {"post_feedforward_layernorm", "post_ffw_norm"}};
 
 // Phi-3: the fused projections keep their layout. llama.cpp's attn_qkv is q, k, v rows as HF's
 // qkv_proj; its ffn_up holds HF's gate_up_proj whole (gate rows first), split by its SwiGLU.
 const std::vector<std::pair<std::string, std::string>> kPhi3Layer = {
-    {"input_layernorm", "attn_norm"},   {"self_attn.qkv_proj", "attn_qkv"}, {"self_attn.o_proj", "attn_output"},
-    {"post_attention_layernorm", "ffn_norm"}, {"mlp.gate_up_proj", "ffn_up"}, {"mlp.down_proj", "ffn_down"}};
+    {"input_layernorm", "attn_norm"},         {"self_attn.qkv_proj", "attn_qkv"}, {"self_attn.o_proj", "attn_output"},
+    {"post_attention_layernorm", "ffn_norm"}, {"mlp.gate_up_proj", "ffn_up"},     {"mlp.down_proj", "ffn_down"}};
 
 bool near(double a, double b) { return std::fabs(a - b) <= 1e-6 * std::max(std::fabs(a), std::fabs(b)); }
 
@@ -52,17 +59,20 @@ void gemma3Keys(Writer& w, const ModelConfig& c, const std::string& p, const std
              "Export a Gemma 3 checkpoint with its sliding_window set (every published one has it).");
     for (int64_t i = 0; i < c.numLayers; ++i)
         if (c.slidingLayer(i) != (i % 6 < 5))
-            fail(where + ": layer_types", "layer " + std::to_string(i) + " is " + (c.slidingLayer(i) ? "sliding" : "global") +
+            fail(where + ": layer_types",
+                 "layer " + std::to_string(i) + " is " + (c.slidingLayer(i) ? "sliding" : "global") +
                      ", but llama.cpp's gemma3 makes every 6th layer (5, 11, ...) global and the others sliding",
                  "Only the published Gemma 3 layer pattern (sliding_window_pattern 6) can be exported to GGUF.");
     if (!near(c.localRope.theta, 10000.0) || c.localRope.type != "default")
         fail(where + ": rope_local_base_freq", "llama.cpp's gemma3 runs the sliding layers at RoPE base 10000 unscaled",
              "Only the published value (10000, no scaling on local layers) can be exported to GGUF.");
-    const double llamaScale = 1.0 / std::sqrt(static_cast<double>(c.numLayers == 62 ? c.hiddenSize / c.numHeads : c.headDim));
+    const double llamaScale =
+        1.0 / std::sqrt(static_cast<double>(c.numLayers == 62 ? c.hiddenSize / c.numHeads : c.headDim));
     const double ours = c.queryScale > 0 ? c.queryScale : 1.0 / std::sqrt(static_cast<double>(c.headDim));
     if (!near(ours, llamaScale))
-        fail(where + ": query_pre_attn_scalar", "llama.cpp's gemma3 scales queries by " + std::to_string(llamaScale) +
-                     " (1/sqrt(head_dim)), this config by " + std::to_string(ours),
+        fail(where + ": query_pre_attn_scalar",
+             "llama.cpp's gemma3 scales queries by " + std::to_string(llamaScale) +
+                 " (1/sqrt(head_dim)), this config by " + std::to_string(ours),
              "Only query_pre_attn_scalar = head_dim (hidden/heads for the 62-layer 27B) can be exported to GGUF.");
     w.setU32(p + "attention.sliding_window", static_cast<uint32_t>(c.slidingWindow));
     // Always written for Gemma 3, as llama.cpp's converter does (head_dim is never hidden/heads there).
@@ -75,28 +85,70 @@ void gemma3Keys(Writer& w, const ModelConfig& c, const std::string& p, const std
 // llama.cpp's phi3 takes attn_output as [hidden, hidden] and reads the window (0: none) always.
 void phi3Keys(Writer& w, const ModelConfig& c, const std::string& p, const std::string& where) {
     if (c.numHeads * c.headDim != c.hiddenSize)
-        fail(where + ": head_dim", "llama.cpp's phi3 needs heads x head_dim = hidden_size", "This Phi-3 variant cannot be exported to GGUF.");
+        fail(where + ": head_dim", "llama.cpp's phi3 needs heads x head_dim = hidden_size",
+             "This Phi-3 variant cannot be exported to GGUF.");
     w.setU32(p + "attention.sliding_window", static_cast<uint32_t>(std::max<int64_t>(0, c.slidingWindow)));
 }
 
 const std::vector<ArchNames>& table() {
     static const std::vector<ArchNames> k = {
-        {{"gpt2"}, "gpt2", true, false, QkOrder::AsIs, "transformer.h.",
-         {{"transformer.wte", "token_embd"}, {"transformer.wpe", "position_embd"},
-          {"transformer.ln_f", "output_norm"}, {"lm_head", "output"}},
-         {{"ln_1", "attn_norm"}, {"attn.c_attn", "attn_qkv"}, {"attn.c_proj", "attn_output"},
-          {"ln_2", "ffn_norm"}, {"mlp.c_fc", "ffn_up"}, {"mlp.c_proj", "ffn_down"}},
+        {{"gpt2"},
+         "gpt2",
+         true,
+         false,
+         QkOrder::AsIs,
+         "transformer.h.",
+         {{"transformer.wte", "token_embd"},
+          {"transformer.wpe", "position_embd"},
+          {"transformer.ln_f", "output_norm"},
+          {"lm_head", "output"}},
+         {{"ln_1", "attn_norm"},
+          {"attn.c_attn", "attn_qkv"},
+          {"attn.c_proj", "attn_output"},
+          {"ln_2", "ffn_norm"},
+          {"mlp.c_fc", "ffn_up"},
+          {"mlp.c_proj", "ffn_down"}},
          {"attn.c_attn", "attn.c_proj", "mlp.c_fc", "mlp.c_proj"},
          {}},
         // Mistral is the llama architecture in llama.cpp (its converter maps it there too).
-        {{"llama", "mistral"}, "llama", false, true, QkOrder::LlamaPermute, "model.layers.", kLlamaGlobal, kLlamaLayer, {}, {}},
+        {{"llama", "mistral"},
+         "llama",
+         false,
+         true,
+         QkOrder::LlamaPermute,
+         "model.layers.",
+         kLlamaGlobal,
+         kLlamaLayer,
+         {},
+         {}},
         // Qwen2 uses NEOX RoPE in llama.cpp: rows stay in HF order.
         {{"qwen2"}, "qwen2", false, true, QkOrder::AsIs, "model.layers.", kLlamaGlobal, kLlamaLayer, {}, {}},
         // Qwen3, Gemma 3 and Phi-3 use NEOX RoPE in llama.cpp too (HF's rotate-half), rows as HF.
         {{"qwen3"}, "qwen3", false, true, QkOrder::AsIs, "model.layers.", kLlamaGlobal, qwen3Layer(), {}, {}},
-        {{"gemma3_text"}, "gemma3", false, true, QkOrder::AsIs, "model.layers.", kLlamaGlobal, kGemma3Layer, {}, {},
-         true, gemma3Keys},
-        {{"phi3"}, "phi3", false, true, QkOrder::AsIs, "model.layers.", kLlamaGlobal, kPhi3Layer, {}, {}, false, phi3Keys},
+        {{"gemma3_text"},
+         "gemma3",
+         false,
+         true,
+         QkOrder::AsIs,
+         "model.layers.",
+         kLlamaGlobal,
+         kGemma3Layer,
+         {},
+         {},
+         true,
+         gemma3Keys},
+        {{"phi3"},
+         "phi3",
+         false,
+         true,
+         QkOrder::AsIs,
+         "model.layers.",
+         kLlamaGlobal,
+         kPhi3Layer,
+         {},
+         {},
+         false,
+         phi3Keys},
     };
     return k;
 }

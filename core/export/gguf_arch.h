@@ -29,15 +29,15 @@ struct ExtraKey {
 
 struct ArchNames {
     std::vector<std::string> modelTypes;  // config.json model_type values served
-    std::string arch;                      // general.architecture
-    bool layerNorm = false;                // LayerNorm (eps key layer_norm_epsilon) vs RMSNorm
-    bool rope = true;                      // writes rope.dimension_count / freq_base
+    std::string arch;                     // general.architecture
+    bool layerNorm = false;               // LayerNorm (eps key layer_norm_epsilon) vs RMSNorm
+    bool rope = true;                     // writes rope.dimension_count / freq_base
     QkOrder qkOrder = QkOrder::AsIs;
-    std::string layerPrefix;               // "model.layers."
+    std::string layerPrefix;  // "model.layers."
     // HF module path (without .weight/.bias) -> GGUF base name; global and per layer.
     std::vector<std::pair<std::string, std::string>> global;
     std::vector<std::pair<std::string, std::string>> layer;
-    std::vector<std::string> transposed;   // layer modules stored [in,out] (GPT-2 Conv1D)
+    std::vector<std::string> transposed;  // layer modules stored [in,out] (GPT-2 Conv1D)
     std::vector<ExtraKey> extraKeys;
     // Gemma: HF norms compute x*(1+w), llama.cpp's x*w, so every "*norm.weight" goes out as w+1
     // (as llama.cpp's converter does).

@@ -117,7 +117,8 @@ std::vector<float> llama3RopeFactors(const ModelConfig& c) {
         if (wavelen < highWavelen) f.push_back(1.0f);
         else if (wavelen > lowWavelen) f.push_back(static_cast<float>(r.factor));
         else {
-            const double smooth = (r.originalMaxPositions / wavelen - r.lowFreqFactor) / (r.highFreqFactor - r.lowFreqFactor);
+            const double smooth =
+                (r.originalMaxPositions / wavelen - r.lowFreqFactor) / (r.highFreqFactor - r.lowFreqFactor);
             f.push_back(static_cast<float>(1.0 / ((1 - smooth) / r.factor + smooth)));
         }
     }
@@ -287,9 +288,10 @@ std::string llamaCppLoadableName(const std::string& name, const std::string& tok
             out += name[i++];
         }
     }
-    spdlog::info("GGUF general.name '{}' written as '{}': llama.cpp fails to load a model named like Phi-3 whose "
-                 "vocabulary lacks '{}'",
-                 name, out, missing.front());
+    spdlog::info(
+        "GGUF general.name '{}' written as '{}': llama.cpp fails to load a model named like Phi-3 whose "
+        "vocabulary lacks '{}'",
+        name, out, missing.front());
     return out;
 }
 
@@ -323,8 +325,7 @@ ExportResult exportLora(const ExportOptions& o) {
     const MethodSpec& spec = methodSpec(type);  // an unknown type: an error listing the known ones
     if (!spec.lowRankUpdate()) {
         const bool merges = spec.mergesIntoBase();
-        fail(cfgPath + ": peft_type",
-             "'" + type + "' is not LoRA; llama.cpp adapter files carry LoRA weights only",
+        fail(cfgPath + ": peft_type", "'" + type + "' is not LoRA; llama.cpp adapter files carry LoRA weights only",
              merges ? "Export the merged model instead: drop --lora-only."
                     : "Prompt tuning, prefix tuning, bottleneck adapters and BitFit cannot be expressed in llama.cpp; "
                       "export a LoRA run instead.");
@@ -333,7 +334,8 @@ ExportResult exportLora(const ExportOptions& o) {
         fail(cfgPath + ": use_dora", "DoRA's magnitude vector has no place in a llama.cpp LoRA adapter",
              "Export the merged model instead: drop --lora-only (the DoRA update is merged exactly).");
     if (ac.value("lora_bias", false))
-        fail(cfgPath + ": lora_bias", "llama.cpp LoRA adapters have no bias", "Export the merged model instead: drop --lora-only.");
+        fail(cfgPath + ": lora_bias", "llama.cpp LoRA adapters have no bias",
+             "Export the merged model instead: drop --lora-only.");
     if (ac.contains("modules_to_save") && ac["modules_to_save"].is_array() && !ac["modules_to_save"].empty())
         fail(cfgPath + ": modules_to_save", "whole trained modules cannot ride in a llama.cpp LoRA adapter",
              "Export the merged model instead: drop --lora-only.");
@@ -359,7 +361,8 @@ ExportResult exportLora(const ExportOptions& o) {
     // is folded into B and alpha is 0, which llama.cpp reads as "scale 1".
     bool uniform = true;
     for (const auto& it : items)
-        uniform = uniform && it.lora->scaling == items[0].lora->scaling && it.lora->A.size(0) == items[0].lora->A.size(0);
+        uniform =
+            uniform && it.lora->scaling == items[0].lora->scaling && it.lora->A.size(0) == items[0].lora->A.size(0);
     const float alpha = uniform ? static_cast<float>(items[0].lora->scaling * items[0].lora->A.size(0)) : 0.0f;
 
     Writer w;
@@ -388,8 +391,9 @@ ExportResult exportLora(const ExportOptions& o) {
         });
     }
     ExportResult res;
-    res.loraScaleNote = uniform ? "adapter.lora.alpha = " + std::to_string(alpha) + " (scale alpha/r shared by every module)"
-                                : "per-module scale folded into lora_b; adapter.lora.alpha = 0 (llama.cpp scale 1)";
+    res.loraScaleNote = uniform
+        ? "adapter.lora.alpha = " + std::to_string(alpha) + " (scale alpha/r shared by every module)"
+        : "per-module scale folded into lora_b; adapter.lora.alpha = 0 (llama.cpp scale 1)";
     w.write(o.outPath, o.progress, o.cancel);
     res.path = o.outPath;
     res.bytes = w.fileSize();
@@ -409,7 +413,8 @@ ExportResult exportGguf(const ExportOptions& o) {
     checkOutput(o.outPath);
     ExportResult res;
     if (o.loraOnly) {
-        if (o.adapterDir.empty()) fail("--lora-only", "needs --adapter ADIR", "Name the LoRA adapter folder to export.");
+        if (o.adapterDir.empty())
+            fail("--lora-only", "needs --adapter ADIR", "Name the LoRA adapter folder to export.");
         res = exportLora(o);
         res.tokenizer.model.clear();
     } else {
@@ -419,14 +424,19 @@ ExportResult exportGguf(const ExportOptions& o) {
         const std::string tokDir = fs::exists(fs::path(modelDir) / "tokenizer.json") ? modelDir : o.modelDir;
         ModelConfig c = loadExportConfig(modelDir);
         // Check the tokenizer before the (slow) load, so a bad one fails at once.
-        { Writer probe; addTokenizerMetadata(probe, tokDir, c); }
+        {
+            Writer probe;
+            addTokenizerMetadata(probe, tokDir, c);
+        }
         auto loaded = loadModel(modelDir);
         if (!o.adapterDir.empty() && !fullRun) {
             Adapter ad = loadAdapter(*loaded.model, o.adapterDir);
             if (!ad.method->canMerge())
-                fail(o.adapterDir, ad.method->peftType() + " cannot be merged into the base weights, so it cannot become a GGUF",
+                fail(o.adapterDir,
+                     ad.method->peftType() + " cannot be merged into the base weights, so it cannot become a GGUF",
                      methodSpec(ad.method->peftType()).addsVirtualTokens()
-                         ? "Its virtual tokens exist only in PEFT; llama.cpp has no place for them. Train LoRA to export."
+                         ? "Its virtual tokens exist only in PEFT; llama.cpp has no place for them. Train LoRA to "
+                           "export."
                          : "Only LoRA, rsLoRA, DoRA and (IA)3 merge; full fine-tuning exports its own folder.");
             ad.method->merge();
         }
@@ -441,9 +451,9 @@ ExportResult exportGguf(const ExportOptions& o) {
                                }});
         }
         Writer w;
-        res.tokenizer = buildModelWriter(w, loaded.model->config(), tokDir,
-                                         folderName(o.adapterDir.empty() ? modelDir : o.adapterDir), o.type, sources,
-                                         modelDir);
+        res.tokenizer =
+            buildModelWriter(w, loaded.model->config(), tokDir,
+                             folderName(o.adapterDir.empty() ? modelDir : o.adapterDir), o.type, sources, modelDir);
         w.write(o.outPath, o.progress, o.cancel);
         res.path = o.outPath;
         res.bytes = w.fileSize();
@@ -455,7 +465,8 @@ ExportResult exportGguf(const ExportOptions& o) {
             ModelConfig c = ModelConfig::load(o.modelDir);
             Writer probe;
             res.tokenizer = addTokenizerMetadata(probe, o.modelDir, c);
-            spec.from = o.baseGgufForModelfile.empty() ? "./" + folderName(o.modelDir) + ".gguf" : o.baseGgufForModelfile;
+            spec.from =
+                o.baseGgufForModelfile.empty() ? "./" + folderName(o.modelDir) + ".gguf" : o.baseGgufForModelfile;
             spec.adapter = "./" + fs::path(o.outPath).filename().string();
         } else {
             spec.from = "./" + fs::path(o.outPath).filename().string();

@@ -20,8 +20,8 @@ struct ExportOptions {
     std::string adapterDir;  // optional: peft adapter folder, or a full fine-tuning run's model folder
     std::string outPath;     // FILE.gguf
     TensorType type = TensorType::F16;
-    bool loraOnly = false;   // write a llama.cpp LoRA adapter instead of a whole model
-    bool modelfile = false;  // also write an Ollama Modelfile beside the GGUF
+    bool loraOnly = false;             // write a llama.cpp LoRA adapter instead of a whole model
+    bool modelfile = false;            // also write an Ollama Modelfile beside the GGUF
     std::string baseGgufForModelfile;  // --lora-only: the FROM line (default: the base model's name)
     std::function<void(uint64_t done, uint64_t total)> progress;
     const std::atomic<bool>* cancel = nullptr;

@@ -24,7 +24,7 @@ uint16_t fp32ToFp16(float f) {
     const uint32_t x = bitsOf(f);
     const uint16_t sign = static_cast<uint16_t>((x >> 16) & 0x8000u);
     const uint32_t ax = x & 0x7fffffffu;
-    if (ax > 0x7f800000u) return sign | 0x7e00u;  // NaN stays a (quiet) NaN
+    if (ax > 0x7f800000u) return sign | 0x7e00u;   // NaN stays a (quiet) NaN
     if (ax >= 0x477ff000u) return sign | 0x7c00u;  // >= 65520 rounds past the largest half: inf
     const uint32_t exp = ax >> 23;
     if (exp < 113) {

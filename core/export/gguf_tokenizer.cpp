@@ -24,8 +24,10 @@ enum TokenType : int32_t { kNormal = 1, kUnknown = 2, kControl = 3, kUserDefined
 const std::vector<std::pair<std::string, std::string>>& knownRegexes() {
     static const std::vector<std::pair<std::string, std::string>> k = {
         {R"('s|'t|'re|'ve|'m|'ll|'d| ?\p{L}+| ?\p{N}+| ?[^\s\p{L}\p{N}]+|\s+(?!\S)|\s+)", "gpt-2"},
-        {R"((?i:'s|'t|'re|'ve|'m|'ll|'d)|[^\r\n\p{L}\p{N}]?\p{L}+|\p{N}{1,3}| ?[^\s\p{L}\p{N}]+[\r\n]*|\s*[\r\n]+|\s+(?!\S)|\s+)", "llama-bpe"},
-        {R"((?i:'s|'t|'re|'ve|'m|'ll|'d)|[^\r\n\p{L}\p{N}]?\p{L}+|\p{N}| ?[^\s\p{L}\p{N}]+[\r\n]*|\s*[\r\n]+|\s+(?!\S)|\s+)", "qwen2"},
+        {R"((?i:'s|'t|'re|'ve|'m|'ll|'d)|[^\r\n\p{L}\p{N}]?\p{L}+|\p{N}{1,3}| ?[^\s\p{L}\p{N}]+[\r\n]*|\s*[\r\n]+|\s+(?!\S)|\s+)",
+         "llama-bpe"},
+        {R"((?i:'s|'t|'re|'ve|'m|'ll|'d)|[^\r\n\p{L}\p{N}]?\p{L}+|\p{N}| ?[^\s\p{L}\p{N}]+[\r\n]*|\s*[\r\n]+|\s+(?!\S)|\s+)",
+         "qwen2"},
     };
     return k;
 }
@@ -39,7 +41,8 @@ std::string bytelevelPre(const json& pre, const std::string& where) {
     const std::string type = jsonStr(pre, "type");
     if (type == "ByteLevel") {
         if (!pre.value("use_regex", true))
-            fail(where + ": pre_tokenizer", "a ByteLevel pre-tokenizer without its regex (use_regex false) has no llama.cpp equivalent");
+            fail(where + ": pre_tokenizer",
+                 "a ByteLevel pre-tokenizer without its regex (use_regex false) has no llama.cpp equivalent");
         return "gpt-2";
     }
     if (type == "Sequence" && pre.contains("pretokenizers") && pre["pretokenizers"].is_array()) {
@@ -54,8 +57,9 @@ std::string bytelevelPre(const json& pre, const std::string& where) {
             } else if (t == "ByteLevel" && !p.value("use_regex", true)) {
                 byteLevel = true;
             } else {
-                fail(where + ": pre_tokenizer", "the pre-tokenizer sequence has a '" + t +
-                                                    "' step that llama.cpp's byte-level BPE does not reproduce",
+                fail(where + ": pre_tokenizer",
+                     "the pre-tokenizer sequence has a '" + t +
+                         "' step that llama.cpp's byte-level BPE does not reproduce",
                      "Only Split(regex) followed by ByteLevel(use_regex=false), or ByteLevel alone, can be exported.");
             }
         }
@@ -63,8 +67,8 @@ std::string bytelevelPre(const json& pre, const std::string& where) {
             fail(where + ": pre_tokenizer", "expected Split(regex) + ByteLevel(use_regex=false)");
         return preTokenizerForRegex(regex, where);
     }
-    fail(where + ": pre_tokenizer", "pre-tokenizer '" + (type.empty() ? pre.dump() : type) +
-                                        "' has no llama.cpp equivalent for a byte-level BPE");
+    fail(where + ": pre_tokenizer",
+         "pre-tokenizer '" + (type.empty() ? pre.dump() : type) + "' has no llama.cpp equivalent for a byte-level BPE");
 }
 
 bool isByteToken(const std::string& t) {
@@ -77,9 +81,11 @@ bool isByteToken(const std::string& t) {
 std::string preTokenizerForRegex(const std::string& regex, const std::string& where) {
     for (const auto& [r, name] : knownRegexes())
         if (r == regex) return name;
-    fail(where + ": pre_tokenizer", "the split regex " + json(regex).dump() +
-                                        " matches no pre-tokenizer that llama.cpp knows (gpt-2, llama-bpe, qwen2)",
-         "Nothing was written: a GGUF with the wrong pre-tokenizer would tokenize differently from the model's training.");
+    fail(where + ": pre_tokenizer",
+         "the split regex " + json(regex).dump() +
+             " matches no pre-tokenizer that llama.cpp knows (gpt-2, llama-bpe, qwen2)",
+         "Nothing was written: a GGUF with the wrong pre-tokenizer would tokenize differently from the model's "
+         "training.");
 }
 
 TokenizerSummary addTokenizerMetadata(Writer& w, const std::string& dir, const ModelConfig& cfg) {
@@ -92,8 +98,9 @@ TokenizerSummary addTokenizerMetadata(Writer& w, const std::string& dir, const M
     auto tok = Tokenizer::load(dir);  // also validates every component we rely on
 
     if (!j.contains("model") || !j["model"].is_object() || jsonStr(j["model"], "type") != "BPE")
-        fail(where + ": model.type", "'" + (j.contains("model") ? jsonStr(j["model"], "type") : std::string()) +
-                                         "' cannot be exported; GGUF export supports BPE tokenizers");
+        fail(where + ": model.type",
+             "'" + (j.contains("model") ? jsonStr(j["model"], "type") : std::string()) +
+                 "' cannot be exported; GGUF export supports BPE tokenizers");
     const json& m = j["model"];
     const bool byteFallback = m.value("byte_fallback", false);
 
@@ -120,8 +127,10 @@ TokenizerSummary addTokenizerMetadata(Writer& w, const std::string& dir, const M
         }
     const int64_t maxId = byId.empty() ? -1 : byId.rbegin()->first;
     if (maxId + 1 > cfg.vocabSize)
-        fail(where, "the tokenizer has ids up to " + std::to_string(maxId) + " but the model's vocab_size is " +
-                        std::to_string(cfg.vocabSize), "Use the tokenizer the model was trained with.");
+        fail(where,
+             "the tokenizer has ids up to " + std::to_string(maxId) + " but the model's vocab_size is " +
+                 std::to_string(cfg.vocabSize),
+             "Use the tokenizer the model was trained with.");
     const int64_t n = cfg.vocabSize;
     std::vector<std::string> tokens(n);
     std::vector<int32_t> types(n, kUnused);
@@ -146,7 +155,8 @@ TokenizerSummary addTokenizerMetadata(Writer& w, const std::string& dir, const M
     if (m.contains("merges"))
         for (const auto& mg : m["merges"]) {
             if (mg.is_string()) merges.push_back(mg.get<std::string>());
-            else if (mg.is_array() && mg.size() == 2) merges.push_back(mg[0].get<std::string>() + " " + mg[1].get<std::string>());
+            else if (mg.is_array() && mg.size() == 2)
+                merges.push_back(mg[0].get<std::string>() + " " + mg[1].get<std::string>());
             else fail(where + ": model.merges", "expected \"a b\" or [a, b], got " + mg.dump());
         }
 

@@ -61,12 +61,12 @@ bool Writer::hasKey(const std::string& key) const {
     return false;
 }
 
-#define PEFT_GGUF_SCALAR(fn, T, tag)                  \
-    void Writer::fn(const std::string& key, T v) {     \
-        std::string s;                                 \
-        put<uint32_t>(s, uint32_t(ValueType::tag));    \
-        put<T>(s, v);                                  \
-        addKv(key, std::move(s));                      \
+#define PEFT_GGUF_SCALAR(fn, T, tag)                \
+    void Writer::fn(const std::string& key, T v) {  \
+        std::string s;                              \
+        put<uint32_t>(s, uint32_t(ValueType::tag)); \
+        put<T>(s, v);                               \
+        addKv(key, std::move(s));                   \
     }
 PEFT_GGUF_SCALAR(setU32, uint32_t, U32)
 PEFT_GGUF_SCALAR(setI32, int32_t, I32)
@@ -109,15 +109,22 @@ std::string encodeArray(ValueType elem, const std::vector<T>& v) {
 }
 }  // namespace
 
-void Writer::setF32Array(const std::string& key, const std::vector<float>& v) { addKv(key, encodeArray(ValueType::F32, v)); }
-void Writer::setI32Array(const std::string& key, const std::vector<int32_t>& v) { addKv(key, encodeArray(ValueType::I32, v)); }
-void Writer::setU32Array(const std::string& key, const std::vector<uint32_t>& v) { addKv(key, encodeArray(ValueType::U32, v)); }
+void Writer::setF32Array(const std::string& key, const std::vector<float>& v) {
+    addKv(key, encodeArray(ValueType::F32, v));
+}
+void Writer::setI32Array(const std::string& key, const std::vector<int32_t>& v) {
+    addKv(key, encodeArray(ValueType::I32, v));
+}
+void Writer::setU32Array(const std::string& key, const std::vector<uint32_t>& v) {
+    addKv(key, encodeArray(ValueType::U32, v));
+}
 
 void Writer::addTensor(const std::string& name, const std::vector<int64_t>& ne, TensorType type,
                        std::function<void(const ByteSink&)> produce) {
     for (const auto& t : m_tensors)
         if (t.name == name) fail("GGUF", "tensor '" + name + "' is added twice");
-    if (ne.empty() || ne.size() > 4) fail("GGUF", "tensor '" + name + "' has " + std::to_string(ne.size()) + " dimensions (1 to 4 allowed)");
+    if (ne.empty() || ne.size() > 4)
+        fail("GGUF", "tensor '" + name + "' has " + std::to_string(ne.size()) + " dimensions (1 to 4 allowed)");
     uint64_t rows = 1;
     for (size_t i = 1; i < ne.size(); ++i) rows *= static_cast<uint64_t>(ne[i]);
     uint64_t nbytes = rows * rowBytes(type, ne[0]);
@@ -166,8 +173,9 @@ void Writer::write(const std::string& path, const std::function<void(uint64_t, u
                 out(p, n);
             });
             if (wrote != t.nbytes)
-                fail(path, "tensor '" + t.name + "' produced " + std::to_string(wrote) + " bytes, expected " +
-                               std::to_string(t.nbytes));
+                fail(path,
+                     "tensor '" + t.name + "' produced " + std::to_string(wrote) + " bytes, expected " +
+                         std::to_string(t.nbytes));
             uint64_t pad = alignUp(wrote) - wrote;
             out(kZeros, pad);
             done += wrote + pad;

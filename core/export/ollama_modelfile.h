@@ -13,7 +13,7 @@ struct ModelfileSpec {
     std::string adapter;       // LoRA GGUF path, or empty
     std::string chatTemplate;  // Jinja (tokenizer_config.json); empty for none
     std::vector<std::string> stops;
-    bool addsBos = false;      // the GGUF's tokenizer.ggml.add_bos_token: llama.cpp adds BOS itself
+    bool addsBos = false;  // the GGUF's tokenizer.ggml.add_bos_token: llama.cpp adds BOS itself
 };
 
 // Ollama's Go TEMPLATE for a built-in chat template (empty for alpaca/plain). `addsBos`: llama.cpp

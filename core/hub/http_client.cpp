@@ -149,7 +149,7 @@ HttpResult httpRequest(const HttpRequest& request) {
     if (rc != CURLE_OK) {
         result.error = t.aborted || rc == CURLE_ABORTED_BY_CALLBACK ? TransportError::Aborted : TransportError::Network;
         result.errorText = (errbuf[0] ? std::string(errbuf) : std::string(curl_easy_strerror(rc))) + " (" +
-                           urlHostPort(request.url) + ")";
+            urlHostPort(request.url) + ")";
     }
     curl_slist_free_all(headers);
     curl_easy_cleanup(curl);
@@ -162,7 +162,8 @@ bool httpAvailable() { return false; }
 
 HttpResult httpRequest(const HttpRequest& request) {
     fail(request.url, "this build of PEFT Studio has no HTTP client (libcurl was not found when it was built)",
-         "Install libcurl4-openssl-dev and rebuild, or download the model with another tool into the Hugging Face cache.");
+         "Install libcurl4-openssl-dev and rebuild, or download the model with another tool into the Hugging Face "
+         "cache.");
 }
 
 #endif

@@ -18,7 +18,7 @@ struct HttpRequest {
     std::string method = "GET";  // GET | HEAD
     std::string url;
     std::vector<std::pair<std::string, std::string>> headers;  // never logged (may hold a token)
-    int64_t rangeFrom = -1;                                     // >= 0: "Range: bytes=N-"
+    int64_t rangeFrom = -1;                                    // >= 0: "Range: bytes=N-"
     // Receives the body; returning false aborts the transfer (e.g. a write failed).
     std::function<bool(const char* data, size_t size)> sink;
     // Called once with the status and headers before the first body byte reaches the sink.

@@ -85,7 +85,8 @@ std::string repoFolderName(const std::string& repoId, RepoType type) {
 
 bool isCommitHash(const std::string& s) {
     if (s.size() != 40) return false;
-    return std::all_of(s.begin(), s.end(), [](char c) { return std::isdigit(static_cast<unsigned char>(c)) || (c >= 'a' && c <= 'f'); });
+    return std::all_of(s.begin(), s.end(),
+                       [](char c) { return std::isdigit(static_cast<unsigned char>(c)) || (c >= 'a' && c <= 'f'); });
 }
 
 std::optional<RepoRef> parseRepoRef(const std::string& text) {
@@ -145,7 +146,9 @@ std::string modelSupportProblem(const std::string& modelDir, std::string* modelT
     } catch (const PeftError&) {
         return "config.json is not valid JSON";
     }
-    std::string type = raw.is_object() && raw.value("model_type", nlohmann::json()).is_string() ? raw["model_type"].get<std::string>() : "";
+    std::string type = raw.is_object() && raw.value("model_type", nlohmann::json()).is_string()
+        ? raw["model_type"].get<std::string>()
+        : "";
     if (modelType) *modelType = type;
     if (architecture && raw.is_object() && raw.contains("architectures") && raw["architectures"].is_array() &&
         !raw["architectures"].empty() && raw["architectures"][0].is_string())
@@ -154,7 +157,8 @@ std::string modelSupportProblem(const std::string& modelDir, std::string* modelT
         ModelConfig::fromJson(raw, "config.json");
     } catch (const PeftError& e) {
         std::string msg = e.what();
-        if (msg.find("model_type '") != std::string::npos) return (type.empty() ? "model_type" : type) + ": not supported yet";
+        if (msg.find("model_type '") != std::string::npos)
+            return (type.empty() ? "model_type" : type) + ": not supported yet";
         const std::string prefix = "config.json: ";
         if (msg.rfind(prefix, 0) == 0) msg = msg.substr(prefix.size());
         return (type.empty() ? "" : type + ": ") + msg;
@@ -235,6 +239,5 @@ std::vector<CachedRepo> listCache(const std::string& cacheDir) {
     });
     return out;
 }
-
 
 }  // namespace peft::hub

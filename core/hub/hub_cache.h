@@ -10,7 +10,7 @@
 namespace peft::hub {
 
 enum class RepoType { Model, Dataset };
-std::string repoTypeName(RepoType t);            // "model" | "dataset"
+std::string repoTypeName(RepoType t);             // "model" | "dataset"
 RepoType parseRepoType(const std::string& name);  // throws PeftError naming the accepted values
 
 // An environment variable, "" when unset or empty.
@@ -51,17 +51,17 @@ std::string resolveModelPath(const std::string& pathOrRepoId, const std::string&
 struct CachedRepo {
     std::string repoId;
     RepoType type = RepoType::Model;
-    std::string folder;        // .../models--ORG--NAME
-    std::string snapshotDir;   // the snapshot listed (refs/main's, else the newest); "" when none
-    std::string commit;        // its commit hash
+    std::string folder;             // .../models--ORG--NAME
+    std::string snapshotDir;        // the snapshot listed (refs/main's, else the newest); "" when none
+    std::string commit;             // its commit hash
     std::vector<std::string> refs;  // "main", ...
-    int64_t sizeOnDisk = 0;    // bytes in blobs/ (every revision), as `huggingface-cli scan-cache` counts
-    int64_t fileCount = 0;     // files in the listed snapshot
+    int64_t sizeOnDisk = 0;         // bytes in blobs/ (every revision), as `huggingface-cli scan-cache` counts
+    int64_t fileCount = 0;          // files in the listed snapshot
     // Models only:
     std::string modelType;     // config.json model_type ("" when there is no readable config.json)
     std::string architecture;  // config.json architectures[0]
     bool supported = false;
-    std::string whyNot;        // short reason when not supported, e.g. "gemma2: not supported yet"
+    std::string whyNot;  // short reason when not supported, e.g. "gemma2: not supported yet"
 };
 
 // Every repo in the cache, models first, each sorted by id. A missing cache folder is an empty list.

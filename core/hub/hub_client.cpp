@@ -90,7 +90,9 @@ void writeRef(const fs::path& storage, const std::string& revision, const std::s
 void linkPointer(const fs::path& blob, const fs::path& pointer) {
     std::error_code ec;
     fs::create_directories(pointer.parent_path(), ec);
-    if (ec) fail(pointer.parent_path().string(), "cannot create the snapshot folder (" + ec.message() + ")", "Check the cache folder's permissions.");
+    if (ec)
+        fail(pointer.parent_path().string(), "cannot create the snapshot folder (" + ec.message() + ")",
+             "Check the cache folder's permissions.");
     fs::path rel = fs::relative(blob, pointer.parent_path(), ec);
     fs::path tmp = pointer;
     tmp += ".peft-link.tmp";
@@ -99,7 +101,9 @@ void linkPointer(const fs::path& blob, const fs::path& pointer) {
     if (ec) {  // a filesystem without symlinks: copy, as huggingface_hub does on Windows
         ec.clear();
         fs::copy_file(blob, tmp, fs::copy_options::overwrite_existing, ec);
-        if (ec) fail(pointer.string(), "cannot link or copy the blob (" + ec.message() + ")", "Check free space and permissions.");
+        if (ec)
+            fail(pointer.string(), "cannot link or copy the blob (" + ec.message() + ")",
+                 "Check free space and permissions.");
     }
     fs::rename(tmp, pointer, ec);
     if (ec) fail(pointer.string(), "cannot place the snapshot file (" + ec.message() + ")", "");
@@ -129,11 +133,20 @@ HubOptions HubOptions::fromEnvironment() {
 }
 
 std::vector<std::string> defaultIncludes(RepoType type) {
-    if (type == RepoType::Dataset)
-        return {"*.json", "*.jsonl", "*.csv", "*.tsv", "*.parquet"};
-    return {"config.json", "generation_config.json", "*.safetensors", "*.safetensors.index.json", "tokenizer.json",
-            "tokenizer_config.json", "special_tokens_map.json", "tokenizer.model", "vocab.json", "merges.txt",
-            "added_tokens.json", "chat_template.jinja", "chat_template.json"};
+    if (type == RepoType::Dataset) return {"*.json", "*.jsonl", "*.csv", "*.tsv", "*.parquet"};
+    return {"config.json",
+            "generation_config.json",
+            "*.safetensors",
+            "*.safetensors.index.json",
+            "tokenizer.json",
+            "tokenizer_config.json",
+            "special_tokens_map.json",
+            "tokenizer.model",
+            "vocab.json",
+            "merges.txt",
+            "added_tokens.json",
+            "chat_template.jinja",
+            "chat_template.json"};
 }
 
 bool matchesAny(const std::string& file, const std::vector<std::string>& globs) {
@@ -170,8 +183,9 @@ void HubClient::failHttp(long status, const std::string& url, const std::string&
     std::string repoPage = m_opt.endpoint + "/" + m_repoFolder;
     std::string detail = errorMessage.empty() ? "" : " (" + errorMessage + ")";
     if (status == 401)
-        fail(what, "the Hub answered 401 Unauthorized: the repo is gated or private, or the token is wrong" + detail +
-                       (m_opt.token.empty() ? "; no token was sent" : ""),
+        fail(what,
+             "the Hub answered 401 Unauthorized: the repo is gated or private, or the token is wrong" + detail +
+                 (m_opt.token.empty() ? "; no token was sent" : ""),
              "Set HF_TOKEN (or save the token in " + (fs::path(hfHomeDir()) / "token").string() +
                  ") to a token from https://huggingface.co/settings/tokens, and accept the licence on the model page " +
                  repoPage + ".");
@@ -180,13 +194,17 @@ void HubClient::failHttp(long status, const std::string& url, const std::string&
              "Accept the licence on the model page " + repoPage +
                  " (access may need the authors' approval), and use a token with read access to gated repos.");
     if (status == 404) {
-        std::string fix = errorCode == "RevisionNotFound" ? "Check the --revision (a branch, tag or commit of the repo)."
-                          : errorCode == "EntryNotFound"  ? "The file is not in this revision of the repo; check --include."
-                                                          : "Check the repo id's spelling and --repo-type (model or dataset); "
-                                                            "a private repo also answers 404 without a token (set HF_TOKEN).";
-        fail(what, "the Hub answered 404 Not Found" + (errorCode.empty() ? std::string() : " [" + errorCode + "]") + detail, fix);
+        std::string fix = errorCode == "RevisionNotFound"
+            ? "Check the --revision (a branch, tag or commit of the repo)."
+            : errorCode == "EntryNotFound" ? "The file is not in this revision of the repo; check --include."
+                                           : "Check the repo id's spelling and --repo-type (model or dataset); "
+                                             "a private repo also answers 404 without a token (set HF_TOKEN).";
+        fail(what,
+             "the Hub answered 404 Not Found" + (errorCode.empty() ? std::string() : " [" + errorCode + "]") + detail,
+             fix);
     }
-    if (status == 416) fail(what, "the server refused to resume the download (416)", "Run the download again; it restarts the file.");
+    if (status == 416)
+        fail(what, "the server refused to resume the download (416)", "Run the download again; it restarts the file.");
     fail(what, "the Hub answered HTTP " + std::to_string(status) + " for " + urlHostPort(url) + detail,
          status >= 500 ? "The Hub or mirror is having trouble; try again later, or set HF_ENDPOINT to a mirror."
                        : "Check the repo id and revision.");
@@ -195,7 +213,7 @@ void HubClient::failHttp(long status, const std::string& url, const std::string&
 RepoInfo HubClient::repoInfo(const std::string& repoId, RepoType type, const std::string& revision) {
     m_repoFolder = (type == RepoType::Dataset ? "datasets/" : "") + repoId;
     std::string url = m_opt.endpoint + "/api/" + (type == RepoType::Dataset ? "datasets" : "models") + "/" + repoId +
-                      "/revision/" + quote(revision, false) + "?blobs=true";
+        "/revision/" + quote(revision, false) + "?blobs=true";
     const std::string what = repoId + "@" + revision;
     HttpResult r;
     for (int hop = 0;; ++hop) {
@@ -219,16 +237,19 @@ RepoInfo HubClient::repoInfo(const std::string& repoId, RepoType type, const std
         break;
     }
     const HttpResponse& resp = r.response;
-    if (resp.status != 200) failHttp(resp.status, url, what, resp.header("x-error-code"), resp.header("x-error-message"));
+    if (resp.status != 200)
+        failHttp(resp.status, url, what, resp.header("x-error-code"), resp.header("x-error-message"));
     nlohmann::json j;
     try {
         j = nlohmann::json::parse(resp.body);
     } catch (const std::exception& e) {
-        fail(what, std::string("the Hub's repo listing is not JSON (") + e.what() + ")", "Check HF_ENDPOINT: it must be a Hub or a Hub mirror.");
+        fail(what, std::string("the Hub's repo listing is not JSON (") + e.what() + ")",
+             "Check HF_ENDPOINT: it must be a Hub or a Hub mirror.");
     }
     RepoInfo info;
     if (!j.is_object() || !j.contains("sha") || !j["sha"].is_string() || !isCommitHash(j["sha"].get<std::string>()))
-        fail(what, "the Hub's repo listing has no commit hash ('sha')", "Check HF_ENDPOINT: it must be a Hub or a Hub mirror.");
+        fail(what, "the Hub's repo listing has no commit hash ('sha')",
+             "Check HF_ENDPOINT: it must be a Hub or a Hub mirror.");
     info.commit = j["sha"].get<std::string>();
     if (j.contains("siblings") && j["siblings"].is_array())
         for (const auto& s : j["siblings"]) {
@@ -281,9 +302,11 @@ HubClient::Meta HubClient::headFile(const std::string& startUrl, const std::stri
         if (size.empty()) size = resp.header("content-length");
         if (!size.empty()) m.size = std::strtoll(size.c_str(), nullptr, 10);
         if (m.commit.empty() || !isCommitHash(m.commit))
-            fail(what, "the server sent no X-Repo-Commit header", "Check HF_ENDPOINT: it must be a Hub or a Hub mirror.");
+            fail(what, "the server sent no X-Repo-Commit header",
+                 "Check HF_ENDPOINT: it must be a Hub or a Hub mirror.");
         if (!safeBlobName(m.etag))
-            fail(what, "the server sent no usable ETag ('" + m.etag.substr(0, 80) + "')", "Check HF_ENDPOINT: it must be a Hub or a Hub mirror.");
+            fail(what, "the server sent no usable ETag ('" + m.etag.substr(0, 80) + "')",
+                 "Check HF_ENDPOINT: it must be a Hub or a Hub mirror.");
         return m;
     }
 }
@@ -302,7 +325,8 @@ void HubClient::report(const std::string& file) {
     double elapsed = now - m_startTime;
     int64_t moved = m_bytesNow - m_bytesAtStart;
     p.bytesPerSecond = elapsed > 0.2 ? moved / elapsed : 0;
-    if (p.bytesPerSecond > 0 && m_bytesTotal > 0) p.etaSeconds = std::max<double>(0, (m_bytesTotal - m_bytesNow) / p.bytesPerSecond);
+    if (p.bytesPerSecond > 0 && m_bytesTotal > 0)
+        p.etaSeconds = std::max<double>(0, (m_bytesTotal - m_bytesNow) / p.bytesPerSecond);
     m_progress(p);
 }
 
@@ -357,22 +381,25 @@ void HubClient::fetchBody(const std::string& startUrl, bool sendToken, const std
             report(fileName);
             return true;
         };
-        spdlog::debug("hub: GET {}{}", url, have > 0 ? " (resuming at byte " + std::to_string(have) + ")" : std::string());
+        spdlog::debug("hub: GET {}{}", url,
+                      have > 0 ? " (resuming at byte " + std::to_string(have) + ")" : std::string());
         HttpResult r = httpRequest(req);
         if (out && std::fclose(out) != 0 && !writeErrno) writeErrno = errno;
         if (writeErrno) {
-            std::string need = expectedSize > 0 ? " (" + budget::humanBytes(expectedSize - written) + " still to write)" : "";
+            std::string need =
+                expectedSize > 0 ? " (" + budget::humanBytes(expectedSize - written) + " still to write)" : "";
             // `what` names the repo file; `incomplete` (a blob named by its etag) says where it went.
             const std::string why = isNoRoomError(writeErrno) ? noRoomReason(writeErrno) : std::strerror(writeErrno);
             fail(what, "writing the download to " + incomplete + " failed: " + why + need,
                  isNoRoomError(writeErrno)
                      ? noRoomHint(writeErrno, "download into another cache with --cache-dir (or HF_HUB_CACHE)") +
-                           " The download resumes where it stopped."
+                         " The download resumes where it stopped."
                      : "Check the cache folder's disk and permissions.");
         }
         if (r.error == TransportError::Aborted || (m_cancel && m_cancel->load())) throw DownloadCancelled();
         long s = r.response.status;
-        if (r.error == TransportError::None && s >= 300 && s < 400 && !r.response.header("location").empty() && hops < 5) {
+        if (r.error == TransportError::None && s >= 300 && s < 400 && !r.response.header("location").empty() &&
+            hops < 5) {
             std::string next = resolveLocation(url, r.response.header("location"));
             if (urlHostPort(next) != urlHostPort(url)) sendToken = false;  // never hand the token to another host
             url = next;
@@ -393,7 +420,8 @@ void HubClient::fetchBody(const std::string& startUrl, bool sendToken, const std
             if (r.error == TransportError::Network)
                 fail(what, "the download failed after " + std::to_string(attempt + 1) + " attempts: " + r.errorText,
                      "Check the internet connection and run the download again: it resumes where it stopped.");
-            fail(what, "the server sent " + std::to_string(written) + " bytes, expected " + std::to_string(expectedSize),
+            fail(what,
+                 "the server sent " + std::to_string(written) + " bytes, expected " + std::to_string(expectedSize),
                  "Run the download again: it resumes where it stopped.");
         }
         spdlog::warn("hub: {}: transfer cut at {} of {} bytes ({}); resuming", fileName, written, expectedSize,
@@ -420,7 +448,7 @@ std::string HubClient::downloadFile(const std::string& repoId, RepoType type, co
         if (fs::exists(pointer, ec)) return pointer.string();
     }
     std::string url = m_opt.endpoint + (type == RepoType::Dataset ? "/datasets/" : "/") + repoId + "/resolve/" +
-                      quote(revision, false) + "/" + quote(filename, true);
+        quote(revision, false) + "/" + quote(filename, true);
     Meta meta = headFile(url, what);
     if (isCommitHash(revision) && meta.commit != revision)
         fail(what, "the server answered for commit " + meta.commit + ", not " + revision, "Check HF_ENDPOINT.");
@@ -430,8 +458,9 @@ std::string HubClient::downloadFile(const std::string& repoId, RepoType type, co
     if (fs::exists(pointer, ec)) return pointer.string();
     if (!fs::exists(blob, ec)) {
         fs::create_directories(blob.parent_path(), ec);
-        if (ec) fail(blob.parent_path().string(), "cannot create the cache folder (" + ec.message() + ")",
-                     "Check permissions, or pick another cache with --cache-dir (or HF_HUB_CACHE).");
+        if (ec)
+            fail(blob.parent_path().string(), "cannot create the cache folder (" + ec.message() + ")",
+                 "Check permissions, or pick another cache with --cache-dir (or HF_HUB_CACHE).");
         int64_t have = 0;
         std::string incomplete = blob.string() + ".incomplete";
         if (fs::exists(incomplete, ec)) have = static_cast<int64_t>(fs::file_size(incomplete, ec));
@@ -439,11 +468,12 @@ std::string HubClient::downloadFile(const std::string& repoId, RepoType type, co
             auto space = fs::space(blob.parent_path(), ec);
             if (!ec && static_cast<int64_t>(space.available) < meta.size - have)
                 fail(blob.parent_path().string(),
-                     "not enough free space for " + filename + ": it needs " + budget::humanBytes(meta.size - have) + ", the disk has " +
-                         budget::humanBytes(static_cast<int64_t>(space.available)),
+                     "not enough free space for " + filename + ": it needs " + budget::humanBytes(meta.size - have) +
+                         ", the disk has " + budget::humanBytes(static_cast<int64_t>(space.available)),
                      "Free space there, or download into another cache with --cache-dir (or HF_HUB_CACHE).");
         }
-        spdlog::info("hub: downloading {} ({})", filename, meta.size >= 0 ? budget::humanBytes(meta.size) : "size unknown");
+        spdlog::info("hub: downloading {} ({})", filename,
+                     meta.size >= 0 ? budget::humanBytes(meta.size) : "size unknown");
         bool sameHost = urlHostPort(meta.location) == urlHostPort(url);
         fetchBody(meta.location, sameHost, incomplete, meta.size, what);
         // LFS files are named by their sha256: the bytes must hash to it (and to what the listing said).
@@ -489,8 +519,9 @@ SnapshotResult HubClient::downloadSnapshot(const SnapshotRequest& request) {
     fs::path storage = fs::path(m_opt.cacheDir) / repoFolderName(request.repoId, request.type);
     std::error_code ec;
     fs::create_directories(storage, ec);
-    if (ec) fail(storage.string(), "cannot create the cache folder (" + ec.message() + ")",
-                 "Check permissions, or pick another cache with --cache-dir (or HF_HUB_CACHE).");
+    if (ec)
+        fail(storage.string(), "cannot create the cache folder (" + ec.message() + ")",
+             "Check permissions, or pick another cache with --cache-dir (or HF_HUB_CACHE).");
     writeRef(storage, request.revision, info.commit);
     std::vector<RepoFile> wanted;
     for (const auto& f : info.files)
@@ -498,7 +529,8 @@ SnapshotResult HubClient::downloadSnapshot(const SnapshotRequest& request) {
     if (wanted.empty()) {
         std::string list;
         for (size_t i = 0; i < info.files.size() && i < 20; ++i) list += (i ? ", " : "") + info.files[i].name;
-        fail(what, "no file of the repo matches " + std::string(request.include.empty() ? "the default set" : "--include"),
+        fail(what,
+             "no file of the repo matches " + std::string(request.include.empty() ? "the default set" : "--include"),
              "The repo holds: " + (list.empty() ? std::string("nothing") : list) + ". Pick files with --include GLOB.");
     }
     m_fileCount = static_cast<int>(wanted.size());

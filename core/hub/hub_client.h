@@ -21,18 +21,18 @@ public:
 
 struct HubOptions {
     std::string endpoint = "https://huggingface.co";  // HF_ENDPOINT
-    std::string cacheDir;                              // defaultCacheDir()
-    std::string token;                                 // HF_TOKEN, else the token file; never logged
-    bool offline = false;                              // HF_HUB_OFFLINE
-    int retries = 3;                                   // resumed attempts after a cut transfer
+    std::string cacheDir;                             // defaultCacheDir()
+    std::string token;                                // HF_TOKEN, else the token file; never logged
+    bool offline = false;                             // HF_HUB_OFFLINE
+    int retries = 3;                                  // resumed attempts after a cut transfer
     // From the environment (HF_ENDPOINT, HF_HUB_CACHE/HF_HOME/XDG_CACHE_HOME, HF_TOKEN,
     // HF_TOKEN_PATH or $HF_HOME/token, HF_HUB_OFFLINE).
     static HubOptions fromEnvironment();
 };
 
 struct DownloadProgress {
-    std::string file;        // the file being fetched
-    int fileIndex = 0;       // 1-based
+    std::string file;   // the file being fetched
+    int fileIndex = 0;  // 1-based
     int fileCount = 0;
     int64_t bytesDone = 0;   // over the whole download
     int64_t bytesTotal = 0;  // 0 when unknown

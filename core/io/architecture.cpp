@@ -169,7 +169,7 @@ int64_t baseParamCount(const ModelConfig& c) {
     for (const auto& l : t.linears) perLayer += l.in * l.out + (l.bias ? l.out : 0);
     for (const auto& n : t.norms) perLayer += n.size * (n.bias ? 2 : 1);
     int64_t total = perLayer * c.numLayers;
-    total += c.vocabSize * c.hiddenSize;  // token embeddings
+    total += c.vocabSize * c.hiddenSize;                                                      // token embeddings
     if (t.traits.positions == PositionKind::Learned) total += c.maxPositions * c.hiddenSize;  // learned positions
     total += t.finalNormSpec.size * (t.finalNormSpec.bias ? 2 : 1);
     if (!c.tieWordEmbeddings) total += c.vocabSize * c.hiddenSize;  // untied lm_head

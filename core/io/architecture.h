@@ -14,13 +14,13 @@ namespace peft {
 
 // A linear projection inside one decoder layer.
 struct LinearSpec {
-    std::string path;       // relative to the layer: "self_attn.q_proj", "attn.c_attn"
-    std::string name;       // last component: "q_proj", "c_attn" (what target_modules names)
-    std::string kind;       // "attention" or "mlp"
+    std::string path;  // relative to the layer: "self_attn.q_proj", "attn.c_attn"
+    std::string name;  // last component: "q_proj", "c_attn" (what target_modules names)
+    std::string kind;  // "attention" or "mlp"
     int64_t in = 0;
     int64_t out = 0;
     bool bias = false;
-    bool conv1d = false;    // GPT-2 Conv1D: weight stored [in, out]
+    bool conv1d = false;            // GPT-2 Conv1D: weight stored [in, out]
     bool feedforwardInput = false;  // (IA)3: this module is a feed-forward output projection
 };
 
@@ -43,14 +43,14 @@ struct ArchTraits {
     bool gatedMlp = true;     // down(act(gate(x)) * up(x)); false: down(act(fc(x)))
     NormKind norm = NormKind::RmsNorm;
     PositionKind positions = PositionKind::Rotary;
-    bool partialRotary = false;    // RoPE turns only the first rotaryDim dimensions of a head
-    bool qkNorm = false;           // per-head norm on q and k before RoPE (q_norm, k_norm)
-    bool postNorms = false;        // a norm on each sublayer's output before the residual add
-    bool localRope = false;        // sliding-window layers have a RoPE base of their own
-    bool embedScale = false;       // token embeddings times sqrt(hidden_size)
-    bool fusedQkv = false;         // one projection gives q, k and v (c_attn, qkv_proj)
-    bool fusedGateUp = false;      // one projection gives gate and up (gate_up_proj)
-    bool kvHeadsInConfig = true;   // config.json has num_key_value_heads (peft's prefix layout reads it)
+    bool partialRotary = false;   // RoPE turns only the first rotaryDim dimensions of a head
+    bool qkNorm = false;          // per-head norm on q and k before RoPE (q_norm, k_norm)
+    bool postNorms = false;       // a norm on each sublayer's output before the residual add
+    bool localRope = false;       // sliding-window layers have a RoPE base of their own
+    bool embedScale = false;      // token embeddings times sqrt(hidden_size)
+    bool fusedQkv = false;        // one projection gives q, k and v (c_attn, qkv_proj)
+    bool fusedGateUp = false;     // one projection gives gate and up (gate_up_proj)
+    bool kvHeadsInConfig = true;  // config.json has num_key_value_heads (peft's prefix layout reads it)
     // peft's default target_modules for this model_type (TRANSFORMERS_MODELS_TO_LORA_/IA3_
     // TARGET_MODULES_MAPPING and the IA3 feedforward mapping); empty where peft has none (phi3):
     // target_modules must then be named.
@@ -60,10 +60,10 @@ struct ArchTraits {
 
 struct ArchTable {
     ArchTraits traits;
-    std::string layerPrefix;      // "transformer.h" | "model.layers"
-    std::string embedTokens;      // "transformer.wte" | "model.embed_tokens"
-    std::string embedPositions;   // "transformer.wpe" | ""
-    std::string finalNorm;        // "transformer.ln_f" | "model.norm"
+    std::string layerPrefix;     // "transformer.h" | "model.layers"
+    std::string embedTokens;     // "transformer.wte" | "model.embed_tokens"
+    std::string embedPositions;  // "transformer.wpe" | ""
+    std::string finalNorm;       // "transformer.ln_f" | "model.norm"
     std::string lmHead = "lm_head";
     std::vector<LinearSpec> linears;  // per layer, in forward order
     std::vector<NormSpec> norms;      // per layer

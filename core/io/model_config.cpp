@@ -58,7 +58,8 @@ T require(const json& j, const std::string& key, const std::string& where) {
 // rope_scaling merged over it) with `thetaDefault` when it names no rope_theta.
 void readRopeParams(const json& params, double thetaDefault, RopeConfig& r, const std::string& where) {
     r.theta = getOr<double>(params, "rope_theta", thetaDefault, where);
-    std::string type = getOr<std::string>(params, "rope_type", getOr<std::string>(params, "type", "default", where), where);
+    std::string type =
+        getOr<std::string>(params, "rope_type", getOr<std::string>(params, "type", "default", where), where);
     if (type != "default" && type != "linear" && type != "llama3" && type != "longrope")
         fail(where, "rope type '" + type + "' is not supported",
              "Supported RoPE types: default, linear, llama3, longrope (yarn and dynamic are not implemented).");
@@ -84,7 +85,8 @@ void readRope(const json& j, RopeConfig& r, const std::string& where) {
 }
 
 // The fields every Llama-like config.json (llama, mistral, qwen2, qwen3, phi3, gemma3_text) shares.
-void readLlamaLike(const json& j, ModelConfig& c, const std::string& where, const char* actKey, const char* actDefault) {
+void readLlamaLike(const json& j, ModelConfig& c, const std::string& where, const char* actKey,
+                   const char* actDefault) {
     c.vocabSize = require<int64_t>(j, "vocab_size", where);
     c.hiddenSize = require<int64_t>(j, "hidden_size", where);
     c.numLayers = require<int64_t>(j, "num_hidden_layers", where);
@@ -159,7 +161,8 @@ void parsePhi3(const json& j, ModelConfig& c, const std::string& where) {
     c.family = Family::Phi3;
     readLlamaLike(j, c, where, "hidden_act", "silu");
     c.attentionBias = getOr<bool>(j, "attention_bias", false, where);
-    if (c.attentionBias) fail(where, "key 'attention_bias': a biased qkv_proj is not supported for phi3", "Set it to false.");
+    if (c.attentionBias)
+        fail(where, "key 'attention_bias': a biased qkv_proj is not supported for phi3", "Set it to false.");
     // Phi-3 applies its sliding window to every layer (transformers builds a sliding causal mask).
     c.slidingWindow = getOr<int64_t>(j, "sliding_window", 0, where);
     if (c.slidingWindow > 0) c.slidingLayers.assign(static_cast<size_t>(c.numLayers), true);
@@ -185,7 +188,8 @@ void parseGemma3(const json& j, ModelConfig& c, const std::string& where) {
     if (j.contains("layer_types") && !j["layer_types"].is_null()) {
         const json& lt = j["layer_types"];
         if (!lt.is_array() || static_cast<int64_t>(lt.size()) != c.numLayers)
-            fail(where, "key 'layer_types' must list one type per layer (" + std::to_string(c.numLayers) + ")", "Check config.json.");
+            fail(where, "key 'layer_types' must list one type per layer (" + std::to_string(c.numLayers) + ")",
+                 "Check config.json.");
         for (size_t i = 0; i < lt.size(); ++i) {
             const std::string t = lt[i].is_string() ? lt[i].get<std::string>() : "";
             if (t != "sliding_attention" && t != "full_attention")
@@ -228,12 +232,11 @@ struct ModelTypeEntry {
 // The registry of config.json model types: adding a family is one line here, its table in
 // architecture.cpp and its forward file in core/model.
 const ModelTypeEntry kModelTypes[] = {
-    {"gpt2", parseGpt2},           {"llama", parseLlama},          {"mistral", parseLlama},
-    {"qwen2", parseLlama},         {"qwen3", parseQwen3},          {"phi3", parsePhi3},
-    {"gemma3_text", parseGemma3},  {"gemma3", refuseVision},       {"phi3_v", refuseVision},
-    {"phi4mm", refuseVision},      {"qwen2_vl", refuseVision},     {"qwen2_5_vl", refuseVision},
-    {"mllama", refuseVision},      {"llava", refuseVision},        {"qwen3_moe", refuseMoe},
-    {"qwen2_moe", refuseMoe},      {"mixtral", refuseMoe},         {"phimoe", refuseMoe},
+    {"gpt2", parseGpt2},      {"llama", parseLlama},    {"mistral", parseLlama},      {"qwen2", parseLlama},
+    {"qwen3", parseQwen3},    {"phi3", parsePhi3},      {"gemma3_text", parseGemma3}, {"gemma3", refuseVision},
+    {"phi3_v", refuseVision}, {"phi4mm", refuseVision}, {"qwen2_vl", refuseVision},   {"qwen2_5_vl", refuseVision},
+    {"mllama", refuseVision}, {"llava", refuseVision},  {"qwen3_moe", refuseMoe},     {"qwen2_moe", refuseMoe},
+    {"mixtral", refuseMoe},   {"phimoe", refuseMoe},
 };
 
 }  // namespace
@@ -266,10 +269,13 @@ ModelConfig ModelConfig::fromJson(const json& j, const std::string& where) {
         json rp = j.value("rope_parameters", json());
         double prf = getOr<double>(j, "partial_rotary_factor", 1.0, where);
         if (rp.is_object()) prf = getOr<double>(rp, "partial_rotary_factor", prf, where);
-        if (!(prf > 0.0 && prf <= 1.0)) fail(where, "key 'partial_rotary_factor' must be in (0, 1]", "Check config.json.");
+        if (!(prf > 0.0 && prf <= 1.0))
+            fail(where, "key 'partial_rotary_factor' must be in (0, 1]", "Check config.json.");
         c.rotaryDim = static_cast<int64_t>(static_cast<double>(c.headDim) * prf);
         if (c.rotaryDim % 2 != 0 || c.rotaryDim <= 0)
-            fail(where, "head_dim x partial_rotary_factor must be a positive even number (got " + std::to_string(c.rotaryDim) + ")",
+            fail(where,
+                 "head_dim x partial_rotary_factor must be a positive even number (got " + std::to_string(c.rotaryDim) +
+                     ")",
                  "Check config.json.");
     }
     if (c.rope.type == "longrope") {
@@ -277,7 +283,8 @@ ModelConfig ModelConfig::fromJson(const json& j, const std::string& where) {
         // is max_position_embeddings over it; the attention factor follows from the factor.
         const size_t pairs = static_cast<size_t>(c.rotaryDim / 2);
         if (c.rope.shortFactor.size() != pairs || c.rope.longFactor.size() != pairs)
-            fail(where, "longrope short_factor/long_factor must have " + std::to_string(pairs) + " entries (rotary dims / 2)",
+            fail(where,
+                 "longrope short_factor/long_factor must have " + std::to_string(pairs) + " entries (rotary dims / 2)",
                  "Check rope_scaling in config.json.");
         const int64_t topOriginal = getOr<int64_t>(j, "original_max_position_embeddings", 0, where);
         if (topOriginal > 0) {
@@ -287,9 +294,9 @@ ModelConfig ModelConfig::fromJson(const json& j, const std::string& where) {
             c.rope.originalMaxPositions = c.maxPositions;
         }
         if (c.rope.attentionFactor <= 0.0)
-            c.rope.attentionFactor = c.rope.factor <= 1.0 ? 1.0
-                                     : std::sqrt(1.0 + std::log(c.rope.factor) /
-                                                           std::log(static_cast<double>(c.rope.originalMaxPositions)));
+            c.rope.attentionFactor = c.rope.factor <= 1.0
+                ? 1.0
+                : std::sqrt(1.0 + std::log(c.rope.factor) / std::log(static_cast<double>(c.rope.originalMaxPositions)));
     }
     if (c.slidingWindow <= 0) c.slidingLayers.clear();
     c.torchDtype = getOr<std::string>(j, "dtype", getOr<std::string>(j, "torch_dtype", "float32", where), where);

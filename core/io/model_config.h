@@ -56,13 +56,15 @@ struct ModelConfig {
     // Layers that attend within slidingWindow only (Gemma 3's local layers, Phi-3's every layer
     // when sliding_window is set); empty: none. Mistral's window is not applied (see llama.cpp).
     std::vector<bool> slidingLayers;
-    RopeConfig localRope;            // RoPE of the sliding layers (Gemma 3: rope_local_base_freq)
-    int64_t rotaryDim = 0;           // dimensions of each head that RoPE rotates (partial_rotary_factor)
-    double queryScale = 0.0;         // attention scale; 0: 1/sqrt(head_dim)
-    nlohmann::json raw;     // the whole file, kept for export
+    RopeConfig localRope;     // RoPE of the sliding layers (Gemma 3: rope_local_base_freq)
+    int64_t rotaryDim = 0;    // dimensions of each head that RoPE rotates (partial_rotary_factor)
+    double queryScale = 0.0;  // attention scale; 0: 1/sqrt(head_dim)
+    nlohmann::json raw;       // the whole file, kept for export
 
     int64_t kvDim() const { return numKvHeads * headDim; }
-    bool slidingLayer(int64_t i) const { return i < static_cast<int64_t>(slidingLayers.size()) && slidingLayers[static_cast<size_t>(i)]; }
+    bool slidingLayer(int64_t i) const {
+        return i < static_cast<int64_t>(slidingLayers.size()) && slidingLayers[static_cast<size_t>(i)];
+    }
     // Parses a config.json object. `where` names the file in error messages.
     static ModelConfig fromJson(const nlohmann::json& j, const std::string& where);
     // Reads `path` (a config.json, or a folder holding one).

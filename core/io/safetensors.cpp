@@ -36,19 +36,24 @@ const char* dtypeName(DType d) {
 
 size_t dtypeSize(DType d) {
     switch (d) {
-        case DType::F64: case DType::I64: return 8;
-        case DType::F32: case DType::I32: return 4;
-        case DType::F16: case DType::BF16: case DType::I16: return 2;
-        case DType::I8: case DType::U8: case DType::BOOL: return 1;
+        case DType::F64:
+        case DType::I64: return 8;
+        case DType::F32:
+        case DType::I32: return 4;
+        case DType::F16:
+        case DType::BF16:
+        case DType::I16: return 2;
+        case DType::I8:
+        case DType::U8:
+        case DType::BOOL: return 1;
     }
     return 0;
 }
 
 bool parseDType(const std::string& s, DType& out) {
     static const std::map<std::string, DType> k = {
-        {"F64", DType::F64}, {"F32", DType::F32}, {"F16", DType::F16}, {"BF16", DType::BF16},
-        {"I64", DType::I64}, {"I32", DType::I32}, {"I16", DType::I16}, {"I8", DType::I8},
-        {"U8", DType::U8},   {"BOOL", DType::BOOL}};
+        {"F64", DType::F64}, {"F32", DType::F32}, {"F16", DType::F16}, {"BF16", DType::BF16}, {"I64", DType::I64},
+        {"I32", DType::I32}, {"I16", DType::I16}, {"I8", DType::I8},   {"U8", DType::U8},     {"BOOL", DType::BOOL}};
     auto it = k.find(s);
     if (it == k.end()) return false;
     out = it->second;
@@ -100,7 +105,8 @@ std::vector<TensorInfo> parseHeader(const std::string& path, const std::string& 
                 fail(where, "shape holds a negative or non-integer dimension", "The file is corrupt.");
             uint64_t v = d.get<uint64_t>();
             // Bounded by INT64_MAX, not UINT64_MAX: TensorInfo::numel() and torch count in int64.
-            if (v != 0 && numel > static_cast<uint64_t>(INT64_MAX) / v) fail(where, "shape overflows", "The file is corrupt.");
+            if (v != 0 && numel > static_cast<uint64_t>(INT64_MAX) / v)
+                fail(where, "shape overflows", "The file is corrupt.");
             numel *= v;
             t.shape.push_back(static_cast<int64_t>(v));
         }
@@ -138,12 +144,14 @@ uint64_t readHeaderLength(const std::string& path, const uint8_t* p, uint64_t fi
     uint64_t n = 0;
     for (int i = 7; i >= 0; --i) n = (n << 8) | p[i];
     if (n > kMaxHeaderBytes)
-        fail(path, "safetensors header claims " + std::to_string(n) + " bytes, over the " +
-                       std::to_string(kMaxHeaderBytes) + "-byte limit",
+        fail(path,
+             "safetensors header claims " + std::to_string(n) + " bytes, over the " + std::to_string(kMaxHeaderBytes) +
+                 "-byte limit",
              "The file is corrupt or not a safetensors file.");
     if (8 + n > fileSize)
-        fail(path, "safetensors header claims " + std::to_string(n) + " bytes but the file has only " +
-                       std::to_string(fileSize),
+        fail(path,
+             "safetensors header claims " + std::to_string(n) + " bytes but the file has only " +
+                 std::to_string(fileSize),
              "The file is truncated; re-export or re-download it.");
     return n;
 }
@@ -239,7 +247,8 @@ void write(const std::string& path, const std::vector<WriteItem>& items,
         if (numel * dtypeSize(it->dtype) != it->nbytes)
             fail(path + ": tensor '" + it->name + "'", "byte count does not match shape and dtype", "");
         if (h.contains(it->name)) fail(path + ": tensor '" + it->name + "'", "duplicate tensor name", "");
-        h[it->name] = {{"dtype", dtypeName(it->dtype)}, {"shape", it->shape}, {"data_offsets", {off, off + it->nbytes}}};
+        h[it->name] = {
+            {"dtype", dtypeName(it->dtype)}, {"shape", it->shape}, {"data_offsets", {off, off + it->nbytes}}};
         off += it->nbytes;
     }
     std::string header = h.dump();

@@ -48,7 +48,8 @@ torch::Tensor tensorFromFile(const std::shared_ptr<st::File>& file, const st::Te
         return t;
     }
     std::shared_ptr<st::File> keep = file;
-    return torch::from_blob(p, info.shape, [keep](void*) mutable { keep.reset(); }, opts);
+    return torch::from_blob(
+        p, info.shape, [keep](void*) mutable { keep.reset(); }, opts);
 }
 
 std::map<std::string, torch::Tensor> loadSafetensors(const std::string& path,

@@ -56,7 +56,8 @@ std::vector<std::string> generateGreedyBatch(CausalLMImpl& model, const Tokenize
     // Batches: prompts sorted by length (less padding); with absolute positions only equal lengths together.
     std::vector<size_t> order(prompts.size());
     std::iota(order.begin(), order.end(), size_t{0});
-    std::stable_sort(order.begin(), order.end(), [&](size_t a, size_t b) { return prompts[a].size() < prompts[b].size(); });
+    std::stable_sort(order.begin(), order.end(),
+                     [&](size_t a, size_t b) { return prompts[a].size() < prompts[b].size(); });
     std::vector<std::vector<size_t>> batches;
     for (size_t i : order) {
         if (batches.empty() || static_cast<int64_t>(batches.back().size()) >= batchSize ||

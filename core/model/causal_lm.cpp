@@ -38,8 +38,12 @@ Linear CausalLMImpl::linear(const std::string& path) const {
 void CausalLMImpl::setBlockAdapter(int64_t layer, const std::string& name, std::shared_ptr<BlockAdapter> a) {
     m_blockAdapters.at(static_cast<size_t>(layer))[name] = std::move(a);
 }
-void CausalLMImpl::setPromptProvider(const std::string& name, std::shared_ptr<PromptProvider> p) { m_prompts[name] = std::move(p); }
-void CausalLMImpl::setPrefixProvider(const std::string& name, std::shared_ptr<PrefixProvider> p) { m_prefixes[name] = std::move(p); }
+void CausalLMImpl::setPromptProvider(const std::string& name, std::shared_ptr<PromptProvider> p) {
+    m_prompts[name] = std::move(p);
+}
+void CausalLMImpl::setPrefixProvider(const std::string& name, std::shared_ptr<PrefixProvider> p) {
+    m_prefixes[name] = std::move(p);
+}
 
 void CausalLMImpl::removeAdapterEverywhere(const std::string& name) {
     for (auto& [p, l] : m_linears) l->removeAdapter(name);
@@ -66,7 +70,8 @@ BlockAdapter* CausalLMImpl::blockAdapter(int64_t layer) const {
 }
 
 torch::Tensor CausalLMImpl::hiddenStates(const torch::Tensor& ids, const torch::Tensor& attentionMask, KVCache* cache) {
-    if (ids.dim() != 2) throw PeftError("input_ids must be [batch, tokens], got " + std::to_string(ids.dim()) + " dims");
+    if (ids.dim() != 2)
+        throw PeftError("input_ids must be [batch, tokens], got " + std::to_string(ids.dim()) + " dims");
     int64_t maxId = ids.numel() ? ids.max().item<int64_t>() : 0;
     int64_t minId = ids.numel() ? ids.min().item<int64_t>() : 0;
     if (minId < 0 || maxId >= m_config.vocabSize)
@@ -115,9 +120,8 @@ torch::Tensor CausalLMImpl::hiddenStatesFromEmbeddings(torch::Tensor h, torch::T
     if (plainCausal) {
         const torch::Tensor& km = kv.keyMask;
         // Without padding, or (setPadRowsUnread, no cache to keep) with every row's padding at its end.
-        plainCausal = (m_padRowsUnread && !cache)
-                          ? (km.slice(1, 1) <= km.slice(1, 0, Tk - 1)).all().item<bool>()
-                          : km.all().item<bool>();
+        plainCausal = (m_padRowsUnread && !cache) ? (km.slice(1, 1) <= km.slice(1, 0, Tk - 1)).all().item<bool>()
+                                                  : km.all().item<bool>();
     }
     LayerContext ctx;
     if (!plainCausal) ctx.mask = additiveMask(kv.keyMask, past, T, opts);
@@ -136,10 +140,11 @@ torch::Tensor CausalLMImpl::additiveMask(const torch::Tensor& keyMask, int64_t p
     const int64_t B = keyMask.size(0), Tk = keyMask.size(1);
     torch::Tensor qpos = torch::arange(past, past + T, opts.dtype(torch::kInt64)).unsqueeze(1);  // [T,1]
     torch::Tensor kpos = torch::arange(0, Tk, opts.dtype(torch::kInt64)).unsqueeze(0);           // [1,Tk]
-    torch::Tensor seen = kpos <= qpos;                                                            // [T,Tk]
+    torch::Tensor seen = kpos <= qpos;                                                           // [T,Tk]
     if (window > 0) seen = seen & (qpos - kpos < window);  // transformers: kv_idx > q_idx - window
-    torch::Tensor allowed = seen.unsqueeze(0) & keyMask.to(torch::kBool).unsqueeze(1);           // [B,T,Tk]
-    return torch::zeros({B, 1, T, Tk}, opts.dtype(m_dtype)).masked_fill(allowed.logical_not().unsqueeze(1), maskValue(m_dtype));
+    torch::Tensor allowed = seen.unsqueeze(0) & keyMask.to(torch::kBool).unsqueeze(1);  // [B,T,Tk]
+    return torch::zeros({B, 1, T, Tk}, opts.dtype(m_dtype))
+        .masked_fill(allowed.logical_not().unsqueeze(1), maskValue(m_dtype));
 }
 
 torch::Tensor CausalLMImpl::lmHead(const torch::Tensor& hidden) {
@@ -156,13 +161,14 @@ void CausalLMImpl::enableClassification(int64_t numLabels) {
     m_scoreModule = std::make_shared<torch::nn::Module>();
     // transformers initialises the fresh head N(0, initializer_range = 0.02).
     m_score = m_scoreModule->register_parameter(
-        "weight", torch::randn({numLabels, m_config.hiddenSize}, lmHeadWeight().options().dtype(torch::kFloat32)) * 0.02, false);
+        "weight",
+        torch::randn({numLabels, m_config.hiddenSize}, lmHeadWeight().options().dtype(torch::kFloat32)) * 0.02, false);
     register_module("score", m_scoreModule);
 }
 
 torch::Tensor CausalLMImpl::classify(const torch::Tensor& ids, const torch::Tensor& attentionMask) {
     if (!m_score.defined()) throw PeftError("the model has no classification head; enable it first");
-    torch::Tensor h = hiddenStates(ids, attentionMask);  // [B,T',C]
+    torch::Tensor h = hiddenStates(ids, attentionMask);                                    // [B,T',C]
     torch::Tensor logits = torch::nn::functional::linear(h, m_score.to(h.scalar_type()));  // [B,T',L]
     const int64_t B = ids.size(0), T = ids.size(1), offset = h.size(1) - T;
     torch::Tensor last;
@@ -199,14 +205,14 @@ struct CausalSoftmaxCpu : torch::autograd::Function<CausalSoftmaxCpu> {
             if (bf16)
                 kernels::causalSoftmaxForward(reinterpret_cast<const uint16_t*>(s.data_ptr()) + off,
                                               reinterpret_cast<uint16_t*>(p.data_ptr()) + off, rows, T, sc);
-            else
-                kernels::causalSoftmaxForward(s.data_ptr<float>() + off, p.data_ptr<float>() + off, rows, T, sc);
+            else kernels::causalSoftmaxForward(s.data_ptr<float>() + off, p.data_ptr<float>() + off, rows, T, sc);
         });
         ctx->save_for_backward({p});
         ctx->saved_data["scale"] = scale;
         return p;
     }
-    static torch::autograd::tensor_list backward(torch::autograd::AutogradContext* ctx, torch::autograd::tensor_list g) {
+    static torch::autograd::tensor_list backward(torch::autograd::AutogradContext* ctx,
+                                                 torch::autograd::tensor_list g) {
         torch::Tensor p = ctx->get_saved_variables()[0];
         const float sc = static_cast<float>(ctx->saved_data["scale"].toDouble());
         torch::Tensor gc = g[0].to(p.scalar_type()).contiguous();

@@ -52,11 +52,11 @@ public:
 
 // What every decoder layer of one forward pass shares.
 struct LayerContext {
-    torch::Tensor mask;               // additive [B,1,T,Tk], or undefined for a plain causal mask
-    torch::Tensor slidingMask;        // the same within the sliding window, for sliding layers;
-                                      // undefined when the window covers every key
-    torch::Tensor cos, sin;           // RoPE tables [T, rotaryDim] (rotary families)
-    torch::Tensor localCos, localSin; // RoPE of the sliding layers when they have their own base
+    torch::Tensor mask;                // additive [B,1,T,Tk], or undefined for a plain causal mask
+    torch::Tensor slidingMask;         // the same within the sliding window, for sliding layers;
+                                       // undefined when the window covers every key
+    torch::Tensor cos, sin;            // RoPE tables [T, rotaryDim] (rotary families)
+    torch::Tensor localCos, localSin;  // RoPE of the sliding layers when they have their own base
 };
 
 struct ModelOptions {
@@ -115,10 +115,11 @@ public:
     void setPadRowsUnread(bool on) { m_padRowsUnread = on; }
 
 protected:
-    virtual torch::Tensor embedTokens(const torch::Tensor& ids) = 0;                       // [B,T] -> [B,T,C]
+    virtual torch::Tensor embedTokens(const torch::Tensor& ids) = 0;                        // [B,T] -> [B,T,C]
     virtual torch::Tensor addPositions(const torch::Tensor& h, int64_t past) { return h; }  // GPT-2's wpe
     // One decoder layer [B,T,C] -> [B,T,C].
-    virtual torch::Tensor layerForward(int64_t i, const torch::Tensor& h, const LayerContext& ctx, LayerCache& cache) = 0;
+    virtual torch::Tensor layerForward(int64_t i, const torch::Tensor& h, const LayerContext& ctx,
+                                       LayerCache& cache) = 0;
     virtual torch::Tensor finalNorm(const torch::Tensor& h) = 0;
     // Fills ctx's RoPE tables for absolute positions [T] (rotary families; GPT-2 has none).
     virtual void rope(const torch::Tensor& positions, LayerContext& ctx) {}

@@ -35,17 +35,21 @@ torch::Tensor ropeInverseFrequencies(const RopeConfig& r, int64_t rotaryDim, boo
 }
 
 RotaryTables::RotaryTables(const RopeConfig& r, int64_t rotaryDim)
-    : m_inv(ropeInverseFrequencies(r, rotaryDim)), m_originalMax(r.originalMaxPositions), m_attentionFactor(r.attentionFactor) {
+    : m_inv(ropeInverseFrequencies(r, rotaryDim)),
+      m_originalMax(r.originalMaxPositions),
+      m_attentionFactor(r.attentionFactor) {
     if (r.type == "longrope") m_longInv = ropeInverseFrequencies(r, rotaryDim, true);
 }
 
-std::pair<torch::Tensor, torch::Tensor> RotaryTables::operator()(const torch::Tensor& positions, torch::Dtype dtype) const {
+std::pair<torch::Tensor, torch::Tensor> RotaryTables::operator()(const torch::Tensor& positions,
+                                                                 torch::Dtype dtype) const {
     // longrope, as transformers: the long factors for the whole pass once it reaches past the
     // original context (max position + 1 > original_max_position_embeddings).
-    const bool useLong = m_longInv.defined() && positions.numel() > 0 && positions.max().item<int64_t>() + 1 > m_originalMax;
+    const bool useLong =
+        m_longInv.defined() && positions.numel() > 0 && positions.max().item<int64_t>() + 1 > m_originalMax;
     torch::Tensor inv = (useLong ? m_longInv : m_inv).to(positions.device());
     torch::Tensor freqs = positions.to(torch::kFloat32).unsqueeze(1) * inv.unsqueeze(0);  // [T,rd/2]
-    torch::Tensor emb = torch::cat({freqs, freqs}, -1);                                    // [T,rd]
+    torch::Tensor emb = torch::cat({freqs, freqs}, -1);                                   // [T,rd]
     if (m_attentionFactor != 1.0)
         return {(emb.cos() * m_attentionFactor).to(dtype), (emb.sin() * m_attentionFactor).to(dtype)};
     return {emb.cos().to(dtype), emb.sin().to(dtype)};

@@ -70,9 +70,9 @@ private:
             dnnl::memory am(aDesc, eng, const_cast<uint16_t*>(a));
             dnnl::memory cm(cDesc, eng, c);
             thread_local dnnl::stream s(eng);
-            std::unordered_map<int, dnnl::memory> args{{DNNL_ARG_SRC, am}, {DNNL_ARG_WEIGHTS, m_packed}, {DNNL_ARG_DST, cm}};
-            if (bias)
-                args.emplace(DNNL_ARG_BIAS, dnnl::memory(biasDesc(), eng, const_cast<uint16_t*>(bias)));
+            std::unordered_map<int, dnnl::memory> args{
+                {DNNL_ARG_SRC, am}, {DNNL_ARG_WEIGHTS, m_packed}, {DNNL_ARG_DST, cm}};
+            if (bias) args.emplace(DNNL_ARG_BIAS, dnnl::memory(biasDesc(), eng, const_cast<uint16_t*>(bias)));
             prim->execute(s, args);
             s.wait();
             ++g_packedProducts;
@@ -111,7 +111,7 @@ private:
     dnnl::memory m_packed;
     int64_t m_k, m_n;
     std::mutex m_mutex;
-    std::map<std::pair<int64_t, bool>, std::unique_ptr<dnnl::matmul>> m_prims;
+    std::map<std::pair<int64_t, bool>, std::unique_ptr<dnnl::matmul> > m_prims;
 };
 
 }  // namespace

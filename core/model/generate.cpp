@@ -5,7 +5,8 @@
 
 namespace peft {
 
-int64_t pickToken(torch::Tensor logits, const std::vector<int64_t>& history, const GenerateOptions& o, at::Generator& gen) {
+int64_t pickToken(torch::Tensor logits, const std::vector<int64_t>& history, const GenerateOptions& o,
+                  at::Generator& gen) {
     logits = logits.to(torch::kFloat32).clone();  // [V]
     if (o.repetitionPenalty != 1.0 && !history.empty()) {
         // transformers: divide positive logits, multiply negative ones, for tokens already seen.
@@ -62,8 +63,8 @@ std::vector<int64_t> generateIds(CausalLMImpl& model, const std::vector<int64_t>
     return out;
 }
 
-std::string generateText(CausalLMImpl& model, const Tokenizer& tok, const std::string& prompt, const GenerateOptions& opts,
-                         const std::function<bool(const std::string&)>& onText) {
+std::string generateText(CausalLMImpl& model, const Tokenizer& tok, const std::string& prompt,
+                         const GenerateOptions& opts, const std::function<bool(const std::string&)>& onText) {
     std::vector<int64_t> ids = tok.encode(prompt, true);
     GenerateOptions o = opts;
     if (o.stopIds.empty()) {

@@ -13,8 +13,8 @@ namespace {
 // The views they replace (split + view + transpose, transpose + reshape) made the attention
 // products clone each operand through LibTorch's strided copy, and their backward ran the same
 // clones plus a cat of the three gradients. Same values, fewer passes.
-void copyHeadRows(const char* src, char* dst, int64_t B, int64_t T, int64_t H, int64_t D, int64_t srcRow, int64_t srcOff,
-                  int64_t es, bool toHeads) {
+void copyHeadRows(const char* src, char* dst, int64_t B, int64_t T, int64_t H, int64_t D, int64_t srcRow,
+                  int64_t srcOff, int64_t es, bool toHeads) {
     // toHeads: dst[b,h,t,:] = src[b,t, srcOff + h*D + :] (src rows srcRow elements long);
     // otherwise the reverse.
     at::parallel_for(0, B * T, 16, [&](int64_t r0, int64_t r1) {
@@ -44,7 +44,8 @@ struct SplitHeadsCpu : torch::autograd::Function<SplitHeadsCpu> {
         ctx->saved_data["H"] = H;
         return out;
     }
-    static torch::autograd::tensor_list backward(torch::autograd::AutogradContext* ctx, torch::autograd::tensor_list g) {
+    static torch::autograd::tensor_list backward(torch::autograd::AutogradContext* ctx,
+                                                 torch::autograd::tensor_list g) {
         const int64_t H = ctx->saved_data["H"].toInt();
         torch::Tensor any = g[0].defined() ? g[0] : (g[1].defined() ? g[1] : g[2]);
         const int64_t B = any.size(0), T = any.size(2), D = any.size(3), C = H * D;
@@ -55,8 +56,8 @@ struct SplitHeadsCpu : torch::autograd::Function<SplitHeadsCpu> {
                 continue;
             }
             torch::Tensor gc = g[part].to(any.scalar_type()).contiguous();
-            copyHeadRows(static_cast<const char*>(gc.data_ptr()), static_cast<char*>(dqkv.data_ptr()), B, T, H, D, 3 * C,
-                         part * C, dqkv.element_size(), false);
+            copyHeadRows(static_cast<const char*>(gc.data_ptr()), static_cast<char*>(dqkv.data_ptr()), B, T, H, D,
+                         3 * C, part * C, dqkv.element_size(), false);
         }
         return {dqkv, torch::Tensor()};
     }
@@ -72,7 +73,8 @@ struct MergeHeadsCpu : torch::autograd::Function<MergeHeadsCpu> {
         ctx->saved_data["H"] = H;
         return out;
     }
-    static torch::autograd::tensor_list backward(torch::autograd::AutogradContext* ctx, torch::autograd::tensor_list g) {
+    static torch::autograd::tensor_list backward(torch::autograd::AutogradContext* ctx,
+                                                 torch::autograd::tensor_list g) {
         torch::Tensor gc = g[0].contiguous();  // [B,T,C]
         const int64_t H = ctx->saved_data["H"].toInt();
         const int64_t B = gc.size(0), T = gc.size(1), D = gc.size(2) / H;
@@ -100,12 +102,15 @@ public:
             Gpt2Block b;
             b.ln1 = block->register_module("ln_1", LayerNorm(c.hiddenSize, c.normEps));
             auto attn = block->register_module("attn", Container());
-            b.cAttn = attn->register_module("c_attn", makeLinear(m_table.modulePath(i, "attn.c_attn"), m_table.linears[0]));
-            b.cProj = attn->register_module("c_proj", makeLinear(m_table.modulePath(i, "attn.c_proj"), m_table.linears[1]));
+            b.cAttn =
+                attn->register_module("c_attn", makeLinear(m_table.modulePath(i, "attn.c_attn"), m_table.linears[0]));
+            b.cProj =
+                attn->register_module("c_proj", makeLinear(m_table.modulePath(i, "attn.c_proj"), m_table.linears[1]));
             b.ln2 = block->register_module("ln_2", LayerNorm(c.hiddenSize, c.normEps));
             auto mlp = block->register_module("mlp", Container());
             b.cFc = mlp->register_module("c_fc", makeLinear(m_table.modulePath(i, "mlp.c_fc"), m_table.linears[2]));
-            b.mlpProj = mlp->register_module("c_proj", makeLinear(m_table.modulePath(i, "mlp.c_proj"), m_table.linears[3]));
+            b.mlpProj =
+                mlp->register_module("c_proj", makeLinear(m_table.modulePath(i, "mlp.c_proj"), m_table.linears[3]));
             list->push_back(block);
             m_blocks.push_back(b);
         }
@@ -125,16 +130,19 @@ protected:
     torch::Tensor addPositions(const torch::Tensor& h, int64_t past) override {
         const int64_t T = h.size(1);
         if (past + T > m_config.maxPositions)
-            throw std::runtime_error("sequence of " + std::to_string(past + T) + " tokens exceeds GPT-2's n_positions " +
-                                     std::to_string(m_config.maxPositions) + "; lower max_length");
-        torch::Tensor pos = torch::arange(past, past + T, torch::TensorOptions().dtype(torch::kInt64).device(h.device()));
+            throw std::runtime_error("sequence of " + std::to_string(past + T) +
+                                     " tokens exceeds GPT-2's n_positions " + std::to_string(m_config.maxPositions) +
+                                     "; lower max_length");
+        torch::Tensor pos =
+            torch::arange(past, past + T, torch::TensorOptions().dtype(torch::kInt64).device(h.device()));
         return h + m_wpe->forward(pos).to(h.scalar_type()).unsqueeze(0);
     }
 
     torch::Tensor layerForward(int64_t i, const torch::Tensor& h, const LayerContext& ctx, LayerCache& cache) override {
         const torch::Tensor& mask = ctx.mask;
         Gpt2Block& b = m_blocks[static_cast<size_t>(i)];
-        const int64_t B = h.size(0), T = h.size(1), C = m_config.hiddenSize, H = m_config.numHeads, D = m_config.headDim;
+        const int64_t B = h.size(0), T = h.size(1), C = m_config.hiddenSize, H = m_config.numHeads,
+                      D = m_config.headDim;
         torch::Tensor qkv = b.cAttn->forward(b.ln1->forward(h));  // [B,T,C] -> [B,T,3C]
         const bool cpuCopies = qkv.is_cpu() && qkv.dim() == 3;
         torch::Tensor q, k, v;  // [B,H,T,D]
@@ -172,7 +180,6 @@ private:
 };
 
 }  // namespace
-
 
 CausalLM buildGpt2(const ModelConfig& c) { return std::make_shared<Gpt2Impl>(c); }
 

@@ -42,7 +42,8 @@ struct LayerNormBf16Cpu : torch::autograd::Function<LayerNormBf16Cpu> {
         ctx->save_for_backward({xc, wf, stats});
         return y;
     }
-    static torch::autograd::tensor_list backward(torch::autograd::AutogradContext* ctx, torch::autograd::tensor_list g) {
+    static torch::autograd::tensor_list backward(torch::autograd::AutogradContext* ctx,
+                                                 torch::autograd::tensor_list g) {
         auto saved = ctx->get_saved_variables();
         const torch::Tensor& xc = saved[0];
         const torch::Tensor& wf = saved[1];
@@ -56,8 +57,8 @@ struct LayerNormBf16Cpu : torch::autograd::Function<LayerNormBf16Cpu> {
         const float* mean = stats.data_ptr<float>();
         const float* rstd = mean + rows;
         at::parallel_for(0, rows, 16, [&](int64_t r0, int64_t r1) {
-            kernels::layerNormBackward(xp + r0 * C, gp + r0 * C, wf.data_ptr<float>(), mean + r0, rstd + r0, op + r0 * C,
-                                       r1 - r0, C);
+            kernels::layerNormBackward(xp + r0 * C, gp + r0 * C, wf.data_ptr<float>(), mean + r0, rstd + r0,
+                                       op + r0 * C, r1 - r0, C);
         });
         return {gx, torch::Tensor(), torch::Tensor(), torch::Tensor()};
     }
@@ -106,8 +107,7 @@ struct GeluTanhCpu : torch::autograd::Function<GeluTanhCpu> {
                 if (bf16)
                     kernels::geluTanhForward(reinterpret_cast<const uint16_t*>(xc.data_ptr()) + b,
                                              reinterpret_cast<uint16_t*>(y.data_ptr()) + b, e - b);
-                else
-                    kernels::geluTanhForward(xc.data_ptr<float>() + b, y.data_ptr<float>() + b, e - b);
+                else kernels::geluTanhForward(xc.data_ptr<float>() + b, y.data_ptr<float>() + b, e - b);
             });
             return y;
         }
@@ -115,7 +115,8 @@ struct GeluTanhCpu : torch::autograd::Function<GeluTanhCpu> {
         torch::Tensor s = torch::sigmoid(xf * (xf * xf * kB + kA));
         return (xf * s).to(x.scalar_type());
     }
-    static torch::autograd::tensor_list backward(torch::autograd::AutogradContext* ctx, torch::autograd::tensor_list g) {
+    static torch::autograd::tensor_list backward(torch::autograd::AutogradContext* ctx,
+                                                 torch::autograd::tensor_list g) {
         torch::Tensor x = ctx->get_saved_variables()[0];
         if (fused(x)) {
             torch::Tensor xc = x.contiguous();
@@ -147,7 +148,8 @@ inline torch::Tensor geluTanh(const torch::Tensor& x) {
 }
 // SiLU on CPU bf16 tensors runs in fp32 (the bf16 CPU kernel is scalar in LibTorch 1.x).
 inline torch::Tensor siluAct(const torch::Tensor& x) {
-    if (x.is_cpu() && x.scalar_type() == torch::kBFloat16) return torch::silu(x.to(torch::kFloat32)).to(x.scalar_type());
+    if (x.is_cpu() && x.scalar_type() == torch::kBFloat16)
+        return torch::silu(x.to(torch::kFloat32)).to(x.scalar_type());
     return torch::silu(x);
 }
 

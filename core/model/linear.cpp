@@ -71,9 +71,7 @@ struct PackedFrozenWeight {
     bool fwdTried = false, bwdTried = false;
 
     ~PackedFrozenWeight() { g_packedBytes -= held(); }
-    int64_t held() const {
-        return (fwdBuf.defined() ? fwdBuf.numel() : 0) + (bwdBuf.defined() ? bwdBuf.numel() : 0);
-    }
+    int64_t held() const { return (fwdBuf.defined() ? fwdBuf.numel() : 0) + (bwdBuf.defined() ? bwdBuf.numel() : 0); }
     bool matches(const torch::Tensor& w) const { return w.data_ptr() == ptr && w._version() == version; }
     // B for the forward ([in,out]) or the input gradient ([out,in]); null where it cannot be
     // packed or the process-wide cap is reached (LibTorch's product is used then).
@@ -115,8 +113,8 @@ struct PackedHolder : torch::CustomClassHolder {
 // y = x2 @ W (+ b) with the pre-packed weight; the input gradient uses the packed transpose. The
 // weight is frozen; a bias may train (BitFit, LoRA bias="all"): its gradient is the row sum.
 struct PackedLinearBf16Cpu : torch::autograd::Function<PackedLinearBf16Cpu> {
-    static torch::Tensor forward(torch::autograd::AutogradContext* ctx, const torch::Tensor& x2, const torch::Tensor& bias,
-                                 const std::shared_ptr<PackedFrozenWeight>& p) {
+    static torch::Tensor forward(torch::autograd::AutogradContext* ctx, const torch::Tensor& x2,
+                                 const torch::Tensor& bias, const std::shared_ptr<PackedFrozenWeight>& p) {
         auto holder = c10::make_intrusive<PackedHolder>();
         holder->p = p;
         ctx->saved_data["p"] = c10::IValue::make_capsule(holder);
@@ -136,7 +134,8 @@ struct PackedLinearBf16Cpu : torch::autograd::Function<PackedLinearBf16Cpu> {
         }
         return y;
     }
-    static torch::autograd::tensor_list backward(torch::autograd::AutogradContext* ctx, torch::autograd::tensor_list g) {
+    static torch::autograd::tensor_list backward(torch::autograd::AutogradContext* ctx,
+                                                 torch::autograd::tensor_list g) {
         auto holder = c10::static_intrusive_pointer_cast<PackedHolder>(ctx->saved_data["p"].toCapsule());
         PackedFrozenWeight& p = *holder->p;
         at::internal::lazy_init_num_threads();
@@ -252,13 +251,16 @@ torch::Tensor LinearImpl::denseWeight() const {
 
 void LinearImpl::setDenseWeight(const torch::Tensor& w) {
     torch::NoGradGuard ng;
-    if (m_quant) throw std::runtime_error(m_path + ": cannot merge into a quantised (NF4) weight; dequantise the base first");
+    if (m_quant)
+        throw std::runtime_error(m_path + ": cannot merge into a quantised (NF4) weight; dequantise the base first");
     // Weights may be views on a read-only-in-spirit mapped file; assign a fresh tensor.
     torch::Tensor nw = (m_conv1d ? w.t() : w).contiguous().to(weight.scalar_type());
     weight.set_data(nw);
 }
 
-void LinearImpl::addAdapter(const std::string& name, std::shared_ptr<LinearAdapter> a) { m_adapters[name] = std::move(a); }
+void LinearImpl::addAdapter(const std::string& name, std::shared_ptr<LinearAdapter> a) {
+    m_adapters[name] = std::move(a);
+}
 void LinearImpl::removeAdapter(const std::string& name) { m_adapters.erase(name); }
 std::shared_ptr<LinearAdapter> LinearImpl::adapter(const std::string& name) const {
     auto it = m_adapters.find(name);

@@ -38,20 +38,22 @@ std::vector<std::string> modelWeightFiles(const std::string& dir) {
             if (!it->is_string()) fail(index.string(), "weight_map['" + it.key() + "'] is not a file name", "");
             std::string f = it->get<std::string>();
             if (f.find('/') != std::string::npos || f.find("..") != std::string::npos)
-                fail(index.string(), "shard name '" + f + "' points outside the model folder", "The index is unsafe; refused.");
+                fail(index.string(), "shard name '" + f + "' points outside the model folder",
+                     "The index is unsafe; refused.");
             shards.insert((d / f).string());
         }
         for (const auto& s : shards)
-            if (!fs::exists(s)) fail(s, "shard listed in model.safetensors.index.json is missing", "Download every shard.");
+            if (!fs::exists(s))
+                fail(s, "shard listed in model.safetensors.index.json is missing", "Download every shard.");
         return {shards.begin(), shards.end()};
     }
     for (const char* pickle : {"pytorch_model.bin", "pytorch_model.bin.index.json", "model.pt", "model.pth"})
         if (fs::exists(d / pickle))
-            fail((d / pickle).string(),
-                 "refusing a pickle checkpoint (loading it can run arbitrary code)",
+            fail((d / pickle).string(), "refusing a pickle checkpoint (loading it can run arbitrary code)",
                  "Convert it to safetensors once in Python: `from transformers import AutoModelForCausalLM; "
                  "AutoModelForCausalLM.from_pretrained(DIR).save_pretrained(DIR, safe_serialization=True)`.");
-    fail(dir, "no model.safetensors or model.safetensors.index.json", "Pick a Hugging Face model folder with safetensors weights.");
+    fail(dir, "no model.safetensors or model.safetensors.index.json",
+         "Pick a Hugging Face model folder with safetensors weights.");
 }
 
 namespace {
@@ -97,8 +99,9 @@ LoadedModel loadModel(const std::string& dir, const ModelOptions& options) {
                 for (size_t i = 0; i < s.size(); ++i) r += (i ? "," : "") + std::to_string(s[i]);
                 return r + "]";
             };
-            fail(file->path(), "tensor '" + info->name + "' has shape " + fmt(info->shape) + " but config.json implies " +
-                                   fmt(p.value().sizes().vec()),
+            fail(file->path(),
+                 "tensor '" + info->name + "' has shape " + fmt(info->shape) + " but config.json implies " +
+                     fmt(p.value().sizes().vec()),
                  "The checkpoint and config.json disagree.");
         }
         torch::Tensor t = tensorFromFile(file, *info);

@@ -19,9 +19,9 @@ protected:
         const int64_t H = m_config.numHeads, kvH = m_config.numKvHeads;
         const int64_t qDim = H * m_config.headDim, kvDim = m_config.kvDim(), I = m_config.intermediateSize;
         torch::Tensor x = N[0]->forward(h);
-        torch::Tensor qkv = L[0]->forward(x);                         // [B,T,qDim+2kvDim]
-        torch::Tensor q = heads(qkv.narrow(-1, 0, qDim), H);          // [B,H,T,D]
-        torch::Tensor k = heads(qkv.narrow(-1, qDim, kvDim), kvH);    // [B,kvH,T,D]
+        torch::Tensor qkv = L[0]->forward(x);                       // [B,T,qDim+2kvDim]
+        torch::Tensor q = heads(qkv.narrow(-1, 0, qDim), H);        // [B,H,T,D]
+        torch::Tensor k = heads(qkv.narrow(-1, qDim, kvDim), kvH);  // [B,kvH,T,D]
         torch::Tensor v = heads(qkv.narrow(-1, qDim + kvDim, kvDim), kvH);
         torch::Tensor a = L[1]->forward(attend(i, q, k, v, ctx, cache));  // [B,T,C]
         BlockAdapter* ba = blockAdapter(i);

@@ -104,7 +104,8 @@ PEFT_CLONES void causalSoftmaxForward(const uint16_t* s, uint16_t* p, int64_t ro
     std::vector<float> buf(static_cast<size_t>(T));
     forward(s, p, rows, T, scale, buf.data());
 }
-PEFT_CLONES void causalSoftmaxBackward(const float* p, const float* g, float* gs, int64_t rows, int64_t T, float scale) {
+PEFT_CLONES void causalSoftmaxBackward(const float* p, const float* g, float* gs, int64_t rows, int64_t T,
+                                       float scale) {
     backward(p, g, gs, rows, T, scale);
 }
 PEFT_CLONES void causalSoftmaxBackward(const uint16_t* p, const uint16_t* g, uint16_t* gs, int64_t rows, int64_t T,

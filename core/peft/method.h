@@ -75,7 +75,9 @@ void saveAdapter(const Adapter& adapter, const std::string& dir);
 // `with model.disable_adapter():`), and back to what they were when it ends.
 class AdapterDisabled {
 public:
-    explicit AdapterDisabled(CausalLMImpl& model) : m_state(model.adapterState()), m_was(m_state->enabled) { m_state->enabled = false; }
+    explicit AdapterDisabled(CausalLMImpl& model) : m_state(model.adapterState()), m_was(m_state->enabled) {
+        m_state->enabled = false;
+    }
     ~AdapterDisabled() { m_state->enabled = m_was; }
     AdapterDisabled(const AdapterDisabled&) = delete;
     AdapterDisabled& operator=(const AdapterDisabled&) = delete;

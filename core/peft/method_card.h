@@ -16,8 +16,8 @@ struct CardParam {
     std::string key;    // adapter_config.json field
     std::string label;  // "Rank r"
     Kind kind = Kind::Int;
-    double min = 0, max = 0;  // Int and Double
-    int decimals = 0;         // Double
+    double min = 0, max = 0;           // Int and Double
+    int decimals = 0;                  // Double
     std::vector<std::string> choices;  // Choice
 };
 

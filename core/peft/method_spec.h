@@ -28,7 +28,9 @@ struct ParamReport {
     int64_t base = 0;           // base model for the task (tied embeddings once; SEQ_CLS has a score head)
     int64_t trainableBase = 0;  // the part of `trainable` that is base parameters (FULL, BitFit, LoRA bias)
     int64_t total() const { return base + added; }  // peft's "all params"
-    double percent() const { return total() > 0 ? 100.0 * static_cast<double>(trainable) / static_cast<double>(total()) : 0.0; }
+    double percent() const {
+        return total() > 0 ? 100.0 * static_cast<double>(trainable) / static_cast<double>(total()) : 0.0;
+    }
     std::map<std::string, int64_t> byModule;  // trainable per module type: "q_proj", "lm_head", "prompt_encoder"
     std::vector<int64_t> byLayer;             // trainable per decoder layer
     int64_t outsideLayers = 0;                // trainable outside the decoder layers
@@ -42,20 +44,20 @@ struct ParamReport {
 
 // One tensor of the saved adapter file (adapter_model.safetensors, or model.safetensors for FULL).
 struct SavedTensor {
-    std::string key;              // "base_model.model.model.layers.0.self_attn.q_proj.lora_A.weight"
+    std::string key;  // "base_model.model.model.layers.0.self_attn.q_proj.lora_A.weight"
     std::vector<int64_t> shape;
-    bool baseDtype = false;       // saved in the base model's dtype (module copies, FULL); else F32
+    bool baseDtype = false;  // saved in the base model's dtype (module copies, FULL); else F32
 };
 
 // What the method makes autograd keep, per decoder layer, used by budget/ for activation memory.
 // Adapters compute in fp32 whatever the base precision (peft keeps adapter weights in fp32): what
 // they keep is counted apart from what the base keeps in the precision.
 struct LinearFootprint {
-    bool inputSaved = false;       // the linear's input is kept in the precision (its weight trains)
-    bool adapterInputFp32 = false; // an adapter keeps its own fp32 copy of the input (LoRA's A, IA3 on
-                                   // the input); in fp32 runs that is the base input itself, shared
-    int64_t extraSaved = 0;        // other elements per token kept in the precision (IA3's pre-scale output)
-    int64_t extraSavedFp32 = 0;    // other fp32 elements per token (LoRA's A output [r], DoRA's two [out])
+    bool inputSaved = false;              // the linear's input is kept in the precision (its weight trains)
+    bool adapterInputFp32 = false;        // an adapter keeps its own fp32 copy of the input (LoRA's A, IA3 on
+                                          // the input); in fp32 runs that is the base input itself, shared
+    int64_t extraSaved = 0;               // other elements per token kept in the precision (IA3's pre-scale output)
+    int64_t extraSavedFp32 = 0;           // other fp32 elements per token (LoRA's A output [r], DoRA's two [out])
     bool actDtypeInLowPrecision = false;  // our model, non-fp32 run: the adapter's products run in the
                                           // activations' dtype (LoRA without DoRA, lora.cpp), so it keeps
                                           // the base input itself and extraSavedFp32 in the precision
@@ -67,10 +69,10 @@ struct TrainingFootprint {
     bool normAffineTrains = false;       // a norm's weight or bias trains (our CPU bf16 LayerNorm then
                                          // keeps an fp32 copy of its input, not the bf16 input)
     bool embeddingTrains = false;
-    bool lmHeadTrains = false;           // the head's input (final norm output) is kept
-    int64_t extraQueryTokens = 0;        // prompt tuning: virtual tokens run through every layer
-    int64_t extraKeyTokens = 0;          // prefix tuning: extra key/value positions in attention
-    int64_t firstGradLayer = 0;          // layers below it keep nothing for backward
+    bool lmHeadTrains = false;     // the head's input (final norm output) is kept
+    int64_t extraQueryTokens = 0;  // prompt tuning: virtual tokens run through every layer
+    int64_t extraKeyTokens = 0;    // prefix tuning: extra key/value positions in attention
+    int64_t firstGradLayer = 0;    // layers below it keep nothing for backward
     bool anyTrainable = true;
 };
 

@@ -14,7 +14,8 @@ int64_t ModuleEntry::weightParams() const {
 
 TaskHead taskHeadFromConfig(const nlohmann::json& cfg, const std::string& where) {
     if (!cfg.is_object() || !cfg.contains("task_type") || cfg["task_type"].is_null()) return TaskHead::CausalLm;
-    if (!cfg["task_type"].is_string()) fail(where, "key 'task_type' must be a string", "Use \"CAUSAL_LM\" or \"SEQ_CLS\".");
+    if (!cfg["task_type"].is_string())
+        fail(where, "key 'task_type' must be a string", "Use \"CAUSAL_LM\" or \"SEQ_CLS\".");
     const std::string t = cfg["task_type"].get<std::string>();
     if (t == "CAUSAL_LM") return TaskHead::CausalLm;
     if (t == "SEQ_CLS") return TaskHead::SequenceClassification;

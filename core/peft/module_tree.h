@@ -13,15 +13,15 @@ namespace peft {
 enum class ModuleKind { Linear, Embedding, Norm, Head };
 
 struct ModuleEntry {
-    std::string path;        // "model.layers.3.self_attn.q_proj", "lm_head", "score"
-    std::string name;        // last path component: "q_proj"
+    std::string path;  // "model.layers.3.self_attn.q_proj", "lm_head", "score"
+    std::string name;  // last path component: "q_proj"
     ModuleKind kind = ModuleKind::Linear;
-    int64_t layer = -1;      // decoder layer index; -1 outside the layers
-    int linearIndex = -1;    // index into ArchTable::linears for per-layer linears
-    int64_t in = 0;          // Linear/Head: in features; Embedding: number of rows; Norm: size
-    int64_t out = 0;         // Linear/Head: out features; Embedding: embedding dim; Norm: size
+    int64_t layer = -1;    // decoder layer index; -1 outside the layers
+    int linearIndex = -1;  // index into ArchTable::linears for per-layer linears
+    int64_t in = 0;        // Linear/Head: in features; Embedding: number of rows; Norm: size
+    int64_t out = 0;       // Linear/Head: out features; Embedding: embedding dim; Norm: size
     bool bias = false;
-    bool conv1d = false;     // GPT-2 Conv1D (weight stored [in, out])
+    bool conv1d = false;  // GPT-2 Conv1D (weight stored [in, out])
     bool feedforwardOutput = false;
     bool tiedToEmbedding = false;  // GPT-2 / tied lm_head: its weight is the embedding's (counted once)
     int64_t weightParams() const;  // parameters in the weight tensor

@@ -17,7 +17,7 @@ std::string shapeString(const torch::IntArrayRef& s) {
 }
 
 std::vector<std::pair<std::string, Linear>> targetedLinears(const CausalLMImpl& model, const nlohmann::json& config,
-                                                             const std::string& method) {
+                                                            const std::string& method) {
     // The same selection the budget counts with (spec::selectTargets): peft's default targets when
     // target_modules is absent, "all-linear", exclude_modules, layers_to_transform.
     const ModelConfig& mc = model.config();
@@ -32,16 +32,19 @@ std::vector<std::pair<std::string, Linear>> targetedLinears(const CausalLMImpl& 
     return out;
 }
 
-void loadStrict(const NamedTensors& dest, const std::map<std::string, torch::Tensor>& tensors, const std::string& where) {
+void loadStrict(const NamedTensors& dest, const std::map<std::string, torch::Tensor>& tensors,
+                const std::string& where) {
     std::set<std::string> expected;
     for (const auto& [k, t] : dest) {
         expected.insert(k);
         auto it = tensors.find(k);
         if (it == tensors.end())
-            fail(where, "tensor '" + k + "' is missing", "The adapter does not match its adapter_config.json or this model.");
+            fail(where, "tensor '" + k + "' is missing",
+                 "The adapter does not match its adapter_config.json or this model.");
         if (it->second.sizes() != t.sizes())
-            fail(where, "tensor '" + k + "' has shape " + shapeString(it->second.sizes()) + " but this model needs " +
-                            shapeString(t.sizes()),
+            fail(where,
+                 "tensor '" + k + "' has shape " + shapeString(it->second.sizes()) + " but this model needs " +
+                     shapeString(t.sizes()),
                  "The adapter was trained on a different model or with a different configuration.");
     }
     for (const auto& [k, t] : tensors)
@@ -105,8 +108,9 @@ void ModulesToSave::attach(CausalLMImpl& model, const nlohmann::json& config, co
             if (!m.is_string()) fail("adapter_config.json", "'modules_to_save' entries must be strings", "");
             const std::string t = m.get<std::string>();
             // peft: the module key ends with the entry.
-            if (module == t || (module.size() > t.size() && module.compare(module.size() - t.size(), t.size(), t) == 0 &&
-                                module[module.size() - t.size() - 1] == '.'))
+            if (module == t ||
+                (module.size() > t.size() && module.compare(module.size() - t.size(), t.size(), t) == 0 &&
+                 module[module.size() - t.size() - 1] == '.'))
                 hit = true;
         }
         if (!hit) continue;
@@ -139,7 +143,8 @@ NamedTensors ModulesToSave::trainable() const {
     NamedTensors out;
     for (const auto& e : m_entries) {
         auto dot = e.name.rfind('.');
-        out.emplace_back(kPeftPrefix + e.name.substr(0, dot) + ".modules_to_save." + m_adapter + e.name.substr(dot), e.param);
+        out.emplace_back(kPeftPrefix + e.name.substr(0, dot) + ".modules_to_save." + m_adapter + e.name.substr(dot),
+                         e.param);
     }
     return out;
 }
@@ -175,4 +180,3 @@ void TensorListMethod::loadState(const std::map<std::string, torch::Tensor>& ten
 }
 
 }  // namespace peft
-

@@ -21,11 +21,12 @@ inline const std::string kPeftPrefix = "base_model.model.";
 // budget's spec::selectTargets does (defaults, all-linear, exclude_modules, layers_to_transform).
 // Throws PeftError naming target_modules when none match.
 std::vector<std::pair<std::string, Linear>> targetedLinears(const CausalLMImpl& model, const nlohmann::json& config,
-                                                             const std::string& method);
+                                                            const std::string& method);
 
 // Copies `tensors` into `dest` (saved key -> live tensor). Every key of dest must be present with
 // its shape, and no other key may appear; otherwise a PeftError naming the key and `where`.
-void loadStrict(const NamedTensors& dest, const std::map<std::string, torch::Tensor>& tensors, const std::string& where);
+void loadStrict(const NamedTensors& dest, const std::map<std::string, torch::Tensor>& tensors,
+                const std::string& where);
 
 // "[4, 64]"
 std::string shapeString(const torch::IntArrayRef& s);
@@ -44,7 +45,8 @@ torch::Tensor modelParameter(CausalLMImpl& model, const std::string& name);
 // kept and come back on detach(). (Unlike peft, switching adapters does not swap them.)
 class ModulesToSave {
 public:
-    void attach(CausalLMImpl& model, const nlohmann::json& config, const std::string& adapterName);  // reads modules_to_save, task_type
+    void attach(CausalLMImpl& model, const nlohmann::json& config,
+                const std::string& adapterName);  // reads modules_to_save, task_type
     void detach();
     NamedTensors trainable() const;  // base_model.model.score.modules_to_save.<adapter>.weight
     NamedTensors saved() const;      // base_model.model.score.weight

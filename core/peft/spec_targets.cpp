@@ -14,7 +14,8 @@ nlohmann::json defaultTargets(const ModelConfig& mc, const std::string& method) 
     const ArchTable t = archTable(mc);
     const std::vector<std::string>& d = method == "IA3" ? t.traits.ia3Targets : t.traits.loraTargets;
     if (d.empty())
-        fail(method + " config", "key 'target_modules' is missing, and peft has no default for model_type '" + mc.modelType + "'",
+        fail(method + " config",
+             "key 'target_modules' is missing, and peft has no default for model_type '" + mc.modelType + "'",
              "Name the modules to adapt. " + t.traits.moduleHint);
     return d;
 }

@@ -19,8 +19,7 @@ nlohmann::json defaultFeedforward(const ModelConfig& mc);
 // the output head), minus exclude_modules, within layers_to_transform. Linears and embeddings
 // are candidates; the head only when named explicitly. Throws PeftError naming target_modules
 // when nothing matches, as peft does.
-std::vector<const ModuleEntry*> selectTargets(const ModuleTree& tree, const nlohmann::json& cfg,
-                                              const ModelConfig& mc, const std::string& method,
-                                              const std::string& where);
+std::vector<const ModuleEntry*> selectTargets(const ModuleTree& tree, const nlohmann::json& cfg, const ModelConfig& mc,
+                                              const std::string& method, const std::string& where);
 
 }  // namespace peft::spec

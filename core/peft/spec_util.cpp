@@ -16,10 +16,8 @@ namespace {
 void bookTrainable(ParamReport& r, int64_t n, const std::string& moduleType, int64_t layer) {
     r.trainable += n;
     r.byModule[moduleType] += n;
-    if (layer >= 0 && layer < static_cast<int64_t>(r.byLayer.size()))
-        r.byLayer[static_cast<size_t>(layer)] += n;
-    else
-        r.outsideLayers += n;
+    if (layer >= 0 && layer < static_cast<int64_t>(r.byLayer.size())) r.byLayer[static_cast<size_t>(layer)] += n;
+    else r.outsideLayers += n;
 }
 }  // namespace
 
@@ -59,9 +57,10 @@ uint64_t safetensorsFileBytes(const std::vector<SavedTensor>& tensors, int baseD
             n *= static_cast<uint64_t>(r.t->shape[i]);
         }
         // ,"KEY":{"dtype":"F32","shape":[a,b],"data_offsets":[x,y]}
-        header += 1 + (r.t->key.size() + 2) + 1 + std::string("{\"dtype\":\"\",\"shape\":[],\"data_offsets\":[,]}").size() +
-                  std::string(dtypeName(r.bytes)).size() + shape.size() + std::to_string(offset).size() +
-                  std::to_string(offset + n).size();
+        header += 1 + (r.t->key.size() + 2) + 1 +
+            std::string("{\"dtype\":\"\",\"shape\":[],\"data_offsets\":[,]}").size() +
+            std::string(dtypeName(r.bytes)).size() + shape.size() + std::to_string(offset).size() +
+            std::to_string(offset + n).size();
         offset += n;
     }
     header = (header + 7) / 8 * 8;
@@ -139,19 +138,22 @@ void checkFields(const nlohmann::json& cfg, const std::string& where, const std:
             continue;
         }
         bool isKnown = std::find(known.begin(), known.end(), k) != known.end() ||
-                       std::find(commonPeftFields().begin(), commonPeftFields().end(), k) != commonPeftFields().end();
+            std::find(commonPeftFields().begin(), commonPeftFields().end(), k) != commonPeftFields().end();
         if (!isKnown) {
             std::string read;
             for (const auto& r : rules) read += (read.empty() ? "" : ", ") + std::string(r.name);
             fail(where, "unknown key '" + k + "' for peft_type " + getString(cfg, "peft_type", "?"),
-                 "Remove it or check its spelling" + (read.empty() ? std::string(".") : "; this method reads " + read + "."));
+                 "Remove it or check its spelling" +
+                     (read.empty() ? std::string(".") : "; this method reads " + read + "."));
         }
     }
 }
 
 const nlohmann::json& commonPeftDefaults() {
-    static const nlohmann::json k = {{"base_model_name_or_path", nullptr}, {"revision", nullptr},
-                                     {"inference_mode", true},           {"peft_version", kPeftVersion},
+    static const nlohmann::json k = {{"base_model_name_or_path", nullptr},
+                                     {"revision", nullptr},
+                                     {"inference_mode", true},
+                                     {"peft_version", kPeftVersion},
                                      {"auto_mapping", nullptr}};
     return k;
 }
@@ -283,7 +285,8 @@ TrainingFootprint emptyFootprint(const ModelConfig& mc) {
 
 std::string moduleTypeLabel(const ModuleEntry& m) {
     // GPT-2 has two c_proj (attention output, MLP output): keep them apart in breakdowns.
-    if (m.kind == ModuleKind::Linear && m.conv1d && m.name == "c_proj") return m.feedforwardOutput ? "mlp.c_proj" : "attn.c_proj";
+    if (m.kind == ModuleKind::Linear && m.conv1d && m.name == "c_proj")
+        return m.feedforwardOutput ? "mlp.c_proj" : "attn.c_proj";
     return m.name;
 }
 
@@ -320,8 +323,9 @@ PlannedSpec::Start PlannedSpec::start(const ModelConfig& mc, const nlohmann::jso
 TrainingFootprint PlannedSpec::startFootprint(const ModelConfig& mc, const nlohmann::json& cfg) const {
     validate(cfg, configName());
     TrainingFootprint f = emptyFootprint(mc);
-    f.lmHeadTrains = !cfg.is_null() && (taskHeadFromConfig(cfg, configName()) == TaskHead::SequenceClassification ||
-                                        !getJson(cfg, "modules_to_save").is_null());
+    f.lmHeadTrains = !cfg.is_null() &&
+        (taskHeadFromConfig(cfg, configName()) == TaskHead::SequenceClassification ||
+         !getJson(cfg, "modules_to_save").is_null());
     return f;
 }
 

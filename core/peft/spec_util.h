@@ -162,7 +162,9 @@ protected:
 class PlannedSpec : public TableSpec {
 public:
     using TableSpec::TableSpec;
-    ParamReport count(const ModelConfig& mc, const nlohmann::json& cfg) const override { return plan(mc, cfg, nullptr); }
+    ParamReport count(const ModelConfig& mc, const nlohmann::json& cfg) const override {
+        return plan(mc, cfg, nullptr);
+    }
     std::vector<SavedTensor> savedTensors(const ModelConfig& mc, const nlohmann::json& cfg) const override {
         std::vector<SavedTensor> s;
         plan(mc, cfg, &s);
@@ -171,7 +173,8 @@ public:
 
 protected:
     // The report, and the adapter file's tensors appended to `saved` when it is non-null.
-    virtual ParamReport plan(const ModelConfig& mc, const nlohmann::json& cfg, std::vector<SavedTensor>* saved) const = 0;
+    virtual ParamReport plan(const ModelConfig& mc, const nlohmann::json& cfg,
+                             std::vector<SavedTensor>* saved) const = 0;
 
     // What every plan starts from: the config validated, its task head (causal LM for a null
     // config), the module tree for that head and an empty report.

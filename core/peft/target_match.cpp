@@ -32,8 +32,9 @@ const pcre2_code* compiled(const std::string& pattern, const std::string& where)
     if (!c) {
         PCRE2_UCHAR buf[256];
         pcre2_get_error_message(err, buf, sizeof(buf));
-        fail(where, "the regular expression '" + pattern + "' does not compile at offset " + std::to_string(off) + " (" +
-                        reinterpret_cast<const char*>(buf) + ")",
+        fail(where,
+             "the regular expression '" + pattern + "' does not compile at offset " + std::to_string(off) + " (" +
+                 reinterpret_cast<const char*>(buf) + ")",
              "Fix the pattern, or give a list of module names instead.");
     }
     pcre2_jit_compile(c, PCRE2_JIT_COMPLETE);  // best effort; the interpreter is used if JIT is absent
@@ -46,7 +47,7 @@ bool endsWithDotted(const std::string& path, const std::string& entry) {
     if (entry.empty()) return false;
     if (path == entry) return true;
     return path.size() > entry.size() && path.compare(path.size() - entry.size(), entry.size(), entry) == 0 &&
-           path[path.size() - entry.size() - 1] == '.';
+        path[path.size() - entry.size() - 1] == '.';
 }
 
 }  // namespace
@@ -99,7 +100,8 @@ bool layerSelected(const nlohmann::json& layersToTransform, const nlohmann::json
         bool named = false;
         if (layersPattern.is_string()) named = layersPattern.get<std::string>() == layerContainer;
         if (layersPattern.is_array())
-            for (const auto& p : layersPattern) named = named || (p.is_string() && p.get<std::string>() == layerContainer);
+            for (const auto& p : layersPattern)
+                named = named || (p.is_string() && p.get<std::string>() == layerContainer);
         if (!named) return false;
     }
     if (layersToTransform.is_null()) return true;

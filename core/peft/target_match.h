@@ -34,8 +34,8 @@ std::string patternKeyFor(const nlohmann::json& pattern, const std::string& full
 // `layers_to_transform` (null, an int, or a list of ints) against a decoder layer index; null
 // selects every layer. `layers_pattern` (null, a string or a list) must, when given, name the
 // container holding the layers ("layers", "h"); `layerContainer` is that name for this model.
-bool layerSelected(const nlohmann::json& layersToTransform, const nlohmann::json& layersPattern,
-                   int64_t layer, const std::string& layerContainer);
+bool layerSelected(const nlohmann::json& layersToTransform, const nlohmann::json& layersPattern, int64_t layer,
+                   const std::string& layerContainer);
 
 // layers_to_transform against a module path: the layer index is its first numeric component.
 bool matchesLayers(const nlohmann::json& layersToTransform, const std::string& fullModulePath);

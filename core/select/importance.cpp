@@ -66,13 +66,19 @@ std::vector<size_t> ImportanceReport::ranking(ImportanceMethod m) const {
 nlohmann::json ImportanceReport::toJson() const {
     nlohmann::json mods = nlohmann::json::array();
     for (const auto& s : modules)
-        mods.push_back({{"path", s.path}, {"name", s.name}, {"layer", s.layer}, {"in_features", s.in},
-                        {"out_features", s.out}, {"grad", s.gradNorm}, {"taylor", s.taylor}, {"fisher", s.fisher}});
+        mods.push_back({{"path", s.path},
+                        {"name", s.name},
+                        {"layer", s.layer},
+                        {"in_features", s.in},
+                        {"out_features", s.out},
+                        {"grad", s.gradNorm},
+                        {"taylor", s.taylor},
+                        {"fisher", s.fisher}});
     nlohmann::json lays = nlohmann::json::array();
     for (const auto& l : layers)
         lays.push_back({{"layer", l.layer}, {"grad", l.gradNorm}, {"taylor", l.taylor}, {"fisher", l.fisher}});
-    return {{"modules", mods},   {"layers", lays},   {"module_names", moduleNames}, {"batches", batches},
-            {"examples", examples}, {"tokens", tokens}, {"mean_loss", meanLoss},    {"seed", seed}};
+    return {{"modules", mods},      {"layers", lays},   {"module_names", moduleNames}, {"batches", batches},
+            {"examples", examples}, {"tokens", tokens}, {"mean_loss", meanLoss},       {"seed", seed}};
 }
 
 namespace {
@@ -141,7 +147,9 @@ class ProbeScope {
 public:
     ProbeScope(CausalLMImpl& model, std::vector<std::pair<std::string, Linear>> linears, std::vector<ModuleAccum>& accs,
                const BatchContext* ctx, torch::Tensor anchor)
-        : m_model(model), m_linears(std::move(linears)), m_name(model.adapterState() ? model.adapterState()->active : "default") {
+        : m_model(model),
+          m_linears(std::move(linears)),
+          m_name(model.adapterState() ? model.adapterState()->active : "default") {
         for (auto& p : model.parameters()) {
             m_requiresGrad.push_back(p.requires_grad());
             p.requires_grad_(false);
@@ -154,7 +162,8 @@ public:
     ~ProbeScope() {
         for (auto& l : m_linears) l.second->removeAdapter(m_name);
         auto params = m_model.parameters();
-        for (size_t i = 0; i < params.size() && i < m_requiresGrad.size(); ++i) params[i].requires_grad_(m_requiresGrad[i]);
+        for (size_t i = 0; i < params.size() && i < m_requiresGrad.size(); ++i)
+            params[i].requires_grad_(m_requiresGrad[i]);
         if (m_wasTraining) m_model.train();
     }
 
@@ -170,8 +179,10 @@ private:
 
 ImportanceReport scoreModules(CausalLMImpl& model, const std::vector<data::PreparedExample>& examples, int64_t padId,
                               const ScoreOptions& opts) {
-    if (opts.batchSize < 1) fail("batch_size", "must be at least 1, got " + std::to_string(opts.batchSize), "Use --batch-size 1 or more.");
-    if (opts.batches < 1) fail("batches", "must be at least 1, got " + std::to_string(opts.batches), "Use --batches 1 or more.");
+    if (opts.batchSize < 1)
+        fail("batch_size", "must be at least 1, got " + std::to_string(opts.batchSize), "Use --batch-size 1 or more.");
+    if (opts.batches < 1)
+        fail("batches", "must be at least 1, got " + std::to_string(opts.batches), "Use --batches 1 or more.");
     if (model.classification())
         fail("model", "importance scoring works on the causal-LM loss, but the model has a classification head",
              "Score the plain causal LM.");
@@ -204,10 +215,12 @@ ImportanceReport scoreModules(CausalLMImpl& model, const std::vector<data::Prepa
         spdlog::info("importance: {} batches requested, the dataset has {} of size {}; scoring {}", opts.batches,
                      batcher.batchesPerEpoch(), opts.batchSize, total);
 
-    torch::Device device = linears.front().second->weight.defined() ? linears.front().second->weight.device() : torch::Device(torch::kCPU);
+    torch::Device device =
+        linears.front().second->weight.defined() ? linears.front().second->weight.device() : torch::Device(torch::kCPU);
     std::vector<ModuleAccum> accs(linears.size());
     BatchContext ctx;
-    torch::Tensor anchor = torch::scalar_tensor(0.0, torch::TensorOptions().dtype(torch::kFloat32).device(device)).requires_grad_(true);
+    torch::Tensor anchor =
+        torch::scalar_tensor(0.0, torch::TensorOptions().dtype(torch::kFloat32).device(device)).requires_grad_(true);
 
     ImportanceReport rep;
     rep.seed = opts.seed;
@@ -238,10 +251,10 @@ ImportanceReport scoreModules(CausalLMImpl& model, const std::vector<data::Prepa
             torch::Tensor ids = batch.inputIds.to(device), mask = batch.attentionMask.to(device);
             torch::Tensor labels = batch.labels.to(device);
             // Each example's mean loss over its target tokens: the trainer's chunked head (core/train/lm_loss.h).
-            torch::Tensor hidden = model.hiddenStates(ids, mask);                          // [B,T,C]
-            SequenceLogps seq = sequenceLogps(model, hidden, labels);                     // [B]
-            torch::Tensor count = seq.tokens;                                             // [B]
-            torch::Tensor perExample = -seq.logps / count.clamp_min(1);                   // [B]
+            torch::Tensor hidden = model.hiddenStates(ids, mask);        // [B,T,C]
+            SequenceLogps seq = sequenceLogps(model, hidden, labels);    // [B]
+            torch::Tensor count = seq.tokens;                            // [B]
+            torch::Tensor perExample = -seq.logps / count.clamp_min(1);  // [B]
             const int64_t rows = count.gt(0).sum().item<int64_t>();
             ctx.rows = static_cast<double>(std::max<int64_t>(1, rows));
             for (auto& a : accs) a.fired = false;
@@ -260,12 +273,14 @@ ImportanceReport scoreModules(CausalLMImpl& model, const std::vector<data::Prepa
                 rep.modules[i].taylor += accs[i].taylor.item<double>();
                 layerSq[static_cast<size_t>(rep.modules[i].layer)] += sq;
             }
-            for (int64_t l = 0; l < numLayers; ++l) layerGrad[static_cast<size_t>(l)] += std::sqrt(layerSq[static_cast<size_t>(l)]);
+            for (int64_t l = 0; l < numLayers; ++l)
+                layerGrad[static_cast<size_t>(l)] += std::sqrt(layerSq[static_cast<size_t>(l)]);
             ++rep.batches;
             if (opts.progress) opts.progress(rep.batches, total);
         }
     }
-    if (rep.batches == 0) fail("importance", "stopped before the first batch", "Run it again and let one batch finish.");
+    if (rep.batches == 0)
+        fail("importance", "stopped before the first batch", "Run it again and let one batch finish.");
 
     const double nb = static_cast<double>(rep.batches);
     const double ne = static_cast<double>(std::max<int64_t>(1, rep.examples));

@@ -49,10 +49,10 @@ struct ImportanceReport {
     std::vector<ModuleScore> modules;  // forward order (layer by layer)
     std::vector<LayerScore> layers;
     std::vector<std::string> moduleNames;  // the per-layer module names, in forward order ("q_proj", ...)
-    int64_t batches = 0;    // batches actually scored
-    int64_t examples = 0;   // examples with at least one target token
-    int64_t tokens = 0;     // target tokens
-    double meanLoss = 0;    // mean per-example loss over the scored examples
+    int64_t batches = 0;                   // batches actually scored
+    int64_t examples = 0;                  // examples with at least one target token
+    int64_t tokens = 0;                    // target tokens
+    double meanLoss = 0;                   // mean per-example loss over the scored examples
     uint64_t seed = 0;
 
     // Module indices sorted by score, best first (ties keep forward order).
@@ -61,9 +61,9 @@ struct ImportanceReport {
 };
 
 struct ScoreOptions {
-    int64_t batches = 8;    // capped at one pass over the examples
+    int64_t batches = 8;  // capped at one pass over the examples
     int64_t batchSize = 4;
-    uint64_t seed = 42;     // batch order (the examples are shuffled with it)
+    uint64_t seed = 42;  // batch order (the examples are shuffled with it)
     // Called after each batch with (done, total). `stop`, when set to true, ends the pass early
     // (the report then covers the batches done so far).
     std::function<void(int64_t, int64_t)> progress;

@@ -15,10 +15,18 @@ namespace peft::select {
 nlohmann::json Selection::toJson() const {
     nlohmann::json mods = nlohmann::json::array();
     for (const auto& m : modules)
-        mods.push_back({{"path", m.path}, {"name", m.name}, {"layer", m.layer}, {"score", m.score}, {"rank", m.rank},
+        mods.push_back({{"path", m.path},
+                        {"name", m.name},
+                        {"layer", m.layer},
+                        {"score", m.score},
+                        {"rank", m.rank},
                         {"params", m.params}});
-    return {{"modules", mods},          {"target_modules", targetModules}, {"rank_pattern", rankPattern},
-            {"alpha_pattern", alphaPattern}, {"trainable_params", trainable}, {"budget", budget},
+    return {{"modules", mods},
+            {"target_modules", targetModules},
+            {"rank_pattern", rankPattern},
+            {"alpha_pattern", alphaPattern},
+            {"trainable_params", trainable},
+            {"budget", budget},
             {"adapter_config", adapterConfig}};
 }
 
@@ -26,15 +34,9 @@ namespace {
 
 nlohmann::json loraConfig(const std::vector<std::string>& targets, const nlohmann::json& rankPattern,
                           const nlohmann::json& alphaPattern, const SelectionOptions& o, bool conv1d = false) {
-    nlohmann::json c = {{"peft_type", "LORA"},
-                        {"task_type", "CAUSAL_LM"},
-                        {"r", o.r},
-                        {"lora_alpha", o.alpha},
-                        {"lora_dropout", 0.0},
-                        {"bias", "none"},
-                        {"target_modules", targets},
-                        {"rank_pattern", rankPattern},
-                        {"alpha_pattern", alphaPattern}};
+    nlohmann::json c = {{"peft_type", "LORA"},       {"task_type", "CAUSAL_LM"},    {"r", o.r},
+                        {"lora_alpha", o.alpha},     {"lora_dropout", 0.0},         {"bias", "none"},
+                        {"target_modules", targets}, {"rank_pattern", rankPattern}, {"alpha_pattern", alphaPattern}};
     if (conv1d) c["fan_in_fan_out"] = true;  // GPT-2's Conv1D stores [in, out]; peft sets it too
     if (!o.baseModel.empty()) c["base_model_name_or_path"] = o.baseModel;
     return c;
@@ -83,7 +85,9 @@ Selection selectModules(const ImportanceReport& report, const ModelConfig& mc, c
     }
     if (chosen.empty()) {
         if (o.budget > 0)
-            fail(where, "no module fits in a budget of " + std::to_string(o.budget) + " trainable parameters at r=" + std::to_string(o.r),
+            fail(where,
+                 "no module fits in a budget of " + std::to_string(o.budget) +
+                     " trainable parameters at r=" + std::to_string(o.r),
                  "Raise --budget or lower --r.");
         fail(where, "no module passes the threshold", "Lower --threshold.");
     }
@@ -92,8 +96,11 @@ Selection selectModules(const ImportanceReport& report, const ModelConfig& mc, c
     // Exact per-module cost at rank 1 (LoRA's count is linear in r: r * (in + out) here).
     std::vector<int64_t> unit(chosen.size());
     for (size_t i = 0; i < chosen.size(); ++i)
-        unit[i] = exactCount(mc, {report.modules[chosen[i]].path}, nlohmann::json::object(),
-                             [&] { SelectionOptions one = o; one.r = 1; return one; }());
+        unit[i] = exactCount(mc, {report.modules[chosen[i]].path}, nlohmann::json::object(), [&] {
+            SelectionOptions one = o;
+            one.r = 1;
+            return one;
+        }());
 
     std::vector<int64_t> ranks(chosen.size(), o.r);
     if (o.allocateRanks && chosen.size() > 1) {
@@ -171,7 +178,8 @@ Selection selectModules(const ImportanceReport& report, const ModelConfig& mc, c
         methodSpec("LORA").withDefaults(loraConfig(sel.targetModules, sel.rankPattern, sel.alphaPattern, o, conv1d));
     sel.trainable = methodSpec("LORA").count(mc, sel.adapterConfig).trainable;
     if (o.budget > 0 && sel.trainable > o.budget)  // cannot happen: every step above was checked
-        fail(where, "internal: selection uses " + std::to_string(sel.trainable) + " > budget " + std::to_string(o.budget),
+        fail(where,
+             "internal: selection uses " + std::to_string(sel.trainable) + " > budget " + std::to_string(o.budget),
              "Report this as a bug.");
     return sel;
 }

@@ -15,13 +15,13 @@ namespace peft::select {
 
 struct SelectionOptions {
     ImportanceMethod method = ImportanceMethod::GradNorm;
-    int64_t topK = 0;          // > 0: at most this many modules
-    double threshold = 0;      // > 0: only modules scoring >= threshold * the best score (0..1]
-    int64_t budget = 0;        // > 0: trainable LoRA parameters may not exceed it
-    int64_t r = 8;             // LoRA rank of every selected module (before allocation)
-    double alpha = 16;         // lora_alpha at rank r
+    int64_t topK = 0;            // > 0: at most this many modules
+    double threshold = 0;        // > 0: only modules scoring >= threshold * the best score (0..1]
+    int64_t budget = 0;          // > 0: trainable LoRA parameters may not exceed it
+    int64_t r = 8;               // LoRA rank of every selected module (before allocation)
+    double alpha = 16;           // lora_alpha at rank r
     bool allocateRanks = false;  // spread the same parameter total over the modules by importance
-    std::string baseModel;     // base_model_name_or_path written into the adapter config
+    std::string baseModel;       // base_model_name_or_path written into the adapter config
 };
 
 struct SelectedModule {
@@ -34,13 +34,13 @@ struct SelectedModule {
 };
 
 struct Selection {
-    std::vector<SelectedModule> modules;  // ranking order
-    std::vector<std::string> targetModules;  // full module paths, ranking order
+    std::vector<SelectedModule> modules;                     // ranking order
+    std::vector<std::string> targetModules;                  // full module paths, ranking order
     nlohmann::json rankPattern = nlohmann::json::object();   // full path -> rank, where != r
     nlohmann::json alphaPattern = nlohmann::json::object();  // full path -> alpha (alpha/rank kept = alpha/r)
-    nlohmann::json adapterConfig;  // a complete LoRA adapter_config.json
-    int64_t trainable = 0;  // exact, from methodSpec("LORA").count(adapterConfig)
-    int64_t budget = 0;     // the budget the selection was made under (0 = none)
+    nlohmann::json adapterConfig;                            // a complete LoRA adapter_config.json
+    int64_t trainable = 0;                                   // exact, from methodSpec("LORA").count(adapterConfig)
+    int64_t budget = 0;                                      // the budget the selection was made under (0 = none)
     nlohmann::json toJson() const;
 };
 

@@ -9,7 +9,7 @@ namespace peft::tok {
 namespace {
 bool isWhiteSpace(char32_t c) {
     return (c >= 0x09 && c <= 0x0D) || c == 0x20 || c == 0x85 || c == 0xA0 || c == 0x1680 ||
-           (c >= 0x2000 && c <= 0x200A) || c == 0x2028 || c == 0x2029 || c == 0x202F || c == 0x205F || c == 0x3000;
+        (c >= 0x2000 && c <= 0x200A) || c == 0x2028 || c == 0x2029 || c == 0x202F || c == 0x205F || c == 0x3000;
 }
 
 // Start of the code point that ends at s[end) (end > 0).
@@ -25,7 +25,8 @@ AddedTokenMatcher::AddedTokenMatcher(std::vector<AddedToken> tokens, std::vector
     for (size_t i = 0; i < m_patterns.size(); ++i)
         if (!m_patterns[i].empty()) m_byFirstByte[static_cast<unsigned char>(m_patterns[i][0])].push_back(i);
     for (auto& v : m_byFirstByte)
-        std::stable_sort(v.begin(), v.end(), [&](size_t a, size_t b) { return m_patterns[a].size() > m_patterns[b].size(); });
+        std::stable_sort(v.begin(), v.end(),
+                         [&](size_t a, size_t b) { return m_patterns[a].size() > m_patterns[b].size(); });
 }
 
 std::vector<AddedSplit> AddedTokenMatcher::split(const std::string& s) const {

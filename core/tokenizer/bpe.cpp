@@ -78,13 +78,16 @@ BpeModel::BpeModel(const json& j, const std::string& where) {
         } else {
             fail(w, "expected \"a b\" or [\"a\", \"b\"], found " + m.dump());
         }
-        std::string merged = a + (!m_prefix.empty() && b.compare(0, m_prefix.size(), m_prefix) == 0 ? b.substr(m_prefix.size()) : b);
+        std::string merged =
+            a + (!m_prefix.empty() && b.compare(0, m_prefix.size(), m_prefix) == 0 ? b.substr(m_prefix.size()) : b);
         auto ia = m_vocab.find(a), ib = m_vocab.find(b), im = m_vocab.find(merged);
         if (ia == m_vocab.end() || ib == m_vocab.end() || im == m_vocab.end())
             fail(w, "merge '" + a + " " + b + "' uses a token missing from the vocabulary",
                  "The tokenizer.json is inconsistent; re-save it with transformers");
-        uint64_t key = (static_cast<uint64_t>(static_cast<uint32_t>(ia->second)) << 32) | static_cast<uint32_t>(ib->second);
-        m_merges[key] = std::make_pair(static_cast<int32_t>(r), im->second);  // a repeated merge keeps its last rank, as HF
+        uint64_t key =
+            (static_cast<uint64_t>(static_cast<uint32_t>(ia->second)) << 32) | static_cast<uint32_t>(ib->second);
+        m_merges[key] =
+            std::make_pair(static_cast<int32_t>(r), im->second);  // a repeated merge keeps its last rank, as HF
     }
     if (m_unk && !m_vocab.count(*m_unk))
         fail(where + ".unk_token", "unk token '" + *m_unk + "' is not in the vocabulary");

@@ -82,11 +82,13 @@ private:
 // The steps of a "Sequence" component: `j[key]` must be a list, and `make(entry, where)` builds
 // each entry (where names it: "<where>.<key>[i]").
 template <class Step, class Make>
-std::vector<std::unique_ptr<Step>> sequenceSteps(const nlohmann::json& j, const std::string& key, const std::string& where, Make make) {
+std::vector<std::unique_ptr<Step>> sequenceSteps(const nlohmann::json& j, const std::string& key,
+                                                 const std::string& where, Make make) {
     const nlohmann::json& list = member(j, key, where);
     if (!list.is_array()) fail(where + "." + key, "expected a list");
     std::vector<std::unique_ptr<Step>> steps;
-    for (size_t i = 0; i < list.size(); ++i) steps.push_back(make(list[i], where + "." + key + "[" + std::to_string(i) + "]"));
+    for (size_t i = 0; i < list.size(); ++i)
+        steps.push_back(make(list[i], where + "." + key + "[" + std::to_string(i) + "]"));
     return steps;
 }
 

@@ -65,8 +65,7 @@ public:
         std::string pending;
         auto flush = [&] {
             if (pending.empty()) return;
-            if (isValidUtf8(pending))
-                out.push_back(pending);
+            if (isValidUtf8(pending)) out.push_back(pending);
             else
                 for (size_t k = 0; k < pending.size(); ++k) out.push_back(kReplacementChar);
             pending.clear();
@@ -109,7 +108,8 @@ public:
 
 class StripDec : public Decoder {
 public:
-    StripDec(std::string content, size_t start, size_t stop) : m_content(std::move(content)), m_start(start), m_stop(stop) {}
+    StripDec(std::string content, size_t start, size_t stop)
+        : m_content(std::move(content)), m_start(start), m_stop(stop) {}
     void decodeChain(std::vector<std::string>& tokens) const override {
         const size_t n = m_content.size();
         for (auto& t : tokens) {
@@ -130,7 +130,9 @@ class SequenceDec : public Decoder {
 public:
     explicit SequenceDec(std::vector<std::unique_ptr<Decoder>> steps) : m_steps(std::move(steps)) {}
     std::vector<std::unique_ptr<Decoder>> m_steps;
-    void decodeChain(std::vector<std::string>& tokens) const override { for (const auto& s : m_steps) s->decodeChain(tokens); }
+    void decodeChain(std::vector<std::string>& tokens) const override {
+        for (const auto& s : m_steps) s->decodeChain(tokens);
+    }
 };
 
 size_t countMember(const json& j, const std::string& key, const std::string& where) {
@@ -160,7 +162,8 @@ std::unique_ptr<Decoder> makeDecoder(const json& j, const std::string& where) {
     if (type == "Strip")
         return std::make_unique<StripDec>(singleChar(j, "content", where), countMember(j, "start", where),
                                           countMember(j, "stop", where));
-    if (type == "Sequence") return std::make_unique<SequenceDec>(sequenceSteps<Decoder>(j, "decoders", where, makeDecoder));
+    if (type == "Sequence")
+        return std::make_unique<SequenceDec>(sequenceSteps<Decoder>(j, "decoders", where, makeDecoder));
     fail(where, "unsupported decoder type '" + type + "'",
          "Supported decoders: ByteLevel, Metaspace, Replace, ByteFallback, Fuse, Strip, Sequence");
 }

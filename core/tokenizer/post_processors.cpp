@@ -44,10 +44,8 @@ public:
         std::vector<int64_t> out;
         out.reserve(ids.size() + 4);
         for (const auto& it : m_items) {
-            if (it.isSequence)
-                out.insert(out.end(), ids.begin(), ids.end());
-            else
-                out.insert(out.end(), it.ids.begin(), it.ids.end());
+            if (it.isSequence) out.insert(out.end(), ids.begin(), ids.end());
+            else out.insert(out.end(), it.ids.begin(), it.ids.end());
         }
         ids.swap(out);
     }
@@ -62,7 +60,8 @@ private:
 
 class ClsSepPost : public PostProcessor {
 public:
-    ClsSepPost(const json& j, const std::string& where) : m_cls(tokenId(j, "cls", where)), m_sep(tokenId(j, "sep", where)) {}
+    ClsSepPost(const json& j, const std::string& where)
+        : m_cls(tokenId(j, "cls", where)), m_sep(tokenId(j, "sep", where)) {}
     void process(std::vector<int64_t>& ids) const override {
         ids.insert(ids.begin(), m_cls);
         ids.push_back(m_sep);
@@ -87,7 +86,9 @@ class SequencePost : public PostProcessor {
 public:
     explicit SequencePost(std::vector<std::unique_ptr<PostProcessor>> steps) : m_steps(std::move(steps)) {}
     std::vector<std::unique_ptr<PostProcessor>> m_steps;
-    void process(std::vector<int64_t>& ids) const override { for (const auto& s : m_steps) s->process(ids); }
+    void process(std::vector<int64_t>& ids) const override {
+        for (const auto& s : m_steps) s->process(ids);
+    }
 };
 
 }  // namespace
@@ -97,7 +98,8 @@ std::unique_ptr<PostProcessor> makePostProcessor(const json& j, const std::strin
     if (type == "TemplateProcessing") return std::make_unique<TemplatePost>(j, where);
     if (type == "ByteLevel") return std::make_unique<NoOpPost>();
     if (type == "BertProcessing" || type == "RobertaProcessing") return std::make_unique<ClsSepPost>(j, where);
-    if (type == "Sequence") return std::make_unique<SequencePost>(sequenceSteps<PostProcessor>(j, "processors", where, makePostProcessor));
+    if (type == "Sequence")
+        return std::make_unique<SequencePost>(sequenceSteps<PostProcessor>(j, "processors", where, makePostProcessor));
     fail(where, "unsupported post-processor type '" + type + "'",
          "Supported post-processors: TemplateProcessing, ByteLevel, BertProcessing, RobertaProcessing, Sequence");
 }

@@ -41,10 +41,8 @@ void splitInto(const Piece& p, Spans spans, Behavior behavior, std::vector<Piece
         case Behavior::MergedWithPrevious: {
             bool prevMatch = false;
             for (auto& [span, isMatch] : spans) {
-                if (isMatch && !prevMatch && !parts.empty())
-                    parts.back().second = span.second;
-                else
-                    parts.push_back(span);
+                if (isMatch && !prevMatch && !parts.empty()) parts.back().second = span.second;
+                else parts.push_back(span);
                 prevMatch = isMatch;
             }
             break;
@@ -52,10 +50,8 @@ void splitInto(const Piece& p, Spans spans, Behavior behavior, std::vector<Piece
         case Behavior::MergedWithNext: {
             bool prevMatch = false;
             for (auto it = spans.rbegin(); it != spans.rend(); ++it) {
-                if (it->second && !prevMatch && !parts.empty())
-                    parts.back().first = it->first.first;
-                else
-                    parts.push_back(it->first);
+                if (it->second && !prevMatch && !parts.empty()) parts.back().first = it->first.first;
+                else parts.push_back(it->first);
                 prevMatch = it->second;
             }
             std::reverse(parts.begin(), parts.end());
@@ -64,10 +60,8 @@ void splitInto(const Piece& p, Spans spans, Behavior behavior, std::vector<Piece
         case Behavior::Contiguous: {
             bool prevMatch = false;
             for (auto& [span, isMatch] : spans) {
-                if (isMatch == prevMatch && !parts.empty())
-                    parts.back().second = span.second;
-                else
-                    parts.push_back(span);
+                if (isMatch == prevMatch && !parts.empty()) parts.back().second = span.second;
+                else parts.push_back(span);
                 prevMatch = isMatch;
             }
             break;
@@ -130,8 +124,7 @@ enum class PrependScheme { First, Always, Never };
 class MetaspacePre : public PreTokenizer {
 public:
     MetaspacePre(std::string replacement, PrependScheme scheme, bool split, const std::string& where)
-        : m_rep(std::move(replacement)), m_scheme(scheme), m_split(split),
-          m_repRe(Regex::escape(m_rep), where) {}
+        : m_rep(std::move(replacement)), m_scheme(scheme), m_split(split), m_repRe(Regex::escape(m_rep), where) {}
     void preTokenize(std::vector<Piece>& pieces) const override {
         std::vector<Piece> out;
         out.reserve(pieces.size() * 4);
@@ -139,10 +132,8 @@ public:
             p.text = replaceAll(p.text, " ", m_rep);
             bool prepend = m_scheme == PrependScheme::Always || (m_scheme == PrependScheme::First && p.atStart);
             if (prepend && !p.text.empty() && p.text.compare(0, m_rep.size(), m_rep) != 0) p.text.insert(0, m_rep);
-            if (m_split)
-                splitInto(p, findMatches(m_repRe, p.text), Behavior::MergedWithNext, out);
-            else if (!p.text.empty())
-                out.push_back(std::move(p));
+            if (m_split) splitInto(p, findMatches(m_repRe, p.text), Behavior::MergedWithNext, out);
+            else if (!p.text.empty()) out.push_back(std::move(p));
         }
         pieces.swap(out);
     }
@@ -158,7 +149,9 @@ class SequencePre : public PreTokenizer {
 public:
     explicit SequencePre(std::vector<std::unique_ptr<PreTokenizer>> steps) : m_steps(std::move(steps)) {}
     std::vector<std::unique_ptr<PreTokenizer>> m_steps;
-    void preTokenize(std::vector<Piece>& pieces) const override { for (const auto& s : m_steps) s->preTokenize(pieces); }
+    void preTokenize(std::vector<Piece>& pieces) const override {
+        for (const auto& s : m_steps) s->preTokenize(pieces);
+    }
 };
 
 bool boolMember(const json& j, const std::string& key, bool def, const std::string& where) {
@@ -171,7 +164,8 @@ bool boolMember(const json& j, const std::string& key, bool def, const std::stri
 
 std::unique_ptr<PreTokenizer> makePreTokenizer(const json& j, const std::string& where) {
     const std::string type = typeOf(j, where);
-    if (type == "Sequence") return std::make_unique<SequencePre>(sequenceSteps<PreTokenizer>(j, "pretokenizers", where, makePreTokenizer));
+    if (type == "Sequence")
+        return std::make_unique<SequencePre>(sequenceSteps<PreTokenizer>(j, "pretokenizers", where, makePreTokenizer));
     if (type == "ByteLevel")
         return std::make_unique<ByteLevelPre>(boolMember(j, "add_prefix_space", true, where),
                                               boolMember(j, "use_regex", true, where), where);

@@ -127,7 +127,9 @@ struct ByteMap {
     std::vector<std::string> toChar;
     std::vector<int> fromCp;  // indexed by code point < 512
     ByteMap() : toChar(256), fromCp(512, -1) {
-        auto printable = [](int b) { return (b >= '!' && b <= '~') || (b >= 0xA1 && b <= 0xAC) || (b >= 0xAE && b <= 0xFF); };
+        auto printable = [](int b) {
+            return (b >= '!' && b <= '~') || (b >= 0xA1 && b <= 0xAC) || (b >= 0xAE && b <= 0xFF);
+        };
         int extra = 0;
         for (int b = 0; b < 256; ++b) {
             char32_t cp = printable(b) ? static_cast<char32_t>(b) : static_cast<char32_t>(256 + extra++);
@@ -183,7 +185,8 @@ pcre2_jit_stack* threadJitStack(void*) {
 std::string pcreMessage(int code) {
     PCRE2_UCHAR buf[256];
     int n = pcre2_get_error_message(code, buf, sizeof(buf));
-    return n > 0 ? std::string(reinterpret_cast<char*>(buf), static_cast<size_t>(n)) : "PCRE2 error " + std::to_string(code);
+    return n > 0 ? std::string(reinterpret_cast<char*>(buf), static_cast<size_t>(n))
+                 : "PCRE2 error " + std::to_string(code);
 }
 
 struct MatchData {
@@ -199,7 +202,8 @@ Regex::Regex(const std::string& pattern, const std::string& where) : m_pattern(p
     pcre2_code* code = pcre2_compile(reinterpret_cast<PCRE2_SPTR>(pattern.data()), pattern.size(),
                                      PCRE2_UTF | PCRE2_UCP | PCRE2_MULTILINE, &err, &errOff, nullptr);
     if (!code)
-        fail(where, "cannot compile regex '" + pattern + "' at offset " + std::to_string(errOff) + ": " + pcreMessage(err),
+        fail(where,
+             "cannot compile regex '" + pattern + "' at offset " + std::to_string(errOff) + ": " + pcreMessage(err),
              "Check the pattern in the tokenizer file");
     m_code = code;
     m_jit = pcre2_jit_compile(code, PCRE2_JIT_COMPLETE) == 0;
@@ -231,8 +235,8 @@ bool Regex::matchAt(const std::string& s, size_t start, size_t& mStart, size_t& 
                          static_cast<pcre2_match_context*>(m_context));
     if (rc == PCRE2_ERROR_NOMATCH) return false;
     if (rc < 0) {
-        std::string what = "regex '" + m_pattern + "' failed on a text of " + std::to_string(s.size()) + " bytes: " +
-                           pcreMessage(rc);
+        std::string what =
+            "regex '" + m_pattern + "' failed on a text of " + std::to_string(s.size()) + " bytes: " + pcreMessage(rc);
         if (rc == PCRE2_ERROR_MATCHLIMIT || rc == PCRE2_ERROR_DEPTHLIMIT || rc == PCRE2_ERROR_HEAPLIMIT ||
             rc == PCRE2_ERROR_JIT_STACKLIMIT)
             fail(m_where, what + " (the pattern backtracks catastrophically; matching was stopped)",

@@ -33,8 +33,8 @@ bool boolField(const json& j, const std::string& key, bool def, const std::strin
 // transformers' clean_up_tokenization: drops the space before common punctuation/contractions.
 std::string cleanUpTokenization(std::string s) {
     static const std::pair<const char*, const char*> kRules[] = {
-        {" .", "."}, {" ?", "?"}, {" !", "!"}, {" ,", ","}, {" ' ", "'"}, {" n't", "n't"},
-        {" 'm", "'m"}, {" 's", "'s"}, {" 've", "'ve"}, {" 're", "'re"}};
+        {" .", "."},     {" ?", "?"},   {" !", "!"},   {" ,", ","},     {" ' ", "'"},
+        {" n't", "n't"}, {" 'm", "'m"}, {" 's", "'s"}, {" 've", "'ve"}, {" 're", "'re"}};
     for (const auto& [from, to] : kRules) s = tok::replaceAll(s, from, to);
     return s;
 }
@@ -56,7 +56,7 @@ public:
         const std::string w = file + ": ";
         const json& model = tok::member(root, "model", file);
         std::string modelType = model.contains("type") && model["type"].is_string() ? model["type"].get<std::string>()
-                                : model.contains("merges")                          ? "BPE"
+            : model.contains("merges")                                              ? "BPE"
                                                                                     : "(no type)";
         if (modelType != "BPE")
             fail(w + "model", "unsupported tokenizer model type '" + modelType + "'",
@@ -176,8 +176,8 @@ public:
         auto it = m_addedById.find(id);
         if (it != m_addedById.end()) return it->second;
         if (const std::string* t = m_model->idToToken(id)) return *t;
-        fail("tokenizer " + m_file, "token id " + std::to_string(id) + " is not in the vocabulary (size " +
-                                        std::to_string(m_vocabSize) + ")",
+        fail("tokenizer " + m_file,
+             "token id " + std::to_string(id) + " is not in the vocabulary (size " + std::to_string(m_vocabSize) + ")",
              "The ids do not belong to this tokenizer");
     }
 
@@ -209,7 +209,8 @@ private:
             if (!tokStr) return std::nullopt;
             auto id = tokenToId(*tokStr);
             if (!id)
-                spdlog::warn("{}: {} '{}' is not in the tokenizer's vocabulary; {} id left unset", cw, key, *tokStr, key);
+                spdlog::warn("{}: {} '{}' is not in the tokenizer's vocabulary; {} id left unset", cw, key, *tokStr,
+                             key);
             return id;
         };
         m_bos = resolve("bos_token");
@@ -222,7 +223,8 @@ private:
                 m_chatTemplate = ct.get<std::string>();
             } else if (ct.is_array()) {  // [{"name": ..., "template": ...}]: the "default" one
                 for (const auto& e : ct)
-                    if (e.is_object() && e.value("name", "") == "default" && e.contains("template") && e["template"].is_string())
+                    if (e.is_object() && e.value("name", "") == "default" && e.contains("template") &&
+                        e["template"].is_string())
                         m_chatTemplate = e["template"].get<std::string>();
                 if (m_chatTemplate.empty())
                     spdlog::warn("{}: chat_template lists named templates but none is \"default\"", cw);

@@ -31,8 +31,8 @@ constexpr char32_t kLCount = 19, kVCount = 21, kTCount = 28, kNCount = kVCount *
 int ccc(char32_t cp) {
     if (cp < 0x300) return 0;
     const auto* end = std::end(kCccRanges);
-    const auto* it = std::upper_bound(std::begin(kCccRanges), end, cp,
-                                      [](char32_t v, const CccRange& r) { return v < r.first; });
+    const auto* it =
+        std::upper_bound(std::begin(kCccRanges), end, cp, [](char32_t v, const CccRange& r) { return v < r.first; });
     if (it == std::begin(kCccRanges)) return 0;
     --it;
     return cp <= it->last ? it->ccc : 0;
@@ -48,8 +48,8 @@ void decompose(char32_t cp, bool compat, std::vector<char32_t>& out) {
     }
     if (cp >= 0xA0) {
         const auto* end = std::end(kDecomp);
-        const auto* it = std::lower_bound(std::begin(kDecomp), end, cp,
-                                          [](const DecompEntry& e, char32_t v) { return e.cp < v; });
+        const auto* it =
+            std::lower_bound(std::begin(kDecomp), end, cp, [](const DecompEntry& e, char32_t v) { return e.cp < v; });
         if (it != end && it->cp == cp) {
             uint32_t off = compat ? it->nfkdOff : it->nfdOff, len = compat ? it->nfkdLen : it->nfdLen;
             out.insert(out.end(), kDecompData + off, kDecompData + off + len);
@@ -101,7 +101,8 @@ std::string unicodeNormalize(const std::string& s, UnicodeForm form) {
         }
         size_t j = i;
         while (j < d.size() && ccc(d[j]) != 0) ++j;
-        if (j - i > 1) std::stable_sort(d.begin() + i, d.begin() + j, [](char32_t a, char32_t b) { return ccc(a) < ccc(b); });
+        if (j - i > 1)
+            std::stable_sort(d.begin() + i, d.begin() + j, [](char32_t a, char32_t b) { return ccc(a) < ccc(b); });
         i = j;
     }
     if (form == UnicodeForm::NFC || form == UnicodeForm::NFKC) {

@@ -20,7 +20,8 @@ namespace {
 // operand), fp32 the token-major one (OpenBLAS is faster that way round). Returns the
 // gradient for h (undefined without backward) and adds the loss sum to `out`.
 torch::Tensor fusedCpuChunks(const torch::Tensor& hd, const torch::Tensor& w, const torch::Tensor& target,
-                             bool backward, double gradScale, int64_t chunkRows, LmLoss& out, torch::Tensor* tokenLoss) {
+                             bool backward, double gradScale, int64_t chunkRows, LmLoss& out,
+                             torch::Tensor* tokenLoss) {
     torch::NoGradGuard ng;
     const int64_t N = hd.size(0), V = w.size(0);
     const bool bf16 = hd.scalar_type() == torch::kBFloat16;
@@ -62,14 +63,15 @@ torch::Tensor fusedCpuChunks(const torch::Tensor& hd, const torch::Tensor& w, co
             const int64_t j0 = b0 * grain, j1 = std::min(n, b1 * grain), pad = std::min(ld, b1 * grain);
             if (vocabMajor) {
                 if (bf16)
-                    kernels::crossEntropyCols(static_cast<uint16_t*>(zp), V, ld, j0, j1, tp, lp + j0, backward, scale, pad);
+                    kernels::crossEntropyCols(static_cast<uint16_t*>(zp), V, ld, j0, j1, tp, lp + j0, backward, scale,
+                                              pad);
                 else
-                    kernels::crossEntropyCols(static_cast<float*>(zp), V, ld, j0, j1, tp, lp + j0, backward, scale, pad);
+                    kernels::crossEntropyCols(static_cast<float*>(zp), V, ld, j0, j1, tp, lp + j0, backward, scale,
+                                              pad);
             } else {
                 if (bf16)
                     kernels::crossEntropyRows(static_cast<uint16_t*>(zp), V, j0, j1, tp, lp + j0, backward, scale);
-                else
-                    kernels::crossEntropyRows(static_cast<float*>(zp), V, j0, j1, tp, lp + j0, backward, scale);
+                else kernels::crossEntropyRows(static_cast<float*>(zp), V, j0, j1, tp, lp + j0, backward, scale);
             }
         });
         if (!backward) continue;
@@ -88,8 +90,8 @@ torch::Tensor fusedCpuChunks(const torch::Tensor& hd, const torch::Tensor& w, co
 // The head and cross-entropy over labelled rows h [N,C] (no autograd: `w` and `h` detached):
 // adds the summed loss to out.sum, returns d(gradScale * loss)/dh [N,C] when `backward`, and
 // writes each row's loss [N] fp32 to `tokenLoss` when given.
-torch::Tensor headCrossEntropy(const torch::Tensor& hd, const torch::Tensor& w, const torch::Tensor& target, bool backward,
-                               double gradScale, int64_t chunkRowsArg, int64_t chunkRows, LmLoss& out,
+torch::Tensor headCrossEntropy(const torch::Tensor& hd, const torch::Tensor& w, const torch::Tensor& target,
+                               bool backward, double gradScale, int64_t chunkRowsArg, int64_t chunkRows, LmLoss& out,
                                torch::Tensor* tokenLoss) {
     const bool fusedCpu = hd.is_cpu() && (hd.scalar_type() == torch::kFloat32 || hd.scalar_type() == torch::kBFloat16);
     if (fusedCpu) return fusedCpuChunks(hd, w, target, backward, gradScale, chunkRowsArg, out, tokenLoss);
@@ -158,12 +160,12 @@ LmLoss lmLossChunked(CausalLMImpl& model, const torch::Tensor& hidden, const tor
     LmLoss out;
     torch::Tensor y = labels.slice(1, 1).reshape({-1});  // [B*(T-1)]
     torch::Tensor keep = y.ne(data::kIgnoreIndex);
-    torch::Tensor rows = keep.nonzero().view({-1});     // labelled rows only
+    torch::Tensor rows = keep.nonzero().view({-1});  // labelled rows only
     out.count = rows.size(0);
     out.sum = torch::zeros({}, hidden.options().dtype(torch::kFloat32));
     if (out.count == 0) return out;
     torch::Tensor h = hidden.slice(1, 0, T - 1).reshape({-1, C}).index_select(0, rows);  // [N,C]
-    torch::Tensor target = y.index_select(0, rows);                                        // [N]
+    torch::Tensor target = y.index_select(0, rows);                                      // [N]
 
     torch::Tensor w = model.lmHeadWeight();  // [V,C]
     const bool headTrains = w.requires_grad();
@@ -194,7 +196,8 @@ LmLoss lmLossChunked(CausalLMImpl& model, const torch::Tensor& hidden, const tor
         return out;
     }
 
-    torch::Tensor gradH = headCrossEntropy(h.detach(), w.detach(), target, doBackward, gradScale, chunkRowsArg, chunkRows, out, nullptr);
+    torch::Tensor gradH =
+        headCrossEntropy(h.detach(), w.detach(), target, doBackward, gradScale, chunkRowsArg, chunkRows, out, nullptr);
     if (doBackward) h.backward(gradH);
     return out;
 }
@@ -203,7 +206,9 @@ LmLoss lmLossChunked(CausalLMImpl& model, const torch::Tensor& hidden, const tor
 
 namespace peft {
 
-int64_t countTargetTokens(const torch::Tensor& labels) { return labels.slice(1, 1).ne(data::kIgnoreIndex).sum().item<int64_t>(); }
+int64_t countTargetTokens(const torch::Tensor& labels) {
+    return labels.slice(1, 1).ne(data::kIgnoreIndex).sum().item<int64_t>();
+}
 
 torch::Tensor alignLabels(const torch::Tensor& hidden, const torch::Tensor& labels) {
     if (hidden.size(1) <= labels.size(1)) return labels;
@@ -222,8 +227,8 @@ SequenceLogps sequenceLogps(CausalLMImpl& model, const torch::Tensor& hidden, co
     out.logps = torch::zeros({S}, f32);
     if (rows.size(0) == 0) return out;
     torch::Tensor h = hidden.slice(1, 0, T - 1).reshape({-1, C}).index_select(0, rows);  // [N,C]
-    torch::Tensor target = y.index_select(0, rows);                                        // [N]
-    torch::Tensor w = model.lmHeadWeight();                                                // [V,C]
+    torch::Tensor target = y.index_select(0, rows);                                      // [N]
+    torch::Tensor w = model.lmHeadWeight();                                              // [V,C]
     const int64_t N = rows.size(0);
     const int64_t chunkRows = lmLossChunkRows(w.size(0), N, hidden.scalar_type() == torch::kFloat32, hidden.is_cuda());
     torch::Tensor tokenLogp;  // [N]

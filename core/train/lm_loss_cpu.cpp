@@ -52,7 +52,8 @@ PEFT_INLINE void cols(T* z, int64_t V, int64_t ld, int64_t j0, int64_t j1, int64
     // gave scratch columns for it (a scalar tail of n % 16 columns cost as much as the rest).
     const int64_t n = j1 - j0, rounded = (n + kLanes - 1) / kLanes * kLanes;
     const int64_t nc = padEnd >= j0 + rounded ? rounded : n;
-    std::vector<float> mv(static_cast<size_t>(nc), std::numeric_limits<float>::lowest()), sv(static_cast<size_t>(nc), 0.0f);
+    std::vector<float> mv(static_cast<size_t>(nc), std::numeric_limits<float>::lowest()),
+        sv(static_cast<size_t>(nc), 0.0f);
     float* m = mv.data();
     float* s = sv.data();
     for (int64_t v = 0; v < V; ++v) {

@@ -12,10 +12,12 @@ Optimizer::Optimizer(std::vector<std::pair<std::string, torch::Tensor>> params, 
     torch::NoGradGuard ng;
     for (auto& [n, p] : m_params) {
         const bool low = p.scalar_type() == torch::kBFloat16 || p.scalar_type() == torch::kHalf;
-        m_master.push_back(low ? p.detach().to(torch::kFloat32, /*non_blocking=*/false, /*copy=*/true) : torch::Tensor());
+        m_master.push_back(low ? p.detach().to(torch::kFloat32, /*non_blocking=*/false, /*copy=*/true)
+                               : torch::Tensor());
         const torch::Tensor& like = low ? m_master.back() : p;
         m_m.push_back(torch::zeros_like(like, torch::MemoryFormat::Preserve));
-        m_v.push_back(cfg.optimizer == "sgd" ? torch::Tensor() : torch::zeros_like(like, torch::MemoryFormat::Preserve));
+        m_v.push_back(cfg.optimizer == "sgd" ? torch::Tensor()
+                                             : torch::zeros_like(like, torch::MemoryFormat::Preserve));
     }
 }
 
@@ -45,7 +47,7 @@ void Optimizer::step(double lr) {
             continue;
         }
         if (m_cfg.optimizer == "adamw") p.mul_(1 - lr * wd);  // decoupled decay
-        else if (wd != 0) g = g.add(p, wd);                     // adam: L2 in the gradient
+        else if (wd != 0) g = g.add(p, wd);                   // adam: L2 in the gradient
         m_m[i].mul_(b1).add_(g, 1 - b1);
         m_v[i].mul_(b2).addcmul_(g, g, 1 - b2);
         const double bc1 = 1 - std::pow(b1, static_cast<double>(m_step));
@@ -71,12 +73,16 @@ std::vector<std::pair<std::string, torch::Tensor>> Optimizer::state() const {
     return out;
 }
 
-void Optimizer::loadState(const std::map<std::string, torch::Tensor>& state, int64_t stepCount, const std::string& where) {
+void Optimizer::loadState(const std::map<std::string, torch::Tensor>& state, int64_t stepCount,
+                          const std::string& where) {
     torch::NoGradGuard ng;
     auto take = [&](const std::string& key, torch::Tensor& dst) {
         auto it = state.find(key);
-        if (it == state.end()) fail(where, "optimizer state '" + key + "' is missing", "The checkpoint is incomplete; resume from an earlier one.");
-        if (it->second.sizes() != dst.sizes()) fail(where, "optimizer state '" + key + "' has the wrong shape", "The checkpoint belongs to another run.");
+        if (it == state.end())
+            fail(where, "optimizer state '" + key + "' is missing",
+                 "The checkpoint is incomplete; resume from an earlier one.");
+        if (it->second.sizes() != dst.sizes())
+            fail(where, "optimizer state '" + key + "' has the wrong shape", "The checkpoint belongs to another run.");
         dst.copy_(it->second);
     };
     for (size_t i = 0; i < m_params.size(); ++i) {

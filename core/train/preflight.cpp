@@ -55,12 +55,14 @@ std::vector<std::string> memoryWarnings(uint64_t estimatedBytes, std::optional<u
     return out;
 }
 
-std::vector<std::string> precisionWarnings(const std::string& precision, const std::string& deviceType, bool cpuFastBf16) {
+std::vector<std::string> precisionWarnings(const std::string& precision, const std::string& deviceType,
+                                           bool cpuFastBf16) {
     std::vector<std::string> out;
     if (precision == "bf16" && deviceType == "cpu" && !cpuFastBf16)
-        out.push_back("training.precision is bf16 but this CPU has no AVX-512: LibTorch's bf16 matrix products fall back "
-                      "to a slow loop here (about 14x slower than fp32). Set training.precision to fp32 (Train page: "
-                      "Precision) for a much faster run.");
+        out.push_back(
+            "training.precision is bf16 but this CPU has no AVX-512: LibTorch's bf16 matrix products fall back "
+            "to a slow loop here (about 14x slower than fp32). Set training.precision to fp32 (Train page: "
+            "Precision) for a much faster run.");
     return out;
 }
 
@@ -78,8 +80,10 @@ PreflightReport preflight(const RunConfig& cfg, const std::string& deviceType) {
         o.seqLen = dc.maxLength;
         o.precision = t.precision == "bf16" ? budget::Precision::Bf16 : budget::Precision::Fp32;
         o.optimizer = t.optimizer == "sgd" ? (t.momentum > 0 ? budget::Optimizer::SgdMomentum : budget::Optimizer::Sgd)
-                                           : t.optimizer == "adam" ? budget::Optimizer::Adam : budget::Optimizer::AdamW;
-        o.quantizeBase = t.quantizeBase ? budget::BaseQuant::Nf4DoubleQuant : budget::BaseQuant::None;  // as Trainer::setup quantises
+            : t.optimizer == "adam"        ? budget::Optimizer::Adam
+                                           : budget::Optimizer::AdamW;
+        o.quantizeBase = t.quantizeBase ? budget::BaseQuant::Nf4DoubleQuant
+                                        : budget::BaseQuant::None;  // as Trainer::setup quantises
         o.device = gpu ? budget::Device::Cuda : budget::Device::Cpu;
         o.fusedAttention = fusedAttentionAvailable();
         o.packedWeights = t.packedWeights;
@@ -95,7 +99,8 @@ PreflightReport preflight(const RunConfig& cfg, const std::string& deviceType) {
     }
     r.availableBytes = gpu ? availableCudaMemory() : availableHostMemory();
     r.warnings = memoryWarnings(r.estimatedBytes, r.availableBytes, r.memoryKind);
-    for (auto& w : precisionWarnings(cfg.training.precision, deviceType, cpuHasFastBf16())) r.warnings.push_back(std::move(w));
+    for (auto& w : precisionWarnings(cfg.training.precision, deviceType, cpuHasFastBf16()))
+        r.warnings.push_back(std::move(w));
     for (auto& w : templateWarnings(cfg)) r.warnings.push_back(std::move(w));  // chat template and end-of-sequence
     return r;
 }

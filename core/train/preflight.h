@@ -11,10 +11,10 @@
 namespace peft {
 
 struct PreflightReport {
-    uint64_t estimatedBytes = 0;           // budget::estimate's training peak (0 when it could not be computed)
+    uint64_t estimatedBytes = 0;             // budget::estimate's training peak (0 when it could not be computed)
     std::optional<uint64_t> availableBytes;  // free memory on the device; nullopt when unknown
-    std::string memoryKind;                // "RAM" or "GPU memory"
-    std::vector<std::string> warnings;     // one sentence each: what and what to try
+    std::string memoryKind;                  // "RAM" or "GPU memory"
+    std::vector<std::string> warnings;       // one sentence each: what and what to try
 };
 
 // MemAvailable from /proc/meminfo (nullopt where it cannot be read).
@@ -31,7 +31,8 @@ PreflightReport preflight(const RunConfig& cfg, const std::string& deviceType);
 
 // A bf16 run on a CPU without fast bf16 products (runtime_info.h: cpuHasFastBf16) is warned about:
 // there fp32 is many times faster.
-std::vector<std::string> precisionWarnings(const std::string& precision, const std::string& deviceType, bool cpuFastBf16);
+std::vector<std::string> precisionWarnings(const std::string& precision, const std::string& deviceType,
+                                           bool cpuFastBf16);
 
 // Same comparison with the numbers given (for tests and the GUI's what-if).
 std::vector<std::string> memoryWarnings(uint64_t estimatedBytes, std::optional<uint64_t> availableBytes,

@@ -16,7 +16,8 @@ using nlohmann::json;
 
 namespace {
 
-void checkKeys(const json& j, const std::set<std::string>& allowed, const std::string& where, const std::string& section) {
+void checkKeys(const json& j, const std::set<std::string>& allowed, const std::string& where,
+               const std::string& section) {
     if (!j.is_object()) fail(where, "'" + section + "' must be an object", "");
     for (auto it = j.begin(); it != j.end(); ++it)
         if (!allowed.count(it.key())) {
@@ -44,12 +45,16 @@ void read(const json& j, const char* key, T& out, const std::string& where, cons
     } catch (const std::exception&) {
         fail(where, "key '" + section + "." + key + "' has the wrong type (" + it->dump() + ")",
              std::string("Expected ") +
-                 (std::is_same_v<T, bool> ? "true/false" : std::is_integral_v<T> ? "an integer" : std::is_arithmetic_v<T> ? "a number" : "a string") +
+                 (std::is_same_v<T, bool>       ? "true/false"
+                      : std::is_integral_v<T>   ? "an integer"
+                      : std::is_arithmetic_v<T> ? "a number"
+                                                : "a string") +
                  ".");
     }
 }
 
-void oneOf(const std::string& v, const std::set<std::string>& allowed, const std::string& key, const std::string& where) {
+void oneOf(const std::string& v, const std::set<std::string>& allowed, const std::string& key,
+           const std::string& where) {
     if (!allowed.count(v)) {
         std::string list;
         for (const auto& a : allowed) list += (list.empty() ? "" : ", ") + a;
@@ -62,7 +67,8 @@ void oneOf(const std::string& v, const std::set<std::string>& allowed, const std
 RunConfig RunConfig::fromJson(const json& j, const std::string& where) {
     checkKeys(j, {"model", "dataset", "method", "training", "objective", "output_dir"}, where, "");
     RunConfig c;
-    if (!j.contains("model") || !j["model"].is_string()) fail(where, "key 'model' must be a model folder path or a Hub repo id (ORG/NAME[@revision])", "");
+    if (!j.contains("model") || !j["model"].is_string())
+        fail(where, "key 'model' must be a model folder path or a Hub repo id (ORG/NAME[@revision])", "");
     c.model = j["model"].get<std::string>();
     if (j.contains("output_dir")) {
         if (!j["output_dir"].is_string()) fail(where, "key 'output_dir' must be a string", "");
@@ -78,11 +84,36 @@ RunConfig RunConfig::fromJson(const json& j, const std::string& where) {
     c.objective = resolveObjectiveConfig(j.contains("objective") ? j["objective"] : json(), where);
     if (j.contains("training")) {
         const json& t = j["training"];
-        checkKeys(t, {"epochs", "max_steps", "batch_size", "grad_accum", "lr", "weight_decay", "betas", "eps", "momentum",
-                      "optimizer", "scheduler", "warmup_steps", "max_grad_norm", "seed", "shuffle", "precision",
-                      "eval_every", "save_every", "keep_checkpoints", "early_stopping_patience", "device", "log_every",
-                      "quantize_base", "packed_weights", "generation_eval_every", "generation_eval_samples", "threads",
-                      "processes", "gpus"},
+        checkKeys(t,
+                  {"epochs",
+                   "max_steps",
+                   "batch_size",
+                   "grad_accum",
+                   "lr",
+                   "weight_decay",
+                   "betas",
+                   "eps",
+                   "momentum",
+                   "optimizer",
+                   "scheduler",
+                   "warmup_steps",
+                   "max_grad_norm",
+                   "seed",
+                   "shuffle",
+                   "precision",
+                   "eval_every",
+                   "save_every",
+                   "keep_checkpoints",
+                   "early_stopping_patience",
+                   "device",
+                   "log_every",
+                   "quantize_base",
+                   "packed_weights",
+                   "generation_eval_every",
+                   "generation_eval_samples",
+                   "threads",
+                   "processes",
+                   "gpus"},
                   where, "training");
         TrainingConfig& o = c.training;
         const std::string s = "training";
@@ -93,7 +124,8 @@ RunConfig RunConfig::fromJson(const json& j, const std::string& where) {
         read(t, "lr", o.lr, where, s);
         read(t, "weight_decay", o.weightDecay, where, s);
         if (t.contains("betas")) {
-            if (!t["betas"].is_array() || t["betas"].size() != 2 || !t["betas"][0].is_number() || !t["betas"][1].is_number())
+            if (!t["betas"].is_array() || t["betas"].size() != 2 || !t["betas"][0].is_number() ||
+                !t["betas"][1].is_number())
                 fail(where, "key 'training.betas' must be a list of two numbers", "For example [0.9, 0.999].");
             o.betas = {t["betas"][0].get<double>(), t["betas"][1].get<double>()};
         }
@@ -123,12 +155,15 @@ RunConfig RunConfig::fromJson(const json& j, const std::string& where) {
             bool ok = g.is_array();
             if (ok)
                 for (const auto& v : g) ok = ok && v.is_number_integer() && v.get<int64_t>() >= 0;
-            if (!ok) fail(where, "key 'training.gpus' must be a list of CUDA device numbers", "For example [0, 1] (or [] for cuda:0, cuda:1, ...).");
+            if (!ok)
+                fail(where, "key 'training.gpus' must be a list of CUDA device numbers",
+                     "For example [0, 1] (or [] for cuda:0, cuda:1, ...).");
             o.gpus = g.get<std::vector<int64_t>>();
             for (size_t i = 0; i < o.gpus.size(); ++i)
                 for (size_t k = 0; k < i; ++k)
                     if (o.gpus[i] == o.gpus[k])
-                        fail(where, "key 'training.gpus' lists GPU " + std::to_string(o.gpus[i]) + " twice", "Each rank needs its own GPU: list each once.");
+                        fail(where, "key 'training.gpus' lists GPU " + std::to_string(o.gpus[i]) + " twice",
+                             "Each rank needs its own GPU: list each once.");
         }
     }
     const TrainingConfig& o = c.training;
@@ -137,14 +172,19 @@ RunConfig RunConfig::fromJson(const json& j, const std::string& where) {
     oneOf(o.precision, {"fp32", "bf16"}, "training.precision", where);
     if (o.batchSize < 1) fail(where, "key 'training.batch_size' must be at least 1", "");
     if (o.generationEvalEvery < 0 || o.generationEvalSamples < 1)
-        fail(where, "keys 'training.generation_eval_every' (>= 0) and 'training.generation_eval_samples' (>= 1) are out of range", "");
+        fail(where,
+             "keys 'training.generation_eval_every' (>= 0) and 'training.generation_eval_samples' (>= 1) are out of "
+             "range",
+             "");
     if (o.gradAccum < 1) fail(where, "key 'training.grad_accum' must be at least 1", "");
     if (o.epochs < 1 && o.maxSteps <= 0) fail(where, "set 'training.epochs' >= 1 or 'training.max_steps' > 0", "");
     if (!(o.lr > 0)) fail(where, "key 'training.lr' must be positive", "");
     if (o.threads < 0 || o.threads > 4096)
-        fail(where, "key 'training.threads' is " + std::to_string(o.threads), "Use 0 (automatic: every usable core) or a thread count from 1 to 4096.");
+        fail(where, "key 'training.threads' is " + std::to_string(o.threads),
+             "Use 0 (automatic: every usable core) or a thread count from 1 to 4096.");
     if (o.processes < 1 || o.processes > 1024)
-        fail(where, "key 'training.processes' is " + std::to_string(o.processes), "Use 1 (one process) to 1024 local ranks.");
+        fail(where, "key 'training.processes' is " + std::to_string(o.processes),
+             "Use 1 (one process) to 1024 local ranks.");
     if (o.keepCheckpoints < 1) fail(where, "key 'training.keep_checkpoints' must be at least 1", "");
     return c;
 }
@@ -213,16 +253,35 @@ json RunConfig::toJson() const {
             {"dataset", dataset},
             {"method", method},
             {"training",
-             {{"epochs", o.epochs}, {"max_steps", o.maxSteps}, {"batch_size", o.batchSize}, {"grad_accum", o.gradAccum},
-              {"lr", o.lr}, {"weight_decay", o.weightDecay}, {"betas", {o.betas[0], o.betas[1]}}, {"eps", o.eps},
-              {"momentum", o.momentum}, {"optimizer", o.optimizer}, {"scheduler", o.scheduler},
-              {"warmup_steps", o.warmupSteps}, {"max_grad_norm", o.maxGradNorm}, {"seed", o.seed},
-              {"shuffle", o.shuffle}, {"precision", o.precision}, {"eval_every", o.evalEvery},
-              {"save_every", o.saveEvery}, {"keep_checkpoints", o.keepCheckpoints},
-              {"early_stopping_patience", o.earlyStoppingPatience}, {"device", o.device}, {"log_every", o.logEvery},
-              {"quantize_base", o.quantizeBase}, {"packed_weights", o.packedWeights},
-              {"generation_eval_every", o.generationEvalEvery}, {"generation_eval_samples", o.generationEvalSamples},
-              {"threads", o.threads}, {"processes", o.processes}, {"gpus", o.gpus}}},
+             {{"epochs", o.epochs},
+              {"max_steps", o.maxSteps},
+              {"batch_size", o.batchSize},
+              {"grad_accum", o.gradAccum},
+              {"lr", o.lr},
+              {"weight_decay", o.weightDecay},
+              {"betas", {o.betas[0], o.betas[1]}},
+              {"eps", o.eps},
+              {"momentum", o.momentum},
+              {"optimizer", o.optimizer},
+              {"scheduler", o.scheduler},
+              {"warmup_steps", o.warmupSteps},
+              {"max_grad_norm", o.maxGradNorm},
+              {"seed", o.seed},
+              {"shuffle", o.shuffle},
+              {"precision", o.precision},
+              {"eval_every", o.evalEvery},
+              {"save_every", o.saveEvery},
+              {"keep_checkpoints", o.keepCheckpoints},
+              {"early_stopping_patience", o.earlyStoppingPatience},
+              {"device", o.device},
+              {"log_every", o.logEvery},
+              {"quantize_base", o.quantizeBase},
+              {"packed_weights", o.packedWeights},
+              {"generation_eval_every", o.generationEvalEvery},
+              {"generation_eval_samples", o.generationEvalSamples},
+              {"threads", o.threads},
+              {"processes", o.processes},
+              {"gpus", o.gpus}}},
             {"objective", objective},
             {"output_dir", outputDir}};
 }

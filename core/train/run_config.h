@@ -18,9 +18,9 @@ struct TrainingConfig {
     double weightDecay = 0.0;
     std::array<double, 2> betas{0.9, 0.999};
     double eps = 1e-8;
-    double momentum = 0.9;  // sgd
-    std::string optimizer = "adamw";  // adamw | adam | sgd
-    std::string scheduler = "cosine"; // constant | linear | cosine
+    double momentum = 0.9;             // sgd
+    std::string optimizer = "adamw";   // adamw | adam | sgd
+    std::string scheduler = "cosine";  // constant | linear | cosine
     int64_t warmupSteps = 0;
     double maxGradNorm = 1.0;  // <= 0 disables clipping
     uint64_t seed = 42;
@@ -32,7 +32,7 @@ struct TrainingConfig {
     int64_t earlyStoppingPatience = 0;
     std::string device = "auto";  // auto | cpu | cuda | cuda:N
     int64_t logEvery = 1;
-    bool quantizeBase = false;     // QLoRA: frozen linear weights in NF4
+    bool quantizeBase = false;  // QLoRA: frozen linear weights in NF4
     // CPU bf16: frozen layer weights get oneDNN copies for faster steps (core/model/
     // packed_weights.h); false saves that memory (the Budget page shows how much).
     bool packedWeights = true;

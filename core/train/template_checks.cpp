@@ -77,9 +77,10 @@ std::vector<std::string> templateWarnings(const data::DatasetConfig& dc, const T
         if (dc.templateName != "auto") return out;  // an unknown name: preparation says so
         if (chatTemplate.empty()) {
             out.push_back("the model has no chat template (tokenizer_config.json has no chat_template) and this " +
-                          data::formatName(format) + " dataset has template \"auto\": there is no format to render its turns in. "
-                          "Choose a template: set dataset.template to one of " + kNames +
-                          " (Dataset page: Template), and prompt the tuned model with the same template.");
+                          data::formatName(format) +
+                          " dataset has template \"auto\": there is no format to render its turns in. "
+                          "Choose a template: set dataset.template to one of " +
+                          kNames + " (Dataset page: Template), and prompt the tuned model with the same template.");
             return out;
         }
         if (!modelKind) return out;  // preparation explains that auto cannot use an unknown template
@@ -91,7 +92,8 @@ std::vector<std::string> templateWarnings(const data::DatasetConfig& dc, const T
                                  : std::string("one PEFT Studio does not recognise")) +
                       ": tools that prompt with the model's own template (transformers' apply_chat_template, "
                       "Ollama, llama.cpp) will format conversations differently from training. Set dataset.template to "
-                      "\"auto\"" + (modelKind ? " (or " + data::templateName(*modelKind) + ")" : std::string()) +
+                      "\"auto\"" +
+                      (modelKind ? " (or " + data::templateName(*modelKind) + ")" : std::string()) +
                       ", or make sure the exported model uses " + data::templateName(*kind) + ".");
     }
 
@@ -111,10 +113,11 @@ std::vector<std::string> templateWarnings(const data::DatasetConfig& dc, const T
         if (checked >= maxRows) break;
         std::vector<data::Segment> segs;
         try {
-            data::Example ex = data::parseExample(data::applyColumnMapping(row.value, dc.columnMapping), format, row.line);
+            data::Example ex =
+                data::parseExample(data::applyColumnMapping(row.value, dc.columnMapping), format, row.line);
             segs = format == data::DataFormat::Chat
-                       ? data::renderChat(*kind, ex.messages, false, tt)
-                       : data::renderInstruction(*kind, ex.instruction, ex.input, ex.output, tt);
+                ? data::renderChat(*kind, ex.messages, false, tt)
+                : data::renderInstruction(*kind, ex.instruction, ex.input, ex.output, tt);
         } catch (const std::exception&) {
             continue;  // a bad row: preparation rejects and reports it
         }
@@ -144,22 +147,26 @@ std::vector<std::string> templateWarnings(const data::DatasetConfig& dc, const T
     }
     const std::string where = dc.path;
     if (bad > 0)
-        out.push_back(std::to_string(bad) + " training responses (first at " + where + ":" + std::to_string(firstBadLine) +
-                      ") do not end with a token that generation stops on: they end with " + idList(tok, {badLast}) +
-                      ", while generation stops on " + idList(tok, stops) + ". The " + data::templateName(*kind) +
-                      " template ends each answer with \"" + end + "\"" +
-                      (endId ? std::string() : ", which is not a single token of this tokenizer") +
-                      ", so the tuned model will not learn to stop. Choose the template the model was made for (" +
-                      (modelKind ? data::templateName(*modelKind) : std::string("one whose end token the tokenizer has")) +
-                      "), or a model whose tokenizer has \"" + end + "\" as a special token.");
+        out.push_back(
+            std::to_string(bad) + " training responses (first at " + where + ":" + std::to_string(firstBadLine) +
+            ") do not end with a token that generation stops on: they end with " + idList(tok, {badLast}) +
+            ", while generation stops on " + idList(tok, stops) + ". The " + data::templateName(*kind) +
+            " template ends each answer with \"" + end + "\"" +
+            (endId ? std::string() : ", which is not a single token of this tokenizer") +
+            ", so the tuned model will not learn to stop. Choose the template the model was made for (" +
+            (modelKind ? data::templateName(*modelKind) : std::string("one whose end token the tokenizer has")) +
+            "), or a model whose tokenizer has \"" + end + "\" as a special token.");
     if (cut > 0)
-        out.push_back(std::to_string(cut) + " training responses (first at " + where + ":" + std::to_string(firstCutLine) +
-                      ") are cut by max_length " + std::to_string(dc.maxLength) +
-                      " before their end token, so they teach the model to run on. Raise dataset.max_length or shorten those rows.");
+        out.push_back(std::to_string(cut) + " training responses (first at " + where + ":" +
+                      std::to_string(firstCutLine) + ") are cut by max_length " + std::to_string(dc.maxLength) +
+                      " before their end token, so they teach the model to run on. Raise dataset.max_length or shorten "
+                      "those rows.");
     if (endNotEos > 0 && bad == 0 && endId)
-        out.push_back("training responses end with " + idList(tok, {*endId}) + ", which generation_config.json's eos_token_id (" +
-                      idList(tok, eosIds) + ") does not contain: PEFT Studio and chat front-ends stop there, transformers' "
-                      "generate does not. Add " + std::to_string(*endId) + " to eos_token_id in the model's generation_config.json.");
+        out.push_back("training responses end with " + idList(tok, {*endId}) +
+                      ", which generation_config.json's eos_token_id (" + idList(tok, eosIds) +
+                      ") does not contain: PEFT Studio and chat front-ends stop there, transformers' "
+                      "generate does not. Add " +
+                      std::to_string(*endId) + " to eos_token_id in the model's generation_config.json.");
     return out;
 }
 

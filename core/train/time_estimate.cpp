@@ -105,7 +105,8 @@ double timeCpuAllReduce(int64_t numel, int world, int reps) {
         });
     for (auto& t : ranks) t.join();
     if (!error.empty() || times.empty())
-        fail("time estimate", "timing the ranks' all-reduce failed: " + error, "Measure with one process, or check the loopback network.");
+        fail("time estimate", "timing the ranks' all-reduce failed: " + error,
+             "Measure with one process, or check the loopback network.");
     std::sort(times.begin(), times.end());
     return times[times.size() / 2];
 }
@@ -118,7 +119,7 @@ int64_t checkpointsIn(int64_t totalSteps, int64_t saveEvery) {
 
 double TimeEstimate::totalSeconds() const {
     return setupSeconds + stepsSeconds() + evalSeconds * static_cast<double>(evaluations) +
-           checkpointSeconds * static_cast<double>(checkpoints);
+        checkpointSeconds * static_cast<double>(checkpoints);
 }
 
 nlohmann::json TimeEstimate::toJson() const {
@@ -183,7 +184,8 @@ TimeEstimate estimateRunTime(const RunConfig& cfg, const TimeEstimateOptions& op
     probe.training.processes = 1;
     probe.training.gpus.clear();
     if (est.worldSize > 1) probe.training.threads = dist::rankThreads(t.threads, static_cast<int>(est.worldSize));
-    if (t.device.rfind("cuda", 0) == 0 && !t.gpus.empty()) probe.training.device = "cuda:" + std::to_string(t.gpus.front());
+    if (t.device.rfind("cuda", 0) == 0 && !t.gpus.empty())
+        probe.training.device = "cuda:" + std::to_string(t.gpus.front());
 
     Trainer trainer(probe);
     trainer.setCancelCheck(cancelled ? cancelled : std::function<bool()>());
@@ -217,8 +219,10 @@ TimeEstimate estimateRunTime(const RunConfig& cfg, const TimeEstimateOptions& op
             all.push_back(since(last));
             last = Clock::now();
             if (m.step > warm) timedSum += all.back();
-            const double f = std::min(1.0, std::max(static_cast<double>(m.step) / static_cast<double>(warm + options.timedSteps),
-                                                    timedSum / std::max(1e-9, options.minTimedSeconds)));
+            const double f =
+                std::min(1.0,
+                         std::max(static_cast<double>(m.step) / static_cast<double>(warm + options.timedSteps),
+                                  timedSum / std::max(1e-9, options.minTimedSeconds)));
             report("Timing step " + std::to_string(m.step), 0.4 + 0.4 * f);
             checkCancel();
             if (done(m.step)) throw EnoughSteps{};
@@ -266,7 +270,8 @@ TimeEstimate estimateRunTime(const RunConfig& cfg, const TimeEstimateOptions& op
                                       std::to_string(valRows) + " validation rows");
     }
     if (t.generationEvalEvery > 0)
-        est.assumptions.push_back("the generation checks every " + std::to_string(t.generationEvalEvery) + " steps are not included");
+        est.assumptions.push_back("the generation checks every " + std::to_string(t.generationEvalEvery) +
+                                  " steps are not included");
     if (est.worldSize > 1) {
         int64_t numel = 0;
         for (const auto& [name, p] : trainer.adapter().method->trainable()) numel += p.numel();
@@ -275,16 +280,20 @@ TimeEstimate estimateRunTime(const RunConfig& cfg, const TimeEstimateOptions& op
             est.allReduceSeconds = timeCpuAllReduce(numel, static_cast<int>(est.worldSize), 5);
             est.allReduceTimed = true;
         }
-        est.assumptions.push_back(std::to_string(est.worldSize) + " ranks run side by side as fast as the one measured (" +
-                                  (trainer.device().is_cpu() ? std::to_string(est.threadsPerProcess) + " threads each"
-                                                             : std::string("one GPU each; the all-reduce over NCCL is not included")) +
-                                  ")");
+        est.assumptions.push_back(
+            std::to_string(est.worldSize) + " ranks run side by side as fast as the one measured (" +
+            (trainer.device().is_cpu() ? std::to_string(est.threadsPerProcess) + " threads each"
+                                       : std::string("one GPU each; the all-reduce over NCCL is not included")) +
+            ")");
     }
     report("Done", 1.0);
-    const std::string allReduce = est.allReduceTimed ? fmt::format(" + all-reduce {:.3f} s", est.allReduceSeconds) : std::string();
-    spdlog::info("time estimate: {} steps x ({:.3f} s, the mean of {} timed{}) + setup {:.1f} s + {} evaluations x {:.2f} s + {} checkpoints x {:.2f} s = {}",
-                 est.totalSteps, est.meanStepSeconds, est.stepSeconds.size(), allReduce, est.setupSeconds, est.evaluations, est.evalSeconds, est.checkpoints,
-                 est.checkpointSeconds, humanDuration(est.totalSeconds()));
+    const std::string allReduce =
+        est.allReduceTimed ? fmt::format(" + all-reduce {:.3f} s", est.allReduceSeconds) : std::string();
+    spdlog::info(
+        "time estimate: {} steps x ({:.3f} s, the mean of {} timed{}) + setup {:.1f} s + {} evaluations x {:.2f} s + "
+        "{} checkpoints x {:.2f} s = {}",
+        est.totalSteps, est.meanStepSeconds, est.stepSeconds.size(), allReduce, est.setupSeconds, est.evaluations,
+        est.evalSeconds, est.checkpoints, est.checkpointSeconds, humanDuration(est.totalSeconds()));
     return est;
 }
 

@@ -36,19 +36,19 @@ struct TimeEstimateOptions {
 };
 
 struct TimeEstimate {
-    int64_t worldSize = 1;         // processes (CPU) or GPUs the estimate is for
-    int threadsPerProcess = 0;     // CPU intra-op threads of each process (0 on a GPU)
-    std::string device;            // "cpu" or "cuda:N"
+    int64_t worldSize = 1;      // processes (CPU) or GPUs the estimate is for
+    int threadsPerProcess = 0;  // CPU intra-op threads of each process (0 on a GPU)
+    std::string device;         // "cpu" or "cuda:N"
     int64_t trainExamples = 0;
-    int64_t totalSteps = 0;        // optimizer steps of the whole run at that world size
+    int64_t totalSteps = 0;           // optimizer steps of the whole run at that world size
     std::vector<double> stepSeconds;  // the timed steps
     double meanStepSeconds = 0;
     // Data parallel on CPU: one step's gradient all-reduce between the ranks (Gloo over loopback,
     // timed here with the trainable tensors' size); 0 for one process, and not timed for GPUs.
     double allReduceSeconds = 0;
     bool allReduceTimed = false;
-    double setupSeconds = 0;       // loading the model, attaching the method, preparing the data
-    double evalSeconds = 0;        // one evaluation of the whole validation split (scaled)
+    double setupSeconds = 0;  // loading the model, attaching the method, preparing the data
+    double evalSeconds = 0;   // one evaluation of the whole validation split (scaled)
     int64_t evaluations = 0;
     double checkpointSeconds = 0;  // one checkpoint (0 when not timed)
     int64_t checkpoints = 0;       // the run's checkpoints, the last one included

@@ -48,8 +48,9 @@ std::string statusName(TrainStatus s) {
 }
 
 json StepMetrics::toJson() const {
-    json j = {{"step", step},   {"total_steps", totalSteps}, {"epoch", epoch},           {"loss", loss},          {"grad_norm", gradNorm},
-              {"lr", lr},       {"tokens_per_s", tokensPerS}, {"elapsed_s", elapsedS}};
+    json j = {
+        {"step", step}, {"total_steps", totalSteps},  {"epoch", epoch},       {"loss", loss}, {"grad_norm", gradNorm},
+        {"lr", lr},     {"tokens_per_s", tokensPerS}, {"elapsed_s", elapsedS}};
     if (evalLoss) j["eval_loss"] = *evalLoss;
     if (evalPerplexity) j["eval_ppl"] = *evalPerplexity;
     if (evalAccuracy) j["eval_accuracy"] = *evalAccuracy;
@@ -98,7 +99,8 @@ torch::Device resolveDevice(const std::string& device) {
         fail("training.device", "'" + device + "' is not a device", "Use auto, cpu, cuda or cuda:N.");
     }
     if (d->is_cuda() && !torch::cuda::is_available())
-        fail("training.device", "CUDA was requested but this LibTorch build or machine has no GPU", "Use \"auto\" or \"cpu\".");
+        fail("training.device", "CUDA was requested but this LibTorch build or machine has no GPU",
+             "Use \"auto\" or \"cpu\".");
     return *d;
 }
 
@@ -133,8 +135,9 @@ void Trainer::setup(const ProgressFn& progress) {
                  m_data.validation.size(), m_totalSteps, params.size(), m_device.str());
     if (m_device.is_cpu()) spdlog::info("CPU threads: {} ({})", threads, threadsWhy);
     if (m_dp)
-        spdlog::info("data-parallel: {} ranks ({}), global batch {} x {} x {} = {} rows per optimizer step", worldSize(), m_dp->backend(),
-                     t.batchSize, t.gradAccum, worldSize(), t.batchSize * t.gradAccum * worldSize());
+        spdlog::info("data-parallel: {} ranks ({}), global batch {} x {} x {} = {} rows per optimizer step",
+                     worldSize(), m_dp->backend(), t.batchSize, t.gradAccum, worldSize(),
+                     t.batchSize * t.gradAccum * worldSize());
     // Dropout differs between ranks (seed + rank): one seed on every rank would drop the same units
     // in every rank's rows. Everything above (initial weights, data order) used the run's seed.
     if (m_dp && m_dp->rank() > 0) torch::manual_seed(t.seed + static_cast<uint64_t>(m_dp->rank()));
@@ -186,9 +189,10 @@ NamedTensors Trainer::attachMethod() {
     if (m_classification) m_model->enableClassification(m_model->config().numLabels);
     // The saved config names the base as the user gave it (a path or a repo id) unless the method
     // config names one itself, so the run's output loads by itself (and FULL copies the tokenizer).
-    const std::string baseName = method.contains("base_model_name_or_path") && method["base_model_name_or_path"].is_string()
-                                     ? method["base_model_name_or_path"].get<std::string>()
-                                     : m_cfg.model;
+    const std::string baseName =
+        method.contains("base_model_name_or_path") && method["base_model_name_or_path"].is_string()
+        ? method["base_model_name_or_path"].get<std::string>()
+        : m_cfg.model;
     if (method.contains("init_from") && method["init_from"].is_string()) {
         m_adapter = loadAdapter(*m_model, method["init_from"].get<std::string>(), "default");
         m_adapter.config["base_model_name_or_path"] = baseName;
@@ -202,7 +206,8 @@ NamedTensors Trainer::attachMethod() {
     m_model->train();
     // Trainable tensors stay fp32 (master weights) whatever the base precision.
     NamedTensors params = m_adapter.method->trainable();
-    if (params.empty()) fail("method", "the method has no trainable parameters", "Check target_modules and the method's settings.");
+    if (params.empty())
+        fail("method", "the method has no trainable parameters", "Check target_modules and the method's settings.");
     return params;
 }
 
@@ -267,8 +272,9 @@ EvalResult Trainer::evaluateAll(int64_t maxRows) {
     m_model->eval();
     const auto& all = m_data.validation;
     EvalResult r = maxRows > 0 && maxRows < static_cast<int64_t>(all.size())
-                       ? m_objective->evaluate(std::vector<Example>(all.begin(), all.begin() + maxRows), m_cfg.training.batchSize, m_data.padId)
-                       : m_objective->evaluate(all, m_cfg.training.batchSize, m_data.padId);
+        ? m_objective->evaluate(std::vector<Example>(all.begin(), all.begin() + maxRows), m_cfg.training.batchSize,
+                                m_data.padId)
+        : m_objective->evaluate(all, m_cfg.training.batchSize, m_data.padId);
     if (wasTraining) m_model->train();
     return r;
 }
@@ -360,7 +366,8 @@ std::string Trainer::saveCheckpoint() {
         fs::remove_all(tmp, ec);
         fail("checkpoint " + dst.string(), std::string("could not be written: ") + e.what(),
              m_lastCheckpoint.empty() ? std::string("No earlier checkpoint exists.")
-                                      : "The previous checkpoint " + m_lastCheckpoint + " is intact; resume from it once the problem is fixed.");
+                                      : "The previous checkpoint " + m_lastCheckpoint +
+                     " is intact; resume from it once the problem is fixed.");
     } catch (...) {
         fs::remove_all(tmp, ec);
         throw;
@@ -394,8 +401,11 @@ bool Trainer::resumeFromLatest() {
         torch::NoGradGuard ng;
         for (auto& [n, p] : m_adapter.method->trainable()) {
             auto it = trainable.find(n);
-            if (it == trainable.end()) fail(where, "tensor '" + n + "' is missing from the checkpoint", "It belongs to another run configuration.");
-            if (it->second.sizes() != p.sizes()) fail(where, "tensor '" + n + "' has the wrong shape", "It belongs to another run configuration.");
+            if (it == trainable.end())
+                fail(where, "tensor '" + n + "' is missing from the checkpoint",
+                     "It belongs to another run configuration.");
+            if (it->second.sizes() != p.sizes())
+                fail(where, "tensor '" + n + "' has the wrong shape", "It belongs to another run configuration.");
             p.copy_(it->second);
         }
     }
@@ -410,8 +420,9 @@ bool Trainer::resumeFromLatest() {
     if (!m_device.is_cpu()) {
         auto it = rng.find("device");
         if (it == rng.end()) {
-            spdlog::warn("{}: no {} random state in the checkpoint; dropout after resume will differ from an uninterrupted run",
-                         where, m_device.str());
+            spdlog::warn(
+                "{}: no {} random state in the checkpoint; dropout after resume will differ from an uninterrupted run",
+                where, m_device.str());
         } else {
             at::Generator gen = at::globalContext().defaultGenerator(m_device);
             std::lock_guard<std::mutex> lock(gen.mutex());
@@ -422,20 +433,24 @@ bool Trainer::resumeFromLatest() {
     // The checkpoint holds rank 0's random state: the other ranks draw their dropout from
     // seed + rank + the step instead, so they stay apart from rank 0 and from each other.
     if (m_dp && m_dp->rank() > 0)
-        torch::manual_seed(m_cfg.training.seed + static_cast<uint64_t>(m_dp->rank()) + (static_cast<uint64_t>(m_step) << 20));
+        torch::manual_seed(m_cfg.training.seed + static_cast<uint64_t>(m_dp->rank()) +
+                           (static_cast<uint64_t>(m_step) << 20));
     // The global batch stays the checkpoint's when the world size changed: each rank then takes
     // a larger or smaller share of every micro-step, in chunks of at most batch_size rows.
     const int64_t micro = state.value("global_micro_batch", m_cfg.training.batchSize);
     if (micro != m_batchOptions.batchSize && micro > 0) {
-        spdlog::info("{}: keeping the checkpoint's {} rows per micro-step ({} ranks now, {} rows each at most per pass)", where,
-                     micro, worldSize(), m_cfg.training.batchSize);
+        spdlog::info(
+            "{}: keeping the checkpoint's {} rows per micro-step ({} ranks now, {} rows each at most per pass)", where,
+            micro, worldSize(), m_cfg.training.batchSize);
         m_batchOptions.batchSize = micro;
-        m_batcher = std::make_unique<data::Batcher>(std::make_shared<const std::vector<Example>>(m_data.train), m_batchOptions);
+        m_batcher =
+            std::make_unique<data::Batcher>(std::make_shared<const std::vector<Example>>(m_data.train), m_batchOptions);
         m_totalSteps = plannedSteps(m_cfg.training, m_batcher->size(), micro);
     }
     m_batcher->setPosition(data::DataPosition::fromJson(state.at("data_position"), where));
     m_elapsedBefore = state.value("elapsed_s", 0.0);
-    if (state.contains("best_eval_loss") && state["best_eval_loss"].is_number()) m_bestEval = state["best_eval_loss"].get<double>();
+    if (state.contains("best_eval_loss") && state["best_eval_loss"].is_number())
+        m_bestEval = state["best_eval_loss"].get<double>();
     m_badEvals = state.value("bad_evals", int64_t{0});
     m_lastCheckpoint = ck;
     // metrics.jsonl keeps only the steps the checkpoint covers.
@@ -471,7 +486,9 @@ TrainResult Trainer::run(const MetricsSink& sink, TrainerControl* control) {
         result.status = TrainStatus::Failed;
         result.steps = m_step;
         result.lastCheckpoint = m_lastCheckpoint;
-        result.message = msg + (m_lastCheckpoint.empty() ? "No checkpoint was written yet." : "The last good checkpoint is " + m_lastCheckpoint + ".");
+        result.message = msg +
+            (m_lastCheckpoint.empty() ? "No checkpoint was written yet."
+                                      : "The last good checkpoint is " + m_lastCheckpoint + ".");
         spdlog::error("{}", result.message);
         return result;
     };
@@ -486,8 +503,9 @@ TrainResult Trainer::run(const MetricsSink& sink, TrainerControl* control) {
     // An allocation that failed mid-step: the weights are as the last step left them, so they are saved.
     auto outOfMemory = [&] {
         m_optimizer->zeroGrad();
-        return stopWithCheckpoint(TrainStatus::Failed, "out of memory at step " + std::to_string(m_step + 1) +
-                                                           ": lower batch_size or max_length, or use gradient accumulation");
+        return stopWithCheckpoint(TrainStatus::Failed,
+                                  "out of memory at step " + std::to_string(m_step + 1) +
+                                      ": lower batch_size or max_length, or use gradient accumulation");
     };
     // The oneDNN copies of frozen weights (core/model/linear.h) live for the run only.
     struct ReleasePacked {
@@ -503,9 +521,11 @@ TrainResult Trainer::run(const MetricsSink& sink, TrainerControl* control) {
     ThreadsScope threadsScope(t.threads);
     m_model->train();
     // A fresh start (not a resume) in a folder used before must not append to the old metrics.
-    if (m_step == 0 && m_lastCheckpoint.empty() && isWriter()) writeFileAtomic((fs::path(m_cfg.outputDir) / "metrics.jsonl").string(), "");
+    if (m_step == 0 && m_lastCheckpoint.empty() && isWriter())
+        writeFileAtomic((fs::path(m_cfg.outputDir) / "metrics.jsonl").string(), "");
     while (m_step < m_totalSteps) {
-        if (pollControl(control)) return stopWithCheckpoint(TrainStatus::Stopped, "stopped at step " + std::to_string(m_step));
+        if (pollControl(control))
+            return stopWithCheckpoint(TrainStatus::Stopped, "stopped at step " + std::to_string(m_step));
         const auto t0 = Clock::now();
         std::vector<data::Batch> micro;
         int64_t count = 0, tokens = 0;
@@ -514,7 +534,8 @@ TrainResult Trainer::run(const MetricsSink& sink, TrainerControl* control) {
             data::Batch all = m_batcher->next();
             count += m_objective->targetCount(all);
             tokens += all.numTokens;
-            for (data::Batch& b : dist::localShare(all, m_dp ? m_dp->rank() : 0, worldSize(), t.batchSize)) micro.push_back(std::move(b));
+            for (data::Batch& b : dist::localShare(all, m_dp ? m_dp->rank() : 0, worldSize(), t.batchSize))
+                micro.push_back(std::move(b));
         }
         double loss = 0;
         try {
@@ -535,12 +556,13 @@ TrainResult Trainer::run(const MetricsSink& sink, TrainerControl* control) {
             loss = m_dp->allReduceGradients(ps, loss);
         }
         if (!std::isfinite(loss))
-            return failWithoutSaving("the loss became " + std::string(std::isnan(loss) ? "NaN" : "infinite") + " at step " +
-                                     std::to_string(m_step + 1) + ". Lower the learning rate, use fp32, or check the data. ");
+            return failWithoutSaving("the loss became " + std::string(std::isnan(loss) ? "NaN" : "infinite") +
+                                     " at step " + std::to_string(m_step + 1) +
+                                     ". Lower the learning rate, use fp32, or check the data. ");
         const double gradNorm = clipGradNorm(m_optimizer->params(), t.maxGradNorm);
         if (!std::isfinite(gradNorm))
-            return failWithoutSaving("the gradient norm exploded (" + std::to_string(gradNorm) + ") at step " + std::to_string(m_step + 1) +
-                                     ". Lower the learning rate or set max_grad_norm. ");
+            return failWithoutSaving("the gradient norm exploded (" + std::to_string(gradNorm) + ") at step " +
+                                     std::to_string(m_step + 1) + ". Lower the learning rate or set max_grad_norm. ");
         const double lr = scheduledLr(t, m_step, m_totalSteps);
         try {
             m_optimizer->step(lr);
@@ -550,8 +572,9 @@ TrainResult Trainer::run(const MetricsSink& sink, TrainerControl* control) {
             // The weights may be partly updated: no save.
             const auto* ce = dynamic_cast<const c10::Error*>(&ex);
             const std::string what = ce ? ce->what_without_backtrace() : ex.what();
-            return failWithoutSaving("the optimizer step failed at step " + std::to_string(m_step + 1) + " with learning rate " +
-                                     std::to_string(lr) + " (" + what + "). Lower the learning rate. ");
+            return failWithoutSaving("the optimizer step failed at step " + std::to_string(m_step + 1) +
+                                     " with learning rate " + std::to_string(lr) + " (" + what +
+                                     "). Lower the learning rate. ");
         }
         m_optimizer->zeroGrad();
         ++m_step;
@@ -561,12 +584,14 @@ TrainResult Trainer::run(const MetricsSink& sink, TrainerControl* control) {
         m.step = m_step;
         m.totalSteps = m_totalSteps;
         const data::DataPosition pos = m_batcher->position();
-        m.epoch = static_cast<double>(pos.epoch) + static_cast<double>(pos.index) / static_cast<double>(std::max<int64_t>(1, m_batcher->size()));
+        m.epoch = static_cast<double>(pos.epoch) +
+            static_cast<double>(pos.index) / static_cast<double>(std::max<int64_t>(1, m_batcher->size()));
         m.loss = loss;
         m.gradNorm = gradNorm;
         m.lr = lr;
         m.tokensPerS = dt > 0 ? static_cast<double>(tokens) / dt : 0;
-        for (const auto& [k, v] : m_stepMetrics) m.objectiveMetrics[k] = v.item<double>() / static_cast<double>(std::max<int64_t>(1, count));
+        for (const auto& [k, v] : m_stepMetrics)
+            m.objectiveMetrics[k] = v.item<double>() / static_cast<double>(std::max<int64_t>(1, count));
         const bool last = m_step == m_totalSteps;
         if (!m_data.validation.empty() && ((t.evalEvery > 0 && m_step % t.evalEvery == 0) || last)) {
             EvalResult ev = evaluateAll();
@@ -594,8 +619,8 @@ TrainResult Trainer::run(const MetricsSink& sink, TrainerControl* control) {
             saveCheckpoint();
         }
         if (t.earlyStoppingPatience > 0 && m_badEvals >= t.earlyStoppingPatience) {
-            result = stopWithCheckpoint(TrainStatus::EarlyStopped, "eval loss did not improve for " +
-                                                                       std::to_string(m_badEvals) + " evaluations");
+            result = stopWithCheckpoint(TrainStatus::EarlyStopped,
+                                        "eval loss did not improve for " + std::to_string(m_badEvals) + " evaluations");
             break;
         }
     }

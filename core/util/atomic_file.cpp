@@ -33,8 +33,9 @@ void writeFileAtomic(const std::string& path,
     std::error_code ec;
     if (!dir.empty()) fs::create_directories(dir, ec);
     std::random_device rd;
-    fs::path tmp = dir / ("." + target.filename().string() + ".tmp-" + std::to_string(::getpid()) + "-" +
-                          std::to_string(rd() % 1000000));
+    fs::path tmp = dir /
+        ("." + target.filename().string() + ".tmp-" + std::to_string(::getpid()) + "-" +
+         std::to_string(rd() % 1000000));
     int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
     if (fd < 0)
         fail(path, std::string("cannot create temporary file: ") + std::strerror(errno),
@@ -43,8 +44,9 @@ void writeFileAtomic(const std::string& path,
         int err = errno;
         ::close(fd);
         ::unlink(tmp.c_str());
-        std::string hint = isNoRoomError(err) ? noRoomHint(err, "choose another folder") + " The previous file was kept."
-                                              : "The previous file was kept.";
+        std::string hint = isNoRoomError(err)
+            ? noRoomHint(err, "choose another folder") + " The previous file was kept."
+            : "The previous file was kept.";
         fail(path, what + ": " + std::strerror(err), hint);
     };
     auto write = [&](const void* data, size_t n) {

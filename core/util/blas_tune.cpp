@@ -64,7 +64,7 @@ std::string tuneBlasKernels() {
             quit();
             init();
             line = "OpenBLAS did not recognise this CPU (generic '" + before + "' kernels); selected its '" +
-                   std::string(coreName()) + "' kernels (set OPENBLAS_CORETYPE to override)";
+                std::string(coreName()) + "' kernels (set OPENBLAS_CORETYPE to override)";
         }
     }
     ::dlclose(h);

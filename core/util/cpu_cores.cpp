@@ -101,7 +101,7 @@ std::optional<double> cgroupQuota(const fs::path& root) {
 
 std::string CpuCount::describe() const {
     std::string s = std::to_string(physical) + " physical core" + (physical == 1 ? "" : "s") + " of " +
-                    std::to_string(allowed) + " allowed CPU" + (allowed == 1 ? "" : "s") + ", ";
+        std::to_string(allowed) + " allowed CPU" + (allowed == 1 ? "" : "s") + ", ";
     if (!quota) return s + "no cgroup quota";
     char buf[64];
     std::snprintf(buf, sizeof(buf), "cgroup quota %.2f CPUs", *quota);

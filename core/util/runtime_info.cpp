@@ -22,7 +22,7 @@ std::string torchVersion() {
     return TORCH_VERSION;
 #else
     return std::to_string(TORCH_VERSION_MAJOR) + "." + std::to_string(TORCH_VERSION_MINOR) + "." +
-           std::to_string(TORCH_VERSION_PATCH);
+        std::to_string(TORCH_VERSION_PATCH);
 #endif
 }
 
@@ -62,9 +62,18 @@ BlasInfo activeBlas() {
         std::string real = std::filesystem::weakly_canonical(lib, ec).string();
         if (ec) real = lib;
         auto has = [&](const char* s) { return real.find(s) != std::string::npos; };
-        if (has("openblas")) { info = {real, "OpenBLAS", false}; break; }
-        if (has("libmkl")) { info = {real, "MKL", false}; break; }
-        if (has("blis")) { info = {real, "BLIS", false}; break; }
+        if (has("openblas")) {
+            info = {real, "OpenBLAS", false};
+            break;
+        }
+        if (has("libmkl")) {
+            info = {real, "MKL", false};
+            break;
+        }
+        if (has("blis")) {
+            info = {real, "BLIS", false};
+            break;
+        }
         if (has("libblas.so") || has("/blas/")) info = {real, "reference BLAS", true};
     }
     if (info.name == "unknown" && torch::hasMKL()) info.name = "MKL (linked into LibTorch)";
@@ -88,16 +97,19 @@ void logRuntimeInfo() {
     resolveThreadCount(0, &why);
     spdlog::info("threads: intra-op {}, inter-op {} ({})", at::get_num_threads(), at::get_num_interop_threads(), why);
     if (b.name == "OpenBLAS" && openBlasCoreName() == "Prescott")
-        spdlog::warn("OpenBLAS runs its generic 'Prescott' kernels (it did not recognise this CPU): fp32 products are "
-                     "several times slower than they could be. Set OPENBLAS_CORETYPE (e.g. Haswell or SkylakeX).");
+        spdlog::warn(
+            "OpenBLAS runs its generic 'Prescott' kernels (it did not recognise this CPU): fp32 products are "
+            "several times slower than they could be. Set OPENBLAS_CORETYPE (e.g. Haswell or SkylakeX).");
     if (!cpuHasFastBf16())
-        spdlog::info("this CPU has no AVX-512: bf16 matrix products fall back to a slow loop in LibTorch, so CPU "
-                     "training is faster in fp32 (new projects default to it)");
+        spdlog::info(
+            "this CPU has no AVX-512: bf16 matrix products fall back to a slow loop in LibTorch, so CPU "
+            "training is faster in fp32 (new projects default to it)");
     if (b.slow)
-        spdlog::warn("BLAS is the slow reference implementation ({}); fp32 training will be ~14x slower. "
-                     "Install libopenblas0-pthread (packaging/setup-deps.sh does) and check "
-                     "'update-alternatives --display libblas.so.3-x86_64-linux-gnu'.",
-                     b.library);
+        spdlog::warn(
+            "BLAS is the slow reference implementation ({}); fp32 training will be ~14x slower. "
+            "Install libopenblas0-pthread (packaging/setup-deps.sh does) and check "
+            "'update-alternatives --display libblas.so.3-x86_64-linux-gnu'.",
+            b.library);
 }
 
 namespace {
@@ -107,8 +119,8 @@ std::atomic<int> g_fastBf16Override{-1};  // -1: detect; 0/1: a test's answer (r
 bool cpuHasFastBf16() {
     if (const int o = g_fastBf16Override.load(); o >= 0) return o == 1;
 #if defined(__x86_64__) && defined(__GNUC__)
-    static const bool fast = __builtin_cpu_supports("avx512bw") && __builtin_cpu_supports("avx512vl") &&
-                             __builtin_cpu_supports("avx512dq");
+    static const bool fast =
+        __builtin_cpu_supports("avx512bw") && __builtin_cpu_supports("avx512vl") && __builtin_cpu_supports("avx512dq");
     return fast;
 #else
     return false;

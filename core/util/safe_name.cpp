@@ -16,7 +16,8 @@ bool isReservedWindowsName(const std::string& s) {
     static const char* kNames[] = {"CON", "PRN", "AUX", "NUL"};
     for (const char* n : kNames)
         if (base == n) return true;
-    if (base.size() == 4 && (base.rfind("COM", 0) == 0 || base.rfind("LPT", 0) == 0) && base[3] >= '1' && base[3] <= '9')
+    if (base.size() == 4 && (base.rfind("COM", 0) == 0 || base.rfind("LPT", 0) == 0) && base[3] >= '1' &&
+        base[3] <= '9')
         return true;
     return false;
 }
@@ -27,7 +28,7 @@ std::string safeFileName(const std::string& name) {
     out.reserve(name.size());
     for (unsigned char c : name) {
         const bool bad = c < 0x20 || c == 0x7f || c == '/' || c == '\\' || c == ':' || c == '*' || c == '?' ||
-                         c == '"' || c == '<' || c == '>' || c == '|';
+            c == '"' || c == '<' || c == '>' || c == '|';
         out.push_back(bad ? '_' : static_cast<char>(c));
     }
     size_t b = out.find_first_not_of(". ");
@@ -51,7 +52,8 @@ void requireRelativeInside(const std::string& rel, const std::string& where) {
     if (rel.empty()) fail(where, "empty file name", "");
     fs::path p(rel);
     if (p.is_absolute() || p.has_root_name() || p.has_root_directory() || rel.find('\\') != std::string::npos)
-        fail(where, "'" + rel + "' is an absolute path; only a name inside the folder is allowed", "The file is unsafe; refused.");
+        fail(where, "'" + rel + "' is an absolute path; only a name inside the folder is allowed",
+             "The file is unsafe; refused.");
     for (const auto& part : p)
         if (part == "..")
             fail(where, "'" + rel + "' climbs out of its folder with '..'", "The file is unsafe; refused.");

@@ -40,7 +40,8 @@ int main() {
     std::vector<uint16_t> s(rows * T), p(rows * T), gp(rows * T), gs(rows * T);
     for (auto& x : s) x = bf(nd(g));
     for (auto& x : gp) x = bf(nd(g) * 0.01f);
-    std::printf("causal softmax forward, 12 layers: %.2f ms\n", 12 * ms([&] { causalSoftmaxForward(s.data(), p.data(), rows, T, 0.125f); }, 20));
+    std::printf("causal softmax forward, 12 layers: %.2f ms\n",
+                12 * ms([&] { causalSoftmaxForward(s.data(), p.data(), rows, T, 0.125f); }, 20));
     std::printf("causal softmax backward, 12 layers: %.2f ms\n",
                 12 * ms([&] { causalSoftmaxBackward(p.data(), gp.data(), gs.data(), rows, T, 0.125f); }, 20));
 
@@ -52,10 +53,12 @@ int main() {
         std::vector<uint16_t> z0(V * ld), z(V * ld);
         for (auto& x : z0) x = bf(nd(g));
         const double copy = ms([&] { std::memcpy(z.data(), z0.data(), z.size() * 2); }, 5);
-        const double t = ms([&] {
-            std::memcpy(z.data(), z0.data(), z.size() * 2);
-            crossEntropyCols(z.data(), V, ld, 0, n, tg.data(), loss.data(), true, 1.0f / n, ld);
-        }, 5);
+        const double t = ms(
+            [&] {
+                std::memcpy(z.data(), z0.data(), z.size() * 2);
+                crossEntropyCols(z.data(), V, ld, 0, n, tg.data(), loss.data(), true, 1.0f / n, ld);
+            },
+            5);
         std::printf("cross-entropy, vocab-major bf16, %ld tokens in rows of %ld: %.2f ms\n", static_cast<long>(n),
                     static_cast<long>(ld), t - copy);
     }
@@ -65,13 +68,20 @@ int main() {
     for (auto& v : x) v = bf(nd(g));
     for (auto& v : gy) v = bf(nd(g));
     std::printf("GELU forward, 12 layers: %.2f ms\n", 12 * ms([&] { geluTanhForward(x.data(), y.data(), N); }, 20));
-    std::printf("GELU backward, 12 layers: %.2f ms\n", 12 * ms([&] { geluTanhBackward(x.data(), gy.data(), gx.data(), N); }, 20));
+    std::printf("GELU backward, 12 layers: %.2f ms\n",
+                12 * ms([&] { geluTanhBackward(x.data(), gy.data(), gx.data(), N); }, 20));
 
     const int64_t R = 256, C = 768;
     std::vector<float> w(C, 1.0f), b(C, 0.0f), mean(R), rstd(R);
-    std::printf("LayerNorm forward, 25 norms: %.2f ms\n",
-                25 * ms([&] { layerNormForward(x.data(), w.data(), b.data(), y.data(), mean.data(), rstd.data(), R, C, 1e-5f); }, 50));
-    std::printf("LayerNorm backward, 24 norms: %.2f ms\n",
-                24 * ms([&] { layerNormBackward(x.data(), gy.data(), w.data(), mean.data(), rstd.data(), gx.data(), R, C); }, 50));
+    std::printf(
+        "LayerNorm forward, 25 norms: %.2f ms\n",
+        25 *
+            ms([&] { layerNormForward(x.data(), w.data(), b.data(), y.data(), mean.data(), rstd.data(), R, C, 1e-5f); },
+               50));
+    std::printf(
+        "LayerNorm backward, 24 norms: %.2f ms\n",
+        24 *
+            ms([&] { layerNormBackward(x.data(), gy.data(), w.data(), mean.data(), rstd.data(), gx.data(), R, C); },
+               50));
     return 0;
 }

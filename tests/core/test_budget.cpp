@@ -24,34 +24,65 @@ using budget::BudgetOptions;
 namespace {
 
 ModelConfig mistral7b() {
-    return ModelConfig::fromJson({{"model_type", "mistral"}, {"vocab_size", 32000}, {"hidden_size", 4096},
-                                  {"num_hidden_layers", 32}, {"num_attention_heads", 32}, {"num_key_value_heads", 8},
-                                  {"intermediate_size", 14336}, {"max_position_embeddings", 32768},
-                                  {"rms_norm_eps", 1e-5}, {"hidden_act", "silu"}, {"tie_word_embeddings", false},
-                                  {"rope_theta", 1000000.0}, {"sliding_window", nullptr}},
+    return ModelConfig::fromJson({{"model_type", "mistral"},
+                                  {"vocab_size", 32000},
+                                  {"hidden_size", 4096},
+                                  {"num_hidden_layers", 32},
+                                  {"num_attention_heads", 32},
+                                  {"num_key_value_heads", 8},
+                                  {"intermediate_size", 14336},
+                                  {"max_position_embeddings", 32768},
+                                  {"rms_norm_eps", 1e-5},
+                                  {"hidden_act", "silu"},
+                                  {"tie_word_embeddings", false},
+                                  {"rope_theta", 1000000.0},
+                                  {"sliding_window", nullptr}},
                                  "mistral-7b config");
 }
 ModelConfig llama3_8b() {
-    return ModelConfig::fromJson({{"model_type", "llama"}, {"vocab_size", 128256}, {"hidden_size", 4096},
-                                  {"num_hidden_layers", 32}, {"num_attention_heads", 32}, {"num_key_value_heads", 8},
-                                  {"intermediate_size", 14336}, {"max_position_embeddings", 8192},
-                                  {"rms_norm_eps", 1e-5}, {"hidden_act", "silu"}, {"tie_word_embeddings", false},
-                                  {"rope_theta", 500000.0}, {"attention_bias", false}, {"mlp_bias", false}},
+    return ModelConfig::fromJson({{"model_type", "llama"},
+                                  {"vocab_size", 128256},
+                                  {"hidden_size", 4096},
+                                  {"num_hidden_layers", 32},
+                                  {"num_attention_heads", 32},
+                                  {"num_key_value_heads", 8},
+                                  {"intermediate_size", 14336},
+                                  {"max_position_embeddings", 8192},
+                                  {"rms_norm_eps", 1e-5},
+                                  {"hidden_act", "silu"},
+                                  {"tie_word_embeddings", false},
+                                  {"rope_theta", 500000.0},
+                                  {"attention_bias", false},
+                                  {"mlp_bias", false}},
                                  "llama-3-8b config");
 }
 ModelConfig qwen2_05b() {
-    return ModelConfig::fromJson({{"model_type", "qwen2"}, {"vocab_size", 151936}, {"hidden_size", 896},
-                                  {"num_hidden_layers", 24}, {"num_attention_heads", 14}, {"num_key_value_heads", 2},
-                                  {"intermediate_size", 4864}, {"max_position_embeddings", 32768},
-                                  {"rms_norm_eps", 1e-6}, {"hidden_act", "silu"}, {"tie_word_embeddings", true},
+    return ModelConfig::fromJson({{"model_type", "qwen2"},
+                                  {"vocab_size", 151936},
+                                  {"hidden_size", 896},
+                                  {"num_hidden_layers", 24},
+                                  {"num_attention_heads", 14},
+                                  {"num_key_value_heads", 2},
+                                  {"intermediate_size", 4864},
+                                  {"max_position_embeddings", 32768},
+                                  {"rms_norm_eps", 1e-6},
+                                  {"hidden_act", "silu"},
+                                  {"tie_word_embeddings", true},
                                   {"rope_theta", 1000000.0}},
                                  "qwen2-0.5b config");
 }
 ModelConfig llama2_70b() {
-    return ModelConfig::fromJson({{"model_type", "llama"}, {"vocab_size", 32000}, {"hidden_size", 8192},
-                                  {"num_hidden_layers", 80}, {"num_attention_heads", 64}, {"num_key_value_heads", 8},
-                                  {"intermediate_size", 28672}, {"max_position_embeddings", 4096},
-                                  {"rms_norm_eps", 1e-5}, {"hidden_act", "silu"}, {"tie_word_embeddings", false}},
+    return ModelConfig::fromJson({{"model_type", "llama"},
+                                  {"vocab_size", 32000},
+                                  {"hidden_size", 8192},
+                                  {"num_hidden_layers", 80},
+                                  {"num_attention_heads", 64},
+                                  {"num_key_value_heads", 8},
+                                  {"intermediate_size", 28672},
+                                  {"max_position_embeddings", 4096},
+                                  {"rms_norm_eps", 1e-5},
+                                  {"hidden_act", "silu"},
+                                  {"tie_word_embeddings", false}},
                                  "llama-2-70b config");
 }
 
@@ -64,7 +95,11 @@ int64_t llamaBase(int64_t V, int64_t H, int64_t L, int64_t kv, int64_t I, bool t
 ParamReport count(const ModelConfig& mc, const json& cfg) { return methodSpec(peftTypeOf(cfg, "test")).count(mc, cfg); }
 
 json lora(int r, json targets) {
-    return {{"peft_type", "LORA"}, {"task_type", "CAUSAL_LM"}, {"r", r}, {"lora_alpha", 2 * r}, {"target_modules", targets}};
+    return {{"peft_type", "LORA"},
+            {"task_type", "CAUSAL_LM"},
+            {"r", r},
+            {"lora_alpha", 2 * r},
+            {"target_modules", targets}};
 }
 
 TEST(BudgetCounts, MistralGqa) {
@@ -82,7 +117,9 @@ TEST(BudgetCounts, MistralGqa) {
     dora["use_dora"] = true;
     EXPECT_EQ(count(mc, dora).trainable, L * (8 * (H + H) + 8 * (H + kv) + H + kv));
     // IA3: k and v scale their outputs (kv wide), down_proj its input (I wide).
-    json ia3 = {{"peft_type", "IA3"}, {"target_modules", {"k_proj", "v_proj", "down_proj"}}, {"feedforward_modules", {"down_proj"}}};
+    json ia3 = {{"peft_type", "IA3"},
+                {"target_modules", {"k_proj", "v_proj", "down_proj"}},
+                {"feedforward_modules", {"down_proj"}}};
     EXPECT_EQ(count(mc, ia3).trainable, L * (kv + kv + I));
     // Prefix tuning uses the key/value width on GQA models.
     json prefix = {{"peft_type", "PREFIX_TUNING"}, {"num_virtual_tokens", 20}};
@@ -102,8 +139,9 @@ TEST(BudgetCounts, Llama3LargeVocabulary) {
     const int64_t allLinear = L * 16 * ((H + H) + 2 * (H + kv) + (H + H) + 3 * (H + I));
     EXPECT_EQ(allLinear, 41943040);
     EXPECT_EQ(count(mc, lora(16, "all-linear")).trainable, allLinear);
-    EXPECT_EQ(count(mc, lora(16, {"q_proj", "k_proj", "v_proj", "o_proj", "gate_proj", "up_proj", "down_proj"})).trainable,
-              allLinear);
+    EXPECT_EQ(
+        count(mc, lora(16, {"q_proj", "k_proj", "v_proj", "o_proj", "gate_proj", "up_proj", "down_proj"})).trainable,
+        allLinear);
     // A regex string is matched against the whole module path.
     EXPECT_EQ(count(mc, lora(8, R"(.*\.self_attn\.(q|v)_proj)")).trainable, L * 8 * ((H + H) + (H + kv)));
     EXPECT_THROW(count(mc, lora(8, "q_proj")), PeftError);  // a regex must match the full path
@@ -165,7 +203,8 @@ TEST(BudgetCounts, Qwen2BiasAndTiedEmbeddings) {
     const int64_t b = H / 16, per = H * b + b + b * H + H;
     EXPECT_EQ(count(mc, {{"peft_type", "BOTTLENECK_ADAPTER"}, {"architecture", "houlsby"}}).trainable, L * 2 * per);
     EXPECT_EQ(count(mc, {{"peft_type", "BOTTLENECK_ADAPTER"}, {"architecture", "pfeiffer"}}).trainable, L * per);
-    EXPECT_EQ(count(mc, {{"peft_type", "BOTTLENECK_ADAPTER"}, {"architecture", "pfeiffer"}, {"bottleneck_size", 32}}).trainable,
+    EXPECT_EQ(count(mc, {{"peft_type", "BOTTLENECK_ADAPTER"}, {"architecture", "pfeiffer"}, {"bottleneck_size", 32}})
+                  .trainable,
               L * (H * 32 + 32 + 32 * H + H));
     // Sequence classification: the score head [num_labels, H] replaces lm_head (tied here, so the
     // base only gains the head) and its trained copy is added.
@@ -266,7 +305,8 @@ TEST(BudgetMemory, FullFineTuneFp32) {
     EXPECT_EQ(b.memory.optimizerTransient, 128256ULL * 4096 * 12);
     expectPartsAddUp(b);
     // SGD keeps no state.
-    EXPECT_EQ(budget::estimate(mc, nullptr, BudgetOptions().withOptimizer(budget::Optimizer::Sgd)).memory.optimizerState, 0u);
+    EXPECT_EQ(
+        budget::estimate(mc, nullptr, BudgetOptions().withOptimizer(budget::Optimizer::Sgd)).memory.optimizerState, 0u);
 }
 
 TEST(BudgetMemory, LoraWeightsGradientsAndKvCache) {
@@ -296,13 +336,16 @@ TEST(BudgetMemory, Nf4BytesPerParameter) {
     const int64_t H = 4096, kv = 1024, I = 14336, L = 32;
     const double linear = static_cast<double>(L * (2 * H * H + 2 * H * kv + 3 * H * I));
     const json cfg = lora(16, {"q_proj", "v_proj"});
-    const budget::Estimate q =
-        budget::estimate(mc, cfg, BudgetOptions().withPrecision(budget::Precision::Bf16).withQuantizeBase(budget::BaseQuant::Nf4));
-    const double perParam = static_cast<double>(q.memory.weightsByDtype.at("nf4") + q.memory.weightsByDtype.at("nf4_constants")) / linear;
+    const budget::Estimate q = budget::estimate(
+        mc, cfg, BudgetOptions().withPrecision(budget::Precision::Bf16).withQuantizeBase(budget::BaseQuant::Nf4));
+    const double perParam =
+        static_cast<double>(q.memory.weightsByDtype.at("nf4") + q.memory.weightsByDtype.at("nf4_constants")) / linear;
     EXPECT_NEAR(perParam, 0.5625, 1e-4);
     const budget::Estimate dq = budget::estimate(
-        mc, cfg, BudgetOptions().withPrecision(budget::Precision::Bf16).withQuantizeBase(budget::BaseQuant::Nf4DoubleQuant));
-    const double perParamDq = static_cast<double>(dq.memory.weightsByDtype.at("nf4") + dq.memory.weightsByDtype.at("nf4_constants")) / linear;
+        mc, cfg,
+        BudgetOptions().withPrecision(budget::Precision::Bf16).withQuantizeBase(budget::BaseQuant::Nf4DoubleQuant));
+    const double perParamDq =
+        static_cast<double>(dq.memory.weightsByDtype.at("nf4") + dq.memory.weightsByDtype.at("nf4_constants")) / linear;
     EXPECT_NEAR(perParamDq, 0.5 + 1.0 / 64 + 4.0 / (64 * 256), 1e-4);
     // Embeddings and head stay bf16: 2 x 128256 x 4096 x 2 bytes + norms.
     EXPECT_EQ(q.memory.weightsByDtype.at("bf16"), 2ULL * (2 * 128256 * 4096 + 65 * 4096));
@@ -399,14 +442,19 @@ TEST(BudgetTime, SecondsFromThroughput) {
 TEST(BudgetSpeed, SeventyBillionAllMethods) {
     const ModelConfig mc = llama2_70b();
     EXPECT_EQ(count(mc, nullptr).trainable, 68976648192LL);  // the published Llama-2-70B count
-    const std::vector<json> cfgs = {nullptr,
-                                    lora(16, "all-linear"),
-                                    [] { json j = lora(8, {"q_proj", "v_proj"}); j["use_dora"] = true; return j; }(),
-                                    {{"peft_type", "IA3"}},
-                                    {{"peft_type", "PROMPT_TUNING"}, {"num_virtual_tokens", 20}},
-                                    {{"peft_type", "PREFIX_TUNING"}, {"num_virtual_tokens", 20}, {"prefix_projection", true}},
-                                    {{"peft_type", "BOTTLENECK_ADAPTER"}, {"architecture", "houlsby"}},
-                                    {{"peft_type", "BITFIT"}, {"train_norms", true}}};
+    const std::vector<json> cfgs = {
+        nullptr,
+        lora(16, "all-linear"),
+        [] {
+            json j = lora(8, {"q_proj", "v_proj"});
+            j["use_dora"] = true;
+            return j;
+        }(),
+        {{"peft_type", "IA3"}},
+        {{"peft_type", "PROMPT_TUNING"}, {"num_virtual_tokens", 20}},
+        {{"peft_type", "PREFIX_TUNING"}, {"num_virtual_tokens", 20}, {"prefix_projection", true}},
+        {{"peft_type", "BOTTLENECK_ADAPTER"}, {"architecture", "houlsby"}},
+        {{"peft_type", "BITFIT"}, {"train_norms", true}}};
     double ms = 1e9;
     for (int rep = 0; rep < 5; ++rep) {  // best of 5: the first pass also warms the regex cache
         const auto t0 = std::chrono::steady_clock::now();
@@ -435,7 +483,7 @@ TEST(BudgetCli, JsonMatchesTheLibrary) {
     const std::string model = test::fixture("param-counts/tinyllama-1.1b/config.json");
     const std::string out = dir.file("out.json");
     const std::string cmd = test::cliPath() + " estimate --model " + model + " --peft-config " + cfgPath +
-                            " --with-full --batch-size 2 --seq-len 64 --precision bf16 --json > " + out + " 2>/dev/null";
+        " --with-full --batch-size 2 --seq-len 64 --precision bf16 --json > " + out + " 2>/dev/null";
     ASSERT_EQ(std::system(cmd.c_str()), 0) << cmd;
     const json j = readJsonFile(out);
     ASSERT_TRUE(j.is_array());
@@ -455,7 +503,8 @@ TEST(BudgetCli, JsonMatchesTheLibrary) {
     EXPECT_EQ(j[1]["peft_type"], "FULL");
     EXPECT_EQ(j[1]["trainable_params"].get<int64_t>(), 1100048384);
     // Without --peft-config: full fine-tuning; a bare folder works too.
-    const std::string cmd2 = test::cliPath() + " estimate --model " + test::fixture("tiny-gpt2/base") + " --json > " + out + " 2>/dev/null";
+    const std::string cmd2 =
+        test::cliPath() + " estimate --model " + test::fixture("tiny-gpt2/base") + " --json > " + out + " 2>/dev/null";
     ASSERT_EQ(std::system(cmd2.c_str()), 0);
     const json j2 = readJsonFile(out);
     ASSERT_EQ(j2.size(), 1u);
@@ -463,12 +512,15 @@ TEST(BudgetCli, JsonMatchesTheLibrary) {
     // A bad option fails with a non-zero exit code.
     const std::string cmd3 = test::cliPath() + " estimate --model " + model + " --precision fp8 > /dev/null 2>&1";
     EXPECT_NE(std::system(cmd3.c_str()), 0);
-    EXPECT_NE(std::system((test::cliPath() + " estimate --model " + model + " --attention flash > /dev/null 2>&1").c_str()), 0);
-    EXPECT_NE(std::system((test::cliPath() + " estimate --model " + model + " --device tpu > /dev/null 2>&1").c_str()), 0);
+    EXPECT_NE(
+        std::system((test::cliPath() + " estimate --model " + model + " --attention flash > /dev/null 2>&1").c_str()),
+        0);
+    EXPECT_NE(std::system((test::cliPath() + " estimate --model " + model + " --device tpu > /dev/null 2>&1").c_str()),
+              0);
     // --device and --attention reach the library: a bf16 step on a GPU with fused attention.
     const std::string cmd4 = test::cliPath() + " estimate --model " + model + " --peft-config " + cfgPath +
-                             " --batch-size 2 --seq-len 64 --precision bf16 --device cuda --attention fused --json > " + out +
-                             " 2>/dev/null";
+        " --batch-size 2 --seq-len 64 --precision bf16 --device cuda --attention fused --json > " + out +
+        " 2>/dev/null";
     ASSERT_EQ(std::system(cmd4.c_str()), 0) << cmd4;
     const json j4 = readJsonFile(out);
     o.device = budget::Device::Cuda;
@@ -499,11 +551,15 @@ TEST(BudgetMemory, PackedWeightCopiesOnCpuBf16Only) {
     EXPECT_EQ(e.memory.packedWeights, std::min<uint64_t>(2 * 2 * layerWeights, kernels::kPackedWeightCapBytes));
     EXPECT_EQ(budget::toJson(e)["memory_bytes"]["packed_weights"].get<uint64_t>(), e.memory.packedWeights);
     // The cap binds for a 7B model.
-    EXPECT_EQ(budget::estimate(mistral7b(), cfg, cpuBf16).memory.packedWeights, uint64_t(kernels::kPackedWeightCapBytes));
+    EXPECT_EQ(budget::estimate(mistral7b(), cfg, cpuBf16).memory.packedWeights,
+              uint64_t(kernels::kPackedWeightCapBytes));
     // fp32, CUDA, NF4 base, full fine-tuning, or switched off: none.
     EXPECT_EQ(budget::estimate(mc, cfg, BudgetOptions().withBatch(1).withSeqLen(128)).memory.packedWeights, 0u);
-    EXPECT_EQ(budget::estimate(mc, cfg, BudgetOptions(cpuBf16).withDevice(budget::Device::Cuda)).memory.packedWeights, 0u);
-    EXPECT_EQ(budget::estimate(mc, cfg, BudgetOptions(cpuBf16).withQuantizeBase(budget::BaseQuant::Nf4)).memory.packedWeights, 0u);
+    EXPECT_EQ(budget::estimate(mc, cfg, BudgetOptions(cpuBf16).withDevice(budget::Device::Cuda)).memory.packedWeights,
+              0u);
+    EXPECT_EQ(
+        budget::estimate(mc, cfg, BudgetOptions(cpuBf16).withQuantizeBase(budget::BaseQuant::Nf4)).memory.packedWeights,
+        0u);
     EXPECT_EQ(budget::estimate(mc, nullptr, cpuBf16).memory.packedWeights, 0u);
     BudgetOptions off = cpuBf16;
     off.packedWeights = false;

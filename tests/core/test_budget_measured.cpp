@@ -52,8 +52,8 @@ CountingAllocator gAlloc;
 
 // ---- A plain eager decoder ---------------------------------------------------------------------
 struct Adapter {
-    torch::Tensor a, b;   // LoRA [r,in], [out,r]
-    torch::Tensor ia3;    // [out] or [in]
+    torch::Tensor a, b;  // LoRA [r,in], [out,r]
+    torch::Tensor ia3;   // [out] or [in]
     bool ia3Input = false;
 };
 
@@ -64,14 +64,12 @@ struct Net {
     std::vector<std::vector<torch::Tensor>> norms;  // per layer: norm weights (and biases for GPT-2)
     std::vector<std::map<int, Adapter>> adapters;   // per layer: linear index -> adapter
     torch::Tensor embed, pos, finalNorm, finalNormB, lmHead;
-    torch::Tensor prompt;                           // [P, H]
-    std::vector<torch::Tensor> prefixK, prefixV;    // per layer [P, kvDim]
-    std::vector<torch::Tensor> params;              // every trainable tensor
+    torch::Tensor prompt;                         // [P, H]
+    std::vector<torch::Tensor> prefixK, prefixV;  // per layer [P, kvDim]
+    std::vector<torch::Tensor> params;            // every trainable tensor
 };
 
-torch::Tensor randn(std::vector<int64_t> s, bool grad) {
-    return (torch::randn(s) * 0.02).set_requires_grad(grad);
-}
+torch::Tensor randn(std::vector<int64_t> s, bool grad) { return (torch::randn(s) * 0.02).set_requires_grad(grad); }
 
 Net build(const ModelConfig& mc, const json& cfg) {
     torch::manual_seed(0);
@@ -102,7 +100,8 @@ Net build(const ModelConfig& mc, const json& cfg) {
     if (mc.family == Family::Gpt2) n.finalNormB = torch::zeros({H}).set_requires_grad(full);
     n.lmHead = mc.tieWordEmbeddings ? n.embed : randn({mc.vocabSize, H}, full);
     if (full) {
-        for (auto& v : n.w) for (auto& t : v) n.params.push_back(t);
+        for (auto& v : n.w)
+            for (auto& t : v) n.params.push_back(t);
     }
     // Adapters, placed from the same target selection the estimate uses (via the spec's saved keys).
     if (type == "LORA" || type == "IA3") {
@@ -203,8 +202,12 @@ torch::Tensor forwardLoss(const Net& n, const torch::Tensor& ids, const torch::T
         }
         if (Pk) {
             const int64_t kvh = gpt2 ? nh : nkv;
-            k = torch::cat({n.prefixK[static_cast<size_t>(l)].view({1, Pk, kvh, d}).transpose(1, 2).expand({B, kvh, Pk, d}), k}, 2);
-            v = torch::cat({n.prefixV[static_cast<size_t>(l)].view({1, Pk, kvh, d}).transpose(1, 2).expand({B, kvh, Pk, d}), v}, 2);
+            k = torch::cat(
+                {n.prefixK[static_cast<size_t>(l)].view({1, Pk, kvh, d}).transpose(1, 2).expand({B, kvh, Pk, d}), k},
+                2);
+            v = torch::cat(
+                {n.prefixV[static_cast<size_t>(l)].view({1, Pk, kvh, d}).transpose(1, 2).expand({B, kvh, Pk, d}), v},
+                2);
         }
         if (!gpt2 && nkv != nh) {  // repeat_kv
             k = k.unsqueeze(2).expand({B, nkv, nh / nkv, Tk, d}).reshape({B, nh, Tk, d});
@@ -264,21 +267,32 @@ Result measure(const ModelConfig& mc, const json& cfg, int64_t B, int64_t T) {
 }
 
 ModelConfig llamaCfg() {
-    return ModelConfig::fromJson({{"model_type", "llama"}, {"vocab_size", 2000}, {"hidden_size", 256},
-                                  {"num_hidden_layers", 4}, {"num_attention_heads", 8}, {"num_key_value_heads", 4},
-                                  {"intermediate_size", 704}, {"max_position_embeddings", 512},
+    return ModelConfig::fromJson({{"model_type", "llama"},
+                                  {"vocab_size", 2000},
+                                  {"hidden_size", 256},
+                                  {"num_hidden_layers", 4},
+                                  {"num_attention_heads", 8},
+                                  {"num_key_value_heads", 4},
+                                  {"intermediate_size", 704},
+                                  {"max_position_embeddings", 512},
                                   {"tie_word_embeddings", false}},
                                  "llama test config");
 }
 ModelConfig gpt2Cfg() {
-    return ModelConfig::fromJson({{"model_type", "gpt2"}, {"vocab_size", 2000}, {"n_embd", 256}, {"n_layer", 4},
-                                  {"n_head", 8}, {"n_positions", 512}},
+    return ModelConfig::fromJson({{"model_type", "gpt2"},
+                                  {"vocab_size", 2000},
+                                  {"n_embd", 256},
+                                  {"n_layer", 4},
+                                  {"n_head", 8},
+                                  {"n_positions", 512}},
                                  "gpt2 test config");
 }
 
 std::vector<std::pair<std::string, json>> methods(const ModelConfig& mc) {
     const bool gpt2 = mc.family == Family::Gpt2;
-    json qv = {{"peft_type", "LORA"}, {"r", 8}, {"lora_alpha", 16},
+    json qv = {{"peft_type", "LORA"},
+               {"r", 8},
+               {"lora_alpha", 16},
                {"target_modules", gpt2 ? json{"c_attn"} : json{"q_proj", "v_proj"}}};
     json all = {{"peft_type", "LORA"}, {"r", 16}, {"lora_alpha", 16}, {"target_modules", "all-linear"}};
     return {{"full", nullptr},
@@ -295,8 +309,9 @@ void runAll(const ModelConfig& mc, const char* name) {
         for (auto [B, T] : {std::pair<int64_t, int64_t>{2, 64}, {2, 192}}) {
             const Result r = measure(mc, cfg, B, T);
             const double ratio = r.estimated / r.measured;
-            std::printf("%-6s %-18s B=%lld T=%-4lld measured %10.0f  estimated %10.0f  ratio %.3f\n", name, label.c_str(),
-                        static_cast<long long>(B), static_cast<long long>(T), r.measured, r.estimated, ratio);
+            std::printf("%-6s %-18s B=%lld T=%-4lld measured %10.0f  estimated %10.0f  ratio %.3f\n", name,
+                        label.c_str(), static_cast<long long>(B), static_cast<long long>(T), r.measured, r.estimated,
+                        ratio);
             EXPECT_NEAR(ratio, 1.0, 0.25) << name << " " << label << " B=" << B << " T=" << T;
         }
     }

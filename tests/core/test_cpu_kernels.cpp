@@ -70,8 +70,8 @@ namespace {
 // Reference: loss sum and d(loss * scale)/dz for logits z [n,V] in double.
 std::pair<double, torch::Tensor> refXent(const torch::Tensor& z, const torch::Tensor& target, double scale) {
     torch::Tensor zd = z.to(torch::kFloat64).detach().set_requires_grad(true);
-    torch::Tensor l = torch::nn::functional::cross_entropy(zd, target,
-                                                           torch::nn::functional::CrossEntropyFuncOptions().reduction(torch::kSum));
+    torch::Tensor l = torch::nn::functional::cross_entropy(
+        zd, target, torch::nn::functional::CrossEntropyFuncOptions().reduction(torch::kSum));
     (l * scale).backward();
     return {l.item<double>(), zd.grad()};
 }
@@ -96,7 +96,8 @@ TEST(CpuKernels, CrossEntropyKernelsMatchReference) {
             for (auto [j0, j1] : {std::pair<int64_t, int64_t>{0, 20}, {20, n}}) {
                 float* lp = loss.data() + j0;
                 if (dtype == torch::kFloat32) {
-                    if (vocabMajor) kernels::crossEntropyCols(buf.data_ptr<float>(), V, n, j0, j1, t32.data(), lp, true, scale);
+                    if (vocabMajor)
+                        kernels::crossEntropyCols(buf.data_ptr<float>(), V, n, j0, j1, t32.data(), lp, true, scale);
                     else kernels::crossEntropyRows(buf.data_ptr<float>(), V, j0, j1, t32.data(), lp, true, scale);
                 } else {
                     auto* p = reinterpret_cast<uint16_t*>(buf.data_ptr());
@@ -106,9 +107,11 @@ TEST(CpuKernels, CrossEntropyKernelsMatchReference) {
             }
             double sum = 0;
             for (float l : loss) sum += l;
-            EXPECT_NEAR(sum, refLoss, 1e-5 * std::abs(refLoss)) << (vocabMajor ? "vocab-major " : "token-major ") << dtype;
+            EXPECT_NEAR(sum, refLoss, 1e-5 * std::abs(refLoss))
+                << (vocabMajor ? "vocab-major " : "token-major ") << dtype;
             torch::Tensor grad = (vocabMajor ? buf.t() : buf).to(torch::kFloat64);
-            EXPECT_LT((grad - refGrad).abs().max().item<double>(), tol * scale) << (vocabMajor ? "vocab-major " : "token-major ") << dtype;
+            EXPECT_LT((grad - refGrad).abs().max().item<double>(), tol * scale)
+                << (vocabMajor ? "vocab-major " : "token-major ") << dtype;
         }
     }
     // Vocabulary-major with scratch columns (as lm_loss.cpp pads each chunk to whole vectors): the
@@ -170,9 +173,11 @@ void checkChunkedLoss(torch::Dtype dtype, int64_t chunkRows, double tol) {
         torch::nn::functional::CrossEntropyFuncOptions().reduction(torch::kSum).ignore_index(-100));
     (ref * 0.5).backward();
     EXPECT_EQ(got.count, 15);
-    EXPECT_NEAR(got.sum.item<double>(), ref.item<double>(), 1e-4 * std::abs(ref.item<double>())) << dtype << " rows " << chunkRows;
+    EXPECT_NEAR(got.sum.item<double>(), ref.item<double>(), 1e-4 * std::abs(ref.item<double>()))
+        << dtype << " rows " << chunkRows;
     torch::Tensor refGrad = hr.grad().to(torch::kFloat64);
-    EXPECT_LT((gotGrad - refGrad).abs().max().item<double>(), tol * refGrad.abs().max().item<double>()) << dtype << " rows " << chunkRows;
+    EXPECT_LT((gotGrad - refGrad).abs().max().item<double>(), tol * refGrad.abs().max().item<double>())
+        << dtype << " rows " << chunkRows;
 }
 }  // namespace
 
@@ -194,7 +199,10 @@ TEST(CpuKernels, LoraInBf16MatchesFp32) {
         ModelOptions o;
         o.dtype = dtype;
         auto m = loadModel(test::fixture("tiny-gpt2/base"), o);
-        nlohmann::json cfg = {{"peft_type", "LORA"}, {"r", 4}, {"lora_alpha", 8}, {"target_modules", {"c_attn"}},
+        nlohmann::json cfg = {{"peft_type", "LORA"},
+                              {"r", 4},
+                              {"lora_alpha", 8},
+                              {"target_modules", {"c_attn"}},
                               {"fan_in_fan_out", true}};
         auto ad = attachAdapter(*m.model, cfg, "default");
         torch::manual_seed(5);
@@ -261,9 +269,12 @@ TEST(CpuKernels, RightPaddedBatchRunsCausalWithSameResult) {
                 o.dtype = dtype;
                 auto m = loadModel(test::fixture(fx), o);
                 const bool gpt2 = m.model->config().family == Family::Gpt2;
-                nlohmann::json cfg = {{"peft_type", "LORA"}, {"r", 4}, {"lora_alpha", 8},
-                                      {"target_modules", gpt2 ? nlohmann::json{"c_attn"} : nlohmann::json{"q_proj", "v_proj"}},
-                                      {"fan_in_fan_out", gpt2}};
+                nlohmann::json cfg = {
+                    {"peft_type", "LORA"},
+                    {"r", 4},
+                    {"lora_alpha", 8},
+                    {"target_modules", gpt2 ? nlohmann::json{"c_attn"} : nlohmann::json{"q_proj", "v_proj"}},
+                    {"fan_in_fan_out", gpt2}};
                 auto ad = attachAdapter(*m.model, cfg, "default");
                 torch::manual_seed(7);
                 for (auto& [name, t] : ad.method->trainable()) {
@@ -271,7 +282,8 @@ TEST(CpuKernels, RightPaddedBatchRunsCausalWithSameResult) {
                     t.normal_(0, 0.2);
                 }
                 m.model->setPadRowsUnread(unread);
-                torch::Tensor ids = torch::tensor({{84, 483, 83, 26, 7, 99, 12, 5}, {31, 9, 250, 77, 0, 0, 0, 0}}, torch::kInt64);
+                torch::Tensor ids =
+                    torch::tensor({{84, 483, 83, 26, 7, 99, 12, 5}, {31, 9, 250, 77, 0, 0, 0, 0}}, torch::kInt64);
                 torch::Tensor mask = torch::tensor({{1, 1, 1, 1, 1, 1, 1, 1}, {1, 1, 1, 1, 0, 0, 0, 0}}, torch::kInt64);
                 torch::Tensor h = m.model->hiddenStates(ids, mask).to(torch::kFloat32);
                 torch::Tensor real = mask.to(torch::kFloat32).unsqueeze(-1);
@@ -284,13 +296,15 @@ TEST(CpuKernels, RightPaddedBatchRunsCausalWithSameResult) {
             auto [hCausal, gCausal] = run(true);
             const double tol = dtype == torch::kFloat32 ? 1e-4 : 5e-2;
             const double scale = hMask.abs().max().item<double>();
-            torch::Tensor realRows = torch::cat({hMask[0], hMask[1].slice(0, 0, 4)}) - torch::cat({hCausal[0], hCausal[1].slice(0, 0, 4)});
+            torch::Tensor realRows =
+                torch::cat({hMask[0], hMask[1].slice(0, 0, 4)}) - torch::cat({hCausal[0], hCausal[1].slice(0, 0, 4)});
             EXPECT_LT(realRows.abs().max().item<double>(), tol * scale) << fx << " " << dtype;
             EXPECT_GT((hMask[1].slice(0, 4) - hCausal[1].slice(0, 4)).abs().max().item<double>(), 1e-3 * scale)
                 << fx << " " << dtype << ": padding rows unchanged, so the causal path did not run";
             ASSERT_EQ(gMask.size(), gCausal.size());
             for (size_t i = 0; i < gMask.size(); ++i) {
-                const double rel = (gMask[i] - gCausal[i]).norm().item<double>() / (gMask[i].norm().item<double>() + 1e-12);
+                const double rel =
+                    (gMask[i] - gCausal[i]).norm().item<double>() / (gMask[i].norm().item<double>() + 1e-12);
                 EXPECT_LT(rel, dtype == torch::kFloat32 ? 1e-4 : 5e-2) << fx << " " << dtype << " grad " << i;
             }
         }
@@ -318,7 +332,8 @@ TEST(CpuKernels, LayerNormBf16MatchesReference) {
         y.backward(g);
 
         torch::Tensor xd = x.detach().to(torch::kFloat64).set_requires_grad(true);
-        torch::Tensor ref = torch::layer_norm(xd, {C}, ln->weight.to(torch::kFloat64), ln->bias.to(torch::kFloat64), 1e-5);
+        torch::Tensor ref =
+            torch::layer_norm(xd, {C}, ln->weight.to(torch::kFloat64), ln->bias.to(torch::kFloat64), 1e-5);
         ref.backward(g.to(torch::kFloat64));
         const double yerr = (y.to(torch::kFloat64) - ref.detach()).abs().max().item<double>();
         const double gref = xd.grad().abs().max().item<double>();
@@ -361,7 +376,8 @@ TEST(CpuKernels, PackedBf16LinearMatchesPlainProducts) {
                 ASSERT_TRUE(y.grad_fn());
                 // The node sits under the view back to the input's shape (Conv1D) or on top.
                 bool packed = false;
-                for (auto fn = y.grad_fn(); fn && !packed; fn = fn->next_edges().empty() ? nullptr : fn->next_edges()[0].function)
+                for (auto fn = y.grad_fn(); fn && !packed;
+                     fn = fn->next_edges().empty() ? nullptr : fn->next_edges()[0].function)
                     packed = fn->name().find("PackedLinearBf16Cpu") != std::string::npos;
                 if (kernels::dnnlAvailable()) EXPECT_TRUE(packed) << y.grad_fn()->name();
                 torch::Tensor g = torch::randn({rows, out}).to(torch::kBFloat16);

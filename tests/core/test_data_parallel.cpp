@@ -32,7 +32,8 @@ using nlohmann::json;
 namespace {
 
 // Starts the CLI with extra environment variables and its output in `log`; returns the pid.
-pid_t spawn(const std::vector<std::string>& args, const std::map<std::string, std::string>& env, const std::string& log) {
+pid_t spawn(const std::vector<std::string>& args, const std::map<std::string, std::string>& env,
+            const std::string& log) {
     return peft::test::spawnCli(args, log, env);
 }
 
@@ -83,7 +84,8 @@ void writeText(const std::string& path, const std::string& s) { std::ofstream(pa
 
 // 22 short lines (not a multiple of 4: the last global batch of each epoch is partial).
 std::string lmData(peft::test::TempDir& d) {
-    const char* words[] = {"the", "adapter", "learns", "a", "low", "rank", "update", "of", "weights", "quickly", "and", "ranks", "agree"};
+    const char* words[] = {"the", "adapter", "learns",  "a",   "low",   "rank", "update",
+                           "of",  "weights", "quickly", "and", "ranks", "agree"};
     std::string s;
     for (int i = 0; i < 22; ++i) {
         std::string text;
@@ -99,7 +101,8 @@ std::string clsData(peft::test::TempDir& d) {
     std::string s = "text,label\n";
     const char* good[] = {"fine film", "great fun", "lovely story", "good acting", "nice ending"};
     const char* bad[] = {"dull plot", "bad film", "weak acting", "poor ending", "boring story"};
-    for (int i = 0; i < 18; ++i) s += std::string(i % 2 ? good[i % 5] : bad[i % 5]) + "," + (i % 2 ? "pos" : "neg") + "\n";
+    for (int i = 0; i < 18; ++i)
+        s += std::string(i % 2 ? good[i % 5] : bad[i % 5]) + "," + (i % 2 ? "pos" : "neg") + "\n";
     const std::string p = d.file("cls.csv");
     writeText(p, s);
     return p;
@@ -110,9 +113,20 @@ json runConfig(const std::string& model, const std::string& data, const std::str
     return {{"model", peft::test::fixture(model + "/base")},
             {"dataset", {{"path", data}, {"max_length", 40}, {"validation_split", 0}}},
             {"method", method},
-            {"training", {{"max_steps", steps}, {"batch_size", batch}, {"grad_accum", accum}, {"lr", 5e-3},
-                          {"precision", "fp32"}, {"device", "cpu"}, {"save_every", 2}, {"keep_checkpoints", 5},
-                          {"eval_every", 0}, {"seed", 3}, {"warmup_steps", 1}, {"max_grad_norm", 0.5}, {"threads", 1}}},
+            {"training",
+             {{"max_steps", steps},
+              {"batch_size", batch},
+              {"grad_accum", accum},
+              {"lr", 5e-3},
+              {"precision", "fp32"},
+              {"device", "cpu"},
+              {"save_every", 2},
+              {"keep_checkpoints", 5},
+              {"eval_every", 0},
+              {"seed", 3},
+              {"warmup_steps", 1},
+              {"max_grad_norm", 0.5},
+              {"threads", 1}}},
             {"output_dir", out}};
 }
 
@@ -121,7 +135,8 @@ json lora(const std::vector<std::string>& targets) {
 }
 
 // Trains `cfg` with `nproc` ranks (0: a plain process) and returns the exit code; output in log.
-int train(peft::test::TempDir& d, const json& cfg, const std::string& name, int nproc, std::vector<std::string> extra = {}) {
+int train(peft::test::TempDir& d, const json& cfg, const std::string& name, int nproc,
+          std::vector<std::string> extra = {}) {
     const std::string path = d.file(name + ".json");
     writeText(path, cfg.dump(2));
     std::vector<std::string> args = {"train", "--config", path, "--quiet"};
@@ -158,9 +173,14 @@ void checkEquivalence(const std::string& model, const json& method, const std::s
 }  // namespace
 
 TEST(RankEnv, ReadsTorchrunsVariables) {
-    std::map<std::string, std::string> e = {{"WORLD_SIZE", "4"}, {"RANK", "3"}, {"LOCAL_RANK", "1"}, {"LOCAL_WORLD_SIZE", "2"},
-                                            {"MASTER_ADDR", "10.0.0.1"}, {"MASTER_PORT", "29400"},
-                                            {"TORCHELASTIC_USE_AGENT_STORE", "True"}, {"TORCHELASTIC_RESTART_COUNT", "2"}};
+    std::map<std::string, std::string> e = {{"WORLD_SIZE", "4"},
+                                            {"RANK", "3"},
+                                            {"LOCAL_RANK", "1"},
+                                            {"LOCAL_WORLD_SIZE", "2"},
+                                            {"MASTER_ADDR", "10.0.0.1"},
+                                            {"MASTER_PORT", "29400"},
+                                            {"TORCHELASTIC_USE_AGENT_STORE", "True"},
+                                            {"TORCHELASTIC_RESTART_COUNT", "2"}};
     auto get = [&](const char* k) -> const char* {
         auto it = e.find(k);
         return it == e.end() ? nullptr : it->second.c_str();
@@ -188,7 +208,8 @@ TEST(RankEnv, ReadsTorchrunsVariables) {
             peft::dist::RankEnv::parse(g);
             ADD_FAILURE() << key << "=" << bad << " accepted";
         } catch (const peft::PeftError& err) {
-            EXPECT_NE(std::string(err.what()).find(key == "RANK" && bad == "4" ? "RANK" : key), std::string::npos) << err.what();
+            EXPECT_NE(std::string(err.what()).find(key == "RANK" && bad == "4" ? "RANK" : key), std::string::npos)
+                << err.what();
         }
     }
     EXPECT_FALSE(peft::dist::RankEnv::parse([](const char*) -> const char* { return nullptr; }));
@@ -242,7 +263,8 @@ TEST(DataParallel, KilledRankStopsTheOtherThenResumeWithTwoOrOne) {
     const json method = lora({"q_proj", "v_proj"});
     const int64_t steps = 10;
     const std::string ref = d.file("ref");
-    ASSERT_EQ(train(d, runConfig("tiny-llama", data, ref, 4, 1, method, steps), "ref", 0), 0) << readAll(d.file("ref.log"));
+    ASSERT_EQ(train(d, runConfig("tiny-llama", data, ref, 4, 1, method, steps), "ref", 0), 0)
+        << readAll(d.file("ref.log"));
 
     const std::string out = d.file("killed");
     const json cfg = runConfig("tiny-llama", data, out, 2, 1, method, steps);
@@ -250,10 +272,13 @@ TEST(DataParallel, KilledRankStopsTheOtherThenResumeWithTwoOrOne) {
     // Two ranks started by hand with torchrun's variables.
     const int port = peft::dist::freeLocalPort();
     auto env = [&](int rank) {
-        return std::map<std::string, std::string>{{"RANK", std::to_string(rank)}, {"WORLD_SIZE", "2"}, {"MASTER_ADDR", "127.0.0.1"},
+        return std::map<std::string, std::string>{{"RANK", std::to_string(rank)},
+                                                  {"WORLD_SIZE", "2"},
+                                                  {"MASTER_ADDR", "127.0.0.1"},
                                                   {"MASTER_PORT", std::to_string(port)}};
     };
-    const std::vector<std::string> args = {"train", "--config", d.file("killed.json"), "--quiet", "--dist-timeout", "20"};
+    const std::vector<std::string> args = {"train",   "--config",       d.file("killed.json"),
+                                           "--quiet", "--dist-timeout", "20"};
     pid_t r0 = spawn(args, env(0), d.file("rank0.log"));
     pid_t r1 = spawn(args, env(1), d.file("rank1.log"));
     // Kill rank 1 once rank 0 recorded step 3 (a checkpoint exists at step 2).
@@ -268,7 +293,8 @@ TEST(DataParallel, KilledRankStopsTheOtherThenResumeWithTwoOrOne) {
     const double waited = std::chrono::duration<double>(std::chrono::steady_clock::now() - killed).count();
     EXPECT_NE(rc0, 0) << readAll(d.file("rank0.log"));
     EXPECT_LT(waited, 20 + 10) << "rank 0 did not stop within the timeout";
-    EXPECT_NE(readAll(d.file("rank0.log")).find("data-parallel rank 0 of 2"), std::string::npos) << readAll(d.file("rank0.log"));
+    EXPECT_NE(readAll(d.file("rank0.log")).find("data-parallel rank 0 of 2"), std::string::npos)
+        << readAll(d.file("rank0.log"));
     ASSERT_LT(metrics(out).size(), static_cast<size_t>(steps));
 
     // Resume with two ranks; and (from a copy) with one.
@@ -298,21 +324,31 @@ TEST(DataParallel, RendezvousFaultsHaveClearErrors) {
     ASSERT_EQ(::listen(fd, 4), 0);
     ::getsockname(fd, reinterpret_cast<sockaddr*>(&a), &len);
     const std::string busy = std::to_string(ntohs(a.sin_port));
-    int rc = waitExit(spawn(args, {{"RANK", "0"}, {"WORLD_SIZE", "2"}, {"MASTER_ADDR", "127.0.0.1"}, {"MASTER_PORT", busy}}, d.file("busy.log")));
+    int rc =
+        waitExit(spawn(args, {{"RANK", "0"}, {"WORLD_SIZE", "2"}, {"MASTER_ADDR", "127.0.0.1"}, {"MASTER_PORT", busy}},
+                       d.file("busy.log")));
     ::close(fd);
     EXPECT_NE(rc, 0);
     EXPECT_NE(readAll(d.file("busy.log")).find("is in use"), std::string::npos) << readAll(d.file("busy.log"));
 
     // RANK outside WORLD_SIZE.
-    rc = waitExit(spawn(args, {{"RANK", "2"}, {"WORLD_SIZE", "2"}, {"MASTER_ADDR", "127.0.0.1"}, {"MASTER_PORT", "29999"}}, d.file("rank.log")));
+    rc = waitExit(spawn(args,
+                        {{"RANK", "2"}, {"WORLD_SIZE", "2"}, {"MASTER_ADDR", "127.0.0.1"}, {"MASTER_PORT", "29999"}},
+                        d.file("rank.log")));
     EXPECT_NE(rc, 0);
     EXPECT_NE(readAll(d.file("rank.log")).find("WORLD_SIZE is 2"), std::string::npos) << readAll(d.file("rank.log"));
 
     const int port = peft::dist::freeLocalPort();
     // Different WORLD_SIZE on the two ranks.
     {
-        pid_t p0 = spawn(args, {{"RANK", "0"}, {"WORLD_SIZE", "2"}, {"MASTER_ADDR", "127.0.0.1"}, {"MASTER_PORT", std::to_string(port)}}, d.file("w0.log"));
-        pid_t p1 = spawn(args, {{"RANK", "1"}, {"WORLD_SIZE", "3"}, {"MASTER_ADDR", "127.0.0.1"}, {"MASTER_PORT", std::to_string(port)}}, d.file("w1.log"));
+        pid_t p0 = spawn(
+            args,
+            {{"RANK", "0"}, {"WORLD_SIZE", "2"}, {"MASTER_ADDR", "127.0.0.1"}, {"MASTER_PORT", std::to_string(port)}},
+            d.file("w0.log"));
+        pid_t p1 = spawn(
+            args,
+            {{"RANK", "1"}, {"WORLD_SIZE", "3"}, {"MASTER_ADDR", "127.0.0.1"}, {"MASTER_PORT", std::to_string(port)}},
+            d.file("w1.log"));
         EXPECT_NE(waitExit(p0), 0);
         EXPECT_NE(waitExit(p1), 0);
         const std::string both = readAll(d.file("w0.log")) + readAll(d.file("w1.log"));
@@ -326,8 +362,14 @@ TEST(DataParallel, RendezvousFaultsHaveClearErrors) {
         const int port2 = peft::dist::freeLocalPort();
         std::vector<std::string> args1 = args;
         args1[2] = d.file("other.json");
-        pid_t p0 = spawn(args, {{"RANK", "0"}, {"WORLD_SIZE", "2"}, {"MASTER_ADDR", "127.0.0.1"}, {"MASTER_PORT", std::to_string(port2)}}, d.file("c0.log"));
-        pid_t p1 = spawn(args1, {{"RANK", "1"}, {"WORLD_SIZE", "2"}, {"MASTER_ADDR", "127.0.0.1"}, {"MASTER_PORT", std::to_string(port2)}}, d.file("c1.log"));
+        pid_t p0 = spawn(
+            args,
+            {{"RANK", "0"}, {"WORLD_SIZE", "2"}, {"MASTER_ADDR", "127.0.0.1"}, {"MASTER_PORT", std::to_string(port2)}},
+            d.file("c0.log"));
+        pid_t p1 = spawn(
+            args1,
+            {{"RANK", "1"}, {"WORLD_SIZE", "2"}, {"MASTER_ADDR", "127.0.0.1"}, {"MASTER_PORT", std::to_string(port2)}},
+            d.file("c1.log"));
         EXPECT_NE(waitExit(p0), 0);
         EXPECT_NE(waitExit(p1), 0);
         EXPECT_NE(readAll(d.file("c0.log")).find("training.lr"), std::string::npos) << readAll(d.file("c0.log"));
@@ -335,11 +377,16 @@ TEST(DataParallel, RendezvousFaultsHaveClearErrors) {
     // A rank that never comes: rank 0 gives up within the timeout and says how many arrived.
     {
         const auto t0 = std::chrono::steady_clock::now();
-        rc = waitExit(spawn(args, {{"RANK", "0"}, {"WORLD_SIZE", "2"}, {"MASTER_ADDR", "127.0.0.1"}, {"MASTER_PORT", std::to_string(peft::dist::freeLocalPort())}},
+        rc = waitExit(spawn(args,
+                            {{"RANK", "0"},
+                             {"WORLD_SIZE", "2"},
+                             {"MASTER_ADDR", "127.0.0.1"},
+                             {"MASTER_PORT", std::to_string(peft::dist::freeLocalPort())}},
                             d.file("alone.log")));
         EXPECT_NE(rc, 0);
         EXPECT_LT(std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count(), 5 + 20);
-        EXPECT_NE(readAll(d.file("alone.log")).find("only 1 of WORLD_SIZE=2 ranks arrived"), std::string::npos) << readAll(d.file("alone.log"));
+        EXPECT_NE(readAll(d.file("alone.log")).find("only 1 of WORLD_SIZE=2 ranks arrived"), std::string::npos)
+            << readAll(d.file("alone.log"));
     }
 }
 
@@ -348,7 +395,8 @@ TEST(DataParallel, NprocTwoOnTheDemoRunFinishesAndItsAdapterLoads) {
     const std::string demo = peft::test::sourcePath("resources/demo");
     const std::string out = d.file("demo-run");
     // The demo's LoRA config (its run.json is full fine-tuning, whose output is a model folder).
-    const int rc = waitExit(spawn({"train", "--config", demo + "/configs/lora.json", "--output-dir", out, "--max-steps", "4", "--quiet", "--nproc", "2"},
+    const int rc = waitExit(spawn({"train", "--config", demo + "/configs/lora.json", "--output-dir", out, "--max-steps",
+                                   "4", "--quiet", "--nproc", "2"},
                                   {}, d.file("demo.log")));
     ASSERT_EQ(rc, 0) << readAll(d.file("demo.log")) << readAll(out + "/logs/rank-1.log");
     ASSERT_TRUE(fs::exists(out + "/adapter/adapter_model.safetensors"));
@@ -381,7 +429,8 @@ TEST(DataParallel, EachRankDrawsItsOwnDropout) {
     // batch 1 step for step; with seed + rank the ranks' masks, hence gradients, differ.
     peft::test::TempDir d;
     std::string s;
-    for (int i = 0; i < 8; ++i) s += json{{"text", "the adapter learns a low rank update of weights quickly"}}.dump() + "\n";
+    for (int i = 0; i < 8; ++i)
+        s += json{{"text", "the adapter learns a low rank update of weights quickly"}}.dump() + "\n";
     writeText(d.file("same.jsonl"), s);
     json m = lora({"q_proj", "v_proj"});
     m["lora_dropout"] = 0.5;
@@ -402,11 +451,14 @@ TEST(DataParallel, EachRankDrawsItsOwnDropout) {
     // lr x sign(gradient), and the two runs' gradients mostly share their signs.)
     EXPECT_NEAR(a[1].loss, b[1].loss, 1e-5);
     for (int64_t step = 1; step <= 3; ++step)
-        EXPECT_GT(std::fabs(a[step].gradNorm - b[step].gradNorm), 1e-4) << "step " << step << ": rank 1 drew rank 0's dropout masks";
+        EXPECT_GT(std::fabs(a[step].gradNorm - b[step].gradNorm), 1e-4)
+            << "step " << step << ": rank 1 drew rank 0's dropout masks";
 }
 
 namespace {
-bool torchrunInstalled() { return std::system("/usr/bin/python3 -c 'import torch.distributed.run' >/dev/null 2>&1") == 0; }
+bool torchrunInstalled() {
+    return std::system("/usr/bin/python3 -c 'import torch.distributed.run' >/dev/null 2>&1") == 0;
+}
 
 // A run trained in one process with batch 4 ("one") and the same run for two ranks of batch 2
 // (two.json, writing to "two"), for the torchrun tests.
@@ -428,12 +480,16 @@ TEST(DataParallel, TorchrunStartsTheRanks) {
     ASSERT_NO_FATAL_FAILURE(oneRunAndItsTwoRankConfig(d, one, two));
     // Underscored flags: torchrun 1.13 knows no others (newer ones take both). "-r 1 -t 1" works
     // around torch 1.13 on Python 3.11, whose default "no redirect" fails to parse.
-    const std::string cmd = "timeout 300 /usr/bin/python3 -m torch.distributed.run --no_python --nnodes 1 --nproc_per_node 2 --master_port " +
-                            std::to_string(peft::dist::freeLocalPort()) + " -r 1 -t 1 --log_dir " + d.file("torchrun-logs") + " " +
-                            peft::test::cliPath() + " train --config " + d.file("two.json") + " --quiet > " + d.file("torchrun.log") + " 2>&1";
+    const std::string cmd =
+        "timeout 300 /usr/bin/python3 -m torch.distributed.run --no_python --nnodes 1 --nproc_per_node 2 "
+        "--master_port " +
+        std::to_string(peft::dist::freeLocalPort()) + " -r 1 -t 1 --log_dir " + d.file("torchrun-logs") + " " +
+        peft::test::cliPath() + " train --config " + d.file("two.json") + " --quiet > " + d.file("torchrun.log") +
+        " 2>&1";
     ASSERT_EQ(std::system(cmd.c_str()), 0) << readAll(d.file("torchrun.log"));
     expectSameRun(one, two, "torchrun --nproc_per_node 2");
-    EXPECT_NE(readAll(two + "/log.txt").find("data-parallel: 2 ranks (Gloo)"), std::string::npos) << readAll(two + "/log.txt");
+    EXPECT_NE(readAll(two + "/log.txt").find("data-parallel: 2 ranks (Gloo)"), std::string::npos)
+        << readAll(two + "/log.txt");
 }
 
 TEST(DataParallel, TorchrunTwoMachinesEqualOneProcess) {
@@ -446,9 +502,11 @@ TEST(DataParallel, TorchrunTwoMachinesEqualOneProcess) {
     ASSERT_NO_FATAL_FAILURE(oneRunAndItsTwoRankConfig(d, one, two));
     const std::string endpoint = "127.0.0.1:" + std::to_string(peft::dist::freeLocalPort());
     auto agent = [&](int node) {
-        return "timeout 300 /usr/bin/python3 -m torch.distributed.run --no_python --nnodes 2 --nproc_per_node 1 --rdzv_backend c10d --rdzv_endpoint " +
-               endpoint + " --rdzv_id peft-two-machines -r 1 -t 1 --log_dir " + d.file("logs-" + std::to_string(node)) + " " +
-               peft::test::cliPath() + " train --config " + d.file("two.json") + " --quiet > " + d.file("agent-" + std::to_string(node) + ".log") + " 2>&1";
+        return "timeout 300 /usr/bin/python3 -m torch.distributed.run --no_python --nnodes 2 --nproc_per_node 1 "
+               "--rdzv_backend c10d --rdzv_endpoint " +
+            endpoint + " --rdzv_id peft-two-machines -r 1 -t 1 --log_dir " + d.file("logs-" + std::to_string(node)) +
+            " " + peft::test::cliPath() + " train --config " + d.file("two.json") + " --quiet > " +
+            d.file("agent-" + std::to_string(node) + ".log") + " 2>&1";
     };
     const std::string cmd = "(" + agent(1) + ") & " + agent(0) + "; a=$?; wait $!; b=$?; exit $((a | b))";
     ASSERT_EQ(std::system(cmd.c_str()), 0) << readAll(d.file("agent-0.log")) << readAll(d.file("agent-1.log"));
@@ -461,8 +519,9 @@ TEST(RankProcesses, PassesTheVariablesReportsAFailureAndLeavesNothingRunning) {
     peft::test::TempDir d;
     {
         // Rank 1 prints its variables and fails; rank 2 succeeds.
-        peft::dist::RankProcesses ranks("/bin/sh", {"-c", "echo rank $RANK of $WORLD_SIZE at $MASTER_ADDR:$MASTER_PORT; [ $RANK = 2 ] || exit 3"},
-                                        1, 3, 4321, d.file("logs"));
+        peft::dist::RankProcesses ranks(
+            "/bin/sh", {"-c", "echo rank $RANK of $WORLD_SIZE at $MASTER_ADDR:$MASTER_PORT; [ $RANK = 2 ] || exit 3"},
+            1, 3, 4321, d.file("logs"));
         ASSERT_TRUE(ranks.waitAll(30));
         const auto* f = ranks.firstFailure();
         ASSERT_NE(f, nullptr);
@@ -496,7 +555,8 @@ TEST(DataParallel, ProcessesAndGpusKeysAreCheckedAndRoundTrip) {
     EXPECT_EQ(c.training.processes, 3);
     EXPECT_EQ(c.training.localRanks(), 3);
     EXPECT_EQ(peft::RunConfig::fromJson(c.toJson(), "again").training.processes, 3);
-    EXPECT_EQ(peft::RunConfig::fromJson(json{{"model", "m"}}, "run.json").training.localRanks(), 1);  // one process by default
+    EXPECT_EQ(peft::RunConfig::fromJson(json{{"model", "m"}}, "run.json").training.localRanks(),
+              1);  // one process by default
     j["training"]["gpus"] = {2, 0};
     c = peft::RunConfig::fromJson(j, "run.json");
     EXPECT_EQ(c.training.localRanks(), 2);  // the GPU list, when set, is the rank count
@@ -511,6 +571,8 @@ TEST(DataParallel, ProcessesAndGpusKeysAreCheckedAndRoundTrip) {
             EXPECT_NE(m.find(key), std::string::npos) << m;
         }
     };
-    for (const json& bad : {json(0), json(-2), json(2000), json("2"), json(1.5)}) expectError({{"processes", bad}}, "training.processes");
-    for (const json& bad : {json(0), json("0,1"), json{0, 0}, json{-1}, json{0.5}}) expectError({{"gpus", bad}}, "training.gpus");
+    for (const json& bad : {json(0), json(-2), json(2000), json("2"), json(1.5)})
+        expectError({{"processes", bad}}, "training.processes");
+    for (const json& bad : {json(0), json("0,1"), json{0, 0}, json{-1}, json{0.5}})
+        expectError({{"gpus", bad}}, "training.gpus");
 }

@@ -17,8 +17,8 @@ TEST(DatasetCli, PrintsTheReport) {
     std::ofstream(d.file("a.jsonl")) << "{\"instruction\": \"What is LoRA?\", \"output\": \"A low-rank update.\"}\n"
                                         "{\"instruction\": \"x\"}\n"
                                         "{\"instruction\": \"Why?\", \"output\": \"Fewer parameters.\"}\n";
-    peft::test::CliResult j = run("dataset --file " + d.file("a.jsonl") + " --tokenizer " + peft::test::fixture("tiny-llama/base") +
-                   " --template chatml --max-length 64 --json");
+    peft::test::CliResult j = run("dataset --file " + d.file("a.jsonl") + " --tokenizer " +
+                                  peft::test::fixture("tiny-llama/base") + " --template chatml --max-length 64 --json");
     ASSERT_EQ(j.rc, 0) << j.out;
     auto start = j.out.find("{\n");
     ASSERT_NE(start, std::string::npos) << j.out;
@@ -49,7 +49,8 @@ TEST(DatasetCli, Utf16FileFailsWithAClearMessage) {
 TEST(GenerateCli, TemplateWrapsThePromptOrSaysWhatToUse) {
     // `generate --template NAME` sends the prompt as one user turn (echoed before the output).
     const std::string model = peft::test::fixture("tiny-llama/base");
-    peft::test::CliResult ok = run("generate --model " + model + " --prompt Hi --template chatml --greedy --max-new-tokens 2");
+    peft::test::CliResult ok =
+        run("generate --model " + model + " --prompt Hi --template chatml --greedy --max-new-tokens 2");
     ASSERT_EQ(ok.rc, 0) << ok.out;
     EXPECT_NE(ok.out.find("<|im_start|>user\nHi<|im_end|>\n<|im_start|>assistant\n"), std::string::npos) << ok.out;
     // A name it does not know, and "auto" on a model without a chat template: an error naming the fix.

@@ -10,8 +10,8 @@
 
 using namespace peft::data;
 
-using peft::test::write;
 using peft::test::errorOf;
+using peft::test::write;
 
 namespace {
 
@@ -19,10 +19,12 @@ bool has(const std::string& s, const std::string& sub) { return s.find(sub) != s
 
 // The row starts at `line` (0: not checked) and holds these column values.
 ::testing::AssertionResult rowIs(const RawRow& row, int64_t line, const std::map<std::string, std::string>& columns) {
-    if (line && row.line != line) return ::testing::AssertionFailure() << "row at line " << row.line << ", not " << line;
+    if (line && row.line != line)
+        return ::testing::AssertionFailure() << "row at line " << row.line << ", not " << line;
     for (const auto& [k, v] : columns)
         if (!row.value.contains(k) || row.value[k] != v)
-            return ::testing::AssertionFailure() << "row " << row.value.dump() << ": " << k << " is not \"" << v << "\"";
+            return ::testing::AssertionFailure()
+                << "row " << row.value.dump() << ": " << k << " is not \"" << v << "\"";
     return ::testing::AssertionSuccess();
 }
 
@@ -43,12 +45,12 @@ TEST(DatasetImport, JsonlBrokenLinesAreRejectedWithLineNumbers) {
     peft::test::TempDir d;
     std::string p = write(d, "a.jsonl",
                           "{\"text\": \"one\"}\n"
-                          "{\"text\": \"two\"\n"         // 2: bad JSON
-                          "\n"                           // 3: blank, skipped silently
-                          "[1, 2]\n"                     // 4: not an object
-                          "{\"text\": \"five\"}\r\n"     // 5: CRLF ok
+                          "{\"text\": \"two\"\n"      // 2: bad JSON
+                          "\n"                        // 3: blank, skipped silently
+                          "[1, 2]\n"                  // 4: not an object
+                          "{\"text\": \"five\"}\r\n"  // 5: CRLF ok
                           "   \n"
-                          "{\"text\": \"seven\"}");     // 7: no trailing newline
+                          "{\"text\": \"seven\"}");  // 7: no trailing newline
     auto ds = readDatasetFile(p);
     EXPECT_EQ(ds.type, FileType::Jsonl);
     EXPECT_EQ(ds.rowsRead, 5);
@@ -73,9 +75,9 @@ TEST(DatasetImport, JsonArrayElementsKeepTheirLines) {
     std::string p = write(d, "a.json",
                           "[\n"
                           "  {\"text\": \"a, [b] {c}\"},\n"  // 2
-                          "  {\"text\": \"q\\\"x\"},\n"       // 3: escaped quote
-                          "  {\"text\": },\n"                 // 4: bad
-                          "  42,\n"                           // 5: not an object
+                          "  {\"text\": \"q\\\"x\"},\n"      // 3: escaped quote
+                          "  {\"text\": },\n"                // 4: bad
+                          "  42,\n"                          // 5: not an object
                           "  {\"text\":\n    \"multi\"}\n"   // 6
                           "]\n");
     auto ds = readDatasetFile(p);
@@ -99,13 +101,13 @@ TEST(DatasetImport, CsvQuoting) {
     peft::test::TempDir d;
     std::string p = write(d, "a.csv",
                           "instruction,input,output\r\n"
-                          "\"Add, please\",\"2, 3\",5\r\n"                  // 2: commas inside quotes
-                          "\"Say \"\"hi\"\"\",,\"\"\"hi\"\"\"\n"           // 3: doubled quotes, empty field
-                          "\"Two\nlines\",x,\"a\r\nb\"\n"                   // 4-6: newlines inside quotes
-                          "only,two\n"                                      // 7: wrong field count
-                          "bad\"quote,x,y\n"                                // 8: stray quote
-                          "\n"                                              // 9: blank
-                          "last,row,here");                                 // 10
+                          "\"Add, please\",\"2, 3\",5\r\n"        // 2: commas inside quotes
+                          "\"Say \"\"hi\"\"\",,\"\"\"hi\"\"\"\n"  // 3: doubled quotes, empty field
+                          "\"Two\nlines\",x,\"a\r\nb\"\n"         // 4-6: newlines inside quotes
+                          "only,two\n"                            // 7: wrong field count
+                          "bad\"quote,x,y\n"                      // 8: stray quote
+                          "\n"                                    // 9: blank
+                          "last,row,here");                       // 10
     auto ds = readDatasetFile(p);
     EXPECT_EQ(ds.type, FileType::Csv);
     ASSERT_EQ(ds.rows.size(), 4u);
@@ -136,7 +138,9 @@ TEST(DatasetImport, CsvUnterminatedQuoteAndTsv) {
 
 TEST(DatasetImport, TxtOneRowPerNonEmptyLine) {
     peft::test::TempDir d;
-    std::string p = write(d, "a.txt", "\xEF\xBB\xBF" "first line\r\n\n  \nthird\n");
+    std::string p = write(d, "a.txt",
+                          "\xEF\xBB\xBF"
+                          "first line\r\n\n  \nthird\n");
     auto ds = readDatasetFile(p);
     EXPECT_EQ(ds.type, FileType::Txt);
     ASSERT_EQ(ds.rows.size(), 2u);
@@ -156,7 +160,9 @@ TEST(DatasetImport, EncodingAndFileTypeErrors) {
     };
     const std::vector<NotText> cases = {
         // UTF-16 LE with BOM: BOM + 11 UTF-16 units (ASan: was 26).
-        {"u16.jsonl", std::string("\xFF\xFE{\0\"\0t\0\"\0:\0 \0\"\0x\0\"\0}\0\n\0", 24), {"UTF-16", "byte-order mark", "UTF-8"}},
+        {"u16.jsonl",
+         std::string("\xFF\xFE{\0\"\0t\0\"\0:\0 \0\"\0x\0\"\0}\0\n\0", 24),
+         {"UTF-16", "byte-order mark", "UTF-8"}},
         {"u16be.csv", std::string("\xFE\xFF\0a", 4), {"UTF-16 big-endian"}},
         // UTF-16 without a BOM: NULs between ASCII letters.
         {"nobom.txt", std::string("h\0i\0", 4), {"UTF-16"}},

@@ -24,8 +24,8 @@ namespace {
 class WordTokenizer : public peft::Tokenizer {
 public:
     WordTokenizer() {
-        for (const char* s : {"<pad>", "<s>", "</s>", "<|im_start|>", "<|im_end|>", "<|eot_id|>",
-                              "<|start_header_id|>", "<|end_header_id|>"})
+        for (const char* s : {"<pad>", "<s>", "</s>", "<|im_start|>", "<|im_end|>", "<|eot_id|>", "<|start_header_id|>",
+                              "<|end_header_id|>"})
             add(s, true);
     }
     std::vector<int64_t> encode(const std::string& text, bool addSpecial) const override {
@@ -48,7 +48,9 @@ public:
                     if (text.compare(k, sp.size(), sp) == 0) return true;
                 return false;
             };
-            if (text[i] == ' ' && i + 1 < text.size() && text[i + 1] != ' ' && !std::isspace(static_cast<unsigned char>(text[i + 1]))) ++j;
+            if (text[i] == ' ' && i + 1 < text.size() && text[i + 1] != ' ' &&
+                !std::isspace(static_cast<unsigned char>(text[i + 1])))
+                ++j;
             if (std::isspace(static_cast<unsigned char>(text[j]))) {
                 while (j < text.size() && std::isspace(static_cast<unsigned char>(text[j])) && !isSpecialAt(j)) ++j;
             } else {
@@ -144,13 +146,15 @@ TEST(DatasetFormat, ParsesShareGptAndColumnMapping) {
     EXPECT_EQ(ex.messages[1].role, "user");
     EXPECT_EQ(ex.messages[2].role, "assistant");
     EXPECT_EQ(ex.messages[2].content, "a");
-    json m = applyColumnMapping(json::parse(R"({"q": "x", "a": "y", "text": "keep"})"), {{"instruction", "q"}, {"output", "a"}});
+    json m = applyColumnMapping(json::parse(R"({"q": "x", "a": "y", "text": "keep"})"),
+                                {{"instruction", "q"}, {"output", "a"}});
     EXPECT_EQ(m["instruction"], "x");
     EXPECT_EQ(m["output"], "y");
     EXPECT_EQ(m["text"], "keep");
     EXPECT_FALSE(m.contains("q"));
     // Swap two columns.
-    json s = applyColumnMapping(json::parse(R"({"text": "1", "label": "hello"})"), {{"text", "label"}, {"label", "text"}});
+    json s =
+        applyColumnMapping(json::parse(R"({"text": "1", "label": "hello"})"), {{"text", "label"}, {"label", "text"}});
     EXPECT_EQ(s["text"], "hello");
     EXPECT_EQ(s["label"], "1");
     // A CSV cell holding JSON.
@@ -162,15 +166,24 @@ TEST(DatasetFormat, ParsesShareGptAndColumnMapping) {
 TEST(DatasetPrepare, BrokenLinesAreRejectedExactly) {
     peft::test::TempDir d;
     DatasetConfig cfg;
-    cfg.path = write(d, "train.jsonl",
-                     "{\"instruction\": \"Capital of France?\", \"input\": \"\", \"output\": \"Paris\"}\n"  // 1 ok
-                     "{\"instruction\": \"broken\", \"output\": \n"                                         // 2 bad JSON
-                     "{\"instruction\": \"No output\"}\n"                                                  // 3 missing
-                     "{\"instruction\": \"Empty\", \"output\": \"   \"}\n"                                 // 4 empty
-                     "{\"instruction\": \"Num\", \"output\": 5}\n"                                         // 5 type
-                     "{\"instruction\": \"" + std::string(400, 'x') + "\", \"output\": \"y\"}\n"          // 6 (fits)
-                     "{\"instruction\": \"" + [] { std::string s; for (int i = 0; i < 80; ++i) s += "w" + std::to_string(i) + " "; return s; }() + "\", \"output\": \"z\"}\n"  // 7 over-long
-                     "{\"instruction\": \"Capital of Italy?\", \"output\": \"Rome\"}\n");                 // 8 ok
+    cfg.path = write(
+        d, "train.jsonl",
+        "{\"instruction\": \"Capital of France?\", \"input\": \"\", \"output\": \"Paris\"}\n"  // 1 ok
+        "{\"instruction\": \"broken\", \"output\": \n"                                         // 2 bad JSON
+        "{\"instruction\": \"No output\"}\n"                                                   // 3 missing
+        "{\"instruction\": \"Empty\", \"output\": \"   \"}\n"                                  // 4 empty
+        "{\"instruction\": \"Num\", \"output\": 5}\n"                                          // 5 type
+        "{\"instruction\": \"" +
+            std::string(400, 'x') +
+            "\", \"output\": \"y\"}\n"  // 6 (fits)
+            "{\"instruction\": \"" +
+            [] {
+                std::string s;
+                for (int i = 0; i < 80; ++i) s += "w" + std::to_string(i) + " ";
+                return s;
+            }() +
+            "\", \"output\": \"z\"}\n"                                            // 7 over-long
+            "{\"instruction\": \"Capital of Italy?\", \"output\": \"Rome\"}\n");  // 8 ok
     cfg.format = "auto";
     cfg.templateName = "chatml";
     cfg.maxLength = 40;
@@ -217,11 +230,12 @@ TEST(DatasetPrepare, BrokenLinesAreRejectedExactly) {
 TEST(DatasetPrepare, ResponsesOnlyMasking) {
     peft::test::TempDir d;
     DatasetConfig cfg;
-    cfg.path = write(d, "c.jsonl",
-                     R"({"messages": [{"role": "system", "content": "Be brief."}, {"role": "user", "content": "Hi there"},)"
-                     R"( {"role": "assistant", "content": "Hello you"}, {"role": "user", "content": "Bye"},)"
-                     R"( {"role": "assistant", "content": "See you"}]})"
-                     "\n");
+    cfg.path =
+        write(d, "c.jsonl",
+              R"({"messages": [{"role": "system", "content": "Be brief."}, {"role": "user", "content": "Hi there"},)"
+              R"( {"role": "assistant", "content": "Hello you"}, {"role": "user", "content": "Bye"},)"
+              R"( {"role": "assistant", "content": "See you"}]})"
+              "\n");
     cfg.validationSplit = 0;
     WordTokenizer tok;
     for (std::string t : {"chatml", "llama3", "zephyr", "llama2", "alpaca", "plain"}) {
@@ -230,13 +244,12 @@ TEST(DatasetPrepare, ResponsesOnlyMasking) {
         ASSERT_EQ(pd.train.size(), 1u) << t;
         const auto& e = pd.train[0];
         ASSERT_EQ(e.inputIds.size(), e.labels.size());
-        std::map<std::string, std::string> expect = {
-            {"chatml", "Hello you<|im_end|>See you<|im_end|>"},
-            {"llama3", "Hello you<|eot_id|>See you<|eot_id|>"},
-            {"zephyr", "Hello you</s>See you</s>"},
-            {"llama2", " Hello you </s> See you </s>"},
-            {"alpaca", "Hello you</s>See you</s>"},
-            {"plain", "Hello you</s>See you</s>"}};
+        std::map<std::string, std::string> expect = {{"chatml", "Hello you<|im_end|>See you<|im_end|>"},
+                                                     {"llama3", "Hello you<|eot_id|>See you<|eot_id|>"},
+                                                     {"zephyr", "Hello you</s>See you</s>"},
+                                                     {"llama2", " Hello you </s> See you </s>"},
+                                                     {"alpaca", "Hello you</s>See you</s>"},
+                                                     {"plain", "Hello you</s>See you</s>"}};
         EXPECT_EQ(trainedText(tok, e), expect[t]) << t;
         // The ids are the whole rendered text's tokenisation (plus BOS for alpaca/plain).
         std::string full;
@@ -262,8 +275,9 @@ TEST(DatasetPrepare, AutoTemplateFromTokenizerOrAskTheUser) {
     } catch (const peft::PeftError& e) {
         EXPECT_NE(std::string(e.what()).find("dataset.template"), std::string::npos) << e.what();
     }
-    tok.m_template = "{% for message in messages %}{{'<|im_start|>' + message['role'] + '\n' + message['content'] + "
-                     "'<|im_end|>' + '\n'}}{% endfor %}{% if add_generation_prompt %}{{ '<|im_start|>assistant\n' }}{% endif %}";
+    tok.m_template =
+        "{% for message in messages %}{{'<|im_start|>' + message['role'] + '\n' + message['content'] + "
+        "'<|im_end|>' + '\n'}}{% endfor %}{% if add_generation_prompt %}{{ '<|im_start|>assistant\n' }}{% endif %}";
     auto pd = prepareDataset(cfg, &tok);
     EXPECT_EQ(pd.report.templateName, "chatml");
     EXPECT_TRUE(pd.report.templateDetected);
@@ -290,13 +304,14 @@ TEST(DatasetPrepare, StraddlingTokenGoesToTheLaterSegment) {
 TEST(DatasetPrepare, TokensFormatKeepsMasksAndTruncates) {
     peft::test::TempDir d;
     DatasetConfig cfg;
-    cfg.path = write(d, "t.jsonl",
-                     "{\"input_ids\": [5, 6, 7, 8], \"labels\": [-100, -100, 7, 8]}\n"
-                     "{\"input_ids\": [9, 10, 11, 12, 13, 14]}\n"
-                     "{\"input_ids\": [1, 2, 3, 4, 5, 6], \"labels\": [-100, -100, -100, -100, -100, 6]}\n"  // over-long
-                     "{\"input_ids\": [1, 2], \"labels\": [1]}\n"            // length mismatch
-                     "{\"input_ids\": [1, 2], \"labels\": [-5, 2]}\n"        // bad label
-                     "{\"input_ids\": []}\n");                               // empty
+    cfg.path =
+        write(d, "t.jsonl",
+              "{\"input_ids\": [5, 6, 7, 8], \"labels\": [-100, -100, 7, 8]}\n"
+              "{\"input_ids\": [9, 10, 11, 12, 13, 14]}\n"
+              "{\"input_ids\": [1, 2, 3, 4, 5, 6], \"labels\": [-100, -100, -100, -100, -100, 6]}\n"  // over-long
+              "{\"input_ids\": [1, 2], \"labels\": [1]}\n"                                            // length mismatch
+              "{\"input_ids\": [1, 2], \"labels\": [-5, 2]}\n"                                        // bad label
+              "{\"input_ids\": []}\n");                                                               // empty
     cfg.maxLength = 5;
     cfg.validationSplit = 0;
     auto pd = prepareDataset(cfg, nullptr);  // tokens need no tokenizer
@@ -553,7 +568,10 @@ TEST(DatasetPrepare, CancelHookStopsTheRowLoop) {
     WordTokenizer tok;
     int polls = 0;
     PrepareOptions never;
-    never.cancelled = [&] { ++polls; return false; };
+    never.cancelled = [&] {
+        ++polls;
+        return false;
+    };
     auto pd = prepareDataset(cfg, &tok, never);
     EXPECT_EQ(pd.train.size(), 2000u);
     EXPECT_EQ(polls, 1 + 2000 / 256);  // after the file, then every 256 rows

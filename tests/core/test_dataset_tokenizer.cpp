@@ -44,10 +44,11 @@ TEST_P(RealTokenizer, MaskCoversExactlyTheResponse) {
     auto tok = peft::Tokenizer::load(peft::test::fixture(GetParam() + "/base"));
     peft::test::TempDir d;
     DatasetConfig cfg;
-    cfg.path = write(d, "c.jsonl",
-                     R"({"messages": [{"role": "system", "content": "You are terse."}, {"role": "user", "content": "What is LoRA?"},)"
-                     R"( {"role": "assistant", "content": "A low-rank update added beside a frozen weight."}]})"
-                     "\n");
+    cfg.path = write(
+        d, "c.jsonl",
+        R"({"messages": [{"role": "system", "content": "You are terse."}, {"role": "user", "content": "What is LoRA?"},)"
+        R"( {"role": "assistant", "content": "A low-rank update added beside a frozen weight."}]})"
+        "\n");
     cfg.validationSplit = 0;
     const std::string eos = tok->idToToken(*tok->eosId());
     for (const auto& t : templateNames()) {

@@ -89,7 +89,8 @@ double heldOutAccuracy(CausalLMImpl& model, const Tokenizer& tok, std::map<std::
     g.maxNewTokens = 12;
     int correct = 0, total = 0;
     for (const ChatRow& r : readChatRows(demoDir() + "/heldout.jsonl")) {
-        const std::string got = bookOf(generateText(model, tok, data::generationPrompt(data::TemplateKind::ChatMl, r.user), g));
+        const std::string got =
+            bookOf(generateText(model, tok, data::generationPrompt(data::TemplateKind::ChatMl, r.user), g));
         if (said) ++(*said)[got.empty() ? "(no book)" : got];
         correct += got == bookOf(r.answer);
         ++total;
@@ -194,7 +195,8 @@ TEST(Demo, ShippedRunLearnsTheTask) {
     Adapter adapter;
     if (isAdapter) adapter = loadAdapter(*tuned.model, r.adapterDir);
     std::map<std::string, int> said;
-    const double acc = heldOutAccuracy(*tuned.model, *Tokenizer::load(isAdapter ? demoDir() + "/model" : r.adapterDir), &said);
+    const double acc =
+        heldOutAccuracy(*tuned.model, *Tokenizer::load(isAdapter ? demoDir() + "/model" : r.adapterDir), &said);
     std::cout << "demo held-out accuracy: base " << baseAcc << ", tuned " << acc << " (chance 0.125); answers:";
     for (const auto& [book, n] : said) std::cout << " " << book << " " << n;
     std::cout << "\n";
@@ -234,7 +236,8 @@ TEST(Demo, BaseModelContinuesAVerse) {
     EXPECT_GE(distinct.size(), 5u) << "greedy output is degenerate: " << tok->decode(out, false);
     // A model that learned the text puts most of its mass on likely words: the loss of a well-known
     // verse is far below the uniform log(vocab) = 7.6 nats of the random init (the demo: about 4).
-    auto ids = tok->encode("In the beginning God created the heaven and the earth. And the earth was without form, and void.", false);
+    auto ids = tok->encode(
+        "In the beginning God created the heaven and the earth. And the earth was without form, and void.", false);
     torch::Tensor x = torch::tensor(ids).unsqueeze(0);
     torch::Tensor logits = lm.model->forward(x).squeeze(0).to(torch::kFloat32);  // [T,V]
     torch::Tensor loss = torch::nn::functional::cross_entropy(logits.slice(0, 0, -1), x.squeeze(0).slice(0, 1));

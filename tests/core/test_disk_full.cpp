@@ -93,14 +93,21 @@ TEST(DiskFull, FailedCheckpointKeepsThePreviousOne) {
     peft::test::TempDir d;
     {
         std::ofstream data(d.file("data.jsonl"));
-        for (int i = 0; i < 16; ++i) data << json{{"text", "row " + std::to_string(i) + " of a tiny dataset for a disk test"}}.dump() << "\n";
+        for (int i = 0; i < 16; ++i)
+            data << json{{"text", "row " + std::to_string(i) + " of a tiny dataset for a disk test"}}.dump() << "\n";
     }
     auto config = [&](int64_t steps) {
         json j = {{"model", peft::test::fixture("tiny-llama/base")},
                   {"dataset", {{"path", d.file("data.jsonl")}, {"format", "text"}, {"max_length", 32}}},
                   {"method", {{"peft_type", "LORA"}, {"r", 4}, {"target_modules", {"q_proj", "v_proj"}}}},
-                  {"training", {{"max_steps", steps}, {"batch_size", 2}, {"precision", "fp32"}, {"device", "cpu"},
-                                {"save_every", 2}, {"eval_every", 0}, {"lr", 1e-3}}},
+                  {"training",
+                   {{"max_steps", steps},
+                    {"batch_size", 2},
+                    {"precision", "fp32"},
+                    {"device", "cpu"},
+                    {"save_every", 2},
+                    {"eval_every", 0},
+                    {"lr", 1e-3}}},
                   {"output_dir", d.file("run")}};
         return peft::RunConfig::fromJson(j, "test");
     };

@@ -29,13 +29,11 @@ using namespace peft;
 namespace {
 std::string demoDir() { return peft::test::sourcePath("resources/demo"); }
 
-void writeText(const std::string& path, const std::string& text) {
-    std::ofstream(path) << text;
-}
+void writeText(const std::string& path, const std::string& text) { std::ofstream(path) << text; }
 
 // Greedy continuations one prompt at a time (the playground's path) vs generateGreedyBatch.
-void expectBatchEqualsSingle(CausalLMImpl& model, const Tokenizer& tok, const std::vector<std::vector<int64_t>>& prompts,
-                             int64_t batch) {
+void expectBatchEqualsSingle(CausalLMImpl& model, const Tokenizer& tok,
+                             const std::vector<std::vector<int64_t>>& prompts, int64_t batch) {
     BatchGenerateOptions bo;
     bo.maxNewTokens = 12;
     bo.batchSize = batch;
@@ -59,8 +57,8 @@ TEST(EvalGeneration, BatchedGreedyEqualsOneAtATimeOnLlamaWithLeftPadding) {
     LoadedModel lm = loadModel(dir);
     auto tok = Tokenizer::load(dir);
     // Lengths 3..9: left padding of up to 6 positions inside one batch.
-    std::vector<std::vector<int64_t>> prompts = {{1, 5, 9}, {1, 40, 41, 42, 43, 44, 45, 46, 47}, {1, 7, 8, 100, 3},
-                                                 {1, 200, 201, 202, 203, 204}, {1, 60}};
+    std::vector<std::vector<int64_t>> prompts = {
+        {1, 5, 9}, {1, 40, 41, 42, 43, 44, 45, 46, 47}, {1, 7, 8, 100, 3}, {1, 200, 201, 202, 203, 204}, {1, 60}};
     expectBatchEqualsSingle(*lm.model, *tok, prompts, 4);
     // With a LoRA adapter on (the "tuned" side) and off (the "base" side).
     Adapter ad = loadAdapter(*lm.model, test::fixture("tiny-llama/adapters/lora-qv-r4"));
@@ -143,14 +141,16 @@ TEST(EvalChoices, LogLikelihoodsAccAndAccNormAsTheHarness) {
     // right answers are more likely per character but less likely in total than a short wrong one,
     // so acc and acc_norm disagree.
     test::TempDir tmp;
-    writeText(tmp.file("mc.jsonl"),
-              "{\"question\": \"In the beginning God created the heaven and the\", \"choices\": [\"sea\", \"earth. And the "
-              "earth was without form, and void\", \"xq\"], \"answer\": 1}\n"
-              "{\"question\": \"And God said, Let there be\", \"choices\": [\"dog\", \"light: and there was light\", "
-              "\"zz\"], \"answer\": 1}\n"
-              "{\"context\": \"The LORD is my shepherd; I shall not \", \"choices\": [\"want\", \"qq\", \"fly\"], \"answer\": "
-              "\"want\"}\n"
-              "{\"question\": \"\", \"choices\": [\"the\", \"zqxj\", \"and the\"], \"answer\": 0}\n");
+    writeText(
+        tmp.file("mc.jsonl"),
+        "{\"question\": \"In the beginning God created the heaven and the\", \"choices\": [\"sea\", \"earth. And the "
+        "earth was without form, and void\", \"xq\"], \"answer\": 1}\n"
+        "{\"question\": \"And God said, Let there be\", \"choices\": [\"dog\", \"light: and there was light\", "
+        "\"zz\"], \"answer\": 1}\n"
+        "{\"context\": \"The LORD is my shepherd; I shall not \", \"choices\": [\"want\", \"qq\", \"fly\"], "
+        "\"answer\": "
+        "\"want\"}\n"
+        "{\"question\": \"\", \"choices\": [\"the\", \"zqxj\", \"and the\"], \"answer\": 0}\n");
     const std::string dir = demoDir() + "/model";
     LoadedModel lm = loadModel(dir);
     auto tok = Tokenizer::load(dir);
@@ -235,10 +235,13 @@ TEST(EvalCli, ReportRowsEqualTheInProcessEvaluation) {
               "{\"instruction\": \"Say hello\", \"output\": \"hello\"}\n"
               "{\"instruction\": \"Count to three\", \"output\": \"one two three\"}\n"
               "{\"instruction\": \"Name a colour\", \"input\": \"not red\", \"output\": \"blue\"}\n");
-    const std::string model = test::fixture("tiny-llama/base"), adapter = test::fixture("tiny-llama/adapters/lora-qv-r4");
-    auto r = test::runCli("evaluate --model " + model + " --adapter " + adapter + " --dataset " + tmp.file("eval.jsonl") +
-                          " --template alpaca --metrics em,contains,rougeL,bleu,chrf,acc --max-new-tokens 6 --base-too "
-                          "--batch-size 2 --quiet --out " + tmp.file("report.json"));
+    const std::string model = test::fixture("tiny-llama/base"),
+                      adapter = test::fixture("tiny-llama/adapters/lora-qv-r4");
+    auto r =
+        test::runCli("evaluate --model " + model + " --adapter " + adapter + " --dataset " + tmp.file("eval.jsonl") +
+                     " --template alpaca --metrics em,contains,rougeL,bleu,chrf,acc --max-new-tokens 6 --base-too "
+                     "--batch-size 2 --quiet --out " +
+                     tmp.file("report.json"));
     ASSERT_EQ(r.rc, 0) << r.out;
     EXPECT_NE(r.out.find("rougeL"), std::string::npos) << r.out;
     eval::EvalReport cli = eval::readReport(tmp.file("report.json"));
@@ -274,8 +277,8 @@ TEST(EvalCli, ReportRowsEqualTheInProcessEvaluation) {
     std::getline(csv, header);
     EXPECT_EQ(header.rfind("index,line,prompt,reference,base_answer,base_em", 0), 0u) << header;
     // Errors name the fix.
-    r = test::runCli("evaluate --model " + model + " --dataset " + tmp.file("eval.jsonl") + " --metrics em,blue --out " +
-                     tmp.file("x.json"));
+    r = test::runCli("evaluate --model " + model + " --dataset " + tmp.file("eval.jsonl") +
+                     " --metrics em,blue --out " + tmp.file("x.json"));
     EXPECT_EQ(r.rc, 1);
     EXPECT_NE(r.out.find("unknown metric 'blue'"), std::string::npos) << r.out;
 }
@@ -283,8 +286,10 @@ TEST(EvalCli, ReportRowsEqualTheInProcessEvaluation) {
 TEST(TemplateChecks, FireWhenTheEndTokenIsNotATokenOrIsCutOff) {
     test::TempDir tmp;
     writeText(tmp.file("chat.jsonl"),
-              "{\"messages\": [{\"role\": \"user\", \"content\": \"Hi\"}, {\"role\": \"assistant\", \"content\": \"Hello there\"}]}\n"
-              "{\"messages\": [{\"role\": \"user\", \"content\": \"Bye\"}, {\"role\": \"assistant\", \"content\": \"Farewell\"}]}\n");
+              "{\"messages\": [{\"role\": \"user\", \"content\": \"Hi\"}, {\"role\": \"assistant\", \"content\": "
+              "\"Hello there\"}]}\n"
+              "{\"messages\": [{\"role\": \"user\", \"content\": \"Bye\"}, {\"role\": \"assistant\", \"content\": "
+              "\"Farewell\"}]}\n");
     // GPT-2's byte-level tokenizer has no <|im_end|>: ChatML's end marker becomes several pieces.
     const std::string gpt2 = test::fixture("tiny-gpt2/base");
     auto tok = Tokenizer::load(gpt2);
@@ -322,7 +327,8 @@ TEST(TemplateChecks, SilentOnTheDemoAndWarnOnADisagreeingTemplate) {
     auto w = templateWarnings(cfg);
     ASSERT_FALSE(w.empty());
     EXPECT_NE(w[0].find("zephyr template but the model's tokenizer_config.json chat_template is the chatml template"),
-              std::string::npos) << w[0];
+              std::string::npos)
+        << w[0];
     // An end-of-turn token that generation_config does not stop on.
     auto tok = Tokenizer::load(cfg.model);
     data::DatasetConfig dc = data::DatasetConfig::fromJson(RunConfig::load(demoDir() + "/run.json").dataset, "dataset");
@@ -349,7 +355,8 @@ TEST(EvalDuringTraining, GenerationMetricsGoIntoMetricsJsonl) {
     while (std::getline(in, line))
         if (!line.empty()) last = line;
     const auto j = nlohmann::json::parse(last);
-    for (const char* k : {"gen_em", "gen_contains", "gen_rougeL", "gen_bleu", "gen_chrf"}) EXPECT_TRUE(j.contains(k)) << k << ": " << last;
+    for (const char* k : {"gen_em", "gen_contains", "gen_rougeL", "gen_bleu", "gen_chrf"})
+        EXPECT_TRUE(j.contains(k)) << k << ": " << last;
     nlohmann::json bad = cfg.toJson();
     bad["training"]["generation_eval_samples"] = 0;
     EXPECT_THROW(RunConfig::fromJson(bad, "run.json"), PeftError);

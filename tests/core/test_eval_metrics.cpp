@@ -80,8 +80,9 @@ TEST(EvalMetrics, RougeLMatchesRougeScoreTests) {
     EXPECT_EQ(s.fmeasure, 0.0);
     // testRougeLAgainstRouge155: lines 0 and 1 of rouge/testdata/{target,prediction}.txt, scores
     // from ROUGE-1.5.5 to 5 places.
-    const std::string t0 = "ZfbCUIUuePaiLVUlCaUXxkpu XPeWing tUHfPMuZ',-Xd Y BrUgVJing M-HV.-DgdDaY.rFDJCRing Ht-LM "
-                           "EKBDXkME,yz'RBr q'wtion wIojNbN wL,b .a-'XdQggyFl jB-RPP'iyOIcUxer tKM L\n";
+    const std::string t0 =
+        "ZfbCUIUuePaiLVUlCaUXxkpu XPeWing tUHfPMuZ',-Xd Y BrUgVJing M-HV.-DgdDaY.rFDJCRing Ht-LM "
+        "EKBDXkME,yz'RBr q'wtion wIojNbN wL,b .a-'XdQggyFl jB-RPP'iyOIcUxer tKM L\n";
     const std::string p0 = "rFDJCRtion Ht-LM EKtDXkME,yz'RBr q'wer wrojNbN wL,b .a-'XdQggyFl jB-RPP'iyOIcUxi\n";
     s = rougeL(t0, p0);
     EXPECT_NEAR(s.recall, 0.40741, 5e-6);
@@ -89,10 +90,12 @@ TEST(EvalMetrics, RougeLMatchesRougeScoreTests) {
     EXPECT_NEAR(s.fmeasure, 0.51163, 5e-6);
     const std::string t1 =
         "KsJdPByEtAor fE-Qg Dpdbring cw-WeFyu vC MoBL Xdn g wkvcEiGvKtion BDFhrpMtion psing sbKao Q m qiing LMmer "
-        "HqqLFXe,XPY,J XsurkMer ,ed nB'wH'bWVHjWFEing tQ.saefZwJtKrTlixYpMMsJing UCAPwNHeYVjDing c T BUySKtion gMPfJpwGw "
+        "HqqLFXe,XPY,J XsurkMer ,ed nB'wH'bWVHjWFEing tQ.saefZwJtKrTlixYpMMsJing UCAPwNHeYVjDing c T BUySKtion "
+        "gMPfJpwGw "
         "p'NvxAoping eu pBwMBKV'I DNxqelhu,PHPxDEq,mtion SN\n";
-    const std::string p1 = "n cw-WeFyu vC MoBL Xdn g wkvcEiGvKtion BDFhrpMer pstion sbKao Q m qier LMmed HqqLFXe,XPY,J "
-                           "XsurkMeo ,ed nB'wH'bWVHjWFEer tQ.saefZwJtKrTlixYpMMNJtion UCAPwNHeYVjD\n";
+    const std::string p1 =
+        "n cw-WeFyu vC MoBL Xdn g wkvcEiGvKtion BDFhrpMer pstion sbKao Q m qier LMmed HqqLFXe,XPY,J "
+        "XsurkMeo ,ed nB'wH'bWVHjWFEer tQ.saefZwJtKrTlixYpMMNJtion UCAPwNHeYVjD\n";
     s = rougeL(t1, p1);
     EXPECT_NEAR(s.recall, 0.40476, 5e-6);
     EXPECT_NEAR(s.precision, 0.65385, 5e-6);
@@ -114,7 +117,8 @@ TEST(EvalMetrics, RougeTokenizerOnUnicode) {
 
 TEST(EvalMetrics, Tokenizer13aMatchesSacreBleu) {
     // Outputs of sacrebleu.tokenizers.tokenizer_13a.Tokenizer13a (sacreBLEU 2.6.0 source).
-    const std::pair<const char*, const char*> cases[] = {  // input, sacreBLEU's tokens
+    const std::pair<const char*, const char*> cases[] = {
+        // input, sacreBLEU's tokens
         {"3.14, 5-6 &amp; (x) \"q\"", "3.14 , 5 - 6 & ( x ) \" q \""},
         {"Straße… café, naïve.", "Straße… café , naïve ."},
         {"e.g. U.S.A. 1,000.5", "e . g . U . S . A . 1,000.5"},
@@ -156,11 +160,13 @@ TEST(EvalMetrics, CorpusBleuMatchesSacreBleuReadme) {
 
 TEST(EvalMetrics, BleuUnicodeEmptyAndSentenceLevelMatchSacreBleu) {
     // Printed by sacreBLEU 2.6.0: BLEU().corpus_score(...).score and sacrebleu.sentence_bleu(...).score.
-    EXPECT_NEAR(corpusBleu({"Straße café, naïve.", "日本語 テキスト"}, {{"Strasse café naïve."}, {"日本語 テキスト"}}).score,
-                27.77619034011791, 1e-9);
+    EXPECT_NEAR(
+        corpusBleu({"Straße café, naïve.", "日本語 テキスト"}, {{"Strasse café naïve."}, {"日本語 テキスト"}}).score,
+        27.77619034011791, 1e-9);
     EXPECT_EQ(corpusBleu({""}, {{""}}).score, 0.0);
     EXPECT_NEAR(sentenceBleu("The dog bit the man.", {"The dog had bit the man."}).score, 51.15078115793242, 1e-9);
-    EXPECT_NEAR(makeMetric("bleu")->score("The dog bit the man.", {"The dog had bit the man."}), 51.15078115793242, 1e-9);
+    EXPECT_NEAR(makeMetric("bleu")->score("The dog bit the man.", {"The dog had bit the man."}), 51.15078115793242,
+                1e-9);
     EXPECT_NEAR(makeMetric("bleu")->corpusScore(kSys, readmeRefs(false)), 48.530827, 1e-6);
 }
 
@@ -185,34 +191,41 @@ TEST(EvalMetrics, ChrfMatchesSacreBleu) {
     EXPECT_NEAR(corpusChrf({"aa"}, one("", "ab"), eps), 8.3333, 1e-4);
     EXPECT_NEAR(corpusChrf({"a"}, one("", "a"), eps), 16.6667, 1e-4);
     EXPECT_NEAR(corpusChrf({"a b c"}, one("", "a b c"), eps), 50.0, 1e-4);
-    EXPECT_NEAR(corpusChrf({" risk assessment must be made of those who are qualified and expertise in the sector - these "
-                            "are the scientists ."},
-                           one("", "risk assessment has to be undertaken by those who are qualified and expert in that area "
-                                   "- that is the scientists ."),
-                           eps),
-                63.361730, 1e-4);
-    EXPECT_NEAR(corpusChrf({" Die    Beziehung zwischen  Obama und Netanjahu ist nicht gerade  freundlich. "},
-                           one("", "Das Verhältnis zwischen Obama und Netanyahu ist nicht gerade freundschaftlich."), eps),
-                64.1302698, 1e-4);
+    EXPECT_NEAR(
+        corpusChrf({" risk assessment must be made of those who are qualified and expertise in the sector - these "
+                    "are the scientists ."},
+                   one("",
+                       "risk assessment has to be undertaken by those who are qualified and expert in that area "
+                       "- that is the scientists ."),
+                   eps),
+        63.361730, 1e-4);
+    EXPECT_NEAR(
+        corpusChrf({" Die    Beziehung zwischen  Obama und Netanjahu ist nicht gerade  freundlich. "},
+                   one("", "Das Verhältnis zwischen Obama und Netanyahu ist nicht gerade freundschaftlich."), eps),
+        64.1302698, 1e-4);
     // test_chrf_sentence_level (sentence_chrf with eps_smoothing, default beta 2): Czech, non-ASCII letters.
     ChrfOptions czech;
     czech.epsSmoothing = true;
-    EXPECT_NEAR(chrfFromStats(chrfSegmentStats("Co nás nejvíc trápí, protože lékaři si vybírají, kdo bude žít a kdo zemře.",
-                                               {"Nejvíce smutní jsme z toho, že musíme rozhodovat o tom, kdo bude žít a kdo zemře."},
-                                               czech),
-                              czech),
-                39.14078509, 1e-4);
-    EXPECT_NEAR(chrfFromStats(chrfSegmentStats("Lapali po dechu, jejich životy skončily dřív, než skutečně začaly.",
-                                               {"Lapali po dechu a pak jejich život skončil - dřív, než skutečně mohl začít, připomněli."},
-                                               czech),
-                              czech),
-                57.15704367, 1e-4);
+    EXPECT_NEAR(
+        chrfFromStats(chrfSegmentStats(
+                          "Co nás nejvíc trápí, protože lékaři si vybírají, kdo bude žít a kdo zemře.",
+                          {"Nejvíce smutní jsme z toho, že musíme rozhodovat o tom, kdo bude žít a kdo zemře."}, czech),
+                      czech),
+        39.14078509, 1e-4);
+    EXPECT_NEAR(
+        chrfFromStats(
+            chrfSegmentStats(
+                "Lapali po dechu, jejich životy skončily dřív, než skutečně začaly.",
+                {"Lapali po dechu a pak jejich život skončil - dřív, než skutečně mohl začít, připomněli."}, czech),
+            czech),
+        57.15704367, 1e-4);
     // Printed by sacreBLEU 2.6.0 (CHRF() defaults): Unicode, empty strings, sentence_chrf.
     EXPECT_NEAR(corpusChrf({"Straße café, naïve.", "日本語 テキスト"}, {{"Strasse café naïve."}, {"日本語 テキスト"}}),
                 59.66149591149591, 1e-9);
     EXPECT_EQ(corpusChrf({""}, {{""}}), 0.0);
     EXPECT_EQ(corpusChrf({"a"}, {{""}}), 0.0);
-    EXPECT_NEAR(makeMetric("chrf")->score("The dog bit the man.", {"The dog had bit the man."}), 67.64711450656517, 1e-9);
+    EXPECT_NEAR(makeMetric("chrf")->score("The dog bit the man.", {"The dog had bit the man."}), 67.64711450656517,
+                1e-9);
 }
 
 TEST(EvalMetrics, ClassificationMatchesScikitLearnDocs) {
@@ -240,6 +253,7 @@ TEST(EvalMetrics, MeanMetricsAverageAndCorpusMetricsPool) {
     // README's three segments; the aggregate is the corpus score, not their mean.
     auto bleu = makeMetric("bleu");
     const double expected[] = {100.00000000000004, 14.794015674776452, 29.071536848410968};
-    for (size_t i = 0; i < kSys.size(); ++i) EXPECT_NEAR(bleu->score(kSys[i], readmeRefs(false)[i]), expected[i], 1e-9) << i;
+    for (size_t i = 0; i < kSys.size(); ++i)
+        EXPECT_NEAR(bleu->score(kSys[i], readmeRefs(false)[i]), expected[i], 1e-9) << i;
     EXPECT_NEAR(bleu->corpusScore(kSys, readmeRefs(false)), 48.530827, 1e-6);
 }

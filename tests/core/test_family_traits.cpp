@@ -28,13 +28,28 @@ namespace {
 // ---- Published configs (config.json values that decide the shapes) ------------------------------
 
 json qwen3(int64_t hidden, int64_t inter, int64_t layers, int64_t heads, bool tied) {
-    return {{"architectures", {"Qwen3ForCausalLM"}}, {"model_type", "qwen3"}, {"vocab_size", 151936},
-            {"hidden_size", hidden}, {"intermediate_size", inter}, {"num_hidden_layers", layers},
-            {"num_attention_heads", heads}, {"num_key_value_heads", 8}, {"head_dim", 128}, {"hidden_act", "silu"},
-            {"max_position_embeddings", 40960}, {"rms_norm_eps", 1e-6}, {"rope_theta", 1000000},
-            {"rope_scaling", nullptr}, {"attention_bias", false}, {"tie_word_embeddings", tied},
-            {"use_sliding_window", false}, {"sliding_window", nullptr}, {"max_window_layers", layers},
-            {"bos_token_id", 151643}, {"eos_token_id", 151645}, {"torch_dtype", "bfloat16"}};
+    return {{"architectures", {"Qwen3ForCausalLM"}},
+            {"model_type", "qwen3"},
+            {"vocab_size", 151936},
+            {"hidden_size", hidden},
+            {"intermediate_size", inter},
+            {"num_hidden_layers", layers},
+            {"num_attention_heads", heads},
+            {"num_key_value_heads", 8},
+            {"head_dim", 128},
+            {"hidden_act", "silu"},
+            {"max_position_embeddings", 40960},
+            {"rms_norm_eps", 1e-6},
+            {"rope_theta", 1000000},
+            {"rope_scaling", nullptr},
+            {"attention_bias", false},
+            {"tie_word_embeddings", tied},
+            {"use_sliding_window", false},
+            {"sliding_window", nullptr},
+            {"max_window_layers", layers},
+            {"bos_token_id", 151643},
+            {"eos_token_id", 151645},
+            {"torch_dtype", "bfloat16"}};
 }
 json qwen3_0_6b() { return qwen3(1024, 3072, 28, 16, true); }
 json qwen3_4b() { return qwen3(2560, 9728, 36, 32, true); }
@@ -44,14 +59,31 @@ json gemma3(int64_t vocab, int64_t hidden, int64_t inter, int64_t layers, int64_
             int64_t maxPos, json ropeScaling) {
     json types = json::array();
     for (int64_t i = 0; i < layers; ++i) types.push_back((i + 1) % 6 ? "sliding_attention" : "full_attention");
-    return {{"architectures", {"Gemma3ForCausalLM"}}, {"model_type", "gemma3_text"}, {"vocab_size", vocab},
-            {"hidden_size", hidden}, {"intermediate_size", inter}, {"num_hidden_layers", layers},
-            {"num_attention_heads", heads}, {"num_key_value_heads", kv}, {"head_dim", 256},
-            {"hidden_activation", "gelu_pytorch_tanh"}, {"max_position_embeddings", maxPos}, {"rms_norm_eps", 1e-6},
-            {"rope_theta", 1000000.0}, {"rope_local_base_freq", 10000.0}, {"rope_scaling", ropeScaling},
-            {"query_pre_attn_scalar", 256}, {"sliding_window", window}, {"layer_types", types},
-            {"final_logit_softcapping", nullptr}, {"attn_logit_softcapping", nullptr}, {"attention_bias", false},
-            {"bos_token_id", 2}, {"eos_token_id", 1}, {"pad_token_id", 0}, {"torch_dtype", "bfloat16"}};
+    return {{"architectures", {"Gemma3ForCausalLM"}},
+            {"model_type", "gemma3_text"},
+            {"vocab_size", vocab},
+            {"hidden_size", hidden},
+            {"intermediate_size", inter},
+            {"num_hidden_layers", layers},
+            {"num_attention_heads", heads},
+            {"num_key_value_heads", kv},
+            {"head_dim", 256},
+            {"hidden_activation", "gelu_pytorch_tanh"},
+            {"max_position_embeddings", maxPos},
+            {"rms_norm_eps", 1e-6},
+            {"rope_theta", 1000000.0},
+            {"rope_local_base_freq", 10000.0},
+            {"rope_scaling", ropeScaling},
+            {"query_pre_attn_scalar", 256},
+            {"sliding_window", window},
+            {"layer_types", types},
+            {"final_logit_softcapping", nullptr},
+            {"attn_logit_softcapping", nullptr},
+            {"attention_bias", false},
+            {"bos_token_id", 2},
+            {"eos_token_id", 1},
+            {"pad_token_id", 0},
+            {"torch_dtype", "bfloat16"}};
 }
 json gemma3_270m() { return gemma3(262144, 640, 2048, 18, 4, 1, 512, 32768, nullptr); }
 json gemma3_1b() { return gemma3(262144, 1152, 6912, 26, 4, 1, 512, 32768, nullptr); }
@@ -61,12 +93,25 @@ json gemma3_4b_text() {
 }
 
 json phi3_mini_4k() {
-    return {{"architectures", {"Phi3ForCausalLM"}}, {"model_type", "phi3"}, {"vocab_size", 32064},
-            {"hidden_size", 3072}, {"intermediate_size", 8192}, {"num_hidden_layers", 32},
-            {"num_attention_heads", 32}, {"num_key_value_heads", 32}, {"hidden_act", "silu"},
-            {"max_position_embeddings", 4096}, {"original_max_position_embeddings", 4096}, {"rms_norm_eps", 1e-5},
-            {"rope_theta", 10000.0}, {"rope_scaling", nullptr}, {"sliding_window", 2047},
-            {"tie_word_embeddings", false}, {"bos_token_id", 1}, {"eos_token_id", 32000}, {"pad_token_id", 32000},
+    return {{"architectures", {"Phi3ForCausalLM"}},
+            {"model_type", "phi3"},
+            {"vocab_size", 32064},
+            {"hidden_size", 3072},
+            {"intermediate_size", 8192},
+            {"num_hidden_layers", 32},
+            {"num_attention_heads", 32},
+            {"num_key_value_heads", 32},
+            {"hidden_act", "silu"},
+            {"max_position_embeddings", 4096},
+            {"original_max_position_embeddings", 4096},
+            {"rms_norm_eps", 1e-5},
+            {"rope_theta", 10000.0},
+            {"rope_scaling", nullptr},
+            {"sliding_window", 2047},
+            {"tie_word_embeddings", false},
+            {"bos_token_id", 1},
+            {"eos_token_id", 32000},
+            {"pad_token_id", 32000},
             {"torch_dtype", "bfloat16"}};
 }
 // Phi-4-mini: longrope with 48 short and 48 long factors (rotary dims 96 / 2). The published
@@ -74,14 +119,27 @@ json phi3_mini_4k() {
 json phi4_mini() {
     std::vector<double> s(48, 1.0), l(48, 1.0);
     for (size_t i = 0; i < 48; ++i) l[i] = 1.0 + static_cast<double>(i);
-    return {{"architectures", {"Phi3ForCausalLM"}}, {"model_type", "phi3"}, {"vocab_size", 200064},
-            {"hidden_size", 3072}, {"intermediate_size", 8192}, {"num_hidden_layers", 32},
-            {"num_attention_heads", 24}, {"num_key_value_heads", 8}, {"hidden_act", "silu"},
-            {"max_position_embeddings", 131072}, {"original_max_position_embeddings", 4096}, {"rms_norm_eps", 1e-5},
-            {"rope_theta", 10000.0}, {"partial_rotary_factor", 0.75},
+    return {{"architectures", {"Phi3ForCausalLM"}},
+            {"model_type", "phi3"},
+            {"vocab_size", 200064},
+            {"hidden_size", 3072},
+            {"intermediate_size", 8192},
+            {"num_hidden_layers", 32},
+            {"num_attention_heads", 24},
+            {"num_key_value_heads", 8},
+            {"hidden_act", "silu"},
+            {"max_position_embeddings", 131072},
+            {"original_max_position_embeddings", 4096},
+            {"rms_norm_eps", 1e-5},
+            {"rope_theta", 10000.0},
+            {"partial_rotary_factor", 0.75},
             {"rope_scaling", {{"type", "longrope"}, {"short_factor", s}, {"long_factor", l}}},
-            {"sliding_window", 262144}, {"tie_word_embeddings", true}, {"bos_token_id", 199999},
-            {"eos_token_id", 199999}, {"pad_token_id", 199999}, {"torch_dtype", "bfloat16"}};
+            {"sliding_window", 262144},
+            {"tie_word_embeddings", true},
+            {"bos_token_id", 199999},
+            {"eos_token_id", 199999},
+            {"pad_token_id", 199999},
+            {"torch_dtype", "bfloat16"}};
 }
 
 // ---- The architecture formula, written out for these three families -----------------------------
@@ -220,7 +278,8 @@ TEST(FamilyConfig, UnsupportedVariantsNameTheFeature) {
         }
         return std::string("(no error)");
     };
-    json vision = {{"model_type", "gemma3"}, {"text_config", gemma3_4b_text()}, {"vision_config", {{"hidden_size", 1152}}}};
+    json vision = {
+        {"model_type", "gemma3"}, {"text_config", gemma3_4b_text()}, {"vision_config", {{"hidden_size", 1152}}}};
     EXPECT_NE(message(vision).find("vision"), std::string::npos) << message(vision);
     json visionKey = qwen3_0_6b();
     visionKey["vision_config"] = json::object();
@@ -247,7 +306,8 @@ TEST(FamilyConfig, PrefixTuningRefusesHeadDimOtherThanHiddenOverHeads) {
     EXPECT_THROW(methodSpec("PREFIX_TUNING").count(q, {{"peft_type", "PREFIX_TUNING"}, {"num_virtual_tokens", 8}}),
                  PeftError);
     const ModelConfig p = ModelConfig::fromJson(phi3_mini_4k(), "phi-3");
-    EXPECT_GT(methodSpec("PREFIX_TUNING").count(p, {{"peft_type", "PREFIX_TUNING"}, {"num_virtual_tokens", 8}}).trainable, 0);
+    EXPECT_GT(
+        methodSpec("PREFIX_TUNING").count(p, {{"peft_type", "PREFIX_TUNING"}, {"num_virtual_tokens", 8}}).trainable, 0);
 }
 
 // ---- longrope: transformers' _compute_longrope_parameters, in double ----------------------------
@@ -255,17 +315,26 @@ TEST(LongRope, FrequenciesAttentionFactorAndSwitch) {
     // head_dim 16, partial_rotary_factor 0.5 -> 8 rotary dims, 4 pairs; 64 positions over an
     // original 16 -> factor 4, attention factor sqrt(1 + ln 4 / ln 16) = sqrt(1.5).
     const std::vector<double> shortF = {1.0, 1.5, 2.0, 3.0}, longF = {2.0, 4.0, 8.0, 16.0};
-    json cfg = {{"model_type", "phi3"}, {"vocab_size", 64}, {"hidden_size", 32}, {"intermediate_size", 48},
-                {"num_hidden_layers", 1}, {"num_attention_heads", 2}, {"num_key_value_heads", 1},
-                {"max_position_embeddings", 64}, {"original_max_position_embeddings", 16},
-                {"partial_rotary_factor", 0.5}, {"rope_theta", 10000.0},
+    json cfg = {{"model_type", "phi3"},
+                {"vocab_size", 64},
+                {"hidden_size", 32},
+                {"intermediate_size", 48},
+                {"num_hidden_layers", 1},
+                {"num_attention_heads", 2},
+                {"num_key_value_heads", 1},
+                {"max_position_embeddings", 64},
+                {"original_max_position_embeddings", 16},
+                {"partial_rotary_factor", 0.5},
+                {"rope_theta", 10000.0},
                 {"rope_scaling", {{"type", "longrope"}, {"short_factor", shortF}, {"long_factor", longF}}}};
     const ModelConfig c = ModelConfig::fromJson(cfg, "longrope");
     ASSERT_EQ(c.rotaryDim, 8);
     EXPECT_EQ(c.rope.originalMaxPositions, 16);
     const double attn = std::sqrt(1.0 + std::log(4.0) / std::log(16.0));
     EXPECT_NEAR(c.rope.attentionFactor, attn, 1e-12);
-    auto expectedInv = [&](const std::vector<double>& f, int i) { return 1.0 / (f[i] * std::pow(10000.0, 2.0 * i / 8.0)); };
+    auto expectedInv = [&](const std::vector<double>& f, int i) {
+        return 1.0 / (f[i] * std::pow(10000.0, 2.0 * i / 8.0));
+    };
     torch::Tensor s = ropeInverseFrequencies(c.rope, 8, false), l = ropeInverseFrequencies(c.rope, 8, true);
     for (int i = 0; i < 4; ++i) {
         EXPECT_NEAR(s[i].item<double>() / expectedInv(shortF, i), 1.0, 1e-6) << i;
@@ -296,7 +365,8 @@ struct SourceScan {
     int scanned = 0, allowedHits = 0;
 };
 
-static SourceScan scanSources(const fs::path& root, const std::regex& pattern, const std::vector<std::string>& allowedPrefixes) {
+static SourceScan scanSources(const fs::path& root, const std::regex& pattern,
+                              const std::vector<std::string>& allowedPrefixes) {
     SourceScan out;
     for (const char* dir : {"core", "ui", "app"}) {
         if (!fs::exists(root / dir)) continue;
@@ -349,19 +419,20 @@ TEST(Traits, NoMethodNameComparisonOutsideTheRegistries) {
     std::string names;
     for (const MethodSpec* spec : allMethodSpecs()) names += (names.empty() ? "(" : "|") + spec->peftType();
     names += ")";
-    const SourceScan s = scanSources(root, std::regex("[!=]=\\s*\"" + names + "\"|\"" + names + "\"\\s*[!=]="),
-                                     {"core/peft/"});
+    const SourceScan s =
+        scanSources(root, std::regex("[!=]=\\s*\"" + names + "\"|\"" + names + "\"\\s*[!=]="), {"core/peft/"});
     EXPECT_GT(s.scanned, 100);
     EXPECT_GT(s.allowedHits, 0) << "the scan must see the method folders' own comparisons";
-    EXPECT_TRUE(s.hits.empty()) << "ask the MethodSpec's predicates instead of comparing method names:" << listed(s.hits);
+    EXPECT_TRUE(s.hits.empty()) << "ask the MethodSpec's predicates instead of comparing method names:"
+                                << listed(s.hits);
 
     // Nor are the Method page's card ids ("lora", "houlsby", ...): the GUI reads a card's fields
     // (its diagram, quantizeBase, fixed fields), which the method's own spec defines.
     std::string ids;
     for (const MethodSpec* spec : allMethodSpecs())
         for (const MethodCard& c : spec->cards()) ids += (ids.empty() ? "" : "|") + c.id;
-    const SourceScan cards =
-        scanSources(root, std::regex(R"((\bid|\.id|\bid\(\))\s*[!=]=\s*(QLatin1String|QStringLiteral)?\(?"()" + ids + ")\""),
-                    {"core/peft/"});
+    const SourceScan cards = scanSources(
+        root, std::regex(R"((\bid|\.id|\bid\(\))\s*[!=]=\s*(QLatin1String|QStringLiteral)?\(?"()" + ids + ")\""),
+        {"core/peft/"});
     EXPECT_TRUE(cards.hits.empty()) << "read the card's fields instead of comparing card ids:" << listed(cards.hits);
 }

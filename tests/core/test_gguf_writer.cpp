@@ -45,7 +45,13 @@ TEST(GgufQuant, Q8_0BlocksComputedByHand) {
     // Block 3: all zero -> d = 0 and q = 0.
     std::vector<float> x(96, 0.0f);
     for (int j = 0; j < 32; ++j) x[j] = static_cast<float>(j - 16);
-    x[32] = 127.0f; x[33] = 0.5f; x[34] = -0.5f; x[35] = 2.5f; x[36] = -2.5f; x[37] = 1.49f; x[38] = -127.0f;
+    x[32] = 127.0f;
+    x[33] = 0.5f;
+    x[34] = -0.5f;
+    x[35] = 2.5f;
+    x[36] = -2.5f;
+    x[37] = 1.49f;
+    x[38] = -127.0f;
     std::vector<uint8_t> out(3 * 34);
     quantizeQ8_0(x.data(), 96, out.data());
     uint16_t d0, d1, d2;
@@ -69,11 +75,10 @@ TEST(GgufQuant, Q8_0BlocksComputedByHand) {
 TEST(GgufQuant, Fp16AndBf16RoundLikeLibTorch) {
     torch::manual_seed(1);
     // Normal range, subnormal halves, values near the fp16 maximum, and exact ties.
-    std::vector<torch::Tensor> parts = {torch::randn({20000}), torch::randn({20000}) * 1e-6,
-                                        torch::randn({20000}) * 1e-8, torch::randn({2000}) * 30000,
-                                        torch::tensor({65504.f, 65519.f, 65520.f, 1e9f, -1e9f, 0.f, -0.f,
-                                                       5.9604645e-8f, 2.9802322e-8f, 2.9802326e-8f,
-                                                       1.0009765625f + 0.00048828125f, 1.00048828125f, 6.103515625e-05f})};
+    std::vector<torch::Tensor> parts = {
+        torch::randn({20000}), torch::randn({20000}) * 1e-6, torch::randn({20000}) * 1e-8, torch::randn({2000}) * 30000,
+        torch::tensor({65504.f, 65519.f, 65520.f, 1e9f, -1e9f, 0.f, -0.f, 5.9604645e-8f, 2.9802322e-8f, 2.9802326e-8f,
+                       1.0009765625f + 0.00048828125f, 1.00048828125f, 6.103515625e-05f})};
     torch::Tensor x = torch::cat(parts);
     torch::Tensor h = x.to(torch::kHalf), b = x.to(torch::kBFloat16);
     const float* xp = x.data_ptr<float>();
@@ -99,8 +104,8 @@ TEST(GgufWriter, LayoutReadsBack) {
     w.setStringArray("tokenizer.ggml.tokens", {"a", "bc", ""});
     w.setI32Array("tokenizer.ggml.token_type", {1, 3, 6});
     EXPECT_THROW(w.setU32("llama.block_count", 3), PeftError);  // a key set twice
-    const std::vector<float> t0 = {1, 2, 3};       // 12 bytes, padded to 32
-    std::vector<float> t1(64, 0.5f);               // [2,32] as q8_0: 2 blocks, 68 bytes
+    const std::vector<float> t0 = {1, 2, 3};                    // 12 bytes, padded to 32
+    std::vector<float> t1(64, 0.5f);                            // [2,32] as q8_0: 2 blocks, 68 bytes
     w.addTensor("a.weight", {3}, TensorType::F32, [&](const ByteSink& s) { s(t0.data(), 12); });
     w.addTensor("b.weight", {32, 2}, TensorType::Q8_0, [&](const ByteSink& s) {
         std::vector<uint8_t> q(68);
@@ -218,10 +223,16 @@ TEST(GgufNames, Qwen3Gemma3Phi3) {
 }
 
 TEST(GgufTokenizer, PreTokenizerRegexes) {
-    EXPECT_EQ(preTokenizerForRegex(R"((?i:'s|'t|'re|'ve|'m|'ll|'d)|[^\r\n\p{L}\p{N}]?\p{L}+|\p{N}{1,3}| ?[^\s\p{L}\p{N}]+[\r\n]*|\s*[\r\n]+|\s+(?!\S)|\s+)", "t"),
-              "llama-bpe");
-    EXPECT_EQ(preTokenizerForRegex(R"((?i:'s|'t|'re|'ve|'m|'ll|'d)|[^\r\n\p{L}\p{N}]?\p{L}+|\p{N}| ?[^\s\p{L}\p{N}]+[\r\n]*|\s*[\r\n]+|\s+(?!\S)|\s+)", "t"),
-              "qwen2");
+    EXPECT_EQ(
+        preTokenizerForRegex(
+            R"((?i:'s|'t|'re|'ve|'m|'ll|'d)|[^\r\n\p{L}\p{N}]?\p{L}+|\p{N}{1,3}| ?[^\s\p{L}\p{N}]+[\r\n]*|\s*[\r\n]+|\s+(?!\S)|\s+)",
+            "t"),
+        "llama-bpe");
+    EXPECT_EQ(
+        preTokenizerForRegex(
+            R"((?i:'s|'t|'re|'ve|'m|'ll|'d)|[^\r\n\p{L}\p{N}]?\p{L}+|\p{N}| ?[^\s\p{L}\p{N}]+[\r\n]*|\s*[\r\n]+|\s+(?!\S)|\s+)",
+            "t"),
+        "qwen2");
     try {
         preTokenizerForRegex(R"(\p{L}+|\p{N})", "tok.json");
         ADD_FAILURE() << "no error";
@@ -242,12 +253,13 @@ std::string shellQuote(const std::string& s) { return "'" + s + "'"; }
 std::string goRenderer(const test::TempDir& tmp) {
     const std::string bin = tmp.file("render_template");
     const std::string home = std::getenv("HOME") ? std::getenv("HOME") : tmp.path();
-    const std::string cmd = "GOCACHE=\"${GOCACHE:-" + home + "/.cache/go-build}\" go build -o " + shellQuote(bin) + " " +
-                            shellQuote(test::sourcePath("tests/ollama/render_template.go")) + " 2>&1";
+    const std::string cmd = "GOCACHE=\"${GOCACHE:-" + home + "/.cache/go-build}\" go build -o " + shellQuote(bin) +
+        " " + shellQuote(test::sourcePath("tests/ollama/render_template.go")) + " 2>&1";
     const test::CliResult build = test::runShell(cmd);
     if (build.rc != 0 || !fs::exists(bin)) {
         ADD_FAILURE() << "could not build the Go template renderer (Debian's golang-go; packaging/setup-deps.sh "
-                         "installs it):\n" << build.out;
+                         "installs it):\n"
+                      << build.out;
         return {};
     }
     return bin;

@@ -75,7 +75,8 @@ TEST(HubCache, LocationFollowsHuggingFaceHubsOrder) {
 }
 
 TEST(HubCache, RepoIdsAndFolderNames) {
-    EXPECT_EQ(hub::repoFolderName("HuggingFaceTB/SmolLM2-135M", hub::RepoType::Model), "models--HuggingFaceTB--SmolLM2-135M");
+    EXPECT_EQ(hub::repoFolderName("HuggingFaceTB/SmolLM2-135M", hub::RepoType::Model),
+              "models--HuggingFaceTB--SmolLM2-135M");
     EXPECT_EQ(hub::repoFolderName("tatsu-lab/alpaca", hub::RepoType::Dataset), "datasets--tatsu-lab--alpaca");
     EXPECT_EQ(hub::repoFolderName("gpt2", hub::RepoType::Model), "models--gpt2");
     auto r = hub::parseRepoRef("Qwen/Qwen2.5-0.5B@v1.0");
@@ -147,9 +148,9 @@ TEST(HubCache, ModelArgumentsResolveFromTheCache) {
     EXPECT_EQ(hub::resolveModelPath("org/m", cache), snap);
     EXPECT_EQ(hub::resolveModelPath("org/m@main", cache), snap);
     EXPECT_EQ(hub::resolveModelPath("org/m@" + commit, cache), snap);
-    EXPECT_EQ(hub::resolveModelPath("org/m@dev", cache), "org/m@dev");       // not cached: unchanged
+    EXPECT_EQ(hub::resolveModelPath("org/m@dev", cache), "org/m@dev");  // not cached: unchanged
     EXPECT_EQ(hub::resolveModelPath("org/other", cache), "org/other");
-    EXPECT_EQ(hub::resolveModelPath(tmp.path(), cache), tmp.path());         // a folder stays a folder
+    EXPECT_EQ(hub::resolveModelPath(tmp.path(), cache), tmp.path());  // a folder stays a folder
 }
 
 TEST(HubCache, RunConfigModelMayBeARepoId) {
@@ -158,7 +159,8 @@ TEST(HubCache, RunConfigModelMayBeARepoId) {
     const std::string cache = tmp.file("hub");
     setenv("HF_HUB_CACHE", cache.c_str(), 1);
     std::string snap = addCachedModel(cache, "models--org--m", std::string(40, 'e'), {{"config.json", "{}"}});
-    std::ofstream(tmp.file("run.json")) << R"({"model": "org/m", "dataset": {"path": "d.jsonl"}, "training": {"epochs": 1}})";
+    std::ofstream(tmp.file("run.json"))
+        << R"({"model": "org/m", "dataset": {"path": "d.jsonl"}, "training": {"epochs": 1}})";
     RunConfig c = RunConfig::load(tmp.file("run.json"));
     EXPECT_EQ(c.model, snap);
 }

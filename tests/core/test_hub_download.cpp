@@ -62,7 +62,8 @@ protected:
                    (char*)nullptr);
             _exit(127);
         }
-        for (int i = 0; i < 200 && !fs::exists(portFile); ++i) std::this_thread::sleep_for(std::chrono::milliseconds(50));
+        for (int i = 0; i < 200 && !fs::exists(portFile); ++i)
+            std::this_thread::sleep_for(std::chrono::milliseconds(50));
         std::ifstream in(portFile);
         in >> s_hubPort >> s_cdnPort;
     }
@@ -182,7 +183,8 @@ TEST_F(HubDownload, GatedRepoNeedsTheTokenWhichNeverLeaksOrLeavesTheHub) {
     EXPECT_NE(r.rc, 0);
     EXPECT_NE(r.out.find("401"), std::string::npos) << r.out;
     EXPECT_NE(r.out.find("HF_TOKEN"), std::string::npos) << r.out;
-    EXPECT_NE(r.out.find("accept the licence on the model page " + endpoint() + "/peft-test/gated-llama"), std::string::npos)
+    EXPECT_NE(r.out.find("accept the licence on the model page " + endpoint() + "/peft-test/gated-llama"),
+              std::string::npos)
         << r.out;
 
     setenv("HF_TOKEN", "hf_wrong", 1);
@@ -279,16 +281,19 @@ TEST_F(HubDownload, CancelStopsAndTheNextRunResumes) {
         if (armed) cancel = true;
     });
     EXPECT_THROW(client.downloadSnapshot(req), hub::DownloadCancelled);
-    fs::path snap = fs::path(repoDir("models--peft-test--gated-llama")) / "snapshots" / "1111111111111111111111111111111111111111";
+    fs::path snap =
+        fs::path(repoDir("models--peft-test--gated-llama")) / "snapshots" / "1111111111111111111111111111111111111111";
     int present = 0;
-    for (const char* f : {"config.json", "generation_config.json", "model.safetensors", "tokenizer.json", "tokenizer_config.json"})
+    for (const char* f :
+         {"config.json", "generation_config.json", "model.safetensors", "tokenizer.json", "tokenizer_config.json"})
         present += fs::exists(snap / f) ? 1 : 0;
     EXPECT_LT(present, 5) << "the cancel stopped nothing";
     armed = false;
     cancel = false;
     seen.clear();
     auto res = client.downloadSnapshot(req);
-    for (const char* f : {"config.json", "generation_config.json", "model.safetensors", "tokenizer.json", "tokenizer_config.json"})
+    for (const char* f :
+         {"config.json", "generation_config.json", "model.safetensors", "tokenizer.json", "tokenizer_config.json"})
         EXPECT_TRUE(fs::exists(snap / f)) << f;
     ASSERT_FALSE(seen.empty());
     EXPECT_GT(seen.back().bytesTotal, 0);
@@ -321,8 +326,8 @@ TEST_F(HubDownload, FullDiskSaysSoAndNamesTheFile) {
 // limit is gone the next download resumes the partial file with Range and completes.
 TEST_F(HubDownload, FileSizeLimitSaysSoAndTheNextRunResumes) {
     setenv("HF_TOKEN", kToken, 1);
-    const std::string cmd = "bash -c \"trap '' XFSZ; ulimit -f 256; exec '" + test::cliPath() +
-                            "' download peft-test/gated-llama\" 2>&1";
+    const std::string cmd =
+        "bash -c \"trap '' XFSZ; ulimit -f 256; exec '" + test::cliPath() + "' download peft-test/gated-llama\" 2>&1";
     const test::CliResult r = test::runShell(cmd);
     const std::string& out = r.out;
     EXPECT_GT(r.rc, 0) << out;  // exited, with an error
@@ -349,7 +354,8 @@ TEST_F(HubDownload, FileSizeLimitSaysSoAndTheNextRunResumes) {
 TEST_F(HubDownload, DatasetRepoLandsInTheDatasetsFolderAndImports) {
     auto r = test::runCli("download --repo-type dataset peft-test/chat");
     ASSERT_EQ(r.rc, 0) << r.out;
-    fs::path snap = fs::path(repoDir("datasets--peft-test--chat")) / "snapshots" / "3333333333333333333333333333333333333333";
+    fs::path snap =
+        fs::path(repoDir("datasets--peft-test--chat")) / "snapshots" / "3333333333333333333333333333333333333333";
     ASSERT_TRUE(fs::is_symlink(snap / "chat.duckdb-zstd.parquet"));
     EXPECT_TRUE(fs::exists(snap / "chat.jsonl"));
     auto d = test::runCli("dataset --file '" + (snap / "chat.duckdb-zstd.parquet").string() + "' --json", false);

@@ -66,16 +66,30 @@ std::string readAll(const std::string& path) {
 void writeRunConfig(const std::string& path, const std::string& dataPath, const std::string& outDir,
                     const json& objective = nullptr) {
     const bool pairs = !objective.is_null();
-    json cfg = {
-        {"model", peft::test::fixture("tiny-llama/base")},
-        {"dataset", pairs ? json{{"path", dataPath}, {"format", "preference"}, {"template", "chatml"}, {"max_length", 48}}
-                          : json{{"path", dataPath}, {"format", "text"}, {"max_length", 48}}},
-        {"method", {{"peft_type", "LORA"}, {"r", 4}, {"lora_alpha", 8}, {"lora_dropout", 0.1},
-                    {"target_modules", {"q_proj", "v_proj", "gate_proj"}}}},
-        {"training", {{"max_steps", kSteps}, {"batch_size", 2}, {"grad_accum", 2}, {"lr", 5e-3},
-                      {"precision", "fp32"}, {"device", "cpu"}, {"save_every", 2}, {"keep_checkpoints", 2},
-                      {"eval_every", 0}, {"seed", 11}, {"scheduler", "cosine"}, {"warmup_steps", 2}}},
-        {"output_dir", outDir}};
+    json cfg = {{"model", peft::test::fixture("tiny-llama/base")},
+                {"dataset",
+                 pairs ? json{{"path", dataPath}, {"format", "preference"}, {"template", "chatml"}, {"max_length", 48}}
+                       : json{{"path", dataPath}, {"format", "text"}, {"max_length", 48}}},
+                {"method",
+                 {{"peft_type", "LORA"},
+                  {"r", 4},
+                  {"lora_alpha", 8},
+                  {"lora_dropout", 0.1},
+                  {"target_modules", {"q_proj", "v_proj", "gate_proj"}}}},
+                {"training",
+                 {{"max_steps", kSteps},
+                  {"batch_size", 2},
+                  {"grad_accum", 2},
+                  {"lr", 5e-3},
+                  {"precision", "fp32"},
+                  {"device", "cpu"},
+                  {"save_every", 2},
+                  {"keep_checkpoints", 2},
+                  {"eval_every", 0},
+                  {"seed", 11},
+                  {"scheduler", "cosine"},
+                  {"warmup_steps", 2}}},
+                {"output_dir", outDir}};
     if (pairs) cfg["objective"] = objective;
     std::ofstream(path) << cfg.dump(2);
 }
@@ -85,8 +99,9 @@ void killAndResume(const json& objective) {
     {
         std::ofstream data(d.file("data.jsonl"));
         std::mt19937 gen(5);
-        const char* words[] = {"the", "adapter", "learns", "a", "low", "rank", "update", "of", "weights", "quickly",
-                               "and", "resumes", "after", "crash", "without", "losing", "steps"};
+        const char* words[] = {"the",    "adapter", "learns",  "a",       "low",  "rank",
+                               "update", "of",      "weights", "quickly", "and",  "resumes",
+                               "after",  "crash",   "without", "losing",  "steps"};
         auto sentence = [&](int shortest, int spread) {
             std::string text;
             int n = shortest + static_cast<int>(gen() % static_cast<unsigned>(spread));
@@ -98,7 +113,8 @@ void killAndResume(const json& objective) {
                 data << json{{"text", sentence(6, 20)}}.dump() << "\n";
             } else {
                 std::string prompt = sentence(2, 6), chosen = sentence(1, 5), rejected = sentence(3, 8);
-                data << json{{"prompt", prompt}, {"chosen", chosen}, {"rejected", rejected + " " + chosen}}.dump() << "\n";
+                data << json{{"prompt", prompt}, {"chosen", chosen}, {"rejected", rejected + " " + chosen}}.dump()
+                     << "\n";
             }
         }
     }
@@ -170,7 +186,8 @@ void killAndResume(const json& objective) {
         const float* pb = reinterpret_cast<const float*>(b->data(tb));
         for (int64_t i = 0; i < ta.numel(); ++i) {
             maxDiff = std::max(maxDiff, static_cast<double>(std::fabs(pa[i] - pb[i])));
-            if (ta.name.find("lora_B") != std::string::npos) maxAbs = std::max(maxAbs, static_cast<double>(std::fabs(pa[i])));
+            if (ta.name.find("lora_B") != std::string::npos)
+                maxAbs = std::max(maxAbs, static_cast<double>(std::fabs(pa[i])));
         }
     }
     EXPECT_LE(maxDiff, 1e-6);

@@ -47,26 +47,48 @@ void checkAgreement(const std::string& base, json cfg) {
 }  // namespace
 
 TEST(MethodSpecConsistency, Lora) {
-    checkAgreement("tiny-llama/base", {{"peft_type", "LORA"}, {"r", 4}, {"lora_alpha", 8}, {"target_modules", {"q_proj", "v_proj"}}});
-    checkAgreement("tiny-gpt2/base", {{"peft_type", "LORA"}, {"r", 8}, {"target_modules", {"c_attn", "c_proj", "c_fc"}}, {"fan_in_fan_out", true}});
-    checkAgreement("tiny-llama/base", {{"peft_type", "LORA"}, {"r", 4}, {"target_modules", "all-linear"}, {"use_dora", true}});
-    checkAgreement("tiny-llama/base", {{"peft_type", "LORA"}, {"r", 4}, {"target_modules", {"q_proj"}}, {"rank_pattern", {{"layers.1.self_attn.q_proj", 2}}}, {"layers_to_transform", {1}}});
+    checkAgreement("tiny-llama/base",
+                   {{"peft_type", "LORA"}, {"r", 4}, {"lora_alpha", 8}, {"target_modules", {"q_proj", "v_proj"}}});
+    checkAgreement(
+        "tiny-gpt2/base",
+        {{"peft_type", "LORA"}, {"r", 8}, {"target_modules", {"c_attn", "c_proj", "c_fc"}}, {"fan_in_fan_out", true}});
+    checkAgreement("tiny-llama/base",
+                   {{"peft_type", "LORA"}, {"r", 4}, {"target_modules", "all-linear"}, {"use_dora", true}});
+    checkAgreement("tiny-llama/base",
+                   {{"peft_type", "LORA"},
+                    {"r", 4},
+                    {"target_modules", {"q_proj"}},
+                    {"rank_pattern", {{"layers.1.self_attn.q_proj", 2}}},
+                    {"layers_to_transform", {1}}});
 }
 
 TEST(MethodSpecConsistency, Ia3) {
-    checkAgreement("tiny-llama/base", {{"peft_type", "IA3"}, {"target_modules", {"k_proj", "v_proj", "down_proj"}}, {"feedforward_modules", {"down_proj"}}});
-    checkAgreement("tiny-gpt2/base", {{"peft_type", "IA3"}, {"target_modules", {"c_attn", "mlp.c_proj"}}, {"feedforward_modules", {"mlp.c_proj"}}, {"fan_in_fan_out", true}});
+    checkAgreement("tiny-llama/base",
+                   {{"peft_type", "IA3"},
+                    {"target_modules", {"k_proj", "v_proj", "down_proj"}},
+                    {"feedforward_modules", {"down_proj"}}});
+    checkAgreement("tiny-gpt2/base",
+                   {{"peft_type", "IA3"},
+                    {"target_modules", {"c_attn", "mlp.c_proj"}},
+                    {"feedforward_modules", {"mlp.c_proj"}},
+                    {"fan_in_fan_out", true}});
 }
 
 TEST(MethodSpecConsistency, PromptAndPrefix) {
     checkAgreement("tiny-llama/base", {{"peft_type", "PROMPT_TUNING"}, {"num_virtual_tokens", 5}});
     checkAgreement("tiny-llama/base", {{"peft_type", "PREFIX_TUNING"}, {"num_virtual_tokens", 5}});
-    checkAgreement("tiny-gpt2/base", {{"peft_type", "PREFIX_TUNING"}, {"num_virtual_tokens", 5}, {"prefix_projection", true}, {"encoder_hidden_size", 32}});
+    checkAgreement("tiny-gpt2/base",
+                   {{"peft_type", "PREFIX_TUNING"},
+                    {"num_virtual_tokens", 5},
+                    {"prefix_projection", true},
+                    {"encoder_hidden_size", 32}});
 }
 
 TEST(MethodSpecConsistency, BottleneckBitfitFull) {
-    checkAgreement("tiny-llama/base", {{"peft_type", "BOTTLENECK_ADAPTER"}, {"architecture", "houlsby"}, {"reduction_factor", 8}});
-    checkAgreement("tiny-gpt2/base", {{"peft_type", "BOTTLENECK_ADAPTER"}, {"architecture", "pfeiffer"}, {"bottleneck_size", 12}});
+    checkAgreement("tiny-llama/base",
+                   {{"peft_type", "BOTTLENECK_ADAPTER"}, {"architecture", "houlsby"}, {"reduction_factor", 8}});
+    checkAgreement("tiny-gpt2/base",
+                   {{"peft_type", "BOTTLENECK_ADAPTER"}, {"architecture", "pfeiffer"}, {"bottleneck_size", 12}});
     checkAgreement("tiny-gpt2/base", {{"peft_type", "BITFIT"}});
     checkAgreement("tiny-llama/base", {{"peft_type", "BITFIT"}, {"train_norms", true}});
     checkAgreement("tiny-gpt2/base", {{"peft_type", "FULL"}});
@@ -75,14 +97,16 @@ TEST(MethodSpecConsistency, BottleneckBitfitFull) {
 // LoRA's config is read once (LoraConfig::parse): the spec's defaults fill what is missing, and
 // the checks that once lived in lora.cpp too are the spec's, with the key in the message.
 TEST(MethodSpecConsistency, LoraConfigReadOnce) {
-    const LoraConfig c = LoraConfig::parse({{"peft_type", "LORA"}, {"r", 4}, {"alpha_pattern", {{"v_proj", 16}}}}, "cfg");
+    const LoraConfig c =
+        LoraConfig::parse({{"peft_type", "LORA"}, {"r", 4}, {"alpha_pattern", {{"v_proj", 16}}}}, "cfg");
     const json d = methodSpec("LORA").defaults();
     EXPECT_EQ(c.alpha, d["lora_alpha"].get<double>());
     EXPECT_EQ(c.dropout, d["lora_dropout"].get<double>());
     EXPECT_EQ(c.bias, d["bias"].get<std::string>());
     EXPECT_DOUBLE_EQ(c.scaling("model.layers.0.self_attn.q_proj"), d["lora_alpha"].get<double>() / 4.0);
     EXPECT_DOUBLE_EQ(c.scaling("model.layers.0.self_attn.v_proj"), 16.0 / 4.0);
-    const LoraConfig rs = LoraConfig::parse({{"peft_type", "LORA"}, {"r", 16}, {"lora_alpha", 8}, {"use_rslora", true}}, "cfg");
+    const LoraConfig rs =
+        LoraConfig::parse({{"peft_type", "LORA"}, {"r", 16}, {"lora_alpha", 8}, {"use_rslora", true}}, "cfg");
     EXPECT_DOUBLE_EQ(rs.scaling("x"), 8.0 / 4.0);
     auto expectError = [](const json& cfg, const std::string& needle) {
         try {

@@ -29,7 +29,8 @@ torch::Tensor lmLoss(const torch::Tensor& logits, const torch::Tensor& labels) {
     const int64_t V = logits.size(-1), T = labels.size(1);
     torch::Tensor l = logits.slice(1, logits.size(1) - T).slice(1, 0, T - 1).reshape({-1, V});
     torch::Tensor y = labels.slice(1, 1).reshape({-1});
-    return torch::nn::functional::cross_entropy(l, y, torch::nn::functional::CrossEntropyFuncOptions().ignore_index(-100));
+    return torch::nn::functional::cross_entropy(l, y,
+                                                torch::nn::functional::CrossEntropyFuncOptions().ignore_index(-100));
 }
 
 std::map<std::string, torch::Tensor> snapshot(CausalLMImpl& m) {
@@ -50,19 +51,59 @@ std::vector<MethodCase> methodCases() {
         const bool g = m == "tiny-gpt2";
         json qv = g ? json::array({"c_attn"}) : json::array({"q_proj", "v_proj"});
         c.push_back({m, {{"peft_type", "LORA"}, {"r", 4}, {"lora_alpha", 8}, {"target_modules", qv}}, true});
-        c.push_back({m, {{"peft_type", "LORA"}, {"r", 4}, {"lora_alpha", 8}, {"use_dora", true}, {"target_modules", qv}}, true});
-        c.push_back({m, {{"peft_type", "LORA"}, {"r", 2}, {"lora_alpha", 4}, {"use_rslora", true}, {"target_modules", "all-linear"}}, true});
-        c.push_back({m, {{"peft_type", "LORA"}, {"r", 2}, {"target_modules", g ? json::array({"c_attn", "c_fc"}) : json::array({"o_proj"})},
-                         {"bias", g ? "all" : "none"}, {"lora_bias", true}, {"modules_to_save", json::array({g ? "wpe" : "lm_head"})}}, true});
-        c.push_back({m, {{"peft_type", "LORA"}, {"r", 2}, {"target_modules", g ? json::array({"c_attn"}) : json::array({"q_proj"})},
-                         {"bias", "lora_only"}, {"layers_to_transform", json::array({0})}, {"rank_pattern", {{"c_attn", 3}, {"q_proj", 3}}}}, true});
-        c.push_back({m, {{"peft_type", "IA3"}, {"target_modules", g ? json::array({"c_attn", "mlp.c_proj"}) : json::array({"k_proj", "v_proj", "down_proj"})},
-                         {"feedforward_modules", g ? json::array({"mlp.c_proj"}) : json::array({"down_proj"})}}, true});
+        c.push_back({m,
+                     {{"peft_type", "LORA"}, {"r", 4}, {"lora_alpha", 8}, {"use_dora", true}, {"target_modules", qv}},
+                     true});
+        c.push_back({m,
+                     {{"peft_type", "LORA"},
+                      {"r", 2},
+                      {"lora_alpha", 4},
+                      {"use_rslora", true},
+                      {"target_modules", "all-linear"}},
+                     true});
+        c.push_back({m,
+                     {{"peft_type", "LORA"},
+                      {"r", 2},
+                      {"target_modules", g ? json::array({"c_attn", "c_fc"}) : json::array({"o_proj"})},
+                      {"bias", g ? "all" : "none"},
+                      {"lora_bias", true},
+                      {"modules_to_save", json::array({g ? "wpe" : "lm_head"})}},
+                     true});
+        c.push_back({m,
+                     {{"peft_type", "LORA"},
+                      {"r", 2},
+                      {"target_modules", g ? json::array({"c_attn"}) : json::array({"q_proj"})},
+                      {"bias", "lora_only"},
+                      {"layers_to_transform", json::array({0})},
+                      {"rank_pattern", {{"c_attn", 3}, {"q_proj", 3}}}},
+                     true});
+        c.push_back({m,
+                     {{"peft_type", "IA3"},
+                      {"target_modules",
+                       g ? json::array({"c_attn", "mlp.c_proj"}) : json::array({"k_proj", "v_proj", "down_proj"})},
+                      {"feedforward_modules", g ? json::array({"mlp.c_proj"}) : json::array({"down_proj"})}},
+                     true});
         c.push_back({m, {{"peft_type", "PROMPT_TUNING"}, {"num_virtual_tokens", 4}}, false});
         c.push_back({m, {{"peft_type", "PREFIX_TUNING"}, {"num_virtual_tokens", 4}}, false});
-        c.push_back({m, {{"peft_type", "PREFIX_TUNING"}, {"num_virtual_tokens", 4}, {"prefix_projection", true}, {"encoder_hidden_size", 16}}, false});
-        c.push_back({m, {{"peft_type", "BOTTLENECK_ADAPTER"}, {"architecture", "houlsby"}, {"reduction_factor", 8}, {"non_linearity", "swish"}}, true});
-        c.push_back({m, {{"peft_type", "BOTTLENECK_ADAPTER"}, {"architecture", "pfeiffer"}, {"bottleneck_size", 4}, {"non_linearity", "gelu"}, {"layers_to_transform", json::array({1})}}, true});
+        c.push_back({m,
+                     {{"peft_type", "PREFIX_TUNING"},
+                      {"num_virtual_tokens", 4},
+                      {"prefix_projection", true},
+                      {"encoder_hidden_size", 16}},
+                     false});
+        c.push_back({m,
+                     {{"peft_type", "BOTTLENECK_ADAPTER"},
+                      {"architecture", "houlsby"},
+                      {"reduction_factor", 8},
+                      {"non_linearity", "swish"}},
+                     true});
+        c.push_back({m,
+                     {{"peft_type", "BOTTLENECK_ADAPTER"},
+                      {"architecture", "pfeiffer"},
+                      {"bottleneck_size", 4},
+                      {"non_linearity", "gelu"},
+                      {"layers_to_transform", json::array({1})}},
+                     true});
         c.push_back({m, {{"peft_type", "BITFIT"}, {"train_norms", !g}}, true});
         c.push_back({m, {{"peft_type", "FULL"}}, true});
     }
@@ -73,12 +114,28 @@ std::vector<MethodCase> methodCases() {
         json qv = phi ? json::array({"qkv_proj"}) : json::array({"q_proj", "v_proj"});
         json ia3 = phi ? json::array({"qkv_proj", "down_proj"}) : json::array({"q_proj", "v_proj", "down_proj"});
         c.push_back({m, {{"peft_type", "LORA"}, {"r", 4}, {"lora_alpha", 8}, {"target_modules", qv}}, true});
-        c.push_back({m, {{"peft_type", "LORA"}, {"r", 4}, {"lora_alpha", 8}, {"use_dora", true}, {"target_modules", qv}}, true});
-        c.push_back({m, {{"peft_type", "LORA"}, {"r", 2}, {"lora_alpha", 4}, {"use_rslora", true}, {"target_modules", "all-linear"}}, true});
-        c.push_back({m, {{"peft_type", "IA3"}, {"target_modules", ia3}, {"feedforward_modules", json::array({"down_proj"})}}, true});
+        c.push_back({m,
+                     {{"peft_type", "LORA"}, {"r", 4}, {"lora_alpha", 8}, {"use_dora", true}, {"target_modules", qv}},
+                     true});
+        c.push_back({m,
+                     {{"peft_type", "LORA"},
+                      {"r", 2},
+                      {"lora_alpha", 4},
+                      {"use_rslora", true},
+                      {"target_modules", "all-linear"}},
+                     true});
+        c.push_back(
+            {m,
+             {{"peft_type", "IA3"}, {"target_modules", ia3}, {"feedforward_modules", json::array({"down_proj"})}},
+             true});
         c.push_back({m, {{"peft_type", "PROMPT_TUNING"}, {"num_virtual_tokens", 4}}, false});
         if (phi) c.push_back({m, {{"peft_type", "PREFIX_TUNING"}, {"num_virtual_tokens", 4}}, false});
-        c.push_back({m, {{"peft_type", "BOTTLENECK_ADAPTER"}, {"architecture", "houlsby"}, {"reduction_factor", 8}, {"non_linearity", "swish"}}, true});
+        c.push_back({m,
+                     {{"peft_type", "BOTTLENECK_ADAPTER"},
+                      {"architecture", "houlsby"},
+                      {"reduction_factor", 8},
+                      {"non_linearity", "swish"}},
+                     true});
         c.push_back({m, {{"peft_type", "BITFIT"}, {"train_norms", true}}, true});
         c.push_back({m, {{"peft_type", "FULL"}}, true});
     }
@@ -163,7 +220,7 @@ TEST_P(EveryMethod, OneStepChangesOnlyTheMethodsParameters) {
     // Disabled: the base again. Tensors trained in place in the model (BitFit, LoRA's bias and
     // modules_to_save) stay tuned while disabled: a documented limitation.
     const bool inPlace = c.config["peft_type"] == "BITFIT" || c.config.value("bias", "none") != "none" ||
-                         c.config.contains("modules_to_save");
+        c.config.contains("modules_to_save");
     if (!inPlace) {
         fresh->adapterState()->enabled = false;
         EXPECT_LT((fresh->forward(x) - baseLogits).abs().max().item<double>(), 1e-5);
@@ -171,7 +228,8 @@ TEST_P(EveryMethod, OneStepChangesOnlyTheMethodsParameters) {
 }
 
 std::string methodCaseName(const testing::TestParamInfo<MethodCase>& i) {
-    std::string n = i.param.model + "_" + i.param.config["peft_type"].get<std::string>() + "_" + std::to_string(i.index);
+    std::string n =
+        i.param.model + "_" + i.param.config["peft_type"].get<std::string>() + "_" + std::to_string(i.index);
     for (auto& ch : n)
         if (!isalnum(static_cast<unsigned char>(ch))) ch = '_';
     return n;
@@ -199,14 +257,16 @@ TEST(Methods, LoraMatchesPeftThreeTrainingSteps) {
             ASSERT_TRUE(ref.count(n)) << "trainable name " << n << " is not peft's";
             params.push_back(t);
         }
-        torch::optim::AdamW opt(params, torch::optim::AdamWOptions(1e-2).betas({0.9, 0.999}).eps(1e-8).weight_decay(0.01));
+        torch::optim::AdamW opt(params,
+                                torch::optim::AdamWOptions(1e-2).betas({0.9, 0.999}).eps(1e-8).weight_decay(0.01));
         model->train();
         for (int step = 0; step < 3; ++step) {
             opt.zero_grad();
             torch::Tensor loss = lmLoss(model->forward(ref.at("input_ids")), ref.at("labels"));
             loss.backward();
             double norm = torch::nn::utils::clip_grad_norm_(params, 1.0);
-            EXPECT_NEAR(loss.item<double>(), summary["loss_and_gradnorm_before_clip"][step][0].get<double>(), 1e-4) << m;
+            EXPECT_NEAR(loss.item<double>(), summary["loss_and_gradnorm_before_clip"][step][0].get<double>(), 1e-4)
+                << m;
             EXPECT_NEAR(norm, summary["loss_and_gradnorm_before_clip"][step][1].get<double>(), 1e-4) << m;
             opt.step();
         }
@@ -216,9 +276,14 @@ TEST(Methods, LoraMatchesPeftThreeTrainingSteps) {
 
 TEST(Methods, LoraOptions) {
     CausalLM m = base("tiny-llama");
-    json cfg = {{"peft_type", "LORA"}, {"r", 4}, {"lora_alpha", 8}, {"target_modules", ".*\\.(q|v)_proj"},
-                {"layers_to_transform", json::array({1})}, {"rank_pattern", {{"v_proj", 2}}},
-                {"alpha_pattern", {{"model.layers.1.self_attn.q_proj", 32}}}, {"bias", "all"},
+    json cfg = {{"peft_type", "LORA"},
+                {"r", 4},
+                {"lora_alpha", 8},
+                {"target_modules", ".*\\.(q|v)_proj"},
+                {"layers_to_transform", json::array({1})},
+                {"rank_pattern", {{"v_proj", 2}}},
+                {"alpha_pattern", {{"model.layers.1.self_attn.q_proj", 32}}},
+                {"bias", "all"},
                 {"modules_to_save", json::array({"lm_head"})}};
     Adapter a = attachAdapter(*m, cfg);
     std::map<std::string, torch::Tensor> saved;
@@ -243,7 +308,8 @@ TEST(Methods, LoraOptions) {
 
     // bias=all on GPT-2 trains every bias, saved under peft's names.
     CausalLM g = base("tiny-gpt2");
-    Adapter b = attachAdapter(*g, {{"peft_type", "LORA"}, {"r", 2}, {"target_modules", json::array({"c_attn"})}, {"bias", "lora_only"}});
+    Adapter b = attachAdapter(
+        *g, {{"peft_type", "LORA"}, {"r", 2}, {"target_modules", json::array({"c_attn"})}, {"bias", "lora_only"}});
     std::set<std::string> keys;
     for (const auto& [k, t] : b.method->saveState()) keys.insert(k);
     EXPECT_TRUE(keys.count("base_model.model.transformer.h.0.attn.c_attn.bias"));
@@ -252,7 +318,8 @@ TEST(Methods, LoraOptions) {
 
 TEST(Methods, LoraDropoutOnlyInTraining) {
     CausalLM m = base("tiny-llama");
-    Adapter a = attachAdapter(*m, {{"peft_type", "LORA"}, {"r", 4}, {"lora_dropout", 0.5}, {"target_modules", json::array({"q_proj"})}});
+    Adapter a = attachAdapter(
+        *m, {{"peft_type", "LORA"}, {"r", 4}, {"lora_dropout", 0.5}, {"target_modules", json::array({"q_proj"})}});
     torch::NoGradGuard ng;
     for (auto& [k, t] : a.method->trainable()) t.normal_(0, 0.5);
     torch::Tensor x = ids("tiny-llama");
@@ -281,8 +348,11 @@ TEST(Methods, SequenceClassificationTrainsTheScoreHead) {
     CausalLM m = base("tiny-llama");
     m->setPadTokenId(0);
     m->enableClassification(3);
-    Adapter a = attachAdapter(*m, {{"peft_type", "LORA"}, {"task_type", "SEQ_CLS"}, {"r", 4},
-                                   {"target_modules", json::array({"q_proj", "v_proj"})}});
+    Adapter a = attachAdapter(*m,
+                              {{"peft_type", "LORA"},
+                               {"task_type", "SEQ_CLS"},
+                               {"r", 4},
+                               {"target_modules", json::array({"q_proj", "v_proj"})}});
     ASSERT_TRUE(m->classification());
     std::set<std::string> tr, saved;
     for (const auto& [k, t] : a.method->trainable()) tr.insert(k);
@@ -309,8 +379,11 @@ TEST(Methods, BitFitOnLlamaNeedsNorms) {
 
 TEST(Methods, PromptTuningTextInit) {
     CausalLM m = base("tiny-llama");
-    json cfg = {{"peft_type", "PROMPT_TUNING"}, {"num_virtual_tokens", 5}, {"prompt_tuning_init", "TEXT"},
-                {"prompt_tuning_init_text", "hi"}, {"prompt_tuning_init_token_ids", json::array({1, 7, 9})}};
+    json cfg = {{"peft_type", "PROMPT_TUNING"},
+                {"num_virtual_tokens", 5},
+                {"prompt_tuning_init", "TEXT"},
+                {"prompt_tuning_init_text", "hi"},
+                {"prompt_tuning_init_token_ids", json::array({1, 7, 9})}};
     Adapter a = attachAdapter(*m, cfg);
     torch::Tensor w = a.method->saveState()[0].second;
     torch::Tensor emb = m->embeddingWeight();
@@ -336,8 +409,11 @@ TEST(Methods, PromptTuningTextInit) {
 
 TEST(Methods, PrefixProjectionSavesOnlyTheProjectedPrefix) {
     CausalLM m = base("tiny-llama");
-    Adapter a = attachAdapter(*m, {{"peft_type", "PREFIX_TUNING"}, {"num_virtual_tokens", 3}, {"prefix_projection", true},
-                                   {"encoder_hidden_size", 8}});
+    Adapter a = attachAdapter(*m,
+                              {{"peft_type", "PREFIX_TUNING"},
+                               {"num_virtual_tokens", 3},
+                               {"prefix_projection", true},
+                               {"encoder_hidden_size", 8}});
     EXPECT_EQ(a.method->trainable().size(), 5u);  // embedding + two linears
     auto saved = a.method->saveState();
     ASSERT_EQ(saved.size(), 1u);

@@ -70,8 +70,9 @@ TEST(Parquet, ACopyPreparesTheSameExamplesAsItsJsonlOriginal) {
         cfg.maxLength = 64;
         cfg.path = dataDir() + name + ".jsonl";
         auto want = data::prepareDataset(cfg, tok.get());
-        for (std::string copy : {std::string(name) + ".duckdb-zstd.parquet", std::string(name) + ".duckdb-snappy.parquet",
-                                 std::string("instruction.hyparquet-snappy.parquet")}) {
+        for (std::string copy :
+             {std::string(name) + ".duckdb-zstd.parquet", std::string(name) + ".duckdb-snappy.parquet",
+              std::string("instruction.hyparquet-snappy.parquet")}) {
             if (copy.rfind(name, 0) != 0) continue;
             cfg.path = dataDir() + copy;
             auto got = data::prepareDataset(cfg, tok.get());

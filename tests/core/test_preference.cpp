@@ -43,9 +43,9 @@ std::unique_ptr<PreferenceObjective> preferenceObjective(const json& cfg) {
 
 // Hand-made log-probabilities of three pairs.
 struct Pairs {
-    std::vector<double> pc = {-10.0, -4.5, -7.25}, pr = {-9.0, -8.0, -7.0};     // log π, summed
-    std::vector<double> nc = {5, 3, 4}, nr = {4, 6, 2};                         // answer tokens
-    std::vector<double> rc = {-9.5, -5.0, -7.5}, rr = {-9.2, -7.1, -6.0};       // log ref, summed
+    std::vector<double> pc = {-10.0, -4.5, -7.25}, pr = {-9.0, -8.0, -7.0};  // log π, summed
+    std::vector<double> nc = {5, 3, 4}, nr = {4, 6, 2};                      // answer tokens
+    std::vector<double> rc = {-9.5, -5.0, -7.5}, rr = {-9.2, -7.1, -6.0};    // log ref, summed
     double nll() const { return -(pc[0] + pc[1] + pc[2]) / (nc[0] + nc[1] + nc[2]); }
     PairLogps tensors() const {
         auto t = [](const std::vector<double>& v) { return torch::tensor(std::vector<float>(v.begin(), v.end())); };
@@ -77,7 +77,8 @@ TEST(PreferenceLoss, DpoMatchesTheFormulaWithAndWithoutLabelSmoothing) {
         for (int64_t i = 0; i < 3; ++i) {
             const size_t k = static_cast<size_t>(i);
             const double z = beta * ((p.pc[k] - p.rc[k]) - (p.pr[k] - p.rr[k]));
-            EXPECT_NEAR(valueAt(l.loss, i), -(1 - eps) * logSigmoid(z) - eps * logSigmoid(-z), 1e-6) << "pair " << i << " eps " << eps;
+            EXPECT_NEAR(valueAt(l.loss, i), -(1 - eps) * logSigmoid(z) - eps * logSigmoid(-z), 1e-6)
+                << "pair " << i << " eps " << eps;
             EXPECT_NEAR(valueAt(l.rewardsChosen, i), beta * (p.pc[k] - p.rc[k]), 1e-6);
             EXPECT_NEAR(valueAt(l.rewardsRejected, i), beta * (p.pr[k] - p.rr[k]), 1e-6);
             EXPECT_NEAR(valueAt(l.logpsChosen, i), p.pc[k], 1e-6);
@@ -206,13 +207,17 @@ std::string allText(const std::vector<int64_t>& ids) {
 
 TEST(PreferenceData, StringPairsRenderThePromptAndTrainOnlyTheAnswerWithItsEndOfTurn) {
     test::TempDir d;
-    auto pd = prepare(d, R"({"prompt": "Which book tells of the flood?", "chosen": "Genesis.", "rejected": "Well, many books do."})" "\n");
+    auto pd = prepare(
+        d,
+        R"({"prompt": "Which book tells of the flood?", "chosen": "Genesis.", "rejected": "Well, many books do."})"
+        "\n");
     EXPECT_EQ(pd.format, data::DataFormat::Preference);
     ASSERT_EQ(pd.train.size(), 1u);
     const auto& e = pd.train[0];
     ASSERT_TRUE(e.isPair());
-    EXPECT_EQ(allText(e.inputIds),
-              "<|im_start|>user\nWhich book tells of the flood?<|im_end|>\n<|im_start|>assistant\nGenesis.<|im_end|>\n");
+    EXPECT_EQ(
+        allText(e.inputIds),
+        "<|im_start|>user\nWhich book tells of the flood?<|im_end|>\n<|im_start|>assistant\nGenesis.<|im_end|>\n");
     EXPECT_EQ(trainedText(e.inputIds, e.labels), "Genesis.<|im_end|>");
     EXPECT_EQ(trainedText(e.rejectedIds, e.rejectedLabels), "Well, many books do.<|im_end|>");
     // The report shows both sides, the answer marked trained.
@@ -225,15 +230,22 @@ TEST(PreferenceData, StringPairsRenderThePromptAndTrainOnlyTheAnswerWithItsEndOf
 
 TEST(PreferenceData, ConversationalAndSharedHistoryFormsKeepTheHistoryUntrained) {
     test::TempDir d;
-    json conv = {{"prompt", {{{"role", "user"}, {"content", "Hi"}}, {{"role", "assistant"}, {"content", "Hello."}},
-                             {{"role", "user"}, {"content", "Name a book."}}}},
+    json conv = {{"prompt",
+                  {{{"role", "user"}, {"content", "Hi"}},
+                   {{"role", "assistant"}, {"content", "Hello."}},
+                   {{"role", "user"}, {"content", "Name a book."}}}},
                  {"chosen", {{{"role", "assistant"}, {"content", "Genesis."}}}},
                  {"rejected", {{{"role", "assistant"}, {"content", "Hmm, let me think about that."}}}}};
-    json hh = {{"chosen", {{{"role", "user"}, {"content", "Hi"}}, {{"role", "assistant"}, {"content", "Hello."}},
-                           {{"role", "user"}, {"content", "Name a book."}}, {{"role", "assistant"}, {"content", "Genesis."}}}},
-               {"rejected", {{{"role", "user"}, {"content", "Hi"}}, {{"role", "assistant"}, {"content", "Hello."}},
-                             {{"role", "user"}, {"content", "Name a book."}},
-                             {{"role", "assistant"}, {"content", "Hmm, let me think about that."}}}}};
+    json hh = {{"chosen",
+                {{{"role", "user"}, {"content", "Hi"}},
+                 {{"role", "assistant"}, {"content", "Hello."}},
+                 {{"role", "user"}, {"content", "Name a book."}},
+                 {{"role", "assistant"}, {"content", "Genesis."}}}},
+               {"rejected",
+                {{{"role", "user"}, {"content", "Hi"}},
+                 {{"role", "assistant"}, {"content", "Hello."}},
+                 {{"role", "user"}, {"content", "Name a book."}},
+                 {{"role", "assistant"}, {"content", "Hmm, let me think about that."}}}}};
     auto pd = prepare(d, conv.dump() + "\n" + hh.dump() + "\n");
     ASSERT_EQ(pd.train.size(), 2u);
     for (const auto& e : pd.train) {
@@ -247,7 +259,9 @@ TEST(PreferenceData, ConversationalAndSharedHistoryFormsKeepTheHistoryUntrained)
 
 TEST(PreferenceData, PretokenisedPairsAndColumnMapping) {
     test::TempDir d;
-    auto pd = prepare(d, R"({"prompt_ids": [1, 5, 6], "chosen_ids": [7, 2], "rejected_ids": [8, 9, 2]})" "\n",
+    auto pd = prepare(d,
+                      R"({"prompt_ids": [1, 5, 6], "chosen_ids": [7, 2], "rejected_ids": [8, 9, 2]})"
+                      "\n",
                       {{"template", "auto"}}, "tiny-llama/base");  // no chat template needed
     ASSERT_EQ(pd.train.size(), 1u);
     EXPECT_EQ(pd.train[0].inputIds, (std::vector<int64_t>{1, 5, 6, 7, 2}));
@@ -255,7 +269,9 @@ TEST(PreferenceData, PretokenisedPairsAndColumnMapping) {
     EXPECT_EQ(pd.train[0].rejectedLabels, (std::vector<int64_t>{-100, -100, -100, 8, 9, 2}));
 
     test::TempDir d2;
-    auto mapped = prepare(d2, R"({"question": "Q?", "good": "Yes.", "bad": "No, never, not at all."})" "\n",
+    auto mapped = prepare(d2,
+                          R"({"question": "Q?", "good": "Yes.", "bad": "No, never, not at all."})"
+                          "\n",
                           {{"column_mapping", {{"prompt", "question"}, {"chosen", "good"}, {"rejected", "bad"}}}});
     EXPECT_EQ(mapped.format, data::DataFormat::Preference);
     ASSERT_EQ(mapped.train.size(), 1u);
@@ -264,12 +280,18 @@ TEST(PreferenceData, PretokenisedPairsAndColumnMapping) {
 
 TEST(PreferenceData, BadPairsAreRejectedWithTheReason) {
     test::TempDir d;
-    std::string rows = R"({"prompt": "Q", "chosen": "A", "rejected": "B"})" "\n"
-                       R"({"prompt": "Q", "chosen": "", "rejected": "B"})" "\n"
-                       R"({"prompt": "Q", "chosen": "Same", "rejected": "Same"})" "\n"
-                       R"({"chosen": "A", "rejected": "B"})" "\n"
-                       R"({"prompt": "Q", "chosen": [{"role": "user", "content": "A"}], "rejected": "B"})" "\n"
-                       R"({"prompt_ids": [1], "chosen_ids": [], "rejected_ids": [3]})" "\n";
+    std::string rows = R"({"prompt": "Q", "chosen": "A", "rejected": "B"})"
+                       "\n"
+                       R"({"prompt": "Q", "chosen": "", "rejected": "B"})"
+                       "\n"
+                       R"({"prompt": "Q", "chosen": "Same", "rejected": "Same"})"
+                       "\n"
+                       R"({"chosen": "A", "rejected": "B"})"
+                       "\n"
+                       R"({"prompt": "Q", "chosen": [{"role": "user", "content": "A"}], "rejected": "B"})"
+                       "\n"
+                       R"({"prompt_ids": [1], "chosen_ids": [], "rejected_ids": [3]})"
+                       "\n";
     auto pd = prepare(d, rows);
     ASSERT_EQ(pd.train.size(), 1u);
     ASSERT_EQ(pd.report.rejections.size(), 5u);
@@ -324,8 +346,9 @@ TEST(PreferenceData, TruncationCutsThePromptFromTheLeftThenTheAnswerFromTheRight
     test::TempDir d;
     std::string longPrompt;
     for (int i = 0; i < 60; ++i) longPrompt += "word ";
-    auto pd = prepare(d, json{{"prompt", longPrompt}, {"chosen", "Genesis."}, {"rejected", "Exodus, I think."}}.dump() + "\n",
-                      {{"max_length", 24}});
+    auto pd =
+        prepare(d, json{{"prompt", longPrompt}, {"chosen", "Genesis."}, {"rejected", "Exodus, I think."}}.dump() + "\n",
+                {{"max_length", 24}});
     ASSERT_EQ(pd.train.size(), 1u);
     EXPECT_EQ(pd.train[0].rejectedIds.size(), 24u);  // the longer side fills max_length
     EXPECT_LT(pd.train[0].inputIds.size(), 24u);
@@ -376,16 +399,19 @@ void writePairs(const std::string& path, int n) {
 
 json runJson(const test::TempDir& d, const std::string& out, const json& objective, const json& method = nullptr,
              json training = json::object()) {
-    json t = {{"max_steps", 3}, {"batch_size", 2}, {"precision", "fp32"}, {"device", "cpu"}, {"save_every", 0},
-              {"eval_every", 0}, {"lr", 1e-2}, {"shuffle", false}, {"scheduler", "constant"}, {"seed", 3}};
+    json t = {{"max_steps", 3},  {"batch_size", 2}, {"precision", "fp32"}, {"device", "cpu"},         {"save_every", 0},
+              {"eval_every", 0}, {"lr", 1e-2},      {"shuffle", false},    {"scheduler", "constant"}, {"seed", 3}};
     for (auto it = training.begin(); it != training.end(); ++it) t[it.key()] = it.value();
-    return {{"model", test::fixture("tiny-llama/base")},
-            {"dataset", {{"path", d.file("pairs.jsonl")}, {"template", "chatml"}, {"max_length", 40}, {"validation_split", 0.25}}},
-            {"method", method.is_null() ? json{{"peft_type", "LORA"}, {"init_from", test::fixture("tiny-llama/adapters/lora-qv-r4")}}
-                                        : method},
-            {"training", t},
-            {"objective", objective},
-            {"output_dir", d.file(out)}};
+    return {
+        {"model", test::fixture("tiny-llama/base")},
+        {"dataset",
+         {{"path", d.file("pairs.jsonl")}, {"template", "chatml"}, {"max_length", 40}, {"validation_split", 0.25}}},
+        {"method",
+         method.is_null() ? json{{"peft_type", "LORA"}, {"init_from", test::fixture("tiny-llama/adapters/lora-qv-r4")}}
+                          : method},
+        {"training", t},
+        {"objective", objective},
+        {"output_dir", d.file(out)}};
 }
 
 struct RunTrace {
@@ -413,7 +439,8 @@ double maxDiff(const NamedTensors& a, const NamedTensors& b) {
 
 TEST(PreferenceTraining, WrongKindOfDatasetIsAnErrorBeforeTheModelLoads) {
     test::TempDir d;
-    std::ofstream(d.file("text.jsonl")) << R"({"text": "plain text"})" "\n";
+    std::ofstream(d.file("text.jsonl")) << R"({"text": "plain text"})"
+                                           "\n";
     writePairs(d.file("pairs.jsonl"), 4);
     json cfg = runJson(d, "run", {{"type", "dpo"}});
     cfg["model"] = d.file("no-such-model");  // an error about the model would mean it loaded first
@@ -430,7 +457,8 @@ TEST(PreferenceTraining, WrongKindOfDatasetIsAnErrorBeforeTheModelLoads) {
     e = errorOf([&] { Trainer(RunConfig::fromJson(cfg, "test")).setup(); });
     EXPECT_TRUE(contains(e, "ORPO") && contains(e, "preference pairs")) << e;
     // A preference objective on a classification method.
-    cfg = runJson(d, "run", {{"type", "simpo"}}, {{"peft_type", "LORA"}, {"task_type", "SEQ_CLS"}, {"target_modules", {"q_proj"}}});
+    cfg = runJson(d, "run", {{"type", "simpo"}},
+                  {{"peft_type", "LORA"}, {"task_type", "SEQ_CLS"}, {"target_modules", {"q_proj"}}});
     e = errorOf([&] { Trainer(RunConfig::fromJson(cfg, "test")).setup(); });
     EXPECT_TRUE(contains(e, "SEQ_CLS")) << e;
 }
@@ -455,9 +483,14 @@ TEST(PreferenceTraining, TheAdapterSwitchesOffOnlyWhereThatGivesTheBase) {
     LoadedModel base = loadModel(test::fixture("tiny-llama/base"), {});
     torch::NoGradGuard ng;
     torch::Tensor want = base.model->forward(torch::tensor({{1, 5, 9, 33}}));
-    torch::Tensor off = check({{"peft_type", "LORA"}, {"r", 4}, {"init_lora_weights", false}, {"target_modules", {"q_proj", "v_proj"}}}, true);
+    torch::Tensor off =
+        check({{"peft_type", "LORA"}, {"r", 4}, {"init_lora_weights", false}, {"target_modules", {"q_proj", "v_proj"}}},
+              true);
     EXPECT_LT((off - want).abs().max().item<double>(), 1e-6);
-    check({{"peft_type", "IA3"}, {"target_modules", {"k_proj", "v_proj", "down_proj"}}, {"feedforward_modules", {"down_proj"}}}, true);
+    check({{"peft_type", "IA3"},
+           {"target_modules", {"k_proj", "v_proj", "down_proj"}},
+           {"feedforward_modules", {"down_proj"}}},
+          true);
     check({{"peft_type", "PROMPT_TUNING"}, {"num_virtual_tokens", 3}}, true);
     check({{"peft_type", "BITFIT"}, {"train_norms", true}}, false);
     check({{"peft_type", "FULL"}}, false);
@@ -475,7 +508,9 @@ TEST(PreferenceTraining, DpoOnBitFitUsesAFrozenCopyAsTheReference) {
     EXPECT_NEAR(r.steps[0].objectiveMetrics.at("rewards_margin"), 0.0, 1e-6);
     EXPECT_GT(std::abs(r.steps[3].objectiveMetrics.at("rewards_margin")), 1e-4);  // it moved from the reference
     // Asking for the adapter to be switched off cannot give the reference here.
-    std::string e = errorOf([&] { train(runJson(d, "run2", {{"type", "dpo"}, {"reference", "adapter_disabled"}}, method)); });
+    std::string e = errorOf([&] {
+        train(runJson(d, "run2", {{"type", "dpo"}, {"reference", "adapter_disabled"}}, method));
+    });
     EXPECT_TRUE(contains(e, "objective.reference") && contains(e, "BITFIT")) << e;
 }
 
@@ -506,20 +541,23 @@ TEST(PreferenceTraining, MetricsAndEvaluationReportTheRewards) {
 }
 
 TEST(PreferenceTraining, GradientAccumulationEqualsTheWholeBatch) {
-    for (const json& objective : {json{{"type", "dpo"}, {"beta", 0.5}, {"label_smoothing", 0.1}},
-                                  json{{"type", "simpo"}, {"gamma", 0.5}}}) {
+    for (const json& objective :
+         {json{{"type", "dpo"}, {"beta", 0.5}, {"label_smoothing", 0.1}}, json{{"type", "simpo"}, {"gamma", 0.5}}}) {
         test::TempDir d;
         writePairs(d.file("pairs.jsonl"), 8);
         RunTrace whole = train(runJson(d, "a", objective));
         RunTrace accum = train(runJson(d, "b", objective, nullptr, {{"batch_size", 1}, {"grad_accum", 2}}));
         ASSERT_EQ(whole.steps.size(), accum.steps.size());
         for (size_t s = 0; s < whole.steps.size(); ++s) {
-            EXPECT_NEAR(accum.steps[s].loss, whole.steps[s].loss, 1e-5 * std::abs(whole.steps[s].loss)) << objective.dump();
+            EXPECT_NEAR(accum.steps[s].loss, whole.steps[s].loss, 1e-5 * std::abs(whole.steps[s].loss))
+                << objective.dump();
             // The margin is β·(a difference of fp32 log-probs summed over the answers' tokens, policy
             // and reference): its rounding scales with β·|log p|, not with the (small) margin.
             const auto& m = whole.steps[s].objectiveMetrics;
-            const double scale = objective.value("beta", 2.0) * (std::abs(m.at("logps_chosen")) + std::abs(m.at("logps_rejected")));
-            EXPECT_NEAR(accum.steps[s].objectiveMetrics.at("rewards_margin"), m.at("rewards_margin"), 1e-5 * std::max(1.0, scale))
+            const double scale =
+                objective.value("beta", 2.0) * (std::abs(m.at("logps_chosen")) + std::abs(m.at("logps_rejected")));
+            EXPECT_NEAR(accum.steps[s].objectiveMetrics.at("rewards_margin"), m.at("rewards_margin"),
+                        1e-5 * std::max(1.0, scale))
                 << objective.dump() << " step " << s << " scale " << scale;
         }
         EXPECT_LT(maxDiff(whole.trainable, accum.trainable), 1e-5) << objective.dump();
@@ -552,7 +590,8 @@ TEST(PreferenceTraining, Bf16AndQLoRARunsTrain) {
     RunTrace fp32 = train(runJson(d, "fp32", {{"type", "dpo"}}));
     RunTrace bf16 = train(runJson(d, "bf16", {{"type", "dpo"}}, nullptr, {{"precision", "bf16"}}));
     ASSERT_EQ(bf16.result.status, TrainStatus::Finished) << bf16.result.message;
-    for (size_t s = 0; s < fp32.steps.size(); ++s) EXPECT_NEAR(bf16.steps[s].loss, fp32.steps[s].loss, 2e-2) << "step " << s;
+    for (size_t s = 0; s < fp32.steps.size(); ++s)
+        EXPECT_NEAR(bf16.steps[s].loss, fp32.steps[s].loss, 2e-2) << "step " << s;
     RunTrace q = train(runJson(d, "qlora", {{"type", "simpo"}}, nullptr, {{"quantize_base", true}}));
     ASSERT_EQ(q.result.status, TrainStatus::Finished) << q.result.message;
     for (const auto& m : q.steps) EXPECT_TRUE(std::isfinite(m.loss));

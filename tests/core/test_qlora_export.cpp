@@ -62,14 +62,16 @@ TEST(QLoRA, QuantisedBaseStorageAndLogitsError) {
 TEST(QLoRA, LoraOnNf4BaseTrainsAndExportsOrdinaryLora) {
     auto model = loadModel(test::fixture("tiny-llama/base")).model;
     quantizeBaseNf4(*model);
-    Adapter a = attachAdapter(*model, {{"peft_type", "LORA"}, {"r", 4}, {"lora_alpha", 8},
-                                       {"target_modules", json::array({"q_proj", "v_proj"})}});
+    Adapter a = attachAdapter(
+        *model,
+        {{"peft_type", "LORA"}, {"r", 4}, {"lora_alpha", 8}, {"target_modules", json::array({"q_proj", "v_proj"})}});
     auto x = loadSafetensors(test::fixture("tiny-llama/base_reference.safetensors")).at("input_ids");
     std::vector<torch::Tensor> params;
     for (auto& [n, t] : a.method->trainable()) params.push_back(t);
     torch::optim::AdamW opt(params, torch::optim::AdamWOptions(1e-2));
     torch::Tensor logits = model->forward(x);
-    torch::nn::functional::cross_entropy(logits.slice(1, 0, -1).reshape({-1, logits.size(-1)}), x.slice(1, 1).reshape({-1}))
+    torch::nn::functional::cross_entropy(logits.slice(1, 0, -1).reshape({-1, logits.size(-1)}),
+                                         x.slice(1, 1).reshape({-1}))
         .backward();
     opt.step();
     test::TempDir tmp;
@@ -117,8 +119,8 @@ TEST(Cli, LogitsAndMerge) {
     for (std::string ad : {"tiny-llama/adapters/lora-qv-r4", "tiny-llama/adapters/seqcls-lora-qv-r4"}) {
         const std::string dir = test::fixture(ad);
         std::string extra = ad.find("seqcls") != std::string::npos ? " --pad-token-id 0" : "";
-        ASSERT_EQ(runCli("logits --model " + test::fixture("tiny-llama/base") + " --adapter " + dir + " --input " + dir +
-                         "/reference.safetensors --out " + tmp.file("out.safetensors") + extra),
+        ASSERT_EQ(runCli("logits --model " + test::fixture("tiny-llama/base") + " --adapter " + dir + " --input " +
+                         dir + "/reference.safetensors --out " + tmp.file("out.safetensors") + extra),
                   0);
         auto out = loadSafetensors(tmp.file("out.safetensors"));
         auto ref = loadSafetensors(dir + "/reference.safetensors");

@@ -35,7 +35,7 @@ TEST(RunConfigPaths, RelativeInputsResolveBesideTheConfig) {
     test::writeAt(root / "proj/train.jsonl", "{\"text\": \"a\"}\n");
     test::writeAt(root / "proj/val.jsonl", "{\"text\": \"b\"}\n");
     test::writeAt(root / "proj/run.json",
-          R"({"model": "model", "dataset": {"path": "train.jsonl", "validation_path": "val.jsonl"},
+                  R"({"model": "model", "dataset": {"path": "train.jsonl", "validation_path": "val.jsonl"},
               "method": {"peft_type": "LORA", "init_from": "model"}, "output_dir": "runs/x"})");
     fs::create_directories(root / "elsewhere");
     Cwd cwd(root / "elsewhere");
@@ -70,10 +70,11 @@ TEST(RunConfigPaths, RunFolderConfigHasAbsoluteInputs) {
     fs::create_directories(root / "work/model");
     test::writeAt(root / "work/train.jsonl", "{\"text\": \"a\"}\n");
     Cwd cwd(root / "work");
-    RunConfig c = RunConfig::fromJson(
-        nlohmann::json{{"model", "model"}, {"dataset", {{"path", "train.jsonl"}, {"validation_path", "gone.jsonl"}}},
-                       {"output_dir", "runs/x"}},
-        "t");
+    RunConfig c =
+        RunConfig::fromJson(nlohmann::json{{"model", "model"},
+                                           {"dataset", {{"path", "train.jsonl"}, {"validation_path", "gone.jsonl"}}},
+                                           {"output_dir", "runs/x"}},
+                            "t");
     const RunConfig f = c.forRunFolder();
     EXPECT_EQ(fs::path(f.model), (root / "work/model").lexically_normal());
     EXPECT_EQ(fs::path(f.dataset["path"].get<std::string>()), (root / "work/train.jsonl").lexically_normal());
@@ -91,13 +92,15 @@ TEST(RunConfigPaths, TrainedRunFolderEvaluatesFromAnotherWorkingDirectory) {
     fs::create_directory_symlink(fs::absolute(test::fixture("tiny-llama/base")), proj / "model");
     {
         std::ofstream data(proj / "data.jsonl");
-        const char* rows[][2] = {{"Say hello", "hello"}, {"Count to three", "one two three"}, {"Name a colour", "blue"},
+        const char* rows[][2] = {{"Say hello", "hello"},
+                                 {"Count to three", "one two three"},
+                                 {"Name a colour", "blue"},
                                  {"Say goodbye", "goodbye"}};
         for (int i = 0; i < 8; ++i)
             data << nlohmann::json{{"instruction", rows[i % 4][0]}, {"output", rows[i % 4][1]}}.dump() << "\n";
     }
     test::writeAt(proj / "run.json",
-          R"({"model": "model", "dataset": {"path": "data.jsonl", "format": "instruction", "template": "alpaca",
+                  R"({"model": "model", "dataset": {"path": "data.jsonl", "format": "instruction", "template": "alpaca",
               "validation_split": 0.25, "max_length": 128},
               "method": {"peft_type": "LORA", "r": 2, "lora_alpha": 4, "target_modules": ["q_proj", "v_proj"]},
               "training": {"max_steps": 1, "batch_size": 2, "precision": "fp32", "device": "cpu", "eval_every": 0,

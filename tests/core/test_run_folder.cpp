@@ -25,8 +25,14 @@ struct RunCase {
 };
 
 std::vector<RunCase> runCases() {
-    return {{"Lora", {{"peft_type", "LORA"}, {"r", 4}, {"lora_alpha", 8}, {"target_modules", {"q_proj", "v_proj"}}}, "lora-qv-r4"},
-            {"Ia3", {{"peft_type", "IA3"}, {"target_modules", {"k_proj", "v_proj", "down_proj"}}, {"feedforward_modules", {"down_proj"}}}, "ia3"},
+    return {{"Lora",
+             {{"peft_type", "LORA"}, {"r", 4}, {"lora_alpha", 8}, {"target_modules", {"q_proj", "v_proj"}}},
+             "lora-qv-r4"},
+            {"Ia3",
+             {{"peft_type", "IA3"},
+              {"target_modules", {"k_proj", "v_proj", "down_proj"}},
+              {"feedforward_modules", {"down_proj"}}},
+             "ia3"},
             {"PromptTuning", {{"peft_type", "PROMPT_TUNING"}, {"num_virtual_tokens", 5}}, "prompt-tuning-5"},
             {"PrefixTuning", {{"peft_type", "PREFIX_TUNING"}, {"num_virtual_tokens", 5}}, "prefix-tuning-5"},
             {"Bottleneck", {{"peft_type", "BOTTLENECK_ADAPTER"}, {"reduction_factor", 4}}, ""},
@@ -52,12 +58,21 @@ std::string trainRun(const test::TempDir& tmp, const json& method) {
                                "a tokenizer beside the weights", "so generate loads it by itself"};
         for (int i = 0; i < 8; ++i) data << json{{"text", lines[i % 4]}}.dump() << "\n";
     }
-    const json cfg = {{"model", baseModel()},
-                      {"dataset", {{"path", tmp.file("data.jsonl")}, {"format", "text"}, {"max_length", 32}, {"validation_split", 0.0}}},
-                      {"method", method},
-                      {"training", {{"max_steps", 2}, {"batch_size", 2}, {"lr", 1e-2}, {"precision", "fp32"}, {"device", "cpu"},
-                                    {"eval_every", 0}, {"save_every", 0}, {"seed", 3}}},
-                      {"output_dir", tmp.file("run")}};
+    const json cfg = {
+        {"model", baseModel()},
+        {"dataset",
+         {{"path", tmp.file("data.jsonl")}, {"format", "text"}, {"max_length", 32}, {"validation_split", 0.0}}},
+        {"method", method},
+        {"training",
+         {{"max_steps", 2},
+          {"batch_size", 2},
+          {"lr", 1e-2},
+          {"precision", "fp32"},
+          {"device", "cpu"},
+          {"eval_every", 0},
+          {"save_every", 0},
+          {"seed", 3}}},
+        {"output_dir", tmp.file("run")}};
     std::ofstream(tmp.file("run.json")) << cfg.dump(2);
     auto r = test::runCli("train --quiet --config " + quoted(tmp.file("run.json")));
     EXPECT_EQ(r.rc, 0) << r.out;
@@ -79,7 +94,8 @@ TEST_P(RunFolder, LoadsByItselfWithPeftsKeys) {
     const fs::path out = fs::path(run) / "adapter";
     if (c.method["peft_type"] == "FULL") {
         // A whole model folder: weights, config, and the base's tokenizer and generation files.
-        for (const char* f : {"config.json", "model.safetensors", "tokenizer.json", "tokenizer_config.json", "generation_config.json"})
+        for (const char* f :
+             {"config.json", "model.safetensors", "tokenizer.json", "tokenizer_config.json", "generation_config.json"})
             EXPECT_TRUE(fs::exists(out / f)) << f << " missing from " << out;
         auto g = generate("--model " + quoted(out.string()));
         EXPECT_EQ(g.rc, 0) << g.out;
@@ -91,7 +107,8 @@ TEST_P(RunFolder, LoadsByItselfWithPeftsKeys) {
     EXPECT_EQ(cfg["peft_version"], kPeftVersion);
     EXPECT_EQ(cfg["inference_mode"], true);
     if (!c.fixtureAdapter.empty()) {
-        const json ref = readJsonFile(test::fixture("tiny-llama/adapters/" + c.fixtureAdapter + "/adapter_config.json"));
+        const json ref =
+            readJsonFile(test::fixture("tiny-llama/adapters/" + c.fixtureAdapter + "/adapter_config.json"));
         EXPECT_EQ(keySet(cfg), keySet(ref)) << cfg.dump(1);
     } else {
         // Our own methods: the common peft fields and every field of the method, nothing else.

@@ -12,7 +12,6 @@ using namespace peft;
 using peft::test::errorOf;
 using peft::test::writeRaw;
 
-
 namespace {
 
 // The error st::File::open gives for a file `name` in `d` holding `header` and `data`.

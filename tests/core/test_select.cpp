@@ -32,7 +32,7 @@ std::string writeDataset(const peft::test::TempDir& d, int rows) {
     std::ofstream f(path);
     for (int i = 0; i < rows; ++i) {
         std::string text = "The " + std::string(kWords[i % 10]) + " " + kWords[(i * 3 + 1) % 10] + " is number " +
-                           std::to_string(i) + " and " + kWords[(i * 7 + 2) % 10] + ".";
+            std::to_string(i) + " and " + kWords[(i * 7 + 2) % 10] + ".";
         for (int k = 0; k < i % 3; ++k) text += std::string(" ") + kWords[(i + k) % 10];
         f << nlohmann::json({{"text", text}}).dump() << "\n";
     }
@@ -122,7 +122,8 @@ void checkAgainstAutograd(const std::string& family) {
         // Fisher: each example alone, its own mean-token-loss gradient.
         double fisher = 0;
         for (int k = 0; k < 3; ++k) {
-            data::Batch one = data::Batcher::collate({&f.pd.train[static_cast<size_t>(order[static_cast<size_t>(k)])]}, f.pd.padId);
+            data::Batch one =
+                data::Batcher::collate({&f.pd.train[static_cast<size_t>(order[static_cast<size_t>(k)])]}, f.pd.padId);
             fisher += referenceGrad(*f.lm.model, ms.path, one).square().sum().item<double>();
         }
         EXPECT_LT(relErr(ms.fisher, fisher / 3.0), 1e-3) << ms.path;
@@ -181,13 +182,15 @@ TEST(Importance, TheModuleThatDecidesRanksFirst) {
         torch::NoGradGuard ng;
         for (auto& p : f.lm.model->named_parameters()) {
             const std::string& k = p.key();
-            if (k.find("layernorm") != std::string::npos && k != "model.layers.1.post_attention_layernorm.weight") p.value().zero_();
+            if (k.find("layernorm") != std::string::npos && k != "model.layers.1.post_attention_layernorm.weight")
+                p.value().zero_();
         }
     }
     const select::ScoreOptions so = twoBatches();
     // First: the whole of layer 1's MLP is live; every method puts its three modules on top.
     auto rep = select::scoreModules(*f.lm.model, f.pd.train, f.pd.padId, so);
-    const std::set<std::string> mlp1 = {"model.layers.1.mlp.gate_proj", "model.layers.1.mlp.up_proj", "model.layers.1.mlp.down_proj"};
+    const std::set<std::string> mlp1 = {"model.layers.1.mlp.gate_proj", "model.layers.1.mlp.up_proj",
+                                        "model.layers.1.mlp.down_proj"};
     for (auto method : {ImportanceMethod::GradNorm, ImportanceMethod::Taylor, ImportanceMethod::Fisher}) {
         auto r = rep.ranking(method);
         std::set<std::string> top = {rep.modules[r[0]].path, rep.modules[r[1]].path, rep.modules[r[2]].path};
@@ -329,9 +332,11 @@ TEST(RankModulesCli, JsonParsesAndMatchesTheLibrary) {
     peft::test::TempDir d;
     const std::string data = writeDataset(d, 10);
     const std::string model = peft::test::fixture("tiny-llama/base");
-    CliResult r = runCli("rank-modules --model " + model + " --dataset " + data +
-                         " --format text --max-length 32 --batches 2 --batch-size 2 --method fisher --budget 20000 --r 4"
-                         " --allocate-ranks --device cpu --json --out " + d.file("adapter_config.json"));
+    CliResult r =
+        runCli("rank-modules --model " + model + " --dataset " + data +
+               " --format text --max-length 32 --batches 2 --batch-size 2 --method fisher --budget 20000 --r 4"
+               " --allocate-ranks --device cpu --json --out " +
+               d.file("adapter_config.json"));
     ASSERT_EQ(r.rc, 0) << r.out;
     nlohmann::json j = nlohmann::json::parse(r.out);
     EXPECT_EQ(j["method"], "fisher");
@@ -361,7 +366,8 @@ TEST(RankModulesCli, JsonParsesAndMatchesTheLibrary) {
     for (size_t i = 0; i < rep.modules.size(); ++i)
         EXPECT_LT(relErr(rep.modules[i].fisher, j["scores"]["modules"][i]["fisher"].get<double>()), 1e-9);
 
-    CliResult text = runCli("rank-modules --model " + model + " --dataset " + data + " --format text --batches 1 --top-k 2 --device cpu");
+    CliResult text = runCli("rank-modules --model " + model + " --dataset " + data +
+                            " --format text --batches 1 --top-k 2 --device cpu");
     ASSERT_EQ(text.rc, 0) << text.out;
     EXPECT_NE(text.out.find("target_modules: [\"model.layers."), std::string::npos) << text.out;
     CliResult bad = runCli("rank-modules --model " + model + " --dataset " + data + " --method magic");

@@ -25,7 +25,9 @@ namespace {
 // over them.
 class FakeRoot {
 public:
-    void put(const std::string& rel, const std::string& text) const { test::writeAt(fs::path(m_dir.path()) / rel, text); }
+    void put(const std::string& rel, const std::string& text) const {
+        test::writeAt(fs::path(m_dir.path()) / rel, text);
+    }
     // cpuN's SMT sibling list.
     void siblings(int cpu, const std::string& list) const {
         put("sys/devices/system/cpu/cpu" + std::to_string(cpu) + "/topology/thread_siblings_list", list + "\n");
@@ -215,16 +217,24 @@ TEST(Threads, RunConfigKey) {
 TEST(Threads, InfoAndTrainingLogNameTheCount) {
     test::CliResult info = test::runCli("info", false);
     ASSERT_EQ(info.rc, 0) << info.out;
-    EXPECT_NE(info.out.find("threads: " + std::to_string(resolveThreadCount(0)) + " (auto"), std::string::npos) << info.out;
+    EXPECT_NE(info.out.find("threads: " + std::to_string(resolveThreadCount(0)) + " (auto"), std::string::npos)
+        << info.out;
 
     test::TempDir d;
-    test::writeAt(fs::path(d.path()) / "data.jsonl", "{\"text\": \"one small line to learn\"}\n{\"text\": \"and another one\"}\n");
-    json cfg = {{"model", test::fixture("tiny-llama/base")},
-                {"dataset", {{"path", (fs::path(d.path()) / "data.jsonl").string()}, {"format", "text"}, {"max_length", 16}}},
-                {"method", {{"peft_type", "LORA"}, {"r", 2}, {"target_modules", {"q_proj"}}}},
-                {"training", {{"max_steps", 1}, {"batch_size", 2}, {"precision", "fp32"}, {"device", "cpu"},
-                              {"eval_every", 0}, {"threads", 1}}},
-                {"output_dir", (fs::path(d.path()) / "out").string()}};
+    test::writeAt(fs::path(d.path()) / "data.jsonl",
+                  "{\"text\": \"one small line to learn\"}\n{\"text\": \"and another one\"}\n");
+    json cfg = {
+        {"model", test::fixture("tiny-llama/base")},
+        {"dataset", {{"path", (fs::path(d.path()) / "data.jsonl").string()}, {"format", "text"}, {"max_length", 16}}},
+        {"method", {{"peft_type", "LORA"}, {"r", 2}, {"target_modules", {"q_proj"}}}},
+        {"training",
+         {{"max_steps", 1},
+          {"batch_size", 2},
+          {"precision", "fp32"},
+          {"device", "cpu"},
+          {"eval_every", 0},
+          {"threads", 1}}},
+        {"output_dir", (fs::path(d.path()) / "out").string()}};
     test::writeAt(fs::path(d.path()) / "run.json", cfg.dump());
     test::CliResult r = test::runCli("train --quiet --config " + (fs::path(d.path()) / "run.json").string());
     ASSERT_EQ(r.rc, 0) << r.out;

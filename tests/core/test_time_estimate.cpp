@@ -25,15 +25,19 @@ namespace {
 RunConfig smallRun(const test::TempDir& tmp, int rows, const json& training) {
     {
         std::ofstream data(tmp.file("data.jsonl"));
-        for (int i = 0; i < rows; ++i) data << json{{"text", "row " + std::to_string(i) + " of the timing data set"}}.dump() << "\n";
+        for (int i = 0; i < rows; ++i)
+            data << json{{"text", "row " + std::to_string(i) + " of the timing data set"}}.dump() << "\n";
     }
-    json t = {{"batch_size", 2}, {"precision", "fp32"}, {"device", "cpu"}, {"eval_every", 4}, {"save_every", 5}, {"seed", 1}};
+    json t = {{"batch_size", 2}, {"precision", "fp32"}, {"device", "cpu"},
+              {"eval_every", 4}, {"save_every", 5},     {"seed", 1}};
     for (auto it = training.begin(); it != training.end(); ++it) t[it.key()] = it.value();
-    const json cfg = {{"model", test::fixture("tiny-llama/base")},
-                      {"dataset", {{"path", tmp.file("data.jsonl")}, {"format", "text"}, {"max_length", 24}, {"validation_split", 0.25}}},
-                      {"method", {{"peft_type", "LORA"}, {"r", 4}, {"lora_alpha", 8}, {"target_modules", {"q_proj", "v_proj"}}}},
-                      {"training", t},
-                      {"output_dir", tmp.file("run")}};
+    const json cfg = {
+        {"model", test::fixture("tiny-llama/base")},
+        {"dataset",
+         {{"path", tmp.file("data.jsonl")}, {"format", "text"}, {"max_length", 24}, {"validation_split", 0.25}}},
+        {"method", {{"peft_type", "LORA"}, {"r", 4}, {"lora_alpha", 8}, {"target_modules", {"q_proj", "v_proj"}}}},
+        {"training", t},
+        {"output_dir", tmp.file("run")}};
     return RunConfig::fromJson(cfg, "test");
 }
 
@@ -48,8 +52,8 @@ int64_t trainerSteps(const RunConfig& cfg, int64_t* examples = nullptr) {
 
 TEST(PlannedSteps, EqualsTheTrainersCount) {
     test::TempDir tmp;
-    for (const json& t : {json{{"epochs", 1}}, json{{"epochs", 3}, {"grad_accum", 2}}, json{{"epochs", 2}, {"batch_size", 3}},
-                          json{{"max_steps", 7}}}) {
+    for (const json& t : {json{{"epochs", 1}}, json{{"epochs", 3}, {"grad_accum", 2}},
+                          json{{"epochs", 2}, {"batch_size", 3}}, json{{"max_steps", 7}}}) {
         RunConfig cfg = smallRun(tmp, 22, t);
         int64_t n = 0;
         const int64_t steps = trainerSteps(cfg, &n);
@@ -94,7 +98,9 @@ TEST(TimeEstimate, AddsUpItsMeasuredPartsAndLeavesNothingBehind) {
     EXPECT_GT(e.checkpointSeconds, 0);
     EXPECT_GT(e.evalSeconds, 0);
     EXPECT_NEAR(e.totalSeconds(),
-                e.setupSeconds + steps * e.meanStepSeconds + e.evaluations * e.evalSeconds + e.checkpoints * e.checkpointSeconds, 1e-9);
+                e.setupSeconds + steps * e.meanStepSeconds + e.evaluations * e.evalSeconds +
+                    e.checkpoints * e.checkpointSeconds,
+                1e-9);
     EXPECT_EQ(e.threadsPerProcess, resolveThreadCount(0));
     EXPECT_EQ(e.device, "cpu");
     // 10 validation rows, 4 timed: the evaluation is scaled and the assumption says so.
@@ -169,9 +175,11 @@ TEST(TimeEstimate, CancelStopsItAndRemovesTheScratchFolder) {
     // Cancel after the first timed step.
     polls = 0;
     bool stepping = false;
-    EXPECT_THROW(estimateRunTime(cfg, {}, [&](const std::string& what, double) { stepping = stepping || what.rfind("Timing step", 0) == 0; },
-                                 [&] { return stepping; }),
-                 data::Cancelled);
+    EXPECT_THROW(
+        estimateRunTime(
+            cfg, {}, [&](const std::string& what, double) { stepping = stepping || what.rfind("Timing step", 0) == 0; },
+            [&] { return stepping; }),
+        data::Cancelled);
     EXPECT_TRUE(stepping);
     if (oldTmp) setenv("TMPDIR", saved.c_str(), 1);
     else unsetenv("TMPDIR");

@@ -23,23 +23,41 @@ namespace {
 
 // A character-level BPE tokenizer over a..e, "ab", "bc", "abc", "<unk>", plus two specials.
 json baseTokenizer() {
-    json vocab = {{"<unk>", 0}, {"a", 1}, {"b", 2}, {"c", 3}, {"d", 4}, {"e", 5},
+    json vocab = {{"<unk>", 0}, {"a", 1},  {"b", 2},   {"c", 3}, {"d", 4},    {"e", 5},
                   {"ab", 6},    {"bc", 7}, {"abc", 8}, {" ", 9}, {"<s>", 10}, {"</s>", 11}};
     json t = {{"version", "1.0"},
               {"truncation", nullptr},
               {"padding", nullptr},
-              {"added_tokens", json::array({{{"id", 10}, {"content", "<s>"}, {"single_word", false}, {"lstrip", false},
-                                              {"rstrip", false}, {"normalized", false}, {"special", true}},
-                                             {{"id", 11}, {"content", "</s>"}, {"single_word", false}, {"lstrip", false},
-                                              {"rstrip", false}, {"normalized", false}, {"special", true}}})},
+              {"added_tokens",
+               json::array({{{"id", 10},
+                             {"content", "<s>"},
+                             {"single_word", false},
+                             {"lstrip", false},
+                             {"rstrip", false},
+                             {"normalized", false},
+                             {"special", true}},
+                            {{"id", 11},
+                             {"content", "</s>"},
+                             {"single_word", false},
+                             {"lstrip", false},
+                             {"rstrip", false},
+                             {"normalized", false},
+                             {"special", true}}})},
               {"normalizer", nullptr},
               {"pre_tokenizer", nullptr},
               {"post_processor", nullptr},
               {"decoder", nullptr},
               {"model",
-               {{"type", "BPE"}, {"dropout", nullptr}, {"unk_token", "<unk>"}, {"continuing_subword_prefix", nullptr},
-                {"end_of_word_suffix", nullptr}, {"fuse_unk", false}, {"byte_fallback", false}, {"ignore_merges", false},
-                {"vocab", vocab}, {"merges", json::array({"a b", "b c", "ab c"})}}}};
+               {{"type", "BPE"},
+                {"dropout", nullptr},
+                {"unk_token", "<unk>"},
+                {"continuing_subword_prefix", nullptr},
+                {"end_of_word_suffix", nullptr},
+                {"fuse_unk", false},
+                {"byte_fallback", false},
+                {"ignore_merges", false},
+                {"vocab", vocab},
+                {"merges", json::array({"a b", "b c", "ab c"})}}}};
     return t;
 }
 
@@ -61,7 +79,8 @@ void expectLoadError(const json& t, const std::vector<std::string>& parts) {
         FAIL() << "expected an error mentioning " << parts.front();
     } catch (const PeftError& e) {
         std::string msg = e.what();
-        for (const auto& p : parts) EXPECT_NE(msg.find(p), std::string::npos) << "message: " << msg << "\nmissing: " << p;
+        for (const auto& p : parts)
+            EXPECT_NE(msg.find(p), std::string::npos) << "message: " << msg << "\nmissing: " << p;
         EXPECT_NE(msg.find(path), std::string::npos) << "message does not name the file: " << msg;
     }
 }
@@ -74,7 +93,8 @@ TEST(Tokenizer, UnsupportedComponentsAreRefusedByName) {
     expectLoadError(t, {"Lowercase", "normalizer"});
 
     t = baseTokenizer();
-    t["normalizer"] = {{"type", "Sequence"}, {"normalizers", json::array({{{"type", "NFC"}}, {{"type", "BertNormalizer"}}})}};
+    t["normalizer"] = {{"type", "Sequence"},
+                       {"normalizers", json::array({{{"type", "NFC"}}, {{"type", "BertNormalizer"}}})}};
     expectLoadError(t, {"BertNormalizer", "normalizers[1]"});
 
     t = baseTokenizer();
@@ -82,7 +102,8 @@ TEST(Tokenizer, UnsupportedComponentsAreRefusedByName) {
     expectLoadError(t, {"Punctuation", "pre_tokenizer"});
 
     t = baseTokenizer();
-    t["pre_tokenizer"] = {{"type", "Split"}, {"pattern", {{"String", " "}}}, {"behavior", "Sideways"}, {"invert", false}};
+    t["pre_tokenizer"] = {
+        {"type", "Split"}, {"pattern", {{"String", " "}}}, {"behavior", "Sideways"}, {"invert", false}};
     expectLoadError(t, {"Sideways"});
 
     t = baseTokenizer();
@@ -122,7 +143,8 @@ TEST(Tokenizer, MalformedJsonNamesTheFile) {
 
 TEST(Tokenizer, CatastrophicRegexIsBounded) {
     json t = baseTokenizer();
-    t["pre_tokenizer"] = {{"type", "Split"}, {"pattern", {{"Regex", "(a+)+$"}}}, {"behavior", "Isolated"}, {"invert", false}};
+    t["pre_tokenizer"] = {
+        {"type", "Split"}, {"pattern", {{"Regex", "(a+)+$"}}}, {"behavior", "Isolated"}, {"invert", false}};
     peft::test::TempDir dir;
     auto tok = loadJson(dir, t);
     std::string text(5000, 'a');
@@ -183,8 +205,12 @@ TEST(Tokenizer, UnknownCharactersAndByteFallback) {
     EXPECT_EQ(tok->encode("a\xC3\xA9x"), (std::vector<int64_t>{1, 20, 21, 0}));
     t["decoder"] = {{"type", "Sequence"}, {"decoders", json::array({{{"type", "ByteFallback"}}, {{"type", "Fuse"}}})}};
     tok = loadJson(dir, t);
-    EXPECT_EQ(tok->decode({1, 20, 21, 2}), "a\xC3\xA9" "b");
-    EXPECT_EQ(tok->decode({1, 20, 2}), "a\xEF\xBF\xBD" "b");  // a lone lead byte becomes U+FFFD
+    EXPECT_EQ(tok->decode({1, 20, 21, 2}),
+              "a\xC3\xA9"
+              "b");
+    EXPECT_EQ(tok->decode({1, 20, 2}),
+              "a\xEF\xBF\xBD"
+              "b");  // a lone lead byte becomes U+FFFD
 }
 
 TEST(Tokenizer, IgnoreMergesTakesWholeWords) {
@@ -205,9 +231,10 @@ TEST(Tokenizer, AddedTokensMatchInRawText) {
     // The normalizer would destroy "<s>" if it ran first; added tokens are matched before it.
     t["normalizer"] = {{"type", "Replace"}, {"pattern", {{"String", "<"}}}, {"content", "a"}};
     t["post_processor"] = {{"type", "TemplateProcessing"},
-                           {"single", json::array({{{"SpecialToken", {{"id", "<s>"}, {"type_id", 0}}}},
-                                                   {{"Sequence", {{"id", "A"}, {"type_id", 0}}}},
-                                                   {{"SpecialToken", {{"id", "</s>"}, {"type_id", 0}}}}})},
+                           {"single",
+                            json::array({{{"SpecialToken", {{"id", "<s>"}, {"type_id", 0}}}},
+                                         {{"Sequence", {{"id", "A"}, {"type_id", 0}}}},
+                                         {{"SpecialToken", {{"id", "</s>"}, {"type_id", 0}}}}})},
                            {"pair", json::array()},
                            {"special_tokens",
                             {{"<s>", {{"id", "<s>"}, {"ids", {10}}, {"tokens", {"<s>"}}}},
@@ -216,8 +243,13 @@ TEST(Tokenizer, AddedTokensMatchInRawText) {
     EXPECT_EQ(tok->encode("ab<s>c</s><d", false), (std::vector<int64_t>{6, 10, 3, 11, 1, 4}));
     EXPECT_EQ(tok->encode("ab<s>c", true), (std::vector<int64_t>{10, 6, 10, 3, 11}));
     // Leftmost-longest: "<s>x" added as a longer token wins over "<s>".
-    t["added_tokens"].push_back({{"id", 12}, {"content", "<s>d"}, {"single_word", false}, {"lstrip", false},
-                                 {"rstrip", false}, {"normalized", false}, {"special", false}});
+    t["added_tokens"].push_back({{"id", 12},
+                                 {"content", "<s>d"},
+                                 {"single_word", false},
+                                 {"lstrip", false},
+                                 {"rstrip", false},
+                                 {"normalized", false},
+                                 {"special", false}});
     tok = loadJson(dir, t);
     EXPECT_EQ(tok->encode("a<s>d<s>", false), (std::vector<int64_t>{1, 12, 10}));
 }
@@ -225,10 +257,20 @@ TEST(Tokenizer, AddedTokensMatchInRawText) {
 TEST(Tokenizer, AddedTokenFlags) {
     peft::test::TempDir dir;
     json t = baseTokenizer();
-    t["added_tokens"] = json::array({{{"id", 12}, {"content", "cd"}, {"single_word", true}, {"lstrip", false},
-                                      {"rstrip", false}, {"normalized", false}, {"special", false}},
-                                     {{"id", 13}, {"content", "<m>"}, {"single_word", false}, {"lstrip", true},
-                                      {"rstrip", true}, {"normalized", false}, {"special", true}}});
+    t["added_tokens"] = json::array({{{"id", 12},
+                                      {"content", "cd"},
+                                      {"single_word", true},
+                                      {"lstrip", false},
+                                      {"rstrip", false},
+                                      {"normalized", false},
+                                      {"special", false}},
+                                     {{"id", 13},
+                                      {"content", "<m>"},
+                                      {"single_word", false},
+                                      {"lstrip", true},
+                                      {"rstrip", true},
+                                      {"normalized", false},
+                                      {"special", true}}});
     auto tok = loadJson(dir, t);
     // single_word: "cd" inside "acd" is not a token; alone it is.
     EXPECT_EQ(tok->encode("acd"), (std::vector<int64_t>{1, 3, 4}));
@@ -283,7 +325,8 @@ TEST(Tokenizer, SplitBehaviors) {
     json t = baseTokenizer();
     // With merges "a b", "b c", "ab c": the split decides which pairs can merge.
     auto run = [&](const std::string& behavior, bool invert) {
-        t["pre_tokenizer"] = {{"type", "Split"}, {"pattern", {{"String", "b"}}}, {"behavior", behavior}, {"invert", invert}};
+        t["pre_tokenizer"] = {
+            {"type", "Split"}, {"pattern", {{"String", "b"}}}, {"behavior", behavior}, {"invert", invert}};
         return loadJson(dir, t)->encode("abcab");
     };
     EXPECT_EQ(run("Isolated", false), (std::vector<int64_t>{1, 2, 3, 1, 2}));
@@ -320,9 +363,9 @@ TEST(Tokenizer, UnicodeNormalization) {
     using peft::tok::UnicodeForm;
     using peft::tok::unicodeNormalize;
     EXPECT_EQ(unicodeNormalize("plain ascii", UnicodeForm::NFC), "plain ascii");
-    EXPECT_EQ(unicodeNormalize("e\xCC\x81", UnicodeForm::NFC), "\xC3\xA9");          // e + acute -> é
-    EXPECT_EQ(unicodeNormalize("\xC3\xA9", UnicodeForm::NFD), "e\xCC\x81");          // é -> e + acute
-    EXPECT_EQ(unicodeNormalize("\xEF\xAC\x81", UnicodeForm::NFKC), "fi");            // ﬁ ligature
+    EXPECT_EQ(unicodeNormalize("e\xCC\x81", UnicodeForm::NFC), "\xC3\xA9");         // e + acute -> é
+    EXPECT_EQ(unicodeNormalize("\xC3\xA9", UnicodeForm::NFD), "e\xCC\x81");         // é -> e + acute
+    EXPECT_EQ(unicodeNormalize("\xEF\xAC\x81", UnicodeForm::NFKC), "fi");           // ﬁ ligature
     EXPECT_EQ(unicodeNormalize("\xEF\xAC\x81", UnicodeForm::NFC), "\xEF\xAC\x81");  // NFC keeps it
     // Hangul: 한 = U+1112 U+1161 U+11AB composed to U+D55C.
     EXPECT_EQ(unicodeNormalize("\xE1\x84\x92\xE1\x85\xA1\xE1\x86\xAB", UnicodeForm::NFC), "\xED\x95\x9C");
@@ -367,8 +410,8 @@ TEST(Tokenizer, CliTokenizeMatchesFixtures) {
         for (const auto& c : cases) textsOnly.push_back({{"text", c["text"]}});
         std::ofstream(dir.file("in.json")) << textsOnly.dump();
         const std::string cmd = "\"" + peft::test::cliPath() + "\" tokenize --tokenizer \"" +
-                                peft::test::fixture(std::string("tokenizers/") + name) + "\" --cases \"" +
-                                dir.file("in.json") + "\" --out \"" + dir.file("out.json") + "\" > /dev/null 2>&1";
+            peft::test::fixture(std::string("tokenizers/") + name) + "\" --cases \"" + dir.file("in.json") +
+            "\" --out \"" + dir.file("out.json") + "\" > /dev/null 2>&1";
         ASSERT_EQ(std::system(cmd.c_str()), 0) << cmd;
         std::ifstream f(dir.file("out.json"));
         ASSERT_TRUE(f.good());
@@ -384,8 +427,8 @@ TEST(Tokenizer, CliTokenizeMatchesFixtures) {
     peft::test::TempDir dir;
     std::ofstream(dir.file("bad.json")) << "{\"text\": 1}";
     const std::string cmd = "\"" + peft::test::cliPath() + "\" tokenize --tokenizer \"" +
-                            peft::test::fixture("tokenizers/bytelevel") + "\" --cases \"" + dir.file("bad.json") +
-                            "\" --out \"" + dir.file("o.json") + "\" > /dev/null 2>&1";
+        peft::test::fixture("tokenizers/bytelevel") + "\" --cases \"" + dir.file("bad.json") + "\" --out \"" +
+        dir.file("o.json") + "\" > /dev/null 2>&1";
     EXPECT_NE(std::system(cmd.c_str()), 0);
 }
 
@@ -393,18 +436,20 @@ TEST(Tokenizer, QwenStyleSplitThenByteLevel) {
     // Qwen2 / Llama-3 style: Split(regex, Isolated) then ByteLevel without its own regex.
     const std::string pattern =
         R"((?i:'s|'t|'re|'ve|'m|'ll|'d)|[^\r\n\p{L}\p{N}]?\p{L}+|\p{N}| ?[^\s\p{L}\p{N}]+[\r\n]*|\s*[\r\n]+|\s+(?!\S)|\s+)";
-    json j = {{"type", "Sequence"},
-              {"pretokenizers",
-               json::array({{{"type", "Split"}, {"pattern", {{"Regex", pattern}}}, {"behavior", "Isolated"}, {"invert", false}},
-                            {{"type", "ByteLevel"}, {"add_prefix_space", false}, {"trim_offsets", false}, {"use_regex", false}}})}};
+    json j = {
+        {"type", "Sequence"},
+        {"pretokenizers",
+         json::array(
+             {{{"type", "Split"}, {"pattern", {{"Regex", pattern}}}, {"behavior", "Isolated"}, {"invert", false}},
+              {{"type", "ByteLevel"}, {"add_prefix_space", false}, {"trim_offsets", false}, {"use_regex", false}}})}};
     auto pre = peft::tok::makePreTokenizer(j, "test: pre_tokenizer");
     std::vector<peft::tok::Piece> pieces{{"Hello world's 123\n\n  x", true}};
     pre->preTokenize(pieces);
     std::vector<std::string> got;
     for (const auto& p : pieces) got.push_back(p.text);
     // Ġ = space, Ċ = newline in GPT-2's byte map.
-    const std::vector<std::string> want = {"Hello", "\xC4\xA0world", "'s", "\xC4\xA0", "1", "2", "3",
-                                           "\xC4\x8A\xC4\x8A", "\xC4\xA0", "\xC4\xA0x"};
+    const std::vector<std::string> want = {"Hello", "\xC4\xA0world",    "'s",       "\xC4\xA0", "1", "2",
+                                           "3",     "\xC4\x8A\xC4\x8A", "\xC4\xA0", "\xC4\xA0x"};
     EXPECT_EQ(got, want);
 }
 
@@ -412,13 +457,15 @@ TEST(Tokenizer, EncodingIsFast) {
     auto tok = Tokenizer::load(peft::test::fixture("tokenizers/bytelevel"));
     std::vector<std::string> texts;
     for (int i = 0; i < 3000; ++i)
-        texts.push_back("Sample " + std::to_string(i) + ": the quick brown fox jumps over the lazy dog, again and again (" +
-                        std::to_string(i * 7919) + ").");
+        texts.push_back("Sample " + std::to_string(i) +
+                        ": the quick brown fox jumps over the lazy dog, again and again (" + std::to_string(i * 7919) +
+                        ").");
     auto t0 = std::chrono::steady_clock::now();
     size_t total = 0;
     for (const auto& t : texts) total += tok->encode(t).size();
     double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
-    std::printf("encoded %zu texts (%zu tokens) in %.3f s: %.0f texts/s\n", texts.size(), total, secs, texts.size() / secs);
+    std::printf("encoded %zu texts (%zu tokens) in %.3f s: %.0f texts/s\n", texts.size(), total, secs,
+                texts.size() / secs);
     EXPECT_GT(total, texts.size() * 10);
     EXPECT_LT(secs, 6.0) << "3000 short texts should take well under a second";
 }

@@ -24,16 +24,19 @@ namespace {
 peft::RunConfig makeConfig(const peft::test::TempDir& d, const json& training, const json& dataset = nullptr) {
     if (!fs::exists(d.file("data.jsonl"))) {
         std::ofstream data(d.file("data.jsonl"));
-        for (int i = 0; i < 12; ++i) data << json{{"text", "sample number " + std::to_string(i) + " for the fault tests"}}.dump() << "\n";
+        for (int i = 0; i < 12; ++i)
+            data << json{{"text", "sample number " + std::to_string(i) + " for the fault tests"}}.dump() << "\n";
     }
-    json t = {{"max_steps", 6}, {"batch_size", 2}, {"precision", "fp32"}, {"device", "cpu"},
+    json t = {{"max_steps", 6},  {"batch_size", 2}, {"precision", "fp32"}, {"device", "cpu"},
               {"save_every", 2}, {"eval_every", 0}, {"lr", 1e-3}};
     for (auto it = training.begin(); it != training.end(); ++it) t[it.key()] = it.value();
-    json j = {{"model", peft::test::fixture("tiny-llama/base")},
-              {"dataset", dataset.is_null() ? json{{"path", d.file("data.jsonl")}, {"format", "text"}, {"max_length", 32}} : dataset},
-              {"method", {{"peft_type", "LORA"}, {"r", 4}, {"target_modules", {"q_proj", "v_proj"}}}},
-              {"training", t},
-              {"output_dir", d.file("run")}};
+    json j = {
+        {"model", peft::test::fixture("tiny-llama/base")},
+        {"dataset",
+         dataset.is_null() ? json{{"path", d.file("data.jsonl")}, {"format", "text"}, {"max_length", 32}} : dataset},
+        {"method", {{"peft_type", "LORA"}, {"r", 4}, {"target_modules", {"q_proj", "v_proj"}}}},
+        {"training", t},
+        {"output_dir", d.file("run")}};
     return peft::RunConfig::fromJson(j, "test");
 }
 
@@ -82,9 +85,8 @@ TEST(TrainFaults, InfiniteGradientIsCaughtBeforeTheStep) {
     ASSERT_FALSE(params.empty());
     torch::Tensor p = params.front().second;
     auto calls = std::make_shared<int>(0);
-    p.register_hook([calls](torch::Tensor g) {
-        return ++*calls >= 3 ? g * std::numeric_limits<float>::infinity() : g;
-    });
+    p.register_hook(
+        [calls](torch::Tensor g) { return ++*calls >= 3 ? g * std::numeric_limits<float>::infinity() : g; });
     torch::Tensor before;
     peft::TrainResult r = t.run([&](const peft::StepMetrics& m) {
         if (m.step == 2) before = p.detach().clone();
@@ -131,7 +133,10 @@ TEST(TrainFaults, EveryLabelMaskedFromTheDataFileIsRefused) {
         for (int i = 0; i < 60; ++i) longPrompt += "word ";
         for (int i = 0; i < 4; ++i) data << json{{"instruction", longPrompt}, {"output", "the answer"}}.dump() << "\n";
     }
-    json ds = {{"path", d.file("inst.jsonl")}, {"format", "instruction"}, {"template", "alpaca"}, {"max_length", 16},
+    json ds = {{"path", d.file("inst.jsonl")},
+               {"format", "instruction"},
+               {"template", "alpaca"},
+               {"max_length", 16},
                {"train_on", "responses"}};
     peft::Trainer t(makeConfig(d, json::object(), ds));
     try {
@@ -149,9 +154,11 @@ TEST(TrainFaults, MoreClassesThanTheScoreHeadIsRefusedAtSetup) {
     peft::test::TempDir d;
     {
         std::ofstream data(d.file("cls.jsonl"));
-        for (int i = 0; i < 9; ++i) data << json{{"text", "review number " + std::to_string(i)}, {"label", i % 3}}.dump() << "\n";
+        for (int i = 0; i < 9; ++i)
+            data << json{{"text", "review number " + std::to_string(i)}, {"label", i % 3}}.dump() << "\n";
     }
-    json ds = {{"path", d.file("cls.jsonl")}, {"format", "classification"}, {"max_length", 16}, {"validation_split", 0.0}};
+    json ds = {
+        {"path", d.file("cls.jsonl")}, {"format", "classification"}, {"max_length", 16}, {"validation_split", 0.0}};
     // The head's size is the model's num_labels (config.json): 2 here, as transformers' default.
     const std::string model = d.file("model");
     fs::copy(peft::test::fixture("tiny-llama/base"), model, fs::copy_options::recursive);

@@ -23,7 +23,6 @@ using peft::test::writeRaw;
 
 namespace {
 
-
 // A model folder with the tiny Llama's config and tokenizer but the weights left to the test.
 std::string modelFolderWithoutWeights(const peft::test::TempDir& d) {
     fs::path m = fs::path(d.path()) / "model";
@@ -65,7 +64,8 @@ TEST(UnsafeInput, PickleAdapterIsRefused) {
 }
 
 TEST(UnsafeInput, ShardIndexCannotLeaveTheModelFolder) {
-    for (const char* shard : {"../outside.safetensors", "/etc/passwd", "sub/../../x.safetensors", "..", "a/b.safetensors"}) {
+    for (const char* shard :
+         {"../outside.safetensors", "/etc/passwd", "sub/../../x.safetensors", "..", "a/b.safetensors"}) {
         peft::test::TempDir d;
         std::string m = modelFolderWithoutWeights(d);
         std::ofstream(fs::path(d.path()) / "outside.safetensors") << "x";
@@ -115,7 +115,8 @@ TEST(UnsafeInput, SafeFileNameRemovesTraversalAndSeparators) {
     EXPECT_EQ(safeFileName("CON"), "_CON");
     EXPECT_EQ(safeFileName("lpt1.txt"), "_lpt1.txt");
     EXPECT_EQ(safeFileName("name. "), "name");
-    EXPECT_EQ(safeFileName("base_model.model.layers.0.q_proj.lora_A.weight"), "base_model.model.layers.0.q_proj.lora_A.weight");
+    EXPECT_EQ(safeFileName("base_model.model.layers.0.q_proj.lora_A.weight"),
+              "base_model.model.layers.0.q_proj.lora_A.weight");
     std::string longName;
     for (int i = 0; i < 60; ++i) longName += "\xc3\xa9";  // 120 bytes of "é"
     std::string cut = safeFileName(longName);

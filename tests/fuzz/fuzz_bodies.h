@@ -94,12 +94,12 @@ inline void tokenizerBody(const uint8_t* data, size_t size) {
 // adapter_config.json through the method specs (validate, count, saved tensors, footprint, file
 // size) against a small fixed Llama config.
 inline void adapterConfigBody(const uint8_t* data, size_t size) {
-    static const peft::ModelConfig mc = peft::ModelConfig::fromJson(
-        nlohmann::json::parse(R"({"model_type":"llama","architectures":["LlamaForCausalLM"],
+    static const peft::ModelConfig mc =
+        peft::ModelConfig::fromJson(nlohmann::json::parse(R"({"model_type":"llama","architectures":["LlamaForCausalLM"],
             "hidden_size":16,"intermediate_size":32,"num_hidden_layers":2,"num_attention_heads":4,
             "num_key_value_heads":2,"vocab_size":64,"max_position_embeddings":128,
             "rms_norm_eps":1e-6,"tie_word_embeddings":false})"),
-        "config.json");
+                                    "config.json");
     auto j = nlohmann::json::parse(data, data + size, nullptr, false);
     if (j.is_discarded()) return;
     swallowPeftError([&] {
@@ -144,9 +144,7 @@ inline void datasetBody(const uint8_t* data, size_t size) {
             }
         }
     });
-    swallowPeftError([&] {
-        (void)peft::data::parseCsv(bytes, ',');
-    });
+    swallowPeftError([&] { (void)peft::data::parseCsv(bytes, ','); });
 }
 #endif
 
@@ -189,13 +187,15 @@ inline void evalBody(const uint8_t* data, size_t size) {
             (void)peft::eval::EvalReport::fromJson(r.toJson(), "report.json (round trip)");
             (void)r.toCsv();
         } else if (data[0] == 'c') {
-            const std::string path = writeScratch("choices.jsonl", reinterpret_cast<const uint8_t*>(rest.data()), rest.size());
+            const std::string path =
+                writeScratch("choices.jsonl", reinterpret_cast<const uint8_t*>(rest.data()), rest.size());
             auto set = peft::eval::loadChoiceSet(path, 1);
             for (const auto& it : set.items)
                 if (it.answer < 0 || it.answer >= static_cast<int64_t>(it.choices.size())) __builtin_trap();
         } else {
             const size_t nul = rest.find('\0');
-            const std::string a = rest.substr(0, nul), b = nul == std::string::npos ? std::string() : rest.substr(nul + 1);
+            const std::string a = rest.substr(0, nul),
+                              b = nul == std::string::npos ? std::string() : rest.substr(nul + 1);
             for (const auto& name : peft::eval::metricNames()) {
                 auto m = peft::eval::makeMetric(name);
                 (void)m->score(a, {b});

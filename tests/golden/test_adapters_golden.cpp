@@ -86,8 +86,8 @@ TEST_P(AdapterGolden, SavesSameKeysShapesValues) {
     Loaded l = load(GetParam());
     test::TempDir tmp;
     saveAdapter(l.adapter, tmp.path());
-    auto orig = loadSafetensors(test::fixture(GetParam().model + "/adapters/" + GetParam().adapter +
-                                              "/adapter_model.safetensors"));
+    auto orig = loadSafetensors(
+        test::fixture(GetParam().model + "/adapters/" + GetParam().adapter + "/adapter_model.safetensors"));
     auto mine = loadSafetensors(tmp.file("adapter_model.safetensors"));
     ASSERT_EQ(orig.size(), mine.size());
     for (const auto& [k, t] : orig) {
@@ -97,7 +97,8 @@ TEST_P(AdapterGolden, SavesSameKeysShapesValues) {
     }
     // The saved folder loads again (peft-compatible config) and gives the same logits.
     auto cfg = readJsonFile(tmp.file("adapter_config.json"));
-    auto origCfg = readJsonFile(test::fixture(GetParam().model + "/adapters/" + GetParam().adapter + "/adapter_config.json"));
+    auto origCfg =
+        readJsonFile(test::fixture(GetParam().model + "/adapters/" + GetParam().adapter + "/adapter_config.json"));
     EXPECT_EQ(cfg["peft_type"], origCfg["peft_type"]);
     // Every field peft wrote comes back with its value (peft's whole key set, peft_version included).
     EXPECT_EQ(cfg, origCfg) << "saved:\n" << cfg.dump(1);

@@ -15,9 +15,7 @@ using nlohmann::json;
 
 namespace {
 
-json loadFixture() {
-    return json::parse(peft::readFile(peft::test::fixture("chat-templates/chat_templates.json")));
-}
+json loadFixture() { return json::parse(peft::readFile(peft::test::fixture("chat-templates/chat_templates.json"))); }
 
 std::vector<ChatMessage> conversation(const json& j) {
     std::vector<ChatMessage> out;
@@ -122,8 +120,10 @@ TEST(ChatTemplates, UnknownOrExtendedTemplatesAreNotRecognised) {
     EXPECT_FALSE(recogniseChatTemplate(""));
     EXPECT_FALSE(recogniseChatTemplate("{% for m in messages %}{{ m.content }}{% endfor %}"));
     // ChatML with a default system prompt (Qwen style) renders differently: not the built-in.
-    std::string qwen = "{% if messages[0]['role'] != 'system' %}{{ '<|im_start|>system\nYou are a helpful assistant.<|im_end|>\n' }}{% endif %}" +
-                       fx["templates"]["chatml"].get<std::string>();
+    std::string qwen =
+        "{% if messages[0]['role'] != 'system' %}{{ '<|im_start|>system\nYou are a helpful assistant.<|im_end|>\n' "
+        "}}{% endif %}" +
+        fx["templates"]["chatml"].get<std::string>();
     EXPECT_FALSE(recogniseChatTemplate(qwen));
     // Llama 3 pieces with tools.
     EXPECT_FALSE(recogniseChatTemplate(fx["templates"]["llama3"].get<std::string>() + "{% if tools %}{% endif %}"));
@@ -192,5 +192,5 @@ TEST(ChatTemplates, RunPromptTemplateFollowsTheRunsDataset) {
     EXPECT_EQ(runPromptTemplate("auto", "chat", dir.path()), TemplateKind::ChatMl);           // the tokenizer's
     EXPECT_EQ(runPromptTemplate("auto", "text", dir.path()), std::nullopt);                   // plain text: as typed
     peft::test::TempDir none;
-    EXPECT_EQ(runPromptTemplate("auto", "chat", none.path()), std::nullopt);                  // no tokenizer_config
+    EXPECT_EQ(runPromptTemplate("auto", "chat", none.path()), std::nullopt);  // no tokenizer_config
 }

@@ -35,13 +35,15 @@ double logitsError(const std::string& m, const ModelOptions& o = {}, bool relati
 }
 
 json loraAll() {
-    return {{"peft_type", "LORA"}, {"r", 4}, {"lora_alpha", 8}, {"target_modules", "all-linear"}, {"lora_dropout", 0.0}};
+    return {
+        {"peft_type", "LORA"}, {"r", 4}, {"lora_alpha", 8}, {"target_modules", "all-linear"}, {"lora_dropout", 0.0}};
 }
 
 torch::Tensor meanLoss(CausalLMImpl& m, const torch::Tensor& ids) {
     torch::Tensor logits = m.forward(ids);  // [B,T,V]
     const int64_t V = logits.size(-1), T = ids.size(1);
-    return torch::nn::functional::cross_entropy(logits.slice(1, 0, T - 1).reshape({-1, V}), ids.slice(1, 1).reshape({-1}));
+    return torch::nn::functional::cross_entropy(logits.slice(1, 0, T - 1).reshape({-1, V}),
+                                                ids.slice(1, 1).reshape({-1}));
 }
 
 }  // namespace

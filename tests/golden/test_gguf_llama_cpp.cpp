@@ -77,7 +77,7 @@ Greedy checkAlong(CausalLMImpl& model, const std::vector<int64_t>& prompt, const
         else if (margin < 1e-3 && std::get<1>(top)[1].item<int64_t>() == gen[k]) ++g.ties;
         else if (g.firstMismatch.empty())
             g.firstMismatch = "step " + std::to_string(k) + ": llama.cpp " + std::to_string(gen[k]) + ", ours " +
-                              std::to_string(best) + " (margin " + std::to_string(margin) + ")";
+                std::to_string(best) + " (margin " + std::to_string(margin) + ")";
     }
     return g;
 }
@@ -102,16 +102,17 @@ gguf::ExportResult exportTo(const std::string& model, const std::string& adapter
 struct ModelCase {
     std::string name;
     std::string dir;
-    std::string tokCases;               // tokenizer_cases.json whose texts are tokenised
+    std::string tokCases;                // tokenizer_cases.json whose texts are tokenised
     bool casesAreThisTokenizer = false;  // the cases' ids were made by this very tokenizer.json
-    std::vector<std::string> loras;     // LoRA adapter folders
-    std::string strongLora;             // one of `loras` that must change some greedy token
-    double q8Floor = 0.95;              // Q8_0 top-1 agreement required (see runFamilyFixture)
+    std::vector<std::string> loras;      // LoRA adapter folders
+    std::string strongLora;              // one of `loras` that must change some greedy token
+    double q8Floor = 0.95;               // Q8_0 top-1 agreement required (see runFamilyFixture)
 };
 
 // `cfg` attached to `model`, every trained tensor drawn from N(0, scale²) after seeding with
 // `seed` (B non-zero, so the adapter changes the outputs), and saved to `dir`. Returns `dir`.
-std::string saveRandomAdapter(CausalLMImpl& model, const json& cfg, uint64_t seed, double scale, const std::string& dir) {
+std::string saveRandomAdapter(CausalLMImpl& model, const json& cfg, uint64_t seed, double scale,
+                              const std::string& dir) {
     Adapter ad = attachAdapter(model, cfg);
     torch::manual_seed(seed);
     {
@@ -129,8 +130,9 @@ std::string saveRandomAdapter(CausalLMImpl& model, const json& cfg, uint64_t see
 std::string makeRandomLora(const test::TempDir& tmp, const std::string& model, const std::string& tag) {
     auto loaded = loadModel(model);
     const bool gpt2 = readJsonFile(model + "/config.json").value("model_type", "") == "gpt2";
-    json cfg = {{"peft_type", "LORA"}, {"task_type", "CAUSAL_LM"}, {"r", 8}, {"lora_alpha", 16},
-                {"use_rslora", true}, {"lora_dropout", 0.0}, {"base_model_name_or_path", model}};
+    json cfg = {
+        {"peft_type", "LORA"}, {"task_type", "CAUSAL_LM"},        {"r", 8}, {"lora_alpha", 16}, {"use_rslora", true},
+        {"lora_dropout", 0.0}, {"base_model_name_or_path", model}};
     if (gpt2) {
         cfg["target_modules"] = {"c_attn", "c_proj", "c_fc"};
         cfg["fan_in_fan_out"] = true;
@@ -146,7 +148,8 @@ std::string makeRandomLora(const test::TempDir& tmp, const std::string& model, c
 
 std::vector<std::string> promptsFor(const std::string& name) {
     std::vector<std::string> p = {"Hello world", "In the beginning the", "LoRA adapters reduce 12345"};
-    if (name == "demo") p.push_back("<|im_start|>user\nWhich book tells of the flood?<|im_end|>\n<|im_start|>assistant\n");
+    if (name == "demo")
+        p.push_back("<|im_start|>user\nWhich book tells of the flood?<|im_end|>\n<|im_start|>assistant\n");
     return p;
 }
 
@@ -215,10 +218,11 @@ void runModelCase(const ModelCase& mc) {
         std::sort(miss.begin(), miss.end());
         std::string missText;
         for (double m : miss) missText += (missText.empty() ? "" : ", ") + std::to_string(m);
-        std::printf("GGUF top-1 agreement %s %s: %d/%d = %.4f (%llu bytes); our top-2 margin median %.4f, at the "
-                    "differing steps: %s\n",
-                    mc.name.c_str(), tname, agree, total, rate, static_cast<unsigned long long>(res.bytes),
-                    margins[margins.size() / 2], missText.empty() ? "none" : missText.c_str());
+        std::printf(
+            "GGUF top-1 agreement %s %s: %d/%d = %.4f (%llu bytes); our top-2 margin median %.4f, at the "
+            "differing steps: %s\n",
+            mc.name.c_str(), tname, agree, total, rate, static_cast<unsigned long long>(res.bytes),
+            margins[margins.size() / 2], missText.empty() ? "none" : missText.c_str());
         EXPECT_GE(rate, t == gguf::TensorType::Q8_0 ? mc.q8Floor : 0.95) << mc.name << " " << tname;
     }
 
@@ -239,9 +243,11 @@ void runModelCase(const ModelCase& mc) {
         for (size_t i = 0; i < prompts.size(); ++i) {
             changed = changed || ga[i] != gen[i];
             Greedy g1 = checkAlong(*withLora.model, prompts[i], ga[i]);
-            EXPECT_EQ(g1.agree + g1.ties, g1.total) << mc.name << " " << tag << " base+LoRA GGUF prompt " << i << ": " << g1.firstMismatch;
+            EXPECT_EQ(g1.agree + g1.ties, g1.total)
+                << mc.name << " " << tag << " base+LoRA GGUF prompt " << i << ": " << g1.firstMismatch;
             Greedy g2 = checkAlong(*withLora.model, prompts[i], gb[i]);
-            EXPECT_EQ(g2.agree + g2.ties, g2.total) << mc.name << " " << tag << " merged GGUF prompt " << i << ": " << g2.firstMismatch;
+            EXPECT_EQ(g2.agree + g2.ties, g2.total)
+                << mc.name << " " << tag << " merged GGUF prompt " << i << ": " << g2.firstMismatch;
             if (g1.ties == 0 && g2.ties == 0) EXPECT_EQ(ga[i], gb[i]) << mc.name << " " << tag << " prompt " << i;
         }
         // On a random tiny model a small LoRA may leave every greedy token as it was; then the
@@ -257,20 +263,32 @@ void runModelCase(const ModelCase& mc) {
 TEST(GgufLlamaCpp, TinyGpt2) {
     test::TempDir tmp;
     const std::string base = test::fixture("tiny-gpt2/base"), strong = makeRandomLora(tmp, base, "random-lora");
-    runModelCase({"tiny-gpt2", base, test::fixture("tokenizers/bytelevel/tokenizer_cases.json"), true,
-                  {test::fixture("tiny-gpt2/adapters/lora-qv-r4"), strong}, strong});
+    runModelCase({"tiny-gpt2",
+                  base,
+                  test::fixture("tokenizers/bytelevel/tokenizer_cases.json"),
+                  true,
+                  {test::fixture("tiny-gpt2/adapters/lora-qv-r4"), strong},
+                  strong});
 }
 
 TEST(GgufLlamaCpp, TinyLlama) {
-    runModelCase({"tiny-llama", test::fixture("tiny-llama/base"), test::fixture("tokenizers/metaspace/tokenizer_cases.json"),
-                  true, {test::fixture("tiny-llama/adapters/lora-qv-r4"), test::fixture("tiny-llama/adapters/lora-all-r8-rslora")}});
+    runModelCase(
+        {"tiny-llama",
+         test::fixture("tiny-llama/base"),
+         test::fixture("tokenizers/metaspace/tokenizer_cases.json"),
+         true,
+         {test::fixture("tiny-llama/adapters/lora-qv-r4"), test::fixture("tiny-llama/adapters/lora-all-r8-rslora")}});
 }
 
 TEST(GgufLlamaCpp, TinyLlama3Rope) {
     test::TempDir tmp;
     const std::string base = test::fixture("tiny-llama3-rope/base"), strong = makeRandomLora(tmp, base, "random-lora");
-    runModelCase({"tiny-llama3-rope", base, test::fixture("tokenizers/metaspace/tokenizer_cases.json"), true,
-                  {test::fixture("tiny-llama3-rope/adapters/lora-all-r4"), strong}, strong});
+    runModelCase({"tiny-llama3-rope",
+                  base,
+                  test::fixture("tokenizers/metaspace/tokenizer_cases.json"),
+                  true,
+                  {test::fixture("tiny-llama3-rope/adapters/lora-all-r4"), strong},
+                  strong});
 }
 
 // --- Qwen3, Gemma 3 and Phi-3 ------------------------------------------------------------------
@@ -289,8 +307,13 @@ TEST(GgufLlamaCpp, TinyLlama3Rope) {
 // A random LoRA on every linear layer of `model` (B non-zero, so it changes the outputs).
 std::string makeRandomLora(const std::string& model, const test::TempDir& tmp, const std::string& name) {
     auto loaded = loadModel(model);
-    json cfg = {{"peft_type", "LORA"}, {"task_type", "CAUSAL_LM"}, {"r", 4}, {"lora_alpha", 8}, {"lora_dropout", 0.0},
-                {"target_modules", "all-linear"}, {"base_model_name_or_path", model}};
+    json cfg = {{"peft_type", "LORA"},
+                {"task_type", "CAUSAL_LM"},
+                {"r", 4},
+                {"lora_alpha", 8},
+                {"lora_dropout", 0.0},
+                {"target_modules", "all-linear"},
+                {"base_model_name_or_path", model}};
     return saveRandomAdapter(*loaded.model, cfg, 11, 0.15, tmp.file(name));
 }
 
@@ -334,7 +357,10 @@ void expectSummaryGreedy(const std::string& modelDir, const json& greedy, const 
 void runFamilyFixture(const std::string& name, double q8Floor = 0.95) {
     test::TempDir tmp;
     const std::string dir = test::fixture(name + "/base");
-    ModelCase mc{name, dir, test::fixture("tokenizers/bytelevel/tokenizer_cases.json"), true,
+    ModelCase mc{name,
+                 dir,
+                 test::fixture("tokenizers/bytelevel/tokenizer_cases.json"),
+                 true,
                  {makeRandomLora(dir, tmp, name + "-lora-all-r4")}};
     mc.q8Floor = q8Floor;
     runModelCase(mc);
@@ -367,7 +393,10 @@ TEST(GgufLlamaCpp, OwnQwen3Untied) {
     const std::string dir = ownModelFolder(tmp, "qwen3-untied");
     expectSummaryGreedy(dir, ownSummary("qwen3-untied")["default"], "qwen3-untied");
     // A LoRA merged, and as a llama.cpp adapter, on the untied model too.
-    runModelCase({"qwen3-untied", dir, test::fixture("tokenizers/bytelevel/tokenizer_cases.json"), true,
+    runModelCase({"qwen3-untied",
+                  dir,
+                  test::fixture("tokenizers/bytelevel/tokenizer_cases.json"),
+                  true,
                   {makeRandomLora(dir, tmp, "qwen3-untied-lora")}});
 }
 
@@ -428,7 +457,8 @@ std::string q(const std::string& s) { return "'" + s + "'"; }
 void expectRefused(const std::string& args, const std::string& out, const std::vector<std::string>& mentions) {
     test::CliResult r = test::runCli("export-gguf " + args + " --out " + q(out));
     EXPECT_NE(r.rc, 0) << r.out;
-    for (const auto& m : mentions) EXPECT_NE(r.out.find(m), std::string::npos) << "expected '" << m << "' in: " << r.out;
+    for (const auto& m : mentions)
+        EXPECT_NE(r.out.find(m), std::string::npos) << "expected '" << m << "' in: " << r.out;
     EXPECT_FALSE(fs::exists(out)) << out;
     if (fs::is_directory(fs::path(out).parent_path()))
         for (const auto& e : fs::directory_iterator(fs::path(out).parent_path()))
@@ -468,7 +498,8 @@ TEST(GgufExportErrors, EachBadInputIsRefusedWithNoFile) {
     json g3 = readJsonFile(test::fixture("tiny-gemma3/base/config.json"));
     g3["layer_types"][2] = "full_attention";
     std::string g3Text = g3.dump(2);
-    const std::string g3Layers = modelVariant(tmp, test::fixture("tiny-gemma3/base"), "g3layers", "config.json", &g3Text);
+    const std::string g3Layers =
+        modelVariant(tmp, test::fixture("tiny-gemma3/base"), "g3layers", "config.json", &g3Text);
     expectRefused("--model " + q(g3Layers), out, {"layer_types", "layer 2 is global", "every 6th layer"});
     g3 = readJsonFile(test::fixture("tiny-gemma3/base/config.json"));
     g3["query_pre_attn_scalar"] = 24;
@@ -478,10 +509,14 @@ TEST(GgufExportErrors, EachBadInputIsRefusedWithNoFile) {
 
     // A byte-level BPE whose split regex llama.cpp does not know.
     json tj = readJsonFile(test::fixture("tiny-gpt2/base/tokenizer.json"));
-    tj["pre_tokenizer"] = {{"type", "Sequence"},
-                           {"pretokenizers",
-                            {{{"type", "Split"}, {"pattern", {{"Regex", "\\p{L}+|[^\\p{L}]+"}}}, {"behavior", "Isolated"}, {"invert", false}},
-                             {{"type", "ByteLevel"}, {"add_prefix_space", false}, {"trim_offsets", true}, {"use_regex", false}}}}};
+    tj["pre_tokenizer"] = {
+        {"type", "Sequence"},
+        {"pretokenizers",
+         {{{"type", "Split"},
+           {"pattern", {{"Regex", "\\p{L}+|[^\\p{L}]+"}}},
+           {"behavior", "Isolated"},
+           {"invert", false}},
+          {{"type", "ByteLevel"}, {"add_prefix_space", false}, {"trim_offsets", true}, {"use_regex", false}}}}};
     const std::string tjText = tj.dump();
     const std::string oddRegex = modelVariant(tmp, test::fixture("tiny-gpt2/base"), "regex", "tokenizer.json", &tjText);
     expectRefused("--model " + q(oddRegex), out, {"\\\\p{L}+|[^\\\\p{L}]+", "llama.cpp"});
@@ -515,7 +550,8 @@ TEST(GgufExportErrors, EachBadInputIsRefusedWithNoFile) {
     fs::permissions(ro, fs::perms::owner_all);
 
     // Unknown type.
-    expectRefused("--model " + q(test::fixture("tiny-llama/base")) + " --type q4_k", out, {"q4_k", "f32, f16, bf16 or q8_0"});
+    expectRefused("--model " + q(test::fixture("tiny-llama/base")) + " --type q4_k", out,
+                  {"q4_k", "f32, f16, bf16 or q8_0"});
 }
 
 TEST(GgufExportErrors, ModelfileForLoraAndModel) {
@@ -531,8 +567,8 @@ TEST(GgufExportErrors, ModelfileForLoraAndModel) {
     EXPECT_EQ(mf.find("ADAPTER"), std::string::npos) << mf;
     test::TempDir tmp2;
     r = test::runCli("export-gguf --model " + q(test::fixture("tiny-llama/base")) + " --adapter " +
-                     q(test::fixture("tiny-llama/adapters/lora-qv-r4")) + " --lora-only --modelfile --from ./base.gguf --out " +
-                     q(tmp2.file("lora.gguf")));
+                     q(test::fixture("tiny-llama/adapters/lora-qv-r4")) +
+                     " --lora-only --modelfile --from ./base.gguf --out " + q(tmp2.file("lora.gguf")));
     ASSERT_EQ(r.rc, 0) << r.out;
     const std::string mf2 = readFile(tmp2.file("Modelfile"));
     EXPECT_NE(mf2.find("FROM ./base.gguf\nADAPTER ./lora.gguf\n"), std::string::npos) << mf2;

@@ -17,7 +17,9 @@ double maxAbsDiff(const std::string& modelDir, const std::string& refFile) {
 }  // namespace
 
 TEST(ModelLogits, TinyGpt2) { EXPECT_LT(maxAbsDiff("tiny-gpt2/base", "tiny-gpt2/base_reference.safetensors"), 1e-4); }
-TEST(ModelLogits, TinyLlama) { EXPECT_LT(maxAbsDiff("tiny-llama/base", "tiny-llama/base_reference.safetensors"), 1e-4); }
+TEST(ModelLogits, TinyLlama) {
+    EXPECT_LT(maxAbsDiff("tiny-llama/base", "tiny-llama/base_reference.safetensors"), 1e-4);
+}
 TEST(ModelLogits, TinyLlama3Rope) {
     EXPECT_LT(maxAbsDiff("tiny-llama3-rope/base", "tiny-llama3-rope/base_reference.safetensors"), 1e-4);
 }
@@ -130,9 +132,10 @@ void checkRuns(const nlohmann::json& cfg) {
 }  // namespace
 
 TEST(OtherFamilies, Qwen2BiasAndTiedHead) {
-    nlohmann::json cfg = {{"model_type", "qwen2"}, {"vocab_size", 300}, {"hidden_size", 64}, {"num_hidden_layers", 2},
-                          {"num_attention_heads", 4}, {"num_key_value_heads", 2}, {"intermediate_size", 128},
-                          {"tie_word_embeddings", true}, {"rope_theta", 1000000.0}, {"rms_norm_eps", 1e-6}};
+    nlohmann::json cfg = {{"model_type", "qwen2"},    {"vocab_size", 300},           {"hidden_size", 64},
+                          {"num_hidden_layers", 2},   {"num_attention_heads", 4},    {"num_key_value_heads", 2},
+                          {"intermediate_size", 128}, {"tie_word_embeddings", true}, {"rope_theta", 1000000.0},
+                          {"rms_norm_eps", 1e-6}};
     CausalLM m = buildModel(ModelConfig::fromJson(cfg, "qwen2"));
     std::set<std::string> names;
     for (auto& p : m->named_parameters()) names.insert(p.key());
@@ -145,15 +148,30 @@ TEST(OtherFamilies, Qwen2BiasAndTiedHead) {
 }
 
 TEST(OtherFamilies, MistralRuns) {
-    checkRuns({{"model_type", "mistral"}, {"vocab_size", 256}, {"hidden_size", 64}, {"num_hidden_layers", 2},
-               {"num_attention_heads", 8}, {"num_key_value_heads", 2}, {"intermediate_size", 96},
-               {"sliding_window", 4096}, {"rope_theta", 10000.0}});
+    checkRuns({{"model_type", "mistral"},
+               {"vocab_size", 256},
+               {"hidden_size", 64},
+               {"num_hidden_layers", 2},
+               {"num_attention_heads", 8},
+               {"num_key_value_heads", 2},
+               {"intermediate_size", 96},
+               {"sliding_window", 4096},
+               {"rope_theta", 10000.0}});
 }
 
 TEST(OtherFamilies, Llama3RopeScalingRuns) {
-    checkRuns({{"model_type", "llama"}, {"vocab_size", 512}, {"hidden_size", 64}, {"num_hidden_layers", 1},
-               {"num_attention_heads", 4}, {"num_key_value_heads", 1}, {"intermediate_size", 96},
+    checkRuns({{"model_type", "llama"},
+               {"vocab_size", 512},
+               {"hidden_size", 64},
+               {"num_hidden_layers", 1},
+               {"num_attention_heads", 4},
+               {"num_key_value_heads", 1},
+               {"intermediate_size", 96},
                {"rope_theta", 500000.0},
-               {"rope_scaling", {{"rope_type", "llama3"}, {"factor", 8.0}, {"low_freq_factor", 1.0},
-                                 {"high_freq_factor", 4.0}, {"original_max_position_embeddings", 8}}}});
+               {"rope_scaling",
+                {{"rope_type", "llama3"},
+                 {"factor", 8.0},
+                 {"low_freq_factor", 1.0},
+                 {"high_freq_factor", 4.0},
+                 {"original_max_position_embeddings", 8}}}});
 }

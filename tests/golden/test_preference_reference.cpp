@@ -19,10 +19,14 @@ using namespace peft;
 namespace {
 
 const char* kPairs =
-    R"({"prompt_ids": [1, 45, 230, 17], "chosen_ids": [88, 301, 2], "rejected_ids": [412, 9, 77, 150, 2]})" "\n"
-    R"({"prompt_ids": [1, 610, 33], "chosen_ids": [5, 290, 418, 2], "rejected_ids": [99, 2]})" "\n"
-    R"({"prompt_ids": [1, 72, 199, 540, 12], "chosen_ids": [640, 2], "rejected_ids": [3, 381, 2]})" "\n"
-    R"({"prompt_ids": [1, 250], "chosen_ids": [77, 78, 79, 2], "rejected_ids": [501, 502, 503, 504, 505, 2]})" "\n";
+    R"({"prompt_ids": [1, 45, 230, 17], "chosen_ids": [88, 301, 2], "rejected_ids": [412, 9, 77, 150, 2]})"
+    "\n"
+    R"({"prompt_ids": [1, 610, 33], "chosen_ids": [5, 290, 418, 2], "rejected_ids": [99, 2]})"
+    "\n"
+    R"({"prompt_ids": [1, 72, 199, 540, 12], "chosen_ids": [640, 2], "rejected_ids": [3, 381, 2]})"
+    "\n"
+    R"({"prompt_ids": [1, 250], "chosen_ids": [77, 78, 79, 2], "rejected_ids": [501, 502, 503, 504, 505, 2]})"
+    "\n";
 
 std::string sourceDir() { return peft::test::sourcePath(); }
 
@@ -38,12 +42,13 @@ void expectClose(double got, double want, const std::string& what, double scale 
 void checkObjective(const json& objective) {
     test::TempDir d;
     std::ofstream(d.file("pairs.jsonl")) << kPairs;
-    const std::string model = test::fixture("tiny-llama/base"), adapter = test::fixture("tiny-llama/adapters/lora-qv-r4");
+    const std::string model = test::fixture("tiny-llama/base"),
+                      adapter = test::fixture("tiny-llama/adapters/lora-qv-r4");
     // The reference run.
     std::string cmd = "/usr/bin/python3 '" + sourceDir() + "/tests/golden/preference_reference.py' --model '" + model +
-                      "' --adapter '" + adapter + "' --pairs '" + d.file("pairs.jsonl") + "' --objective '" +
-                      objective.dump() + "' --steps 3 --batch-size 2 --lr 0.01 --weight-decay 0.01 --out '" +
-                      d.file("ref.json") + "' > '" + d.file("ref.log") + "' 2>&1";
+        "' --adapter '" + adapter + "' --pairs '" + d.file("pairs.jsonl") + "' --objective '" + objective.dump() +
+        "' --steps 3 --batch-size 2 --lr 0.01 --weight-decay 0.01 --out '" + d.file("ref.json") + "' > '" +
+        d.file("ref.log") + "' 2>&1";
     int rc = std::system(cmd.c_str());
     std::ifstream logIn(d.file("ref.log"));
     std::string log((std::istreambuf_iterator<char>(logIn)), {});
@@ -55,9 +60,18 @@ void checkObjective(const json& objective) {
                 {"dataset", {{"path", d.file("pairs.jsonl")}, {"validation_split", 0.0}, {"max_length", 64}}},
                 {"method", {{"peft_type", "LORA"}, {"init_from", adapter}}},
                 {"training",
-                 {{"max_steps", 3}, {"batch_size", 2}, {"shuffle", false}, {"scheduler", "constant"}, {"lr", 1e-2},
-                  {"weight_decay", 0.01}, {"max_grad_norm", 1.0}, {"precision", "fp32"}, {"device", "cpu"},
-                  {"optimizer", "adamw"}, {"save_every", 0}, {"eval_every", 0}}},
+                 {{"max_steps", 3},
+                  {"batch_size", 2},
+                  {"shuffle", false},
+                  {"scheduler", "constant"},
+                  {"lr", 1e-2},
+                  {"weight_decay", 0.01},
+                  {"max_grad_norm", 1.0},
+                  {"precision", "fp32"},
+                  {"device", "cpu"},
+                  {"optimizer", "adamw"},
+                  {"save_every", 0},
+                  {"eval_every", 0}}},
                 {"objective", objective},
                 {"output_dir", d.file("run")}};
     Trainer trainer(RunConfig::fromJson(cfg, "test"));
@@ -68,7 +82,8 @@ void checkObjective(const json& objective) {
     ASSERT_EQ(steps.size(), 3u);
     for (size_t s = 0; s < 3; ++s) {
         const std::string at = objective["type"].get<std::string>() + " step " + std::to_string(s + 1);
-        const double scale = std::abs(ref[s]["logps_chosen"].get<double>()) + std::abs(ref[s]["logps_rejected"].get<double>());
+        const double scale =
+            std::abs(ref[s]["logps_chosen"].get<double>()) + std::abs(ref[s]["logps_rejected"].get<double>());
         expectClose(steps[s].loss, ref[s]["loss"].get<double>(), at + " loss");
         expectClose(steps[s].gradNorm, ref[s]["grad_norm"].get<double>(), at + " grad_norm");
         int compared = 0;
@@ -86,7 +101,9 @@ void checkObjective(const json& objective) {
 }  // namespace
 
 TEST(PreferenceReference, Dpo) { checkObjective({{"type", "dpo"}, {"beta", 0.1}, {"label_smoothing", 0.0}}); }
-TEST(PreferenceReference, DpoLabelSmoothing) { checkObjective({{"type", "dpo"}, {"beta", 0.5}, {"label_smoothing", 0.2}}); }
+TEST(PreferenceReference, DpoLabelSmoothing) {
+    checkObjective({{"type", "dpo"}, {"beta", 0.5}, {"label_smoothing", 0.2}});
+}
 TEST(PreferenceReference, Orpo) { checkObjective({{"type", "orpo"}, {"lambda", 0.1}}); }
 TEST(PreferenceReference, Simpo) {
     checkObjective({{"type", "simpo"}, {"beta", 2.0}, {"gamma", 1.0}, {"label_smoothing", 0.1}, {"sft_weight", 0.5}});

@@ -36,7 +36,10 @@ private Q_SLOTS:
         ProjectState state;
         const peft::ModelConfig mc = peft::uitest::openTinyLlama(state);
         BudgetPage page(&state);
-        const json lora = {{"peft_type", "LORA"}, {"task_type", "CAUSAL_LM"}, {"r", 4}, {"lora_alpha", 8},
+        const json lora = {{"peft_type", "LORA"},
+                           {"task_type", "CAUSAL_LM"},
+                           {"r", 4},
+                           {"lora_alpha", 8},
                            {"target_modules", {"q_proj", "v_proj"}}};
         page.addCandidate(lora);
         page.addStandardCandidates();
@@ -66,7 +69,8 @@ private Q_SLOTS:
             QCOMPARE(page.table()->item(r, 4)->text(),
                      QString::fromStdString(peft::budget::humanBytes(e.memory.trainingTotal())));
             QCOMPARE(page.table()->item(r, 1)->toolTip().toLongLong(), qlonglong(e.params.trainable));
-            QCOMPARE(page.table()->item(r, 5)->text(), QString::fromStdString(peft::budget::humanBytes(e.adapterFileBytes)));
+            QCOMPARE(page.table()->item(r, 5)->text(),
+                     QString::fromStdString(peft::budget::humanBytes(e.adapterFileBytes)));
         }
         QCOMPARE(quantized, 1);
         page.removeCandidate(0);
@@ -74,7 +78,10 @@ private Q_SLOTS:
     }
     void candidatesThatReadTheSameAreToldApart() {
         // The run's LoRA r=8 (dropout 0) next to the standard set's LoRA r=8 (dropout 0.05).
-        const json a = {{"peft_type", "LORA"}, {"r", 8}, {"lora_alpha", 16}, {"lora_dropout", 0.0},
+        const json a = {{"peft_type", "LORA"},
+                        {"r", 8},
+                        {"lora_alpha", 16},
+                        {"lora_dropout", 0.0},
                         {"target_modules", {"q_proj", "v_proj"}}};
         json b = a;
         b["lora_dropout"] = 0.05;
@@ -82,7 +89,8 @@ private Q_SLOTS:
         const QStringList n = describeCandidates({a, b, ia3});
         QCOMPARE(n.size(), 3);
         QVERIFY2(n[0] != n[1], qPrintable(n[0]));
-        QVERIFY2(n[0].startsWith(describeMethod(a)) && n[0].contains(QStringLiteral("lora_dropout=0.0")), qPrintable(n[0]));
+        QVERIFY2(n[0].startsWith(describeMethod(a)) && n[0].contains(QStringLiteral("lora_dropout=0.0")),
+                 qPrintable(n[0]));
         QVERIFY2(n[1].contains(QStringLiteral("lora_dropout=0.05")), qPrintable(n[1]));
         QCOMPARE(n[2], describeMethod(ia3));  // unique labels stay as they are
     }
@@ -91,7 +99,10 @@ private Q_SLOTS:
         const peft::ModelConfig mc = tinyLlamaOnCpu(state, {{"processes", 3}});
         json t = state.runConfig()["training"];
         BudgetPage page(&state);
-        const json lora = {{"peft_type", "LORA"}, {"task_type", "CAUSAL_LM"}, {"r", 4}, {"lora_alpha", 8},
+        const json lora = {{"peft_type", "LORA"},
+                           {"task_type", "CAUSAL_LM"},
+                           {"r", 4},
+                           {"lora_alpha", 8},
                            {"target_modules", {"q_proj", "v_proj"}}};
         page.addCandidate(lora);
         const auto* assumes = page.findChild<QLabel*>(QStringLiteral("budgetAssumes"));
@@ -104,7 +115,8 @@ private Q_SLOTS:
         QCOMPARE(page.table()->item(row, 4)->text(), perProcess);
         QCOMPARE(page.table()->horizontalHeaderItem(4)->text(), QStringLiteral("Memory per process"));
         QVERIFY2(page.table()->item(row, 4)->toolTip().contains(
-                     QStringLiteral("3 processes on this machine: %1 in all").arg(QString::fromStdString(peft::budget::humanBytes(3 * one)))),
+                     QStringLiteral("3 processes on this machine: %1 in all")
+                         .arg(QString::fromStdString(peft::budget::humanBytes(3 * one)))),
                  qPrintable(page.table()->item(row, 4)->toolTip()));
 
         // A batch that fits this machine once but not three times: the banner names the processes.
@@ -145,12 +157,20 @@ private Q_SLOTS:
         ProjectState state;
         tinyLlamaOnCpu(state, {{"batch_size", 2}, {"epochs", 3}});
         json t = state.runConfig()["training"];
-        state.setSection("dataset", {{"path", tmp.filePath(QStringLiteral("data.jsonl")).toStdString()}, {"format", "text"},
-                                     {"max_length", 24}, {"validation_split", 0.25}});
+        state.setSection("dataset",
+                         {{"path", tmp.filePath(QStringLiteral("data.jsonl")).toStdString()},
+                          {"format", "text"},
+                          {"max_length", 24},
+                          {"validation_split", 0.25}});
         BudgetPage page(&state);
-        const json lora = {{"peft_type", "LORA"}, {"task_type", "CAUSAL_LM"}, {"r", 4}, {"lora_alpha", 8},
+        const json lora = {{"peft_type", "LORA"},
+                           {"task_type", "CAUSAL_LM"},
+                           {"r", 4},
+                           {"lora_alpha", 8},
                            {"target_modules", {"q_proj", "v_proj"}}};
-        const json ia3 = {{"peft_type", "IA3"}, {"task_type", "CAUSAL_LM"}, {"target_modules", {"k_proj", "v_proj", "down_proj"}},
+        const json ia3 = {{"peft_type", "IA3"},
+                          {"task_type", "CAUSAL_LM"},
+                          {"target_modules", {"k_proj", "v_proj", "down_proj"}},
                           {"feedforward_modules", {"down_proj"}}};
         page.addCandidate(lora);
         page.addCandidate(ia3);
@@ -182,7 +202,8 @@ private Q_SLOTS:
         t["batch_size"] = 4;
         state.setSection("training", t);
         page.refresh();
-        QVERIFY2(page.table()->item(0, 8)->text().contains(QStringLiteral("settings changed")), qPrintable(page.table()->item(0, 8)->text()));
+        QVERIFY2(page.table()->item(0, 8)->text().contains(QStringLiteral("settings changed")),
+                 qPrintable(page.table()->item(0, 8)->text()));
         // Cancel: the page is free again at once and says so.
         done.clear();
         page.measureRunTimes();
@@ -192,8 +213,10 @@ private Q_SLOTS:
         QVERIFY(!page.isMeasuring());
         QVERIFY(page.banner()->text().contains(QStringLiteral("cancelled")));
         // A timing that fails (the dataset file is gone) says so in the banner and in the cells.
-        state.setSection("dataset", {{"path", tmp.filePath(QStringLiteral("gone.jsonl")).toStdString()}, {"format", "text"},
-                                     {"max_length", 24}});
+        state.setSection("dataset",
+                         {{"path", tmp.filePath(QStringLiteral("gone.jsonl")).toStdString()},
+                          {"format", "text"},
+                          {"max_length", 24}});
         done.clear();
         page.measureRunTimes();
         QVERIFY(done.wait(120000));

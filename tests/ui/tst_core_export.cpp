@@ -40,7 +40,8 @@ private Q_SLOTS:
         const QString data = m_dir.filePath(QStringLiteral("train.jsonl"));
         std::ofstream out(data.toStdString());
         for (int i = 0; i < 16; ++i)
-            out << nlohmann::json{{"instruction", "Say the number " + std::to_string(i)}, {"output", "Number " + std::to_string(i) + "."}}
+            out << nlohmann::json{{"instruction", "Say the number " + std::to_string(i)},
+                                  {"output", "Number " + std::to_string(i) + "."}}
                        .dump()
                 << "\n";
         out.close();
@@ -137,7 +138,8 @@ private Q_SLOTS:
         merged->setChecked(true);
         const QString out = page.exportDir();
         QVERIFY(out.endsWith(QStringLiteral("run/export")));
-        QVERIFY(page.pythonSnippet().contains(QStringLiteral("PeftModel.from_pretrained(base, \"%1/adapter\")").arg(out)));
+        QVERIFY(
+            page.pythonSnippet().contains(QStringLiteral("PeftModel.from_pretrained(base, \"%1/adapter\")").arg(out)));
         QSignalSpy ok(&page, &ExportPage::exported);
         QSignalSpy bad(&page, &ExportPage::exportFailed);
         page.exportNow();

@@ -143,7 +143,8 @@ private Q_SLOTS:
         QTRY_COMPARE_WITH_TIMEOUT(failed.count(), 1, 60000);
         QCOMPARE(runner.state(), TrainingController::State::Failed);
         QVERIFY(page.banner()->isVisibleTo(&page));
-        QVERIFY2(page.banner()->text().contains(QStringLiteral("no-such-file.jsonl")), qPrintable(page.banner()->text()));
+        QVERIFY2(page.banner()->text().contains(QStringLiteral("no-such-file.jsonl")),
+                 qPrintable(page.banner()->text()));
         auto* start = page.findChild<QPushButton*>(QStringLiteral("start"));
         QVERIFY(start && start->isEnabled());
         // Fix the path: the same window trains.

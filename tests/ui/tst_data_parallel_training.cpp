@@ -89,7 +89,8 @@ private Q_SLOTS:
         QVERIFY(settings.processes());
         settings.processes()->setValue(3);
         QCOMPARE(state.runConfig()["training"]["processes"].get<int>(), 3);
-        QVERIFY2(settings.summary()->text().contains(QStringLiteral("split over 3 processes")), qPrintable(settings.summary()->text()));
+        QVERIFY2(settings.summary()->text().contains(QStringLiteral("split over 3 processes")),
+                 qPrintable(settings.summary()->text()));
         // The GPU list exists exactly when LibTorch sees CUDA devices.
         QCOMPARE(settings.gpus() != nullptr, peft::cudaDeviceCount() > 0);
         // A project written with 2 processes shows 2.

@@ -33,7 +33,8 @@ QString writeBig(const QTemporaryDir& dir, int rows) {
     std::ofstream out(file.toStdString());
     for (int i = 0; i < rows; ++i)
         out << nlohmann::json{{"instruction", "Question number " + std::to_string(i) + " about rivers and stones"},
-                              {"output", "An answer that is long enough to need a few tokens, row " + std::to_string(i)}}
+                              {"output",
+                               "An answer that is long enough to need a few tokens, row " + std::to_string(i)}}
                    .dump()
             << "\n";
     return file;
@@ -58,7 +59,8 @@ private Q_SLOTS:
         for (int i = 0; i < 12; ++i) {
             std::string answer = "Answer";
             for (int k = 0; k < i * 4; ++k) answer += " word";
-            lines.push_back(nlohmann::json{{"instruction", "Question " + std::to_string(i)}, {"output", answer}}.dump());
+            lines.push_back(
+                nlohmann::json{{"instruction", "Question " + std::to_string(i)}, {"output", answer}}.dump());
         }
         lines.insert(lines.begin() + 2, "{this is not json");
         writeLines(file, lines);
@@ -89,7 +91,8 @@ private Q_SLOTS:
         const QString file = dir.filePath(QStringLiteral("m.jsonl"));
         std::vector<std::string> lines;
         for (int i = 0; i < 5; ++i)
-            lines.push_back(nlohmann::json{{"prompt", "Q" + std::to_string(i)}, {"completion", "A" + std::to_string(i)}}.dump());
+            lines.push_back(
+                nlohmann::json{{"prompt", "Q" + std::to_string(i)}, {"completion", "A" + std::to_string(i)}}.dump());
         writeLines(file, lines);
         ProjectState state;
         nlohmann::json d = state.runConfig()["dataset"];

@@ -32,9 +32,7 @@ class TstEvaluateTask : public QObject {
     QTemporaryDir m_dir;
     nlohmann::json m_cfg;
 
-    void fill(ProjectState& state) {
-        peft::uitest::loadRun(state, m_cfg);
-    }
+    void fill(ProjectState& state) { peft::uitest::loadRun(state, m_cfg); }
 
 private Q_SLOTS:
     void initTestCase() {
@@ -83,9 +81,10 @@ private Q_SLOTS:
         const char* cli = std::getenv("PEFT_CLI");
         QVERIFY2(cli, "PEFT_CLI is not set");
         const QString out = m_dir.filePath(QStringLiteral("cli.json"));
-        const QString cmd = QStringLiteral("%1 evaluate --run %2 --limit 6 --quiet --out %3 > %4 2>&1")
-                                .arg(QString::fromLocal8Bit(cli), QString::fromStdString(m_cfg["output_dir"].get<std::string>()), out,
-                                     m_dir.filePath(QStringLiteral("cli.log")));
+        const QString cmd =
+            QStringLiteral("%1 evaluate --run %2 --limit 6 --quiet --out %3 > %4 2>&1")
+                .arg(QString::fromLocal8Bit(cli), QString::fromStdString(m_cfg["output_dir"].get<std::string>()), out,
+                     m_dir.filePath(QStringLiteral("cli.log")));
         QCOMPARE(std::system(cmd.toLocal8Bit().constData()), 0);
         const peft::eval::EvalReport c = peft::eval::readReport(out.toStdString());
         QCOMPARE(c.rows.size(), r->rows.size());
@@ -100,11 +99,14 @@ private Q_SLOTS:
                     QVERIFY(std::abs(c.rows[i].scores.at(side).at(m) - r->rows[i].scores.at(side).at(m)) < 1e-9);
             // ...and the table shows them (unsorted: row i is example i; columns #, line, prompt,
             // reference, base answer, tuned answer).
-            QCOMPARE(page.rowsTable()->item(int(i), 4)->toolTip(), QString::fromStdString(c.rows[i].answers.at("base")));
-            QCOMPARE(page.rowsTable()->item(int(i), 5)->toolTip(), QString::fromStdString(c.rows[i].answers.at("tuned")));
+            QCOMPARE(page.rowsTable()->item(int(i), 4)->toolTip(),
+                     QString::fromStdString(c.rows[i].answers.at("base")));
+            QCOMPARE(page.rowsTable()->item(int(i), 5)->toolTip(),
+                     QString::fromStdString(c.rows[i].answers.at("tuned")));
         }
         for (const auto& side : c.sides)
-            for (const auto& m : c.metrics) QVERIFY(std::abs(c.aggregate.at(side).at(m) - r->aggregate.at(side).at(m)) < 1e-9);
+            for (const auto& m : c.metrics)
+                QVERIFY(std::abs(c.aggregate.at(side).at(m) - r->aggregate.at(side).at(m)) < 1e-9);
 
         // Sorting by a score column keeps the numbers numeric.
         page.rowsTable()->sortItems(6 + 1, Qt::DescendingOrder);  // "em tuned"
@@ -148,11 +150,13 @@ private Q_SLOTS:
         runs.setWorkspace(m_dir.filePath(QStringLiteral("runs")));
         QCOMPARE(runs.runCount(), 1);
         QStringList headers;
-        for (int c = 0; c < runs.runsTable()->columnCount(); ++c) headers << runs.runsTable()->horizontalHeaderItem(c)->text();
+        for (int c = 0; c < runs.runsTable()->columnCount(); ++c)
+            headers << runs.runsTable()->horizontalHeaderItem(c)->text();
         QVERIFY2(headers.contains(QStringLiteral("eval rougeL")), qPrintable(headers.join(QStringLiteral(","))));
         const int col = headers.indexOf(QStringLiteral("eval rougeL"));
         const auto rep = peft::eval::readReport(m_cfg["output_dir"].get<std::string>() + "/evaluation/report.json");
-        QCOMPARE(runs.runsTable()->item(0, col)->text(), QString::number(rep.aggregate.at("tuned").at("rougeL"), 'f', 4));
+        QCOMPARE(runs.runsTable()->item(0, col)->text(),
+                 QString::number(rep.aggregate.at("tuned").at("rougeL"), 'f', 4));
     }
 };
 

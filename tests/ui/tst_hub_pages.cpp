@@ -32,12 +32,13 @@ private Q_SLOTS:
         QCoreApplication::setOrganizationName(QStringLiteral("peft-studio-test-hub"));
         QSettings().clear();
         const QString ports = m_tmp.filePath(QStringLiteral("ports"));
-        m_server.start(QStringLiteral("python3"),
-                       {source(QStringLiteral("tests/core/hub_server.py")), QStringLiteral("--model-dir"),
-                        peft::uitest::fixture(QStringLiteral("tiny-llama/base")), QStringLiteral("--dataset-dir"),
-                        source(QStringLiteral("tests/core/data/parquet")), QStringLiteral("--token"),
-                        QStringLiteral("hf_uiTestToken"), QStringLiteral("--port-file"), ports, QStringLiteral("--log"),
-                        m_tmp.filePath(QStringLiteral("requests.jsonl")), QStringLiteral("--lifetime"), QStringLiteral("300")});
+        m_server.start(
+            QStringLiteral("python3"),
+            {source(QStringLiteral("tests/core/hub_server.py")), QStringLiteral("--model-dir"),
+             peft::uitest::fixture(QStringLiteral("tiny-llama/base")), QStringLiteral("--dataset-dir"),
+             source(QStringLiteral("tests/core/data/parquet")), QStringLiteral("--token"),
+             QStringLiteral("hf_uiTestToken"), QStringLiteral("--port-file"), ports, QStringLiteral("--log"),
+             m_tmp.filePath(QStringLiteral("requests.jsonl")), QStringLiteral("--lifetime"), QStringLiteral("300")});
         QTRY_VERIFY_WITH_TIMEOUT(QFile::exists(ports), 10000);
         QFile f(ports);
         QVERIFY(f.open(QIODevice::ReadOnly));
@@ -66,7 +67,8 @@ private Q_SLOTS:
         QVERIFY(progress.count() > 0);
         // The last progress line has bytes, speed and ETA.
         const QString last = progress.last().at(0).toString();
-        QVERIFY2(last.contains(QStringLiteral(" / ")) && last.contains(QStringLiteral("/s")) && last.contains(QStringLiteral("ETA")),
+        QVERIFY2(last.contains(QStringLiteral(" / ")) && last.contains(QStringLiteral("/s")) &&
+                     last.contains(QStringLiteral("ETA")),
                  qPrintable(last));
         QCOMPARE(progress.last().at(1).toDouble(), 1.0);
         // The page opened the snapshot and lists the cached model as supported.
@@ -82,7 +84,8 @@ private Q_SLOTS:
 
     void unsupportedCachedModelsSayWhy() {
         // A cached gemma2 next to the downloaded model.
-        const QString snap = m_tmp.filePath(QStringLiteral("cache/models--google--gemma-2-2b/snapshots/") + QString(40, QLatin1Char('a')));
+        const QString snap = m_tmp.filePath(QStringLiteral("cache/models--google--gemma-2-2b/snapshots/") +
+                                            QString(40, QLatin1Char('a')));
         QVERIFY(QDir().mkpath(snap));
         QFile cfg(snap + QStringLiteral("/config.json"));
         QVERIFY(cfg.open(QIODevice::WriteOnly));
@@ -123,7 +126,8 @@ private Q_SLOTS:
         QVERIFY(page.hubBox()->startDownload(QStringLiteral("peft-test/gated-llama")));
         QTRY_COMPARE_WITH_TIMEOUT(failed.count(), 1, 30000);
         const QString msg = failed.first().at(0).toString();
-        QVERIFY2(msg.contains(QStringLiteral("HF_TOKEN")) && msg.contains(QStringLiteral("accept the licence")), qPrintable(msg));
+        QVERIFY2(msg.contains(QStringLiteral("HF_TOKEN")) && msg.contains(QStringLiteral("accept the licence")),
+                 qPrintable(msg));
         QVERIFY(!page.hubBox()->startDownload(QStringLiteral("not a repo id")));
     }
 
@@ -138,7 +142,8 @@ private Q_SLOTS:
         QTRY_VERIFY_WITH_TIMEOUT(imported.count() >= 1, 60000);
         QCOMPARE(imported.last().at(0).toBool(), true);
         const std::string path = state.runConfig()["dataset"]["path"].get<std::string>();
-        QVERIFY2(QString::fromStdString(path).contains(QStringLiteral("datasets--peft-test--chat/snapshots/")), path.c_str());
+        QVERIFY2(QString::fromStdString(path).contains(QStringLiteral("datasets--peft-test--chat/snapshots/")),
+                 path.c_str());
         QVERIFY(QString::fromStdString(path).endsWith(QStringLiteral(".parquet")));
     }
 
@@ -148,7 +153,8 @@ private Q_SLOTS:
         QVERIFY(defaultWorkspaceDir().endsWith(QStringLiteral("PEFT Studio")));
         {
             ProjectState state;
-            QCOMPARE(QString::fromStdString(state.runConfig()["output_dir"].get<std::string>()), QStringLiteral("runs/my-run"));
+            QCOMPARE(QString::fromStdString(state.runConfig()["output_dir"].get<std::string>()),
+                     QStringLiteral("runs/my-run"));
         }
         const QString ws = m_tmp.filePath(QStringLiteral("my workspace"));
         setWorkspaceDir(ws);
@@ -156,7 +162,8 @@ private Q_SLOTS:
         QVERIFY(QDir(ws).exists());
         QCOMPARE(workspaceDir(), ws);
         ProjectState state;
-        QCOMPARE(QString::fromStdString(state.runConfig()["output_dir"].get<std::string>()), ws + QStringLiteral("/runs/my-run"));
+        QCOMPARE(QString::fromStdString(state.runConfig()["output_dir"].get<std::string>()),
+                 ws + QStringLiteral("/runs/my-run"));
         QSettings().remove(QStringLiteral("workspace/folder"));
     }
 };

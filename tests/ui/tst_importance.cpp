@@ -38,7 +38,7 @@ QString writeDataset(const QTemporaryDir& d, int rows) {
     std::ofstream f(path.toStdString());
     for (int i = 0; i < rows; ++i) {
         std::string text = "The " + std::string(kWords[i % 10]) + " " + kWords[(i * 3 + 1) % 10] + " is number " +
-                           std::to_string(i) + " and " + kWords[(i * 7 + 2) % 10] + ".";
+            std::to_string(i) + " and " + kWords[(i * 7 + 2) % 10] + ".";
         f << json({{"text", text}}).dump() << "\n";
     }
     return path;
@@ -139,8 +139,9 @@ private Q_SLOTS:
             const double cell = hm->colorMap()->data()->cell(col, static_cast<int>(m.layer));
             QCOMPARE(cell, m.score(peft::select::ImportanceMethod::Fisher));
             const double want = ref.modules[i].fisher;
-            QVERIFY2(std::abs(cell - want) <= 1e-4 * std::max(std::abs(want), 1e-12),
-                     qPrintable(QStringLiteral("%1: %2 vs %3").arg(QString::fromStdString(m.path)).arg(cell).arg(want)));
+            QVERIFY2(
+                std::abs(cell - want) <= 1e-4 * std::max(std::abs(want), 1e-12),
+                qPrintable(QStringLiteral("%1: %2 vs %3").arg(QString::fromStdString(m.path)).arg(cell).arg(want)));
         }
 
         // The suggestion is the core's selection under the budget.
@@ -203,7 +204,9 @@ private Q_SLOTS:
         page.budgetBox()->setValue(1);
         QVERIFY(!page.suggestion());
         QVERIFY(!page.findChild<QPushButton*>(QStringLiteral("useSuggestion"))->isEnabled());
-        QVERIFY(page.findChild<QLabel*>(QStringLiteral("suggestionText"))->text().startsWith(QStringLiteral("No suggestion")));
+        QVERIFY(page.findChild<QLabel*>(QStringLiteral("suggestionText"))
+                    ->text()
+                    .startsWith(QStringLiteral("No suggestion")));
         QVERIFY(!page.useSuggestion());
         QCOMPARE(page.banner()->level(), ErrorBanner::Level::Warning);
         QVERIFY(!hm->isEmpty());  // the scores stay on show
@@ -282,7 +285,8 @@ private Q_SLOTS:
         const auto plain = peft::budget::estimate(p.mc, cfg, o);
         QVERIFY(q.memory.weights < plain.memory.weights);
         QCOMPARE(budget.table()->item(0, 7)->data(Qt::UserRole).toULongLong(), qulonglong(q.memory.weights));
-        QCOMPARE(budget.table()->item(0, 4)->text(), QString::fromStdString(peft::budget::humanBytes(q.memory.trainingTotal())));
+        QCOMPARE(budget.table()->item(0, 4)->text(),
+                 QString::fromStdString(peft::budget::humanBytes(q.memory.trainingTotal())));
         json cfg1 = stripCandidateKeys(budget.candidates()[1]);
         cfg1.erase("init_from");
         const auto row1 = peft::budget::estimate(p.mc, cfg1, budget.optionsFor(budget.candidates()[1]));

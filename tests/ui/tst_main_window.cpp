@@ -91,7 +91,8 @@ private Q_SLOTS:
             QVERIFY(QFile::copy(peft::uitest::fixture("tiny-llama/base/" + f), d.filePath("model/" + f)));
         QFile data(d.filePath(QStringLiteral("data/train.jsonl")));
         QVERIFY(data.open(QIODevice::WriteOnly));
-        data.write("{\"instruction\": \"Say hi\", \"output\": \"hi\"}\n{\"instruction\": \"Say yo\", \"output\": \"yo\"}\n");
+        data.write(
+            "{\"instruction\": \"Say hi\", \"output\": \"hi\"}\n{\"instruction\": \"Say yo\", \"output\": \"yo\"}\n");
         data.close();
         MainWindow w;
         w.show();
@@ -136,7 +137,8 @@ private Q_SLOTS:
                  QStringLiteral("<|im_start|>user\nWhich book?<|im_end|>\n<|im_start|>assistant\n"));
         nlohmann::json text = cfg;
         text["dataset"]["format"] = "text";
-        QCOMPARE(QString::fromStdString(peft::ui::playgroundPrompt(text, "Which book?")), QStringLiteral("Which book?"));
+        QCOMPARE(QString::fromStdString(peft::ui::playgroundPrompt(text, "Which book?")),
+                 QStringLiteral("Which book?"));
     }
     void readyRunLoadsIntoTheProjectAndAsksToTrain() {
         // The demo's LoRA config, chosen on the Runs page: its settings (paths resolved beside the
@@ -156,7 +158,8 @@ private Q_SLOTS:
         QCOMPARE(chosen.count(), 1);
         const auto& cfg = state.runConfig();
         QCOMPARE(cfg["method"]["peft_type"].get<std::string>(), std::string("LORA"));
-        QVERIFY(QFileInfo(QString::fromStdString(cfg["model"].get<std::string>()) + QStringLiteral("/config.json")).exists());
+        QVERIFY(QFileInfo(QString::fromStdString(cfg["model"].get<std::string>()) + QStringLiteral("/config.json"))
+                    .exists());
         QVERIFY(QFileInfo::exists(QString::fromStdString(cfg["dataset"]["path"].get<std::string>())));
         QCOMPARE(QString::fromStdString(cfg["output_dir"].get<std::string>()),
                  QFileInfo(ws.path() + QStringLiteral("/demo-lora")).absoluteFilePath());
@@ -168,7 +171,8 @@ private Q_SLOTS:
         rj.close();
         QFile mj(ws.path() + QStringLiteral("/done/metrics.jsonl"));
         QVERIFY(mj.open(QIODevice::WriteOnly));
-        mj.write("{\"step\": 1, \"loss\": 2.5, \"elapsed_s\": 0.4}\n{\"step\": 2, \"loss\": 2.0, \"elapsed_s\": 34.6}\n");
+        mj.write(
+            "{\"step\": 1, \"loss\": 2.5, \"elapsed_s\": 0.4}\n{\"step\": 2, \"loss\": 2.0, \"elapsed_s\": 34.6}\n");
         mj.close();
         page.rescan();
         QCOMPARE(page.runsTable()->rowCount(), 1);
@@ -225,10 +229,14 @@ private Q_SLOTS:
             owners.remove(QChar());
             for (auto it = owners.cbegin(); it != owners.cend(); ++it)
                 if (it.value().size() > 1)
-                    clashes << QStringLiteral("step %1 '%2': %3").arg(step).arg(it.key()).arg(it.value().join(QStringLiteral(" | ")));
+                    clashes << QStringLiteral("step %1 '%2': %3")
+                                   .arg(step)
+                                   .arg(it.key())
+                                   .arg(it.value().join(QStringLiteral(" | ")));
         }
         QVERIFY2(clashes.isEmpty(), qPrintable(clashes.join(QLatin1Char('\n'))));
-        QVERIFY2(stray.isEmpty(), qPrintable(QStringLiteral("labels with a mnemonic but no buddy:\n") + stray.join(QLatin1Char('\n'))));
+        QVERIFY2(stray.isEmpty(),
+                 qPrintable(QStringLiteral("labels with a mnemonic but no buddy:\n") + stray.join(QLatin1Char('\n'))));
     }
 
     void logPanelShowsSpdlogLines() {

@@ -55,9 +55,12 @@ private Q_SLOTS:
             const peft::MethodSpec& spec = peft::methodSpec(m.peftType);
             const json d = spec.defaults();
             for (const auto& p : m.params) {
-                QVERIFY2(d.contains(p.key), (m.id.toStdString() + ": " + p.key + " is not a field of the core spec").c_str());
+                QVERIFY2(d.contains(p.key),
+                         (m.id.toStdString() + ": " + p.key + " is not a field of the core spec").c_str());
                 QVERIFY2(cfg[p.key] == d[p.key],
-                         (m.id.toStdString() + ": " + p.key + " shows " + cfg[p.key].dump() + ", core default " + d[p.key].dump()).c_str());
+                         (m.id.toStdString() + ": " + p.key + " shows " + cfg[p.key].dump() + ", core default " +
+                          d[p.key].dump())
+                             .c_str());
             }
             cfg.erase("init_from");
             try {

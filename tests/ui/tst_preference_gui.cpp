@@ -87,8 +87,9 @@ private Q_SLOTS:
             p->selectType(QString::fromStdString(spec.type));
             QCOMPARE(p->currentType(), QString::fromStdString(spec.type));
             const json want = peft::resolveObjectiveConfig(json{{"type", spec.type}}, "test");
-            QVERIFY2(state.runConfig()["objective"] == want,
-                     (spec.type + ": wrote " + state.runConfig()["objective"].dump() + ", core " + want.dump()).c_str());
+            QVERIFY2(
+                state.runConfig()["objective"] == want,
+                (spec.type + ": wrote " + state.runConfig()["objective"].dump() + ", core " + want.dump()).c_str());
             // Every setting has an editor with the spec's help, showing the spec's default.
             for (auto it = spec.defaults.begin(); it != spec.defaults.end(); ++it) {
                 QWidget* w = p->editor(it.key());
@@ -112,7 +113,10 @@ private Q_SLOTS:
         p->setSetting("beta", 0.25);
         p->setSetting("label_smoothing", 0.1);
         p->setSetting("reference", "frozen_copy");
-        const json want = {{"type", "dpo"}, {"beta", 0.25}, {"label_smoothing", 0.1}, {"reference", "frozen_copy"},
+        const json want = {{"type", "dpo"},
+                           {"beta", 0.25},
+                           {"label_smoothing", 0.1},
+                           {"reference", "frozen_copy"},
                            {"precompute_reference", false}};
         QCOMPARE(state.runConfig()["objective"], want);
         // The run config the trainer reads (and writes as run.json) carries it unchanged.
@@ -136,7 +140,8 @@ private Q_SLOTS:
         QCOMPARE(reopened.runConfig()["objective"], want);
         QCOMPARE(page2.objectivePicker()->currentType(), QStringLiteral("dpo"));
         QCOMPARE(editorValue(*page2.objectivePicker(), "beta"), 0.25);
-        QCOMPARE(qobject_cast<QComboBox*>(page2.objectivePicker()->editor("reference"))->currentText(), QStringLiteral("frozen_copy"));
+        QCOMPARE(qobject_cast<QComboBox*>(page2.objectivePicker()->editor("reference"))->currentText(),
+                 QStringLiteral("frozen_copy"));
         // SFT writes the bare type.
         page2.objectivePicker()->selectType(QStringLiteral("sft"));
         QCOMPARE(reopened.runConfig()["objective"], json({{"type", "sft"}}));
@@ -150,7 +155,8 @@ private Q_SLOTS:
         page.objectivePicker()->setSetting("label_smoothing", 0.6);
         QCOMPARE(state.runConfig()["objective"], before);
         QCOMPARE(page.banner()->level(), ErrorBanner::Level::Error);
-        QVERIFY2(page.banner()->text().contains(QStringLiteral("objective.label_smoothing")), qPrintable(page.banner()->text()));
+        QVERIFY2(page.banner()->text().contains(QStringLiteral("objective.label_smoothing")),
+                 qPrintable(page.banner()->text()));
         // A project file with a key the objective does not have is refused, naming the key.
         QTemporaryDir dir;
         const QString file = dir.filePath(QStringLiteral("bad.peftproj"));
@@ -178,7 +184,8 @@ private Q_SLOTS:
         QVERIFY(method.checkObjectiveFitsDataset().isEmpty());
         method.objectivePicker()->selectType(QStringLiteral("orpo"));
         QCOMPARE(method.banner()->level(), ErrorBanner::Level::Warning);
-        QVERIFY2(method.banner()->text().contains(QStringLiteral("ORPO")) && method.banner()->text().contains(QStringLiteral("chat")),
+        QVERIFY2(method.banner()->text().contains(QStringLiteral("ORPO")) &&
+                     method.banner()->text().contains(QStringLiteral("chat")),
                  qPrintable(method.banner()->text()));
         bool called = false;
         TrainingRunner runner([&called](const json&, bool, const TrainHooks&) { called = true; });
@@ -216,11 +223,13 @@ private Q_SLOTS:
         QSignalSpy finished(&runner, &TrainingRunner::finished);
         QSignalSpy failed(&runner, &TrainingRunner::failed);
         page.start();
-        QVERIFY2(finished.wait(300000) || finished.count() == 1, failed.isEmpty() ? "" : qPrintable(failed.at(0).at(0).toString()));
+        QVERIFY2(finished.wait(300000) || finished.count() == 1,
+                 failed.isEmpty() ? "" : qPrintable(failed.at(0).at(0).toString()));
         QCOMPARE(failed.count(), 0);
         QTest::qWait(50);  // the last queued metrics
         charts->flush();
-        const auto lines = readJsonl(QDir(QString::fromStdString(cfg["output_dir"].get<std::string>())).filePath(QStringLiteral("metrics.jsonl")));
+        const auto lines = readJsonl(QDir(QString::fromStdString(cfg["output_dir"].get<std::string>()))
+                                         .filePath(QStringLiteral("metrics.jsonl")));
         QVERIFY(!lines.empty());
         int trainSteps = 0, evals = 0;
         json lastEval;
@@ -253,7 +262,8 @@ private Q_SLOTS:
         TrainPage history(&state, &idle);
         QVERIFY(history.loadRunHistory(QString::fromStdString(cfg["output_dir"].get<std::string>())));
         QVERIFY(history.preferenceCharts()->hasPreferenceData());
-        QVERIFY(history.preferenceCharts()->accuracyChart()->pointCount(history.preferenceCharts()->accuracySeries()) >= size_t(trainSteps));
+        QVERIFY(history.preferenceCharts()->accuracyChart()->pointCount(history.preferenceCharts()->accuracySeries()) >=
+                size_t(trainSteps));
 
         // Evaluate page: base vs tuned on the validation pairs, with progress.
         PreferenceEvalPanel panel(&state);
@@ -274,7 +284,8 @@ private Q_SLOTS:
         QVERIFY2(std::abs(acc - lastEval["eval_rewards_accuracy"].get<double>()) < 1e-9,
                  qPrintable(QStringLiteral("%1 vs %2").arg(acc).arg(lastEval["eval_rewards_accuracy"].get<double>())));
         const double m = lastEval["eval_rewards_margin"].get<double>();
-        QVERIFY2(std::abs(margin - m) <= 1e-4 * std::max(1.0, std::abs(m)), qPrintable(QStringLiteral("%1 vs %2").arg(margin).arg(m)));
+        QVERIFY2(std::abs(margin - m) <= 1e-4 * std::max(1.0, std::abs(m)),
+                 qPrintable(QStringLiteral("%1 vs %2").arg(margin).arg(m)));
         // The table shows the numbers.
         QCOMPARE(panel.table()->item(1, 3)->text(), QStringLiteral("%1 %").arg(acc * 100.0, 0, 'f', 1));
         QCOMPARE(panel.table()->item(0, 3)->text(), QStringLiteral("—"));
@@ -300,8 +311,14 @@ private Q_SLOTS:
         charts.append(MetricPoint::fromJson(json{{"step", 1}, {"loss", 2.0}, {"lr", 1e-3}, {"gen_em", 0.5}}));
         QVERIFY(!charts.hasPreferenceData());
         QVERIFY(!charts.isVisibleTo(&host));
-        const json orpo = {{"step", 1},           {"loss", 1.5},           {"rewards_chosen", -0.2}, {"rewards_rejected", -0.5},
-                           {"rewards_accuracy", 0.75}, {"rewards_margin", 0.3}, {"nll_loss", 1.4},     {"log_odds_ratio", 0.9}};
+        const json orpo = {{"step", 1},
+                           {"loss", 1.5},
+                           {"rewards_chosen", -0.2},
+                           {"rewards_rejected", -0.5},
+                           {"rewards_accuracy", 0.75},
+                           {"rewards_margin", 0.3},
+                           {"nll_loss", 1.4},
+                           {"log_odds_ratio", 0.9}};
         const MetricPoint p = MetricPoint::fromJson(orpo);
         QCOMPARE(p.objectiveMetric("log_odds_ratio"), 0.9);
         QVERIFY(std::isnan(p.objectiveMetric("gen_em")));
@@ -321,17 +338,20 @@ private Q_SLOTS:
         state.setModel(model, peft::ModelConfig::load(model.toStdString()));
         DatasetPage page(&state);
         bool listed = false;
-        for (QComboBox* c : page.findChildren<QComboBox*>()) listed = listed || c->findText(QStringLiteral("preference")) >= 0;
+        for (QComboBox* c : page.findChildren<QComboBox*>())
+            listed = listed || c->findText(QStringLiteral("preference")) >= 0;
         QVERIFY(listed);
         QSignalSpy done(&page, &DatasetPage::importFinished);
         QVERIFY(page.openFile(demo(QStringLiteral("preferences.jsonl"))));
         QVERIFY(done.wait(60000));
         QVERIFY2(done.at(0).at(0).toBool(), qPrintable(page.banner()->text()));
-        QVERIFY2(page.reportSummary()->text().contains(QStringLiteral("Format <b>preference</b>")), qPrintable(page.reportSummary()->text()));
+        QVERIFY2(page.reportSummary()->text().contains(QStringLiteral("Format <b>preference</b>")),
+                 qPrintable(page.reportSummary()->text()));
         QCOMPARE(state.uiState().value("dataset_format", std::string()), std::string("preference"));
         const QString html = page.exampleView()->toHtml();
         const QString text = page.exampleView()->toPlainText();
-        QVERIFY2(text.contains(QStringLiteral("Chosen")) && text.contains(QStringLiteral("Rejected")), qPrintable(text));
+        QVERIFY2(text.contains(QStringLiteral("Chosen")) && text.contains(QStringLiteral("Rejected")),
+                 qPrintable(text));
         // The first pair's own answers, each in its column.
         std::ifstream in(demo(QStringLiteral("preferences.jsonl")).toStdString());
         std::string first;
@@ -358,19 +378,23 @@ private Q_SLOTS:
         const peft::ModelConfig mc = peft::uitest::openTinyLlama(state);
         BudgetPage page(&state);
         page.addCandidate(json{{"peft_type", "FULL"}, {"task_type", "CAUSAL_LM"}});
-        page.addCandidate(json{{"peft_type", "LORA"}, {"task_type", "CAUSAL_LM"}, {"r", 4}, {"target_modules", {"q_proj", "v_proj"}}});
+        page.addCandidate(json{
+            {"peft_type", "LORA"}, {"task_type", "CAUSAL_LM"}, {"r", 4}, {"target_modules", {"q_proj", "v_proj"}}});
         page.refresh();
         const qulonglong fullSft = page.table()->item(0, 7)->data(Qt::UserRole).toULongLong();
         const qulonglong loraSft = page.table()->item(1, 7)->data(Qt::UserRole).toULongLong();
         const json dpo = peft::resolveObjectiveConfig(json{{"type", "dpo"}}, "test");
         state.setSection("objective", dpo);
         page.refresh();
-        const peft::budget::PreferenceCost c = peft::budget::estimateWithObjective(mc, json(), page.optionsFor(page.candidates()[0]), dpo);
+        const peft::budget::PreferenceCost c =
+            peft::budget::estimateWithObjective(mc, json(), page.optionsFor(page.candidates()[0]), dpo);
         QVERIFY(c.referenceCopyBytes > 0);
         QCOMPARE(page.table()->item(0, 7)->data(Qt::UserRole).toULongLong(), fullSft + c.referenceCopyBytes);
         QCOMPARE(page.table()->item(1, 7)->data(Qt::UserRole).toULongLong(), loraSft);
-        QVERIFY2(page.table()->item(0, 4)->toolTip().contains(QStringLiteral("frozen copy")), qPrintable(page.table()->item(0, 4)->toolTip()));
-        QVERIFY2(page.table()->item(1, 4)->toolTip().contains(QStringLiteral("adapter switched off")), qPrintable(page.table()->item(1, 4)->toolTip()));
+        QVERIFY2(page.table()->item(0, 4)->toolTip().contains(QStringLiteral("frozen copy")),
+                 qPrintable(page.table()->item(0, 4)->toolTip()));
+        QVERIFY2(page.table()->item(1, 4)->toolTip().contains(QStringLiteral("adapter switched off")),
+                 qPrintable(page.table()->item(1, 4)->toolTip()));
         QVERIFY(page.findChild<QLabel*>(QStringLiteral("budgetAssumes"))->text().contains(QStringLiteral("DPO")));
     }
 
@@ -381,10 +405,11 @@ private Q_SLOTS:
         const QString model = peft::uitest::fixture(QStringLiteral("tiny-llama/base"));
         const QString adapter = peft::uitest::fixture(QStringLiteral("tiny-llama/adapters/lora-qv-r4"));
         QProcess p;
-        p.start(QString::fromLocal8Bit(cli), {QStringLiteral("estimate"), QStringLiteral("--model"), model, QStringLiteral("--peft-config"),
-                                              adapter, QStringLiteral("--with-full"), QStringLiteral("--batch-size"), QStringLiteral("3"),
-                                              QStringLiteral("--seq-len"), QStringLiteral("64"), QStringLiteral("--objective"),
-                                              QStringLiteral("{\"type\": \"dpo\", \"beta\": 0.2}"), QStringLiteral("--json")});
+        p.start(QString::fromLocal8Bit(cli),
+                {QStringLiteral("estimate"), QStringLiteral("--model"), model, QStringLiteral("--peft-config"), adapter,
+                 QStringLiteral("--with-full"), QStringLiteral("--batch-size"), QStringLiteral("3"),
+                 QStringLiteral("--seq-len"), QStringLiteral("64"), QStringLiteral("--objective"),
+                 QStringLiteral("{\"type\": \"dpo\", \"beta\": 0.2}"), QStringLiteral("--json")});
         QVERIFY(p.waitForFinished(60000));
         QCOMPARE(p.exitCode(), 0);
         const json out = json::parse(p.readAllStandardOutput().toStdString());
@@ -401,16 +426,18 @@ private Q_SLOTS:
             QCOMPARE(row["pairs_per_step"], json(3));
             QCOMPARE(row["sequences_per_step"], json(6));
             QCOMPARE(row["reference_forward"], json(true));
-            const peft::budget::PreferenceCost c = peft::budget::estimateWithObjective(mc, i == 0 ? adapterCfg : json(), o, dpo);
+            const peft::budget::PreferenceCost c =
+                peft::budget::estimateWithObjective(mc, i == 0 ? adapterCfg : json(), o, dpo);
             QCOMPARE(row["reference_copy_bytes"].get<uint64_t>(), c.referenceCopyBytes);
             QVERIFY(!row["assumptions"].empty());
         }
-        QCOMPARE(out[0]["reference_copy_bytes"], json(0));  // LoRA: the adapter switched off
+        QCOMPARE(out[0]["reference_copy_bytes"], json(0));            // LoRA: the adapter switched off
         QVERIFY(out[1]["reference_copy_bytes"].get<uint64_t>() > 0);  // full fine-tuning: a frozen copy
         // A bad setting is refused with the key named.
         p.setProcessChannelMode(QProcess::MergedChannels);
-        p.start(QString::fromLocal8Bit(cli), {QStringLiteral("estimate"), QStringLiteral("--model"), model, QStringLiteral("--objective"),
-                                              QStringLiteral("{\"type\": \"simpo\", \"lambda\": 1}")});
+        p.start(QString::fromLocal8Bit(cli),
+                {QStringLiteral("estimate"), QStringLiteral("--model"), model, QStringLiteral("--objective"),
+                 QStringLiteral("{\"type\": \"simpo\", \"lambda\": 1}")});
         QVERIFY(p.waitForFinished(60000));
         QVERIFY(p.exitCode() != 0);
         const QByteArray err = p.readAll();

@@ -71,10 +71,11 @@ private Q_SLOTS:
         MainWindow w2;
         w2.show();
         QVERIFY(w2.openProject(file));
-        QVERIFY2(w2.projectState()->runConfig() == saved, (w2.projectState()->runConfig().dump() + "\n" + saved.dump()).c_str());
+        QVERIFY2(w2.projectState()->runConfig() == saved,
+                 (w2.projectState()->runConfig().dump() + "\n" + saved.dump()).c_str());
         QCOMPARE(w2.currentStep(), 2);
         QCOMPARE(w2.methodPage()->currentMethod(), QStringLiteral("dora"));
-        QVERIFY(w2.projectState()->model().has_value());  // the model folder was reopened
+        QVERIFY(w2.projectState()->model().has_value());         // the model folder was reopened
         QCOMPARE(w2.methodPage()->picker()->checkedCount(), 8);  // 4 modules x 2 layers
         QCOMPARE(w2.methodPage()->methodConfig(), method);
     }
@@ -106,7 +107,8 @@ private Q_SLOTS:
         MainWindow w2;
         w2.show();
         QVERIFY(w2.openProject(file));
-        QVERIFY2(w2.projectState()->runConfig() == saved, (w2.projectState()->runConfig().dump() + "\n" + saved.dump()).c_str());
+        QVERIFY2(w2.projectState()->runConfig() == saved,
+                 (w2.projectState()->runConfig().dump() + "\n" + saved.dump()).c_str());
         QCOMPARE(w2.methodPage()->currentMethod(), QStringLiteral("qlora"));
     }
     void missingKeysTakeDefaults() {

@@ -35,14 +35,17 @@ class TstRunsBest : public QObject {
     // purpose: the tuned side is what counts).
     void makeRun(const QString& name, int r, double evalLoss, const json& tuned, const std::string& datasetPath) {
         const QString dir = QDir(ws()).filePath(name);
-        const json cfg = {{"model", peft::uitest::fixture(QStringLiteral("tiny-llama/base")).toStdString()},
-                          {"dataset", {{"path", datasetPath}, {"format", "instruction"}}},
-                          {"method", {{"peft_type", "LORA"}, {"r", r}, {"lora_alpha", 2 * r}, {"target_modules", {"q_proj", "v_proj"}}}},
-                          {"training", {{"max_steps", 10 * r}, {"lr", 1e-3}}},
-                          {"output_dir", QDir(dir).absolutePath().toStdString()}};
+        const json cfg = {
+            {"model", peft::uitest::fixture(QStringLiteral("tiny-llama/base")).toStdString()},
+            {"dataset", {{"path", datasetPath}, {"format", "instruction"}}},
+            {"method",
+             {{"peft_type", "LORA"}, {"r", r}, {"lora_alpha", 2 * r}, {"target_modules", {"q_proj", "v_proj"}}}},
+            {"training", {{"max_steps", 10 * r}, {"lr", 1e-3}}},
+            {"output_dir", QDir(dir).absolutePath().toStdString()}};
         writeText(QDir(dir).filePath(QStringLiteral("run.json")), cfg.dump(2));
         writeText(QDir(dir).filePath(QStringLiteral("metrics.jsonl")),
-                  json{{"step", 1}, {"loss", 2.0}}.dump() + "\n" + json{{"step", 2}, {"loss", 1.5}, {"eval_loss", evalLoss}}.dump() + "\n");
+                  json{{"step", 1}, {"loss", 2.0}}.dump() + "\n" +
+                      json{{"step", 2}, {"loss", 1.5}, {"eval_loss", evalLoss}}.dump() + "\n");
         if (!tuned.is_null()) {
             const json rep = {{"sides", {"base", "tuned"}},
                               {"metrics", {"em", "rougeL"}},
@@ -61,10 +64,12 @@ class TstRunsBest : public QObject {
 private Q_SLOTS:
     void initTestCase() {
         QVERIFY(m_dir.isValid());
-        writeText(m_dir.filePath(QStringLiteral("runs/data.jsonl")), "{\"instruction\": \"Say hi\", \"output\": \"hi\"}\n");
+        writeText(m_dir.filePath(QStringLiteral("runs/data.jsonl")),
+                  "{\"instruction\": \"Say hi\", \"output\": \"hi\"}\n");
         const std::string data = QDir(ws()).filePath(QStringLiteral("data.jsonl")).toStdString();
         makeRun(QStringLiteral("alpha"), 4, 1.0, {{"em", 0.2}, {"rougeL", 0.7}}, data);
-        makeRun(QStringLiteral("beta"), 8, 1.5, {{"em", 0.6}, {"rougeL", 0.4}}, "../data.jsonl");  // relative: beside the run
+        makeRun(QStringLiteral("beta"), 8, 1.5, {{"em", 0.6}, {"rougeL", 0.4}},
+                "../data.jsonl");                                 // relative: beside the run
         makeRun(QStringLiteral("gamma"), 16, 0.8, json(), data);  // no task evaluation, the lowest eval loss
     }
 

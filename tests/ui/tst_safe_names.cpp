@@ -40,7 +40,8 @@ private Q_SLOTS:
         QCOMPARE(page.runNameEdit()->text(), QStringLiteral("first"));
         // A plain name: same workspace, new folder, no message.
         QCOMPARE(page.setRunName(QStringLiteral("second")), QStringLiteral("second"));
-        QCOMPARE(QString::fromStdString(state.runConfig()["output_dir"].get<std::string>()), QStringLiteral("work/runs/second"));
+        QCOMPARE(QString::fromStdString(state.runConfig()["output_dir"].get<std::string>()),
+                 QStringLiteral("work/runs/second"));
         // Traversal is flattened into one component of the same workspace, and said so.
         page.runNameEdit()->setText(QStringLiteral("../../etc/evil"));
         page.runNameEdit()->setModified(true);
@@ -67,10 +68,12 @@ private Q_SLOTS:
         QVERIFY(edit);
         edit->setText(QStringLiteral("runs/bad:name?"));
         Q_EMIT edit->editingFinished();
-        QCOMPARE(QString::fromStdString(state.runConfig()["output_dir"].get<std::string>()), QStringLiteral("runs/bad_name_"));
+        QCOMPARE(QString::fromStdString(state.runConfig()["output_dir"].get<std::string>()),
+                 QStringLiteral("runs/bad_name_"));
         edit->setText(QStringLiteral("runs/.."));
         Q_EMIT edit->editingFinished();
-        QCOMPARE(QString::fromStdString(state.runConfig()["output_dir"].get<std::string>()), QStringLiteral("runs/bad_name_"));
+        QCOMPARE(QString::fromStdString(state.runConfig()["output_dir"].get<std::string>()),
+                 QStringLiteral("runs/bad_name_"));
         QCOMPARE(page.banner()->level(), ErrorBanner::Level::Error);
     }
 

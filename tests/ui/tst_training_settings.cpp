@@ -93,7 +93,8 @@ private Q_SLOTS:
             QCOMPARE(state.runConfig()["training"]["lr"], before);
             QVERIFY(!problems.isEmpty());
             const QString msg = problems.takeLast().at(0).toString();
-            QVERIFY2(msg.contains(QStringLiteral("Learning rate")) && msg.contains(QStringLiteral("2e-4")), qPrintable(msg));
+            QVERIFY2(msg.contains(QStringLiteral("Learning rate")) && msg.contains(QStringLiteral("2e-4")),
+                     qPrintable(msg));
             QCOMPARE(w.learningRate()->text(), QString::number(before.get<double>(), 'g', 6));  // shown again
         }
     }
@@ -157,7 +158,10 @@ private Q_SLOTS:
         const peft::ModelConfig mc = peft::uitest::openTinyLlama(state);
         TrainingSettings w(&state);
         BudgetPage page(&state);
-        const json lora = {{"peft_type", "LORA"}, {"task_type", "CAUSAL_LM"}, {"r", 4}, {"lora_alpha", 8},
+        const json lora = {{"peft_type", "LORA"},
+                           {"task_type", "CAUSAL_LM"},
+                           {"r", 4},
+                           {"lora_alpha", 8},
                            {"target_modules", {"q_proj", "v_proj"}}};
         page.addCandidate(lora);
         w.precision()->setCurrentText(QStringLiteral("bf16"));
@@ -173,7 +177,8 @@ private Q_SLOTS:
             o.seqLen = state.runConfig()["dataset"]["max_length"].get<int64_t>();
             o.precision = peft::budget::Precision::Bf16;
             o.packedWeights = packed;
-            return QString::fromStdString(peft::budget::humanBytes(peft::budget::estimate(mc, lora, o).memory.trainingTotal()));
+            return QString::fromStdString(
+                peft::budget::humanBytes(peft::budget::estimate(mc, lora, o).memory.trainingTotal()));
         };
         w.packedWeights()->setChecked(true);
         const QString on = memory();
@@ -197,7 +202,9 @@ private Q_SLOTS:
         o.seqLen = state.runConfig()["dataset"]["max_length"].get<int64_t>();
         o.precision = peft::budget::Precision::Bf16;
         o.device = peft::budget::Device::Cuda;
-        QCOMPARE(gpu, QString::fromStdString(peft::budget::humanBytes(peft::budget::estimate(mc, lora, o).memory.trainingTotal())));
+        QCOMPARE(gpu,
+                 QString::fromStdString(
+                     peft::budget::humanBytes(peft::budget::estimate(mc, lora, o).memory.trainingTotal())));
         QVERIFY2(assumes->text().contains(QStringLiteral("GPU")), qPrintable(assumes->text()));
     }
 };

@@ -47,7 +47,8 @@ inline nlohmann::json tinyTextRun(const QTemporaryDir& dir, int maxSteps) {
     const QString data = dir.filePath(QStringLiteral("train.jsonl"));
     std::ofstream out(data.toStdString());
     for (int i = 0; i < 24; ++i)
-        out << nlohmann::json{{"text", "The quick brown fox number " + std::to_string(i) + " jumps over the lazy dog."}}.dump()
+        out << nlohmann::json{{"text", "The quick brown fox number " + std::to_string(i) + " jumps over the lazy dog."}}
+                   .dump()
             << "\n";
     out.close();
     nlohmann::json c = ui::defaultRunConfig();

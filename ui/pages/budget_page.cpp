@@ -75,7 +75,8 @@ QStringList describeCandidates(const std::vector<json>& candidates) {
         // those every member sets come first (a key one member leaves out may just be its default).
         std::vector<std::string> keys, partial;
         for (int j : same)
-            for (auto it = candidates[static_cast<size_t>(j)].begin(); it != candidates[static_cast<size_t>(j)].end(); ++it) {
+            for (auto it = candidates[static_cast<size_t>(j)].begin(); it != candidates[static_cast<size_t>(j)].end();
+                 ++it) {
                 const std::string& key = it.key();
                 if (key.empty() || key[0] == '_' || std::find(keys.begin(), keys.end(), key) != keys.end() ||
                     std::find(partial.begin(), partial.end(), key) != partial.end())
@@ -94,8 +95,9 @@ QStringList describeCandidates(const std::vector<json>& candidates) {
             QStringList extra;
             for (const auto& k : keys) {
                 const json v = candidates[static_cast<size_t>(j)].value(k, json());
-                extra << QStringLiteral("%1=%2").arg(QString::fromStdString(k),
-                                                     v.is_null() ? QStringLiteral("default") : QString::fromStdString(v.dump()));
+                extra << QStringLiteral("%1=%2").arg(
+                    QString::fromStdString(k),
+                    v.is_null() ? QStringLiteral("default") : QString::fromStdString(v.dump()));
                 if (extra.size() == 2) break;
             }
             names[j] = extra.isEmpty() ? base : base + QStringLiteral(" ") + extra.join(QStringLiteral(" "));
@@ -157,9 +159,10 @@ BudgetPage::BudgetPage(ProjectState* state, QWidget* parent)
     use->setToolTip(tr("Makes the selected candidate the project's method."));
     m_measure = new QPushButton(tr("Measure run &time"), this);
     m_measure->setObjectName(QStringLiteral("budgetMeasure"));
-    m_measure->setToolTip(tr("Times every candidate with a few real training steps on the project's dataset and "
-                             "settings (and one checkpoint and one evaluation), then scales them to the whole run. "
-                             "Loads the model once per candidate."));
+    m_measure->setToolTip(
+        tr("Times every candidate with a few real training steps on the project's dataset and "
+           "settings (and one checkpoint and one evaluation), then scales them to the whole run. "
+           "Loads the model once per candidate."));
     for (QPushButton* b : {add, addStd, remove, use, m_measure}) row->addWidget(b);
     m_measureProgress = new QProgressBar(this);
     m_measureProgress->setObjectName(QStringLiteral("budgetMeasureProgress"));
@@ -174,9 +177,10 @@ BudgetPage::BudgetPage(ProjectState* state, QWidget* parent)
     row->addStretch(1);
     m_assumes = new QLabel(this);
     m_assumes->setObjectName(QStringLiteral("budgetAssumes"));
-    m_assumes->setToolTip(tr("What every estimate assumes: batch size, precision, device and the packed weight copies "
-                             "come from the Train page's settings, the sequence length from the Dataset page's max "
-                             "length."));
+    m_assumes->setToolTip(
+        tr("What every estimate assumes: batch size, precision, device and the packed weight copies "
+           "come from the Train page's settings, the sequence length from the Dataset page's max "
+           "length."));
     row->addWidget(m_assumes);
     row->addSpacing(16);
     m_machine = new QLabel(this);
@@ -284,7 +288,8 @@ BudgetPage::BudgetPage(ProjectState* state, QWidget* parent)
 
 json BudgetPage::currentCandidate() const {
     json c = state()->runConfig()["method"];
-    if (state()->runConfig()["training"].value("quantize_base", false) && isLowRankType(c.value("peft_type", std::string())))
+    if (state()->runConfig()["training"].value("quantize_base", false) &&
+        isLowRankType(c.value("peft_type", std::string())))
         c["_quantize_base"] = true;
     return c;
 }
@@ -338,14 +343,33 @@ void BudgetPage::addStandardCandidates() {
         }
     if (!known) targets = model ? json(suggestedLoraTargets(arch)) : json{"q_proj", "v_proj"};
     for (int r : {4, 8, 16})
-        addCandidate({{"peft_type", "LORA"}, {"task_type", "CAUSAL_LM"}, {"r", r}, {"lora_alpha", 2 * r},
-                      {"lora_dropout", 0.05}, {"target_modules", targets}, {"use_dora", false}, {"use_rslora", false}});
-    addCandidate({{"peft_type", "LORA"}, {"task_type", "CAUSAL_LM"}, {"r", 8}, {"lora_alpha", 16},
-                  {"lora_dropout", 0.05}, {"target_modules", targets}, {"use_dora", true}, {"use_rslora", false}});
-    addCandidate({{"peft_type", "LORA"}, {"task_type", "CAUSAL_LM"}, {"r", 8}, {"lora_alpha", 16},
-                  {"lora_dropout", 0.05}, {"target_modules", targets}, {"use_dora", false}, {"use_rslora", false},
+        addCandidate({{"peft_type", "LORA"},
+                      {"task_type", "CAUSAL_LM"},
+                      {"r", r},
+                      {"lora_alpha", 2 * r},
+                      {"lora_dropout", 0.05},
+                      {"target_modules", targets},
+                      {"use_dora", false},
+                      {"use_rslora", false}});
+    addCandidate({{"peft_type", "LORA"},
+                  {"task_type", "CAUSAL_LM"},
+                  {"r", 8},
+                  {"lora_alpha", 16},
+                  {"lora_dropout", 0.05},
+                  {"target_modules", targets},
+                  {"use_dora", true},
+                  {"use_rslora", false}});
+    addCandidate({{"peft_type", "LORA"},
+                  {"task_type", "CAUSAL_LM"},
+                  {"r", 8},
+                  {"lora_alpha", 16},
+                  {"lora_dropout", 0.05},
+                  {"target_modules", targets},
+                  {"use_dora", false},
+                  {"use_rslora", false},
                   {"_quantize_base", true}});
-    addCandidate({{"peft_type", "IA3"}, {"task_type", "CAUSAL_LM"},
+    addCandidate({{"peft_type", "IA3"},
+                  {"task_type", "CAUSAL_LM"},
                   {"target_modules", model ? json(suggestedIa3Targets(arch)) : json{"k_proj", "v_proj", "down_proj"}},
                   {"feedforward_modules", model ? json(suggestedIa3Feedforward(arch)) : json{"down_proj"}}});
     addCandidate({{"peft_type", "PREFIX_TUNING"}, {"task_type", "CAUSAL_LM"}, {"num_virtual_tokens", 20}});
@@ -378,16 +402,19 @@ void BudgetPage::refresh() {
     {
         const budget::BudgetOptions o = optionsFor(json::object());
         const int64_t procs = processCount(state()->runConfig()["training"], o.device == budget::Device::Cuda);
-        m_assumes->setText(tr("Batch %1 × %2 tokens%6, %3, %4%5")
-                               .arg(o.batch)
-                               .arg(o.seqLen)
-                               .arg(QString::fromStdString(budget::toString(o.precision)),
-                                    o.device == budget::Device::Cuda ? tr("GPU") : tr("CPU"),
-                                    o.precision == budget::Precision::Bf16 && o.device == budget::Device::Cpu && !o.packedWeights
-                                        ? tr(", no packed copies")
-                                        : QString())
-                               .arg(procs > 1 ? (o.device == budget::Device::Cuda ? tr(" per GPU × %1 GPUs") : tr(" per process × %1 processes")).arg(procs)
-                                              : QString()));
+        m_assumes->setText(
+            tr("Batch %1 × %2 tokens%6, %3, %4%5")
+                .arg(o.batch)
+                .arg(o.seqLen)
+                .arg(QString::fromStdString(budget::toString(o.precision)),
+                     o.device == budget::Device::Cuda ? tr("GPU") : tr("CPU"),
+                     o.precision == budget::Precision::Bf16 && o.device == budget::Device::Cpu && !o.packedWeights
+                         ? tr(", no packed copies")
+                         : QString())
+                .arg(procs > 1 ? (o.device == budget::Device::Cuda ? tr(" per GPU × %1 GPUs")
+                                                                   : tr(" per process × %1 processes"))
+                                     .arg(procs)
+                               : QString()));
     }
     // A preference objective (Method page) runs two sequences per pair and maybe a reference.
     json objective = {{"type", "sft"}};
@@ -398,18 +425,20 @@ void BudgetPage::refresh() {
     }
     const ObjectiveSpec& objSpec = objectiveSpec(objective["type"].get<std::string>());
     if (objSpec.preference)
-        m_assumes->setText(m_assumes->text() + tr(", %1: batch = pairs, 2 sequences each%2")
-                                                   .arg(QString::fromStdString(objSpec.displayName),
-                                                        objSpec.usesReference && !objective.value("precompute_reference", false)
-                                                            ? tr(" + reference forward")
-                                                            : QString()));
+        m_assumes->setText(m_assumes->text() +
+                           tr(", %1: batch = pairs, 2 sequences each%2")
+                               .arg(QString::fromStdString(objSpec.displayName),
+                                    objSpec.usesReference && !objective.value("precompute_reference", false)
+                                        ? tr(" + reference forward")
+                                        : QString()));
     m_table->setRowCount(static_cast<int>(m_candidates.size()));
     {
         // Every data-parallel process holds the whole model and its own batch: the column is per process.
         const budget::BudgetOptions o = optionsFor(json::object());
         const bool perProcess = processCount(state()->runConfig()["training"], o.device == budget::Device::Cuda) > 1;
-        m_table->horizontalHeaderItem(4)->setText(perProcess ? (o.device == budget::Device::Cuda ? tr("Memory per GPU") : tr("Memory per process"))
-                                                             : tr("Training memory"));
+        m_table->horizontalHeaderItem(4)->setText(
+            perProcess ? (o.device == budget::Device::Cuda ? tr("Memory per GPU") : tr("Memory per process"))
+                       : tr("Training memory"));
     }
     std::vector<budget::Estimate> est;
     QStringList names, problems;
@@ -427,7 +456,8 @@ void BudgetPage::refresh() {
         try {
             json ac = adapterConfig(m_candidates[i]);
             const budget::BudgetOptions o = optionsFor(m_candidates[i]);
-            if (const MethodSpec* sp = findMethodSpec(ac.value("peft_type", std::string())); sp && sp->replacesBase()) ac = json();
+            if (const MethodSpec* sp = findMethodSpec(ac.value("peft_type", std::string())); sp && sp->replacesBase())
+                ac = json();
             const budget::PreferenceCost pc = budget::estimateWithObjective(*model, ac, o, objective);
             const budget::Estimate& e = pc.estimate;
             auto cell = [&](int c, const std::string& s) { m_table->item(row, c)->setText(QString::fromStdString(s)); };
@@ -440,16 +470,20 @@ void BudgetPage::refresh() {
             cell(7, budget::humanBytes(e.memory.weights));
             QStringList parts;
             for (const auto& [dtype, bytes] : e.memory.weightsByDtype)
-                parts << QStringLiteral("%1: %2").arg(QString::fromStdString(dtype), QString::fromStdString(budget::humanBytes(bytes)));
+                parts << QStringLiteral("%1: %2").arg(QString::fromStdString(dtype),
+                                                      QString::fromStdString(budget::humanBytes(bytes)));
             if (e.memory.packedWeights > 0)
                 parts << tr("+ %1 oneDNN packed copies of the frozen layer weights (CPU bf16 training; in the "
                             "training memory; the Train page's 'Pre-pack frozen weights' turns them off)")
                              .arg(QString::fromStdString(budget::humanBytes(e.memory.packedWeights)));
             m_table->item(row, 7)->setToolTip(parts.join(QLatin1Char('\n')));
             QStringList assumed;
-            for (const auto& a : budget::objectiveAssumptions(objective, pc, o.batch)) assumed << QString::fromStdString(a);
+            for (const auto& a : budget::objectiveAssumptions(objective, pc, o.batch))
+                assumed << QString::fromStdString(a);
             if (!assumed.isEmpty())
-                m_table->item(row, 4)->setToolTip(tr("%1 assumes: %2.").arg(QString::fromStdString(objSpec.displayName), assumed.join(QStringLiteral("; "))));
+                m_table->item(row, 4)->setToolTip(
+                    tr("%1 assumes: %2.")
+                        .arg(QString::fromStdString(objSpec.displayName), assumed.join(QStringLiteral("; "))));
             m_table->item(row, 7)->setData(Qt::UserRole, QVariant::fromValue<qulonglong>(e.memory.weights));
             m_table->item(row, 1)->setToolTip(QString::number(e.params.trainable));
             // Data parallel: every process holds the whole model and its own batch, so CPU processes
@@ -458,10 +492,11 @@ void BudgetPage::refresh() {
             const int64_t procs = processCount(state()->runConfig()["training"], !cpu);
             const uint64_t machineBytes = e.memory.trainingTotal() * static_cast<uint64_t>(cpu ? procs : 1);
             if (procs > 1) {
-                m_table->item(row, 4)->setToolTip(cpu ? tr("%1 processes on this machine: %2 in all")
-                                                            .arg(procs)
-                                                            .arg(QString::fromStdString(budget::humanBytes(machineBytes)))
-                                                      : tr("On each of %1 GPUs").arg(procs));
+                m_table->item(row, 4)->setToolTip(
+                    cpu ? tr("%1 processes on this machine: %2 in all")
+                              .arg(procs)
+                              .arg(QString::fromStdString(budget::humanBytes(machineBytes)))
+                        : tr("On each of %1 GPUs").arg(procs));
             }
             if (ram > 0 && cpu && procs > 1 && machineBytes > ram) {
                 m_table->item(row, 4)->setForeground(QColor(200, 40, 40));
@@ -546,14 +581,20 @@ QString BudgetPage::showRunTime(int row, const json& candidate) {
                .arg(e.value("step_seconds", json::array()).size())
                .arg(lo, 0, 'f', 3)
                .arg(hi, 0, 'f', 3)
-               .arg(e.value("all_reduce_timed", false) ? tr(" + %1 s all-reduce").arg(e.value("all_reduce_seconds", 0.0), 0, 'f', 3) : QString())
+               .arg(e.value("all_reduce_timed", false)
+                        ? tr(" + %1 s all-reduce").arg(e.value("all_reduce_seconds", 0.0), 0, 'f', 3)
+                        : QString())
                .arg(QString::fromStdString(humanDuration(e.value("steps_seconds", 0.0))));
-    tip << tr("setup (model, method, data): %1").arg(QString::fromStdString(humanDuration(e.value("setup_seconds", 0.0))));
+    tip << tr("setup (model, method, data): %1")
+               .arg(QString::fromStdString(humanDuration(e.value("setup_seconds", 0.0))));
     if (e.value("evaluations", int64_t{0}) > 0)
-        tip << tr("%1 evaluations × %2 s").arg(e.value("evaluations", int64_t{0})).arg(e.value("evaluation_seconds", 0.0), 0, 'f', 2);
-    tip << (e.value("checkpoint_timed", false)
-                ? tr("%1 checkpoints × %2 s").arg(e.value("checkpoints", int64_t{0})).arg(e.value("checkpoint_seconds", 0.0), 0, 'f', 2)
-                : tr("checkpoints not timed"));
+        tip << tr("%1 evaluations × %2 s")
+                   .arg(e.value("evaluations", int64_t{0}))
+                   .arg(e.value("evaluation_seconds", 0.0), 0, 'f', 2);
+    tip << (e.value("checkpoint_timed", false) ? tr("%1 checkpoints × %2 s")
+                                                     .arg(e.value("checkpoints", int64_t{0}))
+                                                     .arg(e.value("checkpoint_seconds", 0.0), 0, 'f', 2)
+                                               : tr("checkpoints not timed"));
     const int64_t world = e.value("world_size", int64_t{1});
     const int threads = e.value("threads_per_process", 0);
     tip << (world > 1 ? tr("%1 processes on %2").arg(world) : tr("one process on %2"))
@@ -625,12 +666,15 @@ void BudgetPage::measureRunTimes() {
                 result = {{"error", ex.what()}};
             }
             // Hand each result to the page at once (a later Cancel drops only the job's Apply).
-            QMetaObject::invokeMethod(qApp, [self, key = job.key, result] {
-                if (!self) return;
-                self->m_times[key] = result;
-                self->state()->setUiValue("budget_times", self->m_times);
-                self->refresh();
-            }, Qt::QueuedConnection);
+            QMetaObject::invokeMethod(
+                qApp,
+                [self, key = job.key, result] {
+                    if (!self) return;
+                    self->m_times[key] = result;
+                    self->state()->setUiValue("budget_times", self->m_times);
+                    self->refresh();
+                },
+                Qt::QueuedConnection);
         }
         return [] {};
     });
@@ -678,9 +722,9 @@ void BudgetPage::drawCharts(const std::vector<budget::Estimate>& est, const QStr
         auto* b = new QCPBars(m_memory->xAxis, m_memory->yAxis);
         QVector<double> v;
         for (const auto& e : est) {
-            const uint64_t x = part == 0   ? e.memory.weights + e.memory.packedWeights
-                               : part == 1 ? e.memory.optimizerState
-                                           : e.memory.stepPeak;
+            const uint64_t x = part == 0 ? e.memory.weights + e.memory.packedWeights
+                : part == 1              ? e.memory.optimizerState
+                                         : e.memory.stepPeak;
             v << static_cast<double>(x) / (1024.0 * 1024.0);
         }
         b->setData(keys, v);

@@ -15,7 +15,6 @@ class QTableWidget;
 
 #include "core/budget/budget.h"
 
-
 namespace peft::ui {
 
 class BackgroundTask;

@@ -53,17 +53,16 @@ QString messagesText(const json& v) {
     for (const auto& m : v) {
         if (!m.is_object() || !m.contains("content") || !m["content"].is_string()) return {};
         lines << QStringLiteral("%1: %2").arg(QString::fromStdString(m.value("role", std::string("?"))),
-                                             QString::fromStdString(m["content"].get<std::string>()));
+                                              QString::fromStdString(m["content"].get<std::string>()));
     }
     return lines.join(QLatin1Char('\n'));
 }
 
-
 // A raw look at the first rows, so the user can check the columns; the core's import does the
 // real parsing and reports rejected rows. Runs on the import worker (a big .json is parsed whole).
 struct Preview {
-    std::vector<json> rows;   // JSON/JSONL: the first 100 rows
-    QStringList lines;        // other formats: the first 100 lines
+    std::vector<json> rows;  // JSON/JSONL: the first 100 rows
+    QStringList lines;       // other formats: the first 100 lines
     bool asLines = false;
     QString warning, error;
 };
@@ -120,7 +119,8 @@ struct ImportResult {
 
 DatasetPage::DatasetPage(ProjectState* state, QWidget* parent)
     : Page(state, tr("Dataset"),
-           tr("Open or drop a JSONL, JSON, CSV/TSV, TXT or Parquet file, or download one from the Hub. Formats: text, instruction (Alpaca), chat "
+           tr("Open or drop a JSONL, JSON, CSV/TSV, TXT or Parquet file, or download one from the Hub. Formats: text, "
+              "instruction (Alpaca), chat "
               "(messages / ShareGPT), classification (text + label), or pre-tokenised ids."),
            parent) {
     setAcceptDrops(true);
@@ -204,19 +204,22 @@ DatasetPage::DatasetPage(ProjectState* state, QWidget* parent)
     m_format->addItems({QStringLiteral("auto"), QStringLiteral("text"), QStringLiteral("instruction"),
                         QStringLiteral("chat"), QStringLiteral("classification"), QStringLiteral("tokens"),
                         QStringLiteral("preference")});
-    m_format->setToolTip(tr("auto detects the format from the first rows; pick one to override. preference: pairs of a "
-                            "chosen and a rejected answer to one prompt (for DPO, ORPO, SimPO)."));
+    m_format->setToolTip(
+        tr("auto detects the format from the first rows; pick one to override. preference: pairs of a "
+           "chosen and a rejected answer to one prompt (for DPO, ORPO, SimPO)."));
     m_template = new QComboBox(opts);
     m_template->addItems({QStringLiteral("auto"), QStringLiteral("chatml"), QStringLiteral("llama3"),
                           QStringLiteral("llama2"), QStringLiteral("zephyr"), QStringLiteral("alpaca"),
                           QStringLiteral("plain")});
-    m_template->setToolTip(tr("Prompt template for instruction and chat data. auto uses the model's "
-                              "tokenizer_config.json chat_template when it is recognised."));
+    m_template->setToolTip(
+        tr("Prompt template for instruction and chat data. auto uses the model's "
+           "tokenizer_config.json chat_template when it is recognised."));
     m_trainOn = new QComboBox(opts);
     m_trainOn->addItem(tr("responses only"), QStringLiteral("responses"));
     m_trainOn->addItem(tr("everything"), QStringLiteral("all"));
-    m_trainOn->setToolTip(tr("Loss masking: learn only the answers (default for instruction and chat), or every "
-                             "token."));
+    m_trainOn->setToolTip(
+        tr("Loss masking: learn only the answers (default for instruction and chat), or every "
+           "token."));
     m_maxLength = new QSpinBox(opts);
     m_maxLength->setRange(8, 1 << 20);
     m_maxLength->setToolTip(tr("Rows are truncated to this many tokens."));
@@ -235,9 +238,10 @@ DatasetPage::DatasetPage(ProjectState* state, QWidget* parent)
     m_mapping = new QLineEdit(opts);
     m_mapping->setObjectName(QStringLiteral("columnMapping"));
     m_mapping->setPlaceholderText(tr("e.g. instruction=prompt, output=completion"));
-    m_mapping->setToolTip(tr("Column mapping: which of your columns holds each field the format expects "
-                             "(text, instruction, input, output, messages, label, input_ids). "
-                             "Written as the run config's dataset.column_mapping."));
+    m_mapping->setToolTip(
+        tr("Column mapping: which of your columns holds each field the format expects "
+           "(text, instruction, input, output, messages, label, input_ids). "
+           "Written as the run config's dataset.column_mapping."));
     left->addRow(tr("&Columns:"), m_mapping);
     right->addRow(tr("&Max length:"), m_maxLength);
     right->addRow(QString(), m_packing);
@@ -295,7 +299,8 @@ void DatasetPage::loadFromState() {
     m_path->setText(path.isEmpty() ? tr("No file yet — or drag one onto this page.") : path);
     m_format->setCurrentText(QString::fromStdString(d.value("format", std::string("auto"))));
     m_template->setCurrentText(QString::fromStdString(d.value("template", std::string("auto"))));
-    m_trainOn->setCurrentIndex(std::max(0, m_trainOn->findData(QString::fromStdString(d.value("train_on", std::string("responses"))))));
+    m_trainOn->setCurrentIndex(
+        std::max(0, m_trainOn->findData(QString::fromStdString(d.value("train_on", std::string("responses"))))));
     m_maxLength->setValue(d.value("max_length", 512));
     m_packing->setChecked(d.value("packing", false));
     m_valSplit->setValue(d.value("validation_split", 0.1));
@@ -329,8 +334,9 @@ void DatasetPage::commit() {
     for (const QString& pair : m_mapping->text().split(QLatin1Char(','), Qt::SkipEmptyParts)) {
         const QStringList kv = pair.split(QLatin1Char('='));
         if (kv.size() != 2 || kv[0].trimmed().isEmpty() || kv[1].trimmed().isEmpty()) {
-            banner()->showError(tr("Columns: '%1' is not field=column. Write e.g. instruction=prompt, output=completion.")
-                                    .arg(pair.trimmed()));
+            banner()->showError(
+                tr("Columns: '%1' is not field=column. Write e.g. instruction=prompt, output=completion.")
+                    .arg(pair.trimmed()));
             return;
         }
         mapping[kv[0].trimmed().toStdString()] = kv[1].trimmed().toStdString();
@@ -341,8 +347,9 @@ void DatasetPage::commit() {
 }
 
 void DatasetPage::browse() {
-    const QString f = QFileDialog::getOpenFileName(this, tr("Open a dataset"), QString(),
-                                                   tr("Datasets (*.jsonl *.json *.csv *.tsv *.txt *.parquet);;All files (*)"));
+    const QString f =
+        QFileDialog::getOpenFileName(this, tr("Open a dataset"), QString(),
+                                     tr("Datasets (*.jsonl *.json *.csv *.tsv *.txt *.parquet);;All files (*)"));
     if (!f.isEmpty()) openFile(f);
 }
 
@@ -385,87 +392,91 @@ bool DatasetPage::refreshReport() {
     const std::shared_ptr<Tokenizer> cachedTok = m_tokenizer;
     const std::string cachedDir = m_tokenizerDir;
     const uint64_t seed = cfg["training"].value("seed", uint64_t(42));
-    m_import->start(tr("Importing %1").arg(QFileInfo(path).fileName()),
-                    [this, d, path, modelDir, cachedTok, cachedDir, seed](const TaskContext& ctx) -> BackgroundTask::Apply {
-        auto res = std::make_shared<ImportResult>();
-        ctx.progress(tr("Reading %1").arg(QFileInfo(path).fileName()), -1);
-        res->preview = readPreview(path, ctx);
-        if (ctx.cancelled()) return {};
-        res->tokenizerDir = modelDir;
-        try {
-            const data::DatasetConfig dc = data::DatasetConfig::fromJson(d, "dataset");
-            if (!modelDir.empty() && modelDir == cachedDir) {
-                res->tokenizer = cachedTok;
-            } else if (!modelDir.empty()) {
-                ctx.progress(tr("Loading the tokenizer"), -1);
-                try {
-                    res->tokenizer = Tokenizer::load(modelDir);
-                } catch (const std::exception& e) {
-                    res->tokenizerWarning = tr("Token statistics need the model's tokenizer: %1").arg(QString::fromUtf8(e.what()));
+    m_import->start(
+        tr("Importing %1").arg(QFileInfo(path).fileName()),
+        [this, d, path, modelDir, cachedTok, cachedDir, seed](const TaskContext& ctx) -> BackgroundTask::Apply {
+            auto res = std::make_shared<ImportResult>();
+            ctx.progress(tr("Reading %1").arg(QFileInfo(path).fileName()), -1);
+            res->preview = readPreview(path, ctx);
+            if (ctx.cancelled()) return {};
+            res->tokenizerDir = modelDir;
+            try {
+                const data::DatasetConfig dc = data::DatasetConfig::fromJson(d, "dataset");
+                if (!modelDir.empty() && modelDir == cachedDir) {
+                    res->tokenizer = cachedTok;
+                } else if (!modelDir.empty()) {
+                    ctx.progress(tr("Loading the tokenizer"), -1);
+                    try {
+                        res->tokenizer = Tokenizer::load(modelDir);
+                    } catch (const std::exception& e) {
+                        res->tokenizerWarning =
+                            tr("Token statistics need the model's tokenizer: %1").arg(QString::fromUtf8(e.what()));
+                    }
                 }
+                if (ctx.cancelled()) return {};
+                ctx.progress(tr("Validating %1").arg(QFileInfo(path).fileName()), -1);
+                data::PrepareOptions opts;
+                opts.seed = seed;
+                // Cancel stops the row loop too (the file's parse itself runs to its end).
+                opts.cancelled = [&ctx] { return ctx.cancelled(); };
+                res->report = data::prepareDataset(dc, res->tokenizer.get(), opts).report;
+            } catch (const data::Cancelled&) {
+                return {};
+            } catch (const std::exception& e) {
+                res->error = QString::fromUtf8(e.what());
             }
             if (ctx.cancelled()) return {};
-            ctx.progress(tr("Validating %1").arg(QFileInfo(path).fileName()), -1);
-            data::PrepareOptions opts;
-            opts.seed = seed;
-            // Cancel stops the row loop too (the file's parse itself runs to its end).
-            opts.cancelled = [&ctx] { return ctx.cancelled(); };
-            res->report = data::prepareDataset(dc, res->tokenizer.get(), opts).report;
-        } catch (const data::Cancelled&) {
-            return {};
-        } catch (const std::exception& e) {
-            res->error = QString::fromUtf8(e.what());
-        }
-        if (ctx.cancelled()) return {};
-        return [this, res] {
-            m_tokenizer = res->tokenizer;
-            m_tokenizerDir = res->tokenizerDir;
-            // Preview table.
-            const Preview& pv = res->preview;
-            m_preview->clear();
-            m_preview->setRowCount(0);
-            m_preview->setColumnCount(0);
-            if (pv.asLines) {
-                m_preview->setColumnCount(1);
-                m_preview->setHorizontalHeaderLabels({tr("line")});
-                m_preview->setRowCount(static_cast<int>(pv.lines.size()));
-                for (int i = 0; i < pv.lines.size(); ++i) m_preview->setItem(i, 0, new QTableWidgetItem(pv.lines[i]));
-            } else {
-                std::vector<std::string> cols;
-                std::set<std::string> seen;
-                for (const auto& r : pv.rows)
-                    if (r.is_object())
-                        for (auto it = r.begin(); it != r.end(); ++it)
-                            if (seen.insert(it.key()).second) cols.push_back(it.key());
-                m_preview->setColumnCount(static_cast<int>(cols.size()));
-                QStringList headers;
-                for (const auto& c : cols) headers << QString::fromStdString(c);
-                m_preview->setHorizontalHeaderLabels(headers);
-                m_preview->setRowCount(static_cast<int>(pv.rows.size()));
-                for (size_t i = 0; i < pv.rows.size(); ++i)
-                    for (size_t c = 0; c < cols.size(); ++c) {
-                        if (!pv.rows[i].is_object() || !pv.rows[i].contains(cols[c])) continue;
-                        const json& v = pv.rows[i][cols[c]];
-                        QString text = v.is_string() ? QString::fromStdString(v.get<std::string>()) : messagesText(v);
-                        if (text.isNull()) text = QString::fromStdString(v.dump());
-                        if (text.size() > 300) text = text.left(300) + QStringLiteral("…");
-                        m_preview->setItem(static_cast<int>(i), static_cast<int>(c), new QTableWidgetItem(text));
-                    }
-            }
-            if (!pv.warning.isEmpty()) banner()->showWarning(pv.warning);
-            if (!res->tokenizerWarning.isEmpty()) banner()->showWarning(res->tokenizerWarning);
-            if (!pv.error.isEmpty()) banner()->showError(pv.error);
-            if (!res->report) {
-                banner()->showError(res->error);
-                m_summary->setText(tr("The import failed: %1").arg(res->error.toHtmlEscaped()));
-                clearReport();
-                Q_EMIT importFinished(false);
-                return;
-            }
-            showReport(*res->report);
-            Q_EMIT importFinished(true);
-        };
-    });
+            return [this, res] {
+                m_tokenizer = res->tokenizer;
+                m_tokenizerDir = res->tokenizerDir;
+                // Preview table.
+                const Preview& pv = res->preview;
+                m_preview->clear();
+                m_preview->setRowCount(0);
+                m_preview->setColumnCount(0);
+                if (pv.asLines) {
+                    m_preview->setColumnCount(1);
+                    m_preview->setHorizontalHeaderLabels({tr("line")});
+                    m_preview->setRowCount(static_cast<int>(pv.lines.size()));
+                    for (int i = 0; i < pv.lines.size(); ++i)
+                        m_preview->setItem(i, 0, new QTableWidgetItem(pv.lines[i]));
+                } else {
+                    std::vector<std::string> cols;
+                    std::set<std::string> seen;
+                    for (const auto& r : pv.rows)
+                        if (r.is_object())
+                            for (auto it = r.begin(); it != r.end(); ++it)
+                                if (seen.insert(it.key()).second) cols.push_back(it.key());
+                    m_preview->setColumnCount(static_cast<int>(cols.size()));
+                    QStringList headers;
+                    for (const auto& c : cols) headers << QString::fromStdString(c);
+                    m_preview->setHorizontalHeaderLabels(headers);
+                    m_preview->setRowCount(static_cast<int>(pv.rows.size()));
+                    for (size_t i = 0; i < pv.rows.size(); ++i)
+                        for (size_t c = 0; c < cols.size(); ++c) {
+                            if (!pv.rows[i].is_object() || !pv.rows[i].contains(cols[c])) continue;
+                            const json& v = pv.rows[i][cols[c]];
+                            QString text =
+                                v.is_string() ? QString::fromStdString(v.get<std::string>()) : messagesText(v);
+                            if (text.isNull()) text = QString::fromStdString(v.dump());
+                            if (text.size() > 300) text = text.left(300) + QStringLiteral("…");
+                            m_preview->setItem(static_cast<int>(i), static_cast<int>(c), new QTableWidgetItem(text));
+                        }
+                }
+                if (!pv.warning.isEmpty()) banner()->showWarning(pv.warning);
+                if (!res->tokenizerWarning.isEmpty()) banner()->showWarning(res->tokenizerWarning);
+                if (!pv.error.isEmpty()) banner()->showError(pv.error);
+                if (!res->report) {
+                    banner()->showError(res->error);
+                    m_summary->setText(tr("The import failed: %1").arg(res->error.toHtmlEscaped()));
+                    clearReport();
+                    Q_EMIT importFinished(false);
+                    return;
+                }
+                showReport(*res->report);
+                Q_EMIT importFinished(true);
+            };
+        });
     return true;
 }
 
@@ -489,24 +500,27 @@ void DatasetPage::showReport(const data::ValidationReport& r) {
                        .arg(r.rowsAccepted)
                        .arg(r.rowsRejected)
                        .arg(r.rowsRejected ? QStringLiteral("#b00020") : QStringLiteral("inherit"));
-    html += tr("Format <b>%1</b>%2").arg(QString::fromStdString(r.format), r.formatDetected ? tr(" (detected)") : QString());
+    html += tr("Format <b>%1</b>%2")
+                .arg(QString::fromStdString(r.format), r.formatDetected ? tr(" (detected)") : QString());
     if (!r.templateName.empty())
-        html += tr(" · template <b>%1</b>%2").arg(QString::fromStdString(r.templateName),
-                                                  r.templateDetected ? tr(" (from the tokenizer)") : QString());
+        html += tr(" · template <b>%1</b>%2")
+                    .arg(QString::fromStdString(r.templateName),
+                         r.templateDetected ? tr(" (from the tokenizer)") : QString());
     html += tr(" · train on <b>%1</b><br>").arg(QString::fromStdString(r.trainOn));
     html += tr("%1 training / %2 validation examples%3")
                 .arg(r.trainExamples)
                 .arg(r.validationExamples)
                 .arg(r.packing ? tr(" (packed blocks)") : QString());
     if (r.tokenized) {
-        html += tr("<br>Tokens per row: min %1 · mean %2 · max %3 · <b>%4</b> rows longer than max_length %5 (truncated) · "
-                   "%6 trained tokens")
-                    .arg(r.minTokens)
-                    .arg(r.meanTokens, 0, 'f', 1)
-                    .arg(r.maxTokens)
-                    .arg(r.truncatedRows)
-                    .arg(r.maxLength)
-                    .arg(r.trainedTokens);
+        html +=
+            tr("<br>Tokens per row: min %1 · mean %2 · max %3 · <b>%4</b> rows longer than max_length %5 (truncated) · "
+               "%6 trained tokens")
+                .arg(r.minTokens)
+                .arg(r.meanTokens, 0, 'f', 1)
+                .arg(r.maxTokens)
+                .arg(r.truncatedRows)
+                .arg(r.maxLength)
+                .arg(r.trainedTokens);
     } else {
         html += tr("<br><i>Choose a model on the Model page for token counts and the length histogram.</i>");
     }

@@ -138,8 +138,9 @@ EvaluatePage::EvaluatePage(ProjectState* state, QWidget* parent)
     controls->addWidget(m_evalLimit);
     m_evalButton = new QPushButton(tr("Evaluate on the vali&dation set"), task);
     m_evalButton->setObjectName(QStringLiteral("evaluate_validation"));
-    m_evalButton->setToolTip(tr("Answer every validation row greedily with the base model and with the tuned model "
-                                "(max new tokens from the playground) and score the answers against the references."));
+    m_evalButton->setToolTip(
+        tr("Answer every validation row greedily with the base model and with the tuned model "
+           "(max new tokens from the playground) and score the answers against the references."));
     controls->addWidget(m_evalButton);
     m_evalCancel = new QPushButton(tr("Cancel"), task);
     m_evalCancel->setEnabled(false);
@@ -179,60 +180,74 @@ EvaluatePage::EvaluatePage(ProjectState* state, QWidget* parent)
     connect(m_evalButton, &QPushButton::clicked, this, &EvaluatePage::evaluateValidation);
     connect(m_evalCancel, &QPushButton::clicked, this, &EvaluatePage::cancelEvaluation);
     connect(m_exportButton, &QPushButton::clicked, this, [this] {
-        const QString path = QFileDialog::getSaveFileName(this, tr("Export evaluation rows"), QStringLiteral("evaluation.csv"),
-                                                          tr("CSV (*.csv)"));
+        const QString path = QFileDialog::getSaveFileName(this, tr("Export evaluation rows"),
+                                                          QStringLiteral("evaluation.csv"), tr("CSV (*.csv)"));
         if (!path.isEmpty() && exportCsv(path)) banner()->showInfo(tr("Wrote %1.").arg(path));
     });
-    connect(this, &EvaluatePage::evalProgressed, this, [this](int done, int total) {
-        m_evalProgress->setMaximum(std::max(1, total));
-        m_evalProgress->setValue(done);
-        m_evalProgress->setFormat(tr("%v of %m answers"));
-    }, Qt::QueuedConnection);
-    connect(this, &EvaluatePage::evaluationDone, this, [this](const QString& error) {
-        reapWorker(m_evalWorker);
-        m_evalButton->setEnabled(true);
-        m_evalCancel->setEnabled(false);
-        m_evalProgress->setVisible(false);
-        auto result = std::move(m_pending);
-        if (!error.isEmpty()) {
-            banner()->showError(error);
-            return;
-        }
-        if (!result) return;
-        if (result->cancelled) {
-            banner()->showInfo(tr("Evaluation cancelled; the previous results stay."));
-            return;
-        }
-        banner()->clear();
-        showReport(*result);
-        try {
-            const std::string out = this->state()->runConfig().value("output_dir", std::string());
-            const std::string path = eval::runReportPath(out);
-            std::filesystem::create_directories(std::filesystem::path(path).parent_path());
-            eval::writeReport(*result, path, std::filesystem::path(path).replace_extension(".csv").string());
-        } catch (const std::exception& e) {
-            banner()->showWarning(tr("The evaluation could not be saved in the run folder: %1").arg(QString::fromStdString(e.what())));
-        }
-    }, Qt::QueuedConnection);
+    connect(
+        this, &EvaluatePage::evalProgressed, this,
+        [this](int done, int total) {
+            m_evalProgress->setMaximum(std::max(1, total));
+            m_evalProgress->setValue(done);
+            m_evalProgress->setFormat(tr("%v of %m answers"));
+        },
+        Qt::QueuedConnection);
+    connect(
+        this, &EvaluatePage::evaluationDone, this,
+        [this](const QString& error) {
+            reapWorker(m_evalWorker);
+            m_evalButton->setEnabled(true);
+            m_evalCancel->setEnabled(false);
+            m_evalProgress->setVisible(false);
+            auto result = std::move(m_pending);
+            if (!error.isEmpty()) {
+                banner()->showError(error);
+                return;
+            }
+            if (!result) return;
+            if (result->cancelled) {
+                banner()->showInfo(tr("Evaluation cancelled; the previous results stay."));
+                return;
+            }
+            banner()->clear();
+            showReport(*result);
+            try {
+                const std::string out = this->state()->runConfig().value("output_dir", std::string());
+                const std::string path = eval::runReportPath(out);
+                std::filesystem::create_directories(std::filesystem::path(path).parent_path());
+                eval::writeReport(*result, path, std::filesystem::path(path).replace_extension(".csv").string());
+            } catch (const std::exception& e) {
+                banner()->showWarning(tr("The evaluation could not be saved in the run folder: %1")
+                                          .arg(QString::fromStdString(e.what())));
+            }
+        },
+        Qt::QueuedConnection);
     connect(state, &ProjectState::projectReplaced, this, [this] { loadRunReport(); });
-    m_generate->setToolTip(tr("The base model answers first, then the same model with the tuned adapter switched on. "
-                              "The prompt is wrapped in the dataset's prompt template when one is chosen."));
+    m_generate->setToolTip(
+        tr("The base model answers first, then the same model with the tuned adapter switched on. "
+           "The prompt is wrapped in the dataset's prompt template when one is chosen."));
     connect(m_generate, &QPushButton::clicked, this, &EvaluatePage::generate);
     connect(m_cancel, &QPushButton::clicked, this, [this] {
         if (m_cancelFlag) m_cancelFlag->store(true);
     });
-    connect(this, &EvaluatePage::piece, this, [this](bool tuned, const QString& text) {
-        QPlainTextEdit* out = tuned ? m_tuned : m_base;
-        out->moveCursor(QTextCursor::End);
-        out->insertPlainText(text);
-    }, Qt::QueuedConnection);
-    connect(this, &EvaluatePage::generationDone, this, [this](const QString& error) {
-        reapWorker(m_worker);
-        m_generate->setEnabled(true);
-        m_cancel->setEnabled(false);
-        if (!error.isEmpty()) banner()->showError(error);
-        else banner()->clear();
-    }, Qt::QueuedConnection);
+    connect(
+        this, &EvaluatePage::piece, this,
+        [this](bool tuned, const QString& text) {
+            QPlainTextEdit* out = tuned ? m_tuned : m_base;
+            out->moveCursor(QTextCursor::End);
+            out->insertPlainText(text);
+        },
+        Qt::QueuedConnection);
+    connect(
+        this, &EvaluatePage::generationDone, this,
+        [this](const QString& error) {
+            reapWorker(m_worker);
+            m_generate->setEnabled(true);
+            m_cancel->setEnabled(false);
+            if (!error.isEmpty()) banner()->showError(error);
+            else banner()->clear();
+        },
+        Qt::QueuedConnection);
     connect(state, &ProjectState::projectReplaced, this, [this] { loadRunMetrics(); });
 }
 
@@ -271,8 +286,9 @@ bool EvaluatePage::loadRunMetrics() {
 std::string playgroundPrompt(const nlohmann::json& runConfig, const std::string& typed) {
     // The tuned model learned the run's prompt template: both models get the prompt in it.
     const nlohmann::json& ds = runConfig.contains("dataset") ? runConfig["dataset"] : nlohmann::json::object();
-    const auto kind = data::runPromptTemplate(ds.value("template", std::string("auto")), ds.value("format", std::string("auto")),
-                                              runConfig.value("model", std::string()));
+    const auto kind =
+        data::runPromptTemplate(ds.value("template", std::string("auto")), ds.value("format", std::string("auto")),
+                                runConfig.value("model", std::string()));
     return kind ? data::generationPrompt(*kind, typed) : typed;
 }
 
@@ -290,8 +306,7 @@ void EvaluatePage::generate() {
         banner()->showWarning(tr("Choose a model on the Model page first."));
         return;
     }
-    const std::string adapterDir =
-        (std::filesystem::path(cfg.value("output_dir", std::string())) / "adapter").string();
+    const std::string adapterDir = (std::filesystem::path(cfg.value("output_dir", std::string())) / "adapter").string();
     prompt = playgroundPrompt(cfg, prompt);
     GenerateOptions opts;
     opts.maxNewTokens = m_maxTokens->value();
@@ -311,10 +326,11 @@ void EvaluatePage::generate() {
             namespace fs = std::filesystem;
             // A full fine-tuning run writes a model folder (config.json + weights) where an adapter would be.
             const bool haveFull = !fs::exists(fs::path(adapterDir) / "adapter_config.json") &&
-                                  fs::exists(fs::path(adapterDir) / "config.json") &&
-                                  fs::exists(fs::path(adapterDir) / "model.safetensors");
+                fs::exists(fs::path(adapterDir) / "config.json") &&
+                fs::exists(fs::path(adapterDir) / "model.safetensors");
             const bool haveAdapter = haveFull || fs::exists(fs::path(adapterDir) / "adapter_config.json");
-            if (!loaded || loaded->modelDir != modelDir || loaded->adapterDir != (haveAdapter ? adapterDir : std::string())) {
+            if (!loaded || loaded->modelDir != modelDir ||
+                loaded->adapterDir != (haveAdapter ? adapterDir : std::string())) {
                 auto l = std::make_shared<Loaded>();
                 l->modelDir = modelDir;
                 l->model = loadModel(modelDir);
@@ -331,7 +347,8 @@ void EvaluatePage::generate() {
                 }
                 l->model.model->eval();
                 loaded = l;
-                QMetaObject::invokeMethod(this, [this, l] { m_loaded = l; }, Qt::QueuedConnection);
+                QMetaObject::invokeMethod(
+                    this, [this, l] { m_loaded = l; }, Qt::QueuedConnection);
             }
             torch::NoGradGuard noGrad;
             auto stream = [&](bool tuned) {
@@ -346,11 +363,13 @@ void EvaluatePage::generate() {
             auto noAnswer = [this](bool tuned) {
                 Q_EMIT piece(tuned, tr("(no answer: the model ended the sequence at once)"));
             };
-            if (generateText(*loaded->model.model, *loaded->tokenizer, prompt, opts, stream(false)).empty()) noAnswer(false);
+            if (generateText(*loaded->model.model, *loaded->tokenizer, prompt, opts, stream(false)).empty())
+                noAnswer(false);
             adapterState->enabled = true;
             if (!loaded->hasAdapter) {
-                Q_EMIT piece(true, tr("No trained adapter at %1 yet: train on the Train page first.")
-                                      .arg(QString::fromStdString(adapterDir)));
+                Q_EMIT piece(true,
+                             tr("No trained adapter at %1 yet: train on the Train page first.")
+                                 .arg(QString::fromStdString(adapterDir)));
             } else if (!cancel->load()) {
                 CausalLMImpl& tuned = loaded->full.model ? *loaded->full.model : *loaded->model.model;
                 if (generateText(tuned, *loaded->tokenizer, prompt, opts, stream(true)).empty()) noAnswer(true);
@@ -372,12 +391,14 @@ void EvaluatePage::onMetrics(const MetricPoint& p) {
     // the validation pairs (the chosen answer's reward above the rejected one's).
     const double rewardAcc = p.objectiveMetric("eval_rewards_accuracy");
     const bool preference = std::isfinite(rewardAcc);
-    m_ppl->setToolTip(preference ? tr("A preference loss has no perplexity: see the reward accuracy and the Preference pairs tab.")
-                                 : tr("exp(eval loss): the tuned model's perplexity on the validation split."));
+    m_ppl->setToolTip(
+        preference ? tr("A preference loss has no perplexity: see the reward accuracy and the Preference pairs tab.")
+                   : tr("exp(eval loss): the tuned model's perplexity on the validation split."));
     const double acc = std::isfinite(p.evalAccuracy) ? p.evalAccuracy : rewardAcc;
     m_acc->setText(std::isfinite(acc) ? QStringLiteral("%1 %").arg(acc * 100.0, 0, 'f', 1) : QStringLiteral("—"));
-    m_acc->setToolTip(preference ? tr("Reward accuracy: the share of validation pairs whose chosen answer gets the higher reward.")
-                                 : tr("Classification accuracy on the validation split."));
+    m_acc->setToolTip(
+        preference ? tr("Reward accuracy: the share of validation pairs whose chosen answer gets the higher reward.")
+                   : tr("Classification accuracy on the validation split."));
 }
 
 QString EvaluatePage::metricText(const QString& name) const {
@@ -433,7 +454,8 @@ void EvaluatePage::evaluateValidation() {
         QString error;
         try {
             auto r = std::make_shared<eval::EvalReport>(eval::runEvalJob(job));
-            QMetaObject::invokeMethod(this, [this, r] { m_pending = r; }, Qt::QueuedConnection);
+            QMetaObject::invokeMethod(
+                this, [this, r] { m_pending = r; }, Qt::QueuedConnection);
         } catch (const std::exception& e) {
             error = QString::fromStdString(e.what());
         }
@@ -474,7 +496,8 @@ void EvaluatePage::showReport(const eval::EvalReport& r) {
         }
         parts << QStringLiteral("%1 %2").arg(QString::fromStdString(m), vals.join(QStringLiteral(" → ")));
     }
-    m_evalSummary->setText(tr("%1 validation rows, %2: %3").arg(r.rows.size())
+    m_evalSummary->setText(tr("%1 validation rows, %2: %3")
+                               .arg(r.rows.size())
                                .arg(QString::fromStdString([&] {
                                    std::string s;
                                    for (const auto& x : r.sides) s += (s.empty() ? "" : " → ") + x;
@@ -502,13 +525,15 @@ void EvaluatePage::showReport(const eval::EvalReport& r) {
             if (a != r.aggregate.end() && a->second.count(r.metrics[m])) v = a->second.at(r.metrics[m]);
             if (!std::isfinite(v)) v = 0;
             const double pct = v * 100.0 / metric->scale();
-            keys << static_cast<double>(m + 1) + (static_cast<double>(s) - (static_cast<double>(r.sides.size()) - 1) / 2) * width;
+            keys << static_cast<double>(m + 1) +
+                    (static_cast<double>(s) - (static_cast<double>(r.sides.size()) - 1) / 2) * width;
             vals << pct;
             top = std::max(top, pct);
         }
         bars->setData(keys, vals);
     }
-    for (size_t m = 0; m < r.metrics.size(); ++m) ticker->addTick(static_cast<double>(m + 1), QString::fromStdString(r.metrics[m]));
+    for (size_t m = 0; m < r.metrics.size(); ++m)
+        ticker->addTick(static_cast<double>(m + 1), QString::fromStdString(r.metrics[m]));
     m_chart->xAxis->setTicker(ticker);
     m_chart->xAxis->setRange(0.4, static_cast<double>(r.metrics.size()) + 0.6);
     m_chart->yAxis->setRange(0, std::min(100.0, top * 1.15 + 1));
@@ -518,7 +543,8 @@ void EvaluatePage::showReport(const eval::EvalReport& r) {
     QStringList headers = {tr("#"), tr("Line"), tr("Prompt"), tr("Reference")};
     for (const auto& side : r.sides) headers << tr("%1 answer").arg(QString::fromStdString(side));
     for (const auto& m : r.metrics)
-        for (const auto& side : r.sides) headers << QStringLiteral("%1 %2").arg(QString::fromStdString(m), QString::fromStdString(side));
+        for (const auto& side : r.sides)
+            headers << QStringLiteral("%1 %2").arg(QString::fromStdString(m), QString::fromStdString(side));
     if (r.sides.size() == 2) headers << tr("Same answer");
     m_rows->setSortingEnabled(false);
     m_rows->clear();
@@ -537,7 +563,7 @@ void EvaluatePage::showReport(const eval::EvalReport& r) {
         for (const auto& x : row.references) ref += (ref.empty() ? "" : " | ") + x;
         m_rows->setItem(ri, c++, textItem(ref));
         const bool differ = r.sides.size() == 2 && row.answers.count("base") && row.answers.count("tuned") &&
-                            row.answers.at("base") != row.answers.at("tuned");
+            row.answers.at("base") != row.answers.at("tuned");
         for (const auto& side : r.sides) {
             auto* it = textItem(row.answers.count(side) ? row.answers.at(side) : std::string());
             if (differ) it->setBackground(changed);

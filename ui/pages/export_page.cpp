@@ -74,35 +74,40 @@ ExportPage::ExportPage(ProjectState* state, QWidget* parent)
     form->addRow(QString(), exportRow);
     connect(m_export, &QPushButton::clicked, this, &ExportPage::exportNow);
     connect(this, &ExportPage::exportProgress, m_exportStatus, &QLabel::setText, Qt::QueuedConnection);
-    connect(this, &ExportPage::workerDone, this, [this](const QString& error, const QString& reportDir, const QString& note) {
-        reapWorker(m_worker);
-        m_export->setEnabled(true);
-        if (!error.isEmpty()) {
-            m_exportStatus->setText(tr("Export failed."));
-            banner()->showError(error);
-            Q_EMIT exportFailed(error);
-            return;
-        }
-        if (!reportDir.isEmpty()) {
-            // Charts for the report, drawn from metrics.jsonl off screen.
-            TrainingCharts charts;
-            charts.resize(900, 600);
-            std::ifstream in(QDir(QString::fromStdString(this->state()->runConfig().value("output_dir", std::string())))
-                                 .filePath(QStringLiteral("metrics.jsonl"))
-                                 .toStdString());
-            std::string line;
-            while (std::getline(in, line)) {
-                const auto j = nlohmann::json::parse(line, nullptr, false);
-                if (j.is_object()) charts.append(MetricPoint::fromJson(j));
+    connect(
+        this, &ExportPage::workerDone, this,
+        [this](const QString& error, const QString& reportDir, const QString& note) {
+            reapWorker(m_worker);
+            m_export->setEnabled(true);
+            if (!error.isEmpty()) {
+                m_exportStatus->setText(tr("Export failed."));
+                banner()->showError(error);
+                Q_EMIT exportFailed(error);
+                return;
             }
-            charts.flush();
-            if (!charts.savePngs(reportDir)) banner()->showWarning(tr("The chart PNGs could not be written to %1.").arg(reportDir));
-        }
-        if (!note.isEmpty()) banner()->showWarning(note);
-        else banner()->showInfo(tr("Exported to <b>%1</b>.").arg(exportDir().toHtmlEscaped()));
-        m_exportStatus->setText(tr("Done."));
-        Q_EMIT exported(exportDir());
-    }, Qt::QueuedConnection);
+            if (!reportDir.isEmpty()) {
+                // Charts for the report, drawn from metrics.jsonl off screen.
+                TrainingCharts charts;
+                charts.resize(900, 600);
+                std::ifstream in(
+                    QDir(QString::fromStdString(this->state()->runConfig().value("output_dir", std::string())))
+                        .filePath(QStringLiteral("metrics.jsonl"))
+                        .toStdString());
+                std::string line;
+                while (std::getline(in, line)) {
+                    const auto j = nlohmann::json::parse(line, nullptr, false);
+                    if (j.is_object()) charts.append(MetricPoint::fromJson(j));
+                }
+                charts.flush();
+                if (!charts.savePngs(reportDir))
+                    banner()->showWarning(tr("The chart PNGs could not be written to %1.").arg(reportDir));
+            }
+            if (!note.isEmpty()) banner()->showWarning(note);
+            else banner()->showInfo(tr("Exported to <b>%1</b>.").arg(exportDir().toHtmlEscaped()));
+            m_exportStatus->setText(tr("Done."));
+            Q_EMIT exported(exportDir());
+        },
+        Qt::QueuedConnection);
     body()->addWidget(box);
 
     auto* snip = new QGroupBox(tr("Load the adapter in Python"), this);
@@ -113,7 +118,8 @@ ExportPage::ExportPage(ProjectState* state, QWidget* parent)
     m_snippet->setFont(QFontDatabase::systemFont(QFontDatabase::FixedFont));
     sl->addWidget(m_snippet, 1);
     auto* copy = new QPushButton(tr("&Copy"), snip);
-    connect(copy, &QPushButton::clicked, this, [this] { QApplication::clipboard()->setText(m_snippet->toPlainText()); });
+    connect(copy, &QPushButton::clicked, this,
+            [this] { QApplication::clipboard()->setText(m_snippet->toPlainText()); });
     sl->addWidget(copy, 0, Qt::AlignRight);
     body()->addWidget(snip, 1);
 
@@ -141,8 +147,9 @@ ExportPage::ExportPage(ProjectState* state, QWidget* parent)
     auto* runRow = new QHBoxLayout();
     m_ggufExport = new QPushButton(tr("Export GG&UF"), gguf);
     m_ggufExport->setObjectName(QStringLiteral("ggufExport"));
-    m_ggufExport->setToolTip(tr("Merge the run's adapter into the base model and write <run name>.gguf and an Ollama "
-                                "Modelfile into the export folder."));
+    m_ggufExport->setToolTip(
+        tr("Merge the run's adapter into the base model and write <run name>.gguf and an Ollama "
+           "Modelfile into the export folder."));
     m_ggufProgress = new QProgressBar(gguf);
     m_ggufProgress->setObjectName(QStringLiteral("ggufProgress"));
     m_ggufProgress->setRange(0, 1000);
@@ -167,7 +174,8 @@ ExportPage::ExportPage(ProjectState* state, QWidget* parent)
     gf->addRow(tr("Run it:"), cmdRow);
     body()->addWidget(gguf);
     m_ggufTask = new BackgroundTask(this);
-    connect(copyCmds, &QPushButton::clicked, this, [this] { QApplication::clipboard()->setText(m_ggufCommands->toPlainText()); });
+    connect(copyCmds, &QPushButton::clicked, this,
+            [this] { QApplication::clipboard()->setText(m_ggufCommands->toPlainText()); });
     connect(m_ggufExport, &QPushButton::clicked, this, &ExportPage::exportGgufNow);
     connect(m_ggufCancel, &QPushButton::clicked, this, &ExportPage::cancelGguf);
     connect(m_ggufType, &QComboBox::currentIndexChanged, this, [this] { refresh(); });
@@ -209,8 +217,8 @@ ExportPage::ExportPage(ProjectState* state, QWidget* parent)
             return;
         }
         const QString folder = fi.path() == QLatin1String(".") && !typed.startsWith(QLatin1String("./"))
-                                   ? c.name
-                                   : fi.path() + QLatin1Char('/') + c.name;
+            ? c.name
+            : fi.path() + QLatin1Char('/') + c.name;
         if (!c.message.isEmpty()) banner()->showWarning(c.message);
         m_outDir->setText(folder);
         this->state()->setSection("output_dir", folder.toStdString());
@@ -221,9 +229,7 @@ ExportPage::ExportPage(ProjectState* state, QWidget* parent)
     refresh();
 }
 
-ExportPage::~ExportPage() {
-    joinWorker(m_worker);
-}
+ExportPage::~ExportPage() { joinWorker(m_worker); }
 
 QString ExportPage::exportDir() const {
     if (!m_dest->text().trimmed().isEmpty()) return m_dest->text().trimmed();
@@ -249,7 +255,8 @@ void ExportPage::exportNow() {
     m_worker = QThread::create([this, req] {
         QString error, reportDir, note;
         try {
-            const ExportResult r = exportRun(req, [this](const std::string& m) { Q_EMIT exportProgress(QString::fromStdString(m)); });
+            const ExportResult r =
+                exportRun(req, [this](const std::string& m) { Q_EMIT exportProgress(QString::fromStdString(m)); });
             reportDir = QString::fromStdString(r.reportDir);
             note = QString::fromStdString(r.mergeSkipped);
         } catch (const std::exception& e) {
@@ -266,8 +273,8 @@ QString ExportPage::pythonSnippet() const {
     const QString model = QString::fromStdString(c.value("model", std::string()));
     const QString out = QString::fromStdString(c.value("output_dir", std::string("runs/my-run")));
     const bool cls = c["method"].value("task_type", std::string("CAUSAL_LM")) == "SEQ_CLS";
-    const QString autoClass = cls ? QStringLiteral("AutoModelForSequenceClassification")
-                                  : QStringLiteral("AutoModelForCausalLM");
+    const QString autoClass =
+        cls ? QStringLiteral("AutoModelForSequenceClassification") : QStringLiteral("AutoModelForCausalLM");
     return QStringLiteral(
                "from transformers import %1, AutoTokenizer\n"
                "from peft import PeftModel\n\n"
@@ -276,7 +283,8 @@ QString ExportPage::pythonSnippet() const {
                "model = PeftModel.from_pretrained(base, \"%3\")\n"
                "model.eval()\n")
         .arg(autoClass, model.isEmpty() ? QStringLiteral("path/to/base-model") : model,
-             m_adapter && m_adapter->isChecked() ? QDir(exportDir()).filePath(QStringLiteral("adapter")) : out + QStringLiteral("/adapter"));
+             m_adapter && m_adapter->isChecked() ? QDir(exportDir()).filePath(QStringLiteral("adapter"))
+                                                 : out + QStringLiteral("/adapter"));
 }
 
 namespace {
@@ -326,7 +334,8 @@ void ExportPage::exportGgufNow() {
     o.modelDir = base;
     const QString adapter = QDir(runDir).filePath(QStringLiteral("adapter"));
     if (src != base) o.adapterDir = src;  // a full run exports its own model folder
-    else if (QFileInfo::exists(QDir(adapter).filePath(QStringLiteral("adapter_config.json")))) o.adapterDir = adapter.toStdString();
+    else if (QFileInfo::exists(QDir(adapter).filePath(QStringLiteral("adapter_config.json"))))
+        o.adapterDir = adapter.toStdString();
     o.outPath = ggufPath().toStdString();
     o.type = gguf::parseTensorType(m_ggufType->currentData().toString().toStdString());
     o.modelfile = true;
@@ -352,8 +361,8 @@ void ExportPage::exportGgufNow() {
         const quint64 bytes = r.bytes;
         return [this, path, bytes] {
             m_ggufProgress->setValue(1000);
-            banner()->showInfo(tr("Wrote <b>%1</b> (%2) and a Modelfile beside it.")
-                                   .arg(path.toHtmlEscaped(), humanBytes(bytes)));
+            banner()->showInfo(
+                tr("Wrote <b>%1</b> (%2) and a Modelfile beside it.").arg(path.toHtmlEscaped(), humanBytes(bytes)));
             Q_EMIT ggufExported(path);
         };
     });
@@ -371,9 +380,10 @@ void ExportPage::refresh() {
     if (key != m_sizeKey) {
         m_sizeKey = key;
         try {
-            m_sizeText = src.empty() ? QString()
-                                     : tr("expected file size: %1")
-                                           .arg(humanBytes(gguf::expectedGgufBytes(src, gguf::parseTensorType(type.toStdString()))));
+            m_sizeText = src.empty()
+                ? QString()
+                : tr("expected file size: %1")
+                      .arg(humanBytes(gguf::expectedGgufBytes(src, gguf::parseTensorType(type.toStdString()))));
         } catch (const std::exception& e) {
             m_sizeText = tr("cannot export: %1").arg(QString::fromStdString(e.what()));
         }

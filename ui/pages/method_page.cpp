@@ -200,7 +200,8 @@ MethodPage::MethodPage(ProjectState* state, QWidget* parent)
         loadFromState();
         m_loading = true;
         if (m_picker->hasModel() && m_picker->checkedCount() == 0)
-            if (const MethodInfo* m = findMethod(m_current); m && m->usesTargets) m_picker->applyPreset(m->defaultPreset);
+            if (const MethodInfo* m = findMethod(m_current); m && m->usesTargets)
+                m_picker->applyPreset(m->defaultPreset);
         m_loading = false;
         if (m_picker->hasModel()) commit();
     });
@@ -212,7 +213,8 @@ MethodPage::MethodPage(ProjectState* state, QWidget* parent)
         this->state()->setSection("objective", obj);
         checkObjectiveFitsDataset();
     });
-    connect(m_objective, &ObjectivePicker::problem, this, [this](const QString& msg) { banner()->showError(msg.toHtmlEscaped()); });
+    connect(m_objective, &ObjectivePicker::problem, this,
+            [this](const QString& msg) { banner()->showError(msg.toHtmlEscaped()); });
     loadFromState();
 }
 
@@ -251,13 +253,17 @@ void MethodPage::loadFromState() {
     m_summaryText->setText(m->summary);
     buildForm(*m, method);
     m_picker->setSelection(method);
-    m_rankPattern = method.contains("rank_pattern") && method["rank_pattern"].is_object() ? method["rank_pattern"] : json::object();
-    m_alphaPattern = method.contains("alpha_pattern") && method["alpha_pattern"].is_object() ? method["alpha_pattern"] : json::object();
+    m_rankPattern =
+        method.contains("rank_pattern") && method["rank_pattern"].is_object() ? method["rank_pattern"] : json::object();
+    m_alphaPattern = method.contains("alpha_pattern") && method["alpha_pattern"].is_object() ? method["alpha_pattern"]
+                                                                                             : json::object();
     try {
-        m_objective->setObjective(state()->runConfig().contains("objective") ? state()->runConfig()["objective"] : json(),
-                                  "project run config");
+        m_objective->setObjective(
+            state()->runConfig().contains("objective") ? state()->runConfig()["objective"] : json(),
+            "project run config");
     } catch (const std::exception& e) {
-        banner()->showError(tr("The project's objective is not usable: %1").arg(QString::fromUtf8(e.what()).toHtmlEscaped()));
+        banner()->showError(
+            tr("The project's objective is not usable: %1").arg(QString::fromUtf8(e.what()).toHtmlEscaped()));
     }
     m_loading = false;
     syncQuantizeBase();
@@ -307,7 +313,9 @@ void MethodPage::buildForm(const MethodInfo& m, const json& values) {
                 // A field the core defaults to null (computed from the model) shows its minimum as "auto".
                 if (p.def.is_null()) s->setSpecialValueText(tr("auto"));
                 s->setValue(v.is_number() ? v.get<int>() : p.def.is_number() ? p.def.get<int>() : s->minimum());
-                connect(s, qOverload<int>(&QSpinBox::valueChanged), this, [this] { if (!m_loading) commit(); });
+                connect(s, qOverload<int>(&QSpinBox::valueChanged), this, [this] {
+                    if (!m_loading) commit();
+                });
                 editor = s;
                 break;
             }
@@ -317,30 +325,39 @@ void MethodPage::buildForm(const MethodInfo& m, const json& values) {
                 s->setDecimals(p.decimals);
                 s->setSingleStep(p.decimals >= 2 ? 0.01 : 0.1);
                 s->setValue(v.is_number() ? v.get<double>() : p.def.get<double>());
-                connect(s, qOverload<double>(&QDoubleSpinBox::valueChanged), this, [this] { if (!m_loading) commit(); });
+                connect(s, qOverload<double>(&QDoubleSpinBox::valueChanged), this, [this] {
+                    if (!m_loading) commit();
+                });
                 editor = s;
                 break;
             }
             case ParamSpec::Type::Bool: {
                 auto* c = new QCheckBox(m_formBox);
                 c->setChecked(v.is_boolean() ? v.get<bool>() : p.def.get<bool>());
-                connect(c, &QCheckBox::toggled, this, [this] { if (!m_loading) commit(); });
+                connect(c, &QCheckBox::toggled, this, [this] {
+                    if (!m_loading) commit();
+                });
                 editor = c;
                 break;
             }
             case ParamSpec::Type::Choice: {
                 auto* c = new QComboBox(m_formBox);
                 c->addItems(p.choices);
-                const QString cur = QString::fromStdString(v.is_string() ? v.get<std::string>() : p.def.get<std::string>());
+                const QString cur =
+                    QString::fromStdString(v.is_string() ? v.get<std::string>() : p.def.get<std::string>());
                 c->setCurrentIndex(std::max(0, static_cast<int>(p.choices.indexOf(cur))));
-                connect(c, &QComboBox::currentIndexChanged, this, [this] { if (!m_loading) commit(); });
+                connect(c, &QComboBox::currentIndexChanged, this, [this] {
+                    if (!m_loading) commit();
+                });
                 editor = c;
                 break;
             }
             case ParamSpec::Type::Text: {
                 auto* e = new QLineEdit(m_formBox);
                 e->setText(QString::fromStdString(v.is_string() ? v.get<std::string>() : std::string()));
-                connect(e, &QLineEdit::editingFinished, this, [this] { if (!m_loading) commit(); });
+                connect(e, &QLineEdit::editingFinished, this, [this] {
+                    if (!m_loading) commit();
+                });
                 editor = e;
                 break;
             }
@@ -355,8 +372,7 @@ void MethodPage::buildForm(const MethodInfo& m, const json& values) {
         m_form->addRow(label, editor);
         m_editors[p.key] = editor;
     }
-    if (m.params.empty())
-        m_form->addRow(new QLabel(tr("This method has no hyperparameters of its own."), m_formBox));
+    if (m.params.empty()) m_form->addRow(new QLabel(tr("This method has no hyperparameters of its own."), m_formBox));
     m_note->setText(m.note);
     m_note->setVisible(!m.note.isEmpty());
     m_targetsBox->setVisible(m.usesTargets);
@@ -369,7 +385,8 @@ void MethodPage::setParam(const std::string& key, const json& value) {
     if (auto* s = qobject_cast<QSpinBox*>(w)) s->setValue(value.get<int>());
     else if (auto* d = qobject_cast<QDoubleSpinBox*>(w)) d->setValue(value.get<double>());
     else if (auto* c = qobject_cast<QCheckBox*>(w)) c->setChecked(value.get<bool>());
-    else if (auto* cb = qobject_cast<QComboBox*>(w)) cb->setCurrentText(QString::fromStdString(value.get<std::string>()));
+    else if (auto* cb = qobject_cast<QComboBox*>(w))
+        cb->setCurrentText(QString::fromStdString(value.get<std::string>()));
     else if (auto* e = qobject_cast<QLineEdit*>(w)) {
         e->setText(QString::fromStdString(value.get<std::string>()));
         commit();
@@ -408,7 +425,8 @@ json MethodPage::methodConfig() const {
         } else {
             // No model yet: keep what the project had.
             const json& prev = state()->runConfig()["method"];
-            for (const char* k : {"target_modules", "layers_to_transform", "feedforward_modules", "rank_pattern", "alpha_pattern"})
+            for (const char* k :
+                 {"target_modules", "layers_to_transform", "feedforward_modules", "rank_pattern", "alpha_pattern"})
                 if (prev.contains(k) && (defaults.contains(k) || std::string(k).find("_pattern") == std::string::npos))
                     out[k] = prev[k];
         }
@@ -421,9 +439,9 @@ void MethodPage::commit() {
     state()->setSection("method", methodConfig());
     const MethodInfo* m = findMethod(m_current);
     if (m && m->usesTargets && m_picker->hasModel() && m_picker->checkedCount() == 0)
-        banner()->showWarning(tr("%1 needs at least one target module: pick a preset or tick modules below.").arg(m->name));
-    else
-        banner()->clear();
+        banner()->showWarning(
+            tr("%1 needs at least one target module: pick a preset or tick modules below.").arg(m->name));
+    else banner()->clear();
 }
 
 QWidget* MethodPage::buildImportancePanel(QWidget* parent) {
@@ -431,18 +449,20 @@ QWidget* MethodPage::buildImportancePanel(QWidget* parent) {
     panel->setObjectName(QStringLiteral("importancePanel"));
     auto* lay = new QVBoxLayout(panel);
     lay->setContentsMargins(6, 6, 6, 6);
-    panel->setToolTip(tr("Measure how much each module matters for your data (a few batches, no training step), "
-                         "then let the best ones that fit a parameter budget be chosen."));
+    panel->setToolTip(
+        tr("Measure how much each module matters for your data (a few batches, no training step), "
+           "then let the best ones that fit a parameter budget be chosen."));
     auto* form = new QHBoxLayout();
     m_scoreMethod = new QComboBox(panel);
     m_scoreMethod->setObjectName(QStringLiteral("scoreMethod"));
     m_scoreMethod->addItem(tr("Fisher"), QStringLiteral("fisher"));
     m_scoreMethod->addItem(tr("Taylor"), QStringLiteral("taylor"));
     m_scoreMethod->addItem(tr("Gradient norm"), QStringLiteral("grad"));
-    m_scoreMethod->setToolTip(tr("Fisher: mean squared gradient per example (empirical Fisher trace).\n"
-                                 "Taylor: |weight × gradient| summed, the first-order loss change if the module "
-                                 "were removed.\nGradient norm: how strongly the loss pulls on the module.\n"
-                                 "All three come from the same pass; switching does not rescore."));
+    m_scoreMethod->setToolTip(
+        tr("Fisher: mean squared gradient per example (empirical Fisher trace).\n"
+           "Taylor: |weight × gradient| summed, the first-order loss change if the module "
+           "were removed.\nGradient norm: how strongly the loss pulls on the module.\n"
+           "All three come from the same pass; switching does not rescore."));
     m_batches = new QSpinBox(panel);
     m_batches->setObjectName(QStringLiteral("scoreBatches"));
     m_batches->setRange(1, 256);
@@ -454,12 +474,14 @@ QWidget* MethodPage::buildImportancePanel(QWidget* parent) {
     m_budget->setSingleStep(1000);
     m_budget->setGroupSeparatorShown(true);
     m_budget->setSpecialValueText(tr("no limit"));
-    m_budget->setToolTip(tr("Trainable LoRA parameters the suggestion may use (exact count). Filled with the "
-                            "current choice's count after scoring, for an equal-budget comparison."));
+    m_budget->setToolTip(
+        tr("Trainable LoRA parameters the suggestion may use (exact count). Filled with the "
+           "current choice's count after scoring, for an equal-budget comparison."));
     m_allocate = new QCheckBox(tr("Ranks by importance"), panel);
     m_allocate->setObjectName(QStringLiteral("allocateRanks"));
-    m_allocate->setToolTip(tr("Spread the same parameter total over the chosen modules in proportion to their "
-                              "score (peft's rank_pattern)."));
+    m_allocate->setToolTip(
+        tr("Spread the same parameter total over the chosen modules in proportion to their "
+           "score (peft's rank_pattern)."));
     auto addField = [&](const QString& label, QWidget* w) {
         auto* l = new QLabel(label, panel);
         l->setBuddy(w);
@@ -475,8 +497,9 @@ QWidget* MethodPage::buildImportancePanel(QWidget* parent) {
     auto* run = new QHBoxLayout();
     m_scoreButton = new QPushButton(tr("&Score modules"), panel);
     m_scoreButton->setObjectName(QStringLiteral("scoreModules"));
-    m_scoreButton->setToolTip(tr("Loads the model and a few batches of the dataset on a worker thread and scores "
-                                 "every linear module. The window stays usable."));
+    m_scoreButton->setToolTip(
+        tr("Loads the model and a few batches of the dataset on a worker thread and scores "
+           "every linear module. The window stays usable."));
     m_cancelButton = new QPushButton(tr("Cancel"), panel);
     m_cancelButton->setObjectName(QStringLiteral("cancelScoring"));
     m_cancelButton->setEnabled(false);
@@ -491,8 +514,9 @@ QWidget* MethodPage::buildImportancePanel(QWidget* parent) {
     lay->addLayout(run);
     m_useButton = new QPushButton(tr("Use su&ggestion"), panel);
     m_useButton->setObjectName(QStringLiteral("useSuggestion"));
-    m_useButton->setToolTip(tr("Ticks the suggested modules in the tree, sets the rank pattern, and adds the "
-                               "suggestion as a candidate on the Budget step."));
+    m_useButton->setToolTip(
+        tr("Ticks the suggested modules in the tree, sets the rank pattern, and adds the "
+           "suggestion as a candidate on the Budget step."));
     m_useButton->setEnabled(false);
     run->addWidget(m_useButton);
     m_heatmap = new ImportanceHeatmap(panel);
@@ -576,50 +600,52 @@ bool MethodPage::scoreModules() {
                                 .arg(QString::fromUtf8(e.what()).toHtmlEscaped()));
         return false;
     }
-    m_scoring->start(tr("Scoring modules"), [cfg, modelDir, so, this](const TaskContext& ctx) mutable -> BackgroundTask::Apply {
-        ctx.progress(tr("reading the dataset…"), -1);
-        json d = cfg["dataset"];
-        d["validation_split"] = 0.0;  // score on every example, as the CLI does
-        d["validation_path"] = nullptr;
-        const data::DatasetConfig dc = data::DatasetConfig::fromJson(d, "dataset");
-        auto tok = Tokenizer::load(modelDir);
-        data::PrepareOptions po;
-        po.seed = so.seed;
-        data::PreparedDataset pd = data::prepareDataset(dc, tok.get(), po);
-        if (ctx.cancelled()) return {};
-        ctx.progress(tr("loading the model…"), -1);
-        ModelOptions mo;
-        mo.dtype = torch::kFloat32;
-        mo.device = torch::cuda::is_available() ? torch::Device(torch::kCUDA) : torch::Device(torch::kCPU);
-        LoadedModel lm = loadModel(modelDir, mo);
-        lm.model->to(mo.device);
-        if (ctx.cancelled()) return {};
-        so.stop = ctx.stopFlag();
-        so.progress = [&ctx](int64_t done, int64_t total) {
-            ctx.progress(tr("scoring batch %1 of %2").arg(done).arg(total),
-                         total > 0 ? static_cast<double>(done) / static_cast<double>(total) : -1);
-        };
-        auto rep = std::make_shared<select::ImportanceReport>(select::scoreModules(*lm.model, pd.train, pd.padId, so));
-        if (ctx.cancelled()) return {};
-        ModelConfig mc = lm.model->config();
-        return [this, rep, mc] {
-            m_report = rep;
-            m_reportModel = mc;
-            // An equal-budget suggestion by default: what the current choice trains.
-            if (m_budget->value() == 0) {
-                try {
-                    json cur = methodConfig();
-                    cur.erase("init_from");
-                    if (isLowRankType(cur.value("peft_type", std::string()))) {
-                        const int64_t n = methodSpec(cur["peft_type"].get<std::string>()).count(mc, cur).trainable;
-                        if (n > 0 && n <= std::numeric_limits<int>::max()) m_budget->setValue(static_cast<int>(n));
+    m_scoring->start(
+        tr("Scoring modules"), [cfg, modelDir, so, this](const TaskContext& ctx) mutable -> BackgroundTask::Apply {
+            ctx.progress(tr("reading the dataset…"), -1);
+            json d = cfg["dataset"];
+            d["validation_split"] = 0.0;  // score on every example, as the CLI does
+            d["validation_path"] = nullptr;
+            const data::DatasetConfig dc = data::DatasetConfig::fromJson(d, "dataset");
+            auto tok = Tokenizer::load(modelDir);
+            data::PrepareOptions po;
+            po.seed = so.seed;
+            data::PreparedDataset pd = data::prepareDataset(dc, tok.get(), po);
+            if (ctx.cancelled()) return {};
+            ctx.progress(tr("loading the model…"), -1);
+            ModelOptions mo;
+            mo.dtype = torch::kFloat32;
+            mo.device = torch::cuda::is_available() ? torch::Device(torch::kCUDA) : torch::Device(torch::kCPU);
+            LoadedModel lm = loadModel(modelDir, mo);
+            lm.model->to(mo.device);
+            if (ctx.cancelled()) return {};
+            so.stop = ctx.stopFlag();
+            so.progress = [&ctx](int64_t done, int64_t total) {
+                ctx.progress(tr("scoring batch %1 of %2").arg(done).arg(total),
+                             total > 0 ? static_cast<double>(done) / static_cast<double>(total) : -1);
+            };
+            auto rep =
+                std::make_shared<select::ImportanceReport>(select::scoreModules(*lm.model, pd.train, pd.padId, so));
+            if (ctx.cancelled()) return {};
+            ModelConfig mc = lm.model->config();
+            return [this, rep, mc] {
+                m_report = rep;
+                m_reportModel = mc;
+                // An equal-budget suggestion by default: what the current choice trains.
+                if (m_budget->value() == 0) {
+                    try {
+                        json cur = methodConfig();
+                        cur.erase("init_from");
+                        if (isLowRankType(cur.value("peft_type", std::string()))) {
+                            const int64_t n = methodSpec(cur["peft_type"].get<std::string>()).count(mc, cur).trainable;
+                            if (n > 0 && n <= std::numeric_limits<int>::max()) m_budget->setValue(static_cast<int>(n));
+                        }
+                    } catch (const std::exception&) {
                     }
-                } catch (const std::exception&) {
                 }
-            }
-            updateSuggestion();
-        };
-    });
+                updateSuggestion();
+            };
+        });
     return true;
 }
 
@@ -640,7 +666,8 @@ void MethodPage::updateSuggestion() {
     so.allocateRanks = m_allocate->isChecked();
     // The rank and alpha of the LoRA form (LoRA's own defaults otherwise).
     const json cur = state()->runConfig()["method"];
-    const json lora = methodSpec("LORA").withDefaults(isLowRankType(cur.value("peft_type", std::string())) ? cur : json::object());
+    const json lora =
+        methodSpec("LORA").withDefaults(isLowRankType(cur.value("peft_type", std::string())) ? cur : json::object());
     so.r = lora["r"].get<int64_t>();
     so.alpha = lora["lora_alpha"].get<double>();
     so.baseModel = state()->runConfig().value("model", std::string());

@@ -25,19 +25,19 @@ namespace peft::ui {
 
 namespace {
 const char* kRecentKey = "model/recentFolders";
-const QStringList kRows = {QStringLiteral("Family"),       QStringLiteral("Model type"),
-                           QStringLiteral("Layers"),       QStringLiteral("Hidden size"),
-                           QStringLiteral("Heads"),        QStringLiteral("KV heads"),
-                           QStringLiteral("Head size"),    QStringLiteral("MLP size"),
-                           QStringLiteral("Vocabulary"),   QStringLiteral("Context length"),
-                           QStringLiteral("Parameters"),   QStringLiteral("Tied embeddings"),
-                           QStringLiteral("Weight dtype"), QStringLiteral("Size on disk"),
-                           QStringLiteral("Weight files"), QStringLiteral("Tokenizer")};
+const QStringList kRows = {
+    QStringLiteral("Family"),         QStringLiteral("Model type"),   QStringLiteral("Layers"),
+    QStringLiteral("Hidden size"),    QStringLiteral("Heads"),        QStringLiteral("KV heads"),
+    QStringLiteral("Head size"),      QStringLiteral("MLP size"),     QStringLiteral("Vocabulary"),
+    QStringLiteral("Context length"), QStringLiteral("Parameters"),   QStringLiteral("Tied embeddings"),
+    QStringLiteral("Weight dtype"),   QStringLiteral("Size on disk"), QStringLiteral("Weight files"),
+    QStringLiteral("Tokenizer")};
 }  // namespace
 
 ModelPage::ModelPage(ProjectState* state, QWidget* parent)
     : Page(state, tr("Model"),
-           tr("Pick a local Hugging Face model folder (config.json + model.safetensors + tokenizer.json), a model from the Hugging Face cache, or download one. "
+           tr("Pick a local Hugging Face model folder (config.json + model.safetensors + tokenizer.json), a model from "
+              "the Hugging Face cache, or download one. "
               "Supported families: GPT-2, Llama (Llama 2/3, Mistral, Qwen2, SmolLM, TinyLlama), Qwen3, "
               "Gemma 3 text (gemma3_text: 270M, 1B; the text model of larger ones) and Phi-3 / Phi-4-mini. "
               "Not supported: vision towers, mixture-of-experts models, yarn and dynamic RoPE scaling."),
@@ -61,7 +61,8 @@ ModelPage::ModelPage(ProjectState* state, QWidget* parent)
     body()->addLayout(row);
 
     // The Hugging Face cache: what Python tools (and our downloads) already fetched.
-    auto* cacheBox = new QGroupBox(tr("Models in the Hugging Face cache (%1)").arg(QString::fromStdString(hub::defaultCacheDir())), this);
+    auto* cacheBox = new QGroupBox(
+        tr("Models in the Hugging Face cache (%1)").arg(QString::fromStdString(hub::defaultCacheDir())), this);
     auto* cacheLayout = new QVBoxLayout(cacheBox);
     m_cached = new QTreeWidget(cacheBox);
     m_cached->setObjectName(QStringLiteral("cachedModels"));
@@ -119,7 +120,8 @@ ModelPage::ModelPage(ProjectState* state, QWidget* parent)
     connect(state, &ProjectState::projectReplaced, this, [this] {
         const std::string model = this->state()->runConfig().value("model", "");
         // The folder already open (the demo opens its model, then applies its run settings).
-        if (m_summary && !model.empty() && m_openFolder == QString::fromStdString(model) && this->state()->model()) return;
+        if (m_summary && !model.empty() && m_openFolder == QString::fromStdString(model) && this->state()->model())
+            return;
         banner()->clear();
         m_summary.reset();
         fill();
@@ -176,7 +178,9 @@ void ModelPage::fill() {
     const ModelConfig& c = s.config;
     const QLocale loc(QLocale::English);
     // Digits grouped by thin spaces: readable in every locale.
-    auto num = [&](int64_t v) { return loc.toString(static_cast<qlonglong>(v)).replace(QLatin1Char(','), QChar(0x2009)); };
+    auto num = [&](int64_t v) {
+        return loc.toString(static_cast<qlonglong>(v)).replace(QLatin1Char(','), QChar(0x2009));
+    };
     m_path->setText(tr("Folder: %1").arg(QString::fromStdString(s.folder)));
     m_fields[QStringLiteral("Family")]->setText(QString::fromStdString(s.familyName));
     m_fields[QStringLiteral("Model type")]->setText(QString::fromStdString(c.modelType));
@@ -184,8 +188,7 @@ void ModelPage::fill() {
     m_fields[QStringLiteral("Hidden size")]->setText(QString::number(c.hiddenSize));
     m_fields[QStringLiteral("Heads")]->setText(QString::number(c.numHeads));
     m_fields[QStringLiteral("KV heads")]->setText(
-        QString::number(c.numKvHeads) +
-        (c.numKvHeads != c.numHeads ? tr("  (grouped-query attention)") : QString()));
+        QString::number(c.numKvHeads) + (c.numKvHeads != c.numHeads ? tr("  (grouped-query attention)") : QString()));
     m_fields[QStringLiteral("Head size")]->setText(QString::number(c.headDim));
     m_fields[QStringLiteral("MLP size")]->setText(QString::number(c.intermediateSize));
     m_fields[QStringLiteral("Vocabulary")]->setText(num(c.vocabSize));
@@ -194,15 +197,15 @@ void ModelPage::fill() {
         QStringLiteral("%1  (%2)").arg(num(s.baseParams), QString::fromStdString(humanCount(s.baseParams))));
     m_fields[QStringLiteral("Tied embeddings")]->setText(c.tieWordEmbeddings ? tr("yes") : tr("no"));
     m_fields[QStringLiteral("Weight dtype")]->setText(
-        QStringLiteral("%1  (config: %2)").arg(QString::fromStdString(s.weightDtype), QString::fromStdString(c.torchDtype)));
+        QStringLiteral("%1  (config: %2)")
+            .arg(QString::fromStdString(s.weightDtype), QString::fromStdString(c.torchDtype)));
     m_fields[QStringLiteral("Size on disk")]->setText(
         tr("%1 weights, %2 folder")
             .arg(QString::fromStdString(humanBytes(s.weightBytes)), QString::fromStdString(humanBytes(s.folderBytes))));
     QStringList files;
     for (const auto& f : s.weightFiles) files << QString::fromStdString(f);
     m_fields[QStringLiteral("Weight files")]->setText(files.join(QStringLiteral(", ")));
-    m_fields[QStringLiteral("Tokenizer")]->setText(s.hasTokenizer ? QStringLiteral("tokenizer.json")
-                                                                   : tr("missing"));
+    m_fields[QStringLiteral("Tokenizer")]->setText(s.hasTokenizer ? QStringLiteral("tokenizer.json") : tr("missing"));
 }
 
 void ModelPage::refreshCache() {
@@ -221,9 +224,7 @@ void ModelPage::refreshCache() {
     for (int c = 0; c < 3; ++c) m_cached->resizeColumnToContents(c);
 }
 
-QStringList ModelPage::recentFolders() const {
-    return recentList(kRecentKey);
-}
+QStringList ModelPage::recentFolders() const { return recentList(kRecentKey); }
 
 void ModelPage::addRecent(const QString& folder) {
     pushRecent(kRecentKey, folder, 10);

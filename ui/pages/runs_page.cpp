@@ -85,7 +85,8 @@ constexpr int kFirstEvalColumn = 7;  // after Run, Method, Steps, Last loss, Bes
 
 void flatten(const json& j, const std::string& prefix, std::map<std::string, std::string>& out) {
     if (j.is_object()) {
-        for (auto it = j.begin(); it != j.end(); ++it) flatten(*it, prefix.empty() ? it.key() : prefix + "." + it.key(), out);
+        for (auto it = j.begin(); it != j.end(); ++it)
+            flatten(*it, prefix.empty() ? it.key() : prefix + "." + it.key(), out);
     } else {
         out[prefix] = j.dump();
     }
@@ -133,9 +134,10 @@ RunsPage::RunsPage(ProjectState* state, QWidget* parent)
     auto* bestLabel = new QLabel(tr("Best run b&y:"), this);
     m_bestBy = new QComboBox(this);
     m_bestBy->setObjectName(QStringLiteral("bestBy"));
-    m_bestBy->setToolTip(tr("The number that makes a run the best: the lowest eval loss, or the highest score of its "
-                            "latest task evaluation (Evaluate page, or peft-studio-cli evaluate --run). Clicking an "
-                            "eval column's header chooses it too."));
+    m_bestBy->setToolTip(
+        tr("The number that makes a run the best: the lowest eval loss, or the highest score of its "
+           "latest task evaluation (Evaluate page, or peft-studio-cli evaluate --run). Clicking an "
+           "eval column's header chooses it too."));
     bestLabel->setBuddy(m_bestBy);
     auto* refineBestBtn = new QPushButton(tr("Refine the b&est run"), this);
     refineBestBtn->setObjectName(QStringLiteral("refineBest"));
@@ -158,8 +160,9 @@ RunsPage::RunsPage(ProjectState* state, QWidget* parent)
     readyLabel->setBuddy(m_ready);
     auto* trainReady = new QPushButton(tr("&Train this run"), m_readyRow);
     trainReady->setObjectName(QStringLiteral("trainReadyRun"));
-    trainReady->setToolTip(tr("Load this run's settings into the project and start training it; its results appear "
-                              "in the table beside the others."));
+    trainReady->setToolTip(
+        tr("Load this run's settings into the project and start training it; its results appear "
+           "in the table beside the others."));
     m_readyWhy = new QLabel(m_readyRow);
     m_readyWhy->setWordWrap(true);
     ready->addWidget(readyLabel);
@@ -172,8 +175,8 @@ RunsPage::RunsPage(ProjectState* state, QWidget* parent)
 
     auto* split = new QSplitter(Qt::Vertical, this);
     m_table = new QTableWidget(0, 7, split);
-    m_table->setHorizontalHeaderLabels(
-        {tr("Run"), tr("Method"), tr("Steps"), tr("Last loss"), tr("Best eval loss"), tr("Modified"), tr("Train time")});
+    m_table->setHorizontalHeaderLabels({tr("Run"), tr("Method"), tr("Steps"), tr("Last loss"), tr("Best eval loss"),
+                                        tr("Modified"), tr("Train time")});
     m_table->horizontalHeader()->setSectionResizeMode(1, QHeaderView::Stretch);
     m_table->setSelectionBehavior(QAbstractItemView::SelectRows);
     m_table->setEditTriggers(QAbstractItemView::NoEditTriggers);
@@ -252,7 +255,8 @@ void RunsPage::rescan() {
     for (const auto& n : found)
         if (std::find(evalNames.begin(), evalNames.end(), n) == evalNames.end()) evalNames.push_back(n);
     m_evalNames = evalNames;
-    QStringList headers = {tr("Run"), tr("Method"), tr("Steps"), tr("Last loss"), tr("Best eval loss"), tr("Modified"), tr("Train time")};
+    QStringList headers = {tr("Run"),      tr("Method"),    tr("Steps"), tr("Last loss"), tr("Best eval loss"),
+                           tr("Modified"), tr("Train time")};
     for (const auto& n : evalNames) headers << tr("eval %1").arg(QString::fromStdString(n));
     m_table->setColumnCount(headers.size());
     m_table->setHorizontalHeaderLabels(headers);
@@ -265,15 +269,21 @@ void RunsPage::rescan() {
         const int row = static_cast<int>(i);
         m_table->setItem(row, 0, name);
         m_table->setItem(row, 1, new QTableWidgetItem(describeMethod(r.config.value("method", json::object()))));
-        m_table->setItem(row, 2, new QTableWidgetItem(r.steps.empty() ? QStringLiteral("0") : QString::number(r.steps.back())));
-        m_table->setItem(row, 3, new QTableWidgetItem(r.steps.empty() ? QStringLiteral("—") : QString::number(r.lastLoss, 'f', 4)));
-        m_table->setItem(row, 4, new QTableWidgetItem(r.hasEval ? QString::number(r.bestEval, 'f', 4) : QStringLiteral("—")));
+        m_table->setItem(row, 2,
+                         new QTableWidgetItem(r.steps.empty() ? QStringLiteral("0") : QString::number(r.steps.back())));
+        m_table->setItem(
+            row, 3, new QTableWidgetItem(r.steps.empty() ? QStringLiteral("—") : QString::number(r.lastLoss, 'f', 4)));
+        m_table->setItem(row, 4,
+                         new QTableWidgetItem(r.hasEval ? QString::number(r.bestEval, 'f', 4) : QStringLiteral("—")));
         m_table->setItem(row, 5, new QTableWidgetItem(QFileInfo(r.folder).lastModified().toString(Qt::ISODate)));
-        m_table->setItem(row, 6, new QTableWidgetItem(r.steps.empty() ? QStringLiteral("—") : tr("%1 s").arg(r.elapsedS, 0, 'f', 0)));
+        m_table->setItem(
+            row, 6,
+            new QTableWidgetItem(r.steps.empty() ? QStringLiteral("—") : tr("%1 s").arg(r.elapsedS, 0, 'f', 0)));
         for (size_t k = 0; k < evalNames.size(); ++k) {
             auto it = r.evalMetrics.find(evalNames[k]);
             m_table->setItem(row, kFirstEvalColumn + static_cast<int>(k),
-                             new QTableWidgetItem(it == r.evalMetrics.end() ? QStringLiteral("—") : QString::number(it->second, 'f', 4)));
+                             new QTableWidgetItem(it == r.evalMetrics.end() ? QStringLiteral("—")
+                                                                            : QString::number(it->second, 'f', 4)));
         }
     }
     m_table->blockSignals(false);
@@ -288,7 +298,8 @@ void RunsPage::fillBestBy(const std::vector<std::string>& evalNames) {
     const QString previous = bestBy();
     m_bestBy->blockSignals(true);
     m_bestBy->clear();
-    for (const auto& n : evalNames) m_bestBy->addItem(tr("eval %1 (highest)").arg(QString::fromStdString(n)), QString::fromStdString(n));
+    for (const auto& n : evalNames)
+        m_bestBy->addItem(tr("eval %1 (highest)").arg(QString::fromStdString(n)), QString::fromStdString(n));
     m_bestBy->addItem(tr("eval loss (lowest)"), QStringLiteral("eval_loss"));
     const int keep = m_bestBy->findData(previous);
     m_bestBy->setCurrentIndex(keep >= 0 ? keep : 0);
@@ -355,7 +366,7 @@ bool RunsPage::refineBest() {
 }
 
 void RunsPage::selectionChanged() {
-    static const QColor kColors[] = {QColor(31, 119, 180), QColor(214, 39, 40), QColor(44, 160, 44),
+    static const QColor kColors[] = {QColor(31, 119, 180),  QColor(214, 39, 40),  QColor(44, 160, 44),
                                      QColor(148, 103, 189), QColor(255, 127, 14), QColor(23, 190, 207)};
     m_chart->removeAllSeries();
     int k = 0;
@@ -395,7 +406,8 @@ void RunsPage::setReadyRuns(const QStringList& configFiles, const QString& why) 
     for (const QString& f : configFiles) {
         QString label = QFileInfo(f).completeBaseName();
         try {
-            label += QStringLiteral(" — ") + describeMethod(readJsonFile(f.toStdString()).value("method", json::object()));
+            label +=
+                QStringLiteral(" — ") + describeMethod(readJsonFile(f.toStdString()).value("method", json::object()));
         } catch (const std::exception&) {
         }
         m_ready->addItem(label, f);
@@ -458,7 +470,8 @@ bool RunsPage::refineRun(int row) {
     for (int i = 2; QFileInfo::exists(out); ++i) out = base + QString::number(i);
     state()->setSection("output_dir", out.toStdString());
     Q_EMIT state()->projectReplaced();  // every page shows the run's settings
-    banner()->showInfo(tr("Copied %1's settings into a new run (%2). Adjust them and train again.").arg(run.name, out) + note);
+    banner()->showInfo(tr("Copied %1's settings into a new run (%2). Adjust them and train again.").arg(run.name, out) +
+                       note);
     Q_EMIT refined();
     return true;
 }

@@ -26,7 +26,7 @@ struct RunRecord {
     double lastLoss = 0;
     double bestEval = 0;
     bool hasEval = false;
-    double elapsedS = 0;              // training time of the last step, from metrics.jsonl
+    double elapsedS = 0;  // training time of the last step, from metrics.jsonl
     // <folder>/evaluation/report.json's aggregate metrics of the tuned side (else base), when present.
     std::map<std::string, double> evalMetrics;
 };
@@ -36,7 +36,7 @@ struct RunRecord {
 RunRecord readRun(const QString& folder, int* badLines = nullptr);
 // Flattened "a.b.c" -> value pairs that differ between two configs.
 std::vector<std::tuple<std::string, std::string, std::string>> diffConfigs(const nlohmann::json& a,
-                                                                          const nlohmann::json& b);
+                                                                           const nlohmann::json& b);
 
 class RunsPage : public Page {
     Q_OBJECT

@@ -43,8 +43,9 @@ TrainPage::TrainPage(ProjectState* state, TrainingRunner* runner, QWidget* paren
     m_runName = new QLineEdit(this);
     m_runName->setObjectName(QStringLiteral("runName"));
     m_runName->setMaximumWidth(280);
-    m_runName->setToolTip(tr("The run's folder name inside the workspace; characters that cannot be in a file name "
-                             "are replaced."));
+    m_runName->setToolTip(
+        tr("The run's folder name inside the workspace; characters that cannot be in a file name "
+           "are replaced."));
     auto* nameLabel = new QLabel(tr("Run n&ame:"), this);
     nameLabel->setBuddy(m_runName);
     m_runFolder = new QLabel(this);
@@ -151,7 +152,9 @@ QString TrainPage::setRunName(const QString& typed) {
     }
     // The run folder keeps its workspace; only its last part is the name.
     const QString parent = out.isEmpty() ? QStringLiteral("runs") : QFileInfo(out).path();
-    const QString folder = parent == QLatin1String(".") && !out.startsWith(QLatin1String("./")) ? c.name : parent + QLatin1Char('/') + c.name;
+    const QString folder = parent == QLatin1String(".") && !out.startsWith(QLatin1String("./"))
+        ? c.name
+        : parent + QLatin1Char('/') + c.name;
     state()->setSection("output_dir", folder.toStdString());
     if (!c.message.isEmpty()) banner()->showWarning(c.message);
     else banner()->clear();
@@ -180,14 +183,17 @@ bool TrainPage::loadRunHistory(const QString& runDir) {
     m_prefCharts->flush();
     if (n == 0) return false;
     onMetrics(last);
-    m_status->setText(tr("Showing the run in %1 (%2 steps). Resume continues it from its newest checkpoint.").arg(runDir).arg(last.step));
+    m_status->setText(tr("Showing the run in %1 (%2 steps). Resume continues it from its newest checkpoint.")
+                          .arg(runDir)
+                          .arg(last.step));
     return true;
 }
 
 void TrainPage::start() {
     banner()->clear();
     // A preference objective on single examples (or the reverse) is refused before anything loads.
-    const QString mismatch = objectiveDatasetMismatch(state()->runConfig(), state()->uiState().value("dataset_format", std::string()));
+    const QString mismatch =
+        objectiveDatasetMismatch(state()->runConfig(), state()->uiState().value("dataset_format", std::string()));
     if (!mismatch.isEmpty()) {
         banner()->showError(mismatch);
         return;
@@ -242,7 +248,9 @@ void TrainPage::onState(TrainingController::State s) {
         case S::Paused: m_status->setText(tr("Paused (everything kept in memory).")); break;
         case S::Stopping: m_status->setText(tr("Stopping: writing a checkpoint…")); break;
         case S::Finished: m_status->setText(tr("Finished.")); break;
-        case S::Stopped: m_status->setText(tr("Stopped after step %1; resume continues from the checkpoint.").arg(m_lastStep)); break;
+        case S::Stopped:
+            m_status->setText(tr("Stopped after step %1; resume continues from the checkpoint.").arg(m_lastStep));
+            break;
         case S::Failed: m_status->setText(tr("Failed: see the message above.")); break;
     }
     m_pause->setText(s == S::Paused ? tr("&Continue") : tr("&Pause"));

@@ -32,9 +32,9 @@ ErrorBanner::ErrorBanner(QWidget* parent) : QFrame(parent) {
 void ErrorBanner::showMessage(Level level, const QString& text) {
     m_level = level;
     m_text->setText(text);
-    const QStyle::StandardPixmap px = level == Level::Error     ? QStyle::SP_MessageBoxCritical
-                                      : level == Level::Warning ? QStyle::SP_MessageBoxWarning
-                                                                : QStyle::SP_MessageBoxInformation;
+    const QStyle::StandardPixmap px = level == Level::Error ? QStyle::SP_MessageBoxCritical
+        : level == Level::Warning                           ? QStyle::SP_MessageBoxWarning
+                                                            : QStyle::SP_MessageBoxInformation;
     m_icon->setPixmap(style()->standardIcon(px).pixmap(20, 20));
     applyStyle();
     show();
@@ -50,9 +50,9 @@ QString ErrorBanner::text() const { return m_text->text(); }
 void ErrorBanner::applyStyle() {
     // Tint the window colour towards red/amber/blue: readable on both light and dark palettes.
     const QColor base = palette().color(QPalette::Window);
-    const QColor tint = m_level == Level::Error     ? QColor(220, 50, 50)
-                        : m_level == Level::Warning ? QColor(230, 160, 0)
-                                                    : QColor(50, 120, 220);
+    const QColor tint = m_level == Level::Error ? QColor(220, 50, 50)
+        : m_level == Level::Warning             ? QColor(230, 160, 0)
+                                                : QColor(50, 120, 220);
     auto mix = [](const QColor& a, const QColor& b, double t) {
         return QColor::fromRgbF(a.redF() * (1 - t) + b.redF() * t, a.greenF() * (1 - t) + b.greenF() * t,
                                 a.blueF() * (1 - t) + b.blueF() * t);

@@ -20,8 +20,9 @@ double percentScale(const std::string& metric) {
 GenerationChart::GenerationChart(QWidget* parent) : MetricChart(tr("Generation metrics on validation rows"), parent) {
     setObjectName(QStringLiteral("generationChart"));
     setAxisLabels(tr("step"), tr("score (%)"));
-    setToolTip(tr("Every generation_eval_every steps the model answers the first validation rows greedily; "
-                  "its answers are scored against the references as on the Evaluate page."));
+    setToolTip(
+        tr("Every generation_eval_every steps the model answers the first validation rows greedily; "
+           "its answers are scored against the references as on the Evaluate page."));
     setVisible(false);
     // Up to six metrics: the legend goes in one row under the plot, not over the lines.
     QCustomPlot* p = plot();
@@ -39,7 +40,7 @@ int GenerationChart::seriesOf(const std::string& metric) const {
 
 void GenerationChart::append(const MetricPoint& p) {
     if (p.generation.empty()) return;
-    static const QColor kColors[] = {QColor(31, 119, 180), QColor(214, 39, 40), QColor(44, 160, 44),
+    static const QColor kColors[] = {QColor(31, 119, 180),  QColor(214, 39, 40),  QColor(44, 160, 44),
                                      QColor(148, 103, 189), QColor(255, 127, 14), QColor(23, 190, 207)};
     for (const auto& [name, value] : p.generation) {
         int id = seriesOf(name);

@@ -20,7 +20,11 @@ namespace peft::ui {
 QString formatEta(double seconds) {
     if (seconds < 0) return QStringLiteral("--:--");
     const qint64 s = static_cast<qint64>(seconds + 0.5);
-    if (s >= 3600) return QStringLiteral("%1:%2:%3").arg(s / 3600).arg((s / 60) % 60, 2, 10, QLatin1Char('0')).arg(s % 60, 2, 10, QLatin1Char('0'));
+    if (s >= 3600)
+        return QStringLiteral("%1:%2:%3")
+            .arg(s / 3600)
+            .arg((s / 60) % 60, 2, 10, QLatin1Char('0'))
+            .arg(s % 60, 2, 10, QLatin1Char('0'));
     return QStringLiteral("%1:%2").arg(s / 60).arg(s % 60, 2, 10, QLatin1Char('0'));
 }
 
@@ -76,9 +80,8 @@ HubDownloadBox::HubDownloadBox(hub::RepoType type, QWidget* parent)
         m_status->setText(msg);
         Q_EMIT failed(msg);
     });
-    connect(m_task, &BackgroundTask::cancelled, this, [this] {
-        m_status->setText(tr("Download cancelled. Start it again to resume where it stopped."));
-    });
+    connect(m_task, &BackgroundTask::cancelled, this,
+            [this] { m_status->setText(tr("Download cancelled. Start it again to resume where it stopped.")); });
 }
 
 bool HubDownloadBox::startDownload(const QString& text) {

@@ -49,7 +49,9 @@ ImportanceHeatmap::ImportanceHeatmap(QWidget* parent) : QWidget(parent) {
             QToolTip::hideText();
             return;
         }
-        QString tip = tr("layer %1 · %2\n%3 score %4").arg(l).arg(m_data.columns[c], m_data.scoreName)
+        QString tip = tr("layer %1 · %2\n%3 score %4")
+                          .arg(l)
+                          .arg(m_data.columns[c], m_data.scoreName)
                           .arg(m_data.at(l, c), 0, 'g', 4);
         const QString& mark = m_data.marks[static_cast<size_t>(l * m_data.columns.size() + c)];
         if (!mark.isEmpty()) tip += tr("\nselected (%1)").arg(mark);

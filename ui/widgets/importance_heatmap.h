@@ -14,11 +14,11 @@ class QCPColorScale;
 namespace peft::ui {
 
 struct HeatmapData {
-    QStringList columns;          // module names in forward order ("q_proj", ...)
+    QStringList columns;  // module names in forward order ("q_proj", ...)
     int layers = 0;
-    std::vector<double> values;   // layers × columns, row-major (layer * columns + column)
-    std::vector<QString> marks;   // the same shape: text drawn on a selected cell ("" = not selected)
-    QString scoreName;            // "Fisher", shown on the colour scale
+    std::vector<double> values;  // layers × columns, row-major (layer * columns + column)
+    std::vector<QString> marks;  // the same shape: text drawn on a selected cell ("" = not selected)
+    QString scoreName;           // "Fisher", shown on the colour scale
     double at(int layer, int column) const { return values[static_cast<size_t>(layer * columns.size() + column)]; }
 };
 

@@ -157,8 +157,7 @@ void paintMethodDiagram(QPainter& p, const QRectF& rect, const QString& id, cons
     } else if (prompt) {
         p.setFont(small);
         p.setPen(c.fg);
-        p.drawText(QRectF(rect.left(), row(0) - unit * 0.1, laneL + tokW * 2, unit * 0.3), Qt::AlignLeft,
-                   QString());
+        p.drawText(QRectF(rect.left(), row(0) - unit * 0.1, laneL + tokW * 2, unit * 0.3), Qt::AlignLeft, QString());
     } else if (at(Place::Adapters)) {
         auto adapter = [&](double r) {
             QRectF a(rx, row(r), rw, unit * 0.8);

@@ -156,8 +156,7 @@ void MetricChart::decimate(const std::vector<double>& x, const std::vector<doubl
         const long b = std::clamp(static_cast<long>((x[i] - x0) / span * buckets), 0L, static_cast<long>(buckets));
         std::size_t lo = i, hi = i, j = i;
         for (; j < n; ++j) {
-            const long bj =
-                std::clamp(static_cast<long>((x[j] - x0) / span * buckets), 0L, static_cast<long>(buckets));
+            const long bj = std::clamp(static_cast<long>((x[j] - x0) / span * buckets), 0L, static_cast<long>(buckets));
             if (bj != b) break;
             if (y[j] < y[lo]) lo = j;
             if (y[j] > y[hi]) hi = j;

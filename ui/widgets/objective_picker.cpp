@@ -20,13 +20,11 @@ namespace {
 
 // The papers' symbols next to run.json's names, so a setting can be matched to its formula.
 QString settingLabel(const std::string& key) {
-    static const std::map<std::string, QString> k = {{"beta", QStringLiteral("β (beta)")},
-                                                     {"gamma", QStringLiteral("γ (gamma)")},
-                                                     {"lambda", QStringLiteral("λ (lambda)")},
-                                                     {"label_smoothing", QStringLiteral("Label smoothing ε")},
-                                                     {"reference", QStringLiteral("Reference")},
-                                                     {"precompute_reference", QStringLiteral("Precompute reference")},
-                                                     {"sft_weight", QStringLiteral("SFT weight")}};
+    static const std::map<std::string, QString> k = {
+        {"beta", QStringLiteral("β (beta)")},        {"gamma", QStringLiteral("γ (gamma)")},
+        {"lambda", QStringLiteral("λ (lambda)")},    {"label_smoothing", QStringLiteral("Label smoothing ε")},
+        {"reference", QStringLiteral("Reference")},  {"precompute_reference", QStringLiteral("Precompute reference")},
+        {"sft_weight", QStringLiteral("SFT weight")}};
     auto it = k.find(key);
     if (it != k.end()) return it->second;
     QString s = QString::fromStdString(key).replace(QLatin1Char('_'), QLatin1Char(' '));
@@ -44,8 +42,9 @@ ObjectivePicker::ObjectivePicker(QWidget* parent) : QGroupBox(tr("Objective"), p
     m_type->setObjectName(QStringLiteral("objectiveType"));
     for (const ObjectiveSpec& s : objectiveSpecs())
         m_type->addItem(QString::fromStdString(s.displayName), QString::fromStdString(s.type));
-    m_type->setToolTip(tr("What training optimises. SFT learns from examples; DPO, ORPO and SimPO learn from pairs of a "
-                          "chosen and a rejected answer (a preference dataset)."));
+    m_type->setToolTip(
+        tr("What training optimises. SFT learns from examples; DPO, ORPO and SimPO learn from pairs of a "
+           "chosen and a rejected answer (a preference dataset)."));
     auto* typeLabel = new QLabel(tr("Ob&jective:"), this);
     typeLabel->setBuddy(m_type);
     row->addRow(typeLabel, m_type);
@@ -151,7 +150,8 @@ void ObjectivePicker::setSetting(const std::string& key, const json& value) {
     if (!w) return;
     if (auto* d = qobject_cast<QDoubleSpinBox*>(w)) d->setValue(value.get<double>());
     else if (auto* c = qobject_cast<QCheckBox*>(w)) c->setChecked(value.get<bool>());
-    else if (auto* cb = qobject_cast<QComboBox*>(w)) cb->setCurrentText(QString::fromStdString(value.get<std::string>()));
+    else if (auto* cb = qobject_cast<QComboBox*>(w))
+        cb->setCurrentText(QString::fromStdString(value.get<std::string>()));
     else if (auto* e = qobject_cast<QLineEdit*>(w)) {
         e->setText(QString::fromStdString(value.get<std::string>()));
         commit();
@@ -193,13 +193,15 @@ QString objectiveDatasetMismatch(const json& runConfig, const std::string& detec
     const bool pairs = format == "preference";
     const QString name = QString::fromStdString(spec->displayName);
     if (spec->preference && !pairs)
-        return QObject::tr("The objective %1 trains on preference pairs (a prompt with a chosen and a rejected answer), "
-                           "but the dataset is in the %2 format. Open a preference dataset on the Dataset step, or choose "
-                           "SFT as the objective.")
+        return QObject::tr(
+                   "The objective %1 trains on preference pairs (a prompt with a chosen and a rejected answer), "
+                   "but the dataset is in the %2 format. Open a preference dataset on the Dataset step, or choose "
+                   "SFT as the objective.")
             .arg(name, QString::fromStdString(format));
     if (!spec->preference && pairs)
-        return QObject::tr("The dataset holds preference pairs (chosen and rejected answers), but the objective is %1. "
-                           "Choose DPO, ORPO or SimPO as the objective, or open an SFT dataset on the Dataset step.")
+        return QObject::tr(
+                   "The dataset holds preference pairs (chosen and rejected answers), but the objective is %1. "
+                   "Choose DPO, ORPO or SimPO as the objective, or open an SFT dataset on the Dataset step.")
             .arg(name);
     return {};
 }

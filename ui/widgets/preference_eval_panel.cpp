@@ -24,8 +24,9 @@ PreferenceEvalPanel::PreferenceEvalPanel(ProjectState* state, QWidget* parent) :
     auto* row = new QHBoxLayout();
     m_run = new QPushButton(tr("Evaluate the validation &pairs"), this);
     m_run->setObjectName(QStringLiteral("evaluate_pairs"));
-    m_run->setToolTip(tr("Scores every validation pair's chosen and rejected answer with the base model and with the "
-                         "tuned model, and counts how often each prefers the chosen one."));
+    m_run->setToolTip(
+        tr("Scores every validation pair's chosen and rejected answer with the base model and with the "
+           "tuned model, and counts how often each prefers the chosen one."));
     m_cancel = new QPushButton(tr("Cancel"), this);
     m_cancel->setEnabled(false);
     m_progress = new QProgressBar(this);
@@ -41,13 +42,17 @@ PreferenceEvalPanel::PreferenceEvalPanel(ProjectState* state, QWidget* parent) :
     m_table->setObjectName(QStringLiteral("pair_results"));
     m_table->setEditTriggers(QAbstractItemView::NoEditTriggers);
     m_table->setHorizontalHeaderLabels({tr("Prefers chosen\n(log-prob)"), tr("Prefers chosen\n(per token)"),
-                                        tr("Mean log-prob\nmargin"), tr("Reward\naccuracy"), tr("Mean reward\nmargin")});
-    m_table->horizontalHeaderItem(0)->setToolTip(tr("Fraction of pairs where the chosen answer's log-probability, summed "
-                                                    "over its tokens, is higher than the rejected one's."));
-    m_table->horizontalHeaderItem(1)->setToolTip(tr("The same with each answer's mean log-probability per token (longer "
-                                                    "answers are not penalised)."));
-    m_table->horizontalHeaderItem(3)->setToolTip(tr("Fraction of pairs where the objective's reward of the chosen answer "
-                                                    "is higher (what training reports as eval_rewards_accuracy)."));
+                                        tr("Mean log-prob\nmargin"), tr("Reward\naccuracy"),
+                                        tr("Mean reward\nmargin")});
+    m_table->horizontalHeaderItem(0)->setToolTip(
+        tr("Fraction of pairs where the chosen answer's log-probability, summed "
+           "over its tokens, is higher than the rejected one's."));
+    m_table->horizontalHeaderItem(1)->setToolTip(
+        tr("The same with each answer's mean log-probability per token (longer "
+           "answers are not penalised)."));
+    m_table->horizontalHeaderItem(3)->setToolTip(
+        tr("Fraction of pairs where the objective's reward of the chosen answer "
+           "is higher (what training reports as eval_rewards_accuracy)."));
     m_table->horizontalHeader()->setSectionResizeMode(QHeaderView::Stretch);
     m_table->setMaximumHeight(140);
     lay->addWidget(m_table);
@@ -76,7 +81,9 @@ PreferenceEvalPanel::PreferenceEvalPanel(ProjectState* state, QWidget* parent) :
     });
     connect(m_task, &BackgroundTask::succeeded, this, [this] {
         m_progress->setValue(1000);
-        m_progress->setFormat(tr("%1 pairs in %2 s").arg(m_report ? m_report->pairs : 0).arg(m_report ? m_report->seconds : 0.0, 0, 'f', 1));
+        m_progress->setFormat(tr("%1 pairs in %2 s")
+                                  .arg(m_report ? m_report->pairs : 0)
+                                  .arg(m_report ? m_report->seconds : 0.0, 0, 'f', 1));
         Q_EMIT finished(true);
     });
     connect(m_task, &BackgroundTask::failed, this, [this](const QString& msg) {
@@ -113,7 +120,8 @@ bool PreferenceEvalPanel::evaluate() {
         o.batchSize = std::max<int64_t>(1, rc.training.batchSize);
         o.cancel = ctx.stopFlag();
         o.onProgress = [&ctx](int64_t done, int64_t total) {
-            ctx.progress(tr("pair %1 of %2").arg(done).arg(total), total > 0 ? static_cast<double>(done) / static_cast<double>(total) : -1);
+            ctx.progress(tr("pair %1 of %2").arg(done).arg(total),
+                         total > 0 ? static_cast<double>(done) / static_cast<double>(total) : -1);
         };
         auto r = std::make_shared<PairEvalReport>(evaluatePreferencePairs(rc, o));
         if (ctx.cancelled() || r->cancelled) return {};
@@ -128,23 +136,27 @@ bool PreferenceEvalPanel::evaluate() {
 void PreferenceEvalPanel::showReport(const PairEvalReport& r) {
     m_table->setRowCount(static_cast<int>(r.sides.size()));
     QStringList rows;
-    for (const auto& s : r.sides) rows << (s == "base" ? tr("Base") : s == "tuned" ? tr("Tuned") : QString::fromStdString(s));
+    for (const auto& s : r.sides)
+        rows << (s == "base" ? tr("Base") : s == "tuned" ? tr("Tuned") : QString::fromStdString(s));
     m_table->setVerticalHeaderLabels(rows);
-    auto pct = [](double v) { return std::isfinite(v) ? QStringLiteral("%1 %").arg(v * 100.0, 0, 'f', 1) : QStringLiteral("—"); };
+    auto pct = [](double v) {
+        return std::isfinite(v) ? QStringLiteral("%1 %").arg(v * 100.0, 0, 'f', 1) : QStringLiteral("—");
+    };
     auto num = [](double v) { return std::isfinite(v) ? QString::number(v, 'f', 3) : QStringLiteral("—"); };
     for (size_t i = 0; i < r.sides.size(); ++i) {
         const auto it = r.results.find(r.sides[i]);
         if (it == r.results.end()) continue;
         const PairSideResult& s = it->second;
-        const QStringList cells = {pct(s.logpAccuracy), pct(s.perTokenAccuracy), num(s.meanLogpMargin), pct(s.rewardAccuracy),
-                                   num(s.meanRewardMargin)};
+        const QStringList cells = {pct(s.logpAccuracy), pct(s.perTokenAccuracy), num(s.meanLogpMargin),
+                                   pct(s.rewardAccuracy), num(s.meanRewardMargin)};
         for (int c = 0; c < cells.size(); ++c) {
             auto* item = new QTableWidgetItem(cells[c]);
             item->setTextAlignment(Qt::AlignRight | Qt::AlignVCenter);
             m_table->setItem(static_cast<int>(i), c, item);
         }
     }
-    QString text = tr("%1 validation pairs, objective <b>%2</b>. ").arg(r.pairs).arg(QString::fromStdString(r.objective));
+    QString text =
+        tr("%1 validation pairs, objective <b>%2</b>. ").arg(r.pairs).arg(QString::fromStdString(r.objective));
     if (r.sides.size() < 2) text += tr("No trained adapter in the run folder yet: only the base model was evaluated. ");
     m_note->setText(text + QString::fromStdString(r.rewardNote).toHtmlEscaped());
 }

@@ -71,8 +71,9 @@ void TargetModulePicker::setModel(const std::optional<ModelConfig>& config) {
             li->setCheckState(0, Qt::Unchecked);
             for (size_t i = 0; i < m_arch.linears.size(); ++i) {
                 const auto& l = m_arch.linears[i];
-                auto* mi = new QTreeWidgetItem(li, {QString::fromStdString(l.path), QString::fromStdString(l.kind),
-                                                    QStringLiteral("%1 → %2").arg(l.in).arg(l.out)});
+                auto* mi = new QTreeWidgetItem(li,
+                                               {QString::fromStdString(l.path), QString::fromStdString(l.kind),
+                                                QStringLiteral("%1 → %2").arg(l.in).arg(l.out)});
                 mi->setFlags(mi->flags() | Qt::ItemIsUserCheckable);
                 mi->setCheckState(0, Qt::Unchecked);
                 mi->setData(0, Qt::UserRole, static_cast<int>(i));
@@ -188,8 +189,9 @@ void TargetModulePicker::setSelection(const json& method) {
             const std::string full = m_arch.modulePath(t, l.path);
             bool on = allLinear;
             for (const auto& s : targets)
-                if (full == s || (full.size() > s.size() && full.compare(full.size() - s.size(), s.size(), s) == 0 &&
-                                  full[full.size() - s.size() - 1] == '.'))
+                if (full == s ||
+                    (full.size() > s.size() && full.compare(full.size() - s.size(), s.size(), s) == 0 &&
+                     full[full.size() - s.size() - 1] == '.'))
                     on = true;
             li->child(k)->setCheckState(0, on && layerOn ? Qt::Checked : Qt::Unchecked);
         }

@@ -23,7 +23,8 @@ using nlohmann::json;
 
 namespace {
 
-QSpinBox* spin(QWidget* parent, int lo, int hi, const QString& objectName, const QString& tip, const QString& special = {}) {
+QSpinBox* spin(QWidget* parent, int lo, int hi, const QString& objectName, const QString& tip,
+               const QString& special = {}) {
     auto* s = new QSpinBox(parent);
     s->setRange(lo, hi);
     s->setKeyboardTracking(false);  // typing "128" writes 128 once, not 1, 12 and 128
@@ -59,14 +60,15 @@ void setComboText(QComboBox* c, const std::string& value) {
 TrainingSettings::TrainingSettings(ProjectState* state, QWidget* parent)
     : QGroupBox(tr("Training settings"), parent), m_state(state) {
     setObjectName(QStringLiteral("trainingSettings"));
-    setToolTip(tr("The run config's training section. Changes apply to the next run you start; a run that is going "
-                  "keeps the settings it started with."));
+    setToolTip(
+        tr("The run config's training section. Changes apply to the next run you start; a run that is going "
+           "keeps the settings it started with."));
     m_precision = combo(this, {QStringLiteral("bf16"), QStringLiteral("fp32")}, QStringLiteral("precision"),
                         tr("bf16 halves the memory of weights and activations and is several times faster on CPUs "
                            "with AMX or AVX512-BF16 and on GPUs; fp32 is the exact reference."));
-    m_device = combo(this, {QStringLiteral("auto"), QStringLiteral("cpu"), QStringLiteral("cuda")},
-                     QStringLiteral("device"),
-                     tr("auto trains on the first CUDA GPU when this build and machine have one, else on the CPU."));
+    m_device =
+        combo(this, {QStringLiteral("auto"), QStringLiteral("cpu"), QStringLiteral("cuda")}, QStringLiteral("device"),
+              tr("auto trains on the first CUDA GPU when this build and machine have one, else on the CPU."));
     m_batch = spin(this, 1, 4096, QStringLiteral("batchSize"),
                    tr("Sequences per forward pass. Memory grows with it (the Budget page shows how much)."));
     m_accum = spin(this, 1, 1024, QStringLiteral("gradAccum"),
@@ -95,16 +97,18 @@ TrainingSettings::TrainingSettings(ProjectState* state, QWidget* parent)
                   tr("Seeds the adapter initialisation, dropout and the data order: the same seed repeats a run."));
     m_packed = new QCheckBox(tr("Pre-pack frozen weights (CPU bf16)"), this);
     m_packed->setObjectName(QStringLiteral("packedWeights"));
-    m_packed->setToolTip(tr("CPU bf16 training keeps two extra bf16 copies of the frozen layer weights in the layout "
-                            "oneDNN's matrix kernels read (about 10% faster steps on AMX CPUs). Turn it off when RAM is "
-                            "short: the Budget page shows what the copies cost. No effect in fp32, on a GPU, with QLoRA "
-                            "or in full fine-tuning."));
+    m_packed->setToolTip(
+        tr("CPU bf16 training keeps two extra bf16 copies of the frozen layer weights in the layout "
+           "oneDNN's matrix kernels read (about 10% faster steps on AMX CPUs). Turn it off when RAM is "
+           "short: the Budget page shows what the copies cost. No effect in fp32, on a GPU, with QLoRA "
+           "or in full fine-tuning."));
     {
         std::string why;
         const int autoThreads = resolveThreadCount(0, &why);
         m_threads = spin(this, 0, 4096, QStringLiteral("threads"),
                          tr("CPU threads for training and evaluation. Auto uses every core this process may use "
-                            "(%1).").arg(QString::fromStdString(why)),
+                            "(%1).")
+                             .arg(QString::fromStdString(why)),
                          tr("auto (%1)").arg(autoThreads));
     }
     m_processes = spin(this, 1, 1024, QStringLiteral("processes"),
@@ -115,8 +119,9 @@ TrainingSettings::TrainingSettings(ProjectState* state, QWidget* parent)
     if (const int n = cudaDeviceCount(); n > 0) {
         m_gpus = new QListWidget(this);
         m_gpus->setObjectName(QStringLiteral("gpus"));
-        m_gpus->setToolTip(tr("The GPUs to train on, one process each (data parallel over NCCL). None checked: the "
-                              "first GPU alone."));
+        m_gpus->setToolTip(
+            tr("The GPUs to train on, one process each (data parallel over NCCL). None checked: the "
+               "first GPU alone."));
         for (int i = 0; i < n; ++i) {
             auto* item = new QListWidgetItem(tr("GPU %1 (cuda:%1)").arg(i), m_gpus);
             item->setFlags(item->flags() | Qt::ItemIsUserCheckable);
@@ -125,7 +130,8 @@ TrainingSettings::TrainingSettings(ProjectState* state, QWidget* parent)
         }
         m_gpus->setMaximumHeight(m_gpus->sizeHintForRow(0) * std::min(n, 4) + 2 * m_gpus->frameWidth() + 4);
     }
-    m_precisionHint = new QLabel(tr("This CPU has no AVX-512: bf16 runs about 14× slower than fp32 here. Pick fp32."), this);
+    m_precisionHint =
+        new QLabel(tr("This CPU has no AVX-512: bf16 runs about 14× slower than fp32 here. Pick fp32."), this);
     m_precisionHint->setObjectName(QStringLiteral("precisionHint"));
     m_precisionHint->setWordWrap(true);
     {
@@ -178,21 +184,22 @@ TrainingSettings::TrainingSettings(ProjectState* state, QWidget* parent)
     connect(m_device, &QComboBox::currentTextChanged, this, [=] { write("device", text(m_device)); });
     connect(m_scheduler, &QComboBox::currentTextChanged, this, [=] { write("scheduler", text(m_scheduler)); });
     connect(m_optimizer, &QComboBox::currentTextChanged, this, [=] { write("optimizer", text(m_optimizer)); });
-    const std::pair<QSpinBox*, const char*> spins[] = {{m_batch, "batch_size"},   {m_accum, "grad_accum"},
-                                                       {m_epochs, "epochs"},      {m_warmup, "warmup_steps"},
-                                                       {m_evalEvery, "eval_every"}, {m_saveEvery, "save_every"},
-                                                       {m_seed, "seed"},          {m_threads, "threads"}};
+    const std::pair<QSpinBox*, const char*> spins[] = {
+        {m_batch, "batch_size"},     {m_accum, "grad_accum"},     {m_epochs, "epochs"}, {m_warmup, "warmup_steps"},
+        {m_evalEvery, "eval_every"}, {m_saveEvery, "save_every"}, {m_seed, "seed"},     {m_threads, "threads"}};
     for (const auto& [s, key] : spins)
         connect(s, qOverload<int>(&QSpinBox::valueChanged), this, [=](int v) { write(key, v); });
     // 0 in the box is the config's -1 (no step limit).
-    connect(m_maxSteps, qOverload<int>(&QSpinBox::valueChanged), this, [=](int v) { write("max_steps", v > 0 ? v : -1); });
+    connect(m_maxSteps, qOverload<int>(&QSpinBox::valueChanged), this,
+            [=](int v) { write("max_steps", v > 0 ? v : -1); });
     connect(m_packed, &QCheckBox::toggled, this, [=](bool on) { write("packed_weights", on); });
     connect(m_processes, qOverload<int>(&QSpinBox::valueChanged), this, [=](int v) { write("processes", v); });
     if (m_gpus)
         connect(m_gpus, &QListWidget::itemChanged, this, [=] {
             json list = json::array();
             for (int i = 0; i < m_gpus->count(); ++i)
-                if (m_gpus->item(i)->checkState() == Qt::Checked) list.push_back(m_gpus->item(i)->data(Qt::UserRole).toInt());
+                if (m_gpus->item(i)->checkState() == Qt::Checked)
+                    list.push_back(m_gpus->item(i)->data(Qt::UserRole).toInt());
             write("gpus", list);
         });
     connect(m_lr, &QLineEdit::editingFinished, this, [=] {
@@ -207,7 +214,8 @@ TrainingSettings::TrainingSettings(ProjectState* state, QWidget* parent)
         }
         // The box shows 6 significant digits: leaving it unedited must not round the project's value.
         const json& current = m_state->runConfig()["training"]["lr"];
-        if (current.is_number() && std::abs(current.get<double>() - lr) <= 1e-5 * std::abs(current.get<double>())) return;
+        if (current.is_number() && std::abs(current.get<double>() - lr) <= 1e-5 * std::abs(current.get<double>()))
+            return;
         write("lr", lr);
     });
     connect(state, &ProjectState::configChanged, this, &TrainingSettings::loadFromState);
@@ -239,7 +247,8 @@ void TrainingSettings::loadFromState() {
         for (int i = 0; i < m_gpus->count(); ++i) {
             bool on = false;
             if (g.is_array())
-                for (const auto& v : g) on = on || (v.is_number_integer() && v.get<int>() == m_gpus->item(i)->data(Qt::UserRole).toInt());
+                for (const auto& v : g)
+                    on = on || (v.is_number_integer() && v.get<int>() == m_gpus->item(i)->data(Qt::UserRole).toInt());
             m_gpus->item(i)->setCheckState(on ? Qt::Checked : Qt::Unchecked);
         }
     }

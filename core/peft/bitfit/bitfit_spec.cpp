@@ -58,7 +58,8 @@ private:
             }
         }
         if (r.trainable == 0)
-            r.notes.push_back("this " + mc.modelType + " model has no bias terms; set train_norms to train the norm scales");
+            r.notes.push_back("this " + mc.modelType +
+                              " model has no bias terms; set train_norms to train the norm scales");
         spec::applyModulesToSave(tree, cfg, head, r, saved);
         return r;
     }

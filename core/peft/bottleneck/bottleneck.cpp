@@ -58,13 +58,15 @@ public:
         bool knownAct = false;
         for (const char* ok : {"relu", "gelu", "gelu_new", "silu", "swish", "tanh"}) knownAct |= (m_nonLinearity == ok);
         if (!knownAct)
-            fail("adapter_config.json", "'non_linearity' = \"" + m_nonLinearity + "\"", "Use relu, gelu, silu (swish) or tanh.");
+            fail("adapter_config.json", "'non_linearity' = \"" + m_nonLinearity + "\"",
+                 "Use relu, gelu, silu (swish) or tanh.");
         const double rf = cfgDouble(config, "reduction_factor", 16);
         m_size = cfgInt(config, "bottleneck_size", 0);
         if (m_size <= 0) {
             if (rf <= 0) fail("adapter_config.json", "'reduction_factor' must be positive", "Use e.g. 16.");
             m_size = static_cast<int64_t>(std::floor(static_cast<double>(C) / rf));
-            if (m_size < 1) fail("adapter_config.json", "the bottleneck is narrower than 1 unit", "Lower reduction_factor.");
+            if (m_size < 1)
+                fail("adapter_config.json", "the bottleneck is narrower than 1 unit", "Lower reduction_factor.");
         }
         const double initScale = cfgDouble(config, "init_scale", 0.0);
         const nlohmann::json layers = config.value("layers_to_transform", nlohmann::json());
@@ -102,8 +104,9 @@ public:
             auto add = [&](const char* where, const Bottleneck* b) {
                 if (!b) return;
                 const std::string p = kPeftPrefix + m_model->table().modulePath(blk->layer, where);
-                for (const auto& [leaf, t] : {std::pair{".adapter_down.weight", b->downW}, std::pair{".adapter_down.bias", b->downB},
-                                              std::pair{".adapter_up.weight", b->upW}, std::pair{".adapter_up.bias", b->upB}})
+                for (const auto& [leaf, t] :
+                     {std::pair{".adapter_down.weight", b->downW}, std::pair{".adapter_down.bias", b->downB},
+                      std::pair{".adapter_up.weight", b->upW}, std::pair{".adapter_up.bias", b->upB}})
                     out.push_back({p + "." + m_name + leaf, p + leaf, t});
             };
             add("mh_adapter", blk->mh.get());

@@ -46,22 +46,29 @@ public:
     }
 
     std::vector<MethodCard> cards() const override {
-        const std::vector<CardParam> params = {
-            {"reduction_factor", "Reduction factor", CardParam::Kind::Int, 1, 4096},
-            {"non_linearity", "Activation", CardParam::Kind::Choice, 0, 0, 0, {"relu", "gelu", "gelu_new", "silu", "tanh"}}};
+        const std::vector<CardParam> params = {{"reduction_factor", "Reduction factor", CardParam::Kind::Int, 1, 4096},
+                                               {"non_linearity",
+                                                "Activation",
+                                                CardParam::Kind::Choice,
+                                                0,
+                                                0,
+                                                0,
+                                                {"relu", "gelu", "gelu_new", "silu", "tanh"}}};
         MethodCard houlsby;
         houlsby.id = "houlsby";
         houlsby.name = "Adapter (Houlsby)";
-        houlsby.summary = "Inserts a small bottleneck network after the attention and after the feed-forward "
-                          "sub-layer of every block. Only these adapters are trained.";
+        houlsby.summary =
+            "Inserts a small bottleneck network after the attention and after the feed-forward "
+            "sub-layer of every block. Only these adapters are trained.";
         houlsby.fixed = {{"architecture", "houlsby"}};
         houlsby.params = params;
         houlsby.diagram = {CardDiagram::Place::Adapters, "", true};
         MethodCard pfeiffer = houlsby;
         pfeiffer.id = "pfeiffer";
         pfeiffer.name = "Adapter (Pfeiffer)";
-        pfeiffer.summary = "Like Houlsby adapters, but with a single bottleneck after the feed-forward sub-layer. "
-                           "Half the adapters, usually nearly the same quality.";
+        pfeiffer.summary =
+            "Like Houlsby adapters, but with a single bottleneck after the feed-forward sub-layer. "
+            "Half the adapters, usually nearly the same quality.";
         pfeiffer.fixed = {{"architecture", "pfeiffer"}};
         pfeiffer.diagram.afterAttention = false;
         return {houlsby, pfeiffer};
@@ -94,7 +101,8 @@ private:
             fail(where, "key 'architecture' must be \"houlsby\" or \"pfeiffer\" (got \"" + t + "\")", "");
         const std::string a = spec::getString(cfg, "non_linearity", "relu");
         if (a != "relu" && a != "gelu" && a != "gelu_new" && a != "swish" && a != "silu" && a != "tanh")
-            fail(where, "key 'non_linearity' must be relu, gelu, gelu_new, swish, silu or tanh (got \"" + a + "\")", "");
+            fail(where, "key 'non_linearity' must be relu, gelu, gelu_new, swish, silu or tanh (got \"" + a + "\")",
+                 "");
         spec::requirePositive(cfg, "reduction_factor", where);
         spec::requirePositive(cfg, "bottleneck_size", where);
     }

@@ -37,13 +37,16 @@ void exportModelFolder(const CausalLMImpl& model, const std::string& srcDir, con
     saveSafetensors((fs::path(outDir) / "model.safetensors").string(), tensors, {{"format", "pt"}});
     nlohmann::json cfg = model.config().raw;
     if (!cfg.is_object()) fail(outDir, "the model has no config.json contents to export", "Load it from a folder.");
-    const char* dt = model.dtype() == torch::kBFloat16 ? "bfloat16" : model.dtype() == torch::kFloat16 ? "float16" : "float32";
+    const char* dt = model.dtype() == torch::kBFloat16 ? "bfloat16"
+        : model.dtype() == torch::kFloat16             ? "float16"
+                                                       : "float32";
     if (cfg.contains("torch_dtype")) cfg["torch_dtype"] = dt;
     cfg["dtype"] = dt;
     writeFileAtomic((fs::path(outDir) / "config.json").string(), cfg.dump(2) + "\n");
     if (srcDir.empty()) return;
-    for (const char* f : {"tokenizer.json", "tokenizer_config.json", "special_tokens_map.json", "generation_config.json",
-                          "vocab.json", "merges.txt", "tokenizer.model", "added_tokens.json", "chat_template.jinja"}) {
+    for (const char* f :
+         {"tokenizer.json", "tokenizer_config.json", "special_tokens_map.json", "generation_config.json", "vocab.json",
+          "merges.txt", "tokenizer.model", "added_tokens.json", "chat_template.jinja"}) {
         fs::path src = fs::path(srcDir) / f;
         if (fs::exists(src) && fs::absolute(src) != fs::absolute(fs::path(outDir) / f))
             writeFileAtomic((fs::path(outDir) / f).string(), readFile(src.string()));

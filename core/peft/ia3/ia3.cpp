@@ -60,7 +60,8 @@ public:
                 for (const auto& l : m_layers)
                     found |= matchesTarget(nlohmann::json::array({f}), l.path, l.path.substr(l.path.rfind('.') + 1));
                 if (!found)
-                    fail("adapter_config.json", "feedforward_modules entry " + f.dump() + " is not among target_modules",
+                    fail("adapter_config.json",
+                         "feedforward_modules entry " + f.dump() + " is not among target_modules",
                          "feedforward_modules must be a subset of target_modules.");
             }
         m_modules.attach(model, config, name);

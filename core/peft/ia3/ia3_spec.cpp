@@ -56,7 +56,6 @@ public:
         return p;
     }
 
-
     std::vector<MethodCard> cards() const override {
         MethodCard c =
             card("ia3",

@@ -13,8 +13,9 @@ namespace peft {
 LoraLinear::LoraLinear(int64_t in, int64_t out, int64_t r, double scaling_, double dropout_, LinearImpl& base,
                        LoraInit init)
     : scaling(scaling_), dropout(dropout_) {
-    auto opts = torch::TensorOptions().dtype(torch::kFloat32).device(base.bias.defined() ? base.bias.device()
-                                                                     : base.weight.device());
+    auto opts = torch::TensorOptions()
+                    .dtype(torch::kFloat32)
+                    .device(base.bias.defined() ? base.bias.device() : base.weight.device());
     // peft's default init: A Kaiming-uniform with a=sqrt(5) (bound 1/sqrt(in)), B zeros.
     const double bound = 1.0 / std::sqrt(static_cast<double>(in));
     A = torch::empty({r, in}, opts).uniform_(-bound, bound);
@@ -22,7 +23,8 @@ LoraLinear::LoraLinear(int64_t in, int64_t out, int64_t r, double scaling_, doub
     // peft's reset_lora_parameters: "gaussian" redraws A with std 1/r; false leaves both as
     // nn.Linear made them, so B is Kaiming-uniform over its r inputs too.
     if (init == LoraInit::Gaussian) A.normal_(0.0, 1.0 / static_cast<double>(r));
-    if (init == LoraInit::Random) B.uniform_(-1.0 / std::sqrt(static_cast<double>(r)), 1.0 / std::sqrt(static_cast<double>(r)));
+    if (init == LoraInit::Random)
+        B.uniform_(-1.0 / std::sqrt(static_cast<double>(r)), 1.0 / std::sqrt(static_cast<double>(r)));
     A.set_requires_grad(true);
     B.set_requires_grad(true);
 }
@@ -38,13 +40,14 @@ torch::Tensor LoraLinear::transformOutput(const torch::Tensor& x, const torch::T
         // under torch.autocast; A and B stay fp32 master weights (their gradients come back
         // through the casts in fp32) and only the optimizer touches the fp32 copies.
         torch::Tensor xin = drop ? torch::dropout(x, dropout, true) : x;
-        torch::Tensor lora = torch::nn::functional::linear(
-            torch::nn::functional::linear(xin, A.to(act)), B.to(act), Bbias.defined() ? Bbias.to(act) : Bbias);
+        torch::Tensor lora = torch::nn::functional::linear(torch::nn::functional::linear(xin, A.to(act)), B.to(act),
+                                                           Bbias.defined() ? Bbias.to(act) : Bbias);
         return torch::add(baseOut, lora.to(baseOut.scalar_type()), scaling);
     }
     torch::Tensor xin = x.to(A.scalar_type());
     if (drop) xin = torch::dropout(xin, dropout, true);
-    torch::Tensor lora = torch::nn::functional::linear(torch::nn::functional::linear(xin, A), B, Bbias);  // [..,in]->[..,r]->[..,out]
+    torch::Tensor lora =
+        torch::nn::functional::linear(torch::nn::functional::linear(xin, A), B, Bbias);  // [..,in]->[..,r]->[..,out]
     if (variant) return variant->forward(*this, xin, lora, baseOut, base, drop);
     return baseOut + (lora * scaling).to(baseOut.scalar_type());
 }
@@ -79,8 +82,8 @@ public:
         // our Linear knows its own storage, so the flag only needs to be consistent.
         for (auto& [path, lin] : targets) {
             const int64_t rank = c.forModule(path).r;
-            auto ad = std::make_shared<LoraLinear>(lin->inFeatures(), lin->outFeatures(), rank, c.scaling(path), c.dropout,
-                                                   *lin, c.init);
+            auto ad = std::make_shared<LoraLinear>(lin->inFeatures(), lin->outFeatures(), rank, c.scaling(path),
+                                                   c.dropout, *lin, c.init);
             if (c.dora) ad->variant = makeDoraVariant(*ad, *lin);
             if (c.loraBias) {
                 ad->Bbias = torch::zeros({lin->outFeatures()}, ad->B.options()).set_requires_grad(true);

@@ -54,24 +54,28 @@ public:
             if (p.is_object())
                 for (auto it = p.begin(); it != p.end(); ++it)
                     if (!it.value().is_number() || it.value().get<double>() <= 0)
-                        fail(where, std::string("key '") + k + "' entry '" + it.key() + "' must be a positive number", "");
+                        fail(where, std::string("key '") + k + "' entry '" + it.key() + "' must be a positive number",
+                             "");
         }
         const auto& rp = spec::getJson(cfg, "rank_pattern");
         if (rp.is_object())
             for (auto it = rp.begin(); it != rp.end(); ++it)
                 if (it.value().get<double>() < 1)
-                    fail(where, "key 'rank_pattern' gives '" + it.key() + "' a rank below 1", "Use whole ranks of 1 or more.");
+                    fail(where, "key 'rank_pattern' gives '" + it.key() + "' a rank below 1",
+                         "Use whole ranks of 1 or more.");
         if (spec::getBool(cfg, "lora_bias", false) && spec::getBool(cfg, "use_dora", false))
             fail(where, "key 'lora_bias' cannot be combined with 'use_dora'", "Turn one of them off.");
         // peft also initialises from the weights (pissa, olora, loftq, eva, corda, orthogonal):
         // refused by name rather than trained as the default without a word.
         const auto& init = spec::getJson(cfg, "init_lora_weights");
         if (init.is_string() && init.get<std::string>() != "gaussian")
-            fail(where, "key 'init_lora_weights' is \"" + init.get<std::string>() + "\", which PEFT Studio does not support",
+            fail(where,
+                 "key 'init_lora_weights' is \"" + init.get<std::string>() + "\", which PEFT Studio does not support",
                  "Use true (peft's default), \"gaussian\" or false; initialisations computed from the base weights "
                  "(pissa, olora, loftq, eva, corda, orthogonal) are not available.");
         const auto& t = spec::getJson(cfg, "target_modules");
-        if (t.is_array() && t.empty()) fail(where, "key 'target_modules' is an empty list", "Name at least one module.");
+        if (t.is_array() && t.empty())
+            fail(where, "key 'target_modules' is an empty list", "Name at least one module.");
         if (!spec::getJson(cfg, "target_parameters").is_null() && !spec::getJson(cfg, "target_parameters").empty())
             fail(where, "key 'target_parameters' is not supported", "Use target_modules.");
     }
@@ -147,8 +151,8 @@ public:
                 continue;
             }
             p.report.addAdapter(r * m->in + m->out * r, label, m->layer);  // A [r,in] + B [out,r]
-            if (dora) p.report.addAdapter(m->out, label, m->layer);         // magnitude [out]
-            if (loraBias) p.report.addAdapter(m->out, label, m->layer);     // lora_B.bias [out]
+            if (dora) p.report.addAdapter(m->out, label, m->layer);        // magnitude [out]
+            if (loraBias) p.report.addAdapter(m->out, label, m->layer);    // lora_B.bias [out]
             if (bias == "lora_only" && m->bias) p.report.trainBase(m->out, label, m->layer);
             if (wantSaved) {
                 p.saved.push_back({base + ".lora_A.weight", {r, m->in}});
@@ -192,8 +196,9 @@ public:
         MethodCard lora;
         lora.id = "lora";
         lora.name = "LoRA";
-        lora.summary = "Adds a small low-rank update B·A beside chosen weight matrices and trains only that. The "
-                       "base model stays frozen, and the update can be merged back afterwards.";
+        lora.summary =
+            "Adds a small low-rank update B·A beside chosen weight matrices and trains only that. The "
+            "base model stays frozen, and the update can be merged back afterwards.";
         lora.fixed = {{"use_rslora", false}, {"use_dora", false}};
         lora.params = params;
         lora.usesTargets = true;
@@ -201,7 +206,8 @@ public:
         lora.diagram = {CardDiagram::Place::LowRankBeside, "BA"};
         // rsLoRA, DoRA and QLoRA: the LoRA card with its own name and text, the setting it turns on
         // (none for QLoRA: its adapter is plain LoRA) and the label of its branch in the diagram.
-        auto twin = [&](const char* id, const char* name, const char* setting, const char* branch, const char* summary) {
+        auto twin = [&](const char* id, const char* name, const char* setting, const char* branch,
+                        const char* summary) {
             MethodCard c = lora;
             c.id = id;
             c.name = name;
@@ -221,8 +227,9 @@ public:
                                 "LoRA on top of a base model stored in 4-bit NF4, which cuts the memory for frozen "
                                 "weights about fourfold. The adapter is an ordinary LoRA adapter.");
         qlora.defaultPreset = "linear";
-        qlora.note = "Training stores the frozen layer weights in NF4 (training.quantize_base); the Budget step "
-                     "shows the 4-bit weight memory. The adapter file is plain LoRA.";
+        qlora.note =
+            "Training stores the frozen layer weights in NF4 (training.quantize_base); the Budget step "
+            "shows the 4-bit weight memory. The adapter file is plain LoRA.";
         qlora.quantizeBase = true;
         return {lora, rslora, dora, qlora};
     }

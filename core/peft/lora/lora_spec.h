@@ -2,7 +2,6 @@
 #pragma once
 #include "core/peft/method_spec.h"
 
-
 namespace peft {
 
 const MethodSpec& loraMethodSpec();
@@ -28,7 +27,7 @@ struct LoraConfig {
     bool rslora = false;
     bool dora = false;
     bool loraBias = false;
-    std::string bias;  // "none" | "all" | "lora_only"
+    std::string bias;                   // "none" | "all" | "lora_only"
     LoraInit init = LoraInit::Default;  // init_lora_weights: true, "gaussian" or false
     nlohmann::json rankPattern, alphaPattern;
 

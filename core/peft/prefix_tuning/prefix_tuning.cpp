@@ -32,8 +32,8 @@ public:
 
     int64_t P = 0, L = 0, kvH = 0, D = 0;
     bool projection = false;
-    torch::Tensor direct;                      // [P, L*2*kvDim] (no projection, or loaded)
-    torch::Tensor embedding, w1, b1, w2, b2;   // the MLP while training with projection
+    torch::Tensor direct;                     // [P, L*2*kvDim] (no projection, or loaded)
+    torch::Tensor embedding, w1, b1, w2, b2;  // the MLP while training with projection
 };
 
 class PrefixTuningMethod : public Method {
@@ -56,8 +56,10 @@ public:
         auto check = [&](const char* key, int64_t want) {
             int64_t got = cfgInt(config, key, want);
             if (got != want)
-                fail("adapter_config.json", std::string("'") + key + "' = " + std::to_string(got) + " but this model has " +
-                                                std::to_string(want), "The adapter was made for a different model.");
+                fail("adapter_config.json",
+                     std::string("'") + key + "' = " + std::to_string(got) + " but this model has " +
+                         std::to_string(want),
+                     "The adapter was made for a different model.");
         };
         check("num_layers", p->L);
         check("token_dim", kvDim);
@@ -88,11 +90,12 @@ public:
         const std::string base = "prompt_encoder." + m_name + ".";
         NamedTensors out;
         if (m_prefix->embedding.defined())
-            out = {{base + "embedding.weight", m_prefix->embedding}, {base + "transform.0.weight", m_prefix->w1},
-                   {base + "transform.0.bias", m_prefix->b1},        {base + "transform.2.weight", m_prefix->w2},
+            out = {{base + "embedding.weight", m_prefix->embedding},
+                   {base + "transform.0.weight", m_prefix->w1},
+                   {base + "transform.0.bias", m_prefix->b1},
+                   {base + "transform.2.weight", m_prefix->w2},
                    {base + "transform.2.bias", m_prefix->b2}};
-        else
-            out = {{base + "embedding.weight", m_prefix->direct}};
+        else out = {{base + "embedding.weight", m_prefix->direct}};
         for (const auto& m : m_modules.trainable()) out.push_back(m);
         return out;
     }
@@ -109,10 +112,10 @@ public:
         // A loaded prefix is used directly (peft's inference mode), projection or not.
         if (m_prefix->embedding.defined()) {
             m_prefix->embedding = m_prefix->w1 = m_prefix->b1 = m_prefix->w2 = m_prefix->b2 = torch::Tensor();
-            m_prefix->direct = torch::zeros({m_prefix->P, m_prefix->L * 2 * m_prefix->kvH * m_prefix->D},
-                                            torch::TensorOptions().dtype(torch::kFloat32).device(
-                                                m_model->embeddingWeight().device()))
-                                   .set_requires_grad(true);
+            m_prefix->direct =
+                torch::zeros({m_prefix->P, m_prefix->L * 2 * m_prefix->kvH * m_prefix->D},
+                             torch::TensorOptions().dtype(torch::kFloat32).device(m_model->embeddingWeight().device()))
+                    .set_requires_grad(true);
         }
         NamedTensors dest = {{"prompt_embeddings", m_prefix->direct}};
         for (const auto& m : m_modules.saved()) dest.push_back(m);

@@ -64,7 +64,8 @@ private:
             r.addAdapter(d.tokenDim * e + e, "prefix_mlp", -1);
             r.addAdapter(e * width + width, "prefix_mlp", -1);
         } else {
-            for (int64_t l = 0; l < d.layers; ++l) r.addAdapter(P * 2 * d.tokenDim, "prefix_kv", l < mc.numLayers ? l : -1);
+            for (int64_t l = 0; l < d.layers; ++l)
+                r.addAdapter(P * 2 * d.tokenDim, "prefix_kv", l < mc.numLayers ? l : -1);
         }
         if (saved) saved->push_back({"prompt_embeddings", {P, width}});
         spec::applyModulesToSave(tree, cfg, head, r, saved, "base_model.");

@@ -39,16 +39,19 @@ public:
         const int64_t C = model.config().hiddenSize;
         const int64_t tokenDim = cfgInt(config, "token_dim", C);
         if (tokenDim != C)
-            fail("adapter_config.json", "'token_dim' = " + std::to_string(tokenDim) + " but the model's hidden size is " +
-                                            std::to_string(C), "Remove token_dim or set it to the hidden size.");
+            fail("adapter_config.json",
+                 "'token_dim' = " + std::to_string(tokenDim) + " but the model's hidden size is " + std::to_string(C),
+                 "Remove token_dim or set it to the hidden size.");
         const std::string init = cfgString(config, "prompt_tuning_init", "RANDOM");
         torch::Tensor emb = model.embeddingWeight();  // [V, C]
         torch::NoGradGuard ng;
         torch::Tensor w;
         if (init == "RANDOM") {
-            w = torch::randn({P, C}, torch::TensorOptions().dtype(torch::kFloat32).device(emb.device()));  // nn.Embedding's init
+            w = torch::randn(
+                {P, C}, torch::TensorOptions().dtype(torch::kFloat32).device(emb.device()));  // nn.Embedding's init
         } else if (init == "SAMPLE_VOCAB") {
-            torch::Tensor ids = torch::randint(model.config().vocabSize, {P}, torch::TensorOptions().dtype(torch::kInt64).device(emb.device()));
+            torch::Tensor ids = torch::randint(model.config().vocabSize, {P},
+                                               torch::TensorOptions().dtype(torch::kInt64).device(emb.device()));
             w = emb.index_select(0, ids).to(torch::kFloat32).clone();
         } else if (init == "TEXT") {
             std::vector<int64_t> ids;
@@ -57,20 +60,24 @@ public:
             } else {
                 // peft: tokenizer(prompt_tuning_init_text) with tokenizer_name_or_path's tokenizer
                 // (here defaulting to the base model's folder).
-                std::string tokDir = cfgString(config, "tokenizer_name_or_path", cfgString(config, "base_model_name_or_path", ""));
+                std::string tokDir =
+                    cfgString(config, "tokenizer_name_or_path", cfgString(config, "base_model_name_or_path", ""));
                 if (tokDir.empty())
                     fail("adapter_config.json", "prompt_tuning_init is TEXT but no tokenizer is named",
-                         "Set tokenizer_name_or_path to the model folder, or call withPromptInitTokens(config, tokenizer).");
+                         "Set tokenizer_name_or_path to the model folder, or call withPromptInitTokens(config, "
+                         "tokenizer).");
                 ids = withPromptInitTokens(config, *Tokenizer::load(tokDir))["prompt_tuning_init_token_ids"]
                           .get<std::vector<int64_t>>();
             }
-            if (ids.empty()) fail("adapter_config.json", "'prompt_tuning_init_text' gives no tokens", "Use a longer text.");
+            if (ids.empty())
+                fail("adapter_config.json", "'prompt_tuning_init_text' gives no tokens", "Use a longer text.");
             // peft: truncate, or repeat the token list until it covers every virtual token.
             std::vector<int64_t> full;
             while (static_cast<int64_t>(full.size()) < P) full.insert(full.end(), ids.begin(), ids.end());
             full.resize(static_cast<size_t>(P));
             torch::Tensor t = torch::tensor(full, torch::kInt64).to(emb.device());
-            if (t.max().item<int64_t>() >= emb.size(0)) fail("prompt_tuning_init_text", "token id outside the vocabulary", "");
+            if (t.max().item<int64_t>() >= emb.size(0))
+                fail("prompt_tuning_init_text", "token id outside the vocabulary", "");
             w = emb.index_select(0, t).to(torch::kFloat32).clone();
         } else {
             fail("adapter_config.json", "'prompt_tuning_init' = \"" + init + "\"", "Use RANDOM, SAMPLE_VOCAB or TEXT.");

@@ -6,11 +6,22 @@
 namespace peft {
 
 const std::array<float, 16>& nf4CodeBook() {
-    static const std::array<float, 16> k = {
-        -1.0f, -0.6961928009986877f, -0.5250730514526367f, -0.39491748809814453f, -0.28444138169288635f,
-        -0.18477343022823334f, -0.09105003625154495f, 0.0f, 0.07958029955625534f, 0.16093020141124725f,
-        0.24611230194568634f, 0.33791524171829224f, 0.44070982933044434f, 0.5626170039176941f,
-        0.7229568362236023f, 1.0f};
+    static const std::array<float, 16> k = {-1.0f,
+                                            -0.6961928009986877f,
+                                            -0.5250730514526367f,
+                                            -0.39491748809814453f,
+                                            -0.28444138169288635f,
+                                            -0.18477343022823334f,
+                                            -0.09105003625154495f,
+                                            0.0f,
+                                            0.07958029955625534f,
+                                            0.16093020141124725f,
+                                            0.24611230194568634f,
+                                            0.33791524171829224f,
+                                            0.44070982933044434f,
+                                            0.5626170039176941f,
+                                            0.7229568362236023f,
+                                            1.0f};
     return k;
 }
 
@@ -27,7 +38,8 @@ Nf4Weight::Nf4Weight(const torch::Tensor& weight, bool doubleQuant) {
     m_numel = weight.numel();
     const int64_t blocks = (m_numel + kBlock - 1) / kBlock;
     torch::Tensor flat = weight.detach().to(torch::kFloat32).reshape({-1});
-    if (blocks * kBlock != m_numel) flat = torch::cat({flat, torch::zeros({blocks * kBlock - m_numel}, flat.options())});
+    if (blocks * kBlock != m_numel)
+        flat = torch::cat({flat, torch::zeros({blocks * kBlock - m_numel}, flat.options())});
     torch::Tensor b = flat.view({blocks, kBlock});
     torch::Tensor absmax = b.abs().amax(1).clamp_min(1e-12);  // [blocks]
     torch::Tensor normed = b / absmax.unsqueeze(1);           // [-1, 1]
@@ -44,11 +56,18 @@ Nf4Weight::Nf4Weight(const torch::Tensor& weight, bool doubleQuant) {
     m_absmaxOffset = absmax.mean();
     torch::Tensor centred = absmax - m_absmaxOffset;
     const int64_t ab = (blocks + kAbsmaxBlock - 1) / kAbsmaxBlock;
-    if (ab * kAbsmaxBlock != blocks) centred = torch::cat({centred, torch::zeros({ab * kAbsmaxBlock - blocks}, centred.options())});
+    if (ab * kAbsmaxBlock != blocks)
+        centred = torch::cat({centred, torch::zeros({ab * kAbsmaxBlock - blocks}, centred.options())});
     torch::Tensor cv = centred.view({ab, kAbsmaxBlock});
     m_absmaxScale = (cv.abs().amax(1) / 127.0).clamp_min(1e-12).contiguous();  // [ab]
-    m_absmaxQ = (cv / m_absmaxScale.unsqueeze(1)).round().clamp(-127, 127).add(127).to(torch::kUInt8).reshape({-1})
-                    .slice(0, 0, blocks).contiguous();
+    m_absmaxQ = (cv / m_absmaxScale.unsqueeze(1))
+                    .round()
+                    .clamp(-127, 127)
+                    .add(127)
+                    .to(torch::kUInt8)
+                    .reshape({-1})
+                    .slice(0, 0, blocks)
+                    .contiguous();
 }
 
 torch::Tensor Nf4Weight::dequantize(torch::Dtype dtype) const {

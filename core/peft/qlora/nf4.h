@@ -25,17 +25,17 @@ public:
 private:
     std::vector<int64_t> m_shape;
     int64_t m_numel = 0;
-    torch::Tensor m_packed;       // uint8 [ceil(numel/2)], two 4-bit codes per byte (high nibble first)
-    torch::Tensor m_absmax;       // fp32 [blocks] (no double quant)
-    torch::Tensor m_absmaxQ;      // uint8 [blocks] (double quant)
-    torch::Tensor m_absmaxScale;  // fp32 [ceil(blocks/256)]
-    torch::Tensor m_absmaxOffset; // fp32 scalar: mean subtracted before quantising absmax
+    torch::Tensor m_packed;        // uint8 [ceil(numel/2)], two 4-bit codes per byte (high nibble first)
+    torch::Tensor m_absmax;        // fp32 [blocks] (no double quant)
+    torch::Tensor m_absmaxQ;       // uint8 [blocks] (double quant)
+    torch::Tensor m_absmaxScale;   // fp32 [ceil(blocks/256)]
+    torch::Tensor m_absmaxOffset;  // fp32 scalar: mean subtracted before quantising absmax
 };
 
 struct QuantizeReport {
-    int64_t params = 0;        // weights quantised
-    int64_t bytesBefore = 0;   // their dense storage
-    int64_t bytesAfter = 0;    // NF4 storage
+    int64_t params = 0;       // weights quantised
+    int64_t bytesBefore = 0;  // their dense storage
+    int64_t bytesAfter = 0;   // NF4 storage
     double bytesPerParam() const { return params ? static_cast<double>(bytesAfter) / static_cast<double>(params) : 0; }
 };
 

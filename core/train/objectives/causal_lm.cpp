@@ -13,13 +13,15 @@ void CausalLmObjective::checkData(const std::vector<data::PreparedExample>& trai
     int64_t targets = 0;
     for (const auto& e : train) {
         if (e.isPair())
-            fail(where, "holds preference pairs, but the objective is SFT",
-                 "Choose a preference objective (\"objective\": {\"type\": \"dpo\"}), or a dataset of single examples.");
+            fail(
+                where, "holds preference pairs, but the objective is SFT",
+                "Choose a preference objective (\"objective\": {\"type\": \"dpo\"}), or a dataset of single examples.");
         for (size_t i = 1; i < e.labels.size(); ++i) targets += e.labels[i] != data::kIgnoreIndex;
     }
     if (targets == 0)
         fail(where, "every label is masked: there is nothing to learn",
-             "Check the template and 'train_on' (use \"all\" to train on prompts too), or max_length (responses may be cut off).");
+             "Check the template and 'train_on' (use \"all\" to train on prompts too), or max_length (responses may be "
+             "cut off).");
 }
 
 int64_t CausalLmObjective::targetCount(const data::Batch& b) const { return countTargetTokens(b.labels); }
@@ -34,13 +36,15 @@ torch::Tensor CausalLmObjective::backward(const data::Batch& b, int64_t count, M
     return lmLossChunked(model, hidden, labels, true, 1.0 / static_cast<double>(std::max<int64_t>(1, count))).sum;
 }
 
-EvalResult CausalLmObjective::evaluate(const std::vector<data::PreparedExample>& examples, int64_t batchSize, int64_t padId) {
+EvalResult CausalLmObjective::evaluate(const std::vector<data::PreparedExample>& examples, int64_t batchSize,
+                                       int64_t padId) {
     CausalLMImpl& model = *m_ctx.model;
     double sum = 0;
     int64_t count = 0;
     for (size_t s = 0; s < examples.size(); s += static_cast<size_t>(batchSize)) {
         std::vector<const data::PreparedExample*> rows;
-        for (size_t k = s; k < std::min(examples.size(), s + static_cast<size_t>(batchSize)); ++k) rows.push_back(&examples[k]);
+        for (size_t k = s; k < std::min(examples.size(), s + static_cast<size_t>(batchSize)); ++k)
+            rows.push_back(&examples[k]);
         data::Batch b = data::Batcher::collate(rows, padId);
         torch::Tensor ids = b.inputIds.to(m_ctx.device), mask = b.attentionMask.to(m_ctx.device);
         torch::Tensor hidden = model.hiddenStates(ids, mask);

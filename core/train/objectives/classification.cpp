@@ -8,7 +8,8 @@ namespace peft {
 
 const ObjectiveSpec& ClassificationObjective::spec() const { return objectiveSpec("sft"); }
 
-void ClassificationObjective::checkData(const std::vector<data::PreparedExample>& train, const std::string& where) const {
+void ClassificationObjective::checkData(const std::vector<data::PreparedExample>& train,
+                                        const std::string& where) const {
     const data::PreparedExample* largest = nullptr;
     for (const auto& e : train) {
         if (e.classLabel < 0)
@@ -44,12 +45,14 @@ EvalResult ClassificationObjective::evaluate(const std::vector<data::PreparedExa
     int64_t count = 0, correct = 0;
     for (size_t s = 0; s < examples.size(); s += static_cast<size_t>(batchSize)) {
         std::vector<const data::PreparedExample*> rows;
-        for (size_t k = s; k < std::min(examples.size(), s + static_cast<size_t>(batchSize)); ++k) rows.push_back(&examples[k]);
+        for (size_t k = s; k < std::min(examples.size(), s + static_cast<size_t>(batchSize)); ++k)
+            rows.push_back(&examples[k]);
         data::Batch b = data::Batcher::collate(rows, padId);
         torch::Tensor ids = b.inputIds.to(m_ctx.device), mask = b.attentionMask.to(m_ctx.device);
         torch::Tensor logits = m_ctx.model->classify(ids, mask).to(torch::kFloat32);
         torch::Tensor y = b.labels.to(m_ctx.device);
-        sum += torch::nn::functional::cross_entropy(logits, y, torch::nn::functional::CrossEntropyFuncOptions().reduction(torch::kSum))
+        sum += torch::nn::functional::cross_entropy(
+                   logits, y, torch::nn::functional::CrossEntropyFuncOptions().reduction(torch::kSum))
                    .item<double>();
         correct += logits.argmax(-1).eq(y).sum().item<int64_t>();
         count += static_cast<int64_t>(rows.size());

@@ -28,15 +28,15 @@ using MetricSums = std::map<std::string, torch::Tensor>;
 
 struct EvalResult {
     double loss = std::nan("");
-    std::optional<double> accuracy;          // classification; preference: the reward accuracy
-    std::map<std::string, double> metrics;   // the objective's metrics, as means over the validation set
+    std::optional<double> accuracy;         // classification; preference: the reward accuracy
+    std::map<std::string, double> metrics;  // the objective's metrics, as means over the validation set
 };
 
 // What an objective works with, given by Trainer::setup once the model and the method exist.
 struct ObjectiveContext {
-    CausalLM model;                 // the trained model
-    Adapter* adapter = nullptr;     // the method attached to it
-    const RunConfig* run = nullptr; // the run (a frozen reference copy is loaded from run->model)
+    CausalLM model;                  // the trained model
+    Adapter* adapter = nullptr;      // the method attached to it
+    const RunConfig* run = nullptr;  // the run (a frozen reference copy is loaded from run->model)
     torch::Device device = torch::kCPU;
 };
 
@@ -64,7 +64,8 @@ public:
     virtual torch::Tensor backward(const data::Batch& b, int64_t count, MetricSums& metrics) = 0;
     // The evaluation pass over `examples` in batches of `batchSize` (the caller sets eval mode and
     // no-grad).
-    virtual EvalResult evaluate(const std::vector<data::PreparedExample>& examples, int64_t batchSize, int64_t padId) = 0;
+    virtual EvalResult evaluate(const std::vector<data::PreparedExample>& examples, int64_t batchSize,
+                                int64_t padId) = 0;
 
 protected:
     ObjectiveContext m_ctx;

@@ -51,9 +51,10 @@ void labelSmoothingSetting(ObjectiveSpec& s) {
 const std::vector<ObjectiveSpec>& objectiveSpecs() {
     static const std::vector<ObjectiveSpec> k = [] {
         std::vector<ObjectiveSpec> v;
-        v.push_back(named("sft", "SFT",
-                          "Supervised fine-tuning: the model learns to continue each prompt with the answer in the data. "
-                          "Use it first, on examples of the behaviour you want."));
+        v.push_back(
+            named("sft", "SFT",
+                  "Supervised fine-tuning: the model learns to continue each prompt with the answer in the data. "
+                  "Use it first, on examples of the behaviour you want."));
         {
             ObjectiveSpec s = named(
                 "dpo", "DPO",
@@ -63,7 +64,8 @@ const std::vector<ObjectiveSpec>& objectiveSpecs() {
                 "methods.");
             s.preference = true;
             s.usesReference = true;
-            setting(s, "beta", 0.1, "How far the model may move from the reference: higher keeps it closer (0.1 is usual).");
+            setting(s, "beta", 0.1,
+                    "How far the model may move from the reference: higher keeps it closer (0.1 is usual).");
             labelSmoothingSetting(s);
             setting(s, "reference", "auto",
                     "auto: the adapter switched off where that gives the base model, else a frozen copy; "
@@ -82,7 +84,8 @@ const std::vector<ObjectiveSpec>& objectiveSpecs() {
             ObjectiveSpec s = named(
                 "orpo", "ORPO",
                 "Odds-ratio preference optimisation: supervised fine-tuning on the chosen answers plus a penalty that "
-                "raises their odds over the rejected ones'. It needs no reference model, so it can replace SFT followed "
+                "raises their odds over the rejected ones'. It needs no reference model, so it can replace SFT "
+                "followed "
                 "by DPO with one run.");
             s.preference = true;
             setting(s, "lambda", 0.1, "Weight of the odds-ratio term against the chosen answers' NLL (0.1 is usual).");
@@ -104,7 +107,8 @@ const std::vector<ObjectiveSpec>& objectiveSpecs() {
                 positive(j, "beta", where);
                 smoothing(j, where);
                 nonNegative(j, "sft_weight", where);
-                if (!std::isfinite(num(j, "gamma"))) fail(where + ": objective.gamma", "must be a finite number", "Use e.g. 1.0.");
+                if (!std::isfinite(num(j, "gamma")))
+                    fail(where + ": objective.gamma", "must be a finite number", "Use e.g. 1.0.");
             };
             v.push_back(s);
         }
@@ -124,11 +128,13 @@ const ObjectiveSpec& objectiveSpec(const std::string& type, const std::string& w
 
 json resolveObjectiveConfig(const json& j, const std::string& where) {
     if (j.is_null()) return {{"type", "sft"}};
-    if (!j.is_object()) fail(where + ": objective", std::string("must be an object, found ") + j.type_name(),
-                             "For example {\"type\": \"dpo\", \"beta\": 0.1}.");
+    if (!j.is_object())
+        fail(where + ": objective", std::string("must be an object, found ") + j.type_name(),
+             "For example {\"type\": \"dpo\", \"beta\": 0.1}.");
     std::string type = "sft";
     if (j.contains("type")) {
-        if (!j["type"].is_string()) fail(where + ": objective.type", "must be a string, found " + j["type"].dump(), "Use e.g. \"dpo\".");
+        if (!j["type"].is_string())
+            fail(where + ": objective.type", "must be a string, found " + j["type"].dump(), "Use e.g. \"dpo\".");
         type = j["type"].get<std::string>();
     }
     const ObjectiveSpec& spec = objectiveSpec(type, where + ": objective.type");
@@ -140,13 +146,18 @@ json resolveObjectiveConfig(const json& j, const std::string& where) {
         if (d == spec.defaults.end()) {
             std::string list = "type";
             for (auto k = spec.defaults.begin(); k != spec.defaults.end(); ++k) list += ", " + k.key();
-            fail(where + ": objective." + it.key(), "unknown key for objective '" + type + "'", "Allowed keys: " + list + ".");
+            fail(where + ": objective." + it.key(), "unknown key for objective '" + type + "'",
+                 "Allowed keys: " + list + ".");
         }
         const json& v = it.value();
         const bool ok = d->is_number() ? v.is_number() : d->is_boolean() ? v.is_boolean() : v.is_string();
         if (!ok)
             fail(where + ": objective." + it.key(), "has the wrong type (" + v.dump() + ")",
-                 std::string("Expected ") + (d->is_number() ? "a number" : d->is_boolean() ? "true/false" : "a string") + ".");
+                 std::string("Expected ") +
+                     (d->is_number()        ? "a number"
+                          : d->is_boolean() ? "true/false"
+                                            : "a string") +
+                     ".");
         out[it.key()] = v;
     }
     for (auto c = spec.choices.begin(); c != spec.choices.end(); ++c) {
@@ -157,7 +168,9 @@ json resolveObjectiveConfig(const json& j, const std::string& where) {
             known = known || v == allowed;
             list += (list.empty() ? "" : ", ") + allowed.get<std::string>();
         }
-        if (!known) fail(where + ": objective." + c.key(), "'" + v.get<std::string>() + "' is not allowed", "Use one of: " + list + ".");
+        if (!known)
+            fail(where + ": objective." + c.key(), "'" + v.get<std::string>() + "' is not allowed",
+                 "Use one of: " + list + ".");
     }
     if (spec.check) spec.check(out, where);
     return out;

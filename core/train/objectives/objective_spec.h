@@ -11,14 +11,15 @@
 namespace peft {
 
 struct ObjectiveSpec {
-    std::string type;         // "sft", "dpo", "orpo", "simpo"
-    std::string displayName;  // "SFT", "DPO", ...
-    std::string summary;      // two sentences for the Method page
-    bool preference = false;  // trains on preference pairs (chosen vs rejected answers)
-    bool usesReference = false;        // needs a reference model's log-probabilities
+    std::string type;                                    // "sft", "dpo", "orpo", "simpo"
+    std::string displayName;                             // "SFT", "DPO", ...
+    std::string summary;                                 // two sentences for the Method page
+    bool preference = false;                             // trains on preference pairs (chosen vs rejected answers)
+    bool usesReference = false;                          // needs a reference model's log-probabilities
     nlohmann::json defaults = nlohmann::json::object();  // every setting but "type", with its default (and so its type)
     nlohmann::json help = nlohmann::json::object();      // setting -> one line
-    nlohmann::json choices = nlohmann::json::object();   // string setting -> its allowed values (checked, listed by the GUI)
+    nlohmann::json choices =
+        nlohmann::json::object();  // string setting -> its allowed values (checked, listed by the GUI)
     // Value checks on the resolved settings; throws PeftError naming `where`.key.
     std::function<void(const nlohmann::json& resolved, const std::string& where)> check;
 };

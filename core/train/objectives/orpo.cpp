@@ -16,7 +16,8 @@ public:
 
     PairLoss pairLoss(const PairLogps& x) const override {
         const double lambda = setting("lambda");
-        torch::Tensor a = x.chosen / x.chosenTokens.clamp_min(1.0), b = x.rejected / x.rejectedTokens.clamp_min(1.0);  // [P]
+        torch::Tensor a = x.chosen / x.chosenTokens.clamp_min(1.0),
+                      b = x.rejected / x.rejectedTokens.clamp_min(1.0);  // [P]
         torch::Tensor logOdds = (a - b) - (torch::log1p(-torch::exp(a)) - torch::log1p(-torch::exp(b)));
         torch::Tensor ratio = torch::nn::functional::logsigmoid(logOdds);
         PairLoss l;

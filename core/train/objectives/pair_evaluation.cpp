@@ -29,7 +29,7 @@ json PairEvalReport::toJson() const {
                    {"mean_logp_margin", num(s.meanLogpMargin)},
                    {"rewards_accuracy", num(s.rewardAccuracy)},
                    {"mean_rewards_margin", num(s.meanRewardMargin)}};
-    return {{"objective", objective}, {"pairs", pairs}, {"sides", sides}, {"results", r},
+    return {{"objective", objective},    {"pairs", pairs},         {"sides", sides},    {"results", r},
             {"reward_note", rewardNote}, {"cancelled", cancelled}, {"seconds", seconds}};
 }
 
@@ -51,7 +51,8 @@ SequenceLogps batchLogps(CausalLMImpl& model, const data::Batch& b, torch::Devic
 
 void addComparisons(SideSums& acc, const PairLogps& x, const PreferenceObjective* obj) {
     acc.logpWins += x.chosen.gt(x.rejected).sum().item<double>();
-    torch::Tensor a = x.chosen / x.chosenTokens.clamp_min(1.0), b = x.rejected / x.rejectedTokens.clamp_min(1.0);  // [P]
+    torch::Tensor a = x.chosen / x.chosenTokens.clamp_min(1.0),
+                  b = x.rejected / x.rejectedTokens.clamp_min(1.0);  // [P]
     acc.tokenWins += a.gt(b).sum().item<double>();
     acc.logpMargin += (x.chosen - x.rejected).sum().item<double>();
     if (!obj) return;
@@ -97,8 +98,9 @@ PairEvalReport evaluatePreferencePairs(const RunConfig& run, const PairEvalOptio
     // The base model, with the run's adapter (switched off for the base side), or two models.
     ModelOptions mo;
     mo.dtype = torch::kFloat32;
-    mo.device = opts.device == "auto" ? (torch::cuda::is_available() ? torch::Device(torch::kCUDA) : torch::Device(torch::kCPU))
-                                      : torch::Device(opts.device);
+    mo.device = opts.device == "auto"
+        ? (torch::cuda::is_available() ? torch::Device(torch::kCUDA) : torch::Device(torch::kCPU))
+        : torch::Device(opts.device);
     const eval::EvalJob job = eval::jobForRun(run);
     LoadedModel base = loadModel(run.model, mo);
     Adapter adapter;
@@ -122,12 +124,15 @@ PairEvalReport evaluatePreferencePairs(const RunConfig& run, const PairEvalOptio
         pref = dynamic_cast<const PreferenceObjective*>(objective.get());
     }
     if (!pref)
-        rep.rewardNote = "The objective " + spec.displayName + " defines no rewards; only the log-probabilities are compared.";
+        rep.rewardNote =
+            "The objective " + spec.displayName + " defines no rewards; only the log-probabilities are compared.";
     else if (spec.usesReference)
-        rep.rewardNote = spec.displayName + "'s rewards are measured against the base model (the reference), so the base "
-                         "has none; the tuned side's are what training reports as eval_rewards_accuracy.";
+        rep.rewardNote = spec.displayName +
+            "'s rewards are measured against the base model (the reference), so the base "
+            "has none; the tuned side's are what training reports as eval_rewards_accuracy.";
     else
-        rep.rewardNote = spec.displayName + "'s rewards are scaled per-token mean log-probabilities, defined for both sides.";
+        rep.rewardNote =
+            spec.displayName + "'s rewards are scaled per-token mean log-probabilities, defined for both sides.";
 
     torch::NoGradGuard ng;
     SideSums sums[2];
@@ -151,7 +156,8 @@ PairEvalReport evaluatePreferencePairs(const RunConfig& run, const PairEvalOptio
         // The base is the reference of a reference-based objective: its own rewards would be 0 by definition.
         addComparisons(sums[0], bx, spec.usesReference ? nullptr : pref);
         if (hasTuned) {
-            SequenceLogps tunedLp = batchLogps(job.tunedModelDir.empty() ? *base.model : *tunedModel.model, b, mo.device);
+            SequenceLogps tunedLp =
+                batchLogps(job.tunedModelDir.empty() ? *base.model : *tunedModel.model, b, mo.device);
             PairLogps tx = splitPairs(tunedLp, P);
             tx.refChosen = bx.chosen;
             tx.refRejected = bx.rejected;

@@ -18,7 +18,8 @@ namespace peft {
 struct RunConfig;
 
 struct PairSideResult {
-    double logpAccuracy = std::nan("");      // fraction of pairs with log π(chosen) > log π(rejected), summed over answer tokens
+    double logpAccuracy =
+        std::nan("");  // fraction of pairs with log π(chosen) > log π(rejected), summed over answer tokens
     double perTokenAccuracy = std::nan("");  // the same with each answer's mean log-probability per token
     double meanLogpMargin = std::nan("");    // mean of log π(chosen) − log π(rejected)
     double rewardAccuracy = std::nan("");    // the objective's rewards: fraction with reward(chosen) > reward(rejected)
@@ -30,15 +31,15 @@ struct PairEvalReport {
     int64_t pairs = 0;               // validation pairs evaluated
     std::vector<std::string> sides;  // "base", then "tuned" when the run has an adapter or a tuned model
     std::map<std::string, PairSideResult> results;
-    std::string rewardNote;          // how the rewards were computed, one sentence
+    std::string rewardNote;  // how the rewards were computed, one sentence
     bool cancelled = false;
     double seconds = 0;
     nlohmann::json toJson() const;
 };
 
 struct PairEvalOptions {
-    int64_t batchSize = 8;   // pairs per forward (2x sequences)
-    int64_t limit = -1;      // the first N validation pairs; -1: all
+    int64_t batchSize = 8;  // pairs per forward (2x sequences)
+    int64_t limit = -1;     // the first N validation pairs; -1: all
     std::string device = "auto";
     // (pairs done, pairs in all) after each batch; from the calling thread.
     std::function<void(int64_t, int64_t)> onProgress;

@@ -27,8 +27,9 @@ void PreferenceObjective::bind(const ObjectiveContext& ctx) {
     const bool canDisable = adapterDisableGivesBase(*ctx.model, *ctx.adapter);
     const std::string peftType = ctx.adapter->method->peftType();
     if (want == "adapter_disabled" && !canDisable)
-        fail("objective.reference", "\"adapter_disabled\" cannot give the reference model under " + peftType +
-                                        ": the method trains the model's own weights, which stay changed with the adapter off",
+        fail("objective.reference",
+             "\"adapter_disabled\" cannot give the reference model under " + peftType +
+                 ": the method trains the model's own weights, which stay changed with the adapter off",
              "Use \"auto\" or \"frozen_copy\" (a second, frozen copy of the model).");
     m_referenceKind = want == "auto" ? (canDisable ? "adapter_disabled" : "frozen_copy") : want;
     if (m_referenceKind != "frozen_copy") {
@@ -52,15 +53,18 @@ void PreferenceObjective::bind(const ObjectiveContext& ctx) {
 void PreferenceObjective::checkData(const std::vector<data::PreparedExample>& train, const std::string& where) const {
     for (const auto& e : train)
         if (!e.isPair())
-            fail(where, "holds single examples, but the objective " + spec().displayName + " trains on preference pairs",
+            fail(where,
+                 "holds single examples, but the objective " + spec().displayName + " trains on preference pairs",
                  "Use a preference dataset (prompt, chosen, rejected), or the objective {\"type\": \"sft\"}.");
 }
 
-void PreferenceObjective::prepareData(std::vector<data::PreparedExample>& train, std::vector<data::PreparedExample>& validation,
-                                      const std::string& outputDir, int64_t batchSize, int64_t padId) {
+void PreferenceObjective::prepareData(std::vector<data::PreparedExample>& train,
+                                      std::vector<data::PreparedExample>& validation, const std::string& outputDir,
+                                      int64_t batchSize, int64_t padId) {
     if (!spec().usesReference || !m_settings.value("precompute_reference", false)) return;
     const std::string path = (std::filesystem::path(outputDir) / "reference_logps.safetensors").string();
-    std::vector<std::pair<std::string, std::vector<data::PreparedExample>*>> parts = {{"train", &train}, {"validation", &validation}};
+    std::vector<std::pair<std::string, std::vector<data::PreparedExample>*>> parts = {{"train", &train},
+                                                                                      {"validation", &validation}};
     bool cached = std::filesystem::exists(path);
     std::map<std::string, torch::Tensor> saved;
     if (cached) {
@@ -69,7 +73,7 @@ void PreferenceObjective::prepareData(std::vector<data::PreparedExample>& train,
             for (const auto& [name, v] : parts) {
                 auto it = saved.find(name);
                 cached = cached && it != saved.end() && it->second.dim() == 2 &&
-                         it->second.size(0) == static_cast<int64_t>(v->size()) && it->second.size(1) == 2;
+                    it->second.size(0) == static_cast<int64_t>(v->size()) && it->second.size(1) == 2;
             }
         } catch (const PeftError& e) {
             spdlog::warn("{}: {}; computing the reference log-probs again", path, e.what());
@@ -85,13 +89,16 @@ void PreferenceObjective::prepareData(std::vector<data::PreparedExample>& train,
             t = torch::empty({static_cast<int64_t>(v->size()), 2}, torch::kFloat32);
             for (size_t s = 0; s < v->size(); s += static_cast<size_t>(batchSize)) {
                 std::vector<const data::PreparedExample*> rows;
-                for (size_t k = s; k < std::min(v->size(), s + static_cast<size_t>(batchSize)); ++k) rows.push_back(&(*v)[k]);
+                for (size_t k = s; k < std::min(v->size(), s + static_cast<size_t>(batchSize)); ++k)
+                    rows.push_back(&(*v)[k]);
                 auto [c, r] = referenceLogps(data::Batcher::collate(rows, padId));
-                t.slice(0, static_cast<int64_t>(s), static_cast<int64_t>(s + rows.size())).copy_(torch::stack({c, r}, 1).cpu());
+                t.slice(0, static_cast<int64_t>(s), static_cast<int64_t>(s + rows.size()))
+                    .copy_(torch::stack({c, r}, 1).cpu());
             }
         }
         auto a = t.accessor<float, 2>();
-        for (size_t i = 0; i < v->size(); ++i) (*v)[i].refLogps = {a[static_cast<int64_t>(i)][0], a[static_cast<int64_t>(i)][1]};
+        for (size_t i = 0; i < v->size(); ++i)
+            (*v)[i].refLogps = {a[static_cast<int64_t>(i)][0], a[static_cast<int64_t>(i)][1]};
         out.emplace_back(name, t);
     }
     if (!cached) saveSafetensors(path, out);
@@ -128,10 +135,11 @@ PairLogps splitPairs(const SequenceLogps& s, int64_t P) {
 }
 
 PairLogps PreferenceObjective::forwardPairs(const data::Batch& b) {
-    if (b.pairs <= 0) fail("objective", spec().displayName + " needs batches of preference pairs", "Use a preference dataset.");
+    if (b.pairs <= 0)
+        fail("objective", spec().displayName + " needs batches of preference pairs", "Use a preference dataset.");
     const int64_t P = b.pairs;
     torch::Tensor ids = b.inputIds.to(m_ctx.device), mask = b.attentionMask.to(m_ctx.device);
-    torch::Tensor hidden = m_ctx.model->hiddenStates(ids, mask);                               // [2P,T,C]
+    torch::Tensor hidden = m_ctx.model->hiddenStates(ids, mask);                                            // [2P,T,C]
     SequenceLogps s = sequenceLogps(*m_ctx.model, hidden, alignLabels(hidden, b.labels.to(m_ctx.device)));  // [2P]
     PairLogps x = splitPairs(s, P);
     if (spec().usesReference) {
@@ -175,13 +183,15 @@ torch::Tensor PreferenceObjective::backward(const data::Batch& b, int64_t count,
     return sum.detach();
 }
 
-EvalResult PreferenceObjective::evaluate(const std::vector<data::PreparedExample>& examples, int64_t batchSize, int64_t padId) {
+EvalResult PreferenceObjective::evaluate(const std::vector<data::PreparedExample>& examples, int64_t batchSize,
+                                         int64_t padId) {
     double lossSum = 0;
     int64_t pairs = 0;
     std::map<std::string, double> sums;
     for (size_t s = 0; s < examples.size(); s += static_cast<size_t>(batchSize)) {
         std::vector<const data::PreparedExample*> rows;
-        for (size_t k = s; k < std::min(examples.size(), s + static_cast<size_t>(batchSize)); ++k) rows.push_back(&examples[k]);
+        for (size_t k = s; k < std::min(examples.size(), s + static_cast<size_t>(batchSize)); ++k)
+            rows.push_back(&examples[k]);
         data::Batch b = data::Batcher::collate(rows, padId);
         PairLoss l = pairLoss(forwardPairs(b));
         lossSum += l.loss.sum().item<double>();

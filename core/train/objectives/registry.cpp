@@ -38,7 +38,8 @@ std::unique_ptr<Objective> makeObjective(const nlohmann::json& objective, bool c
         return std::make_unique<CausalLmObjective>();
     }
     if (classification)
-        fail("objective.type", spec.displayName + " trains a causal LM on preference pairs, but the method's task_type is SEQ_CLS",
+        fail("objective.type",
+             spec.displayName + " trains a causal LM on preference pairs, but the method's task_type is SEQ_CLS",
              "Use task_type CAUSAL_LM, or the objective {\"type\": \"sft\"}.");
     auto it = preferenceFactories().find(type);
     if (it == preferenceFactories().end()) fail("objective.type", "'" + type + "' has no implementation", "");
@@ -56,9 +57,11 @@ void checkObjectiveMatchesDataset(const RunConfig& run) {
     }
     const bool pairs = format == "preference";
     if (spec.preference && !pairs)
-        fail(dc.path, "is a " + format + " dataset, but the objective " + spec.displayName + " trains on preference pairs",
-             "Use a dataset with prompt, chosen and rejected answers (or map your columns with dataset.column_mapping), "
-             "or the objective {\"type\": \"sft\"}.");
+        fail(
+            dc.path,
+            "is a " + format + " dataset, but the objective " + spec.displayName + " trains on preference pairs",
+            "Use a dataset with prompt, chosen and rejected answers (or map your columns with dataset.column_mapping), "
+            "or the objective {\"type\": \"sft\"}.");
     if (!spec.preference && pairs)
         fail(dc.path, "holds preference pairs (chosen and rejected answers), but the objective is " + spec.displayName,
              "Choose a preference objective in run.json, e.g. \"objective\": {\"type\": \"dpo\"}.");

@@ -13,7 +13,8 @@ public:
 
     PairLoss pairLoss(const PairLogps& x) const override {
         const double beta = setting("beta"), gamma = setting("gamma"), sftWeight = setting("sft_weight");
-        torch::Tensor a = x.chosen / x.chosenTokens.clamp_min(1.0), b = x.rejected / x.rejectedTokens.clamp_min(1.0);  // [P]
+        torch::Tensor a = x.chosen / x.chosenTokens.clamp_min(1.0),
+                      b = x.rejected / x.rejectedTokens.clamp_min(1.0);  // [P]
         PairLoss l;
         l.loss = smoothedSigmoidLoss(beta * (a - b) - gamma, setting("label_smoothing"));
         if (sftWeight != 0) {
