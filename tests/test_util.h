@@ -13,6 +13,8 @@
 #include <random>
 #include <string>
 
+#include <nlohmann/json.hpp>
+
 #include "core/util/blas_tune.h"
 #include "core/util/error.h"
 
@@ -115,6 +117,15 @@ inline std::string errorOf(const std::function<void()>& fn) {
         return e.what();
     }
     return "";
+}
+
+// The "training" block of the golden reference runs (tests/golden), as their Python references
+// train: 3 unshuffled fp32 AdamW steps of batch 2 at a constant lr 1e-2 (weight decay 0.01, grad
+// norm 1), with no checkpoint and no evaluation.
+inline nlohmann::json referenceTraining() {
+    return {{"max_steps", 3},       {"batch_size", 2},      {"shuffle", false},     {"scheduler", "constant"},
+            {"lr", 1e-2},           {"weight_decay", 0.01}, {"max_grad_norm", 1.0}, {"precision", "fp32"},
+            {"optimizer", "adamw"}, {"save_every", 0},      {"eval_every", 0}};
 }
 
 // Passes when `text` contains every one of `parts`; the failure shows the text and what is missing.

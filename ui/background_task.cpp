@@ -3,7 +3,9 @@
 
 #include <QDateTime>
 #include <QPointer>
+#include <QAbstractButton>
 #include <QProgressBar>
+#include <QPushButton>
 #include <QThread>
 
 #include <algorithm>
@@ -120,7 +122,13 @@ void joinWorker(QThread*& thread) {
     thread = nullptr;
 }
 
-void showProgressOn(BackgroundTask* task, QProgressBar* bar) {
+void bindTask(BackgroundTask* task, QProgressBar* bar, QAbstractButton* run, QAbstractButton* cancel) {
+    QObject::connect(task, &BackgroundTask::started, bar, [bar, run, cancel](const QString& what) {
+        run->setEnabled(false);
+        cancel->setEnabled(true);
+        bar->setRange(0, 0);
+        bar->setFormat(what + QStringLiteral("…"));
+    });
     QObject::connect(task, &BackgroundTask::progress, bar, [bar](const QString& what, double fraction) {
         if (fraction < 0) {
             bar->setRange(0, 0);
@@ -130,6 +138,26 @@ void showProgressOn(BackgroundTask* task, QProgressBar* bar) {
         }
         bar->setFormat(what);
     });
+    QObject::connect(task, &BackgroundTask::finished, bar, [bar, run, cancel] {
+        run->setEnabled(true);
+        cancel->setEnabled(false);
+        bar->setRange(0, 1000);
+    });
+}
+
+QProgressBar* newTaskBar(QWidget* parent, const QString& idle) {
+    auto* bar = new QProgressBar(parent);
+    bar->setRange(0, 1000);
+    bar->setValue(0);
+    bar->setFormat(idle);
+    bar->setTextVisible(true);
+    return bar;
+}
+
+QPushButton* newCancelButton(QWidget* parent, const QString& text) {
+    auto* cancel = new QPushButton(text, parent);
+    cancel->setEnabled(false);
+    return cancel;
 }
 
 }  // namespace peft::ui

@@ -10,7 +10,10 @@
 #include <memory>
 #include <vector>
 
+class QAbstractButton;
 class QProgressBar;
+class QPushButton;
+class QWidget;
 
 class QThread;
 
@@ -73,9 +76,15 @@ private:
     QString m_what;
 };
 
-// Shows `task`'s progress on `bar` (owned by the same page): the step's text, and its fraction
-// over a 0..1000 range, or a busy bar while the fraction is unknown (negative).
-void showProgressOn(BackgroundTask* task, QProgressBar* bar);
+// Ties a page's Run and Cancel buttons and progress bar to `task`: while it runs, Run is off,
+// Cancel on, and the bar shows the step's text and its fraction over 0..1000 (busy while the
+// fraction is unknown: negative); afterwards Run is on and Cancel off. The page adds what is its
+// own (the result's text on the bar, other buttons).
+void bindTask(BackgroundTask* task, QProgressBar* bar, QAbstractButton* run, QAbstractButton* cancel);
+// The bar and the Cancel button bindTask drives, as the pages make them: the bar over 0..1000
+// showing `idle` until a task runs, Cancel off until then.
+QProgressBar* newTaskBar(QWidget* parent, const QString& idle);
+QPushButton* newCancelButton(QWidget* parent, const QString& text);
 
 // For pages that run one worker QThread of their own: after it reported (its last queued
 // signal), waits for it to end, schedules its deletion and clears `thread`.

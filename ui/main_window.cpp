@@ -45,6 +45,7 @@
 #include "ui/safe_names.h"
 #include "ui/training_controller.h"
 #include "ui/widgets/preference_eval_panel.h"
+#include "ui/named.h"
 
 namespace peft::ui {
 
@@ -133,8 +134,7 @@ MainWindow::MainWindow(QWidget* parent) : QMainWindow(parent) {
     // Log dock.
     m_log = new LogPanel(this);
     m_log->attachToDefaultLogger();
-    m_logDock = new QDockWidget(tr("Log"), this);
-    m_logDock->setObjectName(QStringLiteral("logDock"));
+    m_logDock = named(new QDockWidget(tr("Log"), this), "logDock");
     m_logDock->setWidget(m_log);
     m_logDock->setFeatures(QDockWidget::DockWidgetClosable | QDockWidget::DockWidgetMovable |
                            QDockWidget::DockWidgetFloatable);

@@ -1,5 +1,6 @@
 // Workspace folder (see workspace.h): QStandardPaths for the default, QSettings to remember it.
 #include "ui/workspace.h"
+#include "ui/named.h"
 
 #include <QDialog>
 #include <QDialogButtonBox>
@@ -53,8 +54,7 @@ bool chooseWorkspace(QWidget* parent, bool firstLaunch) {
     text->setWordWrap(true);
     v->addWidget(text);
     auto* row = new QHBoxLayout();
-    auto* path = new QLineEdit(workspaceDir(), &dlg);
-    path->setObjectName(QStringLiteral("workspacePath"));
+    auto* path = named(new QLineEdit(workspaceDir(), &dlg), "workspacePath");
     path->setMinimumWidth(420);
     row->addWidget(path, 1);
     auto* change = new QPushButton(QObject::tr("Change…"), &dlg);

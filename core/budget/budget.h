@@ -49,40 +49,20 @@ struct BudgetOptions {
     bool packedWeights = true;
 
     // Builders with chained setters (LibTorch's options style).
-    BudgetOptions& withBatch(int64_t b) {
-        batch = b;
-        return *this;
-    }
-    BudgetOptions& withSeqLen(int64_t t) {
-        seqLen = t;
-        return *this;
-    }
-    BudgetOptions& withPrecision(Precision p) {
-        precision = p;
-        return *this;
-    }
-    BudgetOptions& withOptimizer(Optimizer o) {
-        optimizer = o;
-        return *this;
-    }
-    BudgetOptions& withQuantizeBase(BaseQuant q) {
-        quantizeBase = q;
-        return *this;
-    }
-    BudgetOptions& withGradientCheckpointing(bool g) {
-        gradientCheckpointing = g;
-        return *this;
-    }
-    BudgetOptions& withDevice(Device d) {
-        device = d;
-        return *this;
-    }
-    BudgetOptions& withLoss(LossImpl l) {
-        loss = l;
-        return *this;
-    }
-    BudgetOptions& withFusedAttention(bool f) {
-        fusedAttention = f;
+    BudgetOptions& withBatch(int64_t b) { return set(batch, b); }
+    BudgetOptions& withSeqLen(int64_t t) { return set(seqLen, t); }
+    BudgetOptions& withPrecision(Precision p) { return set(precision, p); }
+    BudgetOptions& withOptimizer(Optimizer o) { return set(optimizer, o); }
+    BudgetOptions& withQuantizeBase(BaseQuant q) { return set(quantizeBase, q); }
+    BudgetOptions& withGradientCheckpointing(bool g) { return set(gradientCheckpointing, g); }
+    BudgetOptions& withDevice(Device d) { return set(device, d); }
+    BudgetOptions& withLoss(LossImpl l) { return set(loss, l); }
+    BudgetOptions& withFusedAttention(bool f) { return set(fusedAttention, f); }
+
+private:
+    template <class T>
+    BudgetOptions& set(T& field, T value) {
+        field = value;
         return *this;
     }
 };

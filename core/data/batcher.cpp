@@ -86,6 +86,16 @@ Batch Batcher::next() {
     return b;
 }
 
+void forEachBatch(const std::vector<PreparedExample>& examples, int64_t batchSize, int64_t padId,
+                  const std::function<void(const Batch& b, size_t first, size_t count)>& fn) {
+    const size_t step = static_cast<size_t>(std::max<int64_t>(1, batchSize));
+    for (size_t first = 0; first < examples.size(); first += step) {
+        std::vector<const PreparedExample*> rows;
+        for (size_t k = first; k < std::min(examples.size(), first + step); ++k) rows.push_back(&examples[k]);
+        fn(Batcher::collate(rows, padId), first, rows.size());
+    }
+}
+
 Batch Batcher::collate(const std::vector<const PreparedExample*>& ex, int64_t padId) {
     Batch b;
     if (ex.empty()) fail("batcher", "cannot collate an empty batch", "");

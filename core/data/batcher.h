@@ -5,6 +5,7 @@
 #include <torch/torch.h>
 
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <vector>
 
@@ -60,7 +61,7 @@ public:
     // The example order of an epoch (identity when shuffle is off).
     std::vector<int64_t> epochOrder(int64_t epoch) const;
 
-    // Pads examples[indices] into one batch (also useful for evaluation loops).
+    // Pads examples[indices] into one batch (evaluation loops: forEachBatch).
     static Batch collate(const std::vector<const PreparedExample*>& examples, int64_t padId);
 
 private:
@@ -72,5 +73,11 @@ private:
     std::vector<int64_t> m_order;
     int64_t m_orderEpoch = -1;
 };
+
+// The examples in order, `batchSize` at a time (the last batch may be smaller), each padded into
+// one batch: fn(batch, index of its first example, its number of examples). Evaluation and
+// precomputation loops; training draws its batches from a Batcher.
+void forEachBatch(const std::vector<PreparedExample>& examples, int64_t batchSize, int64_t padId,
+                  const std::function<void(const Batch& b, size_t first, size_t count)>& fn);
 
 }  // namespace peft::data

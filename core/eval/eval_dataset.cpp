@@ -72,6 +72,15 @@ void refuseFormat(const std::string& file, data::DataFormat f) {
              "Evaluate on instruction (instruction/output), chat (messages) or classification (text/label) rows, "
              "or on multiple-choice rows with --choices.");
 }
+
+// `path` gave no usable row: "no <what> (N read; first problem: line L: ...)" and the fix.
+[[noreturn]] void noUsableRow(const std::string& path, const std::string& what, int64_t read,
+                              const std::vector<data::Rejection>& rejections, const std::string& fix) {
+    std::string detail = std::to_string(read) + " read";
+    if (!rejections.empty())
+        detail += "; first problem: line " + std::to_string(rejections[0].line) + ": " + rejections[0].reason;
+    fail(path, "no " + what + " (" + detail + ")", fix);
+}
 }  // namespace
 
 std::string templateEndToken(data::TemplateKind k, const data::TemplateTokens& t) {
@@ -116,12 +125,8 @@ EvalSet loadGenerationSet(const std::string& path, const EvalDataOptions& opts, 
         }
     }
     if (set.items.empty())
-        fail(path,
-             "no row to evaluate (" + std::to_string(raw.rowsRead) + " read" +
-                 (set.rejections.empty() ? std::string(")")
-                                         : "; first problem: line " + std::to_string(set.rejections[0].line) + ": " +
-                          set.rejections[0].reason + ")"),
-             "Fix the rows or choose the right format and column mapping.");
+        noUsableRow(path, "row to evaluate", raw.rowsRead, set.rejections,
+                    "Fix the rows or choose the right format and column mapping.");
     return set;
 }
 
@@ -196,12 +201,8 @@ EvalSet loadChoiceSet(const std::string& path, int64_t fewshot, int64_t limit) {
         }
     }
     if (all.empty())
-        fail(path,
-             "no multiple-choice row (" + std::to_string(raw.rowsRead) + " read" +
-                 (set.rejections.empty() ? std::string(")")
-                                         : "; first problem: line " + std::to_string(set.rejections[0].line) + ": " +
-                          set.rejections[0].reason + ")"),
-             "Each row needs {\"question\" or \"context\", \"choices\": [...], \"answer\": index}.");
+        noUsableRow(path, "multiple-choice row", raw.rowsRead, set.rejections,
+                    "Each row needs {\"question\" or \"context\", \"choices\": [...], \"answer\": index}.");
     if (fewshot < 0 || fewshot >= static_cast<int64_t>(all.size()))
         fail("--fewshot",
              std::to_string(fewshot) + " few-shot examples leave no question of " + std::to_string(all.size()) +

@@ -75,4 +75,21 @@ void saveSafetensors(const std::string& path, const std::vector<std::pair<std::s
     st::write(path, items, metadata);
 }
 
+std::string shapeString(const torch::IntArrayRef& s) {
+    std::string r = "[";
+    for (size_t i = 0; i < s.size(); ++i) r += (i ? ", " : "") + std::to_string(s[i]);
+    return r + "]";
+}
+
+const torch::Tensor& savedTensorLike(const std::map<std::string, torch::Tensor>& saved, const std::string& key,
+                                     const torch::Tensor& like, const std::string& where, const std::string& fix) {
+    auto it = saved.find(key);
+    if (it == saved.end()) fail(where, "tensor '" + key + "' is missing", fix);
+    if (it->second.sizes() != like.sizes())
+        fail(where,
+             "tensor '" + key + "' has shape " + shapeString(it->second.sizes()) + ", not " + shapeString(like.sizes()),
+             fix);
+    return it->second;
+}
+
 }  // namespace peft

@@ -26,4 +26,12 @@ std::map<std::string, torch::Tensor> loadSafetensors(const std::string& path,
 void saveSafetensors(const std::string& path, const std::vector<std::pair<std::string, torch::Tensor>>& tensors,
                      const std::map<std::string, std::string>& metadata = {});
 
+// "[2, 3]".
+std::string shapeString(const torch::IntArrayRef& s);
+
+// `saved[key]` checked against what it will be copied into: a missing key, or a shape other than
+// `like`'s, is an error naming `where`, the key and both shapes; `fix` says what to do.
+const torch::Tensor& savedTensorLike(const std::map<std::string, torch::Tensor>& saved, const std::string& key,
+                                     const torch::Tensor& like, const std::string& where, const std::string& fix);
+
 }  // namespace peft

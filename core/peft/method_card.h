@@ -6,6 +6,7 @@
 #include <nlohmann/json.hpp>
 
 #include <string>
+#include <utility>
 #include <vector>
 
 namespace peft {
@@ -19,6 +20,18 @@ struct CardParam {
     double min = 0, max = 0;           // Int and Double
     int decimals = 0;                  // Double
     std::vector<std::string> choices;  // Choice
+
+    static CardParam integer(std::string key, std::string label, double min, double max) {
+        return {std::move(key), std::move(label), Kind::Int, min, max};
+    }
+    static CardParam number(std::string key, std::string label, double min, double max, int decimals) {
+        return {std::move(key), std::move(label), Kind::Double, min, max, decimals};
+    }
+    static CardParam flag(std::string key, std::string label) { return {std::move(key), std::move(label), Kind::Bool}; }
+    static CardParam choice(std::string key, std::string label, std::vector<std::string> choices) {
+        return {std::move(key), std::move(label), Kind::Choice, 0, 0, 0, std::move(choices)};
+    }
+    static CardParam text(std::string key, std::string label) { return {std::move(key), std::move(label), Kind::Text}; }
 };
 
 // Where the block diagram (ui/widgets/method_diagram.cpp) marks the method.

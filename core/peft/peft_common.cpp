@@ -1,6 +1,8 @@
 // Shared method helpers: target selection, strict loading, config reads, modules_to_save.
 #include "core/peft/peft_common.h"
 
+#include "core/io/tensor_io.h"
+
 #include <set>
 
 #include "core/peft/module_tree.h"
@@ -9,12 +11,6 @@
 #include "core/util/error.h"
 
 namespace peft {
-
-std::string shapeString(const torch::IntArrayRef& s) {
-    std::string r = "[";
-    for (size_t i = 0; i < s.size(); ++i) r += (i ? ", " : "") + std::to_string(s[i]);
-    return r + "]";
-}
 
 std::vector<std::pair<std::string, Linear>> targetedLinears(const CausalLMImpl& model, const nlohmann::json& config,
                                                             const std::string& method) {
@@ -37,15 +33,9 @@ void loadStrict(const NamedTensors& dest, const std::map<std::string, torch::Ten
     std::set<std::string> expected;
     for (const auto& [k, t] : dest) {
         expected.insert(k);
-        auto it = tensors.find(k);
-        if (it == tensors.end())
-            fail(where, "tensor '" + k + "' is missing",
-                 "The adapter does not match its adapter_config.json or this model.");
-        if (it->second.sizes() != t.sizes())
-            fail(where,
-                 "tensor '" + k + "' has shape " + shapeString(it->second.sizes()) + " but this model needs " +
-                     shapeString(t.sizes()),
-                 "The adapter was trained on a different model or with a different configuration.");
+        savedTensorLike(tensors, k, t, where,
+                        "The adapter does not match its adapter_config.json or this model: it was trained on a "
+                        "different model or with a different configuration.");
     }
     for (const auto& [k, t] : tensors)
         if (!expected.count(k))

@@ -9,6 +9,7 @@
 #include <utility>
 #include <vector>
 
+#include "core/io/tensor_io.h"  // shapeString
 #include "core/model/causal_lm.h"
 #include "core/peft/method.h"
 
@@ -27,9 +28,6 @@ std::vector<std::pair<std::string, Linear>> targetedLinears(const CausalLMImpl& 
 // its shape, and no other key may appear; otherwise a PeftError naming the key and `where`.
 void loadStrict(const NamedTensors& dest, const std::map<std::string, torch::Tensor>& tensors,
                 const std::string& where);
-
-// "[4, 64]"
-std::string shapeString(const torch::IntArrayRef& s);
 
 // Typed config reads with errors naming the key.
 int64_t cfgInt(const nlohmann::json& c, const std::string& key, int64_t def);

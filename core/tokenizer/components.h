@@ -92,4 +92,14 @@ std::vector<std::unique_ptr<Step>> sequenceSteps(const nlohmann::json& j, const 
     return steps;
 }
 
+// A "Sequence" component: a Seq (a Step that applies its m_steps in order) with its steps read
+// from j[key] as sequenceSteps reads them.
+template <class Seq, class Step, class Make>
+std::unique_ptr<Step> makeSequence(const nlohmann::json& j, const std::string& key, const std::string& where,
+                                   Make make) {
+    auto seq = std::make_unique<Seq>();
+    seq->m_steps = sequenceSteps<Step>(j, key, where, make);
+    return seq;
+}
+
 }  // namespace peft::tok

@@ -128,7 +128,6 @@ private:
 
 class SequenceDec : public Decoder {
 public:
-    explicit SequenceDec(std::vector<std::unique_ptr<Decoder>> steps) : m_steps(std::move(steps)) {}
     std::vector<std::unique_ptr<Decoder>> m_steps;
     void decodeChain(std::vector<std::string>& tokens) const override {
         for (const auto& s : m_steps) s->decodeChain(tokens);
@@ -162,8 +161,7 @@ std::unique_ptr<Decoder> makeDecoder(const json& j, const std::string& where) {
     if (type == "Strip")
         return std::make_unique<StripDec>(singleChar(j, "content", where), countMember(j, "start", where),
                                           countMember(j, "stop", where));
-    if (type == "Sequence")
-        return std::make_unique<SequenceDec>(sequenceSteps<Decoder>(j, "decoders", where, makeDecoder));
+    if (type == "Sequence") return makeSequence<SequenceDec, Decoder>(j, "decoders", where, makeDecoder);
     fail(where, "unsupported decoder type '" + type + "'",
          "Supported decoders: ByteLevel, Metaspace, Replace, ByteFallback, Fuse, Strip, Sequence");
 }

@@ -81,7 +81,6 @@ namespace {
 
 class SequenceNormalizer : public Normalizer {
 public:
-    explicit SequenceNormalizer(std::vector<std::unique_ptr<Normalizer>> steps) : m_steps(std::move(steps)) {}
     std::vector<std::unique_ptr<Normalizer>> m_steps;
     void normalize(std::string& s) const override {
         for (const auto& n : m_steps) n->normalize(s);
@@ -119,7 +118,7 @@ private:
 std::unique_ptr<Normalizer> makeNormalizer(const json& j, const std::string& where) {
     const std::string type = typeOf(j, where);
     if (type == "Sequence")
-        return std::make_unique<SequenceNormalizer>(sequenceSteps<Normalizer>(j, "normalizers", where, makeNormalizer));
+        return makeSequence<SequenceNormalizer, Normalizer>(j, "normalizers", where, makeNormalizer);
     if (type == "Prepend") {
         auto p = std::make_unique<PrependNormalizer>();
         p->m_prepend = stringMember(j, "prepend", where);

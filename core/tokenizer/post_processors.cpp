@@ -84,7 +84,6 @@ public:
 
 class SequencePost : public PostProcessor {
 public:
-    explicit SequencePost(std::vector<std::unique_ptr<PostProcessor>> steps) : m_steps(std::move(steps)) {}
     std::vector<std::unique_ptr<PostProcessor>> m_steps;
     void process(std::vector<int64_t>& ids) const override {
         for (const auto& s : m_steps) s->process(ids);
@@ -98,8 +97,7 @@ std::unique_ptr<PostProcessor> makePostProcessor(const json& j, const std::strin
     if (type == "TemplateProcessing") return std::make_unique<TemplatePost>(j, where);
     if (type == "ByteLevel") return std::make_unique<NoOpPost>();
     if (type == "BertProcessing" || type == "RobertaProcessing") return std::make_unique<ClsSepPost>(j, where);
-    if (type == "Sequence")
-        return std::make_unique<SequencePost>(sequenceSteps<PostProcessor>(j, "processors", where, makePostProcessor));
+    if (type == "Sequence") return makeSequence<SequencePost, PostProcessor>(j, "processors", where, makePostProcessor);
     fail(where, "unsupported post-processor type '" + type + "'",
          "Supported post-processors: TemplateProcessing, ByteLevel, BertProcessing, RobertaProcessing, Sequence");
 }

@@ -147,7 +147,6 @@ private:
 
 class SequencePre : public PreTokenizer {
 public:
-    explicit SequencePre(std::vector<std::unique_ptr<PreTokenizer>> steps) : m_steps(std::move(steps)) {}
     std::vector<std::unique_ptr<PreTokenizer>> m_steps;
     void preTokenize(std::vector<Piece>& pieces) const override {
         for (const auto& s : m_steps) s->preTokenize(pieces);
@@ -164,8 +163,7 @@ bool boolMember(const json& j, const std::string& key, bool def, const std::stri
 
 std::unique_ptr<PreTokenizer> makePreTokenizer(const json& j, const std::string& where) {
     const std::string type = typeOf(j, where);
-    if (type == "Sequence")
-        return std::make_unique<SequencePre>(sequenceSteps<PreTokenizer>(j, "pretokenizers", where, makePreTokenizer));
+    if (type == "Sequence") return makeSequence<SequencePre, PreTokenizer>(j, "pretokenizers", where, makePreTokenizer);
     if (type == "ByteLevel")
         return std::make_unique<ByteLevelPre>(boolMember(j, "add_prefix_space", true, where),
                                               boolMember(j, "use_regex", true, where), where);

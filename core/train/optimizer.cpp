@@ -3,6 +3,7 @@
 
 #include <cmath>
 
+#include "core/io/tensor_io.h"
 #include "core/util/error.h"
 
 namespace peft {
@@ -77,13 +78,8 @@ void Optimizer::loadState(const std::map<std::string, torch::Tensor>& state, int
                           const std::string& where) {
     torch::NoGradGuard ng;
     auto take = [&](const std::string& key, torch::Tensor& dst) {
-        auto it = state.find(key);
-        if (it == state.end())
-            fail(where, "optimizer state '" + key + "' is missing",
-                 "The checkpoint is incomplete; resume from an earlier one.");
-        if (it->second.sizes() != dst.sizes())
-            fail(where, "optimizer state '" + key + "' has the wrong shape", "The checkpoint belongs to another run.");
-        dst.copy_(it->second);
+        dst.copy_(savedTensorLike(state, key, dst, where,
+                                  "The checkpoint is incomplete or belongs to another run; resume from another one."));
     };
     for (size_t i = 0; i < m_params.size(); ++i) {
         const std::string& n = m_params[i].first;

@@ -399,15 +399,8 @@ bool Trainer::resumeFromLatest() {
     auto trainable = loadSafetensors((fs::path(ck) / "trainable.safetensors").string());
     {
         torch::NoGradGuard ng;
-        for (auto& [n, p] : m_adapter.method->trainable()) {
-            auto it = trainable.find(n);
-            if (it == trainable.end())
-                fail(where, "tensor '" + n + "' is missing from the checkpoint",
-                     "It belongs to another run configuration.");
-            if (it->second.sizes() != p.sizes())
-                fail(where, "tensor '" + n + "' has the wrong shape", "It belongs to another run configuration.");
-            p.copy_(it->second);
-        }
+        for (auto& [n, p] : m_adapter.method->trainable())
+            p.copy_(savedTensorLike(trainable, n, p, where, "The checkpoint belongs to another run configuration."));
     }
     m_optimizer->loadState(loadSafetensors((fs::path(ck) / "optimizer.safetensors").string()),
                            state.at("optimizer_steps").get<int64_t>(), where);

@@ -37,6 +37,17 @@ pid_t spawn(const std::vector<std::string>& args, const std::map<std::string, st
     return peft::test::spawnCli(args, log, env);
 }
 
+// One rank of `world` started by hand, as torchrun would: RANK, WORLD_SIZE, MASTER_ADDR (this
+// machine) and MASTER_PORT.
+pid_t spawnRank(const std::vector<std::string>& args, int rank, int world, int port, const std::string& log) {
+    return spawn(args,
+                 {{"RANK", std::to_string(rank)},
+                  {"WORLD_SIZE", std::to_string(world)},
+                  {"MASTER_ADDR", "127.0.0.1"},
+                  {"MASTER_PORT", std::to_string(port)}},
+                 log);
+}
+
 using peft::test::waitExit;
 
 std::string readAll(const std::string& path) {
@@ -271,16 +282,10 @@ TEST(DataParallel, KilledRankStopsTheOtherThenResumeWithTwoOrOne) {
     writeText(d.file("killed.json"), cfg.dump(2));
     // Two ranks started by hand with torchrun's variables.
     const int port = peft::dist::freeLocalPort();
-    auto env = [&](int rank) {
-        return std::map<std::string, std::string>{{"RANK", std::to_string(rank)},
-                                                  {"WORLD_SIZE", "2"},
-                                                  {"MASTER_ADDR", "127.0.0.1"},
-                                                  {"MASTER_PORT", std::to_string(port)}};
-    };
     const std::vector<std::string> args = {"train",   "--config",       d.file("killed.json"),
                                            "--quiet", "--dist-timeout", "20"};
-    pid_t r0 = spawn(args, env(0), d.file("rank0.log"));
-    pid_t r1 = spawn(args, env(1), d.file("rank1.log"));
+    pid_t r0 = spawnRank(args, 0, 2, port, d.file("rank0.log"));
+    pid_t r1 = spawnRank(args, 1, 2, port, d.file("rank1.log"));
     // Kill rank 1 once rank 0 recorded step 3 (a checkpoint exists at step 2).
     const auto start = std::chrono::steady_clock::now();
     while (metrics(out).size() < 3 && std::chrono::steady_clock::now() - start < std::chrono::seconds(120))
@@ -323,32 +328,22 @@ TEST(DataParallel, RendezvousFaultsHaveClearErrors) {
     ASSERT_EQ(::bind(fd, reinterpret_cast<sockaddr*>(&a), sizeof(a)), 0);
     ASSERT_EQ(::listen(fd, 4), 0);
     ::getsockname(fd, reinterpret_cast<sockaddr*>(&a), &len);
-    const std::string busy = std::to_string(ntohs(a.sin_port));
-    int rc =
-        waitExit(spawn(args, {{"RANK", "0"}, {"WORLD_SIZE", "2"}, {"MASTER_ADDR", "127.0.0.1"}, {"MASTER_PORT", busy}},
-                       d.file("busy.log")));
+    const int busy = ntohs(a.sin_port);
+    int rc = waitExit(spawnRank(args, 0, 2, busy, d.file("busy.log")));
     ::close(fd);
     EXPECT_NE(rc, 0);
     EXPECT_NE(readAll(d.file("busy.log")).find("is in use"), std::string::npos) << readAll(d.file("busy.log"));
 
     // RANK outside WORLD_SIZE.
-    rc = waitExit(spawn(args,
-                        {{"RANK", "2"}, {"WORLD_SIZE", "2"}, {"MASTER_ADDR", "127.0.0.1"}, {"MASTER_PORT", "29999"}},
-                        d.file("rank.log")));
+    rc = waitExit(spawnRank(args, 2, 2, 29999, d.file("rank.log")));
     EXPECT_NE(rc, 0);
     EXPECT_NE(readAll(d.file("rank.log")).find("WORLD_SIZE is 2"), std::string::npos) << readAll(d.file("rank.log"));
 
     const int port = peft::dist::freeLocalPort();
     // Different WORLD_SIZE on the two ranks.
     {
-        pid_t p0 = spawn(
-            args,
-            {{"RANK", "0"}, {"WORLD_SIZE", "2"}, {"MASTER_ADDR", "127.0.0.1"}, {"MASTER_PORT", std::to_string(port)}},
-            d.file("w0.log"));
-        pid_t p1 = spawn(
-            args,
-            {{"RANK", "1"}, {"WORLD_SIZE", "3"}, {"MASTER_ADDR", "127.0.0.1"}, {"MASTER_PORT", std::to_string(port)}},
-            d.file("w1.log"));
+        pid_t p0 = spawnRank(args, 0, 2, port, d.file("w0.log"));
+        pid_t p1 = spawnRank(args, 1, 3, port, d.file("w1.log"));
         EXPECT_NE(waitExit(p0), 0);
         EXPECT_NE(waitExit(p1), 0);
         const std::string both = readAll(d.file("w0.log")) + readAll(d.file("w1.log"));
@@ -362,14 +357,8 @@ TEST(DataParallel, RendezvousFaultsHaveClearErrors) {
         const int port2 = peft::dist::freeLocalPort();
         std::vector<std::string> args1 = args;
         args1[2] = d.file("other.json");
-        pid_t p0 = spawn(
-            args,
-            {{"RANK", "0"}, {"WORLD_SIZE", "2"}, {"MASTER_ADDR", "127.0.0.1"}, {"MASTER_PORT", std::to_string(port2)}},
-            d.file("c0.log"));
-        pid_t p1 = spawn(
-            args1,
-            {{"RANK", "1"}, {"WORLD_SIZE", "2"}, {"MASTER_ADDR", "127.0.0.1"}, {"MASTER_PORT", std::to_string(port2)}},
-            d.file("c1.log"));
+        pid_t p0 = spawnRank(args, 0, 2, port2, d.file("c0.log"));
+        pid_t p1 = spawnRank(args1, 1, 2, port2, d.file("c1.log"));
         EXPECT_NE(waitExit(p0), 0);
         EXPECT_NE(waitExit(p1), 0);
         EXPECT_NE(readAll(d.file("c0.log")).find("training.lr"), std::string::npos) << readAll(d.file("c0.log"));
@@ -377,12 +366,7 @@ TEST(DataParallel, RendezvousFaultsHaveClearErrors) {
     // A rank that never comes: rank 0 gives up within the timeout and says how many arrived.
     {
         const auto t0 = std::chrono::steady_clock::now();
-        rc = waitExit(spawn(args,
-                            {{"RANK", "0"},
-                             {"WORLD_SIZE", "2"},
-                             {"MASTER_ADDR", "127.0.0.1"},
-                             {"MASTER_PORT", std::to_string(peft::dist::freeLocalPort())}},
-                            d.file("alone.log")));
+        rc = waitExit(spawnRank(args, 0, 2, peft::dist::freeLocalPort(), d.file("alone.log")));
         EXPECT_NE(rc, 0);
         EXPECT_LT(std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count(), 5 + 20);
         EXPECT_NE(readAll(d.file("alone.log")).find("only 1 of WORLD_SIZE=2 ranks arrived"), std::string::npos)

@@ -555,6 +555,25 @@ TEST(Batcher, PadsMasksAndResumes) {
     EXPECT_EQ(cb.inputIds[1][1].item<int64_t>(), 9);
 }
 
+TEST(Batcher, ForEachBatchCoversTheExamplesInOrder) {
+    std::vector<PreparedExample> ex(5);
+    for (int i = 0; i < 5; ++i) ex[static_cast<size_t>(i)].inputIds = ex[static_cast<size_t>(i)].labels = {100 + i};
+    std::vector<std::pair<size_t, size_t>> seen;  // (first, count)
+    std::vector<int64_t> firstIds;
+    forEachBatch(ex, 2, 0, [&](const Batch& b, size_t first, size_t count) {
+        EXPECT_EQ(b.inputIds.size(0), static_cast<int64_t>(count));
+        seen.emplace_back(first, count);
+        firstIds.push_back(b.inputIds[0][0].item<int64_t>());
+    });
+    EXPECT_EQ(seen, (std::vector<std::pair<size_t, size_t>>{{0, 2}, {2, 2}, {4, 1}}));
+    EXPECT_EQ(firstIds, (std::vector<int64_t>{100, 102, 104}));
+    // A batch size below 1 is one example at a time, not an endless loop.
+    int calls = 0;
+    forEachBatch(ex, 0, 0, [&](const Batch&, size_t, size_t count) { calls += static_cast<int>(count == 1); });
+    EXPECT_EQ(calls, 5);
+    forEachBatch({}, 4, 0, [&](const Batch&, size_t, size_t) { ADD_FAILURE() << "no examples, no batch"; });
+}
+
 TEST(DatasetPrepare, CancelHookStopsTheRowLoop) {
     // PrepareOptions::cancelled is polled after each file and every 256 rows: asking to stop
     // throws Cancelled before the rows are done; a hook that never fires changes nothing.

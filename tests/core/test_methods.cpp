@@ -47,97 +47,65 @@ struct MethodCase {
 
 std::vector<MethodCase> methodCases() {
     std::vector<MethodCase> c;
+    // What every family runs: LoRA on q/v (plain and DoRA), rsLoRA on every linear, prompt tuning,
+    // Houlsby adapters, BitFit and full fine-tuning. `trainNorms`: BitFit's train_norms.
+    auto everyFamily = [&c](const std::string& m, const json& qv, bool trainNorms) {
+        const json lora = {{"peft_type", "LORA"}, {"r", 4}, {"lora_alpha", 8}, {"target_modules", qv}};
+        json dora = lora;
+        dora["use_dora"] = true;
+        const json rslora = {
+            {"peft_type", "LORA"}, {"r", 2}, {"lora_alpha", 4}, {"use_rslora", true}, {"target_modules", "all-linear"}};
+        const json houlsby = {{"peft_type", "BOTTLENECK_ADAPTER"},
+                              {"architecture", "houlsby"},
+                              {"reduction_factor", 8},
+                              {"non_linearity", "swish"}};
+        for (const json& cfg : {lora, dora, rslora}) c.push_back({m, cfg, true});
+        c.push_back({m, {{"peft_type", "PROMPT_TUNING"}, {"num_virtual_tokens", 4}}, false});
+        c.push_back({m, houlsby, true});
+        c.push_back({m, {{"peft_type", "BITFIT"}, {"train_norms", trainNorms}}, true});
+        c.push_back({m, {{"peft_type", "FULL"}}, true});
+    };
     for (std::string m : {"tiny-gpt2", "tiny-llama"}) {
         const bool g = m == "tiny-gpt2";
-        json qv = g ? json::array({"c_attn"}) : json::array({"q_proj", "v_proj"});
-        c.push_back({m, {{"peft_type", "LORA"}, {"r", 4}, {"lora_alpha", 8}, {"target_modules", qv}}, true});
-        c.push_back({m,
-                     {{"peft_type", "LORA"}, {"r", 4}, {"lora_alpha", 8}, {"use_dora", true}, {"target_modules", qv}},
-                     true});
-        c.push_back({m,
-                     {{"peft_type", "LORA"},
-                      {"r", 2},
-                      {"lora_alpha", 4},
-                      {"use_rslora", true},
-                      {"target_modules", "all-linear"}},
-                     true});
-        c.push_back({m,
-                     {{"peft_type", "LORA"},
-                      {"r", 2},
-                      {"target_modules", g ? json::array({"c_attn", "c_fc"}) : json::array({"o_proj"})},
-                      {"bias", g ? "all" : "none"},
-                      {"lora_bias", true},
-                      {"modules_to_save", json::array({g ? "wpe" : "lm_head"})}},
-                     true});
-        c.push_back({m,
-                     {{"peft_type", "LORA"},
-                      {"r", 2},
-                      {"target_modules", g ? json::array({"c_attn"}) : json::array({"q_proj"})},
-                      {"bias", "lora_only"},
-                      {"layers_to_transform", json::array({0})},
-                      {"rank_pattern", {{"c_attn", 3}, {"q_proj", 3}}}},
-                     true});
-        c.push_back({m,
-                     {{"peft_type", "IA3"},
-                      {"target_modules",
-                       g ? json::array({"c_attn", "mlp.c_proj"}) : json::array({"k_proj", "v_proj", "down_proj"})},
-                      {"feedforward_modules", g ? json::array({"mlp.c_proj"}) : json::array({"down_proj"})}},
-                     true});
-        c.push_back({m, {{"peft_type", "PROMPT_TUNING"}, {"num_virtual_tokens", 4}}, false});
-        c.push_back({m, {{"peft_type", "PREFIX_TUNING"}, {"num_virtual_tokens", 4}}, false});
-        c.push_back({m,
-                     {{"peft_type", "PREFIX_TUNING"},
-                      {"num_virtual_tokens", 4},
-                      {"prefix_projection", true},
-                      {"encoder_hidden_size", 16}},
-                     false});
-        c.push_back({m,
-                     {{"peft_type", "BOTTLENECK_ADAPTER"},
-                      {"architecture", "houlsby"},
-                      {"reduction_factor", 8},
-                      {"non_linearity", "swish"}},
-                     true});
-        c.push_back({m,
-                     {{"peft_type", "BOTTLENECK_ADAPTER"},
-                      {"architecture", "pfeiffer"},
-                      {"bottleneck_size", 4},
-                      {"non_linearity", "gelu"},
-                      {"layers_to_transform", json::array({1})}},
-                     true});
-        c.push_back({m, {{"peft_type", "BITFIT"}, {"train_norms", !g}}, true});
-        c.push_back({m, {{"peft_type", "FULL"}}, true});
+        everyFamily(m, g ? json::array({"c_attn"}) : json::array({"q_proj", "v_proj"}), !g);
+        const json lora2 = {{"peft_type", "LORA"}, {"r", 2}};
+        json biasAndHead = lora2, layersAndRanks = lora2;
+        biasAndHead["target_modules"] = g ? json::array({"c_attn", "c_fc"}) : json::array({"o_proj"});
+        biasAndHead["bias"] = g ? "all" : "none";
+        biasAndHead["lora_bias"] = true;
+        biasAndHead["modules_to_save"] = json::array({g ? "wpe" : "lm_head"});
+        layersAndRanks["target_modules"] = g ? json::array({"c_attn"}) : json::array({"q_proj"});
+        layersAndRanks["bias"] = "lora_only";
+        layersAndRanks["layers_to_transform"] = json::array({0});
+        layersAndRanks["rank_pattern"] = {{"c_attn", 3}, {"q_proj", 3}};
+        c.push_back({m, biasAndHead, true});
+        c.push_back({m, layersAndRanks, true});
+        json ia3 = {{"peft_type", "IA3"}};
+        ia3["target_modules"] =
+            g ? json::array({"c_attn", "mlp.c_proj"}) : json::array({"k_proj", "v_proj", "down_proj"});
+        ia3["feedforward_modules"] = g ? json::array({"mlp.c_proj"}) : json::array({"down_proj"});
+        c.push_back({m, ia3, true});
+        const json prefix = {{"peft_type", "PREFIX_TUNING"}, {"num_virtual_tokens", 4}};
+        json projected = prefix;
+        projected["prefix_projection"] = true;
+        projected["encoder_hidden_size"] = 16;
+        c.push_back({m, prefix, false});
+        c.push_back({m, projected, false});
+        json pfeiffer = {{"peft_type", "BOTTLENECK_ADAPTER"}, {"architecture", "pfeiffer"}, {"bottleneck_size", 4}};
+        pfeiffer["non_linearity"] = "gelu";
+        pfeiffer["layers_to_transform"] = json::array({1});
+        c.push_back({m, pfeiffer, true});
     }
     // Qwen3, Phi-3 (fused qkv_proj / gate_up_proj) and Gemma 3 (post-norms, sliding layers). Prefix
     // tuning only on Phi-3: the other two have head_dim != hidden/heads, which peft's prefix layout refuses.
     for (std::string m : {"tiny-qwen3", "tiny-phi3", "tiny-gemma3"}) {
         const bool phi = m == "tiny-phi3";
-        json qv = phi ? json::array({"qkv_proj"}) : json::array({"q_proj", "v_proj"});
-        json ia3 = phi ? json::array({"qkv_proj", "down_proj"}) : json::array({"q_proj", "v_proj", "down_proj"});
-        c.push_back({m, {{"peft_type", "LORA"}, {"r", 4}, {"lora_alpha", 8}, {"target_modules", qv}}, true});
-        c.push_back({m,
-                     {{"peft_type", "LORA"}, {"r", 4}, {"lora_alpha", 8}, {"use_dora", true}, {"target_modules", qv}},
-                     true});
-        c.push_back({m,
-                     {{"peft_type", "LORA"},
-                      {"r", 2},
-                      {"lora_alpha", 4},
-                      {"use_rslora", true},
-                      {"target_modules", "all-linear"}},
-                     true});
-        c.push_back(
-            {m,
-             {{"peft_type", "IA3"}, {"target_modules", ia3}, {"feedforward_modules", json::array({"down_proj"})}},
-             true});
-        c.push_back({m, {{"peft_type", "PROMPT_TUNING"}, {"num_virtual_tokens", 4}}, false});
+        everyFamily(m, phi ? json::array({"qkv_proj"}) : json::array({"q_proj", "v_proj"}), true);
+        json ia3 = {{"peft_type", "IA3"}, {"feedforward_modules", json::array({"down_proj"})}};
+        ia3["target_modules"] =
+            phi ? json::array({"qkv_proj", "down_proj"}) : json::array({"q_proj", "v_proj", "down_proj"});
+        c.push_back({m, ia3, true});
         if (phi) c.push_back({m, {{"peft_type", "PREFIX_TUNING"}, {"num_virtual_tokens", 4}}, false});
-        c.push_back({m,
-                     {{"peft_type", "BOTTLENECK_ADAPTER"},
-                      {"architecture", "houlsby"},
-                      {"reduction_factor", 8},
-                      {"non_linearity", "swish"}},
-                     true});
-        c.push_back({m, {{"peft_type", "BITFIT"}, {"train_norms", true}}, true});
-        c.push_back({m, {{"peft_type", "FULL"}}, true});
     }
     return c;
 }

@@ -112,6 +112,19 @@ TEST(Safetensors, MissingTensorIsNamed) {
     EXPECT_NE(e.find("lm_head.weight"), std::string::npos);
 }
 
+TEST(Safetensors, SavedTensorLikeNamesTheKeyAndBothShapes) {
+    const std::map<std::string, torch::Tensor> saved = {{"w", torch::ones({2, 3})}};
+    EXPECT_TRUE(torch::equal(savedTensorLike(saved, "w", torch::zeros({2, 3}), "ck", "fix"), torch::ones({2, 3})));
+    EXPECT_TRUE(test::mentions(errorOf([&] {
+                                   savedTensorLike(saved, "v", torch::zeros({2, 3}), "ck/x", "Resume.");
+                               }),
+                               {"ck/x", "'v'", "missing", "Resume."}));
+    EXPECT_TRUE(test::mentions(errorOf([&] {
+                                   savedTensorLike(saved, "w", torch::zeros({3, 2}), "ck", "Resume.");
+                               }),
+                               {"'w'", "[2, 3]", "[3, 2]"}));
+}
+
 TEST(Safetensors, RejectsOverlappingTensors) {
     test::TempDir d;
     const std::string header =

@@ -260,16 +260,20 @@ void runModelCase(const ModelCase& mc) {
     }
 }
 
-TEST(GgufLlamaCpp, TinyGpt2) {
+// A fixture family with one of its peft adapters and a strong random LoRA made here (which must
+// change some greedy token); `tokenizer` names the tokenizer_cases.json its ids come from.
+void runFixtureWithRandomLora(const std::string& family, const std::string& tokenizer, const std::string& adapter) {
     test::TempDir tmp;
-    const std::string base = test::fixture("tiny-gpt2/base"), strong = makeRandomLora(tmp, base, "random-lora");
-    runModelCase({"tiny-gpt2",
+    const std::string base = test::fixture(family + "/base"), strong = makeRandomLora(tmp, base, "random-lora");
+    runModelCase({family,
                   base,
-                  test::fixture("tokenizers/bytelevel/tokenizer_cases.json"),
+                  test::fixture("tokenizers/" + tokenizer + "/tokenizer_cases.json"),
                   true,
-                  {test::fixture("tiny-gpt2/adapters/lora-qv-r4"), strong},
+                  {test::fixture(family + "/adapters/" + adapter), strong},
                   strong});
 }
+
+TEST(GgufLlamaCpp, TinyGpt2) { runFixtureWithRandomLora("tiny-gpt2", "bytelevel", "lora-qv-r4"); }
 
 TEST(GgufLlamaCpp, TinyLlama) {
     runModelCase(
@@ -280,16 +284,7 @@ TEST(GgufLlamaCpp, TinyLlama) {
          {test::fixture("tiny-llama/adapters/lora-qv-r4"), test::fixture("tiny-llama/adapters/lora-all-r8-rslora")}});
 }
 
-TEST(GgufLlamaCpp, TinyLlama3Rope) {
-    test::TempDir tmp;
-    const std::string base = test::fixture("tiny-llama3-rope/base"), strong = makeRandomLora(tmp, base, "random-lora");
-    runModelCase({"tiny-llama3-rope",
-                  base,
-                  test::fixture("tokenizers/metaspace/tokenizer_cases.json"),
-                  true,
-                  {test::fixture("tiny-llama3-rope/adapters/lora-all-r4"), strong},
-                  strong});
-}
+TEST(GgufLlamaCpp, TinyLlama3Rope) { runFixtureWithRandomLora("tiny-llama3-rope", "metaspace", "lora-all-r4"); }
 
 // --- Qwen3, Gemma 3 and Phi-3 ------------------------------------------------------------------
 // llama.cpp architectures and keys used (core/export/gguf_arch.cpp):

@@ -59,21 +59,10 @@ void checkObjective(const json& objective) {
     json cfg = {{"model", model},
                 {"dataset", {{"path", d.file("pairs.jsonl")}, {"validation_split", 0.0}, {"max_length", 64}}},
                 {"method", {{"peft_type", "LORA"}, {"init_from", adapter}}},
-                {"training",
-                 {{"max_steps", 3},
-                  {"batch_size", 2},
-                  {"shuffle", false},
-                  {"scheduler", "constant"},
-                  {"lr", 1e-2},
-                  {"weight_decay", 0.01},
-                  {"max_grad_norm", 1.0},
-                  {"precision", "fp32"},
-                  {"device", "cpu"},
-                  {"optimizer", "adamw"},
-                  {"save_every", 0},
-                  {"eval_every", 0}}},
+                {"training", test::referenceTraining()},
                 {"objective", objective},
                 {"output_dir", d.file("run")}};
+    cfg["training"]["device"] = "cpu";
     Trainer trainer(RunConfig::fromJson(cfg, "test"));
     trainer.setup();
     std::vector<StepMetrics> steps;

@@ -16,18 +16,7 @@ void checkTrainReference(const std::string& arch) {
     nlohmann::json cfg = {
         {"model", test::fixture(arch + "/base")},
         {"method", {{"peft_type", "LORA"}, {"init_from", test::fixture(arch + "/adapters/lora-qv-r4")}}},
-        {"training",
-         {{"max_steps", 3},
-          {"batch_size", 2},
-          {"shuffle", false},
-          {"scheduler", "constant"},
-          {"lr", 1e-2},
-          {"weight_decay", 0.01},
-          {"max_grad_norm", 1.0},
-          {"precision", "fp32"},
-          {"optimizer", "adamw"},
-          {"save_every", 0},
-          {"eval_every", 0}}},
+        {"training", test::referenceTraining()},
         {"output_dir", out.path()}};
     Trainer trainer(RunConfig::fromJson(cfg, "test"));
     TrainData data;

@@ -36,11 +36,7 @@ private Q_SLOTS:
         ProjectState state;
         const peft::ModelConfig mc = peft::uitest::openTinyLlama(state);
         BudgetPage page(&state);
-        const json lora = {{"peft_type", "LORA"},
-                           {"task_type", "CAUSAL_LM"},
-                           {"r", 4},
-                           {"lora_alpha", 8},
-                           {"target_modules", {"q_proj", "v_proj"}}};
+        const json lora = peft::uitest::qvLora();
         page.addCandidate(lora);
         page.addStandardCandidates();
         QVERIFY(page.candidates().size() >= 6);
@@ -99,11 +95,7 @@ private Q_SLOTS:
         const peft::ModelConfig mc = tinyLlamaOnCpu(state, {{"processes", 3}});
         json t = state.runConfig()["training"];
         BudgetPage page(&state);
-        const json lora = {{"peft_type", "LORA"},
-                           {"task_type", "CAUSAL_LM"},
-                           {"r", 4},
-                           {"lora_alpha", 8},
-                           {"target_modules", {"q_proj", "v_proj"}}};
+        const json lora = peft::uitest::qvLora();
         page.addCandidate(lora);
         const auto* assumes = page.findChild<QLabel*>(QStringLiteral("budgetAssumes"));
         QVERIFY(assumes);
@@ -163,11 +155,7 @@ private Q_SLOTS:
                           {"max_length", 24},
                           {"validation_split", 0.25}});
         BudgetPage page(&state);
-        const json lora = {{"peft_type", "LORA"},
-                           {"task_type", "CAUSAL_LM"},
-                           {"r", 4},
-                           {"lora_alpha", 8},
-                           {"target_modules", {"q_proj", "v_proj"}}};
+        const json lora = peft::uitest::qvLora();
         const json ia3 = {{"peft_type", "IA3"},
                           {"task_type", "CAUSAL_LM"},
                           {"target_modules", {"k_proj", "v_proj", "down_proj"}},

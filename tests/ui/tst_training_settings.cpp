@@ -158,11 +158,7 @@ private Q_SLOTS:
         const peft::ModelConfig mc = peft::uitest::openTinyLlama(state);
         TrainingSettings w(&state);
         BudgetPage page(&state);
-        const json lora = {{"peft_type", "LORA"},
-                           {"task_type", "CAUSAL_LM"},
-                           {"r", 4},
-                           {"lora_alpha", 8},
-                           {"target_modules", {"q_proj", "v_proj"}}};
+        const json lora = peft::uitest::qvLora();
         page.addCandidate(lora);
         w.precision()->setCurrentText(QStringLiteral("bf16"));
         w.device()->setCurrentText(QStringLiteral("cpu"));

@@ -2,7 +2,9 @@
 #pragma once
 #include <QDir>
 #include <QString>
+#include <QSignalSpy>
 #include <QTemporaryDir>
+#include <QTest>
 
 #include <nlohmann/json.hpp>
 
@@ -67,6 +69,27 @@ inline nlohmann::json tinyTextRun(const QTemporaryDir& dir, int maxSteps) {
     c["training"]["device"] = "cpu";
     c["output_dir"] = dir.filePath(QStringLiteral("run")).toStdString();
     return c;
+}
+
+// Waits up to `ms` for `done` (a page's signal whose first argument is the error message, empty on
+// success) to be emitted once, and says whether it carried no error; the failure is logged.
+inline bool endsWithoutError(QSignalSpy& done, int ms) {
+    if (!QTest::qWaitFor([&] { return done.count() >= 1; }, ms)) {
+        qWarning("no result within %d ms", ms);
+        return false;
+    }
+    const QString error = done.first().first().toString();
+    if (!error.isEmpty()) qWarning("%s", qPrintable(error));
+    return error.isEmpty();
+}
+
+// LoRA r 4 (alpha 8) on q_proj and v_proj: the candidate the Budget page tests add.
+inline nlohmann::json qvLora() {
+    return {{"peft_type", "LORA"},
+            {"task_type", "CAUSAL_LM"},
+            {"r", 4},
+            {"lora_alpha", 8},
+            {"target_modules", {"q_proj", "v_proj"}}};
 }
 
 }  // namespace peft::uitest

@@ -30,6 +30,7 @@
 #include "core/util/runtime_info.h"
 #include "ui/project_state.h"
 #include "ui/widgets/qcp.h"
+#include "ui/named.h"
 
 namespace peft::ui {
 
@@ -157,30 +158,24 @@ BudgetPage::BudgetPage(ProjectState* state, QWidget* parent)
     auto* remove = new QPushButton(tr("&Remove"), this);
     auto* use = new QPushButton(tr("&Use selected"), this);
     use->setToolTip(tr("Makes the selected candidate the project's method."));
-    m_measure = new QPushButton(tr("Measure run &time"), this);
-    m_measure->setObjectName(QStringLiteral("budgetMeasure"));
-    m_measure->setToolTip(
-        tr("Times every candidate with a few real training steps on the project's dataset and "
-           "settings (and one checkpoint and one evaluation), then scales them to the whole run. "
-           "Loads the model once per candidate."));
+    m_measure = named(new QPushButton(tr("Measure run &time"), this), "budgetMeasure",
+                      tr("Times every candidate with a few real training steps on the project's dataset and "
+                         "settings (and one checkpoint and one evaluation), then scales them to the whole run. "
+                         "Loads the model once per candidate."));
     for (QPushButton* b : {add, addStd, remove, use, m_measure}) row->addWidget(b);
-    m_measureProgress = new QProgressBar(this);
-    m_measureProgress->setObjectName(QStringLiteral("budgetMeasureProgress"));
+    m_measureProgress = named(new QProgressBar(this), "budgetMeasureProgress");
     m_measureProgress->setRange(0, 1000);
     m_measureProgress->setTextVisible(true);
     m_measureProgress->setVisible(false);
     row->addWidget(m_measureProgress, 1);
-    m_cancelMeasure = new QPushButton(tr("Cancel"), this);
-    m_cancelMeasure->setObjectName(QStringLiteral("budgetCancelMeasure"));
+    m_cancelMeasure = named(new QPushButton(tr("Cancel"), this), "budgetCancelMeasure");
     m_cancelMeasure->setVisible(false);
     row->addWidget(m_cancelMeasure);
     row->addStretch(1);
-    m_assumes = new QLabel(this);
-    m_assumes->setObjectName(QStringLiteral("budgetAssumes"));
-    m_assumes->setToolTip(
-        tr("What every estimate assumes: batch size, precision, device and the packed weight copies "
-           "come from the Train page's settings, the sequence length from the Dataset page's max "
-           "length."));
+    m_assumes = named(new QLabel(this), "budgetAssumes",
+                      tr("What every estimate assumes: batch size, precision, device and the packed weight copies "
+                         "come from the Train page's settings, the sequence length from the Dataset page's max "
+                         "length."));
     row->addWidget(m_assumes);
     row->addSpacing(16);
     m_machine = new QLabel(this);
@@ -188,8 +183,7 @@ BudgetPage::BudgetPage(ProjectState* state, QWidget* parent)
     body()->addLayout(row);
 
     auto* split = new QSplitter(Qt::Vertical, this);
-    m_table = new QTableWidget(0, 9, split);
-    m_table->setObjectName(QStringLiteral("budgetTable"));
+    m_table = named(new QTableWidget(0, 9, split), "budgetTable");
     m_table->setHorizontalHeaderLabels({tr("Candidate"), tr("Trainable"), tr("% of all"), tr("All params"),
                                         tr("Training memory"), tr("Adapter file"), tr("Checkpoint"), tr("Weights"),
                                         tr("Run time")});
@@ -342,32 +336,18 @@ void BudgetPage::addStandardCandidates() {
             known &= found;
         }
     if (!known) targets = model ? json(suggestedLoraTargets(arch)) : json{"q_proj", "v_proj"};
-    for (int r : {4, 8, 16})
-        addCandidate({{"peft_type", "LORA"},
-                      {"task_type", "CAUSAL_LM"},
-                      {"r", r},
-                      {"lora_alpha", 2 * r},
-                      {"lora_dropout", 0.05},
-                      {"target_modules", targets},
-                      {"use_dora", false},
-                      {"use_rslora", false}});
-    addCandidate({{"peft_type", "LORA"},
-                  {"task_type", "CAUSAL_LM"},
-                  {"r", 8},
-                  {"lora_alpha", 16},
-                  {"lora_dropout", 0.05},
-                  {"target_modules", targets},
-                  {"use_dora", true},
-                  {"use_rslora", false}});
-    addCandidate({{"peft_type", "LORA"},
-                  {"task_type", "CAUSAL_LM"},
-                  {"r", 8},
-                  {"lora_alpha", 16},
-                  {"lora_dropout", 0.05},
-                  {"target_modules", targets},
-                  {"use_dora", false},
-                  {"use_rslora", false},
-                  {"_quantize_base", true}});
+    // LoRA at rank r (alpha 2r, dropout 0.05) on the targets; DoRA and QLoRA at rank 8.
+    auto lora = [&targets](int r) {
+        return json{{"peft_type", "LORA"}, {"task_type", "CAUSAL_LM"}, {"r", r},
+                    {"lora_alpha", 2 * r}, {"lora_dropout", 0.05},     {"target_modules", targets},
+                    {"use_dora", false},   {"use_rslora", false}};
+    };
+    for (int r : {4, 8, 16}) addCandidate(lora(r));
+    json dora = lora(8), qlora = lora(8);
+    dora["use_dora"] = true;
+    qlora["_quantize_base"] = true;
+    addCandidate(dora);
+    addCandidate(qlora);
     addCandidate({{"peft_type", "IA3"},
                   {"task_type", "CAUSAL_LM"},
                   {"target_modules", model ? json(suggestedIa3Targets(arch)) : json{"k_proj", "v_proj", "down_proj"}},
@@ -377,8 +357,7 @@ void BudgetPage::addStandardCandidates() {
 
 void BudgetPage::setNote(const QString& text) {
     if (!m_note) {
-        m_note = new QLabel(this);
-        m_note->setObjectName(QStringLiteral("budgetNote"));
+        m_note = named(new QLabel(this), "budgetNote");
         m_note->setWordWrap(true);
         body()->insertWidget(0, m_note);
     }

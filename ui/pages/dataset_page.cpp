@@ -39,6 +39,7 @@
 #include "ui/project_state.h"
 #include "ui/widgets/hub_download_box.h"
 #include "ui/widgets/qcp.h"
+#include "ui/named.h"
 
 namespace peft::ui {
 
@@ -125,22 +126,19 @@ DatasetPage::DatasetPage(ProjectState* state, QWidget* parent)
            parent) {
     setAcceptDrops(true);
     auto* row = new QHBoxLayout();
-    auto* open = new QPushButton(tr("&Open dataset…"), this);
-    open->setObjectName(QStringLiteral("openDataset"));
+    auto* open = named(new QPushButton(tr("&Open dataset…"), this), "openDataset");
     connect(open, &QPushButton::clicked, this, &DatasetPage::browse);
     row->addWidget(open);
     m_path = new QLabel(tr("No file yet — or drag one onto this page."), this);
     m_path->setTextInteractionFlags(Qt::TextSelectableByMouse);
     row->addWidget(m_path, 1);
     // The import runs on a worker: a busy bar and Cancel while it does.
-    m_importProgress = new QProgressBar(this);
-    m_importProgress->setObjectName(QStringLiteral("importProgress"));
+    m_importProgress = named(new QProgressBar(this), "importProgress");
     m_importProgress->setRange(0, 0);
     m_importProgress->setMaximumWidth(260);
     m_importProgress->setVisible(false);
-    m_cancelImport = new QPushButton(tr("Cancel"), this);
-    m_cancelImport->setObjectName(QStringLiteral("cancelImport"));
-    m_cancelImport->setToolTip(tr("Stop waiting for this import; the page keeps its settings."));
+    m_cancelImport = named(new QPushButton(tr("Cancel"), this), "cancelImport",
+                           tr("Stop waiting for this import; the page keeps its settings."));
     m_cancelImport->setVisible(false);
     row->addWidget(m_importProgress);
     row->addWidget(m_cancelImport);
@@ -149,8 +147,7 @@ DatasetPage::DatasetPage(ProjectState* state, QWidget* parent)
     m_hub = new HubDownloadBox(hub::RepoType::Dataset, this);
     auto* hubRow = new QHBoxLayout();
     hubRow->addWidget(new QLabel(tr("Downloaded file:"), m_hub));
-    m_hubFiles = new QComboBox(m_hub);
-    m_hubFiles->setObjectName(QStringLiteral("hubFiles"));
+    m_hubFiles = named(new QComboBox(m_hub), "hubFiles");
     m_hubFiles->setEnabled(false);
     hubRow->addWidget(m_hubFiles, 1);
     static_cast<QVBoxLayout*>(m_hub->layout())->addLayout(hubRow);
@@ -235,8 +232,7 @@ DatasetPage::DatasetPage(ProjectState* state, QWidget* parent)
     left->addRow(tr("Fo&rmat:"), m_format);
     left->addRow(tr("&Template:"), m_template);
     left->addRow(tr("Tr&ain on:"), m_trainOn);
-    m_mapping = new QLineEdit(opts);
-    m_mapping->setObjectName(QStringLiteral("columnMapping"));
+    m_mapping = named(new QLineEdit(opts), "columnMapping");
     m_mapping->setPlaceholderText(tr("e.g. instruction=prompt, output=completion"));
     m_mapping->setToolTip(
         tr("Column mapping: which of your columns holds each field the format expects "
@@ -258,8 +254,7 @@ DatasetPage::DatasetPage(ProjectState* state, QWidget* parent)
     m_tabs->addTab(m_preview, tr("Preview"));
     auto* reportTab = new QWidget(m_tabs);
     auto* rl = new QVBoxLayout(reportTab);
-    m_summary = new QLabel(tr("Open a dataset to see what the import finds."), reportTab);
-    m_summary->setObjectName(QStringLiteral("reportSummary"));
+    m_summary = named(new QLabel(tr("Open a dataset to see what the import finds."), reportTab), "reportSummary");
     m_summary->setWordWrap(true);
     m_summary->setTextInteractionFlags(Qt::TextSelectableByMouse);
     rl->addWidget(m_summary);
@@ -270,8 +265,7 @@ DatasetPage::DatasetPage(ProjectState* state, QWidget* parent)
     m_rejections->verticalHeader()->setVisible(false);
     rl->addWidget(m_rejections, 1);
     m_tabs->addTab(reportTab, tr("Validation report"));
-    m_histogram = new QCustomPlot(m_tabs);
-    m_histogram->setObjectName(QStringLiteral("tokenHistogram"));
+    m_histogram = named(new QCustomPlot(m_tabs), "tokenHistogram");
     m_histogram->xAxis->setLabel(tr("tokens per row (before truncation)"));
     m_histogram->yAxis->setLabel(tr("rows"));
     m_tabs->addTab(m_histogram, tr("Token lengths"));

@@ -39,6 +39,7 @@
 #include "ui/project_state.h"
 #include "ui/widgets/preference_eval_panel.h"
 #include "ui/widgets/qcp.h"
+#include "ui/named.h"
 
 namespace peft::ui {
 
@@ -92,8 +93,7 @@ EvaluatePage::EvaluatePage(ProjectState* state, QWidget* parent)
     m_greedy->setChecked(true);
     m_greedy->setToolTip(tr("Off: sample with temperature 0.8, top-p 0.95 and the same seed for both models."));
     row->addWidget(m_greedy);
-    m_generate = new QPushButton(tr("G&enerate"), play);
-    m_generate->setObjectName(QStringLiteral("generate"));
+    m_generate = named(new QPushButton(tr("G&enerate"), play), "generate");
     row->addWidget(m_generate);
     m_cancel = new QPushButton(tr("Cancel"), play);
     m_cancel->setEnabled(false);
@@ -113,8 +113,7 @@ EvaluatePage::EvaluatePage(ProjectState* state, QWidget* parent)
     mkOut(tr("Base model"), m_base);
     mkOut(tr("Tuned model"), m_tuned);
     pl->addLayout(outs, 1);
-    m_tabs = new QTabWidget(this);
-    m_tabs->setObjectName(QStringLiteral("evaluate_tabs"));
+    m_tabs = named(new QTabWidget(this), "evaluate_tabs");
 
     // Task evaluation: every validation row answered by both models and scored.
     auto* task = new QWidget(m_tabs);
@@ -136,11 +135,9 @@ EvaluatePage::EvaluatePage(ProjectState* state, QWidget* parent)
     m_evalLimit->setSpecialValueText(tr("all"));
     m_evalLimit->setToolTip(tr("Evaluate only the first N validation rows (all: every row)."));
     controls->addWidget(m_evalLimit);
-    m_evalButton = new QPushButton(tr("Evaluate on the vali&dation set"), task);
-    m_evalButton->setObjectName(QStringLiteral("evaluate_validation"));
-    m_evalButton->setToolTip(
-        tr("Answer every validation row greedily with the base model and with the tuned model "
-           "(max new tokens from the playground) and score the answers against the references."));
+    m_evalButton = named(new QPushButton(tr("Evaluate on the vali&dation set"), task), "evaluate_validation",
+                         tr("Answer every validation row greedily with the base model and with the tuned model "
+                            "(max new tokens from the playground) and score the answers against the references."));
     controls->addWidget(m_evalButton);
     m_evalCancel = new QPushButton(tr("Cancel"), task);
     m_evalCancel->setEnabled(false);
@@ -162,8 +159,7 @@ EvaluatePage::EvaluatePage(ProjectState* state, QWidget* parent)
     m_chart->setMinimumHeight(180);
     m_chart->yAxis->setLabel(tr("score (%)"));
     m_chart->legend->setVisible(true);
-    m_rows = new QTableWidget(0, 0, split);
-    m_rows->setObjectName(QStringLiteral("eval_rows"));
+    m_rows = named(new QTableWidget(0, 0, split), "eval_rows");
     m_rows->setEditTriggers(QAbstractItemView::NoEditTriggers);
     m_rows->setSelectionBehavior(QAbstractItemView::SelectRows);
     m_rows->setSortingEnabled(true);

@@ -31,6 +31,7 @@
 #include "ui/safe_names.h"
 #include "ui/run_export.h"
 #include "ui/widgets/training_charts.h"
+#include "ui/named.h"
 
 namespace peft::ui {
 
@@ -42,30 +43,26 @@ ExportPage::ExportPage(ProjectState* state, QWidget* parent)
     auto* box = new QGroupBox(tr("Output"), this);
     auto* form = new QFormLayout(box);
     auto* dirRow = new QHBoxLayout();
-    m_outDir = new QLineEdit(box);
-    m_outDir->setObjectName(QStringLiteral("outputDir"));
-    m_outDir->setToolTip(tr("The run folder: run.json, metrics.jsonl, log.txt, checkpoints/ and adapter/."));
+    m_outDir = named(new QLineEdit(box), "outputDir",
+                     tr("The run folder: run.json, metrics.jsonl, log.txt, checkpoints/ and adapter/."));
     auto* browse = new QPushButton(tr("B&rowse…"), box);
     dirRow->addWidget(m_outDir, 1);
     dirRow->addWidget(browse);
     form->addRow(tr("Run folder:"), dirRow);
-    m_dest = new QLineEdit(box);
-    m_dest->setObjectName(QStringLiteral("exportDir"));
+    m_dest = named(new QLineEdit(box), "exportDir");
     m_dest->setPlaceholderText(tr("<run folder>/export"));
     m_dest->setToolTip(tr("adapter/, merged/ and report/ are written here."));
     form->addRow(tr("Export &to:"), m_dest);
     m_adapter = new QCheckBox(tr("Adapter (peft layout)"), box);
     m_adapter->setChecked(true);
-    m_merged = new QCheckBox(tr("Merged model folder (LoRA-family methods)"), box);
-    m_merged->setObjectName(QStringLiteral("merged"));
+    m_merged = named(new QCheckBox(tr("Merged model folder (LoRA-family methods)"), box), "merged");
     m_report = new QCheckBox(tr("Run report: config, final metrics, charts as PNG, README card"), box);
     m_report->setChecked(true);
     form->addRow(tr("Write:"), m_adapter);
     form->addRow(QString(), m_merged);
     form->addRow(QString(), m_report);
-    m_export = new QPushButton(tr("&Export"), box);
-    m_export->setObjectName(QStringLiteral("export"));
-    m_export->setToolTip(tr("Write the checked outputs from the run folder's adapter/ and metrics.jsonl."));
+    m_export = named(new QPushButton(tr("&Export"), box), "export",
+                     tr("Write the checked outputs from the run folder's adapter/ and metrics.jsonl."));
     m_exportStatus = new QLabel(box);
     m_exportStatus->setTextInteractionFlags(Qt::TextSelectableByMouse);
     auto* exportRow = new QHBoxLayout();
@@ -112,8 +109,7 @@ ExportPage::ExportPage(ProjectState* state, QWidget* parent)
 
     auto* snip = new QGroupBox(tr("Load the adapter in Python"), this);
     auto* sl = new QVBoxLayout(snip);
-    m_snippet = new QPlainTextEdit(snip);
-    m_snippet->setObjectName(QStringLiteral("pythonSnippet"));
+    m_snippet = named(new QPlainTextEdit(snip), "pythonSnippet");
     m_snippet->setReadOnly(true);
     m_snippet->setFont(QFontDatabase::systemFont(QFontDatabase::FixedFont));
     sl->addWidget(m_snippet, 1);
@@ -124,19 +120,16 @@ ExportPage::ExportPage(ProjectState* state, QWidget* parent)
     body()->addWidget(snip, 1);
 
     // GGUF for llama.cpp / Ollama / LM Studio: the run's adapter merged into the base.
-    auto* gguf = new QGroupBox(tr("GGUF (llama.cpp / Ollama / LM Studio)"), this);
-    gguf->setObjectName(QStringLiteral("ggufBox"));
+    auto* gguf = named(new QGroupBox(tr("GGUF (llama.cpp / Ollama / LM Studio)"), this), "ggufBox");
     auto* gf = new QFormLayout(gguf);
     auto* typeRow = new QHBoxLayout();
-    m_ggufType = new QComboBox(gguf);
-    m_ggufType->setObjectName(QStringLiteral("ggufType"));
+    m_ggufType = named(new QComboBox(gguf), "ggufType");
     m_ggufType->addItem(tr("F16 (half the fp32 size)"), QStringLiteral("f16"));
     m_ggufType->addItem(tr("Q8_0 (8-bit, about a quarter)"), QStringLiteral("q8_0"));
     m_ggufType->addItem(tr("BF16"), QStringLiteral("bf16"));
     m_ggufType->addItem(tr("F32 (exact)"), QStringLiteral("f32"));
     m_ggufType->setToolTip(tr("Tensor type of the weight matrices; norms and other 1-D tensors stay F32."));
-    m_ggufSize = new QLabel(gguf);
-    m_ggufSize->setObjectName(QStringLiteral("ggufSize"));
+    m_ggufSize = named(new QLabel(gguf), "ggufSize");
     typeRow->addWidget(m_ggufType);
     typeRow->addWidget(m_ggufSize, 1);
     // A layout gets no buddy from addRow(QString, ...): the label is made here so Alt+Y works and
@@ -145,25 +138,19 @@ ExportPage::ExportPage(ProjectState* state, QWidget* parent)
     typeLabel->setBuddy(m_ggufType);
     gf->addRow(typeLabel, typeRow);
     auto* runRow = new QHBoxLayout();
-    m_ggufExport = new QPushButton(tr("Export GG&UF"), gguf);
-    m_ggufExport->setObjectName(QStringLiteral("ggufExport"));
-    m_ggufExport->setToolTip(
-        tr("Merge the run's adapter into the base model and write <run name>.gguf and an Ollama "
-           "Modelfile into the export folder."));
-    m_ggufProgress = new QProgressBar(gguf);
+    m_ggufExport = named(new QPushButton(tr("Export GG&UF"), gguf), "ggufExport",
+                         tr("Merge the run's adapter into the base model and write <run name>.gguf and an Ollama "
+                            "Modelfile into the export folder."));
+    m_ggufProgress = newTaskBar(gguf, QString());
     m_ggufProgress->setObjectName(QStringLiteral("ggufProgress"));
-    m_ggufProgress->setRange(0, 1000);
-    m_ggufProgress->setValue(0);
     m_ggufProgress->setTextVisible(false);
-    m_ggufCancel = new QPushButton(tr("Cance&l"), gguf);
+    m_ggufCancel = newCancelButton(gguf, tr("Cance&l"));
     m_ggufCancel->setObjectName(QStringLiteral("ggufCancel"));
-    m_ggufCancel->setEnabled(false);
     runRow->addWidget(m_ggufExport);
     runRow->addWidget(m_ggufProgress, 1);
     runRow->addWidget(m_ggufCancel);
     gf->addRow(QString(), runRow);
-    m_ggufCommands = new QPlainTextEdit(gguf);
-    m_ggufCommands->setObjectName(QStringLiteral("ggufCommands"));
+    m_ggufCommands = named(new QPlainTextEdit(gguf), "ggufCommands");
     m_ggufCommands->setReadOnly(true);
     m_ggufCommands->setFont(QFontDatabase::systemFont(QFontDatabase::FixedFont));
     m_ggufCommands->setMaximumHeight(92);

@@ -35,9 +35,11 @@
 #include "ui/method_catalog.h"
 #include "ui/project_state.h"
 #include "ui/widgets/importance_heatmap.h"
+#include "ui/widgets/json_editor.h"
 #include "ui/widgets/method_diagram.h"
 #include "ui/widgets/objective_picker.h"
 #include "ui/widgets/target_module_picker.h"
+#include "ui/named.h"
 
 namespace peft::ui {
 
@@ -160,8 +162,7 @@ MethodPage::MethodPage(ProjectState* state, QWidget* parent)
     dl->addLayout(top);
     m_targetsBox = new QGroupBox(tr("Where to adapt (target modules)"), details);
     auto* tl = new QVBoxLayout(m_targetsBox);
-    m_targetTabs = new QTabWidget(m_targetsBox);
-    m_targetTabs->setObjectName(QStringLiteral("targetTabs"));
+    m_targetTabs = named(new QTabWidget(m_targetsBox), "targetTabs");
     m_picker = new TargetModulePicker(m_targetTabs);
     m_targetTabs->addTab(m_picker, tr("&Pick modules"));
     m_scoring = new BackgroundTask(this);
@@ -303,6 +304,9 @@ void MethodPage::selectMethod(const QString& id) {
 void MethodPage::buildForm(const MethodInfo& m, const json& values) {
     while (m_form->rowCount() > 0) m_form->removeRow(0);
     m_editors.clear();
+    auto commitOnChange = [this] {
+        if (!m_loading) commit();  // a user's edit, not the form being filled
+    };
     for (const ParamSpec& p : m.params) {
         const json v = values.contains(p.key) && !values[p.key].is_null() ? values[p.key] : p.def;
         QWidget* editor = nullptr;
@@ -313,9 +317,7 @@ void MethodPage::buildForm(const MethodInfo& m, const json& values) {
                 // A field the core defaults to null (computed from the model) shows its minimum as "auto".
                 if (p.def.is_null()) s->setSpecialValueText(tr("auto"));
                 s->setValue(v.is_number() ? v.get<int>() : p.def.is_number() ? p.def.get<int>() : s->minimum());
-                connect(s, qOverload<int>(&QSpinBox::valueChanged), this, [this] {
-                    if (!m_loading) commit();
-                });
+                connect(s, qOverload<int>(&QSpinBox::valueChanged), this, commitOnChange);
                 editor = s;
                 break;
             }
@@ -325,18 +327,14 @@ void MethodPage::buildForm(const MethodInfo& m, const json& values) {
                 s->setDecimals(p.decimals);
                 s->setSingleStep(p.decimals >= 2 ? 0.01 : 0.1);
                 s->setValue(v.is_number() ? v.get<double>() : p.def.get<double>());
-                connect(s, qOverload<double>(&QDoubleSpinBox::valueChanged), this, [this] {
-                    if (!m_loading) commit();
-                });
+                connect(s, qOverload<double>(&QDoubleSpinBox::valueChanged), this, commitOnChange);
                 editor = s;
                 break;
             }
             case ParamSpec::Type::Bool: {
                 auto* c = new QCheckBox(m_formBox);
                 c->setChecked(v.is_boolean() ? v.get<bool>() : p.def.get<bool>());
-                connect(c, &QCheckBox::toggled, this, [this] {
-                    if (!m_loading) commit();
-                });
+                connect(c, &QCheckBox::toggled, this, commitOnChange);
                 editor = c;
                 break;
             }
@@ -346,18 +344,14 @@ void MethodPage::buildForm(const MethodInfo& m, const json& values) {
                 const QString cur =
                     QString::fromStdString(v.is_string() ? v.get<std::string>() : p.def.get<std::string>());
                 c->setCurrentIndex(std::max(0, static_cast<int>(p.choices.indexOf(cur))));
-                connect(c, &QComboBox::currentIndexChanged, this, [this] {
-                    if (!m_loading) commit();
-                });
+                connect(c, &QComboBox::currentIndexChanged, this, commitOnChange);
                 editor = c;
                 break;
             }
             case ParamSpec::Type::Text: {
                 auto* e = new QLineEdit(m_formBox);
                 e->setText(QString::fromStdString(v.is_string() ? v.get<std::string>() : std::string()));
-                connect(e, &QLineEdit::editingFinished, this, [this] {
-                    if (!m_loading) commit();
-                });
+                connect(e, &QLineEdit::editingFinished, this, commitOnChange);
                 editor = e;
                 break;
             }
@@ -381,16 +375,8 @@ void MethodPage::buildForm(const MethodInfo& m, const json& values) {
 void MethodPage::setParam(const std::string& key, const json& value) {
     auto it = m_editors.find(key);
     if (it == m_editors.end()) return;
-    QWidget* w = it->second;
-    if (auto* s = qobject_cast<QSpinBox*>(w)) s->setValue(value.get<int>());
-    else if (auto* d = qobject_cast<QDoubleSpinBox*>(w)) d->setValue(value.get<double>());
-    else if (auto* c = qobject_cast<QCheckBox*>(w)) c->setChecked(value.get<bool>());
-    else if (auto* cb = qobject_cast<QComboBox*>(w))
-        cb->setCurrentText(QString::fromStdString(value.get<std::string>()));
-    else if (auto* e = qobject_cast<QLineEdit*>(w)) {
-        e->setText(QString::fromStdString(value.get<std::string>()));
-        commit();
-    }
+    showJsonValue(it->second, value);
+    if (qobject_cast<QLineEdit*>(it->second)) commit();  // the other editors commit on their change signal
 }
 
 json MethodPage::methodConfig() const {
@@ -403,14 +389,7 @@ json MethodPage::methodConfig() const {
     for (const ParamSpec& p : m->params) {
         auto e = m_editors.find(p.key);
         if (e == m_editors.end()) continue;
-        QWidget* w = e->second;
-        if (auto* s = qobject_cast<QSpinBox*>(w))
-            out[p.key] = p.def.is_null() && s->value() == s->minimum() ? json() : json(s->value());
-        else if (auto* d = qobject_cast<QDoubleSpinBox*>(w)) out[p.key] = d->value();
-        else if (auto* c = qobject_cast<QCheckBox*>(w)) out[p.key] = c->isChecked();
-        else if (auto* cb = qobject_cast<QComboBox*>(w)) out[p.key] = cb->currentText().toStdString();
-        else if (auto* l = qobject_cast<QLineEdit*>(w))
-            out[p.key] = p.def.is_null() && l->text().isEmpty() ? json() : json(l->text().toStdString());
+        out[p.key] = jsonValueOf(e->second, p.def.is_null());
     }
     if (m->usesTargets) {
         const json defaults = methodSpec(m->peftType).defaults();
@@ -445,16 +424,14 @@ void MethodPage::commit() {
 }
 
 QWidget* MethodPage::buildImportancePanel(QWidget* parent) {
-    auto* panel = new QWidget(parent);
-    panel->setObjectName(QStringLiteral("importancePanel"));
+    auto* panel = named(new QWidget(parent), "importancePanel");
     auto* lay = new QVBoxLayout(panel);
     lay->setContentsMargins(6, 6, 6, 6);
     panel->setToolTip(
         tr("Measure how much each module matters for your data (a few batches, no training step), "
            "then let the best ones that fit a parameter budget be chosen."));
     auto* form = new QHBoxLayout();
-    m_scoreMethod = new QComboBox(panel);
-    m_scoreMethod->setObjectName(QStringLiteral("scoreMethod"));
+    m_scoreMethod = named(new QComboBox(panel), "scoreMethod");
     m_scoreMethod->addItem(tr("Fisher"), QStringLiteral("fisher"));
     m_scoreMethod->addItem(tr("Taylor"), QStringLiteral("taylor"));
     m_scoreMethod->addItem(tr("Gradient norm"), QStringLiteral("grad"));
@@ -463,13 +440,11 @@ QWidget* MethodPage::buildImportancePanel(QWidget* parent) {
            "Taylor: |weight × gradient| summed, the first-order loss change if the module "
            "were removed.\nGradient norm: how strongly the loss pulls on the module.\n"
            "All three come from the same pass; switching does not rescore."));
-    m_batches = new QSpinBox(panel);
-    m_batches->setObjectName(QStringLiteral("scoreBatches"));
+    m_batches = named(new QSpinBox(panel), "scoreBatches");
     m_batches->setRange(1, 256);
     m_batches->setValue(8);
     m_batches->setToolTip(tr("Batches of your training data to score on (batch size from the Train settings)."));
-    m_budget = new QSpinBox(panel);
-    m_budget->setObjectName(QStringLiteral("paramBudget"));
+    m_budget = named(new QSpinBox(panel), "paramBudget");
     m_budget->setRange(0, std::numeric_limits<int>::max());
     m_budget->setSingleStep(1000);
     m_budget->setGroupSeparatorShown(true);
@@ -477,11 +452,9 @@ QWidget* MethodPage::buildImportancePanel(QWidget* parent) {
     m_budget->setToolTip(
         tr("Trainable LoRA parameters the suggestion may use (exact count). Filled with the "
            "current choice's count after scoring, for an equal-budget comparison."));
-    m_allocate = new QCheckBox(tr("Ranks by importance"), panel);
-    m_allocate->setObjectName(QStringLiteral("allocateRanks"));
-    m_allocate->setToolTip(
-        tr("Spread the same parameter total over the chosen modules in proportion to their "
-           "score (peft's rank_pattern)."));
+    m_allocate = named(new QCheckBox(tr("Ranks by importance"), panel), "allocateRanks",
+                       tr("Spread the same parameter total over the chosen modules in proportion to their "
+                          "score (peft's rank_pattern)."));
     auto addField = [&](const QString& label, QWidget* w) {
         auto* l = new QLabel(label, panel);
         l->setBuddy(w);
@@ -495,34 +468,24 @@ QWidget* MethodPage::buildImportancePanel(QWidget* parent) {
     form->addStretch(1);
     lay->addLayout(form);
     auto* run = new QHBoxLayout();
-    m_scoreButton = new QPushButton(tr("&Score modules"), panel);
-    m_scoreButton->setObjectName(QStringLiteral("scoreModules"));
-    m_scoreButton->setToolTip(
-        tr("Loads the model and a few batches of the dataset on a worker thread and scores "
-           "every linear module. The window stays usable."));
-    m_cancelButton = new QPushButton(tr("Cancel"), panel);
+    m_scoreButton = named(new QPushButton(tr("&Score modules"), panel), "scoreModules",
+                          tr("Loads the model and a few batches of the dataset on a worker thread and scores "
+                             "every linear module. The window stays usable."));
+    m_cancelButton = newCancelButton(panel, tr("Cancel"));
     m_cancelButton->setObjectName(QStringLiteral("cancelScoring"));
-    m_cancelButton->setEnabled(false);
-    m_scoreProgress = new QProgressBar(panel);
-    m_scoreProgress->setRange(0, 1000);
-    m_scoreProgress->setValue(0);
-    m_scoreProgress->setFormat(tr("not scored yet"));
-    m_scoreProgress->setTextVisible(true);
+    m_scoreProgress = newTaskBar(panel, tr("not scored yet"));
     run->addWidget(m_scoreButton);
     run->addWidget(m_cancelButton);
     run->addWidget(m_scoreProgress, 1);
     lay->addLayout(run);
-    m_useButton = new QPushButton(tr("Use su&ggestion"), panel);
-    m_useButton->setObjectName(QStringLiteral("useSuggestion"));
-    m_useButton->setToolTip(
-        tr("Ticks the suggested modules in the tree, sets the rank pattern, and adds the "
-           "suggestion as a candidate on the Budget step."));
+    m_useButton = named(new QPushButton(tr("Use su&ggestion"), panel), "useSuggestion",
+                        tr("Ticks the suggested modules in the tree, sets the rank pattern, and adds the "
+                           "suggestion as a candidate on the Budget step."));
     m_useButton->setEnabled(false);
     run->addWidget(m_useButton);
     m_heatmap = new ImportanceHeatmap(panel);
     lay->addWidget(m_heatmap, 1);
-    m_suggestionText = new QLabel(panel);
-    m_suggestionText->setObjectName(QStringLiteral("suggestionText"));
+    m_suggestionText = named(new QLabel(panel), "suggestionText");
     m_suggestionText->setWordWrap(true);
     m_suggestionText->setTextInteractionFlags(Qt::TextSelectableByMouse);
     lay->addWidget(m_suggestionText);
@@ -536,19 +499,8 @@ QWidget* MethodPage::buildImportancePanel(QWidget* parent) {
         if (!m_budget->hasFocus()) updateSuggestion();  // arrows and programmatic changes at once
     });
     connect(m_allocate, &QCheckBox::toggled, this, [this] { updateSuggestion(); });
-    showProgressOn(m_scoring, m_scoreProgress);
-    connect(m_scoring, &BackgroundTask::started, this, [this] {
-        m_scoreButton->setEnabled(false);
-        m_cancelButton->setEnabled(true);
-        m_useButton->setEnabled(false);
-        m_scoreProgress->setRange(0, 0);
-        m_scoreProgress->setFormat(tr("starting…"));
-    });
-    connect(m_scoring, &BackgroundTask::finished, this, [this] {
-        m_scoreButton->setEnabled(true);
-        m_cancelButton->setEnabled(false);
-        m_scoreProgress->setRange(0, 1000);
-    });
+    bindTask(m_scoring, m_scoreProgress, m_scoreButton, m_cancelButton);
+    connect(m_scoring, &BackgroundTask::started, this, [this] { m_useButton->setEnabled(false); });
     connect(m_scoring, &BackgroundTask::succeeded, this, [this] {
         m_scoreProgress->setValue(1000);
         m_scoreProgress->setFormat(tr("scored %1 modules on %2 batches")

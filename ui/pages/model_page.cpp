@@ -20,6 +20,7 @@
 #include "ui/project_state.h"
 #include "ui/recent_list.h"
 #include "ui/widgets/hub_download_box.h"
+#include "ui/named.h"
 
 namespace peft::ui {
 
@@ -43,13 +44,11 @@ ModelPage::ModelPage(ProjectState* state, QWidget* parent)
               "Not supported: vision towers, mixture-of-experts models, yarn and dynamic RoPE scaling."),
            parent) {
     auto* row = new QHBoxLayout();
-    auto* open = new QPushButton(tr("&Open model folder…"), this);
-    open->setObjectName(QStringLiteral("openModel"));
+    auto* open = named(new QPushButton(tr("&Open model folder…"), this), "openModel");
     connect(open, &QPushButton::clicked, this, &ModelPage::browse);
     row->addWidget(open);
     row->addWidget(new QLabel(tr("Recent:"), this));
-    m_recent = new QComboBox(this);
-    m_recent->setObjectName(QStringLiteral("recentModels"));
+    m_recent = named(new QComboBox(this), "recentModels");
     m_recent->setMinimumWidth(380);
     m_recent->setAccessibleName(tr("Recent model folders"));
     row->addWidget(m_recent, 1);
@@ -64,16 +63,14 @@ ModelPage::ModelPage(ProjectState* state, QWidget* parent)
     auto* cacheBox = new QGroupBox(
         tr("Models in the Hugging Face cache (%1)").arg(QString::fromStdString(hub::defaultCacheDir())), this);
     auto* cacheLayout = new QVBoxLayout(cacheBox);
-    m_cached = new QTreeWidget(cacheBox);
-    m_cached->setObjectName(QStringLiteral("cachedModels"));
+    m_cached = named(new QTreeWidget(cacheBox), "cachedModels");
     m_cached->setRootIsDecorated(false);
     m_cached->setHeaderLabels({tr("Model"), tr("Size"), tr("Architecture"), tr("PEFT Studio")});
     m_cached->setMaximumHeight(150);
     m_cached->setAccessibleName(tr("Cached models"));
     cacheLayout->addWidget(m_cached);
     auto* cacheRow = new QHBoxLayout();
-    auto* useCached = new QPushButton(tr("Use selected"), cacheBox);
-    useCached->setObjectName(QStringLiteral("useCached"));
+    auto* useCached = named(new QPushButton(tr("Use selected"), cacheBox), "useCached");
     auto* refresh = new QPushButton(tr("Refresh"), cacheBox);
     cacheRow->addWidget(useCached);
     cacheRow->addWidget(refresh);

@@ -1,5 +1,6 @@
 // Page base: header, banner, body.
 #include "ui/pages/page.h"
+#include "ui/named.h"
 
 #include <QLabel>
 #include <QVBoxLayout>
@@ -31,8 +32,7 @@ Page::Page(ProjectState* state, const QString& title, const QString& subtitle, Q
 void Page::showException(const std::exception& e) { m_banner->showError(QString::fromStdString(e.what())); }
 
 QWidget* makeUnavailableNote(const QString& what, QWidget* parent) {
-    auto* l = new QLabel(parent);
-    l->setObjectName(QStringLiteral("unavailableNote"));
+    auto* l = named(new QLabel(parent), "unavailableNote");
     l->setWordWrap(true);
     l->setAlignment(Qt::AlignCenter);
     l->setFrameShape(QFrame::StyledPanel);

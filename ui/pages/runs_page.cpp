@@ -27,6 +27,7 @@
 #include "ui/pages/budget_page.h"
 #include "ui/project_state.h"
 #include "ui/widgets/metric_chart.h"
+#include "ui/named.h"
 
 namespace peft::ui {
 
@@ -116,8 +117,7 @@ RunsPage::RunsPage(ProjectState* state, QWidget* parent)
            parent) {
     auto* row = new QHBoxLayout();
     row->addWidget(new QLabel(tr("&Workspace:"), this));
-    m_workspace = new QLineEdit(this);
-    m_workspace->setObjectName(QStringLiteral("workspace"));
+    m_workspace = named(new QLineEdit(this), "workspace");
     qobject_cast<QLabel*>(row->itemAt(0)->widget())->setBuddy(m_workspace);
     row->addWidget(m_workspace, 1);
     auto* browse = new QPushButton(tr("B&rowse…"), this);
@@ -132,16 +132,13 @@ RunsPage::RunsPage(ProjectState* state, QWidget* parent)
     // Refine carries the best run forward: best by the chosen evaluation column.
     auto* bestRow = new QHBoxLayout();
     auto* bestLabel = new QLabel(tr("Best run b&y:"), this);
-    m_bestBy = new QComboBox(this);
-    m_bestBy->setObjectName(QStringLiteral("bestBy"));
-    m_bestBy->setToolTip(
-        tr("The number that makes a run the best: the lowest eval loss, or the highest score of its "
-           "latest task evaluation (Evaluate page, or peft-studio-cli evaluate --run). Clicking an "
-           "eval column's header chooses it too."));
+    m_bestBy = named(new QComboBox(this), "bestBy",
+                     tr("The number that makes a run the best: the lowest eval loss, or the highest score of its "
+                        "latest task evaluation (Evaluate page, or peft-studio-cli evaluate --run). Clicking an "
+                        "eval column's header chooses it too."));
     bestLabel->setBuddy(m_bestBy);
-    auto* refineBestBtn = new QPushButton(tr("Refine the b&est run"), this);
-    refineBestBtn->setObjectName(QStringLiteral("refineBest"));
-    refineBestBtn->setToolTip(tr("Start a new run from the settings of the best run by this number."));
+    auto* refineBestBtn = named(new QPushButton(tr("Refine the b&est run"), this), "refineBest",
+                                tr("Start a new run from the settings of the best run by this number."));
     bestRow->addWidget(bestLabel);
     bestRow->addWidget(m_bestBy);
     bestRow->addWidget(refineBestBtn);
@@ -155,14 +152,11 @@ RunsPage::RunsPage(ProjectState* state, QWidget* parent)
     auto* ready = new QHBoxLayout(m_readyRow);
     ready->setContentsMargins(0, 0, 0, 0);
     auto* readyLabel = new QLabel(tr("Rea&dy runs:"), m_readyRow);
-    m_ready = new QComboBox(m_readyRow);
-    m_ready->setObjectName(QStringLiteral("readyRuns"));
+    m_ready = named(new QComboBox(m_readyRow), "readyRuns");
     readyLabel->setBuddy(m_ready);
-    auto* trainReady = new QPushButton(tr("&Train this run"), m_readyRow);
-    trainReady->setObjectName(QStringLiteral("trainReadyRun"));
-    trainReady->setToolTip(
-        tr("Load this run's settings into the project and start training it; its results appear "
-           "in the table beside the others."));
+    auto* trainReady = named(new QPushButton(tr("&Train this run"), m_readyRow), "trainReadyRun",
+                             tr("Load this run's settings into the project and start training it; its results appear "
+                                "in the table beside the others."));
     m_readyWhy = new QLabel(m_readyRow);
     m_readyWhy->setWordWrap(true);
     ready->addWidget(readyLabel);

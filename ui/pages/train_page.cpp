@@ -20,6 +20,7 @@
 #include "ui/widgets/preference_charts.h"
 #include "ui/widgets/training_charts.h"
 #include "ui/widgets/training_settings.h"
+#include "ui/named.h"
 
 namespace peft::ui {
 
@@ -40,8 +41,7 @@ TrainPage::TrainPage(ProjectState* state, TrainingRunner* runner, QWidget* paren
            parent),
       m_runner(runner) {
     auto* nameRow = new QHBoxLayout();
-    m_runName = new QLineEdit(this);
-    m_runName->setObjectName(QStringLiteral("runName"));
+    m_runName = named(new QLineEdit(this), "runName");
     m_runName->setMaximumWidth(280);
     m_runName->setToolTip(
         tr("The run's folder name inside the workspace; characters that cannot be in a file name "

@@ -14,6 +14,7 @@
 #include "core/budget/budget.h"
 #include "core/hub/hub_client.h"
 #include "ui/background_task.h"
+#include "ui/named.h"
 
 namespace peft::ui {
 
@@ -33,28 +34,23 @@ HubDownloadBox::HubDownloadBox(hub::RepoType type, QWidget* parent)
     setObjectName(QStringLiteral("hubDownload"));
     auto* v = new QVBoxLayout(this);
     auto* row = new QHBoxLayout();
-    m_repo = new QLineEdit(this);
-    m_repo->setObjectName(QStringLiteral("hubRepo"));
+    m_repo = named(new QLineEdit(this), "hubRepo");
     m_repo->setPlaceholderText(type == hub::RepoType::Model ? tr("ORG/NAME[@revision], e.g. HuggingFaceTB/SmolLM2-135M")
                                                             : tr("ORG/NAME[@revision], e.g. HuggingFaceH4/no_robots"));
     m_repo->setAccessibleName(tr("Hub repo id"));
     row->addWidget(m_repo, 1);
-    m_start = new QPushButton(tr("Download"), this);
-    m_start->setObjectName(QStringLiteral("hubStart"));
+    m_start = named(new QPushButton(tr("Download"), this), "hubStart");
     row->addWidget(m_start);
-    m_cancel = new QPushButton(tr("Cancel"), this);
-    m_cancel->setObjectName(QStringLiteral("hubCancel"));
+    m_cancel = named(new QPushButton(tr("Cancel"), this), "hubCancel");
     m_cancel->setEnabled(false);
     row->addWidget(m_cancel);
     v->addLayout(row);
-    m_bar = new QProgressBar(this);
-    m_bar->setObjectName(QStringLiteral("hubProgress"));
+    m_bar = named(new QProgressBar(this), "hubProgress");
     m_bar->setRange(0, 1000);
     m_bar->setTextVisible(true);
     m_bar->setVisible(false);
     v->addWidget(m_bar);
-    m_status = new QLabel(this);
-    m_status->setObjectName(QStringLiteral("hubStatus"));
+    m_status = named(new QLabel(this), "hubStatus");
     m_status->setWordWrap(true);
     m_status->setTextInteractionFlags(Qt::TextSelectableByMouse);
     m_status->setText(type == hub::RepoType::Model
@@ -69,11 +65,9 @@ HubDownloadBox::HubDownloadBox(hub::RepoType type, QWidget* parent)
     connect(m_start, &QPushButton::clicked, this, [this] { startDownload(m_repo->text().trimmed()); });
     connect(m_repo, &QLineEdit::returnPressed, this, [this] { startDownload(m_repo->text().trimmed()); });
     connect(m_cancel, &QPushButton::clicked, this, &HubDownloadBox::cancel);
-    showProgressOn(m_task, m_bar);
+    bindTask(m_task, m_bar, m_start, m_cancel);
     connect(m_task, &BackgroundTask::finished, this, [this] {
         m_bar->setVisible(false);
-        m_start->setEnabled(true);
-        m_cancel->setEnabled(false);
         m_repo->setEnabled(true);
     });
     connect(m_task, &BackgroundTask::failed, this, [this](const QString& msg) {
@@ -91,13 +85,9 @@ bool HubDownloadBox::startDownload(const QString& text) {
         return false;
     }
     m_repo->setText(text);
-    m_start->setEnabled(false);
-    m_cancel->setEnabled(true);
     m_repo->setEnabled(false);
-    m_bar->setRange(0, 1000);
     m_bar->setValue(0);
-    m_bar->setFormat(tr("Contacting the Hub…"));
-    m_bar->setVisible(true);
+    m_bar->setVisible(true);  // bindTask: the buttons, and the bar busy until the first file
     m_status->setText(tr("Downloading %1…").arg(text));
     const hub::RepoType type = m_type;
     const hub::RepoRef r = *ref;

@@ -8,14 +8,14 @@
 #include <cmath>
 
 #include "ui/widgets/qcp.h"
+#include "ui/named.h"
 
 namespace peft::ui {
 
 ImportanceHeatmap::ImportanceHeatmap(QWidget* parent) : QWidget(parent) {
     auto* lay = new QVBoxLayout(this);
     lay->setContentsMargins(0, 0, 0, 0);
-    m_plot = new QCustomPlot(this);
-    m_plot->setObjectName(QStringLiteral("importanceHeatmap"));
+    m_plot = named(new QCustomPlot(this), "importanceHeatmap");
     m_plot->setMinimumHeight(160);
     m_plot->setAccessibleName(tr("Module importance heatmap"));
     lay->addWidget(m_plot);

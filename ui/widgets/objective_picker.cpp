@@ -11,6 +11,8 @@
 
 #include "core/train/objectives/objective_spec.h"
 #include "core/util/error.h"
+#include "ui/widgets/json_editor.h"
+#include "ui/named.h"
 
 namespace peft::ui {
 
@@ -38,8 +40,7 @@ ObjectivePicker::ObjectivePicker(QWidget* parent) : QGroupBox(tr("Objective"), p
     setObjectName(QStringLiteral("objectivePicker"));
     auto* lay = new QVBoxLayout(this);
     auto* row = new QFormLayout();
-    m_type = new QComboBox(this);
-    m_type->setObjectName(QStringLiteral("objectiveType"));
+    m_type = named(new QComboBox(this), "objectiveType");
     for (const ObjectiveSpec& s : objectiveSpecs())
         m_type->addItem(QString::fromStdString(s.displayName), QString::fromStdString(s.type));
     m_type->setToolTip(
@@ -49,8 +50,7 @@ ObjectivePicker::ObjectivePicker(QWidget* parent) : QGroupBox(tr("Objective"), p
     typeLabel->setBuddy(m_type);
     row->addRow(typeLabel, m_type);
     lay->addLayout(row);
-    m_summary = new QLabel(this);
-    m_summary->setObjectName(QStringLiteral("objectiveSummary"));
+    m_summary = named(new QLabel(this), "objectiveSummary");
     m_summary->setWordWrap(true);
     lay->addWidget(m_summary);
     m_form = new QFormLayout();
@@ -148,25 +148,14 @@ void ObjectivePicker::buildForm(const json& values) {
 void ObjectivePicker::setSetting(const std::string& key, const json& value) {
     QWidget* w = editor(key);
     if (!w) return;
-    if (auto* d = qobject_cast<QDoubleSpinBox*>(w)) d->setValue(value.get<double>());
-    else if (auto* c = qobject_cast<QCheckBox*>(w)) c->setChecked(value.get<bool>());
-    else if (auto* cb = qobject_cast<QComboBox*>(w))
-        cb->setCurrentText(QString::fromStdString(value.get<std::string>()));
-    else if (auto* e = qobject_cast<QLineEdit*>(w)) {
-        e->setText(QString::fromStdString(value.get<std::string>()));
-        commit();
-    }
+    showJsonValue(w, value);
+    if (qobject_cast<QLineEdit*>(w)) commit();  // the other editors commit on their change signal
 }
 
 void ObjectivePicker::commit() {
     if (m_loading) return;
     json out = {{"type", currentType().toStdString()}};
-    for (const auto& [key, w] : m_editors) {
-        if (auto* d = qobject_cast<QDoubleSpinBox*>(w)) out[key] = d->value();
-        else if (auto* c = qobject_cast<QCheckBox*>(w)) out[key] = c->isChecked();
-        else if (auto* cb = qobject_cast<QComboBox*>(w)) out[key] = cb->currentText().toStdString();
-        else if (auto* e = qobject_cast<QLineEdit*>(w)) out[key] = e->text().toStdString();
-    }
+    for (const auto& [key, w] : m_editors) out[key] = jsonValueOf(w);
     try {
         resolveObjectiveConfig(out, "Method page");
     } catch (const std::exception& e) {

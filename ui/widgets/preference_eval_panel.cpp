@@ -15,6 +15,7 @@
 #include "core/train/run_config.h"
 #include "ui/background_task.h"
 #include "ui/project_state.h"
+#include "ui/named.h"
 
 namespace peft::ui {
 
@@ -22,24 +23,16 @@ PreferenceEvalPanel::PreferenceEvalPanel(ProjectState* state, QWidget* parent) :
     setObjectName(QStringLiteral("preferenceEval"));
     auto* lay = new QVBoxLayout(this);
     auto* row = new QHBoxLayout();
-    m_run = new QPushButton(tr("Evaluate the validation &pairs"), this);
-    m_run->setObjectName(QStringLiteral("evaluate_pairs"));
-    m_run->setToolTip(
-        tr("Scores every validation pair's chosen and rejected answer with the base model and with the "
-           "tuned model, and counts how often each prefers the chosen one."));
-    m_cancel = new QPushButton(tr("Cancel"), this);
-    m_cancel->setEnabled(false);
-    m_progress = new QProgressBar(this);
-    m_progress->setRange(0, 1000);
-    m_progress->setValue(0);
-    m_progress->setFormat(tr("not evaluated yet"));
-    m_progress->setTextVisible(true);
+    m_run = named(new QPushButton(tr("Evaluate the validation &pairs"), this), "evaluate_pairs",
+                  tr("Scores every validation pair's chosen and rejected answer with the base model and with the "
+                     "tuned model, and counts how often each prefers the chosen one."));
+    m_cancel = newCancelButton(this, tr("Cancel"));
+    m_progress = newTaskBar(this, tr("not evaluated yet"));
     row->addWidget(m_run);
     row->addWidget(m_cancel);
     row->addWidget(m_progress, 1);
     lay->addLayout(row);
-    m_table = new QTableWidget(0, 5, this);
-    m_table->setObjectName(QStringLiteral("pair_results"));
+    m_table = named(new QTableWidget(0, 5, this), "pair_results");
     m_table->setEditTriggers(QAbstractItemView::NoEditTriggers);
     m_table->setHorizontalHeaderLabels({tr("Prefers chosen\n(log-prob)"), tr("Prefers chosen\n(per token)"),
                                         tr("Mean log-prob\nmargin"), tr("Reward\naccuracy"),
@@ -56,10 +49,11 @@ PreferenceEvalPanel::PreferenceEvalPanel(ProjectState* state, QWidget* parent) :
     m_table->horizontalHeader()->setSectionResizeMode(QHeaderView::Stretch);
     m_table->setMaximumHeight(140);
     lay->addWidget(m_table);
-    m_note = new QLabel(tr("Trains on a preference dataset? Evaluate how often the model prefers the chosen answer, "
-                           "before (base) and after (tuned) training."),
-                        this);
-    m_note->setObjectName(QStringLiteral("pair_note"));
+    m_note =
+        named(new QLabel(tr("Trains on a preference dataset? Evaluate how often the model prefers the chosen answer, "
+                            "before (base) and after (tuned) training."),
+                         this),
+              "pair_note");
     m_note->setWordWrap(true);
     lay->addWidget(m_note);
     lay->addStretch(1);
@@ -67,18 +61,7 @@ PreferenceEvalPanel::PreferenceEvalPanel(ProjectState* state, QWidget* parent) :
     m_task = new BackgroundTask(this);
     connect(m_run, &QPushButton::clicked, this, [this] { evaluate(); });
     connect(m_cancel, &QPushButton::clicked, this, &PreferenceEvalPanel::cancel);
-    connect(m_task, &BackgroundTask::started, this, [this] {
-        m_run->setEnabled(false);
-        m_cancel->setEnabled(true);
-        m_progress->setRange(0, 0);
-        m_progress->setFormat(tr("loading the model and the validation pairs…"));
-    });
-    showProgressOn(m_task, m_progress);
-    connect(m_task, &BackgroundTask::finished, this, [this] {
-        m_run->setEnabled(true);
-        m_cancel->setEnabled(false);
-        m_progress->setRange(0, 1000);
-    });
+    bindTask(m_task, m_progress, m_run, m_cancel);
     connect(m_task, &BackgroundTask::succeeded, this, [this] {
         m_progress->setValue(1000);
         m_progress->setFormat(tr("%1 pairs in %2 s")

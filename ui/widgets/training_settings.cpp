@@ -16,6 +16,7 @@
 #include "core/util/cpu_cores.h"
 #include "core/util/runtime_info.h"
 #include "ui/project_state.h"
+#include "ui/named.h"
 
 namespace peft::ui {
 
@@ -78,9 +79,8 @@ TrainingSettings::TrainingSettings(ProjectState* state, QWidget* parent)
     m_maxSteps = spin(this, 0, std::numeric_limits<int>::max(), QStringLiteral("maxSteps"),
                       tr("Optimizer steps to run; when set it replaces the epoch count (the data repeats)."),
                       tr("off (use epochs)"));
-    m_lr = new QLineEdit(this);
-    m_lr->setObjectName(QStringLiteral("learningRate"));
-    m_lr->setToolTip(tr("Peak learning rate, e.g. 2e-4 for LoRA, 1e-5 for full fine-tuning, 3e-2 for prompt tuning."));
+    m_lr = named(new QLineEdit(this), "learningRate",
+                 tr("Peak learning rate, e.g. 2e-4 for LoRA, 1e-5 for full fine-tuning, 3e-2 for prompt tuning."));
     m_lr->setMaximumWidth(110);
     m_scheduler = combo(this, {QStringLiteral("cosine"), QStringLiteral("linear"), QStringLiteral("constant")},
                         QStringLiteral("scheduler"), tr("How the learning rate falls after the warm-up."));
@@ -95,13 +95,11 @@ TrainingSettings::TrainingSettings(ProjectState* state, QWidget* parent)
                        tr("Steps between checkpoints (a stopped or crashed run resumes from the newest)."), tr("off"));
     m_seed = spin(this, 0, std::numeric_limits<int>::max(), QStringLiteral("seed"),
                   tr("Seeds the adapter initialisation, dropout and the data order: the same seed repeats a run."));
-    m_packed = new QCheckBox(tr("Pre-pack frozen weights (CPU bf16)"), this);
-    m_packed->setObjectName(QStringLiteral("packedWeights"));
-    m_packed->setToolTip(
-        tr("CPU bf16 training keeps two extra bf16 copies of the frozen layer weights in the layout "
-           "oneDNN's matrix kernels read (about 10% faster steps on AMX CPUs). Turn it off when RAM is "
-           "short: the Budget page shows what the copies cost. No effect in fp32, on a GPU, with QLoRA "
-           "or in full fine-tuning."));
+    m_packed = named(new QCheckBox(tr("Pre-pack frozen weights (CPU bf16)"), this), "packedWeights",
+                     tr("CPU bf16 training keeps two extra bf16 copies of the frozen layer weights in the layout "
+                        "oneDNN's matrix kernels read (about 10% faster steps on AMX CPUs). Turn it off when RAM is "
+                        "short: the Budget page shows what the copies cost. No effect in fp32, on a GPU, with QLoRA "
+                        "or in full fine-tuning."));
     {
         std::string why;
         const int autoThreads = resolveThreadCount(0, &why);
@@ -117,11 +115,9 @@ TrainingSettings::TrainingSettings(ProjectState* state, QWidget* parent)
                           "(batch size x accumulation x processes); automatic threads are shared between them. "
                           "Charts come from the first process; Pause and Stop reach them all."));
     if (const int n = cudaDeviceCount(); n > 0) {
-        m_gpus = new QListWidget(this);
-        m_gpus->setObjectName(QStringLiteral("gpus"));
-        m_gpus->setToolTip(
-            tr("The GPUs to train on, one process each (data parallel over NCCL). None checked: the "
-               "first GPU alone."));
+        m_gpus = named(new QListWidget(this), "gpus",
+                       tr("The GPUs to train on, one process each (data parallel over NCCL). None checked: the "
+                          "first GPU alone."));
         for (int i = 0; i < n; ++i) {
             auto* item = new QListWidgetItem(tr("GPU %1 (cuda:%1)").arg(i), m_gpus);
             item->setFlags(item->flags() | Qt::ItemIsUserCheckable);
@@ -140,8 +136,7 @@ TrainingSettings::TrainingSettings(ProjectState* state, QWidget* parent)
         m_precisionHint->setPalette(pal);
     }
     m_precisionHint->hide();
-    m_summary = new QLabel(this);
-    m_summary->setObjectName(QStringLiteral("trainingSummary"));
+    m_summary = named(new QLabel(this), "trainingSummary");
     m_summary->setForegroundRole(QPalette::PlaceholderText);
 
     // One column beside the charts (the Train page), so the charts keep the page's height.

@@ -46,31 +46,23 @@ public:
     }
 
     std::vector<MethodCard> cards() const override {
-        const std::vector<CardParam> params = {{"reduction_factor", "Reduction factor", CardParam::Kind::Int, 1, 4096},
-                                               {"non_linearity",
-                                                "Activation",
-                                                CardParam::Kind::Choice,
-                                                0,
-                                                0,
-                                                0,
-                                                {"relu", "gelu", "gelu_new", "silu", "tanh"}}};
-        MethodCard houlsby;
-        houlsby.id = "houlsby";
-        houlsby.name = "Adapter (Houlsby)";
-        houlsby.summary =
-            "Inserts a small bottleneck network after the attention and after the feed-forward "
-            "sub-layer of every block. Only these adapters are trained.";
-        houlsby.fixed = {{"architecture", "houlsby"}};
-        houlsby.params = params;
-        houlsby.diagram = {CardDiagram::Place::Adapters, "", true};
-        MethodCard pfeiffer = houlsby;
-        pfeiffer.id = "pfeiffer";
-        pfeiffer.name = "Adapter (Pfeiffer)";
-        pfeiffer.summary =
-            "Like Houlsby adapters, but with a single bottleneck after the feed-forward sub-layer. "
-            "Half the adapters, usually nearly the same quality.";
-        pfeiffer.fixed = {{"architecture", "pfeiffer"}};
-        pfeiffer.diagram.afterAttention = false;
+        // One card per architecture, which fixes the key of the same name; adapters after
+        // attention too for Houlsby.
+        auto adapters = [this](const char* architecture, const char* name, bool afterAttention, const char* summary) {
+            MethodCard c = card(architecture, summary, CardDiagram::Place::Adapters);
+            c.name = name;
+            c.fixed = {{"architecture", architecture}};
+            c.params = {CardParam::integer("reduction_factor", "Reduction factor", 1, 4096),
+                        CardParam::choice("non_linearity", "Activation", {"relu", "gelu", "gelu_new", "silu", "tanh"})};
+            c.diagram.afterAttention = afterAttention;
+            return c;
+        };
+        MethodCard houlsby = adapters("houlsby", "Adapter (Houlsby)", true,
+                                      "Inserts a small bottleneck network after the attention and after the "
+                                      "feed-forward sub-layer of every block. Only these adapters are trained.");
+        MethodCard pfeiffer = adapters("pfeiffer", "Adapter (Pfeiffer)", false,
+                                       "Like Houlsby adapters, but with a single bottleneck after the feed-forward "
+                                       "sub-layer. Half the adapters, usually nearly the same quality.");
         return {houlsby, pfeiffer};
     }
 

@@ -188,11 +188,10 @@ public:
     }
 
     std::vector<MethodCard> cards() const override {
-        const std::vector<CardParam> params = {
-            {"r", "Rank r", CardParam::Kind::Int, 1, 1024},
-            {"lora_alpha", "Alpha", CardParam::Kind::Int, 1, 4096},
-            {"lora_dropout", "Dropout", CardParam::Kind::Double, 0.0, 0.9, 2},
-            {"bias", "Train biases", CardParam::Kind::Choice, 0, 0, 0, {"none", "all", "lora_only"}}};
+        const std::vector<CardParam> params = {CardParam::integer("r", "Rank r", 1, 1024),
+                                               CardParam::integer("lora_alpha", "Alpha", 1, 4096),
+                                               CardParam::number("lora_dropout", "Dropout", 0.0, 0.9, 2),
+                                               CardParam::choice("bias", "Train biases", {"none", "all", "lora_only"})};
         MethodCard lora;
         lora.id = "lora";
         lora.name = "LoRA";

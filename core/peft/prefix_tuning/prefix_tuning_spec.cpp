@@ -29,10 +29,10 @@ public:
                             "Learns key and value vectors that every attention layer sees as if they came before the "
                             "input. It steers each layer without changing its weights.",
                             CardDiagram::Place::Prefix);
-        c.params = {{"num_virtual_tokens", "Prefix length", CardParam::Kind::Int, 1, 512},
-                    {"prefix_projection", "Reparameterise with an MLP", CardParam::Kind::Bool},
+        c.params = {CardParam::integer("num_virtual_tokens", "Prefix length", 1, 512),
+                    CardParam::flag("prefix_projection", "Reparameterise with an MLP"),
                     // 0 shows as "auto" and writes null: peft then uses the model's width (token_dim).
-                    {"encoder_hidden_size", "MLP hidden size", CardParam::Kind::Int, 0, 65536}};
+                    CardParam::integer("encoder_hidden_size", "MLP hidden size", 0, 65536)};
         return {c};
     }
 

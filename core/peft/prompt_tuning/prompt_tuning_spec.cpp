@@ -27,9 +27,9 @@ public:
                  "Learns a few virtual token embeddings that are put in front of every input. The model itself "
                  "is untouched; only those vectors are trained.",
                  CardDiagram::Place::Prompt);
-        c.params = {{"num_virtual_tokens", "Virtual tokens", CardParam::Kind::Int, 1, 512},
-                    {"prompt_tuning_init", "Initialisation", CardParam::Kind::Choice, 0, 0, 0, {"RANDOM", "TEXT"}},
-                    {"prompt_tuning_init_text", "Init text", CardParam::Kind::Text}};
+        c.params = {CardParam::integer("num_virtual_tokens", "Virtual tokens", 1, 512),
+                    CardParam::choice("prompt_tuning_init", "Initialisation", {"RANDOM", "TEXT"}),
+                    CardParam::text("prompt_tuning_init_text", "Init text")};
         return {c};
     }
 

@@ -41,17 +41,13 @@ EvalResult CausalLmObjective::evaluate(const std::vector<data::PreparedExample>&
     CausalLMImpl& model = *m_ctx.model;
     double sum = 0;
     int64_t count = 0;
-    for (size_t s = 0; s < examples.size(); s += static_cast<size_t>(batchSize)) {
-        std::vector<const data::PreparedExample*> rows;
-        for (size_t k = s; k < std::min(examples.size(), s + static_cast<size_t>(batchSize)); ++k)
-            rows.push_back(&examples[k]);
-        data::Batch b = data::Batcher::collate(rows, padId);
+    data::forEachBatch(examples, batchSize, padId, [&](const data::Batch& b, size_t, size_t) {
         torch::Tensor ids = b.inputIds.to(m_ctx.device), mask = b.attentionMask.to(m_ctx.device);
         torch::Tensor hidden = model.hiddenStates(ids, mask);
         LmLoss l = lmLossChunked(model, hidden, alignLabels(hidden, b.labels.to(m_ctx.device)), false);
         sum += l.sum.item<double>();
         count += l.count;
-    }
+    });
     EvalResult r;
     r.loss = count ? sum / static_cast<double>(count) : std::nan("");
     return r;

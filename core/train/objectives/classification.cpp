@@ -43,11 +43,7 @@ EvalResult ClassificationObjective::evaluate(const std::vector<data::PreparedExa
                                              int64_t padId) {
     double sum = 0;
     int64_t count = 0, correct = 0;
-    for (size_t s = 0; s < examples.size(); s += static_cast<size_t>(batchSize)) {
-        std::vector<const data::PreparedExample*> rows;
-        for (size_t k = s; k < std::min(examples.size(), s + static_cast<size_t>(batchSize)); ++k)
-            rows.push_back(&examples[k]);
-        data::Batch b = data::Batcher::collate(rows, padId);
+    data::forEachBatch(examples, batchSize, padId, [&](const data::Batch& b, size_t, size_t rows) {
         torch::Tensor ids = b.inputIds.to(m_ctx.device), mask = b.attentionMask.to(m_ctx.device);
         torch::Tensor logits = m_ctx.model->classify(ids, mask).to(torch::kFloat32);
         torch::Tensor y = b.labels.to(m_ctx.device);
@@ -55,8 +51,8 @@ EvalResult ClassificationObjective::evaluate(const std::vector<data::PreparedExa
                    logits, y, torch::nn::functional::CrossEntropyFuncOptions().reduction(torch::kSum))
                    .item<double>();
         correct += logits.argmax(-1).eq(y).sum().item<int64_t>();
-        count += static_cast<int64_t>(rows.size());
-    }
+        count += static_cast<int64_t>(rows);
+    });
     EvalResult r;
     r.loss = count ? sum / static_cast<double>(count) : std::nan("");
     if (count) r.accuracy = static_cast<double>(correct) / static_cast<double>(count);

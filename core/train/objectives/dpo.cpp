@@ -5,29 +5,16 @@
 
 namespace peft {
 
-namespace {
-
-class DpoObjective : public PreferenceObjective {
-public:
-    using PreferenceObjective::PreferenceObjective;
-
-    PairLoss pairLoss(const PairLogps& x) const override {
-        const double beta = setting("beta");
-        torch::Tensor chosen = x.chosen - x.refChosen, rejected = x.rejected - x.refRejected;  // [P]
-        PairLoss l;
-        l.loss = smoothedSigmoidLoss(beta * (chosen - rejected), setting("label_smoothing"));
-        l.rewardsChosen = beta * chosen.detach();
-        l.rewardsRejected = beta * rejected.detach();
-        l.logpsChosen = x.chosen.detach();
-        l.logpsRejected = x.rejected.detach();
-        return l;
-    }
-};
-
-}  // namespace
-
-std::unique_ptr<Objective> makeDpoObjective(const ObjectiveSpec& spec, const nlohmann::json& settings) {
-    return std::make_unique<DpoObjective>(spec, settings);
+PairLoss dpoPairLoss(const PairLogps& x, const nlohmann::json& s) {
+    const double beta = setting(s, "beta");
+    torch::Tensor chosen = x.chosen - x.refChosen, rejected = x.rejected - x.refRejected;  // [P]
+    PairLoss l;
+    l.loss = smoothedSigmoidLoss(beta * (chosen - rejected), setting(s, "label_smoothing"));
+    l.rewardsChosen = beta * chosen.detach();
+    l.rewardsRejected = beta * rejected.detach();
+    l.logpsChosen = x.chosen.detach();
+    l.logpsRejected = x.rejected.detach();
+    return l;
 }
 
 }  // namespace peft

@@ -8,35 +8,22 @@
 
 namespace peft {
 
-namespace {
-
-class OrpoObjective : public PreferenceObjective {
-public:
-    using PreferenceObjective::PreferenceObjective;
-
-    PairLoss pairLoss(const PairLogps& x) const override {
-        const double lambda = setting("lambda");
-        torch::Tensor a = x.chosen / x.chosenTokens.clamp_min(1.0),
-                      b = x.rejected / x.rejectedTokens.clamp_min(1.0);  // [P]
-        torch::Tensor logOdds = (a - b) - (torch::log1p(-torch::exp(a)) - torch::log1p(-torch::exp(b)));
-        torch::Tensor ratio = torch::nn::functional::logsigmoid(logOdds);
-        PairLoss l;
-        l.loss = x.chosenNll - lambda * ratio;
-        l.rewardsChosen = lambda * a.detach();
-        l.rewardsRejected = lambda * b.detach();
-        l.logpsChosen = a.detach();
-        l.logpsRejected = b.detach();
-        l.extra["nll_loss"] = x.chosenNll.detach().expand_as(a);
-        l.extra["log_odds_ratio"] = ratio.detach();
-        l.extra["log_odds_chosen"] = logOdds.detach();
-        return l;
-    }
-};
-
-}  // namespace
-
-std::unique_ptr<Objective> makeOrpoObjective(const ObjectiveSpec& spec, const nlohmann::json& settings) {
-    return std::make_unique<OrpoObjective>(spec, settings);
+PairLoss orpoPairLoss(const PairLogps& x, const nlohmann::json& s) {
+    const double lambda = setting(s, "lambda");
+    torch::Tensor a = x.chosen / x.chosenTokens.clamp_min(1.0),
+                  b = x.rejected / x.rejectedTokens.clamp_min(1.0);  // [P]
+    torch::Tensor logOdds = (a - b) - (torch::log1p(-torch::exp(a)) - torch::log1p(-torch::exp(b)));
+    torch::Tensor ratio = torch::nn::functional::logsigmoid(logOdds);
+    PairLoss l;
+    l.loss = x.chosenNll - lambda * ratio;
+    l.rewardsChosen = lambda * a.detach();
+    l.rewardsRejected = lambda * b.detach();
+    l.logpsChosen = a.detach();
+    l.logpsRejected = b.detach();
+    l.extra["nll_loss"] = x.chosenNll.detach().expand_as(a);
+    l.extra["log_odds_ratio"] = ratio.detach();
+    l.extra["log_odds_chosen"] = logOdds.detach();
+    return l;
 }
 
 }  // namespace peft

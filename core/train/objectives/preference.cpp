@@ -87,14 +87,11 @@ void PreferenceObjective::prepareData(std::vector<data::PreparedExample>& train,
             t = saved.at(name).to(torch::kFloat32).contiguous();
         } else {
             t = torch::empty({static_cast<int64_t>(v->size()), 2}, torch::kFloat32);
-            for (size_t s = 0; s < v->size(); s += static_cast<size_t>(batchSize)) {
-                std::vector<const data::PreparedExample*> rows;
-                for (size_t k = s; k < std::min(v->size(), s + static_cast<size_t>(batchSize)); ++k)
-                    rows.push_back(&(*v)[k]);
-                auto [c, r] = referenceLogps(data::Batcher::collate(rows, padId));
-                t.slice(0, static_cast<int64_t>(s), static_cast<int64_t>(s + rows.size()))
+            data::forEachBatch(*v, batchSize, padId, [&](const data::Batch& b, size_t first, size_t rows) {
+                auto [c, r] = referenceLogps(b);
+                t.slice(0, static_cast<int64_t>(first), static_cast<int64_t>(first + rows))
                     .copy_(torch::stack({c, r}, 1).cpu());
-            }
+            });
         }
         auto a = t.accessor<float, 2>();
         for (size_t i = 0; i < v->size(); ++i)
@@ -188,16 +185,12 @@ EvalResult PreferenceObjective::evaluate(const std::vector<data::PreparedExample
     double lossSum = 0;
     int64_t pairs = 0;
     std::map<std::string, double> sums;
-    for (size_t s = 0; s < examples.size(); s += static_cast<size_t>(batchSize)) {
-        std::vector<const data::PreparedExample*> rows;
-        for (size_t k = s; k < std::min(examples.size(), s + static_cast<size_t>(batchSize)); ++k)
-            rows.push_back(&examples[k]);
-        data::Batch b = data::Batcher::collate(rows, padId);
+    data::forEachBatch(examples, batchSize, padId, [&](const data::Batch& b, size_t, size_t) {
         PairLoss l = pairLoss(forwardPairs(b));
         lossSum += l.loss.sum().item<double>();
         for (const auto& [k, v] : pairMetrics(l)) sums[k] += v.sum().item<double>();
         pairs += b.pairs;
-    }
+    });
     EvalResult r;
     if (pairs == 0) return r;
     r.loss = lossSum / static_cast<double>(pairs);

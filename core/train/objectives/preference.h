@@ -2,7 +2,7 @@
 // through the model once; each answer's log-probability is summed over its tokens; the reference
 // model (when the objective uses one) is the same model with the adapter switched off, a frozen
 // copy, or log-probabilities computed once before training. Each objective then only defines
-// its per-pair loss and rewards (dpo.cpp, orpo.cpp, simpo.cpp).
+// its per-pair loss and rewards, as a function (dpo.cpp, orpo.cpp, simpo.cpp).
 #pragma once
 #include <nlohmann/json.hpp>
 
@@ -34,11 +34,17 @@ struct PairLoss {
 // -(1-ε)·logσ(z) - ε·logσ(-z), elementwise: the (conservative) sigmoid preference loss.
 torch::Tensor smoothedSigmoidLoss(const torch::Tensor& z, double labelSmoothing);
 
+// What tells DPO, ORPO and SimPO apart: the loss and rewards of each pair from its log-probabilities
+// and the objective's resolved settings (dpo.cpp, orpo.cpp, simpo.cpp; registered in registry.cpp).
+using PairLossFn = PairLoss (*)(const PairLogps& x, const nlohmann::json& settings);
+// A number from an objective's resolved settings (resolveObjectiveConfig filled in every default).
+inline double setting(const nlohmann::json& settings, const char* key) { return settings.at(key).get<double>(); }
+
 class PreferenceObjective : public Objective {
 public:
-    // `spec` is the registry's entry for this objective (registry.cpp): the objective never names itself.
-    PreferenceObjective(const ObjectiveSpec& spec, nlohmann::json settings)
-        : m_spec(spec), m_settings(std::move(settings)) {}
+    // `spec` and `loss` are the registry's entry for this objective (registry.cpp).
+    PreferenceObjective(const ObjectiveSpec& spec, nlohmann::json settings, PairLossFn loss)
+        : m_spec(spec), m_settings(std::move(settings)), m_loss(loss) {}
     const ObjectiveSpec& spec() const override { return m_spec; }
     void bind(const ObjectiveContext& ctx) override;
     void checkData(const std::vector<data::PreparedExample>& train, const std::string& where) const override;
@@ -51,7 +57,7 @@ public:
                      const std::string& outputDir, int64_t batchSize, int64_t padId) override;
 
     // The loss of each pair from its log-probabilities (no model: unit tests call it directly).
-    virtual PairLoss pairLoss(const PairLogps& x) const = 0;
+    PairLoss pairLoss(const PairLogps& x) const { return m_loss(x, m_settings); }
     // How the reference is computed: "adapter_disabled", "frozen_copy" or "" (none); set by bind().
     const std::string& referenceKind() const { return m_referenceKind; }
     // The reference log-probabilities of each pair's chosen and rejected sequence, [P] each, for
@@ -60,10 +66,10 @@ public:
 
 protected:
     PairLogps forwardPairs(const data::Batch& b);
-    double setting(const char* key) const { return m_settings.at(key).get<double>(); }
 
     const ObjectiveSpec& m_spec;
     nlohmann::json m_settings;
+    PairLossFn m_loss;
     std::string m_referenceKind;
     CausalLM m_reference;  // the frozen copy, when the adapter cannot be switched off
 };

@@ -1,29 +1,31 @@
 // The objective registry: run.json's "objective" type -> implementation, and the early check that
 // the dataset is of the kind the objective trains on. Adding an objective: its settings in
-// objective_spec.cpp, its file here beside the others, and one line below.
+// objective_spec.cpp, its file here beside the others, and one line below (a preference
+// objective: its pair loss in pairLosses()).
 #include <spdlog/spdlog.h>
 
 #include "core/data/dataset_config.h"
 #include "core/data/dataset_file.h"
 #include "core/data/dataset_format.h"
 #include "core/train/objectives/causal_lm.h"
+#include "core/train/objectives/preference.h"
 #include "core/train/run_config.h"
 #include "core/util/error.h"
 
 namespace peft {
 
-std::unique_ptr<Objective> makeDpoObjective(const ObjectiveSpec& spec, const nlohmann::json& settings);
-std::unique_ptr<Objective> makeOrpoObjective(const ObjectiveSpec& spec, const nlohmann::json& settings);
-std::unique_ptr<Objective> makeSimpoObjective(const ObjectiveSpec& spec, const nlohmann::json& settings);
+PairLoss dpoPairLoss(const PairLogps& x, const nlohmann::json& settings);
+PairLoss orpoPairLoss(const PairLogps& x, const nlohmann::json& settings);
+PairLoss simpoPairLoss(const PairLogps& x, const nlohmann::json& settings);
 
 namespace {
 
-using Factory = std::unique_ptr<Objective> (*)(const ObjectiveSpec&, const nlohmann::json&);
-const std::map<std::string, Factory>& preferenceFactories() {
-    static const std::map<std::string, Factory> k = {
-        {"dpo", &makeDpoObjective},
-        {"orpo", &makeOrpoObjective},
-        {"simpo", &makeSimpoObjective},
+// The preference objectives: each is its pair loss (preference.h does the rest).
+const std::map<std::string, PairLossFn>& pairLosses() {
+    static const std::map<std::string, PairLossFn> k = {
+        {"dpo", &dpoPairLoss},
+        {"orpo", &orpoPairLoss},
+        {"simpo", &simpoPairLoss},
     };
     return k;
 }
@@ -41,9 +43,9 @@ std::unique_ptr<Objective> makeObjective(const nlohmann::json& objective, bool c
         fail("objective.type",
              spec.displayName + " trains a causal LM on preference pairs, but the method's task_type is SEQ_CLS",
              "Use task_type CAUSAL_LM, or the objective {\"type\": \"sft\"}.");
-    auto it = preferenceFactories().find(type);
-    if (it == preferenceFactories().end()) fail("objective.type", "'" + type + "' has no implementation", "");
-    return it->second(spec, objective);
+    auto it = pairLosses().find(type);
+    if (it == pairLosses().end()) fail("objective.type", "'" + type + "' has no implementation", "");
+    return std::make_unique<PreferenceObjective>(spec, objective, it->second);
 }
 
 void checkObjectiveMatchesDataset(const RunConfig& run) {

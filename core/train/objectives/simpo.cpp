@@ -5,34 +5,21 @@
 
 namespace peft {
 
-namespace {
-
-class SimpoObjective : public PreferenceObjective {
-public:
-    using PreferenceObjective::PreferenceObjective;
-
-    PairLoss pairLoss(const PairLogps& x) const override {
-        const double beta = setting("beta"), gamma = setting("gamma"), sftWeight = setting("sft_weight");
-        torch::Tensor a = x.chosen / x.chosenTokens.clamp_min(1.0),
-                      b = x.rejected / x.rejectedTokens.clamp_min(1.0);  // [P]
-        PairLoss l;
-        l.loss = smoothedSigmoidLoss(beta * (a - b) - gamma, setting("label_smoothing"));
-        if (sftWeight != 0) {
-            l.loss = l.loss + sftWeight * x.chosenNll;
-            l.extra["nll_loss"] = x.chosenNll.detach().expand_as(a);
-        }
-        l.rewardsChosen = beta * a.detach();
-        l.rewardsRejected = beta * b.detach();
-        l.logpsChosen = a.detach();
-        l.logpsRejected = b.detach();
-        return l;
+PairLoss simpoPairLoss(const PairLogps& x, const nlohmann::json& s) {
+    const double beta = setting(s, "beta"), gamma = setting(s, "gamma"), sftWeight = setting(s, "sft_weight");
+    torch::Tensor a = x.chosen / x.chosenTokens.clamp_min(1.0),
+                  b = x.rejected / x.rejectedTokens.clamp_min(1.0);  // [P]
+    PairLoss l;
+    l.loss = smoothedSigmoidLoss(beta * (a - b) - gamma, setting(s, "label_smoothing"));
+    if (sftWeight != 0) {
+        l.loss = l.loss + sftWeight * x.chosenNll;
+        l.extra["nll_loss"] = x.chosenNll.detach().expand_as(a);
     }
-};
-
-}  // namespace
-
-std::unique_ptr<Objective> makeSimpoObjective(const ObjectiveSpec& spec, const nlohmann::json& settings) {
-    return std::make_unique<SimpoObjective>(spec, settings);
+    l.rewardsChosen = beta * a.detach();
+    l.rewardsRejected = beta * b.detach();
+    l.logpsChosen = a.detach();
+    l.logpsRejected = b.detach();
+    return l;
 }
 
 }  // namespace peft
