@@ -31,15 +31,20 @@ json finalMetrics(const std::string& runDir) {
     return out;
 }
 
-std::string peftSnippet(const std::string& modelDir, const std::string& adapterDir, bool classification) {
+std::string loadSnippet(const std::string& modelDir, const std::string& adapterDir, bool classification,
+                        bool wholeModel) {
     const std::string cls = classification ? "AutoModelForSequenceClassification" : "AutoModelForCausalLM";
     std::ostringstream s;
-    s << "from transformers import " << cls << ", AutoTokenizer\n"
-      << "from peft import PeftModel\n\n"
-      << "base = " << cls << ".from_pretrained(\"" << modelDir << "\")\n"
-      << "tokenizer = AutoTokenizer.from_pretrained(\"" << modelDir << "\")\n"
-      << "model = PeftModel.from_pretrained(base, \"" << adapterDir << "\")\n"
-      << "model.eval()\n";
+    s << "from transformers import " << cls << ", AutoTokenizer\n";
+    if (wholeModel) {
+        s << "\nmodel = " << cls << ".from_pretrained(\"" << adapterDir << "\")\n";
+    } else {
+        s << "from peft import PeftModel\n\n"
+          << "base = " << cls << ".from_pretrained(\"" << modelDir << "\")\n";
+    }
+    s << "tokenizer = AutoTokenizer.from_pretrained(\"" << modelDir << "\")\n";
+    if (!wholeModel) s << "model = PeftModel.from_pretrained(base, \"" << adapterDir << "\")\n";
+    s << "model.eval()\n";
     return s.str();
 }
 
@@ -53,17 +58,23 @@ std::string num(const json& m, const char* key, int precision = 4) {
     return s.str();
 }
 
-std::string readmeCard(const json& run, const json& metrics, const std::string& adapterRel, bool hasMerged) {
+std::string readmeCard(const json& run, const json& metrics, const std::string& adapterRel, bool hasMerged,
+                       bool wholeModel) {
     const json& method = run.value("method", json::object());
     const json& training = run.value("training", json::object());
     const std::string model = run.value("model", std::string("?"));
     const bool cls = method.value("task_type", std::string("CAUSAL_LM")) == "SEQ_CLS";
     std::ostringstream s;
-    s << "# " << method.value("peft_type", std::string("LORA")) << " adapter for `"
-      << fs::path(model).filename().string() << "`\n\n"
-      << "Trained with PEFT Studio. The adapter uses the Hugging Face peft layout "
-         "(`adapter_config.json` + `adapter_model.safetensors`).\n\n"
-      << "## Run\n\n"
+    if (wholeModel)
+        s << "# Full fine-tune of `" << fs::path(model).filename().string() << "`\n\n"
+          << "Trained with PEFT Studio: every weight of the model trained. `adapter/` holds the whole model "
+             "in transformers' layout (`config.json` + `model.safetensors`).\n\n";
+    else
+        s << "# " << method.value("peft_type", std::string("LORA")) << " adapter for `"
+          << fs::path(model).filename().string() << "`\n\n"
+          << "Trained with PEFT Studio. The adapter uses the Hugging Face peft layout "
+             "(`adapter_config.json` + `adapter_model.safetensors`).\n\n";
+    s << "## Run\n\n"
       << "| | |\n|---|---|\n"
       << "| Base model | `" << model << "` |\n"
       << "| Method | " << method.value("peft_type", std::string("LORA")) << " |\n";
@@ -83,7 +94,7 @@ std::string readmeCard(const json& run, const json& metrics, const std::string& 
     s << "| Training time | " << num(metrics, "elapsed_s", 1) << " s |\n\n"
       << "Charts: `loss.png`, `lr.png`, `grad_norm.png`, `throughput.png`; every step: `metrics.jsonl`.\n\n"
       << "## Use it\n\n```python\n"
-      << peftSnippet(model, adapterRel, cls) << "```\n";
+      << loadSnippet(model, adapterRel, cls, wholeModel) << "```\n";
     if (hasMerged)
         s << "\nA merged model folder (`merged/`) loads without peft: "
              "`AutoModelForCausalLM.from_pretrained(\"merged\")`.\n";
@@ -116,7 +127,9 @@ ExportResult exportRun(const ExportRequest& req, const std::function<void(const 
         if (ec) fail(dst.string(), "cannot copy the adapter: " + ec.message(), "Check the disk space and permissions.");
         r.adapterDir = dst.string();
     }
-    if (req.merged && !fs::exists(adapterSrc / "adapter_config.json")) {
+    // Full fine-tuning writes a whole model folder (config.json), every other method an adapter.
+    const bool wholeModel = !fs::exists(adapterSrc / "adapter_config.json");
+    if (req.merged && wholeModel) {
         r.mergeSkipped = "full fine-tuning already wrote a whole model folder (adapter/); there is nothing to merge.";
     } else if (req.merged) {
         if (modelDir.empty())
@@ -151,7 +164,8 @@ ExportResult exportRun(const ExportRequest& req, const std::function<void(const 
             if (ec) fail((dst / "metrics.jsonl").string(), "cannot copy the metrics: " + ec.message(), "");
         }
         const std::string adapterRel = req.adapter ? "../adapter" : adapterSrc.string();
-        writeFileAtomic((dst / "README.md").string(), readmeCard(runJson, metrics, adapterRel, !r.mergedDir.empty()));
+        writeFileAtomic((dst / "README.md").string(),
+                        readmeCard(runJson, metrics, adapterRel, !r.mergedDir.empty(), wholeModel));
         r.reportDir = dst.string();
     }
     say("done");

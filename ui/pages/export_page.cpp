@@ -25,6 +25,7 @@
 #include <fstream>
 
 #include "core/export/gguf_export.h"
+#include "core/peft/method_spec.h"
 #include "ui/background_task.h"
 #include "ui/metric_point.h"
 #include "ui/project_state.h"
@@ -53,7 +54,7 @@ ExportPage::ExportPage(ProjectState* state, QWidget* parent)
     m_dest->setPlaceholderText(tr("<run folder>/export"));
     m_dest->setToolTip(tr("adapter/, merged/ and report/ are written here."));
     form->addRow(tr("Export &to:"), m_dest);
-    m_adapter = new QCheckBox(tr("Adapter (peft layout)"), box);
+    m_adapter = named(new QCheckBox(tr("Adapter (peft layout)"), box), "exportAdapter");
     m_adapter->setChecked(true);
     m_merged = named(new QCheckBox(tr("Merged model folder (LoRA-family methods)"), box), "merged");
     m_report = new QCheckBox(tr("Run report: config, final metrics, charts as PNG, README card"), box);
@@ -255,23 +256,26 @@ void ExportPage::exportNow() {
     m_worker->start();
 }
 
+bool ExportPage::wholeModelRun() const {
+    try {
+        const MethodSpec* spec =
+            findMethodSpec(peftTypeOf(state()->runConfig().value("method", nlohmann::json()), "method"));
+        return spec && spec->replacesBase();
+    } catch (const std::exception&) {
+        return false;  // a method section the Method page has not made valid yet
+    }
+}
+
 QString ExportPage::pythonSnippet() const {
     const auto& c = state()->runConfig();
-    const QString model = QString::fromStdString(c.value("model", std::string()));
+    const std::string model = c.value("model", std::string());
     const QString out = QString::fromStdString(c.value("output_dir", std::string("runs/my-run")));
-    const bool cls = c["method"].value("task_type", std::string("CAUSAL_LM")) == "SEQ_CLS";
-    const QString autoClass =
-        cls ? QStringLiteral("AutoModelForSequenceClassification") : QStringLiteral("AutoModelForCausalLM");
-    return QStringLiteral(
-               "from transformers import %1, AutoTokenizer\n"
-               "from peft import PeftModel\n\n"
-               "base = %1.from_pretrained(\"%2\")\n"
-               "tokenizer = AutoTokenizer.from_pretrained(\"%2\")\n"
-               "model = PeftModel.from_pretrained(base, \"%3\")\n"
-               "model.eval()\n")
-        .arg(autoClass, model.isEmpty() ? QStringLiteral("path/to/base-model") : model,
-             m_adapter && m_adapter->isChecked() ? QDir(exportDir()).filePath(QStringLiteral("adapter"))
-                                                 : out + QStringLiteral("/adapter"));
+    const bool cls =
+        c.value("method", nlohmann::json::object()).value("task_type", std::string("CAUSAL_LM")) == "SEQ_CLS";
+    const QString adapter = m_adapter && m_adapter->isChecked() ? QDir(exportDir()).filePath(QStringLiteral("adapter"))
+                                                                : out + QStringLiteral("/adapter");
+    return QString::fromStdString(
+        loadSnippet(model.empty() ? "path/to/base-model" : model, adapter.toStdString(), cls, wholeModelRun()));
 }
 
 namespace {
@@ -356,6 +360,8 @@ void ExportPage::exportGgufNow() {
 }
 
 void ExportPage::refresh() {
+    // A full fine-tuning run's adapter/ is the whole model, in transformers' layout.
+    m_adapter->setText(wholeModelRun() ? tr("Model folder (the whole fine-tuned model)") : tr("Adapter (peft layout)"));
     const QString out = QString::fromStdString(state()->runConfig().value("output_dir", std::string()));
     if (!m_outDir->hasFocus()) m_outDir->setText(out);
     m_snippet->setPlainText(pythonSnippet());
