@@ -41,7 +41,8 @@ TEST(UnsafeInput, PickleCheckpointIsRefused) {
         peft::test::TempDir d;
         std::string m = modelFolderWithoutWeights(d);
         // A pickle that would run a command when unpickled: it must never be opened.
-        std::ofstream(fs::path(m) / name, std::ios::binary) << "\x80\x04\x95cos\nsystem\n(S'touch pwned'\ntR.";
+        std::ofstream(fs::path(m) / name, std::ios::binary) << "\x80\x04\x95"
+                                                               "cos\nsystem\n(S'touch pwned'\ntR.";
         std::string e = errorOf([&] { peft::modelWeightFiles(m); });
         EXPECT_TRUE(contains(e, name)) << e;
         EXPECT_TRUE(contains(e, "pickle")) << e;
