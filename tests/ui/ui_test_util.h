@@ -72,10 +72,14 @@ inline nlohmann::json tinyTextRun(const QTemporaryDir& dir, int maxSteps) {
 }
 
 // Waits up to `ms` for `done` (a page's signal whose first argument is the error message, empty on
-// success) to be emitted once, and says whether it carried no error; the failure is logged.
+// success) and says whether it came exactly once and carried no error; the failure is logged.
 inline bool endsWithoutError(QSignalSpy& done, int ms) {
     if (!QTest::qWaitFor([&] { return done.count() >= 1; }, ms)) {
         qWarning("no result within %d ms", ms);
+        return false;
+    }
+    if (done.count() != 1) {
+        qWarning("the result came %d times, not once", static_cast<int>(done.count()));
         return false;
     }
     const QString error = done.first().first().toString();

@@ -23,8 +23,6 @@ public:
     explicit ExportPage(ProjectState* state, QWidget* parent = nullptr);
     ~ExportPage() override;
     QString pythonSnippet() const;
-    // The run trains the base weights themselves (full fine-tuning): its adapter/ is a whole model.
-    bool wholeModelRun() const;
     // The folder the export writes into (default <run folder>/export).
     QString exportDir() const;
     bool isExporting() const { return m_worker != nullptr; }
@@ -51,6 +49,8 @@ Q_SIGNALS:
     void ggufFailed(const QString& message);
 
 private:
+    // The run trains the base weights themselves (full fine-tuning): its adapter/ is a whole model.
+    bool wholeModelRun() const;
     void refresh();
     QLineEdit* m_dest;
     QLabel* m_exportStatus;
